@@ -1,0 +1,48 @@
+"""cloudrec core: the Cloud Recording SDK of the seed in Python, and its engine.
+
+This package never imports Qt: the window lives in ``gui``.
+"""
+
+from core.bitrate import recommended_bitrate
+from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
+from core.enums import (
+    AliyunRegion,
+    AmazonS3Region,
+    AudioProfile,
+    ChannelType,
+    DecryptionMode,
+    MixedVideoLayout,
+    QiniuRegion,
+    RecordingStreamType,
+    StorageVendor,
+    VideoStreamType,
+)
+from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
+from core.layout import Rect, compute_layout
+from core.sdk.observer import CloudRecorderObserver
+from core.sdk.recorder import CloudRecorder, create_cloud_recorder
+
+__all__ = [
+    "AliyunRegion",
+    "AmazonS3Region",
+    "AudioProfile",
+    "ChannelType",
+    "CloudRecorder",
+    "CloudRecorderObserver",
+    "CloudRecordingError",
+    "CloudStorageConfig",
+    "DecryptionMode",
+    "ErrorCode",
+    "InvalidParameterError",
+    "MixedVideoLayout",
+    "QiniuRegion",
+    "RecordingConfig",
+    "RecordingStreamType",
+    "Rect",
+    "StorageVendor",
+    "TranscodingConfig",
+    "VideoStreamType",
+    "compute_layout",
+    "create_cloud_recorder",
+    "recommended_bitrate",
+]

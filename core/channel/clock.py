@@ -1,0 +1,132 @@
+"""Map received media timestamps to the server's clock, for lip sync.
+
+Every frame the channel delivers carries a ``time``: the sender's capture time of
+that frame, in seconds on this process's :func:`time.monotonic` (see
+``docs/interfaces.md``). Audio and video of one user, and different users, can then
+be placed on one timeline by that number alone.
+
+How a frame's time is found:
+
+1. aiortc gives a decoded frame a ``pts`` that counts RTP ticks from the first frame
+   of its track; adding that first frame's RTP timestamp gives the frame's RTP
+   timestamp again (:meth:`TrackClock.set_rtp_origin`).
+2. An RTCP sender report (SR) pairs an RTP timestamp of the track with the sender's
+   NTP wall clock. With the latest SR, a frame's RTP timestamp becomes a sender wall
+   clock time (its capture time, as far as the sender's SR is right).
+3. One offset per user (:class:`SenderClock`) maps the sender's wall clock to our
+   monotonic clock: the smallest ``arrival - sender NTP`` of that user's recent SRs
+   (the SR that travelled fastest). Audio and video of a user share this offset, so
+   their relative timing is exactly what the sender reported.
+4. Before a track's first SR (0.5-1.5 s after start) the time is the arrival time
+   minus the typical buffer delay of its kind (:data:`AUDIO_BUFFER_DELAY`,
+   :data:`VIDEO_BUFFER_DELAY`), anchored on the earliest-arriving frame so that
+   consecutive frames keep their RTP spacing.
+
+This module is pure arithmetic (no aiortc import) so it can be unit tested;
+:mod:`core.channel.rtcp_sync` feeds it from aiortc's receiver.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+AUDIO_BUFFER_DELAY = 0.080
+"""Seconds between an audio frame's capture and its ``recv()`` in aiortc (prefetch of
+4 packets plus transport), measured on loopback."""
+
+VIDEO_BUFFER_DELAY = 0.070
+"""Seconds between a video frame's capture and its ``recv()`` in aiortc (the jitter
+buffer releases a frame when the next frame's first packet arrives)."""
+
+OFFSET_WINDOW = 30.0
+"""Seconds of sender reports over which the smallest clock offset is taken. A window
+rather than all history lets the offset follow a slow drift between the sender's
+clock and ours."""
+
+NTP_UNIX_EPOCH_DIFF = 2_208_988_800
+"""Seconds from the NTP epoch (1900) to the Unix epoch (1970)."""
+
+
+def ntp_to_seconds(ntp: int) -> float:
+    """A 64-bit NTP timestamp (32.32 fixed point) as seconds since the NTP epoch."""
+    return (ntp >> 32) + (ntp & 0xFFFFFFFF) / 4_294_967_296.0
+
+
+def rtp_delta(a: int, b: int) -> int:
+    """``a - b`` for 32-bit RTP timestamps, taking wrap-around into account."""
+    d = (a - b) & 0xFFFFFFFF
+    return d - (1 << 32) if d >= (1 << 31) else d
+
+
+class SenderClock:
+    """The offset between one sender's wall clock (NTP) and our monotonic clock.
+
+    Shared by all tracks of one user, so their frames stay in the sender's relative
+    timing.
+    """
+
+    def __init__(self, window: float = OFFSET_WINDOW) -> None:
+        self._window = window
+        self._samples: deque[tuple[float, float]] = deque()  # (arrival, candidate)
+        self._offset: float | None = None
+
+    @property
+    def offset(self) -> float | None:
+        """``monotonic - sender_ntp_seconds``, or ``None`` before the first SR."""
+        return self._offset
+
+    def add_report(self, ntp_seconds: float, arrival: float) -> None:
+        """Record a sender report sent at ``ntp_seconds`` (sender clock) that arrived
+        at ``arrival`` (our monotonic clock)."""
+        self._samples.append((arrival, arrival - ntp_seconds))
+        while self._samples and self._samples[0][0] < arrival - self._window:
+            self._samples.popleft()
+        self._offset = min(candidate for _, candidate in self._samples)
+
+
+class TrackClock:
+    """Turns the ``pts`` of one received track's frames into server monotonic time."""
+
+    def __init__(self, sender: SenderClock, clock_rate: int, buffer_delay: float) -> None:
+        self.sender = sender
+        self.clock_rate = clock_rate
+        self.buffer_delay = buffer_delay
+        self._rtp_origin: int | None = None
+        self._report: tuple[int, float] | None = None  # (rtp timestamp, ntp seconds)
+        self._fallback_anchor: float | None = None
+
+    @property
+    def synchronized(self) -> bool:
+        """Whether frame times come from sender reports (not the arrival fallback)."""
+        return (
+            self._report is not None
+            and self._rtp_origin is not None
+            and self.sender.offset is not None
+        )
+
+    def set_rtp_origin(self, rtp_timestamp: int) -> None:
+        """The RTP timestamp of the track's first frame (``pts`` 0)."""
+        self._rtp_origin = rtp_timestamp & 0xFFFFFFFF
+
+    def add_sender_report(self, rtp_timestamp: int, ntp: int, arrival: float) -> None:
+        """Record a sender report of this track (raw 32-bit RTP, 64-bit NTP)."""
+        ntp_seconds = ntp_to_seconds(ntp)
+        self._report = (rtp_timestamp & 0xFFFFFFFF, ntp_seconds)
+        self.sender.add_report(ntp_seconds, arrival)
+
+    def frame_time(self, pts: int, arrival: float) -> float:
+        """Capture time of the frame with ``pts`` that ``recv()`` returned at
+        ``arrival``, on the monotonic clock."""
+        offset = self.sender.offset
+        if self._report is not None and self._rtp_origin is not None and offset is not None:
+            report_rtp, report_ntp = self._report
+            rtp = (self._rtp_origin + pts) & 0xFFFFFFFF
+            return report_ntp + rtp_delta(rtp, report_rtp) / self.clock_rate + offset
+        return self._fallback_time(pts, arrival)
+
+    def _fallback_time(self, pts: int, arrival: float) -> float:
+        media_time = pts / self.clock_rate
+        anchor = arrival - self.buffer_delay - media_time
+        if self._fallback_anchor is None or anchor < self._fallback_anchor:
+            self._fallback_anchor = anchor
+        return self._fallback_anchor + media_time

@@ -1,0 +1,144 @@
+"""Mixes every user's audio onto the output timeline.
+
+Each user's frames are resampled once, on arrival, to the output rate and layout
+(48 kHz, mono or stereo) and placed at the sample their capture time maps to. A
+frame that starts within :data:`CONTINUITY_TOLERANCE` of where the user's previous
+frame ended is placed right after it, so timestamp jitter never turns into clicks;
+a larger jump (packet loss, a clock correction) re-places the user, leaving silence
+in a gap and dropping what overlaps. Where no one speaks the mix is silence, so the
+recording's audio never has holes.
+
+The sum passes a limiter: unity gain while the mix stays under
+:data:`LIMIT_THRESHOLD`, gain reduction with instant attack and a smooth release
+above it, and a final clip to [-1, 1]. Everything is float, so loud mixes never
+wrap around the way an integer sum would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+SAMPLE_RATE = 48_000
+CONTINUITY_TOLERANCE = 0.04
+"""Seconds a frame may start early or late and still be placed contiguously."""
+
+LIMIT_THRESHOLD = 0.89
+"""Peak level (about -1 dBFS) above which the limiter reduces gain."""
+
+_LIMITER_BLOCK = 240  # 5 ms gain steps
+_RELEASE_PER_BLOCK = 0.97  # gain recovers by ~3 % per 5 ms block (~80 ms time constant)
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass
+class _UserAudio:
+    resampler: av.AudioResampler
+    chunks: list[tuple[int, FloatArray]] = field(default_factory=list)  # (start sample, data)
+    next_sample: int | None = None
+
+
+class AudioMixer:
+    """Per-user placement, mixing and limiting at 48 kHz with ``channels`` (1 or 2)."""
+
+    def __init__(self, channels: int, *, sample_rate: int = SAMPLE_RATE) -> None:
+        if channels not in (1, 2):
+            raise ValueError(f"channels must be 1 or 2, not {channels}")
+        self.channels = channels
+        self.sample_rate = sample_rate
+        self._users: dict[int, _UserAudio] = {}
+        self._gain = 1.0
+        self._mixed_until = 0
+        self.late_samples = 0  # samples that arrived after their time was mixed
+
+    @property
+    def users(self) -> list[int]:
+        """uids currently mixed."""
+        return list(self._users)
+
+    def add_user(self, uid: int) -> None:
+        """Start mixing ``uid`` (no-op if present)."""
+        if uid not in self._users:
+            layout = "stereo" if self.channels == 2 else "mono"
+            self._users[uid] = _UserAudio(
+                av.AudioResampler(format="flt", layout=layout, rate=self.sample_rate)
+            )
+
+    def remove_user(self, uid: int) -> None:
+        """Stop mixing ``uid`` and forget its buffered audio."""
+        self._users.pop(uid, None)
+
+    def push(self, uid: int, frame: av.AudioFrame, time: float) -> None:
+        """Add ``uid``'s ``frame`` captured at ``time`` (seconds on the output timeline)."""
+        user = self._users.get(uid)
+        if user is None:
+            self.add_user(uid)
+            user = self._users[uid]
+        frame.pts = None  # placement is by ``time``; the resampler must not re-time
+        for out in user.resampler.resample(frame):
+            data = out.to_ndarray().reshape(-1, self.channels).T.astype(np.float32, copy=False)
+            self._place(user, data, time)
+            time += data.shape[1] / self.sample_rate
+
+    def _place(self, user: _UserAudio, data: FloatArray, time: float) -> None:
+        start = round(time * self.sample_rate)
+        tolerance = CONTINUITY_TOLERANCE * self.sample_rate
+        if user.next_sample is not None and abs(start - user.next_sample) <= tolerance:
+            start = user.next_sample
+        user.next_sample = start + data.shape[1]
+        if user.next_sample <= self._mixed_until:
+            self.late_samples += data.shape[1]
+            return
+        if start < self._mixed_until:
+            cut = self._mixed_until - start
+            self.late_samples += cut
+            data, start = data[:, cut:], self._mixed_until
+        user.chunks.append((start, data))
+
+    def mix(self, end_sample: int) -> FloatArray:
+        """The limited mix from where the previous call stopped up to ``end_sample``."""
+        start = self._mixed_until
+        n = max(0, end_sample - start)
+        out = np.zeros((self.channels, n), dtype=np.float32)
+        if n == 0:
+            return out
+        for user in self._users.values():
+            kept: list[tuple[int, FloatArray]] = []
+            for chunk_start, data in user.chunks:
+                chunk_end = chunk_start + data.shape[1]
+                lo, hi = max(chunk_start, start), min(chunk_end, end_sample)
+                if lo < hi:
+                    out[:, lo - start : hi - start] += data[:, lo - chunk_start : hi - chunk_start]
+                if chunk_end > end_sample:
+                    kept.append((chunk_start, data))
+            user.chunks = kept
+        self._mixed_until = end_sample
+        return self._limit(out)
+
+    def _limit(self, mix: FloatArray) -> FloatArray:
+        n = mix.shape[1]
+        blocks = -(-n // _LIMITER_BLOCK)
+        peaks = np.abs(mix).max(axis=0)
+        padded = np.zeros(blocks * _LIMITER_BLOCK, dtype=np.float32)
+        padded[:n] = peaks
+        block_peaks = padded.reshape(blocks, _LIMITER_BLOCK).max(axis=1)
+        if self._gain >= 1.0 and float(block_peaks.max(initial=0.0)) <= LIMIT_THRESHOLD:
+            return mix  # the common case: nothing to limit
+        gains = np.empty(blocks + 1, dtype=np.float32)
+        gains[0] = self._gain
+        g = self._gain
+        for i, peak in enumerate(block_peaks):
+            target = min(1.0, LIMIT_THRESHOLD / float(peak)) if peak > 0 else 1.0
+            g = target if target < g else min(target, 1.0 - (1.0 - g) * _RELEASE_PER_BLOCK)
+            gains[i + 1] = g
+        self._gain = g
+        # Each block ramps from the previous block's gain to its own; attack is
+        # therefore spread over one block and the final clip catches its start.
+        ramp = np.linspace(0.0, 1.0, _LIMITER_BLOCK, endpoint=False, dtype=np.float32)
+        curve = (gains[:-1, None] + (gains[1:, None] - gains[:-1, None]) * ramp).reshape(-1)
+        limited = mix * np.minimum(curve[:n], gains[1:].repeat(_LIMITER_BLOCK)[:n])
+        return np.clip(limited, -1.0, 1.0).astype(np.float32, copy=False)

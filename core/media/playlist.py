@@ -1,0 +1,75 @@
+"""HLS playlist text and the file names of a recording, as Agora names them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def playlist_name(sid: str, cname: str) -> str:
+    """``<sid>_<cname>.m3u8``."""
+    return f"{sid}_{cname}.m3u8"
+
+
+def slice_name(sid: str, cname: str, start_utc: datetime) -> str:
+    """``<sid>_<cname>_<UTC yyyyMMddHHmmssSSS>.ts`` for a slice starting at ``start_utc``."""
+    utc = start_utc.astimezone(UTC)
+    stamp = utc.strftime("%Y%m%d%H%M%S") + f"{utc.microsecond // 1000:03d}"
+    return f"{sid}_{cname}_{stamp}.ts"
+
+
+@dataclass(frozen=True)
+class PlaylistEntry:
+    """One slice as the playlist lists it: its URI (relative to the playlist) and duration."""
+
+    uri: str
+    duration: float
+
+
+@dataclass
+class Playlist:
+    """A growing HLS media playlist (``EVENT`` type) that is ended once.
+
+    ``target_duration`` is the slice length the recorder aims at; the rendered
+    ``#EXT-X-TARGETDURATION`` is never below any listed slice's rounded duration, as
+    RFC 8216 requires.
+    """
+
+    target_duration: float
+    entries: list[PlaylistEntry] = field(default_factory=list)
+    ended: bool = False
+
+    def add(self, uri: str, duration: float) -> None:
+        """List one more slice (after it was stored)."""
+        if self.ended:
+            raise RuntimeError("the playlist has ended")
+        self.entries.append(PlaylistEntry(uri, duration))
+
+    def end(self) -> None:
+        """Mark the recording as finished (``#EXT-X-ENDLIST``)."""
+        self.ended = True
+
+    @property
+    def duration(self) -> float:
+        """Sum of the listed slices' durations."""
+        return sum(e.duration for e in self.entries)
+
+    def render(self) -> str:
+        """The playlist text."""
+        target = max(
+            [math.ceil(self.target_duration)] + [round(e.duration) for e in self.entries]
+        )
+        lines = [
+            "#EXTM3U",
+            "#EXT-X-VERSION:3",
+            f"#EXT-X-TARGETDURATION:{max(1, target)}",
+            "#EXT-X-MEDIA-SEQUENCE:0",
+            "#EXT-X-PLAYLIST-TYPE:EVENT",
+        ]
+        for e in self.entries:
+            lines.append(f"#EXTINF:{e.duration:.3f},")
+            lines.append(e.uri)
+        if self.ended:
+            lines.append("#EXT-X-ENDLIST")
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,169 @@
+"""Cuts the encoded streams into MPEG-TS slices on keyframes.
+
+Packets of both encoders come in, each stream in its own order; the segmenter
+interleaves them by time (a packet is written once the other stream has caught up
+with it), and starts a new slice file at the first video keyframe at or after each
+slice boundary (for audio-only recordings: the first audio packet). Every slice is
+its own MPEG-TS file with its own PAT/PMT, so it plays alone; timestamps continue
+across slices, offset by :data:`PTS_OFFSET` like FFmpeg's own HLS output so that
+AAC's priming packet never has a negative timestamp.
+
+When a slice is complete (file closed) the ``on_slice`` callback receives a
+:class:`ClosedSlice`; uploading is the caller's business, off this thread.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+from av.container import OutputContainer
+from av.stream import Stream
+
+from core.media.encoder import EncodedPacket
+
+PTS_OFFSET = 1.4
+"""Seconds added to every timestamp in the slices (FFmpeg's default mux delay x 2)."""
+
+_TS_TIME_BASE = Fraction(1, 90_000)
+
+
+@dataclass(frozen=True)
+class ClosedSlice:
+    """A finished slice file in the work folder."""
+
+    index: int
+    name: str
+    path: Path
+    start: float  # seconds on the output timeline
+    duration: float
+    size: int
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """What the slices carry: video size/rate and/or audio rate/channels."""
+
+    video: tuple[int, int, int] | None = None  # width, height, fps
+    audio: tuple[int, int] | None = None  # sample rate, channels
+
+
+class Segmenter:
+    """Writes packets into consecutive slice files of about ``slice_seconds`` each.
+
+    ``name_for(start_seconds)`` names the slice that starts at that output time.
+    """
+
+    def __init__(
+        self,
+        work_dir: Path,
+        spec: StreamSpec,
+        slice_seconds: float,
+        name_for: Callable[[float], str],
+        on_slice: Callable[[ClosedSlice], None],
+    ) -> None:
+        if spec.video is None and spec.audio is None:
+            raise ValueError("a recording needs audio or video")
+        self.work_dir = Path(work_dir)
+        self.spec = spec
+        self.slice_seconds = slice_seconds
+        self._name_for = name_for
+        self._on_slice = on_slice
+        self._queues: dict[str, deque[EncodedPacket]] = {}
+        if spec.video is not None:
+            self._queues["video"] = deque()
+        if spec.audio is not None:
+            self._queues["audio"] = deque()
+        self._cut_kind = "video" if spec.video is not None else "audio"
+        self._container: OutputContainer | None = None
+        self._streams: dict[str, Stream] = {}
+        self._slice_index = -1
+        self._slice_start = 0.0
+        self._slice_name = ""
+        self._slice_path = Path()
+        self._end_time = 0.0
+        self.closed_slices = 0
+
+    def write(self, packets: list[EncodedPacket]) -> None:
+        """Queue packets (each stream's packets in decode order) and write what is ready."""
+        for p in packets:
+            self._queues[p.kind].append(p)
+        self._drain(final=False)
+
+    def close(self) -> None:
+        """Write everything left and close the last slice."""
+        self._drain(final=True)
+        self._close_slice(end=self._end_time)
+
+    def _drain(self, *, final: bool) -> None:
+        queues = list(self._queues.values())
+        while True:
+            ready = [q for q in queues if q]
+            if not ready or (not final and len(ready) < len(queues)):
+                return
+            q = min(ready, key=lambda q: q[0].dts * q[0].time_base)
+            self._mux(q.popleft())
+
+    def _mux(self, p: EncodedPacket) -> None:
+        t = p.time
+        boundary = (self._slice_index + 1) * self.slice_seconds - 1e-6
+        if self._slice_index < 0:
+            self._open_slice(0.0)
+        elif p.kind == self._cut_kind and p.keyframe and t >= boundary:
+            self._close_slice(end=t)
+            self._open_slice(t)
+        if self._container is None:
+            return  # after close(): nothing more is written
+        packet = av.Packet(p.data)
+        offset = round(PTS_OFFSET / p.time_base)
+        packet.pts = p.pts + offset
+        packet.dts = p.dts + offset
+        packet.duration = p.duration
+        packet.time_base = p.time_base
+        packet.is_keyframe = p.keyframe
+        packet.stream = self._streams[p.kind]
+        self._container.mux(packet)
+        self._end_time = max(self._end_time, p.end_time)
+
+    def _open_slice(self, t: float) -> None:
+        self._slice_index += 1
+        # Slices start on the boundary grid: the first at 0, then every slice_seconds.
+        self._slice_start = 0.0 if self._slice_index == 0 else max(0.0, t)
+        self._slice_name = self._name_for(self._slice_start)
+        self._slice_path = self.work_dir / self._slice_name
+        container = av.open(str(self._slice_path), "w", format="mpegts")
+        assert isinstance(container, OutputContainer)
+        self._streams = {}
+        if self.spec.video is not None:
+            width, height, fps = self.spec.video
+            vs = container.add_mux_stream("h264", rate=fps, width=width, height=height)
+            vs.time_base = _TS_TIME_BASE
+            self._streams["video"] = vs
+        if self.spec.audio is not None:
+            rate, _channels = self.spec.audio
+            stream = container.add_mux_stream("aac", rate=rate)
+            stream.time_base = _TS_TIME_BASE
+            self._streams["audio"] = stream
+        self._container = container
+
+    def _close_slice(self, end: float) -> None:
+        if self._container is None:
+            return
+        self._container.close()
+        self._container = None
+        duration = max(0.0, end - self._slice_start)
+        self.closed_slices += 1
+        self._on_slice(
+            ClosedSlice(
+                index=self._slice_index,
+                name=self._slice_name,
+                path=self._slice_path,
+                start=self._slice_start,
+                duration=duration,
+                size=self._slice_path.stat().st_size,
+            )
+        )

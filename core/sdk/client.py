@@ -1,0 +1,154 @@
+"""REST client for the Agora-compatible Cloud Recording API (ours or Agora's hosted one).
+
+One ``httpx.AsyncClient`` per service; pass ``transport`` to inject a test transport.
+Every failure becomes a :class:`CloudRecordingError` with the seed's code: nothing
+answering is CONNECT_ERROR naming the address, a dropped connection is DISCONNECTED,
+rejected parameters are INVALID_PARAMETER, and so on. Secrets travel in request
+bodies only and never appear in errors.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from core.config import CloudStorageConfig, RecordingConfig
+from core.errors import CloudRecordingError, ErrorCode
+from core.wire import to_wire
+
+DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How the client authenticates: a bearer token, or Agora's customer ID and secret."""
+
+    bearer: str | None = None
+    customer_id: str | None = None
+    customer_secret: str | None = None
+
+    def header(self) -> dict[str, str]:
+        if self.bearer:
+            return {"Authorization": f"Bearer {self.bearer}"}
+        if self.customer_id is not None and self.customer_secret is not None:
+            raw = f"{self.customer_id}:{self.customer_secret}".encode()
+            return {"Authorization": f"Basic {base64.b64encode(raw).decode()}"}
+        return {}
+
+
+def _http_error_code(status: int) -> ErrorCode:
+    if status in (400, 422):
+        return ErrorCode.INVALID_PARAMETER
+    if status in (401, 403):
+        return ErrorCode.CONNECT_ERROR  # the seed: check network and the App ID's permissions
+    if status in (404, 409):
+        return ErrorCode.INVALID_OPERATION
+    return ErrorCode.GENERAL_ERROR
+
+
+class RestClient:
+    """Calls ``/v1/apps/{appid}/cloud_recording/...`` of one recording service."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        extensions: bool = True,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.extensions = extensions
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=credentials.header(),
+            timeout=DEFAULT_TIMEOUT,
+            transport=transport,
+        )
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The one HTTP client of this service (the event stream reader shares it)."""
+        return self._http
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Send one request; return the decoded JSON or raise CloudRecordingError."""
+        try:
+            response = await self._http.request(method, path, json=body)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise CloudRecordingError(
+                f"cannot connect to the recording server at {self.base_url}: {exc.__class__.__name__}",
+                ErrorCode.CONNECT_ERROR,
+            ) from None
+        except httpx.TransportError as exc:
+            raise CloudRecordingError(
+                f"connection to the recording server at {self.base_url} was lost: "
+                f"{exc.__class__.__name__}",
+                ErrorCode.DISCONNECTED,
+            ) from None
+        if response.is_success:
+            return response.json()
+        raise self._error(response)
+
+    def _error(self, response: httpx.Response) -> CloudRecordingError:
+        reason = response.reason_phrase
+        code: Any = None
+        try:
+            body = response.json()
+            if isinstance(body, dict):
+                reason = str(body.get("reason") or body.get("message") or body.get("detail") or reason)
+                code = body.get("errorCode", body.get("code"))
+        except ValueError:
+            reason = response.text[:200] or reason
+        if isinstance(code, int) and code in ErrorCode._value2member_map_:
+            seed_code = ErrorCode(code)
+        else:
+            seed_code = _http_error_code(response.status_code)
+        return CloudRecordingError(f"HTTP {response.status_code}: {reason}", seed_code)
+
+    def _base(self, app_id: str) -> str:
+        return f"/v1/apps/{app_id}/cloud_recording"
+
+    async def acquire(self, app_id: str, cname: str, uid: int) -> str:
+        body = {"cname": cname, "uid": str(uid), "clientRequest": {"scene": 0}}
+        data = await self.request("POST", f"{self._base(app_id)}/acquire", body)
+        return str(data["resourceId"])
+
+    async def start(
+        self,
+        app_id: str,
+        resource_id: str,
+        cname: str,
+        uid: int,
+        token: str | None,
+        recording: RecordingConfig,
+        storage: CloudStorageConfig,
+    ) -> str:
+        client_request: dict[str, Any] = {
+            "recordingConfig": to_wire(recording, extensions=self.extensions),
+            "storageConfig": to_wire(storage, extensions=self.extensions),
+        }
+        if token:
+            client_request["token"] = token
+        body = {"cname": cname, "uid": str(uid), "clientRequest": client_request}
+        path = f"{self._base(app_id)}/resourceid/{resource_id}/mode/mix/start"
+        data = await self.request("POST", path, body)
+        return str(data["sid"])
+
+    def _sid_path(self, app_id: str, resource_id: str, sid: str, verb: str) -> str:
+        return f"{self._base(app_id)}/resourceid/{resource_id}/sid/{sid}/mode/mix/{verb}"
+
+    async def query(self, app_id: str, resource_id: str, sid: str) -> dict[str, Any]:
+        data = await self.request("GET", self._sid_path(app_id, resource_id, sid, "query"))
+        return dict(data)
+
+    async def stop(self, app_id: str, resource_id: str, sid: str, cname: str, uid: int) -> dict[str, Any]:
+        body = {"cname": cname, "uid": str(uid), "clientRequest": {}}
+        data = await self.request("POST", self._sid_path(app_id, resource_id, sid, "stop"), body)
+        return dict(data)

@@ -1,0 +1,159 @@
+"""``CloudRecorder``: the seed's ``ICloudRecorder`` over the REST API.
+
+Lifecycle (each wrong call order raises INVALID_OPERATION):
+
+    CREATED --start()--> RECORDING --stop()--> STOPPED --release()--> RELEASED
+       \\----------------- release() from any state ------------------/
+
+``start()`` validates its arguments before any network traffic, calls
+``on_recording_connecting``, acquires a resource and starts the recording, and calls
+``on_recording_started`` once the server is recording. A failed start raises the
+error and leaves the recorder CREATED-but-failed: only ``release()`` is allowed then.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from enum import Enum
+from typing import Any
+
+from core.config import CloudStorageConfig, RecordingConfig
+from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
+from core.sdk.client import Credentials, RestClient
+from core.validation import check_app_id, check_channel_name, check_uid
+
+
+class RecorderState(Enum):
+    """Where a :class:`CloudRecorder` is in its lifecycle."""
+
+    CREATED = "created"
+    STARTING = "starting"
+    RECORDING = "recording"
+    FAILED = "failed"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    RELEASED = "released"
+
+
+class CloudRecorder:
+    """One recording, driven through a recording server (``ICloudRecorder``)."""
+
+    def __init__(self, observer: object, client: RestClient) -> None:
+        self._observer = observer
+        self._client = client
+        self._recording_id = uuid.uuid4().hex
+        self._state = RecorderState.CREATED
+        self.app_id: str | None = None
+        self.channel_name: str | None = None
+        self.uid: int | None = None
+        self.resource_id: str | None = None
+        self.sid: str | None = None
+
+    @property
+    def recording_id(self) -> str:
+        """The unique id of this recording (``GetRecordingId``)."""
+        return self._recording_id
+
+    @property
+    def state(self) -> RecorderState:
+        return self._state
+
+    async def _notify(self, method: str, *args: Any) -> None:
+        callback = getattr(self._observer, method, None)
+        if callback is None:
+            return
+        result = callback(self._recording_id, *args)
+        if inspect.isawaitable(result):
+            await result
+
+    def _require(self, *states: RecorderState, action: str) -> None:
+        if self._state is RecorderState.RELEASED:
+            raise InvalidOperationError(f"{action}: the recorder was released; create a new one")
+        if self._state not in states:
+            allowed = " or ".join(s.value for s in states)
+            raise InvalidOperationError(
+                f"{action} is not possible while the recorder is {self._state.value} "
+                f"(only when {allowed})"
+            )
+
+    async def start(
+        self,
+        app_id: str,
+        channel_name: str,
+        token: str | None,
+        uid: int,
+        recording_config: RecordingConfig | None = None,
+        storage_config: CloudStorageConfig | None = None,
+    ) -> None:
+        """Join the channel as ``uid`` and start recording (``StartCloudRecording``)."""
+        self._require(RecorderState.CREATED, action="start()")
+        check_uid(uid)
+        check_app_id(app_id)
+        check_channel_name(channel_name)
+        recording = recording_config if recording_config is not None else RecordingConfig()
+        storage = storage_config if storage_config is not None else CloudStorageConfig()
+        self.app_id, self.channel_name, self.uid = app_id, channel_name, uid
+        self._state = RecorderState.STARTING
+        await self._notify("on_recording_connecting")
+        try:
+            self.resource_id = await self._client.acquire(app_id, channel_name, uid)
+            self.sid = await self._client.start(
+                app_id, self.resource_id, channel_name, uid, token, recording, storage
+            )
+        except CloudRecordingError:
+            self._state = RecorderState.FAILED
+            raise
+        self._state = RecorderState.RECORDING
+        await self._notify("on_recording_started")
+
+    async def stop(self) -> None:
+        """Stop recording (``StopCloudRecording``); call ``release()`` afterwards."""
+        self._require(RecorderState.RECORDING, action="stop()")
+        assert self.app_id and self.resource_id and self.sid and self.channel_name and self.uid
+        self._state = RecorderState.STOPPING
+        try:
+            await self._client.stop(
+                self.app_id, self.resource_id, self.sid, self.channel_name, self.uid
+            )
+        except CloudRecordingError:
+            self._state = RecorderState.RECORDING
+            raise
+        self._state = RecorderState.STOPPED
+        await self._notify("on_recording_stopped")
+
+    async def release(self, cancel: bool = False) -> None:
+        """Free this instance (``Release``).
+
+        ``cancel=False`` leaves a running recording going on the server (it keeps
+        recording and uploading); ``cancel=True`` stops it first.
+        """
+        self._require(*(s for s in RecorderState if s is not RecorderState.RELEASED), action="release()")
+        try:
+            if cancel and self._state is RecorderState.RECORDING:
+                await self.stop()
+        finally:
+            self._state = RecorderState.RELEASED
+            await self._client.aclose()
+
+
+def create_cloud_recorder(
+    observer: object,
+    server: str = "http://127.0.0.1:8080",
+    token: str | None = None,
+    *,
+    customer_id: str | None = None,
+    customer_secret: str | None = None,
+    transport: Any = None,
+) -> CloudRecorder:
+    """Create a recorder talking to ``server`` (``CreateCloudRecorderInstance``).
+
+    ``token`` is the bearer token of a cloudrec server; ``customer_id`` and
+    ``customer_secret`` authenticate against Agora's hosted service instead.
+    """
+    credentials = Credentials(bearer=token, customer_id=customer_id, customer_secret=customer_secret)
+    client = RestClient(server, credentials, transport=transport)
+    return CloudRecorder(observer, client)
+
+
+__all__ = ["CloudRecorder", "RecorderState", "create_cloud_recorder"]

@@ -1,0 +1,91 @@
+"""The Agora Cloud Recording REST wire format of the config models.
+
+Enums travel as Agora's numbers; field names are Agora's camelCase names (each
+model field records its wire name in its help metadata). cloudrec's extensions are
+only sent when ``extensions`` is true, so requests to Agora's hosted service carry
+nothing it does not know.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+from pydantic import SecretStr
+
+from core.config import CloudStorageConfig, ConfigModel, RecordingConfig, TranscodingConfig
+
+_STORAGE_EXTENSION_PARAMS = ("endpoint", "localFolder")
+
+
+def _wire_name(model: type[ConfigModel], name: str) -> str:
+    extra = model.model_fields[name].json_schema_extra
+    wire = extra.get("wire") if isinstance(extra, dict) else None
+    return str(wire or name)
+
+
+def _is_extension(model: type[ConfigModel], name: str) -> bool:
+    return model.field_help(name).extension
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, IntEnum):
+        return int(value)
+    if isinstance(value, ConfigModel):
+        return to_wire(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def to_wire(config: ConfigModel, *, extensions: bool = True) -> dict[str, Any]:
+    """A config as the JSON object of Agora's REST API (secrets included: send, never log)."""
+    model = type(config)
+    body: dict[str, Any] = {}
+    params: dict[str, Any] = {}
+    for name in model.model_fields:
+        if not extensions and _is_extension(model, name) and name != "file_name_prefix":
+            continue
+        value = getattr(config, name)
+        if value is None:
+            continue
+        wire = _wire_name(model, name)
+        if isinstance(config, CloudStorageConfig) and wire in _STORAGE_EXTENSION_PARAMS:
+            if value:
+                params[wire] = value
+            continue
+        if isinstance(value, ConfigModel):
+            body[wire] = to_wire(value, extensions=extensions)
+        else:
+            body[wire] = _encode(value)
+    if params:
+        body["extensionParams"] = params
+    return body
+
+
+def _decode(model: type[ConfigModel], body: dict[str, Any]) -> dict[str, Any]:
+    by_wire = {_wire_name(model, name): name for name in model.model_fields}
+    data: dict[str, Any] = {}
+    for key, value in body.items():
+        if key == "extensionParams" and isinstance(value, dict):
+            data.update(_decode(model, value))
+            continue
+        if key not in by_wire:
+            continue  # Agora fields cloudrec does not implement are ignored, as Agora does
+        name = by_wire[key]
+        if name == "transcoding_config" and isinstance(value, dict):
+            value = TranscodingConfig(**_decode(TranscodingConfig, value))
+        data[name] = value
+    return data
+
+
+def recording_config_from_wire(body: dict[str, Any]) -> RecordingConfig:
+    """Parse ``clientRequest.recordingConfig``; raises InvalidParameterError."""
+    return RecordingConfig(**_decode(RecordingConfig, body))
+
+
+def storage_config_from_wire(body: dict[str, Any]) -> CloudStorageConfig:
+    """Parse ``clientRequest.storageConfig``; raises InvalidParameterError."""
+    return CloudStorageConfig(**_decode(CloudStorageConfig, body))

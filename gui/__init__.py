@@ -1,0 +1,1 @@
+"""cloudrec desktop window (PySide6 + qasync)."""
