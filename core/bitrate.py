@@ -6,11 +6,13 @@ rate it interpolates on the pixel rate (width x height x fps) in log-log space
 between the two nearest table rows, and beyond the ends of the table extrapolates
 with the power law fitted to the whole table (bitrate ~ pixel_rate ** k). The
 live-broadcast bitrate is twice the communication bitrate, as in every row of the
-seed's table. The result is rounded to whole kbps.
+seed's table. The result is rounded to whole kbps and kept within the bitrates a
+TranscodingConfig accepts (50 to 10000 kbps), so the offered value can always be used.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from functools import cache
 
@@ -46,6 +48,7 @@ SEED_TABLE: tuple[tuple[int, int, int, int], ...] = (
 )
 
 LIVE_FACTOR = 2
+MIN_KBPS, MAX_KBPS = 50, 10_000
 
 
 def _key(width: int, height: int, fps: int) -> tuple[int, int, int]:
@@ -78,7 +81,7 @@ def _interpolate(pixel_rate: float) -> float:
         return math.exp(points[0][1] + slope * (x - points[0][0]))
     if x >= points[-1][0]:
         return math.exp(points[-1][1] + slope * (x - points[-1][0]))
-    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
         if x0 <= x <= x1:
             return math.exp(y0 + (y1 - y0) * (x - x0) / (x1 - x0))
     raise AssertionError("unreachable: x lies within the table")
@@ -90,6 +93,9 @@ def recommended_bitrate(
     """The recommended video bitrate in kbps for a mixed picture of this size and fps."""
     if width <= 0 or height <= 0 or fps <= 0:
         raise ValueError(f"width, height and fps must be positive, got {width}x{height}@{fps}")
-    exact = _EXACT.get(_key(width, height, fps))
-    kbps = exact if exact is not None else round(_interpolate(width * height * fps))
-    return kbps * (LIVE_FACTOR if ChannelType(channel_type) is ChannelType.LIVE else 1)
+    kbps = _EXACT.get(_key(width, height, fps))
+    if kbps is None:
+        kbps = min(MAX_KBPS, max(MIN_KBPS, round(_interpolate(width * height * fps))))
+    if ChannelType(channel_type) is ChannelType.LIVE:
+        return min(MAX_KBPS, kbps * LIVE_FACTOR)
+    return kbps

@@ -14,7 +14,6 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 
-
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "server": ("core.server.main", "run the channel and recording server"),
     "record": ("core.sdk.record_cli", "record a channel headless, printing each callback"),
@@ -87,4 +86,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-

@@ -134,11 +134,7 @@ def _as_invalid_parameter(model: type[ConfigModel], exc: ValidationError) -> Inv
     loc = tuple(error["loc"])
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, InvalidParameterError):
-        prefix = ".".join(str(p) for p in loc)
-        field = f"{prefix}.{cause.field}" if prefix and cause.field != prefix else cause.field
-        return InvalidParameterError(
-            field, cause.value, cause.allowed, redact=cause.field in _SECRET_FIELDS
-        )
+        return cause.within(".".join(str(p) for p in loc))
     name = ".".join(str(p) for p in loc) or model.__name__
     allowed = error["msg"]
     owner: type[BaseModel] | None = model
@@ -149,7 +145,11 @@ def _as_invalid_parameter(model: type[ConfigModel], exc: ValidationError) -> Inv
         if isinstance(extra, dict) and extra.get("allowed"):
             allowed = str(extra["allowed"])
         annotation = owner.model_fields[part].annotation
-        owner = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        owner = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
     value = error.get("input")
     return InvalidParameterError(name, value, allowed, redact=_redacted_input(loc, value))
 

@@ -70,7 +70,10 @@ class ErrorCode(IntEnum):
         return _INFO[self].remedy_text
 
 
-_RELEASE = ("Call release(cancel=False) to free local resources.", "调用 Release (false) 来释放本地资源。")
+_RELEASE = (
+    "Call release(cancel=False) to free local resources.",
+    "调用 Release (false) 来释放本地资源。",
+)
 _RESTART = (
     "Call release(cancel=True) and start the recording again.",
     "调用 Release (true) 并重新开始录制。",
@@ -107,7 +110,9 @@ _INFO: dict[ErrorCode, ErrorInfo] = {
         Remedy.CHECK_CALL_ORDER,
         ("Check the order of the calls.", "检查调用顺序。"),
     ),
-    ErrorCode.NO_USERS: _info("No user in the channel.", "频道内无用户。", Remedy.RELEASE, _RELEASE),
+    ErrorCode.NO_USERS: _info(
+        "No user in the channel.", "频道内无用户。", Remedy.RELEASE, _RELEASE
+    ),
     ErrorCode.NO_RECORDED_DATA: _info(
         "No recorded data was produced.", "未生成录制数据。", Remedy.RELEASE, _RELEASE
     ),
@@ -129,9 +134,7 @@ _INFO: dict[ErrorCode, ErrorInfo] = {
     ErrorCode.UPLOADER_FAILED: _info(
         "The uploader failed.", "上传组件异常。", Remedy.RELEASE_CANCEL_AND_RESTART, _RESTART
     ),
-    ErrorCode.BACKUP_FAILED: _info(
-        "The backup failed.", "云备份异常。", Remedy.RELEASE, _RELEASE
-    ),
+    ErrorCode.BACKUP_FAILED: _info("The backup failed.", "云备份异常。", Remedy.RELEASE, _RELEASE),
     ErrorCode.RECORDER_EXIT: _info(
         "The recorder exited abnormally.",
         "退出异常。",
@@ -165,12 +168,22 @@ class InvalidParameterError(CloudRecordingError, ValueError):
         self.field = field
         self.allowed = allowed
         if redact:  # secrets never appear in exception text, only their length
-            shown = f"<hidden, {len(str(value or ''))} characters>"
+            self.shown = f"<hidden, {len(str(value or ''))} characters>"
             self.value: object = None
         else:
-            shown = repr(value)
+            self.shown = repr(value)
             self.value = value
-        super().__init__(f"{field}: {shown} is not allowed; {allowed}")
+        super().__init__(f"{field}: {self.shown} is not allowed; {allowed}")
+
+    def within(self, parent: str) -> InvalidParameterError:
+        """The same error for a field nested in ``parent`` (e.g. ``transcoding_config``)."""
+        if not parent or self.field == parent or self.field.startswith(f"{parent}."):
+            return self
+        error = InvalidParameterError(f"{parent}.{self.field}", self.value, self.allowed)
+        error.shown = self.shown
+        error.args = (f"{error.field}: {self.shown} is not allowed; {self.allowed}",)
+        error.message = error.args[0]
+        return error
 
 
 class InvalidOperationError(CloudRecordingError):

@@ -33,11 +33,7 @@ def check_app_id(app_id: object) -> str:
 
 def check_channel_name(name: object) -> str:
     """Return the channel name, or raise InvalidParameterError (Agora's channel name rules)."""
-    if (
-        not isinstance(name, str)
-        or not _CHANNEL_NAME.match(name)
-        or len(name.encode("utf-8")) > 64
-    ):
+    if not isinstance(name, str) or not _CHANNEL_NAME.match(name) or len(name.encode("utf-8")) > 64:
         raise InvalidParameterError(
             "channel_name", name, f"1 to 64 bytes from {CHANNEL_NAME_CHARS}"
         )

@@ -102,7 +102,9 @@ class RestClient:
         try:
             body = response.json()
             if isinstance(body, dict):
-                reason = str(body.get("reason") or body.get("message") or body.get("detail") or reason)
+                reason = str(
+                    body.get("reason") or body.get("message") or body.get("detail") or reason
+                )
                 code = body.get("errorCode", body.get("code"))
         except ValueError:
             reason = response.text[:200] or reason
@@ -148,7 +150,9 @@ class RestClient:
         data = await self.request("GET", self._sid_path(app_id, resource_id, sid, "query"))
         return dict(data)
 
-    async def stop(self, app_id: str, resource_id: str, sid: str, cname: str, uid: int) -> dict[str, Any]:
+    async def stop(
+        self, app_id: str, resource_id: str, sid: str, cname: str, uid: int
+    ) -> dict[str, Any]:
         body = {"cname": cname, "uid": str(uid), "clientRequest": {}}
         data = await self.request("POST", self._sid_path(app_id, resource_id, sid, "stop"), body)
         return dict(data)

@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any
 
 from core.config import CloudStorageConfig, RecordingConfig
-from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
+from core.errors import CloudRecordingError, InvalidOperationError
 from core.sdk.client import Credentials, RestClient
 from core.validation import check_app_id, check_channel_name, check_uid
 
@@ -128,7 +128,9 @@ class CloudRecorder:
         ``cancel=False`` leaves a running recording going on the server (it keeps
         recording and uploading); ``cancel=True`` stops it first.
         """
-        self._require(*(s for s in RecorderState if s is not RecorderState.RELEASED), action="release()")
+        self._require(
+            *(s for s in RecorderState if s is not RecorderState.RELEASED), action="release()"
+        )
         try:
             if cancel and self._state is RecorderState.RECORDING:
                 await self.stop()
@@ -151,7 +153,9 @@ def create_cloud_recorder(
     ``token`` is the bearer token of a cloudrec server; ``customer_id`` and
     ``customer_secret`` authenticate against Agora's hosted service instead.
     """
-    credentials = Credentials(bearer=token, customer_id=customer_id, customer_secret=customer_secret)
+    credentials = Credentials(
+        bearer=token, customer_id=customer_id, customer_secret=customer_secret
+    )
     client = RestClient(server, credentials, transport=transport)
     return CloudRecorder(observer, client)
 
