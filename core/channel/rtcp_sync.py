@@ -32,7 +32,7 @@ _MAPPER_ATTR = "_RTCRtpReceiver__timestamp_mapper"
 _RTX_ATTR = "_RTCRtpReceiver__rtx_ssrc"
 
 
-class _OriginTimestampMapper(TimestampMapper):  # type: ignore[misc]
+class _OriginTimestampMapper(TimestampMapper):
     """aiortc's mapper, reporting the first RTP timestamp to a clock."""
 
     def __init__(self, clock: TrackClock) -> None:

@@ -5,15 +5,31 @@ resolution video m-line for the dual stream), waits for ICE gathering to complet
 POSTs the whole offer, and applies the answer. No trickle: on loopback and with
 host candidates only, gathering finishes at once. The returned :class:`WhipSession`
 leaves with DELETE on :meth:`WhipSession.close`.
+
+Order of the m-lines: high video, audio, low video. The first video section is the
+high stream and the second the low one, as the channel expects; audio sits between
+them because of how aiortc (1.16) applies BUNDLE: with its default "balanced" policy
+an answerer puts a second video section on the first video section's transport, then
+moves only the first one onto the bundle's transport when the bundle starts with
+audio, and the second video section never receives a packet. Starting the bundle
+with the high video keeps both video sections on the bundle transport with any
+policy. (An aiortc answerer with ``bundlePolicy=MAX_BUNDLE`` takes any order.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from types import TracebackType
 
 import httpx
-from aiortc import RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver, RTCSessionDescription
+from aiortc import (
+    RTCBundlePolicy,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import MediaStreamTrack
 
 from core.channel.ice import rtc_configuration
@@ -36,11 +52,11 @@ class WhipError(CloudRecordingError):
         self.status = status
         self.body = body
         self.url = url
-        where = f" from {url}" if url else ""
+        where = f" to {url}" if url else ""
         if status:
-            message = f"WHIP publish refused{where}: HTTP {status}: {body.strip() or '(no body)'}"
+            message = f"WHIP publish{where} refused: HTTP {status}: {body.strip() or '(no body)'}"
         else:
-            message = f"WHIP server unreachable{where}: {body}"
+            message = f"WHIP publish{where} failed: {body}"
         super().__init__(message, ErrorCode.CONNECT_ERROR)
 
 
@@ -149,8 +165,9 @@ async def publish(
 ) -> WhipSession:
     """Publish the given tracks to the WHIP endpoint ``url``; return the session.
 
-    Transceivers are send-only, in the order audio, video, low video (the second
-    video m-line is the dual stream's low stream). ``video_codec`` ("VP8" or "H264")
+    Transceivers are send-only, in the order video, audio, low video (the second
+    video m-line is the dual stream's low stream; the module docstring says why
+    audio is not first), all on one transport (max-bundle). ``video_codec`` ("VP8" or "H264")
     is offered first, the other codecs after it. ``token`` goes in an
     ``Authorization: Bearer`` header. ``client`` is used for the POST and the later
     DELETE; without one, the session owns a client of its own.
@@ -169,13 +186,17 @@ async def publish(
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     owns_client = client is None
     http = client if client is not None else httpx.AsyncClient(timeout=_DEFAULT_TIMEOUT)
-    pc = RTCPeerConnection(rtc_configuration())
+    configuration = dataclasses.replace(
+        rtc_configuration(), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
+    )
+    pc = RTCPeerConnection(configuration)
     try:
-        if audio is not None:
-            pc.addTransceiver(audio, direction="sendonly")
-        for track in (video, low_video):
-            if track is not None:
-                _prefer_codec(pc.addTransceiver(track, direction="sendonly"), codec)
+        for track in (video, audio, low_video):
+            if track is None:
+                continue
+            transceiver = pc.addTransceiver(track, direction="sendonly")
+            if track.kind == "video":
+                _prefer_codec(transceiver, codec)
         # aiortc gathers every candidate inside setLocalDescription.
         await pc.setLocalDescription(await pc.createOffer())
         try:
@@ -185,7 +206,8 @@ async def publish(
                 headers={**headers, "Content-Type": "application/sdp"},
             )
         except httpx.HTTPError as exc:
-            raise WhipError(0, str(exc) or type(exc).__name__, url) from exc
+            reason = str(exc) or type(exc).__name__
+            raise WhipError(0, f"cannot reach the server: {reason}", url) from exc
         if response.status_code != 201:
             raise WhipError(response.status_code, response.text, url)
         location = response.headers.get("Location")

@@ -92,6 +92,7 @@ class Compositor:
         self._canvas = self._background.copy()
         self._tiles: dict[int, _Tile] = {}
         self.scale_count = 0  # swscale calls, for tests and benchmarks
+        self._errors: list[tuple[int, str]] = []
 
     def _blank(self) -> U8Array:
         w, h = self.width, self.height
@@ -137,17 +138,28 @@ class Compositor:
         """The composed frame (yuv420p)."""
         canvas = self._canvas
         np.copyto(canvas, self._background)
-        for tile in self._tiles.values():
+        for uid, tile in self._tiles.items():
             if tile.frame is None:
                 continue
             if tile.scaled is None:
                 tile.placed = fit_rect(
                     tile.window, (tile.frame.width, tile.frame.height), (self.width, self.height)
                 )
-                tile.scaled = self._scale(tile.frame, tile.placed)
+                try:
+                    tile.scaled = self._scale(tile.frame, tile.placed)
+                except (av.FFmpegError, ValueError) as exc:
+                    # a picture swscale cannot convert: show background, report the user
+                    self._errors.append((uid, f"video frame cannot be converted: {exc}"))
+                    tile.frame = None
+                    continue
             assert tile.placed is not None
             self._blit(tile.scaled, tile.placed)
         return av.VideoFrame.from_ndarray(canvas, format="yuv420p")
+
+    def take_errors(self) -> list[tuple[int, str]]:
+        """(uid, message) of pictures dropped since the last call."""
+        errors, self._errors = self._errors, []
+        return errors
 
     def _scale(self, frame: av.VideoFrame, rect: Rect) -> U8Array:
         self.scale_count += 1

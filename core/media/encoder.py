@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import av
 import numpy as np
@@ -127,7 +128,7 @@ class VideoEncoder:
         """Drain the encoder at the end of the recording."""
         return self._packets(self._ctx.encode(None))
 
-    def _packets(self, packets: list[av.Packet]) -> list[EncodedPacket]:
+    def _packets(self, packets: list[av.Packet[Any]]) -> list[EncodedPacket]:
         out = []
         for p in packets:
             if p.pts is None:
@@ -199,7 +200,7 @@ class AudioEncoder:
         self._next_pts += chunk.shape[1]
         return self._packets(self._ctx.encode(frame))
 
-    def _packets(self, packets: list[av.Packet]) -> list[EncodedPacket]:
+    def _packets(self, packets: list[av.Packet[Any]]) -> list[EncodedPacket]:
         out = []
         for p in packets:
             if p.pts is None:

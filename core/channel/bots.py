@@ -1,0 +1,347 @@
+"""``cloudrec bots``: synthetic participants publishing into a channel over WHIP.
+
+Each bot is one uid publishing the media of :mod:`core.channel.synthetic`: a tile in
+the uid's colour with its number, a tone of its own, and a white flash with a 1 kHz
+beep on every wall-clock second (for A/V-sync measurements), plus a low stream of a
+quarter of the size unless disabled. All bots of a group share one capture clock.
+
+Programmatic use (recorder tests make users join and leave mid-recording)::
+
+    async with run_bots(server_url, uids=[1001, 1002], size=(320, 240)) as bots:
+        await bots.leave(1001)
+        await bots.join(1003)
+
+Cost: aiortc encodes every frame it sends (the flat tiles encode cheaply, but each
+bot still runs an encoder per stream and aiortc's per-packet work), so keep sizes
+and frame rates modest; ``--no-low-stream`` saves the second encoder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+
+import httpx
+
+from core.channel.synthetic import SyntheticClock, SyntheticMedia, synthetic_media
+from core.channel.whip_client import VIDEO_CODECS, WhipError, WhipSession, publish
+from core.enums import DEMO_CHANNEL, SANDBOX_APP_ID
+from core.errors import CloudRecordingError, InvalidParameterError
+
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+SERVER_ENV = "CLOUDREC_SERVER_URL"
+CERTIFICATE_ENV = "CLOUDREC_APP_CERTIFICATE"
+CONNECT_TIMEOUT = 10.0
+"""Seconds a bot may take from its POST until media flows."""
+TOKEN_LIFETIME = 24 * 3600
+
+ROLES = ("host", "audience")
+CHANNEL_TYPES = ("communication", "live")
+
+TokenFor = Callable[[int], str | None]
+
+
+@dataclass(frozen=True)
+class BotOptions:
+    """What every bot of a group publishes, and how it joins."""
+
+    size: tuple[int, int] = (320, 240)
+    fps: int = 15
+    low_stream: bool = True
+    role: str = "host"
+    channel_type: str | None = None
+    """``communication`` or ``live``; ``None`` leaves it to the channel (or its default)."""
+    codec: str = "VP8"
+
+    def __post_init__(self) -> None:
+        width, height = self.size
+        if not (16 <= width <= 1920 and 16 <= height <= 1920):
+            raise InvalidParameterError("size", f"{width}x{height}", "16..1920 on each side")
+        if not 1 <= self.fps <= 60:
+            raise InvalidParameterError("fps", self.fps, "1..60")
+        if self.role not in ROLES:
+            raise InvalidParameterError("role", self.role, "host or audience")
+        if self.channel_type not in (None, *CHANNEL_TYPES):
+            raise InvalidParameterError("channel_type", self.channel_type, "communication or live")
+        if self.codec not in VIDEO_CODECS:
+            raise InvalidParameterError("codec", self.codec, "VP8 or H264")
+
+
+@dataclass
+class Bot:
+    """One joined bot: its uid, its media and its WHIP session."""
+
+    uid: int
+    media: SyntheticMedia
+    session: WhipSession
+
+    async def leave(self) -> None:
+        """DELETE the session and stop the media."""
+        try:
+            await self.session.close()
+        finally:
+            self.media.stop()
+
+
+class Bots:
+    """A group of bots in one channel, joining and leaving individually."""
+
+    def __init__(
+        self,
+        server_url: str,
+        *,
+        app_id: str = SANDBOX_APP_ID,
+        channel: str = DEMO_CHANNEL,
+        options: BotOptions | None = None,
+        token_for: TokenFor | None = None,
+        client: httpx.AsyncClient,
+    ) -> None:
+        self.server_url = server_url.rstrip("/")
+        self.app_id = app_id
+        self.channel = channel
+        self.options = options or BotOptions()
+        self.clock = SyntheticClock()
+        self._token_for = token_for
+        self._client = client
+        self._bots: dict[int, Bot] = {}
+
+    @property
+    def uids(self) -> list[int]:
+        """The uids in the channel now, in joining order."""
+        return list(self._bots)
+
+    def bot(self, uid: int) -> Bot:
+        """The joined bot ``uid`` (``KeyError`` if it is not in the channel)."""
+        return self._bots[uid]
+
+    def url_for(self, uid: int) -> str:
+        """The WHIP endpoint ``uid`` publishes to."""
+        params = {"role": self.options.role}
+        if self.options.channel_type:
+            params["channel_type"] = self.options.channel_type
+        url = httpx.URL(f"{self.server_url}/whip/{self.app_id}/{self.channel}/{uid}")
+        return str(url.copy_merge_params(params))
+
+    async def join(self, uid: int) -> Bot:
+        """Publish ``uid`` and wait until its media flows; raise ``WhipError`` if refused."""
+        if uid in self._bots:
+            raise InvalidParameterError("uid", uid, "a uid not already joined by this group")
+        o = self.options
+        media = synthetic_media(
+            uid, size=o.size, fps=o.fps, low_stream=o.low_stream, clock=self.clock
+        )
+        try:
+            session = await publish(
+                self.url_for(uid),
+                token=self._token_for(uid) if self._token_for else None,
+                audio=media.audio,
+                video=media.video,
+                low_video=media.low_video,
+                video_codec=o.codec,
+                client=self._client,
+            )
+        except BaseException:
+            media.stop()
+            raise
+        bot = Bot(uid, media, session)
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await session.wait_connected()
+        except BaseException as exc:
+            await bot.leave()
+            if isinstance(exc, TimeoutError):
+                raise WhipError(0, f"uid {uid}: no media connection", session.location) from exc
+            raise
+        self._bots[uid] = bot
+        return bot
+
+    async def leave(self, uid: int) -> None:
+        """Make ``uid`` leave the channel (DELETE); ``KeyError`` if it is not there."""
+        await self._bots.pop(uid).leave()
+
+    async def join_all(self, uids: Iterable[int]) -> list[Bot]:
+        """Join several uids at once; if any fails, the others leave again and it raises."""
+        wanted = list(uids)
+        results = await asyncio.gather(*(self.join(u) for u in wanted), return_exceptions=True)
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            for uid, result in zip(wanted, results, strict=True):
+                if isinstance(result, Bot):
+                    await self.leave(uid)
+            raise failure
+        return [r for r in results if isinstance(r, Bot)]
+
+    async def close(self) -> None:
+        """Make every bot leave."""
+        bots, self._bots = list(self._bots.values()), {}
+        await asyncio.gather(*(b.leave() for b in bots), return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def run_bots(
+    server_url: str,
+    *,
+    app_id: str = SANDBOX_APP_ID,
+    channel: str = DEMO_CHANNEL,
+    uids: Iterable[int] = (1001, 1002, 1003),
+    size: tuple[int, int] = (320, 240),
+    fps: int = 15,
+    low_stream: bool = True,
+    role: str = "host",
+    channel_type: str | None = None,
+    codec: str = "VP8",
+    token_for: TokenFor | None = None,
+    client: httpx.AsyncClient | None = None,
+) -> AsyncIterator[Bots]:
+    """Join ``uids`` to ``channel`` on the server at ``server_url`` (its base URL).
+
+    Yields the :class:`Bots` once every bot's media flows; on exit every bot still
+    in the channel leaves. ``token_for(uid)`` gives each bot's token (``None``: none).
+    """
+    options = BotOptions(size, fps, low_stream, role, channel_type, codec)
+    async with contextlib.AsyncExitStack() as stack:
+        if client is None:
+            client = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(10.0)))
+        bots = Bots(
+            server_url,
+            app_id=app_id,
+            channel=channel,
+            options=options,
+            token_for=token_for,
+            client=client,
+        )
+        stack.push_async_callback(bots.close)
+        await bots.join_all(uids)
+        yield bots
+
+
+# --- the command ------------------------------------------------------------------
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    try:
+        if not sep:
+            raise ValueError
+        return int(width), int(height)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"size {text!r}: write WIDTHxHEIGHT, e.g. 320x240"
+        ) from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``cloudrec bots`` to ``parser``."""
+    parser.add_argument(
+        "--server",
+        default=os.environ.get(SERVER_ENV, DEFAULT_SERVER),
+        metavar="URL",
+        help=f"the server's base URL (default: ${SERVER_ENV} or {DEFAULT_SERVER})",
+    )
+    parser.add_argument("--app-id", default=SANDBOX_APP_ID, help="app ID (default: the sandbox)")
+    parser.add_argument(
+        "--channel", default=DEMO_CHANNEL, help="channel name (default: %(default)s)"
+    )
+    parser.add_argument("--token", default=None, help="token every bot joins with")
+    parser.add_argument(
+        "--app-certificate",
+        default=os.environ.get(CERTIFICATE_ENV),
+        help=f"build each bot's token with this certificate (or ${CERTIFICATE_ENV})",
+    )
+    parser.add_argument("--users", type=int, default=3, metavar="N", help="number of bots (3)")
+    parser.add_argument("--uid-base", type=int, default=1001, help="uid of the first bot (1001)")
+    parser.add_argument("--size", type=_size, default=(320, 240), metavar="WxH", help="320x240")
+    parser.add_argument("--fps", type=int, default=15, help="frames per second (15)")
+    parser.add_argument(
+        "--duration", type=float, default=None, metavar="SECONDS", help="default: until Ctrl-C"
+    )
+    parser.add_argument("--role", choices=ROLES, default="host")
+    parser.add_argument("--channel-type", choices=CHANNEL_TYPES, default=None)
+    parser.add_argument("--no-low-stream", action="store_true", help="send no low (dual) stream")
+    parser.add_argument("--codec", choices=VIDEO_CODECS, default="VP8", type=str.upper)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the bots until Ctrl-C, SIGTERM or ``--duration``; 0 on success, 1 on failure."""
+    try:
+        options = BotOptions(
+            args.size,
+            args.fps,
+            not args.no_low_stream,
+            args.role,
+            args.channel_type,
+            args.codec,
+        )
+        if not 1 <= args.users <= 64:
+            raise InvalidParameterError("users", args.users, "1..64")
+        if not 1 <= args.uid_base <= 2**32 - args.users:
+            raise InvalidParameterError("uid_base", args.uid_base, f"1..{2**32 - args.users}")
+    except CloudRecordingError as exc:
+        print(f"cloudrec bots: {exc.message}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_main(args, options))
+    except KeyboardInterrupt:  # a second Ctrl-C while leaving
+        return 130
+
+
+def _token_maker(args: argparse.Namespace) -> TokenFor | None:
+    if args.token:
+        token: str = args.token
+        return lambda uid: token
+    if args.app_certificate:
+        from core.channel.accesstoken import build_rtc_token
+
+        certificate: str = args.app_certificate
+        role = "publisher" if args.role == "host" else "subscriber"
+        return lambda uid: build_rtc_token(
+            args.app_id, certificate, args.channel, uid, role, TOKEN_LIFETIME
+        )
+    return None
+
+
+async def _main(args: argparse.Namespace, options: BotOptions) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    uids = range(args.uid_base, args.uid_base + args.users)
+    w, h = options.size
+    streams = f"{w}x{h}@{options.fps} {options.codec}"
+    if options.low_stream:
+        streams += " + low stream"
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as client:
+            bots = Bots(
+                args.server,
+                app_id=args.app_id,
+                channel=args.channel,
+                options=options,
+                token_for=_token_maker(args),
+                client=client,
+            )
+            try:
+                for bot in await bots.join_all(uids):
+                    print(
+                        f"bot {bot.uid} joined {args.channel!r} as {options.role}: {streams}",
+                        flush=True,
+                    )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(args.duration):
+                        await stop.wait()
+            finally:
+                await bots.close()
+        print(f"{len(uids)} bots left {args.channel!r}", flush=True)
+        return 0
+    except CloudRecordingError as exc:
+        print(f"cloudrec bots: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

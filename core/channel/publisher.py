@@ -1,0 +1,224 @@
+"""One WHIP publisher: its peer connection, its tracks and their delivery.
+
+A :class:`Publisher` answers the publisher's offer with a receive-only peer
+connection, then runs one task per received track that drains ``recv()`` for as
+long as the track lives (aiortc queues decoded frames without bound, so an
+undrained track grows in memory and latency), stamps every frame with its capture
+time (:mod:`core.channel.clock`) and hands it to the subscribers' bounded streams.
+A watchdog makes a publisher that vanished without DELETE leave the channel.
+
+Media sections: the first audio section is the user's audio, the first video
+section its HIGH video, the second video section its LOW (dual stream) video.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import av
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcrtpreceiver import RemoteStreamTrack
+
+from core.channel.clock import AUDIO_BUFFER_DELAY, VIDEO_BUFFER_DELAY, SenderClock, TrackClock
+from core.channel.errors import SdpError
+from core.channel.ice import rtc_configuration
+from core.channel.roster import LeaveReason, ParticipantInfo, Role
+from core.channel.rtcp_sync import observe_receiver
+from core.channel.sdp import AUDIO_CODECS, VIDEO_CODECS, OfferSummary
+from core.channel.streams import FrameStream, ReceivedFrame
+from core.enums import VideoStreamType
+
+if TYPE_CHECKING:
+    from core.channel.channel import Channel
+
+logger = logging.getLogger(__name__)
+
+MEDIA_TIMEOUT = 5.0
+"""Seconds without any received frame after which a publisher is dropped."""
+
+WATCH_INTERVAL = 0.5
+"""Seconds between two liveness checks of a publisher."""
+
+_CLOCK_RATES = {"audio": 48_000, "video": 90_000}
+_BUFFER_DELAYS = {"audio": AUDIO_BUFFER_DELAY, "video": VIDEO_BUFFER_DELAY}
+_ACCEPTED = {"audio": AUDIO_CODECS | {"rtx"}, "video": VIDEO_CODECS | {"rtx"}}
+
+
+class Publisher:
+    """A user publishing into a channel over WHIP."""
+
+    def __init__(self, channel: Channel, uid: int, role: Role, session_id: str) -> None:
+        self.channel = channel
+        self.uid = uid
+        self.role = role
+        self.session_id = session_id
+        self.etag = f'"{session_id[:16]}"'
+        self.pc = RTCPeerConnection(rtc_configuration())
+        self.joined_at = time.time()
+        self.joined_monotonic = time.monotonic()
+        self.last_media = self.joined_monotonic
+        self.sender_clock = SenderClock()
+        self.audio_track: MediaStreamTrack | None = None
+        self.video_tracks: dict[VideoStreamType, MediaStreamTrack] = {}
+        self.audio_streams: set[FrameStream] = set()
+        self.video_streams: set[FrameStream] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._pending: list[tuple[MediaStreamTrack, VideoStreamType | None, TrackClock]] = []
+        self._closed = False
+        self._on_leave: Callable[[Publisher, LeaveReason], None] | None = None
+
+    # -- negotiation -----------------------------------------------------------------
+
+    async def answer(self, offer: str, summary: OfferSummary) -> str:
+        """Apply the offer and return the SDP answer (with every ICE candidate)."""
+        self._add_transceivers(summary)
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+        except Exception as exc:  # aiortc raises many kinds for SDP it cannot use
+            raise SdpError(f"unusable offer: {exc or type(exc).__name__}") from exc
+        self._collect_tracks()
+        # aiortc gathers all candidates inside setLocalDescription: the answer is complete.
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        description = self.pc.localDescription
+        assert description is not None
+        return str(description.sdp)
+
+    def _add_transceivers(self, summary: OfferSummary) -> None:
+        """Pre-create one receive-only transceiver per offered section, in order, so
+        that aiortc answers with the channel's codecs only (Opus; VP8, H.264)."""
+        for section in summary.sections:
+            if section.kind not in _ACCEPTED:
+                continue
+            transceiver = self.pc.addTransceiver(section.kind, direction="recvonly")
+            capabilities = RTCRtpReceiver.getCapabilities(section.kind)
+            assert capabilities is not None
+            transceiver.setCodecPreferences(
+                [
+                    c
+                    for c in capabilities.codecs
+                    if c.mimeType.split("/")[1].lower() in _ACCEPTED[section.kind]
+                ]
+            )
+
+    def _collect_tracks(self) -> None:
+        video_kinds = iter((VideoStreamType.HIGH, VideoStreamType.LOW))
+        for transceiver in self.pc.getTransceivers():
+            receiver = transceiver.receiver
+            track = receiver.track
+            if track is None:
+                continue
+            clock = TrackClock(
+                self.sender_clock, _CLOCK_RATES[track.kind], _BUFFER_DELAYS[track.kind]
+            )
+            observe_receiver(receiver, clock)
+            if track.kind == "audio" and self.audio_track is None:
+                self.audio_track = track
+                self._pending.append((track, None, clock))
+            elif track.kind == "video":
+                variant = next(video_kinds, None)
+                if variant is not None:
+                    self.video_tracks[variant] = track
+                    self._pending.append((track, variant, clock))
+
+    # -- running ---------------------------------------------------------------------
+
+    def start(self, on_leave: Callable[[Publisher, LeaveReason], None]) -> None:
+        """Start draining the tracks and watching the connection."""
+        self._on_leave = on_leave
+        for track, variant, clock in self._pending:
+            self._tasks.append(asyncio.create_task(self._pump(track, variant, clock)))
+        self._pending.clear()
+        self._tasks.append(asyncio.create_task(self._watch()))
+
+    async def _pump(
+        self, track: MediaStreamTrack, variant: VideoStreamType | None, clock: TrackClock
+    ) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if not isinstance(frame, av.AudioFrame | av.VideoFrame):
+                continue
+            now = time.monotonic()
+            self.last_media = now
+            pts = frame.pts
+            when = clock.frame_time(pts, now) if pts is not None else now - clock.buffer_delay
+            received = ReceivedFrame(frame, when)
+            if variant is None:
+                for stream in self.audio_streams:
+                    stream.put(received)
+            else:
+                for stream in self.video_streams:
+                    if self.source_of(stream) is variant:
+                        stream.put(received)
+
+    def source_of(self, stream: FrameStream) -> VideoStreamType:
+        """Which video track feeds ``stream``: LOW only if asked for and published."""
+        if stream.video_stream is VideoStreamType.LOW and VideoStreamType.LOW in self.video_tracks:
+            return VideoStreamType.LOW
+        return VideoStreamType.HIGH
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            reason = self._leave_reason()
+            if reason is not None:
+                logger.info("uid %s leaves channel %s: %s", self.uid, self.channel.name, reason)
+                await self.close(reason)
+                return
+
+    def _leave_reason(self) -> LeaveReason | None:
+        if self.pc.connectionState in ("failed", "closed"):
+            return LeaveReason.DROPPED
+        pumps = self._tasks[:-1]
+        if pumps and all(task.done() for task in pumps):
+            return LeaveReason.ENDED
+        if time.monotonic() - self.last_media > MEDIA_TIMEOUT:
+            return LeaveReason.TIMEOUT
+        return None
+
+    def info(self) -> ParticipantInfo:
+        """This publisher as a roster entry."""
+        return ParticipantInfo(
+            uid=self.uid,
+            role=self.role,
+            joined_at=self.joined_at,
+            joined_monotonic=self.joined_monotonic,
+            has_audio=self.audio_track is not None,
+            has_video=VideoStreamType.HIGH in self.video_tracks,
+            has_low_video=VideoStreamType.LOW in self.video_tracks,
+        )
+
+    # -- leaving ---------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def close(self, reason: LeaveReason) -> None:
+        """Leave the channel (idempotent): end the streams, stop tasks, close the PC."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._on_leave is not None:
+            self._on_leave(self, reason)
+        for stream in self.audio_streams | self.video_streams:
+            stream.end()
+        self.audio_streams.clear()
+        self.video_streams.clear()
+        current = asyncio.current_task()
+        tasks = [task for task in self._tasks if task is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.pc.close()
+        for track in [self.audio_track, *self.video_tracks.values()]:
+            if isinstance(track, RemoteStreamTrack):
+                track.stop()

@@ -1,0 +1,131 @@
+"""In-process subscriptions: how the recorder receives a channel's users.
+
+See ``docs/interfaces.md`` ("Channel -> recorder") for the contract. A subscription
+holds a uid in the channel (listed with role ``recorder``), yields join/leave events,
+and hands out one :class:`~core.channel.streams.FrameStream` per user and kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from core.channel.roster import ChannelEvent, UserJoined, UserLeft
+from core.channel.streams import AUDIO_QUEUE_FRAMES, VIDEO_QUEUE_FRAMES, FrameStream
+from core.enums import VideoStreamType
+
+if TYPE_CHECKING:
+    from core.channel.channel import Channel
+    from core.channel.publisher import Publisher
+
+
+class Subscription:
+    """A recorder's view of one channel. Create with :meth:`Channel.subscribe`."""
+
+    def __init__(
+        self,
+        channel: Channel,
+        uid: int,
+        *,
+        audio: bool,
+        video: bool,
+        video_stream: VideoStreamType,
+    ) -> None:
+        self.channel = channel
+        self.uid = uid
+        self.wants_audio = audio
+        self.wants_video = video
+        self.default_video_stream = video_stream
+        self._video_choice: dict[int, VideoStreamType] = {}
+        self._audio: dict[int, FrameStream] = {}
+        self._video: dict[int, FrameStream] = {}
+        self._events: asyncio.Queue[ChannelEvent | None] = asyncio.Queue()
+        self._closed = False
+        self.joined_at = time.time()
+        self.joined_monotonic = time.monotonic()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def events(self) -> AsyncIterator[ChannelEvent]:
+        """Join/leave events, starting with a UserJoined for everyone already there;
+        ends when the subscription closes."""
+        while True:
+            event = await self._events.get()
+            if event is None:
+                return
+            yield event
+
+    def audio(self, uid: int) -> FrameStream | None:
+        """``uid``'s audio, or ``None`` (not subscribed, no such user or no audio)."""
+        if not self.wants_audio or self._closed:
+            return None
+        stream = self._audio.get(uid)
+        if stream is None:
+            publisher = self.channel.publisher(uid)
+            if publisher is None or publisher.audio_track is None:
+                return None
+            stream = FrameStream(uid, "audio", AUDIO_QUEUE_FRAMES)
+            publisher.audio_streams.add(stream)
+            self._audio[uid] = stream
+        return stream
+
+    def video(self, uid: int) -> FrameStream | None:
+        """``uid``'s video (HIGH or LOW as chosen), or ``None`` (no such track)."""
+        if not self.wants_video or self._closed:
+            return None
+        stream = self._video.get(uid)
+        if stream is None:
+            publisher = self.channel.publisher(uid)
+            if publisher is None or not publisher.video_tracks:
+                return None
+            choice = self._video_choice.get(uid, self.default_video_stream)
+            stream = FrameStream(uid, "video", VIDEO_QUEUE_FRAMES, choice)
+            publisher.video_streams.add(stream)
+            self._video[uid] = stream
+        return stream
+
+    def set_video_stream(self, uid: int, stream_type: VideoStreamType) -> None:
+        """Receive ``uid``'s HIGH or LOW video from now on (switchable at any time).
+
+        LOW falls back to HIGH for a user without a low stream; AUTO means HIGH here
+        (the recorder resolves AUTO per tile and calls this with HIGH or LOW).
+        """
+        self._video_choice[uid] = stream_type
+        stream = self._video.get(uid)
+        if stream is not None:
+            stream.video_stream = stream_type
+
+    async def close(self) -> None:
+        """End every stream and the event iterator, and free the uid."""
+        if self._closed:
+            return
+        self._closed = True
+        for uid in list(self._audio) + list(self._video):
+            self._forget(uid)
+        self._events.put_nowait(None)
+        self.channel._unsubscribe(self)
+
+    # -- channel side ----------------------------------------------------------------
+
+    def _joined(self, event: UserJoined) -> None:
+        if not self._closed:
+            self._events.put_nowait(event)
+
+    def _left(self, event: UserLeft) -> None:
+        self._forget(event.uid)
+        if not self._closed:
+            self._events.put_nowait(event)
+
+    def _forget(self, uid: int) -> None:
+        publisher: Publisher | None = self.channel.publisher(uid)
+        for streams in (self._audio, self._video):
+            stream = streams.pop(uid, None)
+            if stream is not None:
+                stream.end()
+                if publisher is not None:
+                    publisher.audio_streams.discard(stream)
+                    publisher.video_streams.discard(stream)

@@ -1,0 +1,162 @@
+"""WHIP (RFC 9725) endpoints of the channel.
+
+* ``POST /whip/{app_id}/{channel}/{uid}`` with an ``application/sdp`` offer joins the
+  channel and publishes; query ``role=host|audience`` (default host) and
+  ``channel_type=communication|live`` (default: the channel's, or communication);
+  the token goes in ``Authorization: Bearer``. Answers 201 with the SDP answer
+  (every ICE candidate included: the server gathers before answering), ``Location:
+  /whip/session/{id}`` and an ``ETag``.
+* ``PATCH /whip/session/{id}`` (``application/trickle-ice-sdpfrag``) adds trickled
+  candidates: 204.
+* ``DELETE /whip/session/{id}`` leaves: 200.
+* ``OPTIONS`` on both, and CORS headers on every answer, so a web page can publish.
+
+Errors are plain text a person can read: 400 unusable SDP or names, 401 missing,
+bad or expired token, 403 no right to publish, 404 unknown app or session, 409 uid
+already in the channel or channel type mismatch, 415 wrong content type.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TypeVar
+
+from aiortc.sdp import candidate_from_sdp
+from fastapi import APIRouter, Request, Response
+
+from core.channel.apps import AppRegistry
+from core.channel.errors import ChannelError, SdpError
+from core.channel.names import validate_channel_name, validate_uid
+from core.channel.registry import ChannelRegistry
+from core.channel.roster import LeaveReason, Role
+from core.channel.sdp import parse_offer, parse_trickle_fragment
+from core.enums import ChannelType
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["channel"])
+
+_T = TypeVar("_T")
+
+MAX_OFFER_BYTES = 256 * 1024
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, PATCH, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
+    "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Patch",
+    "Access-Control-Max-Age": "86400",
+}
+
+_ROLES = {"host": Role.HOST, "audience": Role.AUDIENCE}
+_TYPES = {"communication": ChannelType.COMMUNICATION, "live": ChannelType.LIVE}
+
+
+def error_response(status: int, message: str) -> Response:
+    """A readable plain-text error with CORS headers."""
+    return Response(message.rstrip() + "\n", status, headers=CORS_HEADERS, media_type="text/plain")
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _choice(value: str | None, options: dict[str, _T], name: str) -> _T | None:
+    if value is None or value == "":
+        return None
+    try:
+        return options[value.lower()]
+    except KeyError:
+        raise ChannelError(f"{name}={value!r}: use one of {', '.join(options)}") from None
+
+
+@router.options("/whip/{app_id}/{channel}/{uid}", include_in_schema=False)
+@router.options("/whip/session/{session_id}", include_in_schema=False)
+async def whip_options() -> Response:
+    """CORS preflight (and WHIP capability discovery)."""
+    headers = {**CORS_HEADERS, "Accept-Post": "application/sdp"}
+    return Response(status_code=204, headers=headers)
+
+
+@router.post("/whip/{app_id}/{channel}/{uid}", status_code=201)
+async def whip_publish(
+    request: Request,
+    app_id: str,
+    channel: str,
+    uid: str,
+    role: str | None = None,
+    channel_type: str | None = None,
+) -> Response:
+    """Join ``channel`` as ``uid`` and publish the offered audio/video."""
+    apps: AppRegistry = request.app.state.apps
+    registry: ChannelRegistry = request.app.state.channels
+    try:
+        apps.certificate(app_id)
+        validate_channel_name(channel)
+        number = validate_uid(uid)
+        requested_role = _choice(role, _ROLES, "role") or Role.HOST
+        requested_type = _choice(channel_type, _TYPES, "channel_type")
+        if _content_type(request) != "application/sdp":
+            return error_response(415, "send the offer with Content-Type: application/sdp")
+        admission = apps.admit(app_id, channel, number, _bearer(request), requested_role)
+        body = await request.body()
+        if len(body) > MAX_OFFER_BYTES:
+            raise SdpError(f"offer larger than {MAX_OFFER_BYTES} bytes")
+        try:
+            offer = body.decode()
+        except UnicodeDecodeError:
+            raise SdpError("the body is not UTF-8 SDP text") from None
+        summary = parse_offer(offer)
+        room = registry.channel(app_id, channel)
+        effective = room.resolve_type(requested_type)
+        apps.check_publish(admission, effective, summary.sends_audio, summary.sends_video)
+        publisher, answer = await room.publish(number, admission.role, effective, offer, summary)
+    except ChannelError as exc:
+        return error_response(exc.status, exc.message)
+    headers = {
+        **CORS_HEADERS,
+        "Location": f"/whip/session/{publisher.session_id}",
+        "ETag": publisher.etag,
+        "Accept-Patch": "application/trickle-ice-sdpfrag",
+    }
+    return Response(answer, 201, headers=headers, media_type="application/sdp")
+
+
+@router.patch("/whip/session/{session_id}", status_code=204)
+async def whip_trickle(request: Request, session_id: str) -> Response:
+    """Add trickled ICE candidates to a session."""
+    registry: ChannelRegistry = request.app.state.channels
+    publisher = registry.session(session_id)
+    if publisher is None:
+        return error_response(404, f"no WHIP session {session_id!r}")
+    if _content_type(request) != "application/trickle-ice-sdpfrag":
+        return error_response(415, "send Content-Type: application/trickle-ice-sdpfrag")
+    if_match = request.headers.get("if-match")
+    if if_match not in (None, "*", publisher.etag):
+        return error_response(412, f"ETag mismatch: the session's ETag is {publisher.etag}")
+    fragment = parse_trickle_fragment((await request.body()).decode(errors="replace"))
+    try:
+        for mid, index, line in fragment.candidates:
+            candidate = candidate_from_sdp(line)
+            candidate.sdpMid = mid
+            candidate.sdpMLineIndex = index
+            await publisher.pc.addIceCandidate(candidate)
+    except (AssertionError, ValueError) as exc:
+        return error_response(400, f"bad candidate: {exc or 'malformed'}")
+    return Response(status_code=204, headers=CORS_HEADERS)
+
+
+@router.delete("/whip/session/{session_id}")
+async def whip_leave(request: Request, session_id: str) -> Response:
+    """Leave the channel: end the session and its peer connection."""
+    registry: ChannelRegistry = request.app.state.channels
+    publisher = registry.session(session_id)
+    if publisher is None:
+        return error_response(404, f"no WHIP session {session_id!r}")
+    await publisher.close(LeaveReason.QUIT)
+    return Response("left\n", 200, headers=CORS_HEADERS, media_type="text/plain")

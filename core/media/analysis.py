@@ -1,0 +1,149 @@
+"""Measurements on recorded media: decode slices, read tile colours, find sync markers.
+
+Used by the tests and ``bench/`` to check what the recorder wrote by decoding it
+(never by trusting the writer's own numbers), and usable by operators to check a
+recording of synthetic participants (see :mod:`core.channel.synthetic`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from core.layout import Rect
+
+RGBImage = npt.NDArray[np.uint8]
+
+
+def playlist_slices(playlist: Path) -> list[tuple[Path, float]]:
+    """The slices an HLS playlist lists (paths next to it) with their EXTINF durations."""
+    out: list[tuple[Path, float]] = []
+    duration = 0.0
+    for line in playlist.read_text().splitlines():
+        if line.startswith("#EXTINF:"):
+            duration = float(line[len("#EXTINF:") :].split(",")[0])
+        elif line and not line.startswith("#"):
+            out.append((playlist.parent / line, duration))
+    return out
+
+
+def iter_video(paths: Sequence[Path]) -> Iterator[tuple[float, RGBImage]]:
+    """Every decoded video frame of the slices as (presentation time s, RGB image)."""
+    for path in paths:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                continue
+            for frame in container.decode(container.streams.video[0]):
+                if frame.pts is None or frame.time_base is None:
+                    continue
+                image = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+                yield float(frame.pts * frame.time_base), image
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    """Decoded audio of a recording, channels averaged to mono."""
+
+    samples: npt.NDArray[np.float32]
+    sample_rate: int
+    start: float  # presentation time of samples[0], seconds
+    channels: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+def decode_audio(paths: Sequence[Path]) -> DecodedAudio | None:
+    """All audio of the slices, placed by presentation time (gaps as silence)."""
+    chunks: list[tuple[float, npt.NDArray[np.float32]]] = []
+    rate, channels = 48_000, 1
+    for path in paths:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                continue
+            for frame in container.decode(container.streams.audio[0]):
+                if frame.pts is None or frame.time_base is None:
+                    continue
+                rate, channels = frame.sample_rate, frame.layout.nb_channels
+                data = frame.to_ndarray().astype(np.float32)
+                if frame.format.is_planar:
+                    mono = data.mean(axis=0)
+                else:
+                    mono = data.reshape(-1, channels).mean(axis=1)
+                chunks.append((float(frame.pts * frame.time_base), mono))
+    if not chunks:
+        return None
+    start = chunks[0][0]
+    end = max(t + len(c) / rate for t, c in chunks)
+    out = np.zeros(round((end - start) * rate) + 1, dtype=np.float32)
+    for t, c in chunks:
+        i = round((t - start) * rate)
+        out[i : i + len(c)] = c[: len(out) - i]
+    return DecodedAudio(out, rate, start, channels)
+
+
+def window_colour(image: RGBImage, window: Rect, fraction: float = 0.4) -> tuple[int, int, int]:
+    """Median colour of the central ``fraction`` of ``window`` (ignores digits and borders)."""
+    cx, cy = window.x + window.width / 2, window.y + window.height / 2
+    hw, hh = max(1.0, window.width * fraction / 2), max(1.0, window.height * fraction / 2)
+    region = image[int(cy - hh) : int(cy + hh) + 1, int(cx - hw) : int(cx + hw) + 1]
+    median = np.median(region.reshape(-1, 3), axis=0)
+    return int(median[0]), int(median[1]), int(median[2])
+
+
+def beep_onsets(
+    audio: DecodedAudio, frequency: float = 1000.0, hop: float = 0.005, window: float = 0.02
+) -> list[float]:
+    """Presentation times where a ``frequency`` tone starts (rises above half its local peak).
+
+    The signal is correlated with a ``window``-long complex tone every ``hop``
+    seconds; each onset is refined to the hop where the energy first exceeds half
+    of the peak within the following 100 ms.
+    """
+    rate = audio.sample_rate
+    n = round(window * rate)
+    step = round(hop * rate)
+    t = np.arange(n) / rate
+    kernel = (np.exp(-2j * np.pi * frequency * t) * np.hanning(n)).astype(np.complex64)
+    count = max(0, (len(audio.samples) - n) // step)
+    if count == 0:
+        return []
+    idx = np.arange(count)[:, None] * step + np.arange(n)[None, :]
+    energy = np.abs(audio.samples[idx] @ kernel)
+    peak = float(energy.max())
+    if peak <= 0:
+        return []
+    onsets: list[float] = []
+    threshold = 0.25 * peak
+    i = 0
+    span = round(0.1 / hop)
+    while i < count:
+        if energy[i] > threshold:
+            local = float(energy[i : i + span].max())
+            j = i
+            while energy[j] < 0.5 * local:
+                j += 1
+            # the window centre is where the tone has filled half the window
+            onsets.append(audio.start + (j * step + n / 2) / rate)
+            i += round(0.5 / hop)  # beeps are a second apart
+        else:
+            i += 1
+    return onsets
+
+
+def pair_offsets(flashes: Sequence[float], beeps: Sequence[float]) -> list[float]:
+    """``beep - flash`` for each flash and its nearest beep within half a second."""
+    offsets = []
+    for f in flashes:
+        if not beeps:
+            break
+        nearest = min(beeps, key=lambda b: abs(b - f))
+        if abs(nearest - f) < 0.5:
+            offsets.append(nearest - f)
+    return offsets

@@ -1,0 +1,242 @@
+"""The recorder's media engine: place, compose, mix, encode and segment.
+
+A :class:`MixPipeline` is confined to one thread (the recorder's worker thread;
+PyAV's codecs and swscale release the GIL there, so the event loop keeps running).
+It receives users' frames with their times on the output timeline, and roster
+changes with theirs, and :meth:`MixPipeline.render_until` turns everything up to an
+output time into encoded output:
+
+* Video tick ``k`` is output time ``k / fps``. Each user shows the newest frame
+  captured no later than half a frame period after the tick (so a frame is matched
+  to the nearest tick, never one tick late), or keeps its previous picture.
+* Audio for the span of each tick is mixed by :class:`~core.media.audio_mixer.AudioMixer`.
+* Roster changes take effect at the first tick at or after their time; the layout
+  is re-computed with :func:`core.layout.compute_layout`.
+
+Errors caused by one user's media (a frame that cannot be converted) drop that frame
+and are reported through ``on_user_error``; everything else raises to the caller.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from core.enums import AudioProfile, MixedVideoLayout
+from core.layout import compute_layout
+from core.media.audio_mixer import AudioMixer
+from core.media.compositor import Compositor
+from core.media.encoder import AudioEncoder, EncodedPacket, VideoEncoder
+from core.media.segmenter import ClosedSlice, Segmenter, StreamSpec
+
+AUDIO_ONLY_TICK_RATE = 25
+"""Ticks per second when there is no video (audio is mixed per tick)."""
+
+_MAX_QUEUED_VIDEO = 60
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """What the pipeline produces."""
+
+    width: int = 640
+    height: int = 360
+    fps: int = 15
+    bitrate_kbps: int = 500
+    background: str = "#000000"
+    layout: MixedVideoLayout = MixedVideoLayout.FLOAT
+    max_resolution_uid: int = 0
+    audio_profile: AudioProfile | None = AudioProfile.MUSIC_STANDARD  # None: no audio
+    video: bool = True
+    slice_seconds: float = 4.0
+    x264_preset: str = "veryfast"
+
+    @property
+    def tick_rate(self) -> int:
+        """Ticks per second of output time."""
+        return self.fps if self.video else AUDIO_ONLY_TICK_RATE
+
+    @property
+    def gop(self) -> int:
+        """Frames per slice (and per keyframe interval)."""
+        return max(1, round(self.slice_seconds * self.fps))
+
+
+class MixPipeline:
+    """Thread-confined engine from users' frames to closed MPEG-TS slices."""
+
+    def __init__(
+        self,
+        settings: PipelineSettings,
+        work_dir: Path,
+        name_for: Callable[[float], str],
+        on_slice: Callable[[ClosedSlice], None],
+        on_user_error: Callable[[int, str], None] | None = None,
+    ) -> None:
+        if not settings.video and settings.audio_profile is None:
+            raise ValueError("a recording needs audio or video")
+        self.settings = s = settings
+        self._on_user_error = on_user_error or (lambda uid, message: None)
+        self._layout = s.layout
+        self._max_resolution_uid = s.max_resolution_uid
+        self._roster: list[int] = []  # join order
+        self._roster_events: list[tuple[float, int, bool]] = []  # (time, uid, joined)
+        self._layout_events: list[tuple[float, MixedVideoLayout, int]] = []
+        self._video_queues: dict[int, deque[tuple[float, av.VideoFrame]]] = {}
+        self._tick = 0
+        self.frames_encoded = 0
+        self.compositor: Compositor | None = None
+        self.video_encoder: VideoEncoder | None = None
+        self.mixer: AudioMixer | None = None
+        self.audio_encoder: AudioEncoder | None = None
+        if s.video:
+            self.compositor = Compositor(s.width, s.height, s.background)
+            self.video_encoder = VideoEncoder(
+                s.width, s.height, s.fps, s.bitrate_kbps, s.gop, preset=s.x264_preset
+            )
+        if s.audio_profile is not None:
+            self.audio_encoder = AudioEncoder(s.audio_profile)
+            self.mixer = AudioMixer(self.audio_encoder.channels)
+        spec = StreamSpec(
+            video=(s.width, s.height, s.fps) if s.video else None,
+            audio=(48_000, self.audio_encoder.channels) if self.audio_encoder else None,
+        )
+        # Slices are whole GOPs: cut exactly where the encoder puts keyframes.
+        slice_seconds = s.gop / s.fps if s.video else s.slice_seconds
+        self.segmenter = Segmenter(work_dir, spec, slice_seconds, name_for, on_slice)
+
+    # --- input ----------------------------------------------------------------
+
+    def user_joined(self, uid: int, time: float) -> None:
+        """``uid`` joined at output ``time``."""
+        bisect.insort(self._roster_events, (time, uid, True), key=lambda e: e[0])
+
+    def user_left(self, uid: int, time: float) -> None:
+        """``uid`` left at output ``time``."""
+        bisect.insort(self._roster_events, (time, uid, False), key=lambda e: e[0])
+
+    def set_layout(
+        self, layout: MixedVideoLayout, max_resolution_uid: int, time: float | None = None
+    ) -> None:
+        """Change the layout at output ``time`` (``None``: from the next tick on)."""
+        if time is None:
+            self._apply_layout(layout, max_resolution_uid)
+        else:
+            self._layout_events.append((time, MixedVideoLayout(layout), max_resolution_uid))
+            self._layout_events.sort(key=lambda e: e[0])
+
+    def _apply_layout(self, layout: MixedVideoLayout, max_resolution_uid: int) -> None:
+        self._layout = MixedVideoLayout(layout)
+        self._max_resolution_uid = max_resolution_uid
+        self._retile()
+
+    def push_video(self, uid: int, frame: av.VideoFrame, time: float) -> None:
+        """``uid``'s video ``frame`` captured at output ``time``."""
+        if self.compositor is None:
+            return
+        if frame.width < 2 or frame.height < 2:
+            self._on_user_error(uid, f"video frame of {frame.width}x{frame.height} ignored")
+            return
+        queue = self._video_queues.setdefault(uid, deque(maxlen=_MAX_QUEUED_VIDEO))
+        queue.append((time, frame))
+
+    def push_audio(self, uid: int, frame: av.AudioFrame, time: float) -> None:
+        """``uid``'s audio ``frame`` captured at output ``time``."""
+        if self.mixer is None:
+            return
+        try:
+            self.mixer.push(uid, frame, time)
+        except (av.FFmpegError, ValueError) as exc:
+            self._on_user_error(uid, f"audio frame ignored: {exc}")
+
+    # --- output ---------------------------------------------------------------
+
+    @property
+    def output_time(self) -> float:
+        """Output seconds rendered so far."""
+        return self._tick / self.settings.tick_rate
+
+    @property
+    def roster(self) -> list[int]:
+        """uids in the output, in join order."""
+        return list(self._roster)
+
+    def render_until(self, time: float) -> None:
+        """Render every tick whose span ends at or before output ``time``."""
+        rate = self.settings.tick_rate
+        while (self._tick + 1) / rate <= time + 1e-9:
+            self._render_tick()
+
+    def finish(self, time: float) -> None:
+        """Render up to ``time``, drain the encoders and close the last slice."""
+        self.render_until(time)
+        packets: list[EncodedPacket] = []
+        if self.video_encoder is not None:
+            packets += self.video_encoder.flush()
+        if self.audio_encoder is not None:
+            packets += self.audio_encoder.flush()
+        self.segmenter.write(packets)
+        self.segmenter.close()
+
+    def _render_tick(self) -> None:
+        rate = self.settings.tick_rate
+        tick_time = self._tick / rate
+        self._apply_roster(tick_time)
+        packets: list[EncodedPacket] = []
+        if self.mixer is not None and self.audio_encoder is not None:
+            end_sample = (self._tick + 1) * self.mixer.sample_rate // rate
+            packets += self.audio_encoder.encode(self.mixer.mix(end_sample))
+        if self.compositor is not None and self.video_encoder is not None:
+            self._select_frames(tick_time + 0.5 / rate)
+            frame = self.compositor.render()
+            for uid, message in self.compositor.take_errors():
+                self._on_user_error(uid, message)
+            packets += self.video_encoder.encode(frame, self._tick)
+            self.frames_encoded += 1
+        self.segmenter.write(packets)
+        self._tick += 1
+
+    def _apply_roster(self, tick_time: float) -> None:
+        changed = False
+        while self._roster_events and self._roster_events[0][0] <= tick_time + 1e-9:
+            _, uid, joined = self._roster_events.pop(0)
+            if joined and uid not in self._roster:
+                self._roster.append(uid)
+                changed = True
+            elif not joined and uid in self._roster:
+                self._roster.remove(uid)
+                self._video_queues.pop(uid, None)
+                if self.mixer is not None:
+                    self.mixer.remove_user(uid)
+                changed = True
+        while self._layout_events and self._layout_events[0][0] <= tick_time + 1e-9:
+            _, layout, max_resolution_uid = self._layout_events.pop(0)
+            self._layout, self._max_resolution_uid = layout, max_resolution_uid
+            changed = True
+        if changed:
+            self._retile()
+
+    def _retile(self) -> None:
+        if self.compositor is None:
+            return
+        s = self.settings
+        windows = (
+            compute_layout(self._layout, self._roster, s.width, s.height, self._max_resolution_uid)
+            if self._roster
+            else {}
+        )
+        self.compositor.set_layout(windows)
+
+    def _select_frames(self, horizon: float) -> None:
+        assert self.compositor is not None
+        for uid, queue in self._video_queues.items():
+            chosen: av.VideoFrame | None = None
+            while queue and queue[0][0] <= horizon:
+                chosen = queue.popleft()[1]
+            if chosen is not None and uid in self._roster:
+                self.compositor.update(uid, chosen)

@@ -1,0 +1,612 @@
+"""One recording: joins a channel, runs the media pipeline, stores slices and the playlist.
+
+How the pieces run (see ``docs/recorder.md``):
+
+* **Event loop** (asyncio): the subscription's join/leave events, one reader task
+  per user stream that stamps frames with their output time and queues them, the
+  uploader task, and the idle watch. Nothing CPU-heavy runs here.
+* **Worker thread**: owns the :class:`~core.media.pipeline.MixPipeline`. Every tick
+  it takes what the loop queued and renders output time up to ``now - latency``:
+  compose, mix, encode, segment. PyAV releases the GIL in swscale and the codecs.
+* **Uploader task**: each closed slice is stored with ``Destination.put_file``; only
+  then is it listed in the playlist, and the playlist object is rewritten. Slow
+  storage never stalls encoding. The last playlist write adds ``#EXT-X-ENDLIST``.
+
+Every failure ends as a :class:`RecorderFailure` event with an error code and a
+message; the recorder never stops silently and never raises into the server's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import av
+
+from core.channel.roster import Role, UserJoined, UserLeft
+from core.config import RecordingConfig
+from core.enums import ChannelType, MixedVideoLayout, VideoStreamType
+from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
+from core.layout import compute_layout
+from core.media.pipeline import MixPipeline, PipelineSettings
+from core.media.playlist import Playlist, playlist_name, slice_name
+from core.media.segmenter import ClosedSlice
+from core.media.timeline import DEFAULT_LATENCY, OutputClock
+from core.storage.destination import (
+    PLAYLIST_CONTENT_TYPE,
+    SLICE_CONTENT_TYPE,
+    Destination,
+    StorageError,
+)
+
+if TYPE_CHECKING:
+    from core.channel.registry import ChannelRegistry
+    from core.channel.streams import FrameStream
+    from core.channel.subscription import Subscription
+
+logger = logging.getLogger(__name__)
+
+IDLE_CHECK_INTERVAL = 0.25
+"""Seconds between two checks of whether the channel is empty."""
+
+
+class RecorderStatus(StrEnum):
+    """Life cycle of a :class:`Recorder`."""
+
+    CREATED = "created"
+    STARTING = "starting"
+    RECORDING = "recording"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+class StopReason(StrEnum):
+    """Why a recording ended."""
+
+    REQUESTED = "requested"
+    """``stop()`` was called."""
+    IDLE = "idle"
+    """No user was in the channel for ``max_idle_time`` seconds."""
+    FAILED = "failed"
+    """The recorder failed (see the preceding :class:`RecorderFailure`)."""
+
+
+@dataclass(frozen=True)
+class StoredSlice:
+    """A slice that is in the destination and listed in the playlist."""
+
+    name: str
+    key: str
+    bytes: int
+    duration: float
+    start: float
+    """Seconds from the start of the recording."""
+
+
+@dataclass(frozen=True)
+class RecorderStarted:
+    """Joined the channel and encoding (no slice is stored yet)."""
+
+    sid: str
+    start_time: float  # Unix time of output time 0
+
+
+@dataclass(frozen=True)
+class SliceStored:
+    """A slice was stored and the playlist rewritten to list it."""
+
+    slice: StoredSlice
+    playlist_key: str
+
+
+@dataclass(frozen=True)
+class IdleExit:
+    """The channel was empty for ``idle_seconds``; the recording stops by itself."""
+
+    idle_seconds: float
+
+
+@dataclass(frozen=True)
+class RecorderFailure:
+    """Something went wrong; ``code`` tells how bad (see :class:`~core.errors.ErrorCode`)."""
+
+    code: ErrorCode
+    message: str
+
+
+@dataclass(frozen=True)
+class RecorderStopped:
+    """The recording ended: every slice is handled and the playlist ended."""
+
+    reason: StopReason
+    slices: int
+    duration: float
+
+
+RecorderEvent = RecorderStarted | SliceStored | IdleExit | RecorderFailure | RecorderStopped
+
+
+# Commands from the loop to the worker thread.
+@dataclass(frozen=True)
+class _Frame:
+    uid: int
+    kind: str
+    frame: av.AudioFrame | av.VideoFrame
+    time: float
+
+
+@dataclass(frozen=True)
+class _Roster:
+    uid: int
+    joined: bool
+    time: float
+
+
+@dataclass(frozen=True)
+class _Layout:
+    layout: MixedVideoLayout
+    max_resolution_uid: int
+    time: float
+
+
+_Command = _Frame | _Roster | _Layout
+
+
+class Recorder:
+    """Records channel ``cname`` of ``app_id`` as uid ``uid`` into ``destination``."""
+
+    def __init__(
+        self,
+        registry: ChannelRegistry,
+        app_id: str,
+        cname: str,
+        uid: int,
+        sid: str,
+        config: RecordingConfig,
+        destination: Destination,
+        work_dir: Path,
+        *,
+        slice_seconds: float | None = None,
+        events: Callable[[RecorderEvent], None] | None = None,
+        key_prefix: str = "",
+        latency: float = DEFAULT_LATENCY,
+        x264_preset: str = "veryfast",
+    ) -> None:
+        self.registry = registry
+        self.app_id = app_id
+        self.cname = cname
+        self.uid = uid
+        self.sid = sid
+        self.config = config
+        self.destination = destination
+        self.work_dir = Path(work_dir)
+        self.slice_seconds = float(slice_seconds or config.slice_duration)
+        self.latency = latency
+        self.key_prefix = key_prefix.strip("/")
+        self._emit_to = events
+        self._x264_preset = x264_preset
+        self._status = RecorderStatus.CREATED
+        self._stop_reason: StopReason | None = None
+        self._clock: OutputClock | None = None
+        self._subscription: Subscription | None = None
+        self._pipeline: MixPipeline | None = None
+        self._commands: queue.SimpleQueue[_Command] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._worker_done: asyncio.Future[None] | None = None
+        self._stop_at: float | None = None  # output time; set by stop(), read by the worker
+        self._abort = False  # the worker ends at once (failure)
+        self._closed_slices: asyncio.Queue[ClosedSlice | None] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._uploader: asyncio.Task[None] | None = None
+        self._users: dict[int, list[asyncio.Task[None]]] = {}
+        self._idle_since: float | None = None
+        self._stored: list[StoredSlice] = []
+        self._playlist = Playlist(self.slice_seconds)
+        self._failed_uids: set[int] = set()
+        self._high_size: dict[int, tuple[int, int]] = {}
+        self._layout = config.transcoding_config.layout
+        self._max_resolution_uid = config.transcoding_config.max_resolution_uid
+        self._stopping: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+
+    # --- public state -----------------------------------------------------------
+
+    @property
+    def status(self) -> RecorderStatus:
+        """Where the recording is in its life cycle."""
+        return self._status
+
+    @property
+    def stop_reason(self) -> StopReason | None:
+        """Why it ended (``None`` while running)."""
+        return self._stop_reason
+
+    @property
+    def slices(self) -> list[StoredSlice]:
+        """Slices stored and listed so far, in order."""
+        return list(self._stored)
+
+    @property
+    def recorded_bytes(self) -> int:
+        """Bytes of all stored slices."""
+        return sum(s.bytes for s in self._stored)
+
+    @property
+    def start_time(self) -> float | None:
+        """Unix time the recording's timeline starts at (``None`` before start)."""
+        return self._clock.wall_origin if self._clock else None
+
+    @property
+    def duration(self) -> float:
+        """Seconds of stored recording."""
+        return sum(s.duration for s in self._stored)
+
+    @property
+    def clock(self) -> OutputClock | None:
+        """The recording's output timeline (``None`` before start)."""
+        return self._clock
+
+    @property
+    def users(self) -> list[int]:
+        """uids being recorded, in join order."""
+        return list(self._users)
+
+    @property
+    def playlist_key(self) -> str:
+        """The destination key of the playlist."""
+        return self._key(playlist_name(self.sid, self.cname))
+
+    def _key(self, name: str) -> str:
+        return f"{self.key_prefix}/{name}" if self.key_prefix else name
+
+    # --- life cycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Join the channel and start recording.
+
+        Raises :class:`~core.channel.errors.UidInUseError` when ``uid`` is in the
+        channel, :class:`CloudRecordingError` (``RECORDER_INIT``) when the pipeline
+        cannot be set up, and :class:`StorageError` when the destination fails its check.
+        """
+        if self._status is not RecorderStatus.CREATED:
+            raise InvalidOperationError(f"recorder {self.sid} was already started")
+        self._status = RecorderStatus.STARTING
+        cfg = self.config
+        types = cfg.recording_stream_types
+        try:
+            await self.destination.check()
+            await asyncio.to_thread(self.work_dir.mkdir, parents=True, exist_ok=True)
+            channel = self.registry.channel(self.app_id, self.cname)
+            video_stream = cfg.video_stream_type
+            self._subscription = channel.subscribe(
+                self.uid,
+                audio=types.has_audio,
+                video=types.has_video,
+                video_stream=(
+                    VideoStreamType.HIGH if video_stream is VideoStreamType.AUTO else video_stream
+                ),
+            )
+        except BaseException:
+            self._status = RecorderStatus.FAILED
+            raise
+        try:
+            tc = cfg.transcoding_config
+            settings = PipelineSettings(
+                width=tc.width,
+                height=tc.height,
+                fps=tc.fps,
+                bitrate_kbps=tc.bitrate,
+                background=tc.background_color,
+                layout=self._layout,
+                max_resolution_uid=self._max_resolution_uid,
+                audio_profile=cfg.audio_profile if types.has_audio else None,
+                video=types.has_video,
+                slice_seconds=self.slice_seconds,
+                x264_preset=self._x264_preset,
+            )
+            self._clock = clock = OutputClock.start(tc.fps)
+            self._pipeline = await asyncio.to_thread(
+                MixPipeline,
+                settings,
+                self.work_dir,
+                lambda t: slice_name(self.sid, self.cname, clock.utc(t)),
+                self._slice_closed_threadsafe,
+                self._user_error_threadsafe,
+            )
+        except Exception as exc:
+            self._status = RecorderStatus.FAILED
+            await self._subscription.close()
+            raise CloudRecordingError(
+                f"cannot set up the recorder: {exc}", ErrorCode.RECORDER_INIT
+            ) from exc
+        loop = asyncio.get_running_loop()
+        self._worker_done = loop.create_future()
+        self._thread = threading.Thread(
+            target=self._work, args=(loop,), name=f"recorder-{self.sid}", daemon=True
+        )
+        self._thread.start()
+        self._uploader = loop.create_task(self._upload_loop())
+        self._spawn(self._follow_roster())
+        self._spawn(self._watch_idle())
+        self._status = RecorderStatus.RECORDING
+        self._emit(RecorderStarted(self.sid, clock.wall_origin))
+
+    async def stop(self) -> None:
+        """Stop recording: render what was captured until now, store it, end the playlist."""
+        await self._stop(StopReason.REQUESTED)
+
+    async def wait_stopped(self) -> None:
+        """Wait until the recording ended (by :meth:`stop`, idle exit or failure)."""
+        await self._stopped.wait()
+
+    async def update_layout(
+        self,
+        layout: MixedVideoLayout | None = None,
+        max_resolution_uid: int | None = None,
+    ) -> None:
+        """Change the layout (and VERTICAL's large user) from the next frame on."""
+        if layout is not None:
+            self._layout = MixedVideoLayout(layout)
+        if max_resolution_uid is not None:
+            self._max_resolution_uid = max_resolution_uid
+        if self._clock is not None:
+            now = self._clock.now()
+            self._commands.put(_Layout(self._layout, self._max_resolution_uid, now))
+        self._update_stream_choice()
+
+    async def _stop(self, reason: StopReason) -> None:
+        if self._stopping is None:
+            if self._status not in (RecorderStatus.RECORDING, RecorderStatus.STARTING):
+                return
+            self._stopping = asyncio.get_running_loop().create_task(self._shutdown(reason))
+        await asyncio.shield(self._stopping)
+
+    async def _shutdown(self, reason: StopReason) -> None:
+        self._status = RecorderStatus.STOPPING
+        self._stop_reason = reason
+        assert self._clock is not None and self._worker_done is not None
+        self._stop_at = self._clock.now()
+        if reason is StopReason.FAILED:
+            self._abort = True
+        # The worker renders up to _stop_at once the latency window passed.
+        with contextlib.suppress(Exception):
+            await self._worker_done
+        if self._subscription is not None:
+            await self._subscription.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._closed_slices.put_nowait(None)
+        if self._uploader is not None:
+            await self._uploader
+        if self._stop_reason is StopReason.FAILED:
+            self._status = RecorderStatus.FAILED
+        else:
+            self._status = RecorderStatus.STOPPED
+        self._emit(RecorderStopped(self._stop_reason or reason, len(self._stored), self.duration))
+        self._stopped.set()
+
+    def _fail(self, code: ErrorCode, message: str) -> None:
+        """Report a failure that ends the recording."""
+        self._emit(RecorderFailure(code, message))
+        if self._stopping is None:
+            self._spawn(self._stop(StopReason.FAILED), tracked=False)
+        else:
+            self._stop_reason = StopReason.FAILED
+
+    # --- roster and frames (event loop) ------------------------------------------
+
+    def _spawn(self, coro: object, *, tracked: bool = True) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+        if tracked:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
+        return task
+
+    def _records(self, event: UserJoined) -> bool:
+        live = self.config.channel_type is ChannelType.LIVE
+        assert self._subscription is not None
+        live = live or self._subscription.channel.channel_type is ChannelType.LIVE
+        return event.role is Role.HOST or not live
+
+    async def _follow_roster(self) -> None:
+        assert self._subscription is not None and self._clock is not None
+        sub, clock = self._subscription, self._clock
+        try:
+            async for event in sub.events():
+                if isinstance(event, UserJoined):
+                    if event.uid in self._users or not self._records(event):
+                        continue
+                    readers = []
+                    for stream in (sub.audio(event.uid), sub.video(event.uid)):
+                        if stream is not None:
+                            readers.append(self._spawn(self._read(stream)))
+                    self._users[event.uid] = readers
+                    self._idle_since = None
+                    self._commands.put(_Roster(event.uid, True, clock.to_output(event.time)))
+                    self._update_stream_choice()
+                elif isinstance(event, UserLeft) and event.uid in self._users:
+                    del self._users[event.uid]
+                    self._high_size.pop(event.uid, None)
+                    self._commands.put(_Roster(event.uid, False, clock.to_output(event.time)))
+                    self._update_stream_choice()
+        except Exception as exc:  # a broken subscription ends the recording
+            logger.exception("recorder %s: roster failed", self.sid)
+            self._fail(ErrorCode.RECORDER_FAILED, f"lost the channel's roster: {exc}")
+
+    async def _read(self, stream: FrameStream) -> None:
+        assert self._clock is not None
+        clock, put, uid, kind = self._clock, self._commands.put, stream.uid, stream.kind
+        async for received in stream:
+            frame = received.frame
+            if kind == "video" and stream.video_stream is not VideoStreamType.LOW:
+                size = (frame.width, frame.height)  # type: ignore[union-attr]
+                if self._high_size.get(uid) != size:
+                    self._high_size[uid] = size
+                    self._update_stream_choice()
+            put(_Frame(uid, kind, frame, clock.to_output(received.time)))
+
+    def _update_stream_choice(self) -> None:
+        """With AUTO, take LOW for users whose window is at most half the high size."""
+        if self.config.video_stream_type is not VideoStreamType.AUTO:
+            return
+        sub = self._subscription
+        if sub is None or not self._users:
+            return
+        tc = self.config.transcoding_config
+        windows = compute_layout(
+            self._layout, list(self._users), tc.width, tc.height, self._max_resolution_uid
+        )
+        for uid in self._users:
+            high = self._high_size.get(uid)
+            window = windows.get(uid)
+            small = (
+                high is not None
+                and window is not None
+                and window.width * 2 <= high[0]
+                and window.height * 2 <= high[1]
+            )
+            sub.set_video_stream(uid, VideoStreamType.LOW if small else VideoStreamType.HIGH)
+
+    async def _watch_idle(self) -> None:
+        limit = self.config.max_idle_time
+        while True:
+            now = time.monotonic()
+            if self._users:
+                self._idle_since = None
+            elif self._idle_since is None:
+                self._idle_since = now
+            elif now - self._idle_since >= limit:
+                idle = now - self._idle_since
+                self._emit(IdleExit(idle))
+                self._spawn(self._stop(StopReason.IDLE), tracked=False)
+                return
+            await asyncio.sleep(IDLE_CHECK_INTERVAL)
+
+    # --- worker thread ----------------------------------------------------------
+
+    def _work(self, loop: asyncio.AbstractEventLoop) -> None:
+        assert self._pipeline is not None and self._clock is not None
+        pipeline, clock, rate = self._pipeline, self._clock, self._pipeline.settings.tick_rate
+        error: BaseException | None = None
+        try:
+            while not self._abort:
+                self._drain(pipeline)
+                ready = clock.now() - self.latency
+                stop_at = self._stop_at
+                if stop_at is not None and ready >= stop_at:
+                    pipeline.finish(stop_at)
+                    break
+                pipeline.render_until(ready if stop_at is None else min(ready, stop_at))
+                next_tick = pipeline.output_time + 1 / rate
+                time.sleep(max(0.0, min(next_tick - ready, 1 / rate)))
+        except BaseException as exc:
+            error = exc
+        loop.call_soon_threadsafe(self._worker_finished, error)
+
+    def _drain(self, pipeline: MixPipeline) -> None:
+        get = self._commands.get_nowait
+        while True:
+            try:
+                command = get()
+            except queue.Empty:
+                return
+            if isinstance(command, _Frame):
+                if command.kind == "video":
+                    pipeline.push_video(command.uid, command.frame, command.time)  # type: ignore[arg-type]
+                else:
+                    pipeline.push_audio(command.uid, command.frame, command.time)  # type: ignore[arg-type]
+            elif isinstance(command, _Roster):
+                if command.joined:
+                    pipeline.user_joined(command.uid, command.time)
+                else:
+                    pipeline.user_left(command.uid, command.time)
+            else:
+                pipeline.set_layout(command.layout, command.max_resolution_uid, command.time)
+
+    def _slice_closed_threadsafe(self, closed: ClosedSlice) -> None:
+        self._loop_call(self._closed_slices.put_nowait, closed)
+
+    def _user_error_threadsafe(self, uid: int, message: str) -> None:
+        self._loop_call(self._user_error, uid, message)
+
+    def _loop_call(self, fn: Callable[..., object], *args: object) -> None:
+        assert self._worker_done is not None
+        self._worker_done.get_loop().call_soon_threadsafe(fn, *args)
+
+    def _user_error(self, uid: int, message: str) -> None:
+        # One user's bad media is reported once; the recording goes on without it.
+        if uid not in self._failed_uids:
+            self._failed_uids.add(uid)
+            self._emit(RecorderFailure(ErrorCode.RECORDER_FAILED, f"uid {uid}: {message}"))
+
+    def _worker_finished(self, error: BaseException | None) -> None:
+        assert self._worker_done is not None
+        if not self._worker_done.done():
+            self._worker_done.set_result(None)
+        if error is not None:
+            logger.error("recorder %s: media pipeline failed", self.sid, exc_info=error)
+            self._fail(ErrorCode.RECORDER_FAILED, _describe(error))
+
+    # --- storage ------------------------------------------------------------------
+
+    async def _upload_loop(self) -> None:
+        while True:
+            closed = await self._closed_slices.get()
+            if closed is None:
+                break
+            await self._store(closed)
+        self._playlist.end()
+        await self._write_playlist()
+
+    async def _store(self, closed: ClosedSlice) -> None:
+        key = self._key(closed.name)
+        try:
+            await self.destination.put_file(key, closed.path, SLICE_CONTENT_TYPE)
+        except StorageError as exc:
+            # The slice stays in the work folder, unlisted; the backup path retries it.
+            self._emit(RecorderFailure(ErrorCode.UPLOADER_FAILED, exc.message))
+            return
+        stored = StoredSlice(closed.name, key, closed.size, closed.duration, closed.start)
+        self._playlist.add(closed.name, closed.duration)
+        self._stored.append(stored)
+        await self._write_playlist()
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(closed.path.unlink)
+        self._emit(SliceStored(stored, self.playlist_key))
+
+    async def _write_playlist(self) -> None:
+        data = self._playlist.render().encode()
+        try:
+            await self.destination.put_bytes(self.playlist_key, data, PLAYLIST_CONTENT_TYPE)
+        except StorageError as exc:
+            self._emit(RecorderFailure(ErrorCode.UPLOADER_FAILED, exc.message))
+
+    def _emit(self, event: RecorderEvent) -> None:
+        if self._emit_to is None:
+            return
+        try:
+            self._emit_to(event)
+        except Exception:  # a listener's bug must not stop the recording
+            logger.exception("recorder %s: event listener failed on %r", self.sid, event)
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the work folder is full: {error}"
+    if isinstance(error, av.FFmpegError):
+        return f"media encoding failed: {error}"
+    return f"the media pipeline failed: {type(error).__name__}: {error}"

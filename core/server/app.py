@@ -1,0 +1,79 @@
+"""The cloudrec server's ASGI application.
+
+:func:`create_app` builds one FastAPI app from :class:`ServerSettings`. Each part of
+the server contributes a router from its own module (the channel's WHIP and web
+routers today; the recording API adds its router here), and shares state through
+``app.state``:
+
+* ``app.state.settings``: the :class:`ServerSettings`;
+* ``app.state.channels``: the process's :class:`~core.channel.registry.ChannelRegistry`
+  (the recorder subscribes through it);
+* ``app.state.apps``: the :class:`~core.channel.apps.AppRegistry` (apps and certificates).
+
+On shutdown every publisher leaves and every peer connection is closed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from core.channel import ice, web, whip
+from core.channel.apps import AppRegistry
+from core.channel.registry import ChannelRegistry
+from core.server import recording_api
+
+DEFAULT_HOST = "127.0.0.1"
+
+
+def new_token() -> str:
+    """A fresh bearer token for the admin API."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything a server process is configured with."""
+
+    host: str = DEFAULT_HOST
+    port: int = 0
+    """TCP port; 0 picks a free one."""
+    token: str = field(default_factory=new_token, repr=False)
+    """Bearer token of the admin API."""
+    apps: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """App ID -> app certificate of apps that need tokens (the sandbox app needs none)."""
+    ice_addresses: tuple[str, ...] | None = ice.LOOPBACK_ONLY
+    """Host candidate addresses WebRTC offers (None: every address of the machine)."""
+    data_dir: Path = Path("cloudrec-data")
+    """Where the server keeps its state and recordings."""
+    customers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Customer ID -> customer secret accepted with Basic auth by the recording API."""
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    """The server application for ``settings``."""
+    ice.configure_host_addresses(settings.ice_addresses)
+    channels = ChannelRegistry()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await recordings.close()
+            await channels.close()
+            recordings.store.close()
+
+    app = FastAPI(title="cloudrec server", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.channels = channels
+    app.state.apps = AppRegistry(settings.apps)
+    app.include_router(whip.router)
+    app.include_router(web.router)
+    recordings = recording_api.install(app)
+    return app

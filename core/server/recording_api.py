@@ -1,0 +1,281 @@
+"""The Agora-compatible Cloud Recording REST API (v1, mix mode) and its event stream.
+
+Paths, request and response shapes, enum numbers and status numbers are those of
+Agora's Cloud Recording RESTful API, so one client drives this server and Agora's
+hosted service. Errors are ``{"code": N, "reason": "..."}`` with the HTTP status
+Agora uses. The event stream (server-sent events, replayable by sequence number
+through ``?after=N`` or ``Last-Event-ID``) is a cloudrec extension.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import secrets
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
+from core.server.recordings import ConflictError, NotFoundError, RecordingService
+from core.server.state import StateStore
+from core.validation import check_app_id, check_channel_name, check_uid
+from core.wire import recording_config_from_wire, storage_config_from_wire
+
+KEEPALIVE_SECONDS = 10.0
+
+
+class ApiError(Exception):
+    """An error answered as Agora does: an HTTP status and ``{"code", "reason"}``."""
+
+    def __init__(self, status: int, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.code, self.reason = status, code, reason
+
+
+def _error_response(status: int, code: int, reason: str) -> JSONResponse:
+    return JSONResponse({"code": code, "reason": reason}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Agora-style error bodies for every error of the recording API."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _error_response(exc.status, exc.code, exc.reason)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return _error_response(400, 2, f"invalid request: {where or 'body'}: {first.get('msg', 'malformed')}")
+
+
+
+def _as_api_error(exc: CloudRecordingError) -> ApiError:
+    if isinstance(exc, NotFoundError):
+        return ApiError(404, 404, exc.message)
+    if isinstance(exc, ConflictError):
+        return ApiError(409, 53, exc.message)
+    if isinstance(exc, InvalidParameterError) or exc.code is ErrorCode.INVALID_PARAMETER:
+        return ApiError(400, int(ErrorCode.INVALID_PARAMETER), exc.message)
+    if exc.code in (ErrorCode.UPLOADER_INIT, ErrorCode.RECORDER_INIT):
+        return ApiError(400, int(exc.code), exc.message)
+    return ApiError(500 if exc.code is ErrorCode.GENERAL_ERROR else 400, int(exc.code), exc.message)
+
+
+def authorize(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """Accept the server's bearer token or a configured customer ID/secret (Basic)."""
+    settings = request.app.state.settings
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() == "bearer" and value and secrets.compare_digest(value, settings.token):
+        return
+    if scheme.lower() == "basic" and value:
+        try:
+            customer, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            customer, secret = "", ""
+        expected = dict(getattr(settings, "customers", {}) or {}).get(customer)
+        if expected is not None and secrets.compare_digest(secret, expected):
+            return
+    raise ApiError(401, 401, "unauthorized: send 'Authorization: Bearer <server token>' or Basic customer credentials")
+
+
+class ClientRequest(BaseModel):
+    """``clientRequest`` of acquire/start/stop/updateLayout (Agora's fields)."""
+
+    model_config = ConfigDict(extra="allow")
+    token: str | None = None
+    recordingConfig: dict[str, Any] = Field(default_factory=dict)
+    storageConfig: dict[str, Any] = Field(default_factory=dict)
+    scene: int | None = None
+    resourceExpiredHour: int | None = None
+
+
+class RecordingRequest(BaseModel):
+    """Body of acquire, start, stop and updateLayout."""
+
+    model_config = ConfigDict(extra="allow")
+    cname: str
+    uid: str
+    clientRequest: ClientRequest = Field(default_factory=ClientRequest)
+
+
+def _service(request: Request) -> RecordingService:
+    service: RecordingService = request.app.state.recordings
+    return service
+
+
+def _identify(appid: str, body: RecordingRequest) -> tuple[str, str, int]:
+    try:
+        app_id = check_app_id(appid)
+        cname = check_channel_name(body.cname)
+        if not body.uid.isdigit():
+            raise InvalidParameterError("uid", body.uid, "a decimal string of an integer from 1 to 4294967295")
+        uid = check_uid(int(body.uid))
+    except InvalidParameterError as exc:
+        raise ApiError(400, int(ErrorCode.INVALID_PARAMETER), exc.message) from None
+    return app_id, cname, uid
+
+
+router = APIRouter(prefix="/v1/apps/{appid}/cloud_recording", dependencies=[Depends(authorize)], tags=["cloud recording"])
+
+
+@router.post("/acquire")
+async def acquire(appid: str, body: RecordingRequest, request: Request) -> dict[str, Any]:
+    """Reserve a recording resource (valid for 5 minutes)."""
+    app_id, cname, uid = _identify(appid, body)
+    resource = _service(request).acquire(app_id, cname, uid)
+    return {"resourceId": resource.resource_id, "cname": cname, "uid": str(uid)}
+
+
+@router.post("/resourceid/{resourceid}/mode/{mode}/start")
+async def start(appid: str, resourceid: str, mode: str, body: RecordingRequest, request: Request) -> dict[str, Any]:
+    """Start a mix-mode recording; returns once the recorder has joined the channel."""
+    _check_mode(mode)
+    app_id, cname, uid = _identify(appid, body)
+    service = _service(request)
+    try:
+        resource = service.resource(app_id, resourceid, cname, uid)
+        recording = recording_config_from_wire(body.clientRequest.recordingConfig)
+        storage = storage_config_from_wire(body.clientRequest.storageConfig)
+        session = await service.start(resource, recording, storage)
+    except CloudRecordingError as exc:
+        raise _as_api_error(exc) from None
+    return {"resourceId": resourceid, "sid": session.sid, "cname": cname, "uid": str(uid)}
+
+
+def _check_mode(mode: str) -> None:
+    if mode != "mix":
+        raise ApiError(400, int(ErrorCode.INVALID_PARAMETER), f"mode {mode!r} is not supported; use 'mix'")
+
+
+@router.get("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/query")
+async def query(appid: str, resourceid: str, sid: str, mode: str, request: Request) -> dict[str, Any]:
+    """The recording's status (Agora's numbers) and its playlist."""
+    _check_mode(mode)
+    try:
+        session = _service(request).session(appid, resourceid, sid)
+    except CloudRecordingError as exc:
+        raise _as_api_error(exc) from None
+    return {"resourceId": resourceid, "sid": sid, "serverResponse": session.query_body(),
+            "cname": session.row.cname, "uid": str(session.row.uid)}  # fmt: skip
+
+
+@router.post("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/updateLayout")
+async def update_layout(
+    appid: str, resourceid: str, sid: str, mode: str, body: RecordingRequest, request: Request
+) -> dict[str, Any]:
+    """Change the mixed layout of a running recording."""
+    _check_mode(mode)
+    try:
+        session = _service(request).session(appid, resourceid, sid)
+        fields = body.clientRequest.model_extra or {}
+        layout = fields.get("mixedVideoLayout", 0)
+        max_uid = fields.get("maxResolutionUid", 0)
+        current = session.config.transcoding_config
+        updated = type(current)(**{**current.model_dump(), "layout": layout, "max_resolution_uid": int(max_uid)})
+        if session.recorder is None or session.finished:
+            raise NotFoundError("the recording is not running")
+        await session.recorder.update_layout(updated.layout, updated.max_resolution_uid)
+    except (CloudRecordingError, ValueError, TypeError) as exc:
+        if isinstance(exc, CloudRecordingError):
+            raise _as_api_error(exc) from None
+        raise ApiError(400, int(ErrorCode.INVALID_PARAMETER), f"invalid layout: {exc}") from None
+    return {"resourceId": resourceid, "sid": sid, "cname": session.row.cname, "uid": str(session.row.uid)}
+
+
+@router.post("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/stop")
+async def stop(appid: str, resourceid: str, sid: str, mode: str, request: Request) -> dict[str, Any]:
+    """Stop recording; answers once the last slice and the playlist are stored."""
+    _check_mode(mode)
+    try:
+        session = _service(request).session(appid, resourceid, sid)
+        await session.stop()
+    except CloudRecordingError as exc:
+        raise _as_api_error(exc) from None
+    return {
+        "resourceId": resourceid, "sid": sid, "cname": session.row.cname, "uid": str(session.row.uid),
+        "serverResponse": {"fileListMode": "string", "fileList": session.row.playlist,
+                           "uploadingStatus": session.uploading_status},
+    }  # fmt: skip
+
+
+@router.get("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/events")
+async def events(
+    appid: str,
+    resourceid: str,
+    sid: str,
+    mode: str,
+    request: Request,
+    after: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Server-sent events: every notice after sequence ``after``, then live ones (extension)."""
+    _check_mode(mode)
+    try:
+        session = _service(request).session(appid, resourceid, sid)
+    except CloudRecordingError as exc:
+        raise _as_api_error(exc) from None
+    if last_event_id and last_event_id.isdigit():
+        after = max(after, int(last_event_id))
+
+    async def stream() -> AsyncIterator[bytes]:
+        notices = session.notices(after).__aiter__()
+        pending: asyncio.Task[dict[str, Any]] | None = None
+        try:
+            while True:
+                pending = pending or asyncio.ensure_future(notices.__anext__())
+                done, _ = await asyncio.wait({pending}, timeout=KEEPALIVE_SECONDS)
+                if not done:
+                    yield b": keep-alive\n\n"
+                    continue
+                try:
+                    notice = pending.result()
+                except StopAsyncIteration:
+                    return
+                pending = None
+                seq = notice["payload"]["sequence"]
+                yield f"id: {seq}\nevent: notice\ndata: {json.dumps(notice)}\n\n".encode()
+        finally:
+            if pending is not None:
+                pending.cancel()
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+admin = APIRouter(prefix="/v1/cloudrec", dependencies=[Depends(authorize)], tags=["cloudrec"])
+
+
+@admin.get("/recordings")
+async def recordings(request: Request) -> dict[str, Any]:
+    """Every recording this server knows, for clients that reattach (extension)."""
+    items = []
+    for session in _service(request).sessions():
+        row = session.row
+        items.append({
+            "sid": row.sid, "resourceId": row.resource_id, "appId": row.app_id, "cname": row.cname,
+            "uid": str(row.uid), "status": int(session.status), "fileList": row.playlist,
+            "folder": row.folder, "createdAt": row.created_at,
+        })  # fmt: skip
+    return {"recordings": items}
+
+
+def install(app: FastAPI) -> RecordingService:
+    """Add the recording API to the server app; close the returned service on shutdown."""
+    settings = app.state.settings
+    store = StateStore(settings.data_dir / "state.sqlite3")
+    service = RecordingService(app.state.channels, store, settings.data_dir)
+    app.state.recordings = service
+    install_error_handlers(app)
+    app.include_router(router)
+    app.include_router(admin)
+    return service

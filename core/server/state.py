@@ -1,0 +1,165 @@
+"""Durable state of the recording server in SQLite (WAL).
+
+Every recording and every notice is written here before anything is acknowledged
+to a client, so a restarted server knows which recordings were running and can
+replay any recording's events. Secrets are never stored: configs are saved with
+their secret fields removed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS recordings (
+    sid TEXT PRIMARY KEY,
+    resource_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    cname TEXT NOT NULL,
+    uid INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    recording_config TEXT NOT NULL,
+    storage_config TEXT NOT NULL,
+    playlist TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    stopped_at REAL,
+    exit_reason TEXT,
+    uploading_status TEXT NOT NULL DEFAULT 'unknown'
+);
+CREATE TABLE IF NOT EXISTS notices (
+    sid TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (sid, sequence)
+);
+"""
+
+
+@dataclass(frozen=True)
+class RecordingRow:
+    """One recording as stored."""
+
+    sid: str
+    resource_id: str
+    app_id: str
+    cname: str
+    uid: int
+    status: int
+    recording_config: dict[str, Any]
+    storage_config: dict[str, Any]
+    playlist: str
+    folder: str
+    created_at: float
+    stopped_at: float | None
+    exit_reason: str | None
+    uploading_status: str
+
+
+class StateStore:
+    """The server's SQLite database; safe to call from the event loop (short writes)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def add_recording(self, row: RecordingRow) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO recordings (sid, resource_id, app_id, cname, uid, status, "
+                "recording_config, storage_config, playlist, folder, created_at, stopped_at, "
+                "exit_reason, uploading_status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    row.sid, row.resource_id, row.app_id, row.cname, row.uid, row.status,
+                    json.dumps(row.recording_config), json.dumps(row.storage_config),
+                    row.playlist, row.folder, row.created_at, row.stopped_at,
+                    row.exit_reason, row.uploading_status,
+                ),
+            )  # fmt: skip
+
+    def update_recording(self, sid: str, **fields: Any) -> None:
+        allowed = {"status", "stopped_at", "exit_reason", "uploading_status"}
+        if not fields or not set(fields) <= allowed:
+            raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self._tx() as db:
+            db.execute(f"UPDATE recordings SET {assignments} WHERE sid = ?", (*fields.values(), sid))
+
+    def recordings(self, *, active_only: bool = False) -> list[RecordingRow]:
+        query = "SELECT * FROM recordings"
+        if active_only:
+            query += " WHERE stopped_at IS NULL"
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY created_at").fetchall()
+        return [self._row(r) for r in rows]
+
+    def recording(self, sid: str) -> RecordingRow | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM recordings WHERE sid = ?", (sid,)).fetchone()
+        return self._row(row) if row else None
+
+    @staticmethod
+    def _row(r: tuple[Any, ...]) -> RecordingRow:
+        return RecordingRow(
+            sid=r[0], resource_id=r[1], app_id=r[2], cname=r[3], uid=r[4], status=r[5],
+            recording_config=json.loads(r[6]), storage_config=json.loads(r[7]),
+            playlist=r[8], folder=r[9], created_at=r[10], stopped_at=r[11],
+            exit_reason=r[12], uploading_status=r[13],
+        )  # fmt: skip
+
+    def add_notice(self, sid: str, sequence: int, notice: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO notices (sid, sequence, body) VALUES (?, ?, ?)",
+                (sid, sequence, json.dumps(notice)),
+            )
+
+    def notices(self, sid: str, after: int = 0) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM notices WHERE sid = ? AND sequence > ? ORDER BY sequence",
+                (sid, after),
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def last_sequence(self, sid: str) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MAX(sequence) FROM notices WHERE sid = ?", (sid,)
+            ).fetchone()
+        return int(row[0] or 0)
+
+
+def now() -> float:
+    """Wall-clock time for stored timestamps."""
+    return time.time()

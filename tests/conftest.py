@@ -1,0 +1,80 @@
+"""Fixtures shared by the test suite.
+
+``channel_server``: a real cloudrec server (uvicorn, the app of
+``core.server.app.create_app``) on 127.0.0.1 with a random port, running in the
+test's event loop, so a test can publish over WHIP like any client and subscribe
+in-process through ``channel_server.registry`` like the recorder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from core.channel.registry import ChannelRegistry
+from core.enums import SANDBOX_APP_ID
+from core.server.app import ServerSettings, create_app
+
+TEST_APP_ID = "0123456789abcdef0123456789abcdef"
+"""An app with a certificate (joining needs a token) configured in ``channel_server``."""
+TEST_APP_CERTIFICATE = "fedcba9876543210fedcba9876543210"
+
+
+@dataclass
+class ChannelServer:
+    """A running server: its base URL, app and channel registry."""
+
+    url: str
+    app: FastAPI
+    settings: ServerSettings
+
+    @property
+    def registry(self) -> ChannelRegistry:
+        registry: ChannelRegistry = self.app.state.channels
+        return registry
+
+    def whip_url(
+        self, channel: str, uid: int | str, app_id: str = SANDBOX_APP_ID, **query: str
+    ) -> str:
+        """The WHIP endpoint for ``uid`` in ``channel`` (query: role, channel_type)."""
+        path = f"/whip/{app_id}/{quote(channel, safe='')}/{uid}"
+        return self.url + path + (f"?{urlencode(query)}" if query else "")
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves the test process's signal handlers alone."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@pytest.fixture
+async def channel_server(tmp_path: Path) -> AsyncIterator[ChannelServer]:
+    """A cloudrec server on 127.0.0.1:<random port>, stopped after the test."""
+    settings = ServerSettings(
+        apps={TEST_APP_ID: TEST_APP_CERTIFICATE}, data_dir=tmp_path / "server-data"
+    )
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    server = _QuietServer(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the test server stopped while starting")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield ChannelServer(f"http://127.0.0.1:{port}", app, settings)
+    finally:
+        server.should_exit = True
+        await task

@@ -1,0 +1,213 @@
+"""Real media through the channel: WHIP publishers in, in-process subscribers out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import av
+import numpy as np
+import numpy.typing as npt
+from aiortc.mediastreams import MediaStreamTrack
+
+from core.channel.streams import VIDEO_QUEUE_FRAMES, FrameStream, ReceivedFrame
+from core.channel.synthetic import (
+    AUDIO_SAMPLE_RATE,
+    identify_uid,
+    is_flash,
+    synthetic_media,
+    tone_frequency,
+)
+from core.channel.whip_client import WhipSession, publish
+from core.enums import SANDBOX_APP_ID, VideoStreamType
+
+FPS = 15
+SIZE = (320, 240)
+
+
+def median_rgb(frame: av.VideoFrame) -> npt.NDArray[np.float64]:
+    rgb = frame.to_ndarray(format="rgb24").reshape(-1, 3)
+    return np.asarray(np.median(rgb, axis=0), dtype=np.float64)
+
+
+def mono(frame: av.AudioFrame) -> npt.NDArray[np.float64]:
+    """The first channel of a decoded frame as floats in -1..1."""
+    data = frame.to_ndarray()
+    if frame.format.is_planar:
+        samples = data[0]
+    else:
+        samples = data.reshape(-1)[:: len(frame.layout.channels)]
+    return samples.astype(np.float64) / 32768.0
+
+
+def drain(stream: FrameStream) -> None:
+    while stream.get_nowait() is not None:
+        pass
+
+
+async def collect(stream: FrameStream, seconds: float) -> list[ReceivedFrame]:
+    frames: list[ReceivedFrame] = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            async with asyncio.timeout(left):
+                frames.append(await anext(stream))
+        except TimeoutError:
+            break
+    return frames
+
+
+def peak_frequency(samples: npt.NDArray[np.float64], below: float = 950.0) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    freqs = np.fft.rfftfreq(len(samples), 1 / AUDIO_SAMPLE_RATE)
+    band = (freqs > 100) & (freqs < below)
+    return float(freqs[band][np.argmax(spectrum[band])])
+
+
+async def test_three_publishers_reach_a_subscriber(channel_server) -> None:
+    uids = [11, 12, 13]
+    channel = channel_server.registry.channel(SANDBOX_APP_ID, "three")
+    reader = channel.subscribe(9000)
+    idle = channel.subscribe(9001)  # never reads: must not slow anyone down
+    media = [synthetic_media(uid, size=SIZE, fps=FPS, low_stream=False) for uid in uids]
+    sessions = [
+        await publish(channel_server.whip_url("three", m.uid), audio=m.audio, video=m.video)
+        for m in media
+    ]
+    try:
+        events = reader.events()
+        joined = [await anext(events) for _ in uids]
+        assert [e.uid for e in joined] == uids
+        video = {uid: reader.video(uid) for uid in uids}
+        audio = {uid: reader.audio(uid) for uid in uids}
+        idle_video = idle.video(uids[0])
+        assert idle_video is not None
+        await asyncio.sleep(1.5)  # keyframes and first sender reports
+        for stream in [*video.values(), *audio.values()]:
+            assert stream is not None
+            drain(stream)
+        seconds = 3.0
+        results = await asyncio.gather(
+            *(collect(s, seconds) for s in [*video.values(), *audio.values()])  # type: ignore[arg-type]
+        )
+        got_video = dict(zip(uids, results[: len(uids)], strict=True))
+        got_audio = dict(zip(uids, results[len(uids) :], strict=True))
+
+        for uid in uids:
+            frames = got_video[uid]
+            assert len(frames) >= 0.9 * FPS * seconds, (uid, len(frames))
+            colours = [median_rgb(rf.frame) for rf in frames[::5]]  # type: ignore[arg-type]
+            tiles = [c for c in colours if not is_flash(c)]
+            assert tiles and all(identify_uid(c, uids) == uid for c in tiles), (uid, tiles[:3])
+            times = [rf.time for rf in frames]
+            assert times == sorted(times)
+            assert 0 < time.monotonic() - times[-1] < 1.0
+
+            samples = np.concatenate([mono(rf.frame) for rf in got_audio[uid]])  # type: ignore[arg-type]
+            assert len(samples) >= 0.9 * AUDIO_SAMPLE_RATE * seconds
+            freq = peak_frequency(samples[-AUDIO_SAMPLE_RATE:])
+            assert abs(freq - tone_frequency(uid)) <= 2, (uid, freq)
+
+        # The idle subscriber's queue stayed bounded and lost its oldest frames.
+        assert len(idle_video) == VIDEO_QUEUE_FRAMES
+        assert idle_video.dropped > 0
+        assert all(s.dropped == 0 for s in video.values() if s is not None)
+    finally:
+        for session in sessions:
+            await session.close()
+        for m in media:
+            m.stop()
+        await reader.close()
+        await idle.close()
+
+
+async def test_dual_stream_is_switchable(channel_server) -> None:
+    channel = channel_server.registry.channel(SANDBOX_APP_ID, "dual")
+    sub = channel.subscribe(9000, audio=False, video_stream=VideoStreamType.LOW)
+    m = synthetic_media(31, size=SIZE, fps=FPS, low_stream=True)
+    session = await publish(
+        channel_server.whip_url("dual", 31), audio=m.audio, video=m.video, low_video=m.low_video
+    )
+    try:
+        (info,) = [p for p in channel.participants() if p.uid == 31]
+        assert info.has_video and info.has_low_video
+        assert sub.audio(31) is None
+        stream = sub.video(31)
+        assert stream is not None
+        low = await collect(stream, 1.0)
+        assert low and {rf.frame.width for rf in low} == {SIZE[0] // 2}  # type: ignore[union-attr]
+        sub.set_video_stream(31, VideoStreamType.HIGH)
+        drain(stream)
+        high = await collect(stream, 0.7)
+        assert high and high[-1].frame.width == SIZE[0]  # type: ignore[union-attr]
+    finally:
+        await session.close()
+        m.stop()
+        await sub.close()
+
+
+class _LateStart(MediaStreamTrack):
+    """Starts ``inner`` only after ``delay`` seconds (tracks starting apart)."""
+
+    def __init__(self, inner: MediaStreamTrack, delay: float) -> None:
+        super().__init__()
+        self.kind = inner.kind
+        self._inner = inner
+        self._delay: float | None = delay
+
+    async def recv(self) -> av.frame.Frame:
+        if self._delay is not None:
+            await asyncio.sleep(self._delay)
+            self._delay = None
+        return await self._inner.recv()
+
+    def stop(self) -> None:
+        super().stop()
+        self._inner.stop()
+
+
+def beep_onsets(frames: list[ReceivedFrame]) -> list[float]:
+    """Times where the loud 1 kHz beep starts.
+
+    Decoded as stereo, the tone peaks at ~0.18 of full scale and the beep at ~0.49.
+    """
+    onsets: list[float] = []
+    for rf in frames:
+        samples = mono(rf.frame)  # type: ignore[arg-type]
+        loud = np.flatnonzero(np.abs(samples) > 0.35)
+        if loud.size and (not onsets or rf.time - onsets[-1] > 0.5):
+            onsets.append(rf.time + loud[0] / AUDIO_SAMPLE_RATE)
+    return onsets
+
+
+async def test_audio_and_video_times_are_lip_synced(channel_server) -> None:
+    """Video starts 0.6 s after audio; frame times still match capture times."""
+    channel = channel_server.registry.channel(SANDBOX_APP_ID, "sync")
+    sub = channel.subscribe(9000)
+    m = synthetic_media(41, size=SIZE, fps=FPS, low_stream=False)
+    session: WhipSession = await publish(
+        channel_server.whip_url("sync", 41), audio=m.audio, video=_LateStart(m.video, 0.6)
+    )
+    try:
+        await anext(sub.events())
+        video, audio = sub.video(41), sub.audio(41)
+        assert video is not None and audio is not None
+        await asyncio.sleep(2.5)  # both tracks past their first sender report
+        drain(video)
+        drain(audio)
+        got_video, got_audio = await asyncio.gather(collect(video, 3.2), collect(audio, 3.2))
+    finally:
+        await session.close()
+        m.stop()
+        await sub.close()
+    flashes = [rf.time for rf in got_video if is_flash(median_rgb(rf.frame))]  # type: ignore[arg-type]
+    beeps = beep_onsets(got_audio)
+    assert len(flashes) >= 2 and len(beeps) >= 2, (flashes, beeps)
+    # Flash and beep are captured on whole seconds of the wall clock.
+    wall_minus_mono = time.time() - time.monotonic()
+    for t in flashes + beeps:
+        capture = round(t + wall_minus_mono) - wall_minus_mono
+        assert abs(t - capture) < 0.040, (t - capture, flashes, beeps)
+    for flash in flashes:
+        offset = min(beeps, key=lambda b: abs(b - flash)) - flash
+        assert abs(offset) <= 0.040, offset

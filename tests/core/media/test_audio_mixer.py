@@ -1,0 +1,120 @@
+"""AudioMixer: placement by time, silence in gaps, limiting without wrap-around."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from core.media.audio_mixer import LIMIT_THRESHOLD, AudioMixer
+
+RATE = 48_000
+
+
+def tone(
+    freq: float, n: int, amp: float, rate: int = RATE, start: int = 0
+) -> npt.NDArray[np.float64]:
+    return amp * np.sin(2 * np.pi * freq * (np.arange(n) + start) / rate)
+
+
+def s16_frame(
+    samples: npt.NDArray[np.float64], rate: int = RATE, layout: str = "mono"
+) -> av.AudioFrame:
+    channels = 2 if layout == "stereo" else 1
+    data = np.round(np.clip(samples, -1, 1) * 32767).astype(np.int16)
+    packed = np.repeat(data, channels).reshape(1, -1)
+    frame = av.AudioFrame.from_ndarray(packed, format="s16", layout=layout)
+    frame.sample_rate = rate
+    return frame
+
+
+def dominant_frequency(x: npt.NDArray[np.float32], rate: int = RATE) -> float:
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.argmax(spectrum) * rate / len(x))
+
+
+def test_silence_without_users_and_in_gaps() -> None:
+    mixer = AudioMixer(1)
+    assert not mixer.mix(4800).any()
+    mixer.push(7, s16_frame(tone(440, 960, 0.5)), 0.2)  # 20 ms at 200 ms
+    out = mixer.mix(RATE // 2)
+    assert out.shape == (1, 19_200)  # 0.1 s .. 0.5 s
+    at = RATE // 10  # the frame's place relative to the start of this mix
+    assert not out[0, :at].any()
+    assert np.abs(out[0, at : at + 960]).max() > 0.45
+    assert not out[0, at + 960 :].any()
+
+
+def test_frames_are_placed_by_time_not_arrival_order() -> None:
+    mixer = AudioMixer(1)
+    beep = s16_frame(tone(1000, 960, 0.5))
+    mixer.push(1, beep, 0.5)  # a frame whose time is later arrives first
+    mixer.push(2, s16_frame(tone(500, 960, 0.5)), 0.1)
+    out = mixer.mix(RATE)[0]
+    onset = int(np.argmax(np.abs(out) > 0.01))
+    assert abs(onset - 0.1 * RATE) <= 2
+    late = np.nonzero(np.abs(out[int(0.3 * RATE) :]) > 0.01)[0][0] + int(0.3 * RATE)
+    assert abs(late - 0.5 * RATE) <= 2
+
+
+def test_jitter_within_tolerance_stays_contiguous() -> None:
+    mixer = AudioMixer(1)
+    n = 960
+    for j in range(50):
+        jitter = (j % 3 - 1) * 0.01  # +-10 ms of timestamp noise
+        mixer.push(1, s16_frame(tone(440, n, 0.5, start=j * n)), j * 0.02 + jitter)
+    out = mixer.mix(50 * n - 480)[0]
+    body = out[n : 49 * n]
+    # a continuous sine: no zero runs (holes) and no doubled samples
+    assert np.abs(body).max() > 0.45
+    assert np.max(np.abs(np.diff(body))) < 2 * np.pi * 440 / RATE * 0.5 * 1.05
+
+
+def test_loud_mix_is_limited_without_wrap_around() -> None:
+    mixer = AudioMixer(1)
+    n = RATE // 2
+    for uid in (1, 2, 3):
+        mixer.push(uid, s16_frame(tone(300, n, 0.99)), 0.0)  # in phase: sum ~3.0
+    out = mixer.mix(n)[0]
+    assert np.abs(out).max() <= 1.0
+    reference = tone(300, n, 1.0)
+    # every sample keeps the sign of the true sum (an int16 wrap flips it)
+    loud = np.abs(reference) > 0.1
+    assert np.all(np.sign(out[loud]) == np.sign(reference[loud]))
+    # after the attack the limiter holds the peak near its threshold
+    assert abs(float(np.abs(out[RATE // 10 :]).max()) - LIMIT_THRESHOLD) < 0.05
+
+
+def test_quiet_mix_passes_unchanged() -> None:
+    mixer = AudioMixer(1)
+    mixer.push(1, s16_frame(tone(300, 4800, 0.2)), 0.0)
+    mixer.push(2, s16_frame(tone(700, 4800, 0.2)), 0.0)
+    out = mixer.mix(4800)[0]
+    expected = (
+        np.round(tone(300, 4800, 0.2) * 32767) + np.round(tone(700, 4800, 0.2) * 32767)
+    ) / 32768
+    assert np.allclose(out, expected, atol=1e-3)
+
+
+def test_other_rates_and_layouts_are_resampled() -> None:
+    mixer = AudioMixer(2)
+    frame = s16_frame(tone(1000, 16_000, 0.5, rate=16_000), rate=16_000, layout="stereo")
+    mixer.push(1, frame, 0.0)
+    out = mixer.mix(RATE)
+    assert out.shape == (2, RATE)
+    body = out[:, 4800:40_000]
+    assert abs(dominant_frequency(body[0]) - 1000) < 5
+    assert np.allclose(body[0], body[1])
+
+
+def test_late_audio_is_dropped_and_counted() -> None:
+    mixer = AudioMixer(1)
+    mixer.mix(RATE)
+    mixer.push(1, s16_frame(tone(440, 960, 0.5)), 0.5)  # entirely before the mixed point
+    assert mixer.late_samples == 960
+    mixer.push(1, s16_frame(tone(440, 960, 0.5)), 0.99)  # straddles it
+    out = mixer.mix(RATE + 960)[0]
+    assert mixer.late_samples == 960 + 480
+    assert np.abs(out[:480]).max() > 0.4 and not out[480:].any()
+    mixer.remove_user(1)
+    assert mixer.users == []

@@ -1,0 +1,264 @@
+"""The media pipeline end to end on synthetic frames: what it writes is decoded and measured."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from core.channel.synthetic import identify_uid, is_flash
+from core.enums import AudioProfile, MixedVideoLayout
+from core.layout import compute_layout
+from core.media.analysis import (
+    beep_onsets,
+    decode_audio,
+    iter_video,
+    pair_offsets,
+    window_colour,
+)
+from core.media.pipeline import MixPipeline, PipelineSettings
+from core.media.segmenter import PTS_OFFSET, ClosedSlice
+
+from .conftest import Feed
+
+
+def ffprobe(path: Path, *args: str) -> dict:  # type: ignore[type-arg]
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-of", "json", *args, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def make(tmp_path: Path, **kwargs: object) -> tuple[MixPipeline, list[ClosedSlice]]:
+    slices: list[ClosedSlice] = []
+    settings = PipelineSettings(**kwargs)  # type: ignore[arg-type]
+    pipeline = MixPipeline(
+        settings, tmp_path, lambda t: f"s_{round(t * 1000):07d}.ts", slices.append
+    )
+    return pipeline, slices
+
+
+def stream_bytes(path: Path) -> dict[str, int]:
+    info = ffprobe(path, "-show_entries", "stream=index,codec_type:packet=stream_index,size")
+    kinds = {s["index"]: s["codec_type"] for s in info["streams"]}
+    totals = dict.fromkeys(kinds.values(), 0)
+    for p in info["packets"]:
+        totals[kinds[p["stream_index"]]] += int(p["size"])
+    return totals
+
+
+def test_three_user_recording_decodes_with_exact_format_and_bitrates(
+    tmp_path: Path, synthetic_feed: Feed
+) -> None:
+    seconds = 30.0
+    pipeline, slices = make(tmp_path, width=640, height=360, fps=15, bitrate_kbps=500)
+    for uid in (1, 2, 3):
+        pipeline.user_joined(uid, 0.0)
+    synthetic_feed(pipeline, [1, 2, 3], 0.0, seconds)
+    pipeline.finish(seconds)
+
+    assert len(slices) == 8 and [s.index for s in slices] == list(range(8))
+    assert abs(sum(s.duration for s in slices) - seconds) < 4.0
+    totals = {"video": 0, "audio": 0}
+    decoded_duration = 0.0
+    for s in slices:
+        subprocess.run(  # every packet decodes without an error message
+            ["ffmpeg", "-v", "error", "-xerror", "-i", str(s.path), "-f", "null", "-"],
+            check=True,
+            capture_output=True,
+        )
+        info = ffprobe(
+            s.path,
+            "-show_entries",
+            "stream=codec_name,width,height,r_frame_rate,avg_frame_rate,sample_rate,channels"
+            ":format=duration,start_time",
+        )
+        video, audio = info["streams"]
+        assert (video["codec_name"], video["width"], video["height"]) == ("h264", 640, 360)
+        assert video["r_frame_rate"] == "15/1"
+        assert (audio["codec_name"], audio["sample_rate"], audio["channels"]) == ("aac", "48000", 1)
+        assert abs(float(info["format"]["start_time"]) - PTS_OFFSET - s.start) < 0.03
+        decoded_duration += float(info["format"]["duration"])
+        first = ffprobe(s.path, "-select_streams", "v", "-show_entries", "packet=flags",
+                        "-read_intervals", "%+#1")  # fmt: skip
+        assert first["packets"][0]["flags"].startswith("K")  # each slice starts on a keyframe
+        for kind, size in stream_bytes(s.path).items():
+            totals[kind] += size
+    assert abs(decoded_duration - seconds) < 4.0
+    video_kbps = totals["video"] * 8 / seconds / 1000
+    audio_kbps = totals["audio"] * 8 / seconds / 1000
+    assert 400 <= video_kbps <= 600, video_kbps
+    # ADTS headers (7 bytes per 1024 samples) are framing, not payload
+    audio_payload_kbps = audio_kbps - 7 * 8 * 48_000 / 1024 / 1000
+    assert 48 * 0.85 <= audio_payload_kbps <= 48 * 1.15, audio_payload_kbps
+
+
+@pytest.mark.parametrize(
+    "profile", [AudioProfile.MUSIC_HIGH_QUALITY, AudioProfile.MUSIC_HIGH_QUALITY_STEREO]
+)
+def test_audio_only_recording_has_the_profile(
+    tmp_path: Path, synthetic_feed: Feed, profile: AudioProfile
+) -> None:
+    seconds = 8.0
+    pipeline, slices = make(tmp_path, video=False, audio_profile=profile, slice_seconds=2.0)
+    pipeline.user_joined(5, 0.0)
+    pipeline.user_joined(6, 0.0)
+    synthetic_feed(pipeline, [5, 6], 0.0, seconds, video_uids=[])
+    pipeline.finish(seconds)
+    assert 4 <= len(slices) <= 5
+    assert abs(sum(s.duration for s in slices) - seconds) < 2.0
+    total = 0
+    for s in slices:
+        info = ffprobe(s.path, "-show_entries", "stream=codec_type,sample_rate,channels")
+        assert [st["codec_type"] for st in info["streams"]] == ["audio"]
+        assert info["streams"][0]["sample_rate"] == "48000"
+        assert info["streams"][0]["channels"] == profile.channels
+        total += stream_bytes(s.path)["audio"]
+    kbps = total * 8 / seconds / 1000 - 7 * 8 * 48_000 / 1024 / 1000
+    assert profile.bitrate_kbps * 0.85 <= kbps <= profile.bitrate_kbps * 1.15, kbps
+
+
+def test_video_only_recording_has_no_audio(tmp_path: Path, synthetic_feed: Feed) -> None:
+    pipeline, slices = make(tmp_path, audio_profile=None, slice_seconds=1.0, width=320, height=180)
+    pipeline.user_joined(9, 0.0)
+    synthetic_feed(pipeline, [9], 0.0, 2.0)
+    pipeline.finish(2.0)
+    assert len(slices) == 2
+    for s in slices:
+        info = ffprobe(s.path, "-show_entries", "stream=codec_type,width,height")
+        assert info["streams"] == [{"codec_type": "video", "width": 320, "height": 180}]
+
+
+def frame_at(paths: list[Path], time: float) -> np.ndarray:  # type: ignore[type-arg]
+    best = None
+    for t, image in iter_video(paths):
+        if best is None or abs(t - PTS_OFFSET - time) < best[0]:
+            best = (abs(t - PTS_OFFSET - time), image)
+    assert best is not None
+    return best[1]
+
+
+@pytest.mark.parametrize("layout", list(MixedVideoLayout))
+@pytest.mark.parametrize("count", [1, 2, 4, 5])
+def test_every_window_shows_its_user(
+    tmp_path: Path, synthetic_feed: Feed, layout: MixedVideoLayout, count: int
+) -> None:
+    uids = [101 + i for i in range(count)]
+    pipeline, slices = make(
+        tmp_path,
+        layout=layout,
+        audio_profile=None,
+        width=640,
+        height=360,
+        max_resolution_uid=uids[-1],
+    )
+    for uid in uids:
+        pipeline.user_joined(uid, 0.0)
+    synthetic_feed(pipeline, uids, 0.0, 1.0)
+    pipeline.finish(1.0)
+    image = frame_at([s.path for s in slices], 0.5)
+    windows = compute_layout(layout, uids, 640, 360, uids[-1])
+    assert list(windows) and len(windows) == count
+    for uid, window in windows.items():
+        x, y = window.centre
+        assert identify_uid(image[y, x], uids) == uid
+        assert identify_uid(window_colour(image, window), uids) == uid
+
+
+def test_pictures_keep_their_aspect_ratio_on_the_background(tmp_path: Path) -> None:
+    pipeline, slices = make(
+        tmp_path, audio_profile=None, background="#2040C0", width=640, height=360
+    )
+    pipeline.user_joined(1, 0.0)
+    for k in range(15):  # a square red picture in the 16:9 canvas: pillarboxed
+        red = np.zeros((200, 200, 3), dtype=np.uint8)
+        red[:, :, 0] = 220
+        pipeline.push_video(1, av.VideoFrame.from_ndarray(red, format="rgb24"), k / 15)
+    pipeline.finish(1.0)
+    image = frame_at([s.path for s in slices], 0.5)
+    assert np.abs(image[180, 320].astype(int) - (220, 0, 0)).max() < 30
+    for x in (20, 620):  # 140 px of background on each side
+        assert np.abs(image[180, x].astype(int) - (0x20, 0x40, 0xC0)).max() < 30
+    assert np.abs(image[180, 150].astype(int) - (220, 0, 0)).max() < 30
+
+
+def test_joiners_and_leavers_retile_within_half_a_second(
+    tmp_path: Path, synthetic_feed: Feed
+) -> None:
+    pipeline, slices = make(tmp_path, layout=MixedVideoLayout.BEST_FIT, audio_profile=None)
+    pipeline.user_joined(1, 0.0)
+    pipeline.user_joined(2, 0.0)
+    synthetic_feed(pipeline, [1, 2], 0.0, 2.0)
+    pipeline.user_joined(3, 2.0)  # joins at 2.0 s
+    synthetic_feed(pipeline, [1, 2, 3], 2.0, 4.0)
+    pipeline.user_left(1, 4.0)  # leaves at 4.0 s
+    synthetic_feed(pipeline, [2, 3], 4.0, 6.0)
+    pipeline.finish(6.0)
+    two = compute_layout(MixedVideoLayout.BEST_FIT, [1, 2], 640, 360)
+    three = compute_layout(MixedVideoLayout.BEST_FIT, [1, 2, 3], 640, 360)
+    after = compute_layout(MixedVideoLayout.BEST_FIT, [2, 3], 640, 360)
+    appeared = disappeared = None
+    for t, image in iter_video([s.path for s in slices]):
+        t -= PTS_OFFSET
+        seen = identify_uid(window_colour(image, three[3]), [1, 2, 3])
+        if appeared is None and seen == 3:
+            appeared = t
+        if t < 2.0 - 1e-6:
+            assert identify_uid(window_colour(image, two[2]), [1, 2]) in (2, None)  # None: flash
+        gone = identify_uid(window_colour(image, after[2]), [1, 2, 3])
+        if t >= 4.0 and disappeared is None and gone == 2:
+            disappeared = t
+    assert appeared is not None and 2.0 <= appeared <= 2.5
+    assert disappeared is not None and 4.0 <= disappeared <= 4.5
+
+
+def test_flash_and_beep_stay_together(tmp_path: Path, synthetic_feed: Feed) -> None:
+    pipeline, slices = make(tmp_path, width=320, height=180, slice_seconds=2.0)
+    pipeline.user_joined(4, 0.0)
+    synthetic_feed(pipeline, [4], 0.0, 8.0)
+    pipeline.finish(8.0)
+    paths = [s.path for s in slices]
+    window = compute_layout(MixedVideoLayout.FLOAT, [4], 320, 180)[4]
+    flashes, previous = [], False
+    for t, image in iter_video(paths):
+        flash = is_flash(window_colour(image, window))
+        if flash and not previous:
+            flashes.append(t)
+        previous = flash
+    audio = decode_audio(paths)
+    assert audio is not None
+    offsets = pair_offsets(flashes, beep_onsets(audio))
+    assert len(flashes) == 8 and len(offsets) == 8
+    assert max(abs(o) for o in offsets) <= 0.040, offsets
+
+
+def test_garbage_from_one_user_is_reported_and_the_rest_recorded(
+    tmp_path: Path, synthetic_feed: Feed
+) -> None:
+    errors: list[tuple[int, str]] = []
+    slices: list[ClosedSlice] = []
+    pipeline = MixPipeline(
+        PipelineSettings(slice_seconds=1.0),
+        tmp_path,
+        lambda t: f"g{t}.ts",
+        slices.append,
+        on_user_error=lambda uid, message: errors.append((uid, message)),
+    )
+    pipeline.user_joined(1, 0.0)
+    pipeline.user_joined(66, 0.0)
+    bad_audio = av.AudioFrame(format="s16", layout="mono", samples=960)
+    bad_audio.sample_rate = 0  # nonsense rate: cannot be resampled
+    pipeline.push_audio(66, bad_audio, 0.1)
+    pipeline.push_video(66, av.VideoFrame(1, 1, "yuv420p"), 0.1)
+    synthetic_feed(pipeline, [1], 0.0, 2.0)
+    pipeline.finish(2.0)
+    assert {uid for uid, _ in errors} == {66}
+    assert len(slices) == 2 and all(s.size > 0 for s in slices)
