@@ -137,7 +137,8 @@ class EmbeddedServer:
                 if code is not None:
                     tail = await loop.run_in_executor(None, self._log_tail)
                     raise EmbeddedServerError(
-                        f"the server exited with code {code} while starting" + (f":\n{tail}" if tail else "")
+                        f"the server exited with code {code} while starting"
+                        + (f":\n{tail}" if tail else "")
                     )
                 if time.monotonic() > deadline:
                     await self.stop()
@@ -185,7 +186,7 @@ class EmbeddedServer:
         self.state = ServerState.DETACHED
 
 
-async def reachable(url: str, timeout: float = 2.0) -> bool:
+async def reachable(url: str, wait: float = 2.0) -> bool:
     """True when something accepts TCP connections at ``url``'s host and port."""
     parts = urlsplit(url)
     host = parts.hostname
@@ -193,7 +194,8 @@ async def reachable(url: str, timeout: float = 2.0) -> bool:
         return False
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        async with asyncio.timeout(wait):
+            _, writer = await asyncio.open_connection(host, port)
     except (OSError, TimeoutError):
         return False
     writer.close()

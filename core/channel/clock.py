@@ -85,24 +85,27 @@ class SenderClock:
 
 
 class TrackClock:
-    """Turns the ``pts`` of one received track's frames into server monotonic time."""
+    """Turns the ``pts`` of one received track's frames into server monotonic time.
+
+    Only the low 32 bits of ``origin + pts`` are trusted: aiortc's timestamp mapper
+    takes every backwards step of the RTP timestamp (a reordered frame, as
+    Chromium sends) for a wrap and adds 2**32 to all later ``pts``. Timestamps are
+    therefore unwrapped here, by the signed 32-bit distance to the previous frame.
+    """
 
     def __init__(self, sender: SenderClock, clock_rate: int, buffer_delay: float) -> None:
         self.sender = sender
         self.clock_rate = clock_rate
         self.buffer_delay = buffer_delay
-        self._rtp_origin: int | None = None
+        self._rtp_origin = 0
         self._report: tuple[int, float] | None = None  # (rtp timestamp, ntp seconds)
+        self._last: tuple[int, int] | None = None  # (rtp timestamp, unwrapped)
         self._fallback_anchor: float | None = None
 
     @property
     def synchronized(self) -> bool:
         """Whether frame times come from sender reports (not the arrival fallback)."""
-        return (
-            self._report is not None
-            and self._rtp_origin is not None
-            and self.sender.offset is not None
-        )
+        return self._report is not None and self.sender.offset is not None
 
     def set_rtp_origin(self, rtp_timestamp: int) -> None:
         """The RTP timestamp of the track's first frame (``pts`` 0)."""
@@ -117,15 +120,20 @@ class TrackClock:
     def frame_time(self, pts: int, arrival: float) -> float:
         """Capture time of the frame with ``pts`` that ``recv()`` returned at
         ``arrival``, on the monotonic clock."""
+        rtp = (self._rtp_origin + pts) & 0xFFFFFFFF
+        unwrapped = self._unwrap(rtp)
         offset = self.sender.offset
-        if self._report is not None and self._rtp_origin is not None and offset is not None:
+        if self._report is not None and offset is not None:
             report_rtp, report_ntp = self._report
-            rtp = (self._rtp_origin + pts) & 0xFFFFFFFF
             return report_ntp + rtp_delta(rtp, report_rtp) / self.clock_rate + offset
-        return self._fallback_time(pts, arrival)
+        return self._fallback_time(unwrapped / self.clock_rate, arrival)
 
-    def _fallback_time(self, pts: int, arrival: float) -> float:
-        media_time = pts / self.clock_rate
+    def _unwrap(self, rtp: int) -> int:
+        unwrapped = rtp if self._last is None else self._last[1] + rtp_delta(rtp, self._last[0])
+        self._last = (rtp, unwrapped)
+        return unwrapped
+
+    def _fallback_time(self, media_time: float, arrival: float) -> float:
         anchor = arrival - self.buffer_delay - media_time
         if self._fallback_anchor is None or anchor < self._fallback_anchor:
             self._fallback_anchor = anchor

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from httpx_sse import aconnect_sse
 
-from core.errors import ErrorCode
+from core.errors import CloudRecordingError, ErrorCode
 from core.notices import MODULE_UPLOADER, EventType
 
 logger = logging.getLogger(__name__)
@@ -79,11 +79,23 @@ class NoticeHandler:
             await self._dispatch("on_recording_stopped", ())
 
 
+POLL_INTERVAL = 2.0
+"""Seconds between two ``query`` calls when the service has no event stream."""
+
+
+class NoEventStream(Exception):
+    """The service answered 404 for the event stream: it has none (Agora's hosted one)."""
+
+
 async def follow_events(
     http: httpx.AsyncClient, path: str, handler: NoticeHandler, dispatch: Dispatch
 ) -> None:
-    """Read the event stream at ``path`` until the recording's session exits."""
+    """Read the event stream at ``path`` until the recording's session exits.
+
+    Raises :class:`NoEventStream` if the service has no stream at all.
+    """
     failures = 0
+    received = False
     while not handler.exited.is_set():
         try:
             params = {"after": str(handler.last_sequence)}
@@ -93,9 +105,12 @@ async def follow_events(
                     failures = 0
                 async for event in source.aiter_sse():
                     if event.event == "notice" and event.data:
+                        received = True
                         await handler.handle(json.loads(event.data))
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code == 404:
+                if not received and handler.last_sequence == 0:
+                    raise NoEventStream(path) from None
                 return  # the server forgot the recording: nothing more will come
             failures += 1
         except (httpx.TransportError, httpx.StreamError):
@@ -108,3 +123,58 @@ async def follow_events(
                 (ErrorCode.DISCONNECTED, "the connection to the recording server was lost; reconnecting"),
             )
         await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS)) - 1] if failures else 0.2)
+
+
+class QueryPoller:
+    """Derives the notices of a recording from ``query`` for services without a stream.
+
+    Status 4/5 (started/recording) means the recorder started; a 404 or status 7, 8
+    or 20 after that means it stopped. Upload results come from the ``stop`` response
+    (``uploadingStatus``), which :meth:`stopped_with` turns into callbacks.
+    """
+
+    def __init__(self, handler: NoticeHandler, dispatch: Dispatch) -> None:
+        self.handler = handler
+        self.dispatch = dispatch
+        self._sequence = 0
+
+    async def _emit(self, event_type: EventType, **details: Any) -> None:
+        self._sequence = self.handler.last_sequence + 1
+        notice = {"eventType": int(event_type), "payload": {"sequence": self._sequence, "details": details}}
+        await self.handler.handle(notice)
+
+    async def poll(self, query: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        failures = 0
+        while not self.handler.exited.is_set():
+            try:
+                status = int((await query()).get("serverResponse", {}).get("status", 0))
+                failures = 0
+            except CloudRecordingError as exc:
+                if "HTTP 404" in exc.message and self.handler.started.is_set():
+                    await self.handler.mark_stopped()
+                    return
+                failures += 1
+                if failures == 1 and exc.code is ErrorCode.DISCONNECTED:
+                    await self.dispatch("on_recorder_failure", (exc.code, exc.message))
+                await asyncio.sleep(POLL_INTERVAL)
+                continue
+            if status in (4, 5) and not self.handler.started.is_set():
+                await self._emit(EventType.RECORDER_STARTED)
+            elif status in (7, 8, 20) and self.handler.started.is_set():
+                await self._emit(EventType.RECORDER_LEAVE)
+            await asyncio.sleep(POLL_INTERVAL)
+
+    async def stopped_with(self, response: dict[str, Any]) -> None:
+        """Report what the ``stop`` response says about the uploads."""
+        server = response.get("serverResponse", {})
+        file_list = server.get("fileList", "")
+        name = file_list if isinstance(file_list, str) else ",".join(
+            str(f.get("fileName", "")) for f in file_list if isinstance(f, dict)
+        )
+        await self._emit(EventType.RECORDER_LEAVE)
+        status = server.get("uploadingStatus")
+        if status == "uploaded":
+            await self._emit(EventType.UPLOADED, fileName=name)
+        elif status == "backuped":
+            await self._emit(EventType.BACKUPED, fileName=name)
+        await self._emit(EventType.SESSION_EXIT)

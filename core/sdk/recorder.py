@@ -23,7 +23,7 @@ from typing import Any
 from core.config import CloudStorageConfig, RecordingConfig
 from core.errors import CloudRecordingError, InvalidOperationError
 from core.sdk.client import Credentials, RestClient
-from core.sdk.events import NoticeHandler, follow_events
+from core.sdk.events import NoEventStream, NoticeHandler, QueryPoller, follow_events
 
 START_TIMEOUT = 20.0
 """Seconds ``start()`` waits for the server's recorder_started notice."""
@@ -60,6 +60,7 @@ class CloudRecorder:
         self.sid: str | None = None
         self._handler = NoticeHandler(self._dispatch)
         self._events: asyncio.Task[None] | None = None
+        self._poller: QueryPoller | None = None
 
     @property
     def recording_id(self) -> str:
@@ -130,9 +131,16 @@ class CloudRecorder:
         )
 
     def _follow(self) -> None:
-        self._events = asyncio.create_task(
-            follow_events(self._client.http, self._events_path(), self._handler, self._dispatch)
-        )
+        self._events = asyncio.create_task(self._follow_or_poll())
+
+    async def _follow_or_poll(self) -> None:
+        try:
+            await follow_events(self._client.http, self._events_path(), self._handler, self._dispatch)
+        except NoEventStream:
+            assert self.app_id and self.resource_id and self.sid
+            app_id, rid, sid = self.app_id, self.resource_id, self.sid
+            self._poller = QueryPoller(self._handler, self._dispatch)
+            await self._poller.poll(lambda: self._client.query(app_id, rid, sid))
 
     async def _wait_started(self) -> None:
         started = asyncio.create_task(self._handler.started.wait())
@@ -170,13 +178,15 @@ class CloudRecorder:
         assert self.app_id and self.resource_id and self.sid and self.channel_name and self.uid
         self._state = RecorderState.STOPPING
         try:
-            await self._client.stop(
+            response = await self._client.stop(
                 self.app_id, self.resource_id, self.sid, self.channel_name, self.uid
             )
         except CloudRecordingError:
             self._state = RecorderState.RECORDING
             raise
         self._state = RecorderState.STOPPED
+        if self._poller is not None:
+            await self._poller.stopped_with(response)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._handler.stopped.wait(), STOPPED_TIMEOUT)
         await self._handler.mark_stopped()

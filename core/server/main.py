@@ -30,6 +30,7 @@ from core.server.app import DEFAULT_HOST, ServerSettings, create_app, new_token
 
 TOKEN_ENV = "CLOUDREC_SERVER_TOKEN"
 APPS_ENV = "CLOUDREC_APPS"
+CUSTOMERS_ENV = "CLOUDREC_CUSTOMERS"
 
 
 def default_data_dir() -> Path:
@@ -58,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--data-dir", type=Path, default=None, help="state and recordings")
     parser.add_argument(
+        "--customers-from-env",
+        action="store_true",
+        help=f"accept Basic auth with the customer ID:secret pairs of env {CUSTOMERS_ENV} "
+        "(comma separated), as Agora's REST API does",
+    )
+    parser.add_argument(
         "--ready-file", type=Path, default=None, help='write {"url", "pid"} here once listening'
     )
     parser.add_argument(
@@ -78,7 +85,19 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         apps=apps,
         ice_addresses=addresses,
         data_dir=args.data_dir or default_data_dir(),
+        customers=parse_customers(os.environ.get(CUSTOMERS_ENV, "")) if args.customers_from_env else {},
     )
+
+
+def parse_customers(text: str) -> dict[str, str]:
+    """``"id:secret,id2:secret2"`` -> {id: secret}; secrets come only from the environment."""
+    customers = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        customer, sep, secret = item.partition(":")
+        if not sep or not customer or not secret:
+            raise CloudRecordingError(f"{CUSTOMERS_ENV}: each entry must be ID:SECRET")
+        customers[customer] = secret
+    return customers
 
 
 def run(args: argparse.Namespace) -> int:

@@ -211,7 +211,10 @@ class RecordingSession:
                 EventType.ERROR, module=MODULE_RECORDER, errorCode=int(ErrorCode.NO_RECORDED_DATA),
                 errorMsg="the recording produced no data", fatal=False,
             )  # fmt: skip
-        await self.notify(EventType.UPLOADING_PROGRESS, progress=self._progress_ten_thousandths())
+        await self.notify(
+            EventType.UPLOADING_PROGRESS, progress=self._progress_ten_thousandths(),
+            playlist=self.row.playlist,
+        )  # fmt: skip
         await self.notify(EventType.FILE_INFOS, fileList=self._file_list())
         await self.notify(EventType.UPLOADED, status=0, fileName=self.row.playlist)
         await self._finish(Status.EXITED_ABNORMALLY if abnormal else Status.STOPPED, str(event.reason), "uploaded")

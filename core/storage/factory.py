@@ -2,22 +2,94 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from core.config import CloudStorageConfig
 from core.enums import StorageVendor
 from core.errors import CloudRecordingError, ErrorCode
+from core.regions import region_info
 from core.storage.destination import Destination
 from core.storage.local import LocalFolderDestination
+from core.storage.s3 import Addressing, S3Destination
+
+VENDOR_LABELS: dict[StorageVendor, str] = {
+    StorageVendor.QINIU: "Qiniu Kodo",
+    StorageVendor.AMAZON_S3: "Amazon S3",
+    StorageVendor.ALIYUN: "Aliyun OSS",
+}
+"""How descriptions and error messages name each cloud vendor."""
+
+DEFAULT_SIGNING_REGION = "us-east-1"
+"""Signing region for an endpoint override when the vendor's table has no row."""
 
 
-def make_destination(storage: CloudStorageConfig, default_folder: Path) -> tuple[Destination, str]:
-    """The destination for ``storage`` and the key prefix (folder) files go under."""
+@dataclass(frozen=True)
+class CloudEndpoint:
+    """Where a cloud vendor's bucket is reached and how requests to it are signed."""
+
+    url: str  # scheme://host[:port] of the service, without the bucket
+    signing_region: str
+    addressing: Addressing
+
+
+def cloud_endpoint(storage: CloudStorageConfig) -> CloudEndpoint:
+    """The endpoint, signing region and addressing style for a cloud ``storage``.
+
+    An endpoint override (MinIO, moto, any S3-compatible store) wins and uses path
+    style, which every such store understands. Otherwise the vendor's region table
+    gives the host, reached over https in virtual-hosted style: required by Aliyun
+    OSS, the default of Amazon S3 and Qiniu. Amazon S3 buckets with a dot in the name
+    use path style, because ``a.b.s3...amazonaws.com`` fails the TLS wildcard
+    certificate.
+    """
+    try:
+        info = region_info(storage.vendor, storage.region)
+    except KeyError:
+        info = None
+    if storage.endpoint:
+        region = info.signing_region if info else DEFAULT_SIGNING_REGION
+        return CloudEndpoint(storage.endpoint.rstrip("/"), region, "path")
+    if info is None:
+        raise CloudRecordingError(
+            f"region {storage.region} is not in the {storage.vendor.name} region table",
+            ErrorCode.UPLOADER_INIT,
+        )
+    dotted_s3 = storage.vendor is StorageVendor.AMAZON_S3 and "." in storage.bucket
+    return CloudEndpoint(
+        f"https://{info.endpoint}", info.signing_region, "path" if dotted_s3 else "virtual"
+    )
+
+
+def make_destination(
+    storage: CloudStorageConfig,
+    default_folder: Path,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[Destination, str]:
+    """The destination for ``storage`` and the key prefix (folder) files go under.
+
+    Keys handed to the destination are built by the recorder as ``<prefix>/<name>``;
+    a cloud destination also knows the prefix so that its check writes inside it.
+    ``transport`` replaces the network for a cloud destination (tests).
+    """
     prefix = storage.object_prefix.rstrip("/")
     if storage.vendor is StorageVendor.LOCAL:
         root = Path(storage.local_folder).expanduser() if storage.local_folder else default_folder
         return LocalFolderDestination(root), prefix
-    raise CloudRecordingError(
-        f"{storage.vendor.name} storage is not available in this build yet",
-        ErrorCode.UPLOADER_INIT,
+    endpoint = cloud_endpoint(storage)
+    label = "S3-compatible store" if storage.endpoint else VENDOR_LABELS[storage.vendor]
+    destination = S3Destination(
+        endpoint.url,
+        storage.bucket,
+        region=endpoint.signing_region,
+        access_key=storage.access_key.get_secret_value(),
+        secret_key=storage.secret_key.get_secret_value(),
+        key_prefix=prefix,
+        addressing=endpoint.addressing,
+        label=label,
+        transport=transport,
     )
+    return destination, prefix

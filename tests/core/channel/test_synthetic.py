@@ -174,7 +174,10 @@ def beep_onsets(samples: npt.NDArray[np.int16], first_pts: int) -> list[int]:
     return [first_pts + i * hop for i in range(1, len(loud)) if loud[i] and not loud[i - 1]]
 
 
-async def test_flash_and_beep_share_the_second_boundaries() -> None:
+@pytest.mark.parametrize("start_phase", [0.03, 0.5])  # inside a beep / between beeps
+async def test_flash_and_beep_share_the_second_boundaries(start_phase: float) -> None:
+    now = time.time()
+    await asyncio.sleep((start_phase - now % 1.0) % 1.0)
     clock = SyntheticClock()
     media = synthetic_media(42, size=(160, 120), fps=15, clock=clock)
     assert media.low_video is not None

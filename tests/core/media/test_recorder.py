@@ -150,7 +150,9 @@ async def test_thirty_seconds_of_three_users(channel_server: object, tmp_path: P
         wall = time.monotonic() - started
     r = rec.recorder
     assert r.status is RecorderStatus.STOPPED and r.stop_reason is StopReason.REQUESTED
-    assert isinstance(rec.events[0], RecorderStarted) and isinstance(rec.events[-1], RecorderStopped)
+    assert isinstance(rec.events[0], RecorderStarted) and isinstance(
+        rec.events[-1], RecorderStopped
+    )
     assert not rec.of(RecorderFailure)
     stored = rec.of(SliceStored)
     assert [e.slice for e in stored] == r.slices and len(stored) >= 7
@@ -261,7 +263,9 @@ async def test_joiners_and_leavers_within_half_a_second(
 async def test_flash_and_beep_within_40ms_for_a_minute(
     channel_server: object, tmp_path: Path
 ) -> None:
-    rec = Recording(channel_server, tmp_path, "sync", config(width=320, height=180), slice_seconds=6)
+    rec = Recording(
+        channel_server, tmp_path, "sync", config(width=320, height=180), slice_seconds=6
+    )
     async with bots_in(channel_server, "sync", [7, 8], size=(160, 120)):
         await rec.recorder.start()
         await asyncio.sleep(60)
@@ -322,7 +326,9 @@ async def test_a_uid_in_the_channel_cannot_record(channel_server: object, tmp_pa
         await first.recorder.stop()
 
 
-async def test_live_channel_audio_only_records_hosts(channel_server: object, tmp_path: Path) -> None:
+async def test_live_channel_audio_only_records_hosts(
+    channel_server: object, tmp_path: Path
+) -> None:
     cfg = RecordingConfig(
         channel_type=ChannelType.LIVE,
         recording_stream_types=RecordingStreamType.AUDIO_ONLY,

@@ -1,0 +1,261 @@
+"""Recording cost: cloudrec's recorder against FFmpeg's command line on the same inputs.
+
+Run: ``python bench/recording.py [--seconds 20]``. What it does, all on this machine:
+
+1. Starts a cloudrec server (channel) in this process and 4 synthetic users
+   (``cloudrec bots``, 320x240@15 VP8 + Opus) in a child process, so their encoding
+   is not counted here.
+2. **Live**: measures this process's CPU while the channel only receives (baseline),
+   then while a 640x360@15 BEST_FIT recording (H.264 500 kbps, AAC 48 kbps, 4 s HLS
+   slices to a local folder) runs. The difference is the recorder's cost.
+3. **Capture**: saves each user's received audio and video to a file (VP8 + Opus in
+   Matroska) -- the "same input streams" for the offline comparison.
+4. **Offline, cloudrec**: decodes the 4 files with PyAV and runs cloudrec's pipeline
+   (place, compose, mix, H.264 + AAC, MPEG-TS slices) as fast as it can.
+5. **Offline, FFmpeg**: ``ffmpeg`` decodes the same files, scales and tiles them
+   (``xstack``), mixes the audio (``amix``), encodes with the same x264/AAC settings
+   and writes HLS; its CPU is taken from ``getrusage(RUSAGE_CHILDREN)``.
+
+Prints CPU seconds per recorded second for each, and the ratios to FFmpeg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.config import RecordingConfig, TranscodingConfig  # noqa: E402
+from core.enums import SANDBOX_APP_ID, MixedVideoLayout  # noqa: E402
+from core.media.pipeline import MixPipeline, PipelineSettings  # noqa: E402
+from core.media.recorder import Recorder  # noqa: E402
+from core.server.app import ServerSettings, create_app  # noqa: E402
+from core.storage.local import LocalFolderDestination  # noqa: E402
+
+UIDS = [1001, 1002, 1003, 1004]
+CHANNEL = "bench"
+WIDTH, HEIGHT, FPS, BITRATE = 640, 360, 15, 500
+BOT_SIZE = (320, 240)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[no-untyped-def]
+        yield
+
+
+def cpu() -> float:
+    """CPU seconds (user + system, all threads) of this process."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def measure(seconds: float) -> float:
+    """CPU seconds per wall second of this process over ``seconds``."""
+    c0, w0 = cpu(), time.monotonic()
+    await asyncio.sleep(seconds)
+    return (cpu() - c0) / (time.monotonic() - w0)
+
+
+async def capture(registry: object, seconds: float, folder: Path) -> list[Path]:
+    """Save each user's received media (VP8 + Opus, times from the channel) to a file."""
+    channel = registry.channel(SANDBOX_APP_ID, CHANNEL)  # type: ignore[attr-defined]
+    sub = channel.subscribe(4_000_000_002)
+    t0 = time.monotonic() + 0.5
+    paths, tasks = [], []
+    for uid in UIDS:
+        path = folder / f"user{uid}.mkv"
+        paths.append(path)
+        tasks.append(asyncio.create_task(_save(sub.audio(uid), sub.video(uid), path, t0, seconds)))
+    await asyncio.gather(*tasks)
+    await sub.close()
+    return paths
+
+
+async def _save(audio: object, video: object, path: Path, t0: float, seconds: float) -> None:
+    out = av.open(str(path), "w", format="matroska")
+    vs = out.add_stream("libvpx", rate=FPS)
+    vs.width, vs.height, vs.pix_fmt = BOT_SIZE[0], BOT_SIZE[1], "yuv420p"
+    vs.bit_rate = 300_000
+    vs.codec_context.time_base = Fraction(1, 1000)
+    as_ = out.add_stream("libopus", rate=48_000)
+    as_.layout = "stereo"
+    as_.codec_context.time_base = Fraction(1, 48_000)
+    end = t0 + seconds
+
+    async def pump(stream: object, kind: str) -> None:
+        samples, last_pts = 0, -1
+        async for received in stream:  # type: ignore[attr-defined]
+            if received.time < t0:
+                continue
+            if received.time >= end:
+                break
+            frame = received.frame
+            if kind == "video":
+                frame = frame.reformat(format="yuv420p")
+                last_pts = max(last_pts + 1, round((received.time - t0) * 1000))
+                frame.pts = last_pts
+                frame.time_base = Fraction(1, 1000)
+                out.mux(vs.encode(frame))
+            else:
+                if samples == 0:
+                    samples = round((received.time - t0) * 48_000)
+                frame.pts = samples
+                frame.time_base = Fraction(1, 48_000)
+                samples += frame.samples
+                out.mux(as_.encode(frame))
+
+    await asyncio.gather(pump(video, "video"), pump(audio, "audio"))
+    out.mux(vs.encode(None))
+    out.mux(as_.encode(None))
+    out.close()
+
+
+def cloudrec_offline(paths: list[Path], folder: Path) -> tuple[float, float]:
+    """Decode + compose + encode + HLS with cloudrec's pipeline; (CPU s, recorded s)."""
+    c0 = cpu()
+    events: list[tuple[float, int, av.AudioFrame | av.VideoFrame]] = []
+    for uid, path in zip(UIDS, paths, strict=True):
+        with av.open(str(path)) as container:
+            for frame in container.decode(*container.streams):
+                if frame.pts is not None and frame.time_base is not None:
+                    events.append((float(frame.pts * frame.time_base), uid, frame))
+    events.sort(key=lambda e: e[0])
+    folder.mkdir()
+    settings = PipelineSettings(WIDTH, HEIGHT, FPS, BITRATE, layout=MixedVideoLayout.BEST_FIT)
+    pipeline = MixPipeline(settings, folder, lambda t: f"s{round(t * 1000):08d}.ts", lambda s: None)
+    for uid in UIDS:
+        pipeline.user_joined(uid, 0.0)
+    for t, uid, frame in events:
+        if isinstance(frame, av.VideoFrame):
+            pipeline.push_video(uid, frame, t)
+        else:
+            pipeline.push_audio(uid, frame, t)
+        pipeline.render_until(t - 0.4)
+    end = events[-1][0]
+    pipeline.finish(end)
+    return cpu() - c0, end
+
+
+def ffmpeg_offline(paths: list[Path], folder: Path) -> tuple[float, float, list[str]]:
+    """The same job on FFmpeg's command line; (CPU s, recorded s, command)."""
+    folder.mkdir()
+    tw, th = WIDTH // 2, HEIGHT // 2
+    scale = (
+        f"scale={tw}:{th}:force_original_aspect_ratio=decrease,pad={tw}:{th}:(ow-iw)/2:(oh-ih)/2"
+    )
+    graph = ";".join(
+        [f"[{i}:v]{scale},fps={FPS}[v{i}]" for i in range(4)]
+        + ["[v0][v1][v2][v3]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0[v]"]
+        + ["[0:a][1:a][2:a][3:a]amix=inputs=4:normalize=0,aresample=48000[a]"]
+    )
+    gop = FPS * 4
+    cmd = ["ffmpeg", "-v", "error", "-y"]
+    for p in paths:
+        cmd += ["-i", str(p)]
+    cmd += [
+        "-filter_complex", graph, "-map", "[v]", "-map", "[a]",
+        "-c:v", "libx264", "-preset", "veryfast", "-b:v", f"{BITRATE}k",
+        "-maxrate", f"{BITRATE}k", "-bufsize", f"{BITRATE}k", "-g", str(gop),
+        "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", "0",
+        "-x264-params", "nal-hrd=cbr", "-r", str(FPS),
+        "-c:a", "aac", "-b:a", "48k", "-ac", "1", "-ar", "48000",
+        "-f", "hls", "-hls_time", "4", "-hls_list_size", "0",
+        "-hls_segment_filename", str(folder / "s%05d.ts"), str(folder / "out.m3u8"),
+    ]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    duration = sum(
+        float(line.split(":")[1].rstrip(","))
+        for line in (folder / "out.m3u8").read_text().splitlines()
+        if line.startswith("#EXTINF:")
+    )
+    return used, duration, cmd
+
+
+async def live(seconds: float, folder: Path) -> tuple[float, float, float, list[Path]]:
+    app = create_app(ServerSettings())
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    bots = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "core.cli", "bots", "--server", url, "--channel", CHANNEL,
+        "--users", "4", "--uid-base", str(UIDS[0]), "--size", f"{BOT_SIZE[0]}x{BOT_SIZE[1]}",
+        "--fps", str(FPS), "--no-low-stream",
+        cwd=str(Path(__file__).resolve().parent.parent),
+    )  # fmt: skip
+    registry = app.state.channels
+    try:
+        while len(registry.channel(SANDBOX_APP_ID, CHANNEL).publishers()) < len(UIDS):
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2.0)  # let the publishers settle
+        baseline = await measure(seconds / 2)
+        config = RecordingConfig(
+            transcoding_config=TranscodingConfig(
+                width=WIDTH, height=HEIGHT, fps=FPS, bitrate=BITRATE,
+                layout=MixedVideoLayout.BEST_FIT,
+            )
+        )  # fmt: skip
+        recorder = Recorder(
+            registry, SANDBOX_APP_ID, CHANNEL, 4_000_000_001, "bench", config,
+            LocalFolderDestination(folder / "live"), folder / "work",
+        )  # fmt: skip
+        c0, w0 = cpu(), time.monotonic()
+        await recorder.start()
+        await asyncio.sleep(seconds)
+        await recorder.stop()
+        recording = (cpu() - c0) / (time.monotonic() - w0)
+        recorded = recorder.duration
+        inputs = await capture(registry, seconds, folder)
+    finally:
+        bots.terminate()
+        await bots.wait()
+        server.should_exit = True
+        await task
+    return baseline, recording, recorded, inputs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="recording length (20)")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="cloudrec-bench-"))
+    try:
+        baseline, recording, recorded, inputs = asyncio.run(live(args.seconds, folder))
+        ours_cpu, ours_s = cloudrec_offline(inputs, folder / "cloudrec")
+        ff_cpu, ff_s, _ = ffmpeg_offline(inputs, folder / "ffmpeg")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    recorder_live = recording - baseline
+    ff = ff_cpu / ff_s
+    ours = ours_cpu / ours_s
+    print(f"4 users, {WIDTH}x{HEIGHT}@{FPS} BEST_FIT, H.264 {BITRATE} kbps + AAC 48 kbps, HLS")
+    print(f"live: channel receiving only        {baseline:.3f} CPU s / s")
+    print(f"live: channel + recorder            {recording:.3f} CPU s / s "
+          f"({recorded:.1f} s recorded)")  # fmt: skip
+    print(f"live: recorder alone (difference)   {recorder_live:.3f} CPU s / recorded s")
+    print(f"offline cloudrec decode+compose+encode+HLS  {ours:.3f} CPU s / recorded s")
+    print(f"offline ffmpeg   decode+compose+encode+HLS  {ff:.3f} CPU s / recorded s")
+    print(f"ratio cloudrec / ffmpeg: offline {ours / ff:.2f}, "
+          f"live recorder (no decode) {recorder_live / ff:.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

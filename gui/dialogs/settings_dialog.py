@@ -1,0 +1,87 @@
+"""Settings: language override and which recording server to use.
+
+A remote server's token is entered here and stored in the keyring by the window;
+the field shows nothing that was stored before (secrets are never shown back).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.settings import ServerChoice
+
+
+class SettingsDialog(QDialog):
+    """Edit the language and the server choice; read the result after ``accepted``."""
+
+    def __init__(self, language: str, server: ServerChoice, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settings_dialog")
+        self.setWindowTitle(self.tr("Settings"))
+        layout = QVBoxLayout(self)
+
+        ui = QGroupBox(self.tr("Language"))
+        ui_form = QFormLayout(ui)
+        self.language = QComboBox()
+        self.language.addItem(self.tr("System default"), "")
+        self.language.addItem("English", "en")
+        self.language.addItem("简体中文", "zh_CN")
+        self.language.setCurrentIndex(max(0, self.language.findData(language)))
+        ui_form.addRow(self.tr("Language"), self.language)
+        ui_form.addRow(QLabel(self.tr("A new language applies the next time the window starts.")))
+        layout.addWidget(ui)
+
+        box = QGroupBox(self.tr("Recording server"))
+        form = QFormLayout(box)
+        self.embedded = QRadioButton(self.tr("Embedded server on this computer"))
+        self.remote = QRadioButton(self.tr("Remote server"))
+        group = QButtonGroup(self)
+        group.addButton(self.embedded)
+        group.addButton(self.remote)
+        (self.remote if server.remote else self.embedded).setChecked(True)
+        self.url = QLineEdit(server.url)
+        self.url.setPlaceholderText("https://recorder.example.com:8080")
+        self.token = QLineEdit()
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token.setPlaceholderText(self.tr("unchanged"))
+        form.addRow(self.embedded)
+        form.addRow(self.remote)
+        form.addRow(self.tr("URL"), self.url)
+        form.addRow(self.tr("Token"), self.token)
+        form.addRow(QLabel(self.tr("The token is kept in the OS keyring.")))
+        layout.addWidget(box)
+        self.remote.toggled.connect(self._update)
+        self._update()
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def _update(self) -> None:
+        self.url.setEnabled(self.remote.isChecked())
+        self.token.setEnabled(self.remote.isChecked())
+
+    def chosen_language(self) -> str:
+        return str(self.language.currentData())
+
+    def chosen_server(self) -> ServerChoice:
+        return ServerChoice(remote=self.remote.isChecked(), url=self.url.text().strip())
+
+    def new_token(self) -> str:
+        """The token typed in, or "" to keep the stored one."""
+        return self.token.text()

@@ -1,0 +1,1 @@
+"""Forms of the window, generated from the config models of ``core.config``."""

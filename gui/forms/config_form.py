@@ -1,0 +1,286 @@
+"""A form generated from a config model's fields, validated by constructing the model.
+
+Each field's editor follows from its type and ``field_help``: enums become combo
+boxes of their members, bounded integers spin boxes with the model's range (integers
+beyond what a spin box holds, like uids, line edits), secrets password fields,
+folder tuples a ``a/b/c`` line edit. Tooltips are the field's help in the window's
+language with what is allowed; the message of an ``InvalidParameterError`` appears
+under the field it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from enum import IntEnum
+from typing import Any, get_args
+
+from pydantic import SecretStr
+from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.config import ConfigModel, FieldHelp
+from core.errors import InvalidParameterError
+from gui.forms.labels import field_label, field_suffix, member_label
+
+SPIN_MAX = 2**31 - 1
+ERROR_STYLE = "color: #b3261e;"
+
+
+def help_tooltip(info: FieldHelp, chinese: bool) -> str:
+    """The tooltip of a field: its help in the window's language and what is allowed."""
+    text = (info.help_zh if chinese and info.help_zh else info.help_en) or ""
+    allowed = QCoreApplication.translate("ConfigForm", "Allowed: {0}").format(info.allowed)
+    parts = [text, allowed] if info.allowed else [text]
+    if info.extension:
+        parts.append(QCoreApplication.translate("ConfigForm", "(cloudrec extension)"))
+    return "\n\n".join(p for p in parts if p)
+
+
+class FieldEditor:
+    """One field's editor widget, its value in the model's terms, and its error label."""
+
+    def __init__(self, name: str, widget: QWidget, kind: str, enum: type[IntEnum] | None) -> None:
+        self.name = name
+        self.widget = widget
+        self.kind = kind
+        self.enum = enum
+        self.error = QLabel()
+        self.error.setObjectName(f"error_{name}")
+        self.error.setStyleSheet(ERROR_STYLE)
+        self.error.setWordWrap(True)
+        self.error.setVisible(False)
+
+    def value(self) -> Any:
+        w = self.widget
+        if isinstance(w, QComboBox):
+            return w.currentData()
+        if isinstance(w, QSpinBox):
+            return w.value()
+        assert isinstance(w, QLineEdit)
+        text = w.text()
+        if self.kind == "bigint":
+            stripped = text.strip()
+            return int(stripped) if stripped.isdigit() else stripped
+        if self.kind == "optional_secret":
+            return text or None
+        if self.kind == "folders":
+            return tuple(part for part in text.strip().split("/") if part)
+        return text
+
+    def set_value(self, value: Any) -> None:
+        w = self.widget
+        if isinstance(w, QComboBox):
+            data = int(value) if isinstance(value, int) else value
+            if isinstance(value, str) and self.enum is not None and value in self.enum.__members__:
+                data = int(self.enum[value])
+            index = w.findData(data)
+            if index >= 0:
+                w.setCurrentIndex(index)
+            return
+        if isinstance(w, QSpinBox):
+            try:
+                w.setValue(int(value))
+            except (TypeError, ValueError):
+                pass
+            return
+        assert isinstance(w, QLineEdit)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value is None:
+            w.setText("")
+        elif self.kind == "folders" and isinstance(value, list | tuple):
+            w.setText("/".join(str(p) for p in value))
+        else:
+            w.setText(str(value))
+
+    def connect(self, slot: Callable[[], None]) -> None:
+        w = self.widget
+        if isinstance(w, QComboBox):
+            w.currentIndexChanged.connect(slot)
+        elif isinstance(w, QSpinBox):
+            w.valueChanged.connect(slot)
+        elif isinstance(w, QLineEdit):
+            w.textChanged.connect(slot)
+
+    def show_error(self, message: str | None) -> None:
+        self.error.setText(message or "")
+        self.error.setVisible(bool(message))
+
+
+def _kind(model: type[ConfigModel], name: str) -> tuple[str, type[IntEnum] | None]:
+    annotation = model.model_fields[name].annotation
+    if isinstance(annotation, type) and issubclass(annotation, IntEnum):
+        return "enum", annotation
+    if annotation is SecretStr:
+        return "secret", None
+    if SecretStr in get_args(annotation):
+        return "optional_secret", None
+    if annotation is int:
+        info = model.field_help(name)
+        if info.maximum is None or info.maximum > SPIN_MAX:
+            return "bigint", None
+        return "int", None
+    if annotation == tuple[str, ...]:
+        return "folders", None
+    return "text", None
+
+
+class ConfigForm(QWidget):
+    """The editors of some fields of one config model, in a form layout."""
+
+    changed = Signal()
+
+    def __init__(
+        self,
+        model: type[ConfigModel],
+        fields: Sequence[str],
+        *,
+        chinese: bool = False,
+        choices: Iterable[str] = (),
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.model = model
+        self._choice_fields = frozenset(choices)
+        self.chinese = chinese
+        self.editors: dict[str, FieldEditor] = {}
+        self._rows: dict[str, int] = {}
+        self._fields_box: dict[str, QHBoxLayout] = {}
+        self.form = QFormLayout(self)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for name in fields:
+            self._add(name)
+
+    def _add(self, name: str) -> None:
+        info = self.model.field_help(name)
+        kind, enum = _kind(self.model, name)
+        widget: QWidget
+        if name in self._choice_fields:  # items come from set_choices (e.g. regions)
+            kind = "choice"
+            widget = QComboBox()
+        elif kind == "enum":
+            assert enum is not None
+            combo = QComboBox()
+            for member in enum:
+                combo.addItem(member_label(member), int(member))
+            widget = combo
+        elif kind == "int":
+            spin = QSpinBox()
+            spin.setRange(info.minimum if info.minimum is not None else 0, info.maximum or SPIN_MAX)
+            spin.setSuffix(field_suffix(name))
+            spin.setAccelerated(True)
+            widget = spin
+        else:
+            edit = QLineEdit()
+            if kind in ("secret", "optional_secret"):
+                edit.setEchoMode(QLineEdit.EchoMode.Password)
+            if kind == "folders":
+                edit.setPlaceholderText("recordings/2026")
+            widget = edit
+        widget.setObjectName(f"field_{name}")
+        editor = FieldEditor(name, widget, kind, enum)
+        editor.set_value(info.default)
+        editor.connect(lambda *_: self.changed.emit())
+        tooltip = help_tooltip(info, self.chinese)
+        widget.setToolTip(tooltip)
+        self.editors[name] = editor
+
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(widget, 1)
+        column.addLayout(row)
+        column.addWidget(editor.error)
+        self._fields_box[name] = row
+        label = QLabel(field_label(name))
+        label.setToolTip(tooltip)
+        label.setBuddy(widget)
+        self.form.addRow(label, holder)
+        self._rows[name] = self.form.rowCount() - 1
+
+    def add_beside(self, name: str, widget: QWidget) -> None:
+        """Put ``widget`` to the right of the editor of ``name``."""
+        self._fields_box[name].addWidget(widget)
+
+    def widget(self, name: str) -> QWidget:
+        return self.editors[name].widget
+
+    def values(self) -> dict[str, Any]:
+        """The values of the visible fields, as the model's constructor takes them."""
+        return {name: e.value() for name, e in self.editors.items() if self.is_shown(name)}
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            if name in self.editors:
+                self.editors[name].set_value(value)
+
+    def set_errors(self, errors: dict[str, str]) -> None:
+        for name, editor in self.editors.items():
+            editor.show_error(errors.get(name))
+
+    def error_text(self, name: str) -> str:
+        editor = self.editors[name]
+        return editor.error.text() if not editor.error.isHidden() else ""
+
+    def set_shown(self, name: str, shown: bool) -> None:
+        self.form.setRowVisible(self._rows[name], shown)
+
+    def is_shown(self, name: str) -> bool:
+        return self.form.isRowVisible(self._rows[name])
+
+    def set_choices(self, name: str, items: Iterable[tuple[str, int]]) -> None:
+        """Replace the items of a combo box field, keeping the value when possible."""
+        combo = self.editors[name].widget
+        assert isinstance(combo, QComboBox)
+        current = combo.currentData()
+        combo.blockSignals(True)
+        combo.clear()
+        for label, value in items:
+            combo.addItem(label, value)
+        index = combo.findData(current)
+        combo.setCurrentIndex(index if index >= 0 else 0)
+        combo.blockSignals(False)
+        self.changed.emit()
+
+
+def validate(
+    build: Callable[[dict[str, Any]], Any],
+    values: dict[str, Any],
+    fallbacks: dict[str, Any],
+) -> tuple[Any | None, dict[str, str]]:
+    """Construct a model from ``values``, collecting the error of every offending field.
+
+    The model raises on its first problem only, so each offending field is replaced by
+    its fallback (its default, or a valid stand-in for fields that are required only
+    in some cases, like a bucket) and the construction retried, until it succeeds or a
+    field fails twice. Errors naming no field of ``values`` are reported under ``""``.
+    """
+    errors: dict[str, str] = {}
+    trial = dict(values)
+    for _ in range(len(values) + 1):
+        try:
+            model = build(trial)
+        except InvalidParameterError as exc:
+            name = exc.field.rsplit(".", 1)[-1]
+            if name not in trial:
+                errors.setdefault("", exc.message)
+                break
+            if name in errors:
+                break
+            errors[name] = exc.message
+            trial[name] = fallbacks.get(name)
+            continue
+        return (None if errors else model), errors
+    return None, errors

@@ -1,0 +1,365 @@
+"""The "New recording" panel: who records which channel, and the three config forms.
+
+Every edit validates the whole panel by constructing the config models (and the
+SDK's identifier checks); each offending field shows the model's message under it,
+and Start is enabled only when everything is valid. Beside the bitrate the panel
+offers the seed's recommended bitrate for the size, frame rate and channel type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.bitrate import recommended_bitrate
+from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
+from core.enums import DEMO_CHANNEL, SANDBOX_APP_ID, ChannelType, StorageVendor
+from core.errors import InvalidParameterError
+from core.regions import regions_of
+from core.validation import check_app_id, check_channel_name, check_uid
+from gui.forms.config_form import ERROR_STYLE, ConfigForm, validate
+from gui.forms.labels import field_label
+
+RECORDING_FIELDS = (
+    "recording_stream_types",
+    "channel_type",
+    "audio_profile",
+    "video_stream_type",
+    "decryption_mode",
+    "secret",
+    "max_idle_time",
+    "progress_interval",
+    "slice_duration",
+)
+TRANSCODING_FIELDS = (
+    "width",
+    "height",
+    "fps",
+    "bitrate",
+    "layout",
+    "max_resolution_uid",
+    "background_color",
+)
+STORAGE_FIELDS = (
+    "vendor",
+    "region",
+    "bucket",
+    "access_key",
+    "secret_key",
+    "endpoint",
+    "file_name_prefix",
+    "local_folder",
+)
+CLOUD_ONLY = ("region", "bucket", "access_key", "secret_key", "endpoint")
+LOCAL_ONLY = ("local_folder",)
+DEFAULT_UID = "1234"
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """Everything ``CloudRecorder.start`` needs, validated."""
+
+    app_id: str
+    channel: str
+    token: str | None
+    uid: int
+    recording: RecordingConfig
+    storage: CloudStorageConfig
+
+
+# Valid stand-ins for fields required only in some cases, so that validation can
+# look past them and report every other offending field at once.
+_STAND_INS: dict[str, Any] = {
+    "secret": "stand-in-secret",
+    "bucket": "stand-in",
+    "access_key": "stand-in",
+    "secret_key": "stand-in",
+}
+
+
+def _fallbacks(model: type[Any], names: tuple[str, ...]) -> dict[str, Any]:
+    values = {name: model.field_help(name).default for name in names}
+    values.update({k: v for k, v in _STAND_INS.items() if k in names})
+    return values
+
+
+class NewRecordingPanel(QWidget):
+    """Identity fields, the Recording / Transcoding / Storage forms, and Start."""
+
+    validity_changed = Signal(bool)
+    transcoding_changed = Signal(object)
+    """The current valid TranscodingConfig (for the layout preview)."""
+    start_requested = Signal()
+
+    def __init__(self, *, chinese: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.chinese = chinese
+        self.transcoding: TranscodingConfig = TranscodingConfig()
+        self.recording: RecordingConfig | None = RecordingConfig()
+        self.storage: CloudStorageConfig | None = CloudStorageConfig()
+        self.errors: dict[str, str] = {}
+        self._valid = False
+        self._busy = False
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._identity_form())
+
+        self.tabs = QTabWidget()
+        self.recording_form = ConfigForm(RecordingConfig, RECORDING_FIELDS, chinese=chinese)
+        self.transcoding_form = ConfigForm(TranscodingConfig, TRANSCODING_FIELDS, chinese=chinese)
+        self.storage_form = ConfigForm(
+            CloudStorageConfig, STORAGE_FIELDS, chinese=chinese, choices=("region",)
+        )
+        self.recommended_label = QLabel()
+        self.recommended_label.setObjectName("recommended_bitrate")
+        self.use_bitrate = QPushButton(self.tr("Use"))
+        self.use_bitrate.setObjectName("use_recommended_bitrate")
+        self.use_bitrate.setToolTip(self.tr("Use the recommended bitrate"))
+        self.use_bitrate.clicked.connect(self.use_recommended_bitrate)
+        self.transcoding_form.add_beside("bitrate", self.recommended_label)
+        self.transcoding_form.add_beside("bitrate", self.use_bitrate)
+
+        self.storage_page = QWidget()
+        storage_layout = QVBoxLayout(self.storage_page)
+        storage_layout.setContentsMargins(0, 0, 0, 0)
+        self.storage_header = QVBoxLayout()  # the profile bar goes here
+        storage_layout.addLayout(self.storage_header)
+        storage_layout.addWidget(self.storage_form)
+        storage_layout.addStretch(1)
+
+        self.tabs.addTab(self.recording_form, self.tr("Recording"))
+        self.tabs.addTab(self.transcoding_form, self.tr("Transcoding"))
+        self.tabs.addTab(self.storage_page, self.tr("Storage"))
+        layout.addWidget(self.tabs, 1)
+
+        self.general_error = QLabel()
+        self.general_error.setObjectName("general_error")
+        self.general_error.setStyleSheet(ERROR_STYLE)
+        self.general_error.setWordWrap(True)
+        self.general_error.setVisible(False)
+        layout.addWidget(self.general_error)
+        self.start_button = QPushButton(self.tr("Start recording"))
+        self.start_button.setObjectName("start_button")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start_requested.emit)
+        layout.addWidget(self.start_button)
+
+        for form in (self.recording_form, self.transcoding_form, self.storage_form):
+            form.changed.connect(self.revalidate)
+        self.storage_form.editors["vendor"].connect(self._vendor_changed)
+        self._vendor_changed()
+        self.revalidate()
+
+    # --- building
+    def _identity_form(self) -> QFormLayout:
+        form = QFormLayout()
+        self.identity: dict[str, QLineEdit] = {}
+        self.identity_errors: dict[str, QLabel] = {}
+        placeholders = {"token": self.tr("not needed for the sandbox app")}
+        tips = {
+            "app_id": self.tr("32 hexadecimal characters; the sandbox app needs no token."),
+            "channel": self.tr("The channel to record (1 to 64 bytes)."),
+            "token": self.tr("AccessToken2 of the recorder, for apps with a certificate."),
+            "uid": self.tr(
+                "The recorder's own uid in the channel: 1 to 4294967295, unique in the channel."
+            ),
+        }
+        defaults = {
+            "app_id": SANDBOX_APP_ID,
+            "channel": DEMO_CHANNEL,
+            "token": "",
+            "uid": DEFAULT_UID,
+        }
+        for name in ("app_id", "channel", "token", "uid"):
+            edit = QLineEdit(defaults[name])
+            edit.setObjectName(f"field_{name}")
+            edit.setToolTip(tips[name])
+            if name in placeholders:
+                edit.setPlaceholderText(placeholders[name])
+            edit.textChanged.connect(self.revalidate)
+            error = QLabel()
+            error.setObjectName(f"error_{name}")
+            error.setStyleSheet(ERROR_STYLE)
+            error.setWordWrap(True)
+            error.setVisible(False)
+            holder = QWidget()
+            column = QVBoxLayout(holder)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.setSpacing(2)
+            column.addWidget(edit)
+            column.addWidget(error)
+            form.addRow(field_label(name), holder)
+            self.identity[name] = edit
+            self.identity_errors[name] = error
+        return form
+
+    def _vendor_changed(self) -> None:
+        vendor = StorageVendor(self.storage_form.editors["vendor"].value())
+        cloud = vendor.is_cloud
+        for name in CLOUD_ONLY:
+            self.storage_form.set_shown(name, cloud)
+        for name in LOCAL_ONLY:
+            self.storage_form.set_shown(name, not cloud)
+        self.storage_form.set_choices(
+            "region",
+            [
+                (f"{r.label_zh if self.chinese else r.label} ({r.name})", r.index)
+                for r in regions_of(vendor)
+            ],
+        )
+
+    # --- validation
+    def revalidate(self) -> None:
+        """Validate everything and show each error next to its field."""
+        errors: dict[str, str] = {}
+        identity_errors: dict[str, str] = {}
+        for name, check in (
+            ("app_id", lambda: check_app_id(self.identity["app_id"].text().strip())),
+            ("channel", lambda: check_channel_name(self.identity["channel"].text())),
+            ("uid", lambda: check_uid(self._uid_value())),
+        ):
+            try:
+                check()
+            except InvalidParameterError as exc:
+                identity_errors[name] = exc.message
+        for name, label in self.identity_errors.items():
+            label.setText(identity_errors.get(name, ""))
+            label.setVisible(name in identity_errors)
+
+        transcoding, t_errors = validate(
+            lambda v: TranscodingConfig(**v),
+            self.transcoding_form.values(),
+            _fallbacks(TranscodingConfig, TRANSCODING_FIELDS),
+        )
+        self.transcoding_form.set_errors(t_errors)
+        if transcoding is not None:
+            self.transcoding = transcoding
+            self.transcoding_changed.emit(transcoding)
+        inner = transcoding if transcoding is not None else TranscodingConfig()
+        self.recording, r_errors = validate(
+            lambda v: RecordingConfig(**v, transcoding_config=inner),
+            self.recording_form.values(),
+            _fallbacks(RecordingConfig, RECORDING_FIELDS),
+        )
+        self.recording_form.set_errors(r_errors)
+        self.storage, s_errors = validate(
+            lambda v: CloudStorageConfig(**v),
+            self.storage_form.values(),
+            _fallbacks(CloudStorageConfig, STORAGE_FIELDS),
+        )
+        self.storage_form.set_errors(s_errors)
+
+        general = [e for e in (t_errors.get(""), r_errors.get(""), s_errors.get("")) if e]
+        self.general_error.setText("\n".join(general))
+        self.general_error.setVisible(bool(general))
+        for found in (identity_errors, t_errors, r_errors, s_errors):
+            errors.update(found)
+        if transcoding is None and not r_errors and self.recording is not None:
+            self.recording = None  # a recording needs a valid transcoding config too
+        self.errors = errors
+        self._update_recommendation()
+        valid = not errors and self.recording is not None and self.storage is not None
+        if valid != self._valid:
+            self._valid = valid
+            self.validity_changed.emit(valid)
+        self._update_start()
+
+    def _uid_value(self) -> object:
+        text = self.identity["uid"].text().strip()
+        return int(text) if text.isdigit() else text
+
+    def is_valid(self) -> bool:
+        return self._valid
+
+    def set_busy(self, busy: bool) -> None:
+        """While a start is in progress, Start stays disabled."""
+        self._busy = busy
+        self._update_start()
+
+    def _update_start(self) -> None:
+        self.start_button.setEnabled(self._valid and not self._busy)
+
+    def request(self) -> StartRequest | None:
+        """The validated start request, or None while something is invalid."""
+        if not self._valid or self.recording is None or self.storage is None:
+            return None
+        token = self.identity["token"].text().strip() or None
+        uid = self._uid_value()
+        assert isinstance(uid, int)
+        return StartRequest(
+            app_id=self.identity["app_id"].text().strip(),
+            channel=self.identity["channel"].text(),
+            token=token,
+            uid=uid,
+            recording=self.recording,
+            storage=self.storage,
+        )
+
+    # --- the recommended bitrate
+    def recommended(self) -> int | None:
+        values = self.transcoding_form.values()
+        channel_type = self.recording_form.values().get("channel_type", ChannelType.COMMUNICATION)
+        try:
+            return recommended_bitrate(
+                int(values["width"]),
+                int(values["height"]),
+                int(values["fps"]),
+                ChannelType(channel_type),
+            )
+        except (ValueError, TypeError, KeyError):
+            return None
+
+    def _update_recommendation(self) -> None:
+        kbps = self.recommended()
+        if kbps is None:
+            self.recommended_label.setText("")
+            self.use_bitrate.setEnabled(False)
+            return
+        self.recommended_label.setText(self.tr("recommended: {0} kbps").format(kbps))
+        bitrate = self.transcoding_form.widget("bitrate")
+        assert isinstance(bitrate, QSpinBox)
+        self.use_bitrate.setEnabled(bitrate.value() != kbps)
+
+    def use_recommended_bitrate(self) -> None:
+        kbps = self.recommended()
+        if kbps is not None:
+            bitrate = self.transcoding_form.widget("bitrate")
+            assert isinstance(bitrate, QSpinBox)
+            bitrate.setValue(kbps)
+
+    # --- drafts (secrets are dropped by AppSettings)
+    def drafts(self) -> dict[str, dict[str, Any]]:
+        return {
+            "identity": {
+                "app_id": self.identity["app_id"].text(),
+                "channel": self.identity["channel"].text(),
+                "uid": self.identity["uid"].text(),
+            },
+            "recording": self.recording_form.values(),
+            "transcoding": self.transcoding_form.values(),
+            "storage": self.storage_form.values(),
+        }
+
+    def load_drafts(self, drafts: dict[str, dict[str, Any]]) -> None:
+        for name, value in drafts.get("identity", {}).items():
+            if name in self.identity and isinstance(value, str) and name != "token":
+                self.identity[name].setText(value)
+        self.recording_form.set_values(drafts.get("recording", {}))
+        self.transcoding_form.set_values(drafts.get("transcoding", {}))
+        storage = drafts.get("storage", {})
+        if "vendor" in storage:
+            self.storage_form.set_values({"vendor": storage["vendor"]})
+        self.storage_form.set_values({k: v for k, v in storage.items() if k != "vendor"})
+        self.revalidate()

@@ -1,0 +1,1 @@
+"""Qt models of the window and the SDK observer that feeds them."""

@@ -1,0 +1,216 @@
+"""The recordings table: one row per recording, updated from SDK callbacks.
+
+:class:`RecordingsModel` holds :class:`RecordingRow` values; views only render it.
+The upload progress column carries its percentage in :data:`PROGRESS_ROLE` for the
+progress bar delegate; a row whose recorder or uploader failed is coloured.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
+from PySide6.QtGui import QColor
+
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
+RECORDING_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class RowState(Enum):
+    """Where a recording is, as the window shows it."""
+
+    CONNECTING = QT_TRANSLATE_NOOP("RecordingsModel", "connecting")
+    RECORDING = QT_TRANSLATE_NOOP("RecordingsModel", "recording")
+    STOPPING = QT_TRANSLATE_NOOP("RecordingsModel", "stopping")
+    STOPPED = QT_TRANSLATE_NOOP("RecordingsModel", "stopped")
+    UPLOADED = QT_TRANSLATE_NOOP("RecordingsModel", "uploaded")
+    BACKED_UP = QT_TRANSLATE_NOOP("RecordingsModel", "backed up, retrying")
+    FAILED = QT_TRANSLATE_NOOP("RecordingsModel", "failed")
+    BACKGROUND = QT_TRANSLATE_NOOP("RecordingsModel", "recording in background")
+    RELEASED = QT_TRANSLATE_NOOP("RecordingsModel", "released")
+
+    @property
+    def active(self) -> bool:
+        """Still recording (or about to) on the server, and attached to this window."""
+        return self in (RowState.CONNECTING, RowState.RECORDING, RowState.STOPPING)
+
+    @property
+    def label(self) -> str:
+        return QCoreApplication.translate("RecordingsModel", self.value)
+
+
+@dataclass
+class RecordingRow:
+    """What the table shows about one recording."""
+
+    recording_id: str
+    channel: str
+    state: RowState = RowState.CONNECTING
+    started_at: float | None = None  # time.monotonic() when recording started
+    ended_at: float | None = None
+    size_bytes: int | None = None
+    progress: int | None = None  # percent uploaded of what is recorded
+    playlist: str = ""
+    last_event: str = ""
+    failed: bool = False
+    error_code: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def duration(self, now: float | None = None) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.ended_at if self.ended_at is not None else (now or time.monotonic())
+        return max(0.0, end - self.started_at)
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def format_size(size: int | None) -> str:
+    if size is None:
+        return "–"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+class RecordingsModel(QAbstractTableModel):
+    """A table model of recordings, keyed by recording id."""
+
+    CHANNEL, RECORDING_ID, STATE, DURATION, SIZE, UPLOAD, LAST_EVENT = range(7)
+    _HEADERS = (
+        QT_TRANSLATE_NOOP("RecordingsModel", "Channel"),
+        QT_TRANSLATE_NOOP("RecordingsModel", "Recording ID"),
+        QT_TRANSLATE_NOOP("RecordingsModel", "State"),
+        QT_TRANSLATE_NOOP("RecordingsModel", "Duration"),
+        QT_TRANSLATE_NOOP("RecordingsModel", "Size"),
+        QT_TRANSLATE_NOOP("RecordingsModel", "Upload"),
+        QT_TRANSLATE_NOOP("RecordingsModel", "Last event"),
+    )
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[RecordingRow] = []
+
+    # --- reading
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return QCoreApplication.translate("RecordingsModel", self._HEADERS[section])
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == RECORDING_ID_ROLE:
+            return row.recording_id
+        if role == PROGRESS_ROLE and column == self.UPLOAD:
+            return row.progress
+        if role == Qt.ItemDataRole.BackgroundRole and row.failed:
+            return QColor(255, 221, 216)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == self.LAST_EVENT:
+                return row.last_event
+            if column == self.UPLOAD and row.playlist:
+                return row.playlist
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if column == self.CHANNEL:
+            return row.channel
+        if column == self.RECORDING_ID:
+            return row.recording_id
+        if column == self.STATE:
+            return row.state.label
+        if column == self.DURATION:
+            return format_duration(row.duration())
+        if column == self.SIZE:
+            return format_size(row.size_bytes)
+        if column == self.UPLOAD:
+            return "–" if row.progress is None else f"{row.progress}%"
+        if column == self.LAST_EVENT:
+            return row.last_event
+        return None
+
+    def rows(self) -> list[RecordingRow]:
+        return list(self._rows)
+
+    def row(self, recording_id: str) -> RecordingRow | None:
+        for row in self._rows:
+            if row.recording_id == recording_id:
+                return row
+        return None
+
+    def row_at(self, index: int) -> RecordingRow | None:
+        return self._rows[index] if 0 <= index < len(self._rows) else None
+
+    def active_count(self) -> int:
+        return sum(1 for r in self._rows if r.state.active)
+
+    def backlog_count(self) -> int:
+        """Recordings whose files are not all in the storage yet."""
+        return sum(
+            1
+            for r in self._rows
+            if r.state
+            in (RowState.RECORDING, RowState.STOPPING, RowState.STOPPED, RowState.BACKED_UP)
+            and (r.progress or 0) < 100
+        )
+
+    # --- writing
+    def add(self, row: RecordingRow) -> None:
+        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows))
+        self._rows.append(row)
+        self.endInsertRows()
+
+    def update(self, recording_id: str, **changes: Any) -> RecordingRow | None:
+        """Change fields of one row and tell the views."""
+        for i, row in enumerate(self._rows):
+            if row.recording_id == recording_id:
+                self._rows[i] = replace(row, **changes)
+                self.dataChanged.emit(self.index(i, 0), self.index(i, len(self._HEADERS) - 1))
+                return self._rows[i]
+        return None
+
+    def remove(self, recording_id: str) -> None:
+        for i, row in enumerate(self._rows):
+            if row.recording_id == recording_id:
+                self.beginRemoveRows(QModelIndex(), i, i)
+                del self._rows[i]
+                self.endRemoveRows()
+                return
+
+    def tick(self) -> None:
+        """Refresh the duration of running recordings (called once a second)."""
+        for i, row in enumerate(self._rows):
+            if row.started_at is not None and row.ended_at is None:
+                cell = self.index(i, self.DURATION)
+                self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DisplayRole])

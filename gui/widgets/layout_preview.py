@@ -1,0 +1,139 @@
+"""A live preview of the mixed-video layout: ``compute_layout`` drawn to scale.
+
+The preview draws exactly what the recorder's compositor will compose (both call
+``core.compute_layout``) for sample users with uids 1001, 1002, … (the uids
+``cloudrec bots`` uses), each tile in a colour of its own with its uid written on
+it. The max-resolution user (VERTICAL's large window) is outlined and starred.
+:attr:`LayoutPreview.rects` holds the canvas rectangles of the last paint, so tests
+can compare them with ``compute_layout``.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from core.enums import MixedVideoLayout
+from core.layout import Rect, compute_layout
+
+FIRST_SAMPLE_UID = 1001
+
+
+def sample_uids(count: int) -> list[int]:
+    """The uids of ``count`` sample users, in join order."""
+    return [FIRST_SAMPLE_UID + i for i in range(count)]
+
+
+def tile_colour(uid: int) -> QColor:
+    """A distinct, readable colour per uid (golden-angle hues)."""
+    hue = (uid * 137) % 360
+    return QColor.fromHsv(hue, 150, 200)
+
+
+def big_window_uid(
+    layout: MixedVideoLayout, uids: list[int], max_resolution_uid: int
+) -> int | None:
+    """The uid shown as the max-resolution user, or None when there is none."""
+    if not uids:
+        return None
+    if max_resolution_uid in uids:
+        return max_resolution_uid
+    if layout is MixedVideoLayout.VERTICAL:
+        return uids[0]
+    return None
+
+
+class LayoutPreview(QWidget):
+    """Paints the layout of N sample users on the configured canvas."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("layout_preview")
+        self.setMinimumSize(160, 160)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.layout_kind = MixedVideoLayout.FLOAT
+        self.canvas = (360, 640)
+        self.max_resolution_uid = 0
+        self.users = 4
+        self.background = QColor("#000000")
+        self.rects: dict[int, Rect] = {}
+        """Canvas rectangles per uid of the last paint, in drawing order."""
+        self.widget_rects: dict[int, QRectF] = {}
+        """The same rectangles scaled into this widget's coordinates."""
+        self.marked_uid: int | None = None
+
+    def sizeHint(self) -> QSize:
+        return QSize(280, 320)
+
+    def set_layout(
+        self,
+        layout: MixedVideoLayout,
+        width: int,
+        height: int,
+        max_resolution_uid: int,
+        background: str = "#000000",
+    ) -> None:
+        self.layout_kind = MixedVideoLayout(layout)
+        self.canvas = (width, height)
+        self.max_resolution_uid = max_resolution_uid
+        self.background = QColor(background)
+        self._compute()
+        self.update()
+
+    def set_users(self, users: int) -> None:
+        self.users = users
+        self._compute()
+        self.update()
+
+    def _compute(self) -> None:
+        uids = sample_uids(self.users)
+        width, height = self.canvas
+        self.rects = compute_layout(self.layout_kind, uids, width, height, self.max_resolution_uid)
+        self.marked_uid = big_window_uid(self.layout_kind, uids, self.max_resolution_uid)
+
+    def _canvas_rect(self) -> tuple[QRectF, float]:
+        width, height = self.canvas
+        margin = 8.0
+        scale = min((self.width() - 2 * margin) / width, (self.height() - 2 * margin) / height)
+        scale = max(scale, 0.01)
+        w, h = width * scale, height * scale
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h), scale
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        self._compute()
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        area, scale = self._canvas_rect()
+        painter.fillRect(area, self.background)
+        painter.setPen(QPen(self.palette().mid().color(), 1))
+        painter.drawRect(area)
+        self.widget_rects = {}
+        font = QFont(self.font())
+        for uid, rect in self.rects.items():
+            box = QRectF(
+                area.x() + rect.x * scale,
+                area.y() + rect.y * scale,
+                rect.width * scale,
+                rect.height * scale,
+            )
+            self.widget_rects[uid] = box
+            painter.fillRect(box, tile_colour(uid))
+            marked = uid == self.marked_uid
+            painter.setPen(
+                QPen(QColor("#ffd400") if marked else QColor("#202020"), 3 if marked else 1)
+            )
+            painter.drawRect(box.adjusted(1, 1, -1, -1))
+            font.setPixelSize(max(8, min(18, int(box.height() / 4))))
+            font.setBold(marked)
+            painter.setFont(font)
+            painter.setPen(QColor("#101010"))
+            label = f"★ {uid}" if marked else str(uid)
+            # A full-canvas tile under floating windows carries its label at the top.
+            flags = Qt.AlignmentFlag.AlignHCenter | (
+                Qt.AlignmentFlag.AlignTop
+                if box.height() > area.height() * 0.9
+                else Qt.AlignmentFlag.AlignVCenter
+            )
+            painter.drawText(box.adjusted(2, 4, -2, -2), int(flags), label)
+        painter.end()

@@ -1,0 +1,88 @@
+"""``cloudrec server`` as a process: ready file, printed lines, clean SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from core.channel.synthetic import synthetic_media
+from core.channel.whip_client import publish
+from core.enums import SANDBOX_APP_ID
+
+REPO = Path(__file__).resolve().parents[3]
+APP = "0123456789abcdef0123456789abcdef:fedcba9876543210fedcba9876543210"
+
+
+async def wait_for(path: Path, process: asyncio.subprocess.Process, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.returncode is None, "the server exited while starting"
+        assert time.monotonic() < deadline, "no ready file"
+        await asyncio.sleep(0.05)
+    return json.loads(path.read_text())
+
+
+async def test_server_process_runs_and_stops_cleanly(tmp_path: Path) -> None:
+    ready = tmp_path / "ready.json"
+    env = {**os.environ, "CLOUDREC_SERVER_TOKEN": "s3cret-admin", "CLOUDREC_APPS": APP}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "core.server.main", "--port", "0", "--ready-file", str(ready),
+        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    m = synthetic_media(4, size=(160, 120), low_stream=False)
+    try:
+        info = await wait_for(ready, process, 20)
+        assert info["pid"] == process.pid and "s3cret" not in ready.read_text()
+        url = info["url"]
+        assert url.startswith("http://127.0.0.1:")
+        assert process.stdout is not None
+        lines = [(await process.stdout.readline()).decode().strip() for _ in range(2)]
+        assert lines == [f"cloudrec server listening on {url}", "admin token: s3cret-admin"]
+
+        async with httpx.AsyncClient(base_url=url) as http:
+            unknown = await http.get(f"/channels/{'ab' * 16}/x")
+            assert unknown.status_code == 404 and "unknown app" in unknown.json()["error"]
+            known = await http.get(f"/channels/{APP.split(':')[0]}/x")
+            assert known.status_code == 200
+            page = await http.get("/join")
+            assert page.status_code == 200 and SANDBOX_APP_ID in page.text
+
+            session = await publish(
+                f"{url}/whip/{SANDBOX_APP_ID}/cli/4", audio=m.audio, video=m.video
+            )
+            await session.wait_connected()
+            roster = (await http.get(f"/channels/{SANDBOX_APP_ID}/cli")).json()
+            assert [u["uid"] for u in roster["users"]] == [4]
+
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(15):
+            assert await process.wait() == 0
+        # The server closed the publisher's connection on its way out.
+        async with asyncio.timeout(5):
+            while session.connection_state not in ("closed", "failed"):
+                await asyncio.sleep(0.05)
+        assert not ready.exists()
+        await session.close()
+    finally:
+        m.stop()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def test_bad_app_option_is_refused() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "core.server.main", "--app", "nothex:x"],
+        cwd=REPO, capture_output=True, text=True, timeout=30,
+        env={k: v for k, v in os.environ.items() if k != "CLOUDREC_APPS"},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "APPID:CERTIFICATE" in result.stderr

@@ -1,0 +1,91 @@
+"""The join page in headless Chromium publishes into the channel over WHIP."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from core.channel.roster import LeaveReason, UserJoined, UserLeft
+from core.enums import SANDBOX_APP_ID, VideoStreamType
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.mark.browser
+async def test_join_page_publishes_camera_and_microphone(channel_server) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    channel = channel_server.registry.channel(SANDBOX_APP_ID, "web")
+    sub = channel.subscribe(9000)
+    events = sub.events()
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, headless=False, args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{channel_server.url}/join?channel=web&uid=77&low=1")
+            await page.wait_for_function(
+                "document.getElementById('camera').options.length > 1"
+                " && document.getElementById('microphone').options.length > 1"
+            )
+            await page.click("#join")
+            async with asyncio.timeout(15):
+                joined = await anext(events)
+            assert isinstance(joined, UserJoined) and joined.uid == 77
+            (info,) = [p for p in channel.participants() if p.uid == 77]
+            assert info.has_audio and info.has_video and info.has_low_video
+
+            # The page shows the user from the roster endpoint.
+            await page.wait_for_selector("#roster tr[data-uid='77']", timeout=5000)
+            await page.wait_for_function(
+                "document.getElementById('status').textContent.startsWith('Publishing')"
+            )
+
+            video, audio = sub.video(77), sub.audio(77)
+            assert video is not None and audio is not None
+            frames = []
+            async with asyncio.timeout(15):
+                async for rf in video:
+                    frames.append(rf)
+                    if len(frames) >= 20:
+                        break
+            # 640x360 asked; Chromium scales down while its bandwidth estimate ramps up.
+            last = frames[-1].frame
+            assert last.width <= 640 and last.width * 9 == last.height * 16
+            assert abs(frames[-1].time - time.monotonic()) < 1.0
+            times = [rf.time for rf in frames]
+            assert max(b - a for a, b in zip(times, times[1:], strict=False)) < 0.5
+
+            sub.set_video_stream(77, VideoStreamType.LOW)
+            async with asyncio.timeout(5):
+                low = [await anext(video) for _ in range(10)]
+            assert low[-1].frame.width <= 320
+            async with asyncio.timeout(5):
+                sound = await anext(audio)
+            assert sound.frame.sample_rate == 48_000
+
+            await page.click("#leave")
+            async with asyncio.timeout(10):
+                left = await anext(events)
+            assert isinstance(left, UserLeft) and left.reason is LeaveReason.QUIT
+            await page.wait_for_selector("#roster tr[data-uid='77']", state="detached")
+        finally:
+            await browser.close()
+            await sub.close()
