@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -38,13 +39,14 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.config import RecordingConfig, TranscodingConfig  # noqa: E402
-from core.enums import SANDBOX_APP_ID, MixedVideoLayout  # noqa: E402
-from core.media.pipeline import MixPipeline, PipelineSettings  # noqa: E402
-from core.media.recorder import Recorder  # noqa: E402
-from core.server.app import ServerSettings, create_app  # noqa: E402
-from core.storage.local import LocalFolderDestination  # noqa: E402
+from core.config import RecordingConfig, TranscodingConfig
+from core.enums import SANDBOX_APP_ID, MixedVideoLayout
+from core.media.pipeline import MixPipeline, PipelineSettings
+from core.media.recorder import Recorder
+from core.server.app import ServerSettings, create_app
+from core.storage.local import LocalFolderDestination
 
+ROOT = Path(__file__).resolve().parent.parent
 UIDS = [1001, 1002, 1003, 1004]
 CHANNEL = "bench"
 WIDTH, HEIGHT, FPS, BITRATE = 640, 360, 15, 500
@@ -139,11 +141,11 @@ def cloudrec_offline(paths: list[Path], folder: Path) -> tuple[float, float]:
     pipeline = MixPipeline(settings, folder, lambda t: f"s{round(t * 1000):08d}.ts", lambda s: None)
     for uid in UIDS:
         pipeline.user_joined(uid, 0.0)
-    for t, uid, frame in events:
-        if isinstance(frame, av.VideoFrame):
-            pipeline.push_video(uid, frame, t)
+    for t, uid, media in events:
+        if isinstance(media, av.VideoFrame):
+            pipeline.push_video(uid, media, t)
         else:
-            pipeline.push_audio(uid, frame, t)
+            pipeline.push_audio(uid, media, t)
         pipeline.render_until(t - 0.4)
     end = events[-1][0]
     pipeline.finish(end)
@@ -188,23 +190,29 @@ def ffmpeg_offline(paths: list[Path], folder: Path) -> tuple[float, float, list[
     return used, duration, cmd
 
 
+async def _until(condition: Callable[[], bool], limit: float = 30.0) -> None:
+    for _ in range(int(limit / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the bench setup did not come up")
+
+
 async def live(seconds: float, folder: Path) -> tuple[float, float, float, list[Path]]:
     app = create_app(ServerSettings())
     server = _Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
+    await _until(lambda: server.started)
     url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     bots = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "core.cli", "bots", "--server", url, "--channel", CHANNEL,
         "--users", "4", "--uid-base", str(UIDS[0]), "--size", f"{BOT_SIZE[0]}x{BOT_SIZE[1]}",
         "--fps", str(FPS), "--no-low-stream",
-        cwd=str(Path(__file__).resolve().parent.parent),
+        cwd=str(ROOT),
     )  # fmt: skip
     registry = app.state.channels
     try:
-        while len(registry.channel(SANDBOX_APP_ID, CHANNEL).publishers()) < len(UIDS):
-            await asyncio.sleep(0.1)
+        await _until(lambda: len(registry.channel(SANDBOX_APP_ID, CHANNEL).publishers()) == 4)
         await asyncio.sleep(2.0)  # let the publishers settle
         baseline = await measure(seconds / 2)
         config = RecordingConfig(

@@ -208,6 +208,8 @@ class TcpProxy:
         with self._lock:
             self._mode = mode
             if mode == "hang":
+                if self._listener is None:
+                    self._listen()
                 return
             conns, self._conns = self._conns, set()
             if self._listener is not None:

@@ -105,7 +105,9 @@ class Channel:
         self._on_active(self)
         self.channel_type = effective
         self._reserved.add(uid)
-        publisher = Publisher(self, uid, role, secrets.token_urlsafe(24))
+        publisher = Publisher(
+            self, uid, role, secrets.token_urlsafe(24), max_bundle=summary.bundled
+        )
         try:
             answer = await publisher.answer(offer, summary)
         except BaseException:

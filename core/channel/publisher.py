@@ -20,7 +20,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import av
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 
@@ -49,16 +55,32 @@ _BUFFER_DELAYS = {"audio": AUDIO_BUFFER_DELAY, "video": VIDEO_BUFFER_DELAY}
 _ACCEPTED = {"audio": AUDIO_CODECS | {"rtx"}, "video": VIDEO_CODECS | {"rtx"}}
 
 
+def _configuration(max_bundle: bool) -> RTCConfiguration:
+    """The ICE configuration, with max-bundle for offers that bundle their sections.
+
+    aiortc's default (balanced) policy gives receive-only transceivers created in
+    advance one transport per kind, and its BUNDLE handling then leaves the second
+    video transceiver on a stopped transport, so the LOW stream's packets end up in
+    the HIGH track. Max-bundle puts every transceiver on the first one's transport.
+    """
+    configuration = rtc_configuration()
+    if max_bundle:
+        configuration.bundlePolicy = RTCBundlePolicy.MAX_BUNDLE
+    return configuration
+
+
 class Publisher:
     """A user publishing into a channel over WHIP."""
 
-    def __init__(self, channel: Channel, uid: int, role: Role, session_id: str) -> None:
+    def __init__(
+        self, channel: Channel, uid: int, role: Role, session_id: str, *, max_bundle: bool = True
+    ) -> None:
         self.channel = channel
         self.uid = uid
         self.role = role
         self.session_id = session_id
         self.etag = f'"{session_id[:16]}"'
-        self.pc = RTCPeerConnection(rtc_configuration())
+        self.pc = RTCPeerConnection(_configuration(max_bundle))
         self.joined_at = time.time()
         self.joined_monotonic = time.monotonic()
         self.last_media = self.joined_monotonic

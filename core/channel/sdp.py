@@ -43,6 +43,8 @@ class OfferSummary:
     """The media sections of an offer, in order."""
 
     sections: list[MediaSection]
+    bundled: bool = False
+    """Whether the offer bundles its media sections (``a=group:BUNDLE``)."""
 
     def sending(self, kind: str) -> list[MediaSection]:
         """The sections of ``kind`` ("audio"/"video") in which the offerer sends."""
@@ -63,12 +65,15 @@ def parse_offer(text: str) -> OfferSummary:
     if not lines or lines[0] != "v=0":
         raise SdpError("the body is not an SDP offer (it must start with 'v=0')")
     sections: list[MediaSection] = []
+    bundled = False
     for line in lines[1:]:
-        if line.startswith("m="):
+        if line.startswith("a=group:BUNDLE ") and not sections:
+            bundled = True
+        elif line.startswith("m="):
             sections.append(_parse_m_line(line))
         elif sections and line.startswith("a="):
             _parse_attribute(sections[-1], line[2:])
-    summary = OfferSummary(sections)
+    summary = OfferSummary(sections, bundled)
     _check_sections(summary)
     return summary
 

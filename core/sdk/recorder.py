@@ -226,16 +226,19 @@ def create_cloud_recorder(
     customer_id: str | None = None,
     customer_secret: str | None = None,
     transport: Any = None,
+    extensions: bool = True,
 ) -> CloudRecorder:
     """Create a recorder talking to ``server`` (``CreateCloudRecorderInstance``).
 
     ``token`` is the bearer token of a cloudrec server; ``customer_id`` and
-    ``customer_secret`` authenticate against Agora's hosted service instead.
+    ``customer_secret`` authenticate with Basic auth instead (Agora's hosted service, or
+    a cloudrec server started with customers). ``extensions=False`` leaves cloudrec's
+    extensions out of requests, for Agora's hosted service.
     """
     credentials = Credentials(
         bearer=token, customer_id=customer_id, customer_secret=customer_secret
     )
-    client = RestClient(server, credentials, transport=transport)
+    client = RestClient(server, credentials, transport=transport, extensions=extensions)
     return CloudRecorder(observer, client)
 
 

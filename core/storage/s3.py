@@ -258,8 +258,7 @@ class S3Destination:
         if isinstance(exc, httpx.TimeoutException):
             return f"{target} stopped answering (timed out); the network or the store is down"
         if isinstance(exc, httpx.ConnectError):
-            detail = str(exc) or type(exc).__name__
-            return f"{target} is unreachable ({detail})"
+            return f"{target} is unreachable ({_os_reason(exc) or exc or type(exc).__name__})"
         return f"{target} is unreachable or dropped the connection ({type(exc).__name__}: {exc})"
 
     def _http_reason(self, response: httpx.Response, code: str, message: str) -> str:
@@ -292,6 +291,20 @@ class S3Destination:
         status = f"HTTP {response.status_code} {response.reason_phrase}".strip()
         detail = f" ({code}: {message})" if message else f" ({code})" if code else ""
         return f"{at} answered {status}{detail}"
+
+
+def _os_reason(exc: BaseException) -> str:
+    """The operating system's words for a network failure ("Connection refused"), if any."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror
+        if isinstance(cause, ExceptionGroup):
+            return next((r for r in map(_os_reason, cause.exceptions) if r), "")
+        cause = cause.__cause__ or cause.__context__
+    return ""
 
 
 def _parse_error(response: httpx.Response) -> tuple[str, str]:

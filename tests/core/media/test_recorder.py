@@ -123,6 +123,12 @@ def ffprobe(path: Path, *args: str) -> dict:  # type: ignore[type-arg]
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
+def decodes_cleanly(path: Path) -> None:
+    """FFmpeg decodes every packet of ``path`` without an error."""
+    subprocess.run(["ffmpeg", "-v", "error", "-xerror", "-i", str(path), "-f", "null", "-"],
+                   check=True, capture_output=True)  # fmt: skip
+
+
 def flash_times(paths: list[Path], window: Rect) -> list[float]:
     times, previous = [], False
     for t, image in iter_video(paths):
@@ -169,8 +175,7 @@ async def test_thirty_seconds_of_three_users(channel_server: object, tmp_path: P
     totals = {"video": 0, "audio": 0}
     decoded = 0.0
     for path, _ in listed:
-        subprocess.run(["ffmpeg", "-v", "error", "-xerror", "-i", str(path), "-f", "null", "-"],
-                       check=True, capture_output=True)  # fmt: skip
+        decodes_cleanly(path)
         info = ffprobe(path, "-show_entries",
                        "stream=index,codec_type,width,height,r_frame_rate,sample_rate,channels"
                        ":format=duration:packet=stream_index,size")  # fmt: skip
