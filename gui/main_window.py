@@ -397,7 +397,9 @@ class MainWindow(QMainWindow):
     async def run(self) -> int:
         """Connect to the server, then live until the window has closed."""
         self._closed = asyncio.get_running_loop().create_future()
-        await self.keyring.probe()
+        # The keyring may wait for the operator to unlock it: never hold up the window.
+        probe = asyncio.ensure_future(self.keyring.probe())
+        probe.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
         await self.connect_server()
         return await self._closed
 

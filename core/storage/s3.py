@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import os
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
@@ -299,8 +300,8 @@ def _os_reason(exc: BaseException) -> str:
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
-        if isinstance(cause, OSError) and cause.strerror:
-            return cause.strerror
+        if isinstance(cause, OSError) and (cause.errno or cause.strerror):
+            return os.strerror(cause.errno) if cause.errno else str(cause.strerror)
         if isinstance(cause, ExceptionGroup):
             return next((r for r in map(_os_reason, cause.exceptions) if r), "")
         cause = cause.__cause__ or cause.__context__

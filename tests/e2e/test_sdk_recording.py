@@ -146,3 +146,38 @@ async def test_unknown_sid_and_bad_auth_get_agora_shapes(channel_server: Any) ->
         assert "max_idle_time" in bad_config.json()["reason"]
         spec = await http.get(f"{channel_server.url}/openapi.json")
         assert "/v1/apps/{appid}/cloud_recording/acquire" in spec.json()["paths"]
+
+
+async def test_network_cut_gives_disconnected_then_every_missed_event_in_order(
+    channel_server: Any, tmp_path: Path
+) -> None:
+    from tests.tcp_proxy import TcpProxy
+
+    port = int(channel_server.url.rsplit(":", 1)[1])
+    proxy = await TcpProxy("127.0.0.1", port).start()
+    log = Log()
+    storage = CloudStorageConfig(local_folder=str(tmp_path))
+    async with run_bots(channel_server.url, channel="cut", uids=[41, 42], size=(160, 120)):
+        recorder = create_cloud_recorder(log, server=proxy.url, token=channel_server.settings.token)
+        await recorder.start(SANDBOX_APP_ID, "cut", None, 903, _config(), storage)
+        await asyncio.sleep(2)
+        await proxy.cut()
+        await asyncio.sleep(10)  # the recording goes on; progress notices pile up on the server
+        before_restore = len(log.calls)
+        await proxy.restore()
+        await asyncio.sleep(6)
+        await recorder.stop()
+        await recorder.wait_finished(20)
+        await recorder.release()
+    await proxy.close()
+    names = [name for name, _ in log.calls]
+    failures = [args for name, args in log.calls if name == "on_recorder_failure"]
+    assert failures and failures[0][1] is ErrorCode.DISCONNECTED
+    # every progress notice the server logged reached the observer, once, in order
+    service = channel_server.app.state.recordings
+    notices = service.store.notices(recorder.sid)
+    logged = [n["payload"]["details"]["progress"] for n in notices if n["eventType"] == 33]
+    delivered = [args[1] for name, args in log.calls if name == "on_recording_uploading_progress"]
+    assert delivered == [p // 100 for p in logged]
+    assert len(log.calls) > before_restore + 8  # the ~10 missed progress notices came after reconnecting
+    assert names.index("on_recording_stopped") < names.index("on_recording_uploaded")
