@@ -5,8 +5,9 @@ profile's access key and secret key (as JSON), ``server-token:<url>`` a remote
 server's token, ``embedded-server`` the running embedded server's token (so the
 window can reattach to a server that kept recording in the background).
 
-Every keyring call runs in the loop's executor: Secret Service talks D-Bus and may
-wait for an unlock prompt, which must never freeze the window. When no usable
+Every keyring call runs off the GUI thread (a daemon thread per call): Secret Service
+talks D-Bus and may wait for an unlock prompt, which must never freeze the window nor
+keep the process alive after it closed. When no usable
 backend exists (keyring's fail backend, ``NoKeyringError``, or a backend that
 errors), secrets are kept in memory for this session only and
 :attr:`KeyringStore.persistent` is False, which the window shows as a banner.
@@ -16,8 +17,10 @@ Secret values are never logged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -68,7 +71,35 @@ class KeyringStore:
                 listener(value)
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+        """Run a keyring call on a daemon thread of its own.
+
+        Not the loop's executor: a backend may wait indefinitely for the operator to
+        unlock the keyring, and a pool thread stuck in that wait would keep the
+        process from exiting when the window closes.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+
+        def settle(result: Any, error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        def work() -> None:
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to the awaiting coroutine
+                with contextlib.suppress(RuntimeError):  # the loop may be closed already
+                    loop.call_soon_threadsafe(settle, None, exc)
+                return
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, result, None)
+
+        threading.Thread(target=work, name="keyring", daemon=True).start()
+        return await future
 
     def _get_backend(self) -> keyring.backend.KeyringBackend:
         if self._backend is None:

@@ -33,7 +33,9 @@ import boto3
 from botocore.config import Config
 
 _DUMMY = "testing"  # any key works for the unauthenticated first requests
-_ALLOW_ALL = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+_ALLOW_ALL = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+)
 
 
 def free_port() -> int:
@@ -173,7 +175,8 @@ class TcpProxy:
 
     ``pause("refuse")`` drops every open connection and refuses new ones (the store is
     down); ``pause("hang")`` keeps accepting but forwards nothing, so clients time out
-    (the network is black-holed). ``resume()`` restores forwarding on the same port.
+    (the network is black-holed). ``resume()`` restores forwarding on the same port;
+    connections that hung are closed then, and what they carried is never delivered.
     """
 
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
@@ -221,6 +224,10 @@ class TcpProxy:
     def resume(self) -> None:
         """End the outage; new connections are forwarded again."""
         with self._lock:
+            if self._mode == "hang":  # hung connections are dead: drop them unforwarded
+                conns, self._conns = self._conns, set()
+                for conn in conns:
+                    _close(conn)
             if self._listener is None:
                 self._listen()
             self._mode = None
@@ -287,6 +294,8 @@ class TcpProxy:
                         time.sleep(0.05)
                         continue
                     for key, _ in selector.select(timeout=0.05):
+                        if self._mode == "hang":  # paused while waiting: leave data unread
+                            break
                         data = key.fileobj.recv(65536)  # type: ignore[union-attr]
                         if not data:
                             return

@@ -24,6 +24,7 @@ from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
     RTCPeerConnection,
+    RTCRtpCodecCapability,
     RTCRtpReceiver,
     RTCSessionDescription,
 )
@@ -53,6 +54,10 @@ WATCH_INTERVAL = 0.5
 _CLOCK_RATES = {"audio": 48_000, "video": 90_000}
 _BUFFER_DELAYS = {"audio": AUDIO_BUFFER_DELAY, "video": VIDEO_BUFFER_DELAY}
 _ACCEPTED = {"audio": AUDIO_CODECS | {"rtx"}, "video": VIDEO_CODECS | {"rtx"}}
+
+
+def _codec_name(codec: RTCRtpCodecCapability) -> str:
+    return str(codec.mimeType.split("/")[1].lower())
 
 
 def _configuration(max_bundle: bool) -> RTCConfiguration:
@@ -112,20 +117,19 @@ class Publisher:
 
     def _add_transceivers(self, summary: OfferSummary) -> None:
         """Pre-create one receive-only transceiver per offered section, in order, so
-        that aiortc answers with the channel's codecs only (Opus; VP8, H.264)."""
+        that aiortc answers with the channel's codecs only (Opus; VP8, H.264), in the
+        order the publisher prefers them."""
         for section in summary.sections:
             if section.kind not in _ACCEPTED:
                 continue
             transceiver = self.pc.addTransceiver(section.kind, direction="recvonly")
             capabilities = RTCRtpReceiver.getCapabilities(section.kind)
             assert capabilities is not None
-            transceiver.setCodecPreferences(
-                [
-                    c
-                    for c in capabilities.codecs
-                    if c.mimeType.split("/")[1].lower() in _ACCEPTED[section.kind]
-                ]
-            )
+            accepted = [c for c in capabilities.codecs if _codec_name(c) in _ACCEPTED[section.kind]]
+            # Keep the publisher's order: the first codec of the answer is the one sent.
+            rank = {name: i for i, name in reversed(list(enumerate(section.codecs)))}
+            accepted.sort(key=lambda c: rank.get(_codec_name(c), len(rank)))
+            transceiver.setCodecPreferences(accepted)
 
     def _collect_tracks(self) -> None:
         video_kinds = iter((VideoStreamType.HIGH, VideoStreamType.LOW))

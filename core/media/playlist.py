@@ -71,3 +71,21 @@ class Playlist:
         if self.ended:
             lines.append("#EXT-X-ENDLIST")
         return "\n".join(lines) + "\n"
+
+
+def parse_playlist(text: str) -> Playlist:
+    """Read back a playlist :meth:`Playlist.render` wrote (entries, end mark, target)."""
+    playlist = Playlist(target_duration=1.0)
+    duration: float | None = None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("#EXT-X-TARGETDURATION:"):
+            playlist.target_duration = float(line.split(":", 1)[1])
+        elif line.startswith("#EXTINF:"):
+            duration = float(line.split(":", 1)[1].split(",", 1)[0])
+        elif line == "#EXT-X-ENDLIST":
+            playlist.ended = True
+        elif line and not line.startswith("#") and duration is not None:
+            playlist.entries.append(PlaylistEntry(line, duration))
+            duration = None
+    return playlist

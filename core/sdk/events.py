@@ -37,6 +37,7 @@ class NoticeHandler:
         self.started = asyncio.Event()
         self.stopped = asyncio.Event()
         self.exited = asyncio.Event()
+        self.done = asyncio.Event()  # the server will send nothing more
         self.fatal: tuple[ErrorCode, str] | None = None
 
     async def handle(self, notice: dict[str, Any]) -> None:
@@ -71,6 +72,8 @@ class NoticeHandler:
             await self._dispatch("on_recording_backed_up", (str(details.get("fileName", "")),))
         elif kind is EventType.SESSION_EXIT:
             self.exited.set()
+        if details.get("final"):
+            self.done.set()
 
     async def mark_stopped(self) -> None:
         """Report ``on_recording_stopped`` once, whoever notices first."""
@@ -96,7 +99,7 @@ async def follow_events(
     """
     failures = 0
     received = False
-    while not handler.exited.is_set():
+    while not handler.done.is_set():
         try:
             params = {"after": str(handler.last_sequence)}
             async with aconnect_sse(http, "GET", path, params=params, timeout=httpx.Timeout(30.0, connect=5.0)) as source:
@@ -115,7 +118,7 @@ async def follow_events(
             failures += 1
         except (httpx.TransportError, httpx.StreamError):
             failures += 1
-        if handler.exited.is_set():
+        if handler.done.is_set():
             return
         if failures == 1:
             await dispatch(
@@ -177,4 +180,4 @@ class QueryPoller:
             await self._emit(EventType.UPLOADED, fileName=name)
         elif status == "backuped":
             await self._emit(EventType.BACKUPED, fileName=name)
-        await self._emit(EventType.SESSION_EXIT)
+        await self._emit(EventType.SESSION_EXIT, final=True)

@@ -85,7 +85,9 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         apps=apps,
         ice_addresses=addresses,
         data_dir=args.data_dir or default_data_dir(),
-        customers=parse_customers(os.environ.get(CUSTOMERS_ENV, "")) if args.customers_from_env else {},
+        customers=parse_customers(os.environ.get(CUSTOMERS_ENV, ""))
+        if args.customers_from_env
+        else {},
     )
 
 

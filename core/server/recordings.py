@@ -34,17 +34,34 @@ from core.media.recorder import (
 )
 from core.notices import MODULE_RECORDER, MODULE_UPLOADER, EventType, Status, make_notice
 from core.server.state import RecordingRow, StateStore
-from core.storage.destination import Destination, StorageError
+from core.storage.credentials import CredentialVault
+from core.storage.destination import StorageError
 from core.storage.factory import make_destination
-from core.wire import to_wire
+from core.storage.ledger import SliceLedger
+from core.storage.uploader import (
+    AllUploaded,
+    BackedUp,
+    DurableUploader,
+    UploadEvent,
+    UploadFailed,
+    UploadRecovered,
+)
+from core.wire import storage_config_from_wire, to_wire
 
 logger = logging.getLogger(__name__)
+
+CHECK_TIMEOUT = 5.0
+"""Seconds the destination check at start may take (a wrong bucket fails fast)."""
 
 RESOURCE_LIFETIME = 300.0
 """Seconds an acquired resource ID may wait for ``start`` (Agora: 5 minutes)."""
 
 STOP_TIMEOUT = 30.0
-"""Seconds ``stop`` waits for the last slice and the playlist to be stored."""
+"""Seconds ``stop`` waits for the last slice and the playlist to be stored or backed up."""
+
+SETTLE_GRACE = 5.0
+"""Seconds after the recorder stops that uploads may take before the end is reported as
+backed up (the uploads go on; ``uploaded`` follows once they are done)."""
 
 UPLOADER_FAILURE_CODES = {ErrorCode.UPLOADER_INIT, ErrorCode.UPLOADER_FAILED, ErrorCode.BACKUP_FAILED}
 
@@ -89,20 +106,25 @@ class RecordingSession:
         service: RecordingService,
         row: RecordingRow,
         config: RecordingConfig,
-        destination: Destination,
+        uploader: DurableUploader | None,
     ) -> None:
         self.service = service
         self.row = row
         self.config = config
-        self.destination = destination
+        self.uploader = uploader
+        if uploader is not None:
+            uploader._listener = self._on_upload_event
         self.status = Status(row.status)
         self.uploading_status = row.uploading_status
         self._changed = asyncio.Condition()
         self._sequence = service.store.last_sequence(row.sid)
         self._progress_task: asyncio.Task[None] | None = None
-        self._finished = asyncio.Event()
+        self._settled = asyncio.Event()  # recorder stopped, uploads done or backed up
+        self._finished = asyncio.Event()  # nothing more will happen: the stream ends
+        self._recorder_stopped_event = asyncio.Event()
         self.recorder: Recorder | None = None
-        if self.status in (Status.STOPPED, Status.EXITED_ABNORMALLY):
+        if row.uploading_status == "uploaded" or (uploader is None and row.stopped_at is not None):
+            self._settled.set()
             self._finished.set()
 
     @property
@@ -112,6 +134,10 @@ class RecordingSession:
     @property
     def finished(self) -> bool:
         return self._finished.is_set()
+
+    @property
+    def settled(self) -> bool:
+        return self._settled.is_set()
 
     async def notify(self, event_type: EventType, **details: Any) -> None:
         """Append a notice: stored first, then readers are woken."""
@@ -144,16 +170,20 @@ class RecordingSession:
     async def start(self) -> None:
         """Check the destination, join the channel and start recording."""
         await self._set_status(Status.INITIALIZING)
+        assert self.uploader is not None
         try:
-            await self.destination.check()
-        except StorageError as exc:
-            await self._fail_start(ErrorCode.UPLOADER_INIT, exc.message)
-            raise CloudRecordingError(exc.message, ErrorCode.UPLOADER_INIT) from None
+            await asyncio.wait_for(self.uploader.check(), CHECK_TIMEOUT)
+        except (StorageError, TimeoutError) as exc:
+            message = exc.message if isinstance(exc, StorageError) else (
+                f"{self.uploader.description} did not answer within {CHECK_TIMEOUT:.0f} s"
+            )
+            await self._fail_start(ErrorCode.UPLOADER_INIT, message)
+            raise CloudRecordingError(message, ErrorCode.UPLOADER_INIT) from None
         await self.notify(EventType.UPLOADER_STARTED, status=0)
         work_dir = self.service.work_root / self.sid
         self.recorder = Recorder(
             self.service.channels, self.row.app_id, self.row.cname, self.row.uid, self.sid,
-            self.config, self.destination, work_dir,
+            self.config, self.uploader, work_dir,
             events=self._on_recorder_event, key_prefix=self.row.folder,
         )  # fmt: skip
         try:
@@ -166,7 +196,7 @@ class RecordingSession:
     async def _fail_start(self, code: ErrorCode, message: str) -> None:
         module = MODULE_UPLOADER if code in UPLOADER_FAILURE_CODES else MODULE_RECORDER
         await self.notify(EventType.ERROR, module=module, errorCode=int(code), errorMsg=message, fatal=True)
-        await self._finish(Status.EXITED_ABNORMALLY, message, "unknown")
+        await self._settle(Status.EXITED_ABNORMALLY, message, "unknown", final=True)
 
     def _on_recorder_event(self, event: RecorderEvent) -> None:
         # Called on the loop by the recorder; notices are stored in order by one task chain.
@@ -201,9 +231,10 @@ class RecordingSession:
     async def _recorder_stopped(self, event: RecorderStopped) -> None:
         if self._progress_task is not None:
             self._progress_task.cancel()
-        abnormal = event.reason is StopReason.FAILED
+        self._abnormal = event.reason is StopReason.FAILED
+        self._exit_reason = str(event.reason)
         await self.notify(
-            EventType.RECORDER_LEAVE, leaveCode=0 if not abnormal else 1,
+            EventType.RECORDER_LEAVE, leaveCode=1 if self._abnormal else 0,
             reason=str(event.reason), slices=event.slices, duration=event.duration,
         )  # fmt: skip
         if event.slices == 0:
@@ -211,35 +242,94 @@ class RecordingSession:
                 EventType.ERROR, module=MODULE_RECORDER, errorCode=int(ErrorCode.NO_RECORDED_DATA),
                 errorMsg="the recording produced no data", fatal=False,
             )  # fmt: skip
+        self._recorder_stopped_event.set()
+        self.service.spawn(self._settle_after_grace())
+
+    async def _settle_after_grace(self) -> None:
+        """If uploads are not done soon after the end, report the slices in the backup."""
+        assert self.uploader is not None
+        if not await self.uploader.wait_done(SETTLE_GRACE):
+            await self._on_backed_up(self.uploader.pending)
+
+    def _on_upload_event(self, event: UploadEvent) -> None:
+        self.service.spawn(self._handle_upload(event))
+
+    async def _handle_upload(self, event: UploadEvent) -> None:
+        async with self.service.ordering(self.sid):
+            if isinstance(event, UploadFailed):
+                await self.notify(
+                    EventType.ERROR, module=MODULE_UPLOADER, errorCode=int(ErrorCode.UPLOADER_FAILED),
+                    errorMsg=f"{event.message}; slices are kept in the local backup and retried",
+                    fatal=False,
+                )  # fmt: skip
+            elif isinstance(event, UploadRecovered):
+                await self.notify(EventType.WARNING, module=MODULE_UPLOADER, warnMsg="uploads work again")
+            elif isinstance(event, BackedUp):
+                if self._recorder_stopped_event.is_set():
+                    await self._on_backed_up(event.pending)
+            elif isinstance(event, AllUploaded):
+                await self._on_all_uploaded()
+
+    async def _on_backed_up(self, pending: int) -> None:
+        if self.settled:
+            return
+        await self._announce_files()
+        await self.notify(EventType.BACKUPED, status=1, fileName=self.row.playlist, pending=pending)
+        await self._settle(self._end_status(), self._exit_reason, "backuped", final=False)
+
+    async def _on_all_uploaded(self) -> None:
+        if self._finished.is_set():
+            return
+        if not self.settled:
+            await self._announce_files()
+        await self.notify(EventType.UPLOADED, status=0, fileName=self.row.playlist, final=self.settled)
+        if not self.settled:
+            await self._settle(self._end_status(), self._exit_reason, "uploaded", final=True)
+        else:
+            self.uploading_status = "uploaded"
+            self.service.store.update_recording(self.sid, uploading_status="uploaded")
+            await self._close_stream()
+        await self.service.vault.forget(self.sid)
+
+    async def _announce_files(self) -> None:
         await self.notify(
             EventType.UPLOADING_PROGRESS, progress=self._progress_ten_thousandths(),
             playlist=self.row.playlist,
         )  # fmt: skip
         await self.notify(EventType.FILE_INFOS, fileList=self._file_list())
-        await self.notify(EventType.UPLOADED, status=0, fileName=self.row.playlist)
-        await self._finish(Status.EXITED_ABNORMALLY if abnormal else Status.STOPPED, str(event.reason), "uploaded")
 
-    async def _finish(self, status: Status, reason: str, uploading_status: str) -> None:
+    def _end_status(self) -> Status:
+        return Status.EXITED_ABNORMALLY if getattr(self, "_abnormal", False) else Status.STOPPED
+
+    async def _settle(self, status: Status, reason: str, uploading_status: str, *, final: bool) -> None:
         self.uploading_status = uploading_status
         await self._set_status(status, stopped_at=time.time(), exit_reason=reason, uploading_status=uploading_status)
-        await self.notify(EventType.SESSION_EXIT, exitStatus=0 if status is Status.STOPPED else 1)
+        await self.notify(EventType.SESSION_EXIT, exitStatus=0 if status is Status.STOPPED else 1, final=final)
+        self._settled.set()
+        if final:
+            await self._close_stream()
+
+    async def _close_stream(self) -> None:
         self._finished.set()
         async with self._changed:
             self._changed.notify_all()
-        await self.destination.aclose()
+        if self.uploader is not None:
+            await self.uploader.aclose()
 
     def _file_list(self) -> list[dict[str, Any]]:
-        if self.recorder is None:
+        if self.uploader is None:
             return []
         return [
-            {"fileName": s.name, "bytes": s.bytes, "duration": s.duration, "sliceStart": s.start}
-            for s in self.recorder.slices
+            {"fileName": r.name, "bytes": r.bytes, "duration": r.duration, "uploaded": r.uploaded}
+            for r in self.uploader.ledger.slices(self.sid)
         ]
 
     def _progress_ten_thousandths(self) -> int:
-        # Every slice the recorder lists is stored, so what is recorded is what is uploaded;
-        # the uploader with backup (core/storage) reports partial progress here.
-        return 10_000 if self.recorder is None or self.recorder.slices else 0
+        """Stored bytes per recorded bytes, in 1/10000 (Agora's unit)."""
+        if self.uploader is None:
+            return 0
+        stored, recorded = self.uploader.progress()
+        return 10_000 * stored // recorded if recorded else 0
 
     async def _report_progress(self) -> None:
         interval = self.config.progress_interval
@@ -251,17 +341,17 @@ class RecordingSession:
             )  # fmt: skip
 
     async def stop(self) -> None:
-        """Stop recording; returns once the last slice and the playlist are stored."""
-        if self.finished:
+        """Stop recording; returns once the last slice and the playlist are stored or backed up."""
+        if self.settled:
             return
         if self.recorder is None:
             raise InvalidOperationError("the recording has not started")
         self.status = Status.STOP_RECEIVED
         await self.recorder.stop()
         try:
-            await asyncio.wait_for(self._finished.wait(), STOP_TIMEOUT)
+            await asyncio.wait_for(self._settled.wait(), STOP_TIMEOUT)
         except TimeoutError:
-            logger.warning("recording %s did not finish within %.0f s", self.sid, STOP_TIMEOUT)
+            logger.warning("recording %s did not settle within %.0f s", self.sid, STOP_TIMEOUT)
 
     def query_body(self) -> dict[str, Any]:
         recorder = self.recorder
@@ -296,6 +386,8 @@ class RecordingService:
         self._sessions: dict[str, RecordingSession] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.ledger = SliceLedger(store.path)
+        self.vault = CredentialVault()
 
     def spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
@@ -337,6 +429,8 @@ class RecordingService:
         sid = uuid.uuid4().hex
         resource.sid = sid
         destination, folder = make_destination(storage, self.default_folder)
+        if storage.vendor.is_cloud:
+            await self.vault.keep(sid, storage.access_key.get_secret_value(), storage.secret_key.get_secret_value())
         row = RecordingRow(
             sid=sid, resource_id=resource.resource_id, app_id=resource.app_id,
             cname=resource.cname, uid=resource.uid, status=int(Status.NOT_STARTED),
@@ -345,10 +439,61 @@ class RecordingService:
             created_at=time.time(), stopped_at=None, exit_reason=None, uploading_status="unknown",
         )  # fmt: skip
         self.store.add_recording(row)
-        session = RecordingSession(self, row, recording, destination)
+        uploader = self._uploader(row, destination, recording.slice_duration)
+        session = RecordingSession(self, row, recording, uploader)
         self._sessions[sid] = session
         await session.start()
         return session
+
+    def _uploader(self, row: RecordingRow, destination: Any, slice_duration: float) -> DurableUploader:
+        key = f"{row.folder}/{row.playlist}" if row.folder else row.playlist
+        return DurableUploader(
+            destination, self.ledger, row.sid, key, self.data_dir / "backup" / row.sid,
+            target_duration=slice_duration,
+        )  # fmt: skip
+
+    async def resume(self) -> None:
+        """After a restart: end what was recording, and finish every unfinished upload."""
+        unfinished = {u.sid for u in self.ledger.unfinished()}
+        for row in self.store.recordings():
+            if row.sid not in unfinished and row.stopped_at is not None:
+                self._sessions[row.sid] = RecordingSession(self, row, RecordingConfig(), None)
+                continue
+            await self._resume(row)
+
+    async def _resume(self, row: RecordingRow) -> None:
+        storage_body = dict(row.storage_config)
+        credentials = await self.vault.recall(row.sid)
+        if credentials is not None:
+            storage_body["accessKey"], storage_body["secretKey"] = credentials
+        config = RecordingConfig()
+        try:
+            storage = storage_config_from_wire(storage_body)
+            destination, _ = make_destination(storage, self.default_folder)
+        except CloudRecordingError as exc:
+            session = RecordingSession(self, row, config, None)
+            self._sessions[row.sid] = session
+            await session.notify(
+                EventType.ERROR, module=MODULE_UPLOADER, errorCode=int(ErrorCode.UPLOADER_FAILED),
+                errorMsg=f"after the restart the uploads cannot resume ({exc.message}); the slices "
+                f"stay in {self.data_dir / 'backup' / row.sid}", fatal=False,
+            )  # fmt: skip
+            return
+        uploader = self._uploader(row, destination, 4.0)
+        session = RecordingSession(self, row, config, uploader)
+        self._sessions[row.sid] = session
+        if row.stopped_at is None:  # it was recording when the server went down
+            self.ledger.mark_ended(row.sid)
+            session._abnormal, session._exit_reason = True, "server restarted"
+            await session.notify(
+                EventType.RECORDER_LEAVE, leaveCode=1, reason="the server restarted while recording"
+            )
+            session._recorder_stopped_event.set()
+            self.service_spawn_settle(session)
+        uploader.start()
+
+    def service_spawn_settle(self, session: RecordingSession) -> None:
+        self.spawn(session._settle_after_grace())
 
     def session(self, app_id: str, resource_id: str, sid: str) -> RecordingSession:
         session = self._sessions.get(sid)
@@ -361,8 +506,12 @@ class RecordingService:
 
     async def close(self) -> None:
         """Stop every running recording (server shutdown)."""
-        running = [s for s in self._sessions.values() if not s.finished and s.recorder is not None]
+        running = [s for s in self._sessions.values() if not s.settled and s.recorder is not None]
         await asyncio.gather(*(s.stop() for s in running), return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for session in self._sessions.values():
+            if session.uploader is not None:
+                await session.uploader.aclose()
+        self.ledger.close()

@@ -211,3 +211,26 @@ async def test_audio_and_video_times_are_lip_synced(channel_server) -> None:
     for flash in flashes:
         offset = min(beeps, key=lambda b: abs(b - flash)) - flash
         assert abs(offset) <= 0.040, offset
+
+
+async def test_h264_video(channel_server) -> None:
+    channel = channel_server.registry.channel(SANDBOX_APP_ID, "h264")
+    sub = channel.subscribe(9000, audio=False)
+    m = synthetic_media(51, size=SIZE, fps=FPS, low_stream=False)
+    session = await publish(
+        channel_server.whip_url("h264", 51), audio=None, video=m.video, video_codec="H264"
+    )
+    try:
+        video_section = session.answer.split("m=video", 1)[1]
+        first_codec = video_section.split("a=rtpmap:", 1)[1].split()[1]
+        assert first_codec == "H264/90000"  # the answerer's preferred = the one sent
+        stream = sub.video(51)
+        assert stream is not None
+        async with asyncio.timeout(5):
+            frames = [await anext(stream) for _ in range(10)]
+        colours = [median_rgb(rf.frame) for rf in frames]  # type: ignore[arg-type]
+        assert any(identify_uid(c, [51]) == 51 for c in colours)
+    finally:
+        await session.close()
+        m.stop()
+        await sub.close()

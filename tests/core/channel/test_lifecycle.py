@@ -32,16 +32,16 @@ def snapshot() -> dict[str, int]:
         "fds": len(os.listdir("/proc/self/fd")),
         # aiortc's decoder threads; the default executor's pool may grow up to its size.
         "threads": sum(
-            not t.name.startswith(("asyncio_", "ThreadPoolExecutor"))
-            for t in threading.enumerate()
+            not t.name.startswith(("asyncio_", "ThreadPoolExecutor")) for t in threading.enumerate()
         ),
     }
 
 
-async def settled(baseline: dict[str, int], timeout: float = 5.0) -> dict[str, int]:
-    """The snapshot once it is back at ``baseline`` (or the last one after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while (now := snapshot()) != baseline and time.monotonic() < deadline:
+async def settled(baseline: dict[str, int], tries: int = 50) -> dict[str, int]:
+    """The snapshot once it is back at ``baseline`` (or the last one, 0.1 s per try)."""
+    for _ in range(tries):
+        if (now := snapshot()) == baseline:
+            break
         await asyncio.sleep(0.1)
     return now
 
@@ -71,7 +71,7 @@ async def test_join_leave_loop_leaves_nothing_behind(channel_server) -> None:
 
     async with httpx.AsyncClient(timeout=10) as client:
         await cycle(100, client)
-        baseline = await settled({}, timeout=0.5)
+        baseline = await settled({}, tries=5)
         for uid in range(101, 121):
             await cycle(uid, client)
         after = await settled(baseline)

@@ -46,6 +46,9 @@ def test_offer_summary() -> None:
     assert summary.sends_audio and summary.sends_video
     assert [s.kind for s in summary.sending("video")] == ["video", "video"]
     assert summary.sections[1].codecs == ["vp8", "rtx"]
+    assert not summary.bundled
+    bundled = offer(AUDIO, VIDEO).replace("t=0 0\r\n", "t=0 0\r\na=group:BUNDLE 0 1\r\n")
+    assert parse_offer(bundled).bundled
 
 
 @pytest.mark.parametrize(

@@ -155,9 +155,7 @@ async def test_token_errors(channel_server, media) -> None:
 
 async def test_roles_in_live_channels(channel_server, media) -> None:
     app_id, certificate = app_of(channel_server)
-    audience = await refusal(
-        channel_server, media, "show", 8, role="audience", channel_type="live"
-    )
+    audience = await refusal(channel_server, media, "show", 8, role="audience", channel_type="live")
     assert audience.status == 403 and "audience" in audience.body
 
     subscriber = build_rtc_token(app_id, certificate, "show", 9, "subscriber", 600)
@@ -170,9 +168,7 @@ async def test_roles_in_live_channels(channel_server, media) -> None:
     channel = channel_server.registry.get(SANDBOX_APP_ID, "show")
     assert channel is not None and channel.channel_type is ChannelType.LIVE
     # The first joiner set LIVE: an audience member asking for no type is refused too,
-    mismatch = await refusal(
-        channel_server, media, "show", 11, channel_type="communication"
-    )
+    mismatch = await refusal(channel_server, media, "show", 11, channel_type="communication")
     assert mismatch.status == 409 and "LIVE" in mismatch.body
     joiner = await refusal(channel_server, media, "show", 12, role="audience")
     assert joiner.status == 403
@@ -214,7 +210,9 @@ async def test_bad_requests(channel_server, http, body, content_type, status, wo
 async def test_no_common_codec(channel_server, http) -> None:
     offer = await offer_sdp(audio_codec="audio/PCMU")
     response = await http.post(
-        channel_server.whip_url("bad", 5), content=offer, headers={"Content-Type": "application/sdp"}
+        channel_server.whip_url("bad", 5),
+        content=offer,
+        headers={"Content-Type": "application/sdp"},
     )
     assert response.status_code == 400
     assert "no common audio codec" in response.text and "opus" in response.text

@@ -211,8 +211,7 @@ async def test_missing_bucket_is_named(s3_server: S3Server) -> None:
     with pytest.raises(StorageError) as info:
         await dest.check()
     assert (
-        f"bucket 'no-such-bucket-here' does not exist at {s3_server.endpoint}"
-        in info.value.message
+        f"bucket 'no-such-bucket-here' does not exist at {s3_server.endpoint}" in info.value.message
     )
     assert_no_secrets(info.value, s3_server.access_key, s3_server.secret_key)
     await dest.aclose()

@@ -1,0 +1,274 @@
+"""The durable uploader: continuous upload, local backup, retry until stored.
+
+:class:`DurableUploader` is the destination the recorder writes through. A closed
+slice is first linked (or copied) into the backup folder and written to the slice
+ledger; only then does ``put_file`` return, so the recorder lists a slice only once
+it is safe on disk. A worker task uploads slices to the real destination in order,
+as soon as they close, and rewrites the destination's playlist after each uploaded
+slice: the playlist there lists only the slices that are there (the uploaded prefix),
+and gets ``#EXT-X-ENDLIST`` once the recording has ended and every slice is up.
+
+A failing upload is retried with backoff (1 s doubling to 30 s) for as long as it
+takes, across restarts (``resume``): the first failure of an outage is reported
+(``UploadFailed``), the end of a recording with slices still in the backup is
+reported once (``BackedUp``), and ``AllUploaded`` comes when everything is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from core.media.playlist import Playlist, PlaylistEntry, parse_playlist
+from core.storage.destination import (
+    PLAYLIST_CONTENT_TYPE,
+    SLICE_CONTENT_TYPE,
+    Destination,
+    StorageError,
+)
+from core.storage.ledger import SliceLedger, SliceRow
+
+logger = logging.getLogger(__name__)
+
+RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+@dataclass(frozen=True)
+class UploadFailed:
+    """An upload failed (the first failure of an outage); the slice stays in the backup."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class UploadRecovered:
+    """Uploads work again after a failure."""
+
+
+@dataclass(frozen=True)
+class BackedUp:
+    """The recording ended with ``pending`` slices still only in the local backup."""
+
+    pending: int
+
+
+@dataclass(frozen=True)
+class AllUploaded:
+    """Every slice and the final playlist are in the destination."""
+
+
+UploadEvent = UploadFailed | UploadRecovered | BackedUp | AllUploaded
+
+
+class DurableUploader:
+    """A :class:`Destination` that never loses a slice (see the module docstring)."""
+
+    def __init__(
+        self,
+        target: Destination,
+        ledger: SliceLedger,
+        sid: str,
+        playlist_key: str,
+        backup_dir: Path,
+        *,
+        target_duration: float = 4.0,
+        listener: Callable[[UploadEvent], None] | None = None,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
+    ) -> None:
+        self.target = target
+        self.ledger = ledger
+        self.sid = sid
+        self.playlist_key = playlist_key
+        self.backup_dir = backup_dir
+        self.description = target.description
+        self._target_duration = target_duration
+        self._listener = listener
+        self._delays = retry_delays
+        self._wake = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+        self._failing = False
+        self._backed_up_reported = False
+        self._done = asyncio.Event()
+        self._last_playlist: bytes | None = None
+        ledger.open_recording(sid, playlist_key)
+
+    # --- the Destination interface, as the recorder sees it ------------------------
+
+    async def check(self) -> None:
+        await self.target.check()
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Keep the slice safe locally, record it, and queue its upload."""
+        name = PurePosixPath(key).name
+        backup = self.backup_dir / name
+        try:
+            size = await asyncio.to_thread(_keep, Path(path), backup)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot keep {name} in the backup folder {self.backup_dir}: {exc.strerror or exc}"
+            ) from exc
+        self.ledger.add_slice(self.sid, name, key, backup, size)
+        self.start()
+        self._wake.set()
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        """The recorder's playlist only tells durations and the end; others go through."""
+        if key != self.playlist_key:
+            await self.target.put_bytes(key, data, content_type)
+            return
+        written = parse_playlist(data.decode())
+        for entry in written.entries:
+            self.ledger.set_duration(self.sid, PurePosixPath(entry.uri).name, entry.duration)
+        self._target_duration = max(self._target_duration, written.target_duration)
+        if written.ended:
+            self.ledger.mark_ended(self.sid)
+        self.start()
+        self._wake.set()
+
+    async def delete(self, key: str) -> None:
+        await self.target.delete(key)
+
+    async def aclose(self) -> None:
+        """Stop the worker (uploads resume with ``resume`` on the next start)."""
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        await self.target.aclose()
+
+    # --- state ----------------------------------------------------------------------
+
+    def progress(self) -> tuple[int, int]:
+        """(bytes stored in the destination, bytes recorded)."""
+        rows = self.ledger.slices(self.sid)
+        return sum(r.bytes for r in rows if r.uploaded), sum(r.bytes for r in rows)
+
+    @property
+    def pending(self) -> int:
+        return sum(1 for r in self.ledger.slices(self.sid) if not r.uploaded)
+
+    async def wait_done(self, timeout: float | None = None) -> bool:
+        """True once everything is uploaded (within ``timeout``)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._done.wait(), timeout)
+        return self._done.is_set()
+
+    def start(self) -> None:
+        """Run the upload worker (idempotent); also what resumes after a restart."""
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+
+    # --- the worker -----------------------------------------------------------------
+
+    def _emit(self, event: UploadEvent) -> None:
+        if self._listener is not None:
+            try:
+                self._listener(event)
+            except Exception:
+                logger.exception("upload listener failed on %r", event)
+
+    async def _work(self) -> None:
+        attempt = 0
+        while True:
+            self._wake.clear()
+            try:
+                finished = await self._pass()
+            except StorageError as exc:
+                if not self._failing:
+                    self._failing = True
+                    self._emit(UploadFailed(exc.message))
+                self._report_backed_up()
+                delay = self._delays[min(attempt, len(self._delays) - 1)]
+                attempt += 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                continue
+            attempt = 0
+            if self._failing:
+                self._failing = False
+                self._emit(UploadRecovered())
+            if finished:
+                self._done.set()
+                self._emit(AllUploaded())
+                return
+            await self._wake.wait()
+
+    async def _pass(self) -> bool:
+        """Upload what is pending, rewrite the playlist; True when everything is done."""
+        for row in self.ledger.slices(self.sid):
+            if not row.uploaded:
+                await self._upload_slice(row)
+        state = self.ledger.upload(self.sid)
+        assert state is not None
+        rows = self.ledger.slices(self.sid)
+        complete = state.ended and all(r.uploaded and r.duration is not None for r in rows)
+        playlist = self._render(rows, complete)
+        if playlist != self._last_playlist:
+            await self.target.put_bytes(self.playlist_key, playlist, PLAYLIST_CONTENT_TYPE)
+            self._last_playlist = playlist
+            self.ledger.mark_playlist(self.sid, uploaded=True, done=complete)
+        return complete
+
+    async def _upload_slice(self, row: SliceRow) -> None:
+        await self.target.put_file(row.key, row.backup_path, SLICE_CONTENT_TYPE)
+        self.ledger.mark_uploaded(self.sid, row.seq)
+        if row.duration is None:  # the recorder had no time to list it: measure it
+            duration = await asyncio.to_thread(_probe_duration, row.backup_path)
+            self.ledger.set_duration(self.sid, row.name, duration)
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(row.backup_path.unlink)
+
+    def _render(self, rows: list[SliceRow], ended: bool) -> bytes:
+        playlist = Playlist(target_duration=self._target_duration)
+        for row in rows:  # the uploaded prefix: a gap would break playback order
+            if not row.uploaded or row.duration is None:
+                break
+            playlist.entries.append(PlaylistEntry(row.name, row.duration))
+        playlist.ended = ended
+        return playlist.render().encode()
+
+    def _report_backed_up(self) -> None:
+        state = self.ledger.upload(self.sid)
+        if state is not None and state.ended and not self._backed_up_reported and self.pending:
+            self._backed_up_reported = True
+            self._emit(BackedUp(self.pending))
+
+
+def _keep(source: Path, backup: Path) -> int:
+    """Hard-link (or copy) ``source`` to ``backup`` and make it durable; its size."""
+    backup.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        backup.unlink()
+    try:
+        os.link(source, backup)
+    except OSError:
+        shutil.copyfile(source, backup)
+    fd = os.open(backup, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    dir_fd = os.open(backup.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return backup.stat().st_size
+
+
+def _probe_duration(path: Path) -> float:
+    """Duration of a slice file, read from its streams."""
+    import av
+
+    with av.open(str(path)) as container:
+        if container.duration is not None:
+            return float(container.duration) / 1_000_000
+        return max(
+            float(s.duration * s.time_base) for s in container.streams if s.duration and s.time_base
+        )

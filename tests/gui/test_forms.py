@@ -1,0 +1,266 @@
+"""The new-recording panel: seed defaults, validation as you type, recommended bitrate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox
+from pydantic import SecretStr
+
+from core.bitrate import recommended_bitrate
+from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
+from core.enums import (
+    DEMO_CHANNEL,
+    SANDBOX_APP_ID,
+    ChannelType,
+    DecryptionMode,
+    MixedVideoLayout,
+    StorageVendor,
+)
+from core.errors import InvalidParameterError
+from core.regions import regions_of
+from core.validation import check_app_id, check_channel_name, check_uid
+from gui.forms.config_form import ConfigForm
+from gui.forms.new_recording import (
+    RECORDING_FIELDS,
+    STORAGE_FIELDS,
+    TRANSCODING_FIELDS,
+    NewRecordingPanel,
+)
+
+
+@pytest.fixture
+def panel(qtbot: Any) -> NewRecordingPanel:
+    widget = NewRecordingPanel()
+    qtbot.addWidget(widget)
+    return widget
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return value
+
+
+def _set(form: ConfigForm, name: str, value: Any) -> None:
+    widget = form.widget(name)
+    if isinstance(widget, QComboBox):
+        widget.setCurrentIndex(widget.findData(int(value)))
+    elif isinstance(widget, QSpinBox):
+        widget.setValue(value)
+    else:
+        assert isinstance(widget, QLineEdit)
+        widget.setText(value)
+
+
+def _message(build: Callable[[], object]) -> str:
+    with pytest.raises(InvalidParameterError) as info:
+        build()
+    return info.value.message
+
+
+@pytest.mark.parametrize(
+    ("model", "fields", "form_name"),
+    [
+        (RecordingConfig, RECORDING_FIELDS, "recording_form"),
+        (TranscodingConfig, TRANSCODING_FIELDS, "transcoding_form"),
+        (CloudStorageConfig, STORAGE_FIELDS, "storage_form"),
+    ],
+)
+def test_defaults_shown_are_the_seeds(
+    panel: NewRecordingPanel, model: Any, fields: tuple[str, ...], form_name: str
+) -> None:
+    form: ConfigForm = getattr(panel, form_name)
+    for name in fields:
+        if not form.is_shown(name):  # the LOCAL vendor hides the cloud-only fields
+            continue
+        default = _plain(model.field_help(name).default)
+        shown = form.editors[name].value()
+        if default is None:
+            assert shown in (None, ""), name
+        else:
+            assert shown == default, name
+
+
+def test_identity_defaults_and_start_enabled(panel: NewRecordingPanel) -> None:
+    assert panel.identity["app_id"].text() == SANDBOX_APP_ID
+    assert panel.identity["channel"].text() == DEMO_CHANNEL
+    assert panel.is_valid()
+    assert panel.start_button.isEnabled()
+    request = panel.request()
+    assert request is not None
+    assert request.recording == RecordingConfig()
+    assert request.storage == CloudStorageConfig()
+
+
+def _cloud(panel: NewRecordingPanel) -> None:
+    _set(panel.storage_form, "vendor", StorageVendor.AMAZON_S3)
+
+
+def _aes(panel: NewRecordingPanel) -> None:
+    _set(panel.recording_form, "decryption_mode", DecryptionMode.AES_128_XTS)
+
+
+S3 = StorageVendor.AMAZON_S3
+INVALID_CASES: list[tuple[str, str, Callable[[NewRecordingPanel], None], Callable[[], object]]] = [
+    ("transcoding_form", "width", lambda p: _set(p.transcoding_form, "width", 361),
+     lambda: TranscodingConfig(width=361)),
+    ("transcoding_form", "height",
+     lambda p: (_set(p.transcoding_form, "width", 1920), _set(p.transcoding_form, "height", 1920)),
+     lambda: TranscodingConfig(width=1920, height=1920)),
+    ("transcoding_form", "background_color", lambda p: _set(p.transcoding_form, "background_color", "red"),
+     lambda: TranscodingConfig(background_color="red")),
+    ("transcoding_form", "max_resolution_uid",
+     lambda p: _set(p.transcoding_form, "max_resolution_uid", "abc"),
+     lambda: TranscodingConfig(max_resolution_uid="abc")),
+    ("transcoding_form", "max_resolution_uid",
+     lambda p: _set(p.transcoding_form, "max_resolution_uid", "4294967296"),
+     lambda: TranscodingConfig(max_resolution_uid=4294967296)),
+    ("recording_form", "secret", _aes,
+     lambda: RecordingConfig(decryption_mode=DecryptionMode.AES_128_XTS)),
+    ("recording_form", "secret", lambda p: (_aes(p), _set(p.recording_form, "secret", "short")),
+     lambda: RecordingConfig(decryption_mode=DecryptionMode.AES_128_XTS, secret="short")),
+    ("storage_form", "bucket", _cloud,
+     lambda: CloudStorageConfig(vendor=S3, access_key="a", secret_key="b")),
+    ("storage_form", "bucket", lambda p: (_cloud(p), _set(p.storage_form, "bucket", "Bad_Bucket")),
+     lambda: CloudStorageConfig(vendor=S3, bucket="Bad_Bucket", access_key="a", secret_key="b")),
+    ("storage_form", "access_key", _cloud,
+     lambda: CloudStorageConfig(vendor=S3, bucket="good-bucket", secret_key="b")),
+    ("storage_form", "secret_key", _cloud,
+     lambda: CloudStorageConfig(vendor=S3, bucket="good-bucket", access_key="a")),
+    ("storage_form", "endpoint", lambda p: _set(p.storage_form, "endpoint", "ftp://x"),
+     lambda: CloudStorageConfig(endpoint="ftp://x")),
+    ("storage_form", "file_name_prefix", lambda p: _set(p.storage_form, "file_name_prefix", "ok/not-ok"),
+     lambda: CloudStorageConfig(file_name_prefix=("ok", "not-ok"))),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("form_name", "field", "apply", "build"),
+    INVALID_CASES,
+    ids=[f"{c[1]}-{i}" for i, c in enumerate(INVALID_CASES)],
+)
+def test_each_invalid_field_shows_its_message_and_disables_start(
+    panel: NewRecordingPanel,
+    form_name: str,
+    field: str,
+    apply: Callable[[NewRecordingPanel], None],
+    build: Callable[[], object],
+) -> None:
+    if field == "endpoint" and not panel.storage_form.is_shown("endpoint"):
+        _cloud(panel)
+        for name, value in (("bucket", "good-bucket"), ("access_key", "a"), ("secret_key", "b")):
+            _set(panel.storage_form, name, value)
+    apply(panel)
+    form: ConfigForm = getattr(panel, form_name)
+    assert form.error_text(field) == _message(build)
+    assert not panel.start_button.isEnabled()
+    assert panel.request() is None
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "check"),
+    [
+        ("app_id", "not-an-app-id", lambda: check_app_id("not-an-app-id")),
+        ("channel", "", lambda: check_channel_name("")),
+        ("uid", "0", lambda: check_uid(0)),
+        ("uid", "4294967296", lambda: check_uid(4294967296)),
+        ("uid", "abc", lambda: check_uid("abc")),
+    ],
+)
+def test_invalid_identity_shows_its_message(
+    panel: NewRecordingPanel, field: str, text: str, check: Callable[[], object]
+) -> None:
+    panel.identity[field].setText(text)
+    label = panel.identity_errors[field]
+    assert not label.isHidden()
+    assert label.text() == _message(check)
+    assert not panel.start_button.isEnabled()
+
+
+def test_fixing_the_field_enables_start_again(panel: NewRecordingPanel) -> None:
+    _set(panel.transcoding_form, "width", 361)
+    assert not panel.start_button.isEnabled()
+    _set(panel.transcoding_form, "width", 362)
+    assert panel.transcoding_form.error_text("width") == ""
+    assert panel.start_button.isEnabled()
+    assert panel.request() is not None
+    assert panel.request().recording.transcoding_config.width == 362  # type: ignore[union-attr]
+
+
+def test_every_offending_field_is_reported_at_once(panel: NewRecordingPanel) -> None:
+    _cloud(panel)
+    assert {"bucket", "access_key", "secret_key"} <= set(panel.errors)
+
+
+def test_cloud_storage_config_is_built_with_region(panel: NewRecordingPanel) -> None:
+    _cloud(panel)
+    for name, value in (("bucket", "my-bucket"), ("access_key", "AK"), ("secret_key", "SK")):
+        _set(panel.storage_form, name, value)
+    _set(panel.storage_form, "region", 7)
+    request = panel.request()
+    assert request is not None
+    assert request.storage.vendor is StorageVendor.AMAZON_S3
+    assert request.storage.region == 7
+    assert request.storage.secret_key.get_secret_value() == "SK"
+
+
+def test_recommended_bitrate_fills_in(panel: NewRecordingPanel) -> None:
+    _set(panel.transcoding_form, "width", 1280)
+    _set(panel.transcoding_form, "height", 720)
+    _set(panel.transcoding_form, "fps", 30)
+    expected = recommended_bitrate(1280, 720, 30, ChannelType.COMMUNICATION)
+    assert str(expected) in panel.recommended_label.text()
+    assert panel.use_bitrate.isEnabled()
+    panel.use_bitrate.click()
+    assert panel.transcoding_form.editors["bitrate"].value() == expected
+    assert not panel.use_bitrate.isEnabled()
+    _set(panel.recording_form, "channel_type", ChannelType.LIVE)
+    live = recommended_bitrate(1280, 720, 30, ChannelType.LIVE)
+    assert str(live) in panel.recommended_label.text()
+    panel.use_bitrate.click()
+    assert panel.request().recording.transcoding_config.bitrate == live  # type: ignore[union-attr]
+
+
+def test_region_combo_follows_the_vendor_and_local_hides_cloud_fields(
+    panel: NewRecordingPanel,
+) -> None:
+    form = panel.storage_form
+    for hidden in ("region", "bucket", "access_key", "secret_key"):
+        assert not form.is_shown(hidden)
+    assert form.is_shown("local_folder")
+    for vendor in (StorageVendor.QINIU, StorageVendor.AMAZON_S3, StorageVendor.ALIYUN):
+        _set(form, "vendor", vendor)
+        combo = form.widget("region")
+        assert isinstance(combo, QComboBox)
+        table = regions_of(vendor)
+        assert combo.count() == len(table)
+        for i, region in enumerate(table):
+            assert region.label in combo.itemText(i)
+            assert combo.itemData(i) == region.index
+        assert form.is_shown("bucket")
+        assert not form.is_shown("local_folder")
+
+
+def test_tooltips_carry_the_help_in_the_window_language(qtbot: Any) -> None:
+    english = NewRecordingPanel(chinese=False)
+    chinese = NewRecordingPanel(chinese=True)
+    qtbot.addWidget(english)
+    qtbot.addWidget(chinese)
+    for name in ("width", "fps", "layout"):
+        info = TranscodingConfig.field_help(name)
+        assert info.help_en in english.transcoding_form.widget(name).toolTip()
+        assert info.help_zh in chinese.transcoding_form.widget(name).toolTip()
+        assert info.allowed in english.transcoding_form.widget(name).toolTip()
+    spin = english.recording_form.widget("max_idle_time")
+    assert isinstance(spin, QSpinBox)
+    help_ = RecordingConfig.field_help("max_idle_time")
+    assert (spin.minimum(), spin.maximum()) == (help_.minimum, help_.maximum)
+
+
+def test_layout_choice_reaches_the_preview_signal(panel: NewRecordingPanel, qtbot: Any) -> None:
+    with qtbot.waitSignal(panel.transcoding_changed) as blocker:
+        _set(panel.transcoding_form, "layout", MixedVideoLayout.VERTICAL)
+    assert blocker.args[0].layout is MixedVideoLayout.VERTICAL
