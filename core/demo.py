@@ -21,10 +21,15 @@ from core.server.embedded import start_embedded_server
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seconds", type=float, default=20.0, help="how long to record (default 20)")
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help="how long to record (default 20)"
+    )
     parser.add_argument("--users", type=int, default=3, help="synthetic participants (default 3)")
     parser.add_argument(
-        "--output", type=Path, default=Path("recordings"), help="folder for the recording (default ./recordings)"
+        "--output",
+        type=Path,
+        default=Path("recordings"),
+        help="folder for the recording (default ./recordings)",
     )
 
 

@@ -14,7 +14,11 @@ mypy
 
 export QT_QPA_PLATFORM=offscreen
 set +e
-dbus-run-session -- bash -c '
+# A fresh keyring folder each run: an older login keyring with another password
+# would stay locked and make the Secret Service prompt.
+keyring_home="$(mktemp -d)"
+trap 'rm -rf "$keyring_home"' EXIT
+XDG_DATA_HOME="$keyring_home" dbus-run-session -- bash -c '
   eval "$(echo -n cloudrec-test | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null | sed "s/^/export /")"
   exec pytest "$@"
 ' pytest "$@"

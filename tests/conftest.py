@@ -4,12 +4,16 @@
 ``core.server.app.create_app``) on 127.0.0.1 with a random port, running in the
 test's event loop, so a test can publish over WHIP like any client and subscribe
 in-process through ``channel_server.registry`` like the recorder.
+
+``s3_server`` (one per session) and ``s3_bucket``: a signature-checking S3 server
+(moto) on 127.0.0.1 and a fresh bucket in it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +26,13 @@ from fastapi import FastAPI
 from core.channel.registry import ChannelRegistry
 from core.enums import SANDBOX_APP_ID
 from core.server.app import ServerSettings, create_app
+from tests.s3server import S3Server, start_s3_server
 
 TEST_APP_ID = "0123456789abcdef0123456789abcdef"
 """An app with a certificate (joining needs a token) configured in ``channel_server``."""
 TEST_APP_CERTIFICATE = "fedcba9876543210fedcba9876543210"
+TEST_CUSTOMER = ("customer", "c-secret")
+"""Customer ID and secret the ``channel_server`` accepts with Basic auth."""
 
 
 @dataclass
@@ -61,7 +68,9 @@ class _QuietServer(uvicorn.Server):
 async def channel_server(tmp_path: Path) -> AsyncIterator[ChannelServer]:
     """A cloudrec server on 127.0.0.1:<random port>, stopped after the test."""
     settings = ServerSettings(
-        apps={TEST_APP_ID: TEST_APP_CERTIFICATE}, data_dir=tmp_path / "server-data"
+        apps={TEST_APP_ID: TEST_APP_CERTIFICATE},
+        data_dir=tmp_path / "server-data",
+        customers=dict([TEST_CUSTOMER]),
     )
     app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
@@ -78,3 +87,19 @@ async def channel_server(tmp_path: Path) -> AsyncIterator[ChannelServer]:
     finally:
         server.should_exit = True
         await task
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A moto S3 server on 127.0.0.1 that checks signatures, and the one key it accepts."""
+    server = start_s3_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server) -> str:
+    """A new empty bucket in ``s3_server``."""
+    return s3_server.create_bucket(f"rec-{uuid.uuid4().hex[:12]}")

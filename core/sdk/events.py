@@ -47,13 +47,19 @@ class NoticeHandler:
             return  # replayed after a reconnect: already handled
         self.last_sequence = sequence
         details = payload.get("details", {})
-        kind = EventType(notice["eventType"]) if notice.get("eventType") in EventType._value2member_map_ else None
+        kind = (
+            EventType(notice["eventType"])
+            if notice.get("eventType") in EventType._value2member_map_
+            else None
+        )
         if kind is EventType.RECORDER_STARTED and not self.started.is_set():
             self.started.set()
             await self._dispatch("on_recording_started", ())
         elif kind is EventType.UPLOADING_PROGRESS:
             percent = min(100, int(details.get("progress", 0)) // 100)
-            await self._dispatch("on_recording_uploading_progress", (percent, details.get("playlist", "")))
+            await self._dispatch(
+                "on_recording_uploading_progress", (percent, details.get("playlist", ""))
+            )
         elif kind is EventType.ERROR:
             code = ErrorCode(details.get("errorCode", ErrorCode.GENERAL_ERROR))
             message = str(details.get("errorMsg", ""))
@@ -102,7 +108,9 @@ async def follow_events(
     while not handler.done.is_set():
         try:
             params = {"after": str(handler.last_sequence)}
-            async with aconnect_sse(http, "GET", path, params=params, timeout=httpx.Timeout(30.0, connect=5.0)) as source:
+            async with aconnect_sse(
+                http, "GET", path, params=params, timeout=httpx.Timeout(30.0, connect=5.0)
+            ) as source:
                 source.response.raise_for_status()
                 if failures:
                     failures = 0
@@ -123,9 +131,14 @@ async def follow_events(
         if failures == 1:
             await dispatch(
                 "on_recorder_failure",
-                (ErrorCode.DISCONNECTED, "the connection to the recording server was lost; reconnecting"),
+                (
+                    ErrorCode.DISCONNECTED,
+                    "the connection to the recording server was lost; reconnecting",
+                ),
             )
-        await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS)) - 1] if failures else 0.2)
+        await asyncio.sleep(
+            RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS)) - 1] if failures else 0.2
+        )
 
 
 class QueryPoller:
@@ -143,7 +156,10 @@ class QueryPoller:
 
     async def _emit(self, event_type: EventType, **details: Any) -> None:
         self._sequence = self.handler.last_sequence + 1
-        notice = {"eventType": int(event_type), "payload": {"sequence": self._sequence, "details": details}}
+        notice = {
+            "eventType": int(event_type),
+            "payload": {"sequence": self._sequence, "details": details},
+        }
         await self.handler.handle(notice)
 
     async def poll(self, query: Callable[[], Awaitable[dict[str, Any]]]) -> None:
@@ -171,8 +187,10 @@ class QueryPoller:
         """Report what the ``stop`` response says about the uploads."""
         server = response.get("serverResponse", {})
         file_list = server.get("fileList", "")
-        name = file_list if isinstance(file_list, str) else ",".join(
-            str(f.get("fileName", "")) for f in file_list if isinstance(f, dict)
+        name = (
+            file_list
+            if isinstance(file_list, str)
+            else ",".join(str(f.get("fileName", "")) for f in file_list if isinstance(f, dict))
         )
         await self._emit(EventType.RECORDER_LEAVE)
         status = server.get("uploadingStatus")

@@ -57,14 +57,23 @@ _ENV = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", help="recording server URL (default: start an embedded one)")
-    parser.add_argument("--server-token", help="bearer token of the server (or env CLOUDREC_SERVER_TOKEN)")
-    parser.add_argument("--customer-id", help="Agora customer ID (Basic auth; secret in env CLOUDREC_CUSTOMER_SECRET)")
+    parser.add_argument(
+        "--server-token", help="bearer token of the server (or env CLOUDREC_SERVER_TOKEN)"
+    )
+    parser.add_argument(
+        "--customer-id",
+        help="Agora customer ID (Basic auth; secret in env CLOUDREC_CUSTOMER_SECRET)",
+    )
     parser.add_argument("--app-id", default=SANDBOX_APP_ID)
     parser.add_argument("--channel", default=DEMO_CHANNEL)
     parser.add_argument("--token", help="channel token (AccessToken2), if the app needs one")
     parser.add_argument("--uid", type=int, default=1, help="the recorder's uid (1..4294967295)")
-    parser.add_argument("--config", type=Path, help="TOML file with [recording], [transcoding], [storage]")
-    parser.add_argument("--duration", type=float, help="stop after this many seconds (default: Ctrl-C or idle)")
+    parser.add_argument(
+        "--config", type=Path, help="TOML file with [recording], [transcoding], [storage]"
+    )
+    parser.add_argument(
+        "--duration", type=float, help="stop after this many seconds (default: Ctrl-C or idle)"
+    )
     parser.add_argument("--prefix", help="file name prefix folders, '/'-separated")
     for flag, (table, field) in _FLAGS.items():
         parser.add_argument(f"--{flag.replace('_', '-')}", dest=flag, help=f"{table}.{field}")
@@ -100,7 +109,9 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_record(args, recording, storage))
 
 
-async def _record(args: argparse.Namespace, recording: RecordingConfig, storage: CloudStorageConfig) -> int:
+async def _record(
+    args: argparse.Namespace, recording: RecordingConfig, storage: CloudStorageConfig
+) -> int:
     observer = PrintingObserver()
     embedded: EmbeddedServer | None = None
     server, token = args.server, args.server_token or os.environ.get("CLOUDREC_SERVER_TOKEN")
@@ -121,7 +132,9 @@ async def _record(args: argparse.Namespace, recording: RecordingConfig, storage:
         print(f"recording {recorder.recording_id} (sid {recorder.sid}); Ctrl-C stops")
         finished = asyncio.create_task(recorder.wait_finished())
         stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({finished, stopping}, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {finished, stopping}, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED
+        )
         stopping.cancel()
         if not finished.done():
             await recorder.stop()
@@ -130,7 +143,9 @@ async def _record(args: argparse.Namespace, recording: RecordingConfig, storage:
         finished.cancel()
         await recorder.release()
     except CloudRecordingError as exc:
-        print(f"error {exc.code.name} ({int(exc.code)}): {exc.message}\nremedy: {exc.code.remedy_text}")
+        print(
+            f"error {exc.code.name} ({int(exc.code)}): {exc.message}\nremedy: {exc.code.remedy_text}"
+        )
         with contextlib.suppress(CloudRecordingError):
             await recorder.release()
         return 2
@@ -138,6 +153,8 @@ async def _record(args: argparse.Namespace, recording: RecordingConfig, storage:
         if embedded is not None:
             await embedded.stop()
     if observer.fatal is not None:
-        print(f"fatal error {observer.fatal.name} ({int(observer.fatal)})\nremedy: {observer.fatal.remedy_text}")
+        print(
+            f"fatal error {observer.fatal.name} ({int(observer.fatal)})\nremedy: {observer.fatal.remedy_text}"
+        )
         return 2
     return 0

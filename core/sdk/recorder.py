@@ -21,16 +21,16 @@ from enum import Enum
 from typing import Any
 
 from core.config import CloudStorageConfig, RecordingConfig
-from core.errors import CloudRecordingError, InvalidOperationError
+from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
 from core.sdk.client import Credentials, RestClient
 from core.sdk.events import NoEventStream, NoticeHandler, QueryPoller, follow_events
+from core.validation import check_app_id, check_channel_name, check_uid
 
 START_TIMEOUT = 20.0
 """Seconds ``start()`` waits for the server's recorder_started notice."""
 
 STOPPED_TIMEOUT = 10.0
 """Seconds ``stop()`` waits for the recorder_leave notice before reporting stopped itself."""
-from core.validation import check_app_id, check_channel_name, check_uid
 
 
 class RecorderState(Enum):
@@ -135,7 +135,9 @@ class CloudRecorder:
 
     async def _follow_or_poll(self) -> None:
         try:
-            await follow_events(self._client.http, self._events_path(), self._handler, self._dispatch)
+            await follow_events(
+                self._client.http, self._events_path(), self._handler, self._dispatch
+            )
         except NoEventStream:
             assert self.app_id and self.resource_id and self.sid
             app_id, rid, sid = self.app_id, self.resource_id, self.sid
@@ -145,7 +147,9 @@ class CloudRecorder:
     async def _wait_started(self) -> None:
         started = asyncio.create_task(self._handler.started.wait())
         exited = asyncio.create_task(self._handler.exited.wait())
-        done, pending = await asyncio.wait({started, exited}, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+        _, pending = await asyncio.wait(
+            {started, exited}, timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
         for task in pending:
             task.cancel()
         if self._handler.started.is_set():
@@ -159,7 +163,9 @@ class CloudRecorder:
             ErrorCode.RECORDER_INIT,
         )
 
-    async def attach(self, app_id: str, resource_id: str, sid: str, channel_name: str, uid: int) -> None:
+    async def attach(
+        self, app_id: str, resource_id: str, sid: str, channel_name: str, uid: int
+    ) -> None:
         """Reattach to a recording started earlier (by this or another client).
 
         Every notice of the recording is replayed as callbacks, then live ones follow.

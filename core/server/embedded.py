@@ -55,7 +55,9 @@ async def start_embedded_server(
             "--ready-file", str(ready), "--log-level", log_level, *extra_args]  # fmt: skip
     if data_dir is not None:
         args += ["--data-dir", str(data_dir)]
-    process = await asyncio.create_subprocess_exec(*args, env=env, stdout=asyncio.subprocess.DEVNULL)
+    process = await asyncio.create_subprocess_exec(
+        *args, env=env, stdout=asyncio.subprocess.DEVNULL
+    )
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.returncode is not None:

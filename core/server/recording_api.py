@@ -54,8 +54,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        return _error_response(400, 2, f"invalid request: {where or 'body'}: {first.get('msg', 'malformed')}")
-
+        return _error_response(
+            400, 2, f"invalid request: {where or 'body'}: {first.get('msg', 'malformed')}"
+        )
 
 
 def _as_api_error(exc: CloudRecordingError) -> ApiError:
@@ -70,9 +71,7 @@ def _as_api_error(exc: CloudRecordingError) -> ApiError:
     return ApiError(500 if exc.code is ErrorCode.GENERAL_ERROR else 400, int(exc.code), exc.message)
 
 
-def authorize(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> None:
+def authorize(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
     """Accept the server's bearer token or a configured customer ID/secret (Basic)."""
     settings = request.app.state.settings
     scheme, _, value = (authorization or "").partition(" ")
@@ -86,7 +85,11 @@ def authorize(
         expected = dict(getattr(settings, "customers", {}) or {}).get(customer)
         if expected is not None and secrets.compare_digest(secret, expected):
             return
-    raise ApiError(401, 401, "unauthorized: send 'Authorization: Bearer <server token>' or Basic customer credentials")
+    raise ApiError(
+        401,
+        401,
+        "unauthorized: send 'Authorization: Bearer <server token>' or Basic customer credentials",
+    )
 
 
 class ClientRequest(BaseModel):
@@ -119,14 +122,20 @@ def _identify(appid: str, body: RecordingRequest) -> tuple[str, str, int]:
         app_id = check_app_id(appid)
         cname = check_channel_name(body.cname)
         if not body.uid.isdigit():
-            raise InvalidParameterError("uid", body.uid, "a decimal string of an integer from 1 to 4294967295")
+            raise InvalidParameterError(
+                "uid", body.uid, "a decimal string of an integer from 1 to 4294967295"
+            )
         uid = check_uid(int(body.uid))
     except InvalidParameterError as exc:
         raise ApiError(400, int(ErrorCode.INVALID_PARAMETER), exc.message) from None
     return app_id, cname, uid
 
 
-router = APIRouter(prefix="/v1/apps/{appid}/cloud_recording", dependencies=[Depends(authorize)], tags=["cloud recording"])
+router = APIRouter(
+    prefix="/v1/apps/{appid}/cloud_recording",
+    dependencies=[Depends(authorize)],
+    tags=["cloud recording"],
+)
 
 
 @router.post("/acquire")
@@ -138,7 +147,9 @@ async def acquire(appid: str, body: RecordingRequest, request: Request) -> dict[
 
 
 @router.post("/resourceid/{resourceid}/mode/{mode}/start")
-async def start(appid: str, resourceid: str, mode: str, body: RecordingRequest, request: Request) -> dict[str, Any]:
+async def start(
+    appid: str, resourceid: str, mode: str, body: RecordingRequest, request: Request
+) -> dict[str, Any]:
     """Start a mix-mode recording; returns once the recorder has joined the channel."""
     _check_mode(mode)
     app_id, cname, uid = _identify(appid, body)
@@ -155,11 +166,15 @@ async def start(appid: str, resourceid: str, mode: str, body: RecordingRequest, 
 
 def _check_mode(mode: str) -> None:
     if mode != "mix":
-        raise ApiError(400, int(ErrorCode.INVALID_PARAMETER), f"mode {mode!r} is not supported; use 'mix'")
+        raise ApiError(
+            400, int(ErrorCode.INVALID_PARAMETER), f"mode {mode!r} is not supported; use 'mix'"
+        )
 
 
 @router.get("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/query")
-async def query(appid: str, resourceid: str, sid: str, mode: str, request: Request) -> dict[str, Any]:
+async def query(
+    appid: str, resourceid: str, sid: str, mode: str, request: Request
+) -> dict[str, Any]:
     """The recording's status (Agora's numbers) and its playlist."""
     _check_mode(mode)
     try:
@@ -182,7 +197,9 @@ async def update_layout(
         layout = fields.get("mixedVideoLayout", 0)
         max_uid = fields.get("maxResolutionUid", 0)
         current = session.config.transcoding_config
-        updated = type(current)(**{**current.model_dump(), "layout": layout, "max_resolution_uid": int(max_uid)})
+        updated = type(current)(
+            **{**current.model_dump(), "layout": layout, "max_resolution_uid": int(max_uid)}
+        )
         if session.recorder is None or session.finished:
             raise NotFoundError("the recording is not running")
         await session.recorder.update_layout(updated.layout, updated.max_resolution_uid)
@@ -190,11 +207,18 @@ async def update_layout(
         if isinstance(exc, CloudRecordingError):
             raise _as_api_error(exc) from None
         raise ApiError(400, int(ErrorCode.INVALID_PARAMETER), f"invalid layout: {exc}") from None
-    return {"resourceId": resourceid, "sid": sid, "cname": session.row.cname, "uid": str(session.row.uid)}
+    return {
+        "resourceId": resourceid,
+        "sid": sid,
+        "cname": session.row.cname,
+        "uid": str(session.row.uid),
+    }
 
 
 @router.post("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/stop")
-async def stop(appid: str, resourceid: str, sid: str, mode: str, request: Request) -> dict[str, Any]:
+async def stop(
+    appid: str, resourceid: str, sid: str, mode: str, request: Request
+) -> dict[str, Any]:
     """Stop recording; answers once the last slice and the playlist are stored."""
     _check_mode(mode)
     try:
@@ -249,7 +273,9 @@ async def events(
             if pending is not None:
                 pending.cancel()
 
-    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
 
 
 admin = APIRouter(prefix="/v1/cloudrec", dependencies=[Depends(authorize)], tags=["cloudrec"])

@@ -63,7 +63,11 @@ SETTLE_GRACE = 5.0
 """Seconds after the recorder stops that uploads may take before the end is reported as
 backed up (the uploads go on; ``uploaded`` follows once they are done)."""
 
-UPLOADER_FAILURE_CODES = {ErrorCode.UPLOADER_INIT, ErrorCode.UPLOADER_FAILED, ErrorCode.BACKUP_FAILED}
+UPLOADER_FAILURE_CODES = {
+    ErrorCode.UPLOADER_INIT,
+    ErrorCode.UPLOADER_FAILED,
+    ErrorCode.BACKUP_FAILED,
+}
 
 
 class NotFoundError(CloudRecordingError):
@@ -174,8 +178,10 @@ class RecordingSession:
         try:
             await asyncio.wait_for(self.uploader.check(), CHECK_TIMEOUT)
         except (StorageError, TimeoutError) as exc:
-            message = exc.message if isinstance(exc, StorageError) else (
-                f"{self.uploader.description} did not answer within {CHECK_TIMEOUT:.0f} s"
+            message = (
+                exc.message
+                if isinstance(exc, StorageError)
+                else (f"{self.uploader.description} did not answer within {CHECK_TIMEOUT:.0f} s")
             )
             await self._fail_start(ErrorCode.UPLOADER_INIT, message)
             raise CloudRecordingError(message, ErrorCode.UPLOADER_INIT) from None
@@ -195,7 +201,9 @@ class RecordingSession:
 
     async def _fail_start(self, code: ErrorCode, message: str) -> None:
         module = MODULE_UPLOADER if code in UPLOADER_FAILURE_CODES else MODULE_RECORDER
-        await self.notify(EventType.ERROR, module=module, errorCode=int(code), errorMsg=message, fatal=True)
+        await self.notify(
+            EventType.ERROR, module=module, errorCode=int(code), errorMsg=message, fatal=True
+        )
         await self._settle(Status.EXITED_ABNORMALLY, message, "unknown", final=True)
 
     def _on_recorder_event(self, event: RecorderEvent) -> None:
@@ -220,7 +228,9 @@ class RecordingSession:
                     "the recording stops by itself", fatal=False,
                 )  # fmt: skip
             elif isinstance(event, RecorderFailure):
-                module = MODULE_UPLOADER if event.code in UPLOADER_FAILURE_CODES else MODULE_RECORDER
+                module = (
+                    MODULE_UPLOADER if event.code in UPLOADER_FAILURE_CODES else MODULE_RECORDER
+                )
                 await self.notify(
                     EventType.ERROR, module=module, errorCode=int(event.code),
                     errorMsg=event.message, fatal=False,
@@ -263,7 +273,9 @@ class RecordingSession:
                     fatal=False,
                 )  # fmt: skip
             elif isinstance(event, UploadRecovered):
-                await self.notify(EventType.WARNING, module=MODULE_UPLOADER, warnMsg="uploads work again")
+                await self.notify(
+                    EventType.WARNING, module=MODULE_UPLOADER, warnMsg="uploads work again"
+                )
             elif isinstance(event, BackedUp):
                 if self._recorder_stopped_event.is_set():
                     await self._on_backed_up(event.pending)
@@ -282,7 +294,9 @@ class RecordingSession:
             return
         if not self.settled:
             await self._announce_files()
-        await self.notify(EventType.UPLOADED, status=0, fileName=self.row.playlist, final=self.settled)
+        await self.notify(
+            EventType.UPLOADED, status=0, fileName=self.row.playlist, final=self.settled
+        )
         if not self.settled:
             await self._settle(self._end_status(), self._exit_reason, "uploaded", final=True)
         else:
@@ -301,10 +315,16 @@ class RecordingSession:
     def _end_status(self) -> Status:
         return Status.EXITED_ABNORMALLY if getattr(self, "_abnormal", False) else Status.STOPPED
 
-    async def _settle(self, status: Status, reason: str, uploading_status: str, *, final: bool) -> None:
+    async def _settle(
+        self, status: Status, reason: str, uploading_status: str, *, final: bool
+    ) -> None:
         self.uploading_status = uploading_status
-        await self._set_status(status, stopped_at=time.time(), exit_reason=reason, uploading_status=uploading_status)
-        await self.notify(EventType.SESSION_EXIT, exitStatus=0 if status is Status.STOPPED else 1, final=final)
+        await self._set_status(
+            status, stopped_at=time.time(), exit_reason=reason, uploading_status=uploading_status
+        )
+        await self.notify(
+            EventType.SESSION_EXIT, exitStatus=0 if status is Status.STOPPED else 1, final=final
+        )
         self._settled.set()
         if final:
             await self._close_stream()
@@ -399,7 +419,9 @@ class RecordingService:
 
     def acquire(self, app_id: str, cname: str, uid: int) -> Resource:
         now = time.monotonic()
-        for rid in [r for r, res in self._resources.items() if res.expires < now and res.sid is None]:
+        for rid in [
+            r for r, res in self._resources.items() if res.expires < now and res.sid is None
+        ]:
             del self._resources[rid]
         resource = Resource(secrets.token_urlsafe(48), app_id, cname, uid, now + RESOURCE_LIFETIME)
         self._resources[resource.resource_id] = resource
@@ -422,7 +444,11 @@ class RecordingService:
             raise ConflictError("this resourceId already started a recording: acquire a new one")
         for session in self._sessions.values():
             row = session.row
-            if (row.app_id, row.cname, row.uid) == (resource.app_id, resource.cname, resource.uid) and not session.finished:
+            if (row.app_id, row.cname, row.uid) == (
+                resource.app_id,
+                resource.cname,
+                resource.uid,
+            ) and not session.finished:
                 raise ConflictError(
                     f"uid {resource.uid} is already recording channel {resource.cname!r} (sid {row.sid})"
                 )
@@ -430,7 +456,9 @@ class RecordingService:
         resource.sid = sid
         destination, folder = make_destination(storage, self.default_folder)
         if storage.vendor.is_cloud:
-            await self.vault.keep(sid, storage.access_key.get_secret_value(), storage.secret_key.get_secret_value())
+            await self.vault.keep(
+                sid, storage.access_key.get_secret_value(), storage.secret_key.get_secret_value()
+            )
         row = RecordingRow(
             sid=sid, resource_id=resource.resource_id, app_id=resource.app_id,
             cname=resource.cname, uid=resource.uid, status=int(Status.NOT_STARTED),
@@ -445,7 +473,9 @@ class RecordingService:
         await session.start()
         return session
 
-    def _uploader(self, row: RecordingRow, destination: Any, slice_duration: float) -> DurableUploader:
+    def _uploader(
+        self, row: RecordingRow, destination: Any, slice_duration: float
+    ) -> DurableUploader:
         key = f"{row.folder}/{row.playlist}" if row.folder else row.playlist
         return DurableUploader(
             destination, self.ledger, row.sid, key, self.data_dir / "backup" / row.sid,
@@ -497,7 +527,11 @@ class RecordingService:
 
     def session(self, app_id: str, resource_id: str, sid: str) -> RecordingSession:
         session = self._sessions.get(sid)
-        if session is None or session.row.app_id != app_id or session.row.resource_id != resource_id:
+        if (
+            session is None
+            or session.row.app_id != app_id
+            or session.row.resource_id != resource_id
+        ):
             raise NotFoundError(f"no recording with sid {sid!r} for this resourceId")
         return session
 

@@ -115,7 +115,9 @@ class StateStore:
             raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
         assignments = ", ".join(f"{name} = ?" for name in fields)
         with self._tx() as db:
-            db.execute(f"UPDATE recordings SET {assignments} WHERE sid = ?", (*fields.values(), sid))
+            db.execute(
+                f"UPDATE recordings SET {assignments} WHERE sid = ?", (*fields.values(), sid)
+            )
 
     def recordings(self, *, active_only: bool = False) -> list[RecordingRow]:
         query = "SELECT * FROM recordings"

@@ -60,12 +60,16 @@ def _config(**overrides: Any) -> RecordingConfig:
     return RecordingConfig(**{**fields, **overrides})
 
 
-async def test_callbacks_in_order_and_agora_named_files(channel_server: Any, tmp_path: Path) -> None:
+async def test_callbacks_in_order_and_agora_named_files(
+    channel_server: Any, tmp_path: Path
+) -> None:
     folder = tmp_path / "recordings"
     storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(folder))
     log = Log()
     async with run_bots(channel_server.url, channel="e2e", uids=[11, 12, 13], size=(160, 120)):
-        recorder = create_cloud_recorder(log, server=channel_server.url, token=channel_server.settings.token)
+        recorder = create_cloud_recorder(
+            log, server=channel_server.url, token=channel_server.settings.token
+        )
         await recorder.start(SANDBOX_APP_ID, "e2e", None, 900, _config(), storage)
         await asyncio.sleep(5)
         await recorder.stop()
@@ -76,14 +80,18 @@ async def test_callbacks_in_order_and_agora_named_files(channel_server: Any, tmp
     assert "on_recording_uploading_progress" in names
     stopped, uploaded = names.index("on_recording_stopped"), names.index("on_recording_uploaded")
     assert names.index("on_recording_uploading_progress") < stopped < uploaded
-    assert not {"on_recorder_failure", "on_uploader_failure", "on_recording_fatal_error"} & set(names)
+    assert not {"on_recorder_failure", "on_uploader_failure", "on_recording_fatal_error"} & set(
+        names
+    )
     sid = recorder.sid
     playlist = folder / f"{sid}_e2e.m3u8"
     assert dict(log.calls)["on_recording_uploaded"] == (recorder.recording_id, playlist.name)
     text = playlist.read_text()
     assert text.rstrip().endswith("#EXT-X-ENDLIST")
     slices = [line for line in text.splitlines() if line.endswith(".ts")]
-    assert slices and all(s.startswith(f"{sid}_e2e_") and len(s) == len(f"{sid}_e2e_") + 17 + 3 for s in slices)
+    assert slices and all(
+        s.startswith(f"{sid}_e2e_") and len(s) == len(f"{sid}_e2e_") + 17 + 3 for s in slices
+    )
     assert sum(_decode_ok(folder / s) for s in slices) > 3.0
 
 
@@ -92,13 +100,17 @@ async def test_release_without_cancel_keeps_recording_and_a_new_client_reattache
 ) -> None:
     storage = CloudStorageConfig(local_folder=str(tmp_path / "rec"))
     async with run_bots(channel_server.url, channel="keep", uids=[21], size=(160, 120)):
-        first = create_cloud_recorder(Log(), server=channel_server.url, token=channel_server.settings.token)
+        first = create_cloud_recorder(
+            Log(), server=channel_server.url, token=channel_server.settings.token
+        )
         await first.start(SANDBOX_APP_ID, "keep", None, 901, _config(), storage)
         rid, sid = first.resource_id, first.sid
         await first.release(cancel=False)
         await asyncio.sleep(2)
         log = Log()
-        second = create_cloud_recorder(log, server=channel_server.url, token=channel_server.settings.token)
+        second = create_cloud_recorder(
+            log, server=channel_server.url, token=channel_server.settings.token
+        )
         assert rid is not None and sid is not None
         await second.attach(SANDBOX_APP_ID, rid, sid, "keep", 901)
         await asyncio.sleep(1)
@@ -108,12 +120,18 @@ async def test_release_without_cancel_keeps_recording_and_a_new_client_reattache
     assert (tmp_path / "rec" / f"{sid}_keep.m3u8").read_text().rstrip().endswith("#EXT-X-ENDLIST")
 
 
-async def test_second_recorder_with_the_same_uid_is_a_clear_conflict(channel_server: Any, tmp_path: Path) -> None:
+async def test_second_recorder_with_the_same_uid_is_a_clear_conflict(
+    channel_server: Any, tmp_path: Path
+) -> None:
     storage = CloudStorageConfig(local_folder=str(tmp_path))
     async with run_bots(channel_server.url, channel="dup", uids=[31], size=(160, 120)):
-        first = create_cloud_recorder(Log(), server=channel_server.url, token=channel_server.settings.token)
+        first = create_cloud_recorder(
+            Log(), server=channel_server.url, token=channel_server.settings.token
+        )
         await first.start(SANDBOX_APP_ID, "dup", None, 902, _config(), storage)
-        second = create_cloud_recorder(Log(), server=channel_server.url, token=channel_server.settings.token)
+        second = create_cloud_recorder(
+            Log(), server=channel_server.url, token=channel_server.settings.token
+        )
         with pytest.raises(CloudRecordingError) as info:
             await second.start(SANDBOX_APP_ID, "dup", None, 902, _config(), storage)
         assert "902" in str(info.value) and "already" in str(info.value)
@@ -129,16 +147,30 @@ async def test_unknown_sid_and_bad_auth_get_agora_shapes(channel_server: Any) ->
         assert missing.status_code == 404 and set(missing.json()) == {"code", "reason"}
         denied = await http.post(f"{base}/acquire", json={"cname": "a", "uid": "1"})
         assert denied.status_code == 401 and denied.json()["code"] == 401
-        wrong = await http.post(f"{base}/acquire", json={"cname": "a", "uid": "1"}, headers={"Authorization": "Bearer nope"})
+        wrong = await http.post(
+            f"{base}/acquire",
+            json={"cname": "a", "uid": "1"},
+            headers={"Authorization": "Bearer nope"},
+        )
         assert wrong.status_code == 401
-        bad = await http.post(f"{base}/acquire", content=b"{not json", headers={**auth, "Content-Type": "application/json"})
+        bad = await http.post(
+            f"{base}/acquire",
+            content=b"{not json",
+            headers={**auth, "Content-Type": "application/json"},
+        )
         assert bad.status_code == 400 and "reason" in bad.json()
         zero = await http.post(f"{base}/acquire", json={"cname": "a", "uid": "0"}, headers=auth)
         assert zero.status_code == 400 and "uid" in zero.json()["reason"]
-        rid = (await http.post(f"{base}/acquire", json={"cname": "a", "uid": "1"}, headers=auth)).json()["resourceId"]
+        rid = (
+            await http.post(f"{base}/acquire", json={"cname": "a", "uid": "1"}, headers=auth)
+        ).json()["resourceId"]
         bad_config = await http.post(
             f"{base}/resourceid/{rid}/mode/mix/start",
-            json={"cname": "a", "uid": "1", "clientRequest": {"recordingConfig": {"maxIdleTime": 2}}},
+            json={
+                "cname": "a",
+                "uid": "1",
+                "clientRequest": {"recordingConfig": {"maxIdleTime": 2}},
+            },
             headers=auth,
         )
         assert bad_config.status_code == 400
@@ -151,25 +183,25 @@ async def test_unknown_sid_and_bad_auth_get_agora_shapes(channel_server: Any) ->
 async def test_network_cut_gives_disconnected_then_every_missed_event_in_order(
     channel_server: Any, tmp_path: Path
 ) -> None:
-    from tests.tcp_proxy import TcpProxy
+    from tests.s3server import TcpProxy
 
     port = int(channel_server.url.rsplit(":", 1)[1])
-    proxy = await TcpProxy("127.0.0.1", port).start()
+    proxy = TcpProxy(port).start()
     log = Log()
     storage = CloudStorageConfig(local_folder=str(tmp_path))
     async with run_bots(channel_server.url, channel="cut", uids=[41, 42], size=(160, 120)):
         recorder = create_cloud_recorder(log, server=proxy.url, token=channel_server.settings.token)
         await recorder.start(SANDBOX_APP_ID, "cut", None, 903, _config(), storage)
         await asyncio.sleep(2)
-        await proxy.cut()
+        proxy.pause("refuse")
         await asyncio.sleep(10)  # the recording goes on; progress notices pile up on the server
         before_restore = len(log.calls)
-        await proxy.restore()
+        proxy.resume()
         await asyncio.sleep(6)
         await recorder.stop()
         await recorder.wait_finished(20)
         await recorder.release()
-    await proxy.close()
+    proxy.close()
     names = [name for name, _ in log.calls]
     failures = [args for name, args in log.calls if name == "on_recorder_failure"]
     assert failures and failures[0][1] is ErrorCode.DISCONNECTED
@@ -179,5 +211,7 @@ async def test_network_cut_gives_disconnected_then_every_missed_event_in_order(
     logged = [n["payload"]["details"]["progress"] for n in notices if n["eventType"] == 33]
     delivered = [args[1] for name, args in log.calls if name == "on_recording_uploading_progress"]
     assert delivered == [p // 100 for p in logged]
-    assert len(log.calls) > before_restore + 8  # the ~10 missed progress notices came after reconnecting
+    assert (
+        len(log.calls) > before_restore + 8
+    )  # the ~10 missed progress notices came after reconnecting
     assert names.index("on_recording_stopped") < names.index("on_recording_uploaded")

@@ -10,6 +10,7 @@ Inside such a test, wait with :func:`wait_until` (it yields to the loop) rather 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -46,6 +47,18 @@ async def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> 
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread() -> Iterator[None]:
+    """Collect each test's garbage (its event loop's timer objects) on the GUI thread.
+
+    A QObject with running timers that the cyclic collector happens to free on a
+    worker thread cannot unregister its timers, and Qt later fires them at freed
+    memory; collecting here, after the loop was closed, keeps that on this thread.
+    """
+    yield
+    gc.collect()
 
 
 @pytest.fixture
@@ -177,7 +190,7 @@ def window(
     store: KeyringStore,
     recorder_factory: FakeRecorderFactory,
     fake_server: FakeServer,
-) -> Any:
+) -> Iterator[Any]:
     """A main window with fake recorders, attached to a pretend server."""
     from gui.main_window import MainWindow
 
@@ -187,8 +200,12 @@ def window(
         recorder_factory=recorder_factory,
         embedded_server=fake_server,  # type: ignore[arg-type]
     )
-    qtbot.addWidget(win)
     win.server_url = "http://127.0.0.1:9"
     win.server_token = "test-token"
     win._owns_server = True
-    return win
+    yield win
+    # Closed here rather than by qtbot.addWidget: after the test no loop runs the
+    # close dialog's coroutine, so the window is closed as already shut down.
+    win._close_done = True
+    win.close()
+    win.deleteLater()

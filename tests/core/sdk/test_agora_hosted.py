@@ -127,65 +127,79 @@ async def test_hosted_requests_use_only_agoras_fields_and_polling_drives_callbac
     assert acquire_body["cname"] == "httpClient463224" and acquire_body["uid"] == "527841"
     sent = start_body["clientRequest"]
     documented = EXAMPLES["start_request"]["clientRequest"]
-    for key in ("channelType", "streamTypes", "decryptionMode", "audioProfile", "videoStreamType", "maxIdleTime"):
+    for key in (
+        "channelType",
+        "streamTypes",
+        "decryptionMode",
+        "audioProfile",
+        "videoStreamType",
+        "maxIdleTime",
+    ):
         assert sent["recordingConfig"][key] == documented["recordingConfig"][key], key
     for key in ("width", "height", "fps", "bitrate", "mixedVideoLayout"):
-        assert sent["recordingConfig"]["transcodingConfig"][key] == documented["recordingConfig"]["transcodingConfig"][key]
+        assert (
+            sent["recordingConfig"]["transcodingConfig"][key]
+            == documented["recordingConfig"]["transcodingConfig"][key]
+        )
     assert sent["storageConfig"]["fileNamePrefix"] == documented["storageConfig"]["fileNamePrefix"]
     assert sent["token"] == "the-token"
-    stop = agora.requests[-1] if agora.requests[-1].url.path.endswith("/stop") else next(
-        r for r in agora.requests if r.url.path.endswith("/stop")
+    stop = (
+        agora.requests[-1]
+        if agora.requests[-1].url.path.endswith("/stop")
+        else next(r for r in agora.requests if r.url.path.endswith("/stop"))
     )
     _keys_within(json.loads(stop.content), EXAMPLES["stop_request"], "stop")
 
     names = [name for name, _ in log.calls]
     assert names[:2] == ["on_recording_connecting", "on_recording_started"]
     assert names.index("on_recording_stopped") < names.index("on_recording_uploaded")
-    assert dict(log.calls)["on_recording_uploaded"][1] == EXAMPLES["stop_response"]["serverResponse"]["fileList"]
+    assert (
+        dict(log.calls)["on_recording_uploaded"][1]
+        == EXAMPLES["stop_response"]["serverResponse"]["fileList"]
+    )
 
 
 @pytest.mark.slow
-async def test_our_server_accepts_agoras_documented_start_request_with_basic_auth(tmp_path: Path) -> None:
-    import uvicorn
-
+async def test_our_server_accepts_agoras_documented_start_request_with_basic_auth(
+    channel_server: Any, tmp_path: Path
+) -> None:
     from core.channel.bots import run_bots
     from core.enums import SANDBOX_APP_ID
-    from core.server.app import ServerSettings, create_app
+    from tests.conftest import TEST_CUSTOMER
 
-    settings = ServerSettings(data_dir=tmp_path, customers={"customer": "c-secret"})
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
-    server.capture_signals = lambda: __import__("contextlib").nullcontext()  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     body = json.loads(json.dumps(EXAMPLES["start_request"]))
     client_request = body["clientRequest"]
     client_request.pop("token")
     client_request["recordingConfig"]["decryptionMode"] = 0  # the bots publish in the clear
     # A local folder instead of the example's S3 bucket: tests never leave 127.0.0.1.
-    client_request["storageConfig"] = {"vendor": 100, "region": 0, "extensionParams": {"localFolder": str(tmp_path / "rec")}}
-    base = f"{url}/v1/apps/{SANDBOX_APP_ID}/cloud_recording"
-    try:
-        async with (
-            run_bots(url, channel=body["cname"], uids=[123, 456], size=(160, 120)),
-            httpx.AsyncClient(auth=("customer", "c-secret"), timeout=30) as http,
-        ):
-            acquired = await http.post(f"{base}/acquire", json=EXAMPLES["acquire_request"])
-            assert acquired.status_code == 200, acquired.text
-            rid = acquired.json()["resourceId"]
-            started = await http.post(f"{base}/resourceid/{rid}/mode/mix/start", json=body)
-            assert started.status_code == 200, started.text
-            sid = started.json()["sid"]
-            await asyncio.sleep(3)
-            queried = (await http.get(f"{base}/resourceid/{rid}/sid/{sid}/mode/mix/query")).json()
-            assert queried["serverResponse"]["status"] == 5
-            assert set(EXAMPLES["query_response"]["serverResponse"]) <= set(queried["serverResponse"])
-            stopped = (await http.post(f"{base}/resourceid/{rid}/sid/{sid}/mode/mix/stop", json=EXAMPLES["stop_request"])).json()
-            assert set(stopped["serverResponse"]) == set(EXAMPLES["stop_response"]["serverResponse"])
-            assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
-            wrong = await http.post(f"{base}/acquire", json=EXAMPLES["acquire_request"], auth=("customer", "nope"))
-            assert wrong.status_code == 401
-    finally:
-        server.should_exit = True
-        await task
+    client_request["storageConfig"] = {
+        "vendor": 100,
+        "region": 0,
+        "extensionParams": {"localFolder": str(tmp_path / "rec")},
+    }
+    base = f"{channel_server.url}/v1/apps/{SANDBOX_APP_ID}/cloud_recording"
+    async with (
+        run_bots(channel_server.url, channel=body["cname"], uids=[123, 456], size=(160, 120)),
+        httpx.AsyncClient(auth=TEST_CUSTOMER, timeout=30) as http,
+    ):
+        acquired = await http.post(f"{base}/acquire", json=EXAMPLES["acquire_request"])
+        assert acquired.status_code == 200, acquired.text
+        rid = acquired.json()["resourceId"]
+        started = await http.post(f"{base}/resourceid/{rid}/mode/mix/start", json=body)
+        assert started.status_code == 200, started.text
+        sid = started.json()["sid"]
+        await asyncio.sleep(3)
+        queried = (await http.get(f"{base}/resourceid/{rid}/sid/{sid}/mode/mix/query")).json()
+        assert queried["serverResponse"]["status"] == 5
+        assert set(EXAMPLES["query_response"]["serverResponse"]) <= set(queried["serverResponse"])
+        stopped = (
+            await http.post(
+                f"{base}/resourceid/{rid}/sid/{sid}/mode/mix/stop", json=EXAMPLES["stop_request"]
+            )
+        ).json()
+        assert set(stopped["serverResponse"]) == set(EXAMPLES["stop_response"]["serverResponse"])
+        assert stopped["serverResponse"]["uploadingStatus"] == "uploaded"
+        wrong = await http.post(
+            f"{base}/acquire", json=EXAMPLES["acquire_request"], auth=("customer", "nope")
+        )
+        assert wrong.status_code == 401

@@ -1,0 +1,87 @@
+"""The embedded server: started as a subprocess with a per-launch token, stopped on quit."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings, QStandardPaths, QTimer
+from PySide6.QtWidgets import QApplication
+
+from gui.embedded_server import TOKEN_ENV, EmbeddedServer, ServerState, process_alive, reachable
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("core.server.main") is None,
+    reason="core/server/main.py (cloudrec server) is not there yet",
+)
+
+
+async def test_embedded_server_starts_and_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    server = EmbeddedServer(tmp_path / "server.log")
+    url = await server.start()
+    try:
+        assert server.state is ServerState.RUNNING
+        assert url.startswith("http://127.0.0.1:")
+        assert await reachable(url)
+        pid = server.pid
+        assert pid is not None and process_alive(pid)
+        assert server.token and len(server.token) >= 32
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists():  # the token is passed in the environment, never on the command line
+            assert server.token.encode() not in cmdline.read_bytes()
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+            assert f"{TOKEN_ENV}={server.token}".encode() in environ
+        second = EmbeddedServer(tmp_path / "server2.log")
+        await second.start()
+        assert second.token != server.token  # a fresh token per launch
+        await second.stop()
+    finally:
+        await server.stop()
+    assert server.state is ServerState.STOPPED
+    assert not process_alive(pid)
+    assert not await reachable(url)
+
+
+async def test_a_server_that_cannot_start_is_reported(tmp_path: Path) -> None:
+    from gui.embedded_server import EmbeddedServerError
+
+    server = EmbeddedServer(tmp_path / "server.log", extra_args=("--no-such-option",))
+    with pytest.raises(EmbeddedServerError, match="exited with code"):
+        await server.start()
+    assert server.state is ServerState.FAILED
+
+
+def test_main_starts_the_window_and_stops_the_server_on_quit(
+    qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gui import app as gui_app
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # main installs its own
+    QStandardPaths.setTestModeEnabled(True)
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "conf"))
+    seen: dict[str, Any] = {}
+
+    def close_when_running() -> None:
+        window = next((w for w in qapp.topLevelWidgets() if w.objectName() == "main_window"), None)
+        if window is not None and window.server_state is ServerState.RUNNING:
+            seen["url"], seen["pid"] = window.server_url, window.server.pid
+            seen["status"] = window.status_url.text()
+            window.close()
+            return
+        QTimer.singleShot(100, close_when_running)
+
+    QTimer.singleShot(100, close_when_running)
+    try:
+        assert gui_app.main(["cloudrec"]) == 0
+    finally:
+        asyncio.set_event_loop(None)
+        qapp.setQuitOnLastWindowClosed(True)
+    assert seen["url"] in seen["status"]
+    assert not process_alive(seen["pid"])
+    assert (tmp_path / "conf" / "cloudrec" / "cloudrec.conf").exists()

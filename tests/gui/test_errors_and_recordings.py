@@ -1,0 +1,184 @@
+"""Recordings in the window: rows driven by SDK callbacks, error dialogs with remedies,
+closing with active recordings."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPushButton
+
+from core.errors import CloudRecordingError, ErrorCode
+from core.sdk.recorder import create_cloud_recorder
+from gui.dialogs.close_dialog import CloseDialog
+from gui.dialogs.error_dialog import ErrorDialog, RemedyAction
+from gui.models.recordings import PROGRESS_ROLE, RecordingsModel, RowState
+
+from .conftest import FakeRecorderFactory, FakeServer, wait_until
+
+
+async def _start(window: Any) -> str:
+    request = window.panel.request()
+    assert request is not None
+    rid = await window.start_recording(request)
+    assert rid is not None
+    return rid
+
+
+def _label(dialog: ErrorDialog, name: str) -> str:
+    label = dialog.findChild(QLabel, name)
+    assert label is not None
+    return label.text()
+
+
+async def test_callbacks_drive_the_row(window: Any, recorder_factory: FakeRecorderFactory) -> None:
+    rid = await _start(window)
+    model: RecordingsModel = window.model
+    row = model.row(rid)
+    assert row is not None and row.state is RowState.RECORDING and row.channel == "demo"
+    assert window.status_active.text().endswith("1")
+    observer = window.observer
+    observer.on_recording_uploading_progress(rid, 40, "")
+    index = model.index(0, RecordingsModel.UPLOAD)
+    assert model.data(index, PROGRESS_ROLE) == 40
+    assert window.status_backlog.text().endswith("1")
+    observer.on_uploader_failure(rid, ErrorCode.UPLOADER_FAILED, "bucket unreachable")
+    assert model.row(rid).failed  # type: ignore[union-attr]
+    assert model.data(model.index(0, 0), Qt.ItemDataRole.BackgroundRole) is not None
+    assert "bucket unreachable" in window.event_log.toPlainText()
+    observer.on_recording_stopped(rid)
+    observer.on_recording_uploaded(rid, "https://bucket.example/sid_demo.m3u8")
+    row = model.row(rid)
+    assert row is not None and row.state is RowState.UPLOADED and row.progress == 100
+    assert row.playlist == "https://bucket.example/sid_demo.m3u8"
+    window.table.selectRow(0)
+    assert window.act_play.isEnabled() and window.act_copy.isEnabled()
+    assert not window.act_folder.isEnabled()  # a remote playlist has no local folder
+    window.on_copy()
+    from PySide6.QtGui import QGuiApplication
+
+    assert QGuiApplication.clipboard().text() == row.playlist
+    window.panel.grab()
+    window.table.grab()  # the progress bar delegate paints
+
+
+async def test_fatal_error_dialog_restart_releases_with_cancel_and_starts_again(
+    window: Any, recorder_factory: FakeRecorderFactory
+) -> None:
+    rid = await _start(window)
+    first = recorder_factory.made[0]
+    window.observer.on_recording_fatal_error(rid, ErrorCode.RECORDER_FAILED)
+    await wait_until(lambda: window.error_dialog is not None)
+    dialog: ErrorDialog = window.error_dialog
+    info = ErrorCode.RECORDER_FAILED.info
+    assert "RECORDER_FAILED" in _label(dialog, "error_code")
+    assert info.remedy_text in _label(dialog, "error_remedy")
+    restart = dialog.findChild(QPushButton, "remedy_cancel_and_restart")
+    assert restart is not None
+    restart.click()
+    await wait_until(lambda: len(recorder_factory.made) == 2 and window.model.rowCount() == 2)
+    assert ("release", True) in first.calls
+    assert recorder_factory.made[1].calls[0][0] == "start"
+    assert recorder_factory.made[1].calls[0][1:5] == first.calls[0][1:5]  # the same start
+    assert window.model.row(rid).state is RowState.FAILED  # type: ignore[union-attr]
+
+
+async def test_fatal_error_dialog_release_keeps_the_cancel_flag_false(
+    window: Any, recorder_factory: FakeRecorderFactory
+) -> None:
+    rid = await _start(window)
+    window.observer.on_recording_fatal_error(rid, ErrorCode.NO_USERS)
+    await wait_until(lambda: window.error_dialog is not None)
+    dialog: ErrorDialog = window.error_dialog
+    assert ErrorCode.NO_USERS.info.remedy_text in _label(dialog, "error_remedy")
+    assert RemedyAction.CANCEL_AND_RESTART not in dialog.buttons
+    dialog.buttons[RemedyAction.RELEASE].click()
+    await wait_until(lambda: ("release", False) in recorder_factory.made[0].calls)
+    assert len(recorder_factory.made) == 1
+
+
+def test_error_dialog_in_chinese_shows_the_seed_remedy(qtbot: Any) -> None:
+    dialog = ErrorDialog(ErrorCode.UPLOADER_INIT, "boom", chinese=True)
+    qtbot.addWidget(dialog)
+    assert ErrorCode.UPLOADER_INIT.info.remedy_text_zh in _label(dialog, "error_remedy")
+    assert _label(dialog, "error_message") == "boom"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_failed_start_with_the_real_sdk_opens_the_dialog(window: Any) -> None:
+    port = _closed_port()
+    window._recorder_factory = create_cloud_recorder
+    window.server_url = f"http://127.0.0.1:{port}"
+    task = window.on_start_clicked()  # the Start button's slot
+    await wait_until(lambda: window.error_dialog is not None)
+    dialog: ErrorDialog = window.error_dialog
+    assert dialog.code is ErrorCode.CONNECT_ERROR
+    assert str(port) in _label(dialog, "error_message")
+    assert window.panel.start_button.isEnabled()  # busy state reset
+    row = window.model.row_at(0)
+    assert row is not None and row.state is RowState.FAILED and row.failed
+    dialog.buttons[RemedyAction.RELEASE].click()
+    await task
+    assert window.recorder(row.recording_id) is None
+    assert window.model.row_at(0).state is RowState.FAILED  # type: ignore[union-attr]
+
+
+async def test_close_keeps_recordings_in_the_background(
+    window: Any, recorder_factory: FakeRecorderFactory, fake_server: FakeServer
+) -> None:
+    rid = await _start(window)
+    task = window.on_close_requested()
+    await wait_until(lambda: window.findChild(CloseDialog, "close_dialog") is not None)
+    dialog = window.findChild(CloseDialog, "close_dialog")
+    button = dialog.findChild(QPushButton, "close_background")
+    button.click()
+    await task
+    assert ("release", False) in recorder_factory.made[0].calls
+    assert fake_server.detached and not fake_server.stopped
+    assert window.settings.embedded_server() == ("http://127.0.0.1:9", 4242)
+    assert await window.keyring.get("embedded-server") == "test-token"
+    assert window.model.row(rid).state is RowState.BACKGROUND  # type: ignore[union-attr]
+    assert not window.isVisible()
+
+
+async def test_close_can_stop_the_recordings(
+    window: Any, recorder_factory: FakeRecorderFactory, fake_server: FakeServer
+) -> None:
+    await _start(window)
+    task = window.on_close_requested()
+    await wait_until(lambda: window.findChild(CloseDialog, "close_dialog") is not None)
+    window.findChild(CloseDialog, "close_dialog").findChild(QPushButton, "close_stop").click()
+    await task
+    assert ("release", True) in recorder_factory.made[0].calls
+    assert fake_server.stopped and not fake_server.detached
+    assert window.settings.embedded_server() is None
+
+
+async def test_close_can_be_cancelled(window: Any, recorder_factory: FakeRecorderFactory) -> None:
+    await _start(window)
+    task = window.on_close_requested()
+    await wait_until(lambda: window.findChild(CloseDialog, "close_dialog") is not None)
+    dialog = window.findChild(CloseDialog, "close_dialog")
+    dialog.reject()
+    await task
+    assert not any(c[0] == "release" for c in recorder_factory.made[0].calls)
+    assert window.recorder(recorder_factory.made[0].recording_id) is not None
+
+
+async def test_stop_and_release_actions(window: Any, recorder_factory: FakeRecorderFactory) -> None:
+    rid = await _start(window)
+    window.table.selectRow(0)
+    assert window.act_stop.isEnabled()
+    await window.on_stop()
+    assert ("stop",) in recorder_factory.made[0].calls
+    assert window.model.row(rid).state is RowState.STOPPED  # type: ignore[union-attr]
+    await window.on_release_cancel()
+    assert ("release", True) in recorder_factory.made[0].calls
+    assert window.model.row(rid).state is RowState.RELEASED  # type: ignore[union-attr]
+    assert not window.act_release.isEnabled()
