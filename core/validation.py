@@ -33,8 +33,10 @@ def check_app_id(app_id: object) -> str:
 
 def check_channel_name(name: object) -> str:
     """Return the channel name, or raise InvalidParameterError (Agora's channel name rules)."""
-    if not isinstance(name, str) or not _CHANNEL_NAME.match(name) or len(name.encode("utf-8")) > 64:
-        raise InvalidParameterError(
-            "channel_name", name, f"1 to 64 bytes from {CHANNEL_NAME_CHARS}"
-        )
+    allowed = f"1 to 64 bytes from {CHANNEL_NAME_CHARS}"
+    if not isinstance(name, str) or not 1 <= len(name.encode("utf-8")) <= 64:
+        raise InvalidParameterError("channel_name", name, allowed)
+    if not _CHANNEL_NAME.match(name):
+        bad = "".join(sorted({ch for ch in name if not _CHANNEL_NAME.match(ch)}))
+        raise InvalidParameterError("channel_name", name, f"{bad!r} may not be used; {allowed}")
     return name

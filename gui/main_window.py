@@ -397,6 +397,8 @@ class MainWindow(QMainWindow):
     async def run(self) -> int:
         """Connect to the server, then live until the window has closed."""
         self._closed = asyncio.get_running_loop().create_future()
+        if self.settings.window_state() is None:  # first start: a modest event log
+            self.resizeDocks([self.event_dock], [150], Qt.Orientation.Vertical)
         # The keyring may wait for the operator to unlock it: never hold up the window.
         probe = asyncio.ensure_future(self.keyring.probe())
         probe.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)

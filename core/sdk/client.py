@@ -156,3 +156,14 @@ class RestClient:
         body = {"cname": cname, "uid": str(uid), "clientRequest": {}}
         data = await self.request("POST", self._sid_path(app_id, resource_id, sid, "stop"), body)
         return dict(data)
+
+    async def check_storage(self, storage: CloudStorageConfig) -> tuple[bool, str]:
+        """Ask the server to test ``storage`` (cloudrec extension): (ok, what it found)."""
+        body = {"storageConfig": to_wire(storage)}
+        data = await self.request("POST", "/v1/cloudrec/storage/check", body)
+        return bool(data.get("ok")), str(data.get("destination") or data.get("reason") or "")
+
+    async def recordings(self) -> list[dict[str, Any]]:
+        """Every recording the server knows (cloudrec extension), for reattaching."""
+        data = await self.request("GET", "/v1/cloudrec/recordings")
+        return list(data.get("recordings", []))

@@ -23,8 +23,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
-from core.server.recordings import ConflictError, NotFoundError, RecordingService
+from core.server.recordings import CHECK_TIMEOUT, ConflictError, NotFoundError, RecordingService
 from core.server.state import StateStore
+from core.storage.destination import StorageError
+from core.storage.factory import make_destination
 from core.validation import check_app_id, check_channel_name, check_uid
 from core.wire import recording_config_from_wire, storage_config_from_wire
 
@@ -305,3 +307,38 @@ def install(app: FastAPI) -> RecordingService:
     app.include_router(router)
     app.include_router(admin)
     return service
+
+
+class StorageCheckRequest(BaseModel):
+    """Body of the storage check: a ``storageConfig`` as ``start`` takes it."""
+
+    storageConfig: dict[str, Any]
+
+
+@admin.post("/storage/check")
+async def check_storage(body: StorageCheckRequest, request: Request) -> dict[str, Any]:
+    """Write and delete a small object at the destination, as ``start`` does (extension).
+
+    Answers ``{"ok": true, "destination": ...}`` or ``{"ok": false, "code": 438,
+    "reason": ...}`` naming what is wrong (unknown bucket, access denied, bad signature,
+    endpoint unreachable); the keys never appear in the answer.
+    """
+    try:
+        storage = storage_config_from_wire(body.storageConfig)
+    except CloudRecordingError as exc:
+        raise _as_api_error(exc) from None
+    service = _service(request)
+    try:
+        destination, _ = make_destination(storage, service.default_folder)
+    except CloudRecordingError as exc:
+        return {"ok": False, "code": int(ErrorCode.UPLOADER_INIT), "reason": exc.message}
+    try:
+        await asyncio.wait_for(destination.check(), CHECK_TIMEOUT)
+    except StorageError as exc:
+        return {"ok": False, "code": int(ErrorCode.UPLOADER_INIT), "reason": exc.message}
+    except TimeoutError:
+        reason = f"{destination.description} did not answer within {CHECK_TIMEOUT:.0f} s"
+        return {"ok": False, "code": int(ErrorCode.UPLOADER_INIT), "reason": reason}
+    finally:
+        await destination.aclose()
+    return {"ok": True, "destination": destination.description}

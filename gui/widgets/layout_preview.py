@@ -124,7 +124,13 @@ class LayoutPreview(QWidget):
                 QPen(QColor("#ffd400") if marked else QColor("#202020"), 3 if marked else 1)
             )
             painter.drawRect(box.adjusted(1, 1, -1, -1))
-            font.setPixelSize(max(8, min(18, int(box.height() / 4))))
+            # The uid must fit its tile: size the text by the tile's width and height.
+            font.setPixelSize(
+                max(
+                    7,
+                    min(18, int(box.height() / 4), int(box.width() / (0.62 * (len(str(uid)) + 2)))),
+                )
+            )
             font.setBold(marked)
             painter.setFont(font)
             painter.setPen(QColor("#101010"))

@@ -215,3 +215,17 @@ async def test_a_killed_server_uploads_every_finished_slice_after_restart(
         assert query.json()["serverResponse"]["status"] in (7, 20)  # final, not "recording"
     finally:
         await second.stop()
+
+
+async def test_the_storage_check_names_what_is_wrong(channel_server: Any, s3_server: S3Server, s3_bucket: str) -> None:
+    from core.sdk.client import Credentials, RestClient
+
+    client = RestClient(channel_server.url, Credentials(bearer=channel_server.settings.token))
+    try:
+        assert await client.check_storage(_storage(s3_server, s3_bucket)) == (True, f"S3-compatible store bucket '{s3_bucket}' at {s3_server.endpoint}")
+        ok, reason = await client.check_storage(_storage(s3_server, s3_bucket, secret="wrong-secret-key"))
+        assert not ok and "secret key does not match" in reason and "wrong-secret-key" not in reason
+        ok, reason = await client.check_storage(_storage(s3_server, "missing-bucket"))
+        assert not ok and "missing-bucket" in reason
+    finally:
+        await client.aclose()

@@ -113,7 +113,9 @@ class FakeRecorder:
         self.failure = failure
         self.calls: list[tuple[Any, ...]] = []
 
-    async def start(self, app_id: str, channel: str, token: Any, uid: int, rec: Any, st: Any) -> None:
+    async def start(
+        self, app_id: str, channel: str, token: Any, uid: int, rec: Any, st: Any
+    ) -> None:
         self.calls.append(("start", app_id, channel, token, uid, rec, st))
         self.observer.on_recording_connecting(self.recording_id)
         await asyncio.sleep(0)

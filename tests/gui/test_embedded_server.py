@@ -20,7 +20,17 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-async def test_embedded_server_starts_and_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _proc_files(pid: int) -> tuple[bytes, bytes] | None:
+    """The command line and environment of a process (Linux), or None elsewhere."""
+    folder = Path(f"/proc/{pid}")
+    if not folder.exists():
+        return None
+    return (folder / "cmdline").read_bytes(), (folder / "environ").read_bytes()
+
+
+async def test_embedded_server_starts_and_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     server = EmbeddedServer(tmp_path / "server.log")
     url = await server.start()
@@ -31,10 +41,10 @@ async def test_embedded_server_starts_and_stops(tmp_path: Path, monkeypatch: pyt
         pid = server.pid
         assert pid is not None and process_alive(pid)
         assert server.token and len(server.token) >= 32
-        cmdline = Path(f"/proc/{pid}/cmdline")
-        if cmdline.exists():  # the token is passed in the environment, never on the command line
-            assert server.token.encode() not in cmdline.read_bytes()
-            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        proc = _proc_files(pid)
+        if proc is not None:  # the token is passed in the environment, never on the command line
+            cmdline, environ = proc
+            assert server.token.encode() not in cmdline
             assert f"{TOKEN_ENV}={server.token}".encode() in environ
         second = EmbeddedServer(tmp_path / "server2.log")
         await second.start()
@@ -64,7 +74,9 @@ def test_main_starts_the_window_and_stops_the_server_on_quit(
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # main installs its own
     QStandardPaths.setTestModeEnabled(True)
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "conf"))
+    QSettings.setPath(
+        QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "conf")
+    )
     seen: dict[str, Any] = {}
 
     def close_when_running() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from core.errors import CloudRecordingError, ErrorCode
+from core.errors import ErrorCode
 from core.sdk.recorder import create_cloud_recorder
 from gui.dialogs.close_dialog import CloseDialog
 from gui.dialogs.error_dialog import ErrorDialog, RemedyAction

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox
 from pydantic import SecretStr
+from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox
 
 from core.bitrate import recommended_bitrate
 from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig

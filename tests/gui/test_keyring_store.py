@@ -26,11 +26,17 @@ needs_dbus = pytest.mark.skipif(
 )
 
 
+def _read(path: Path) -> bytes:
+    return path.read_bytes()
+
+
 async def _never_called(config: object) -> None:
     raise AssertionError("not used")
 
 
-def _profiles(qtbot: Any, settings: AppSettings, store: KeyringStore) -> tuple[NewRecordingPanel, StorageProfiles]:
+def _profiles(
+    qtbot: Any, settings: AppSettings, store: KeyringStore
+) -> tuple[NewRecordingPanel, StorageProfiles]:
     panel = NewRecordingPanel()
     qtbot.addWidget(panel)
     bar = StorageProfiles(panel.storage_form, settings, store, _never_called, lambda: panel.storage)
@@ -46,7 +52,11 @@ def _fill_cloud(panel: NewRecordingPanel, access_key: str, secret_key: str) -> N
     region = form.widget("region")
     assert isinstance(region, QComboBox)
     region.setCurrentIndex(3)
-    for name, value in (("bucket", "my-bucket"), ("access_key", access_key), ("secret_key", secret_key)):
+    for name, value in (
+        ("bucket", "my-bucket"),
+        ("access_key", access_key),
+        ("secret_key", secret_key),
+    ):
         widget = form.widget(name)
         assert isinstance(widget, QLineEdit)
         widget.setText(value)
@@ -62,7 +72,7 @@ async def _save_and_reload(
     _fill_cloud(panel, access_key, secret_key)
     await bar.save(name)
     settings.sync()
-    stored = settings_file.read_bytes()
+    stored = _read(settings_file)
     assert access_key.encode() not in stored
     assert secret_key.encode() not in stored
     assert name.encode() in stored  # the profile itself is in the settings

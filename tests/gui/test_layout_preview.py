@@ -46,7 +46,9 @@ def test_vertical_marks_the_max_resolution_user(qtbot: Any) -> None:
 
 def test_window_preview_follows_the_transcoding_form(window: Any) -> None:
     form = window.panel.transcoding_form
-    form.widget("layout").setCurrentIndex(form.widget("layout").findData(int(MixedVideoLayout.BEST_FIT)))
+    form.widget("layout").setCurrentIndex(
+        form.widget("layout").findData(int(MixedVideoLayout.BEST_FIT))
+    )
     form.widget("width").setValue(640)
     form.widget("height").setValue(480)
     window.preview_users.setValue(7)

@@ -19,17 +19,28 @@ def test_version_is_written_and_newer_settings_are_kept(settings_file: Path) -> 
     raw.setValue("version", SETTINGS_VERSION + 1)
     raw.sync()
     AppSettings(QSettings(str(settings_file), QSettings.Format.IniFormat)).sync()
-    assert int(QSettings(str(settings_file), QSettings.Format.IniFormat).value("version")) == SETTINGS_VERSION + 1
+    assert (
+        int(QSettings(str(settings_file), QSettings.Format.IniFormat).value("version"))
+        == SETTINGS_VERSION + 1
+    )
 
 
 def test_drafts_drop_secrets(settings: AppSettings, settings_file: Path) -> None:
-    recording = RecordingConfig(decryption_mode=DecryptionMode.AES_256_XTS, secret="a-very-secret-pass")
-    storage = CloudStorageConfig(
-        vendor=StorageVendor.AMAZON_S3, bucket="b-bucket", access_key="AKIA-SECRET", secret_key="SK-SECRET"
+    recording = RecordingConfig(
+        decryption_mode=DecryptionMode.AES_256_XTS, secret="a-very-secret-pass"
     )
-    settings.set_draft("recording", {**recording.model_dump(mode="json"), "secret": "a-very-secret-pass"})
+    storage = CloudStorageConfig(
+        vendor=StorageVendor.AMAZON_S3,
+        bucket="b-bucket",
+        access_key="AKIA-SECRET",
+        secret_key="SK-SECRET",
+    )
     settings.set_draft(
-        "storage", {"vendor": 1, "bucket": "b-bucket", "access_key": "AKIA-SECRET", "secret_key": "SK-SECRET"}
+        "recording", {**recording.model_dump(mode="json"), "secret": "a-very-secret-pass"}
+    )
+    settings.set_draft(
+        "storage",
+        {"vendor": 1, "bucket": "b-bucket", "access_key": "AKIA-SECRET", "secret_key": "SK-SECRET"},
     )
     settings.set_draft("identity", {"app_id": "x", "token": "007-channel-token"})
     settings.sync()
