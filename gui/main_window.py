@@ -48,6 +48,7 @@ from qasync import asyncSlot
 
 from core.config import CloudStorageConfig, TranscodingConfig
 from core.errors import CloudRecordingError, ErrorCode
+from core.sdk.client import Credentials, RestClient
 from core.sdk.recorder import CloudRecorder, create_cloud_recorder
 from gui import paths
 from gui.dialogs.ask import ask
@@ -416,6 +417,7 @@ class MainWindow(QMainWindow):
             self.log_event(self.tr("Using the remote server {0}").format(self.server_url))
             await self._check_health()
             self._health.start()
+            await self.reattach_recordings()
             return
         left = self.settings.embedded_server()
         if left is not None:
@@ -431,9 +433,45 @@ class MainWindow(QMainWindow):
                     ).format(url)
                 )
                 self._health.start()
+                await self.reattach_recordings()
                 return
             self.settings.set_embedded_server(None)
         await self.start_embedded_server()
+
+    async def reattach_recordings(self) -> None:
+        """Show again the recordings the server still runs or still uploads."""
+        if self.server_url is None:
+            return
+        client = RestClient(self.server_url, Credentials(bearer=self.server_token))
+        try:
+            listed = await client.recordings()
+        except CloudRecordingError as exc:
+            self.log_event(
+                self.tr("Cannot list the server's recordings: {0}").format(exc), error=True
+            )
+            return
+        finally:
+            await client.aclose()
+        known = {getattr(r, "sid", None) for r in self._recorders.values()}
+        for item in listed:
+            if item.get("finished") or item["sid"] in known:
+                continue
+            recorder = self._recorder_factory(
+                self.observer, server=self.server_url, token=self.server_token
+            )
+            rid = recorder.recording_id
+            self._recorders[rid] = recorder
+            self.model.add(RecordingRow(rid, item["cname"]))
+            try:
+                await recorder.attach(
+                    item["appId"], item["resourceId"], item["sid"], item["cname"], int(item["uid"])
+                )
+            except CloudRecordingError as exc:
+                self.model.update(rid, state=RowState.FAILED, failed=True, last_event=str(exc))
+                continue
+            self.log_event(
+                self.tr("Reattached to the recording of channel {0}").format(item["cname"])
+            )
 
     async def start_embedded_server(self) -> None:
         self._set_server_state(ServerState.STARTING)
@@ -744,13 +782,23 @@ class MainWindow(QMainWindow):
     async def check_storage_destination(self, storage: CloudStorageConfig) -> None:
         """Ask the recording server to check ``storage`` (a small write and delete).
 
-        TO BE WIRED by the lead: call the SDK's destination check (the server runs
-        ``Destination.check()``) with ``self.server_url`` and ``self.server_token``,
-        raising ``CloudRecordingError`` when the check fails. Until the REST API has
-        it, this raises :class:`StorageCheckUnavailable` and the window says "not
-        available on this server".
+        Raises ``CloudRecordingError`` (UPLOADER_INIT) naming what is wrong, and
+        :class:`StorageCheckUnavailable` when there is no server or it has no such
+        check (Agora's hosted service).
         """
-        raise StorageCheckUnavailable(self.server_url or "")
+        if self.server_url is None:
+            raise StorageCheckUnavailable("")
+        client = RestClient(self.server_url, Credentials(bearer=self.server_token))
+        try:
+            ok, reason = await client.check_storage(storage)
+        except CloudRecordingError as exc:
+            if "HTTP 404" in exc.message:
+                raise StorageCheckUnavailable(self.server_url) from None
+            raise
+        finally:
+            await client.aclose()
+        if not ok:
+            raise CloudRecordingError(reason, ErrorCode.UPLOADER_INIT)
 
     # ------------------------------------------------------------------ demo participants
     @asyncSlot()

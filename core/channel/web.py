@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
@@ -22,8 +23,22 @@ from core.enums import SANDBOX_APP_ID
 
 router = APIRouter(tags=["channel"])
 
-JOIN_PAGE_DIR = Path(__file__).resolve().parents[2] / "resources" / "join"
-"""Where the join page's files live (``resources/join`` of the project)."""
+
+def resources_dir() -> Path:
+    """The project's ``resources/`` folder (join page, icons, translations).
+
+    In a PyInstaller bundle it is ``resources/`` of the bundle (``sys._MEIPASS``);
+    otherwise it sits next to the ``core`` package: at the top of the source tree, or
+    in ``site-packages`` when installed from a wheel (pyproject ships it there).
+    """
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle is not None:
+        return Path(bundle) / "resources"
+    return Path(__file__).resolve().parents[2] / "resources"
+
+
+JOIN_PAGE_DIR = resources_dir() / "join"
+"""Where the join page's files live (``resources/join``)."""
 
 _JOIN_FILES = {"index.html": "text/html", "join.js": "text/javascript"}
 

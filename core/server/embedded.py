@@ -44,6 +44,22 @@ class EmbeddedServer:
         return int(self.process.returncode or 0)
 
 
+def cloudrec_command() -> list[str]:
+    """The command that runs ``cloudrec`` (add a subcommand) with this installation.
+
+    In a frozen bundle (PyInstaller) ``sys.executable`` is the ``cloudrec`` program
+    itself and takes no ``-m``; otherwise it is the Python interpreter.
+    """
+    if getattr(sys, "frozen", False):
+        return [sys.executable]
+    return [sys.executable, "-m", "core.cli"]
+
+
+def server_command() -> list[str]:
+    """The command that runs ``cloudrec server`` with this installation."""
+    return [*cloudrec_command(), "server"]
+
+
 async def start_embedded_server(
     data_dir: Path | None = None, *, extra_args: tuple[str, ...] = (), log_level: str = "warning"
 ) -> EmbeddedServer:
@@ -51,7 +67,7 @@ async def start_embedded_server(
     token = secrets.token_urlsafe(32)
     env = {**os.environ, "CLOUDREC_SERVER_TOKEN": token}
     ready = Path(tempfile.mkdtemp(prefix="cloudrec-")) / "ready.json"
-    args = [sys.executable, "-m", "core.cli", "server", "--host", "127.0.0.1", "--port", "0",
+    args = [*server_command(), "--host", "127.0.0.1", "--port", "0",
             "--ready-file", str(ready), "--log-level", log_level, *extra_args]  # fmt: skip
     if data_dir is not None:
         args += ["--data-dir", str(data_dir)]

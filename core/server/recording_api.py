@@ -293,6 +293,7 @@ async def recordings(request: Request) -> dict[str, Any]:
             "sid": row.sid, "resourceId": row.resource_id, "appId": row.app_id, "cname": row.cname,
             "uid": str(row.uid), "status": int(session.status), "fileList": row.playlist,
             "folder": row.folder, "createdAt": row.created_at,
+            "uploadingStatus": session.uploading_status, "finished": session.finished,
         })  # fmt: skip
     return {"recordings": items}
 

@@ -1,0 +1,121 @@
+"""The window end to end: the real embedded server, real bots, the real SDK and S3 server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import CloudStorageConfig, ErrorCode, RecordingConfig, StorageVendor, TranscodingConfig
+from core.enums import SANDBOX_APP_ID
+from gui.embedded_server import EmbeddedServer
+from gui.forms.new_recording import StartRequest
+from gui.keyring_store import KeyringStore
+from gui.models.recordings import PROGRESS_ROLE, RecordingsModel, RowState
+from gui.settings import AppSettings
+from tests.s3server import S3Server
+
+from .conftest import wait_until
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def live_window(
+    qtbot: Any, settings: AppSettings, store: KeyringStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    from gui.main_window import MainWindow
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    server = EmbeddedServer(tmp_path / "server.log")
+    win = MainWindow(settings, store, embedded_server=server)
+    await win.start_embedded_server()
+    assert win.server_url is not None
+    try:
+        yield win
+    finally:
+        for recorder in list(win._recorders.values()):
+            await recorder.release(cancel=True)
+        await server.stop()
+        win._close_done = True
+        win.close()
+        win.deleteLater()
+
+
+def _bots(url: str, channel: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "bots", "--server", url, "--channel", channel,
+         "--users", "2", "--size", "160x120"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def _request(channel: str, storage: CloudStorageConfig) -> StartRequest:
+    recording = RecordingConfig(
+        progress_interval=1, slice_duration=2,
+        transcoding_config=TranscodingConfig(width=320, height=240, bitrate=300),
+    )  # fmt: skip
+    return StartRequest(SANDBOX_APP_ID, channel, None, 4321, recording, storage)
+
+
+async def test_a_recording_on_the_embedded_server_reaches_100_percent(live_window: Any, tmp_path: Path) -> None:
+    bots = _bots(live_window.server_url, "guirec")
+    try:
+        await wait_until(lambda: bots.poll() is None and _roster(live_window.server_url, "guirec") >= 2, 20)
+        storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(tmp_path / "rec"))
+        rid = await live_window.start_recording(_request("guirec", storage))
+        model: RecordingsModel = live_window.model
+        await wait_until(lambda: model.row(rid).state is RowState.RECORDING, 20)  # type: ignore[union-attr]
+        await wait_until(lambda: (model.row(rid).progress or 0) > 0, 20)  # type: ignore[union-attr]
+        recorder = live_window.recorder(rid)
+        await recorder.stop()
+        await wait_until(lambda: model.row(rid).state is RowState.UPLOADED, 30)  # type: ignore[union-attr]
+        row = model.row(rid)
+        assert row is not None and row.progress == 100
+        assert model.data(model.index(0, RecordingsModel.UPLOAD), PROGRESS_ROLE) == 100
+        assert Path(row.playlist).name == f"{recorder.sid}_guirec.m3u8" or row.playlist.endswith("_guirec.m3u8")
+    finally:
+        bots.terminate()
+        bots.wait(10)
+
+
+async def test_a_wrong_secret_shows_the_uploader_failure_on_the_row(
+    live_window: Any, s3_server: S3Server, s3_bucket: str
+) -> None:
+    storage = CloudStorageConfig(
+        vendor=StorageVendor.AMAZON_S3, bucket=s3_bucket, access_key=s3_server.access_key,
+        secret_key="definitely-wrong", endpoint=s3_server.endpoint,
+    )  # fmt: skip
+    bots = _bots(live_window.server_url, "guis3")
+    try:
+        await wait_until(lambda: _roster(live_window.server_url, "guis3") >= 2, 20)
+        task = live_window.start_recording(_request("guis3", storage))
+        import asyncio
+
+        started = asyncio.ensure_future(task)
+        await wait_until(lambda: live_window.error_dialog is not None, 20)
+        dialog = live_window.error_dialog
+        assert dialog.code is ErrorCode.UPLOADER_INIT
+        row = live_window.model.row_at(0)
+        assert row is not None and row.failed and row.error_code == int(ErrorCode.UPLOADER_INIT)
+        assert "secret key does not match" in row.last_event and "definitely-wrong" not in row.last_event
+        dialog.reject()
+        await started
+    finally:
+        bots.terminate()
+        bots.wait(10)
+
+
+def _roster(url: str, channel: str) -> int:
+    import httpx
+
+    try:
+        response = httpx.get(f"{url}/channels/{SANDBOX_APP_ID}/{channel}", timeout=2)
+    except httpx.HTTPError:
+        return 0
+    if response.status_code != 200:
+        return 0
+    return len(response.json()["users"])
