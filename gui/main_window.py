@@ -561,6 +561,7 @@ class MainWindow(QMainWindow):
                 assert self.server_url is not None and self.server_token is not None
                 await self.keyring.set(EMBEDDED_SERVER_ENTRY, self.server_token)
                 self.settings.set_embedded_server(self.server_url, self.server.pid or 0)
+                await self._server_exits_when_done()
                 self.server.detach()
                 self.log_event(self.tr("The embedded server keeps recording in the background."))
             else:
@@ -568,6 +569,17 @@ class MainWindow(QMainWindow):
                 self.settings.set_embedded_server(None)
         self.settings.sync()
         return True
+
+    async def _server_exits_when_done(self) -> None:
+        """The background server ends itself once its recordings are uploaded."""
+        assert self.server_url is not None
+        client = RestClient(self.server_url, Credentials(bearer=self.server_token))
+        try:
+            await client.exit_when_done()
+        except CloudRecordingError as exc:
+            self.log_event(self.tr("The server cannot stop by itself: {0}").format(exc), error=True)
+        finally:
+            await client.aclose()
 
     def _save_settings(self) -> None:
         self.settings.set_geometry(self.saveGeometry(), self.saveState())

@@ -167,3 +167,8 @@ class RestClient:
         """Every recording the server knows (cloudrec extension), for reattaching."""
         data = await self.request("GET", "/v1/cloudrec/recordings")
         return list(data.get("recordings", []))
+
+    async def exit_when_done(self) -> int:
+        """Ask the server to shut down once its recordings are uploaded; active count."""
+        data = await self.request("POST", "/v1/cloudrec/exit-when-done")
+        return int(data.get("activeRecordings", 0))

@@ -13,7 +13,9 @@ import asyncio
 import base64
 import binascii
 import json
+import os
 import secrets
+import signal
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -343,3 +345,24 @@ async def check_storage(body: StorageCheckRequest, request: Request) -> dict[str
     finally:
         await destination.aclose()
     return {"ok": True, "destination": destination.description}
+
+
+@admin.post("/exit-when-done")
+async def exit_when_done(request: Request) -> dict[str, Any]:
+    """Shut the server down once every recording has finished uploading (extension).
+
+    The window calls this when it closes and leaves its embedded server recording in
+    the background, so the server does not outlive its work.
+    """
+    service = _service(request)
+    if not service.exit_when_done:
+        service.exit_when_done = True
+        service.spawn(_exit_when_done(service))
+    active = sum(1 for s in service.sessions() if not s.finished)
+    return {"ok": True, "activeRecordings": active}
+
+
+async def _exit_when_done(service: RecordingService) -> None:
+    while pending := [s for s in service.sessions() if not s.finished]:
+        await asyncio.gather(*(s.wait_finished() for s in pending))
+    os.kill(os.getpid(), signal.SIGTERM)  # the server's clean shutdown path

@@ -139,6 +139,10 @@ class RecordingSession:
     def finished(self) -> bool:
         return self._finished.is_set()
 
+    async def wait_finished(self) -> None:
+        """Wait until nothing more will happen to this recording (uploads done)."""
+        await self._finished.wait()
+
     @property
     def settled(self) -> bool:
         return self._settled.is_set()
@@ -408,6 +412,7 @@ class RecordingService:
         self._tasks: set[asyncio.Task[None]] = set()
         self.ledger = SliceLedger(store.path)
         self.vault = CredentialVault()
+        self.exit_when_done = False
 
     def spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)

@@ -215,3 +215,25 @@ async def test_network_cut_gives_disconnected_then_every_missed_event_in_order(
         len(log.calls) > before_restore + 8
     )  # the ~10 missed progress notices came after reconnecting
     assert names.index("on_recording_stopped") < names.index("on_recording_uploaded")
+
+
+async def test_a_background_server_exits_once_its_recordings_are_done(tmp_path: Path) -> None:
+    from core.sdk.client import Credentials, RestClient
+    from core.server.embedded import start_embedded_server
+
+    server = await start_embedded_server(tmp_path / "data")
+    try:
+        recorder = create_cloud_recorder(Log(), server=server.url, token=server.token)
+        storage = CloudStorageConfig(local_folder=str(tmp_path / "rec"))
+        await recorder.start(SANDBOX_APP_ID, "bg", None, 904, _config(max_idle_time=5), storage)
+        await recorder.release(cancel=False)  # the recording goes on without a client
+        client = RestClient(server.url, Credentials(bearer=server.token))
+        assert await client.exit_when_done() == 1
+        await client.aclose()
+        assert server.process.returncode is None
+        # nobody joins: the recording ends by itself after max_idle_time, then the server
+        await asyncio.wait_for(server.process.wait(), 30)
+        assert server.process.returncode == 0
+    finally:
+        await server.stop()
+    assert list((tmp_path / "rec").glob("*_bg.m3u8"))
