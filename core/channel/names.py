@@ -35,7 +35,9 @@ def validate_uid(uid: int | str) -> int:
     """Return ``uid`` as an int in 1..2^32-1 (a decimal string is accepted), else raise."""
     if isinstance(uid, str):
         if not (uid.isascii() and uid.isdigit()):
-            raise InvalidNameError(f"uid: {uid!r} is not allowed; a decimal number from 1 to {MAX_UID}")
+            raise InvalidNameError(
+                f"uid: {uid!r} is not allowed; a decimal number from 1 to {MAX_UID}"
+            )
         uid = int(uid)
     return _as_name_error(check_uid, uid)
 

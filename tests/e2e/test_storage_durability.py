@@ -51,7 +51,9 @@ class Log(CloudRecorderObserver):
         return [n for n, _ in self.calls]
 
 
-def _storage(s3: S3Server, bucket: str, *, endpoint: str | None = None, secret: str | None = None) -> CloudStorageConfig:
+def _storage(
+    s3: S3Server, bucket: str, *, endpoint: str | None = None, secret: str | None = None
+) -> CloudStorageConfig:
     return CloudStorageConfig(
         vendor=StorageVendor.AMAZON_S3, region=0, bucket=bucket, access_key=s3.access_key,
         secret_key=secret or s3.secret_key, endpoint=endpoint or s3.endpoint,
@@ -66,7 +68,9 @@ def _config() -> RecordingConfig:
     )  # fmt: skip
 
 
-def _download_and_decode(s3: S3Server, bucket: str, playlist_key: str, folder: Path) -> tuple[list[str], float]:
+def _download_and_decode(
+    s3: S3Server, bucket: str, playlist_key: str, folder: Path
+) -> tuple[list[str], float]:
     """Fetch the playlist and its slices from the bucket; decode them end to end."""
     folder.mkdir(parents=True, exist_ok=True)
     text = s3.get_object(bucket, playlist_key).decode()
@@ -93,17 +97,24 @@ async def test_a_wrong_secret_or_a_missing_bucket_fails_start_fast_with_uploader
 ) -> None:
     async with run_bots(channel_server.url, channel="s3bad", uids=[51], size=(160, 120)):
         for storage, cause in (
-            (_storage(s3_server, s3_bucket, secret="not-the-secret-key"), "secret key does not match"),
+            (
+                _storage(s3_server, s3_bucket, secret="not-the-secret-key"),
+                "secret key does not match",
+            ),
             (_storage(s3_server, "no-such-bucket"), "no-such-bucket"),
         ):
-            recorder = create_cloud_recorder(Log(), server=channel_server.url, token=channel_server.settings.token)
+            recorder = create_cloud_recorder(
+                Log(), server=channel_server.url, token=channel_server.settings.token
+            )
             began = time.monotonic()
             with pytest.raises(CloudRecordingError) as info:
                 await recorder.start(SANDBOX_APP_ID, "s3bad", None, 950, _config(), storage)
             assert time.monotonic() - began < 5
             assert info.value.code is ErrorCode.UPLOADER_INIT
             assert cause in str(info.value)
-            assert "not-the-secret-key" not in str(info.value) and s3_server.secret_key not in str(info.value)
+            assert "not-the-secret-key" not in str(info.value) and s3_server.secret_key not in str(
+                info.value
+            )
             await recorder.release()
 
 
@@ -112,8 +123,12 @@ async def test_a_60_s_recording_uploads_while_recording(
 ) -> None:
     log = Log()
     async with run_bots(channel_server.url, channel="s3live", uids=[61, 62, 63], size=(160, 120)):
-        recorder = create_cloud_recorder(log, server=channel_server.url, token=channel_server.settings.token)
-        await recorder.start(SANDBOX_APP_ID, "s3live", None, 960, _config(), _storage(s3_server, s3_bucket))
+        recorder = create_cloud_recorder(
+            log, server=channel_server.url, token=channel_server.settings.token
+        )
+        await recorder.start(
+            SANDBOX_APP_ID, "s3live", None, 960, _config(), _storage(s3_server, s3_bucket)
+        )
         await asyncio.sleep(30)
         during = [k for k in s3_server.list_keys(s3_bucket, "recordings/") if k.endswith(".ts")]
         assert len(during) >= 10  # uploaded as they close, not at the end
@@ -124,7 +139,9 @@ async def test_a_60_s_recording_uploads_while_recording(
     playlist_key = f"recordings/{recorder.sid}_s3live.m3u8"
     slices, duration = _download_and_decode(s3_server, s3_bucket, playlist_key, tmp_path / "down")
     assert abs(duration - 60) <= 2.5
-    assert sorted(f"recordings/{s}" for s in slices) == [k for k in s3_server.list_keys(s3_bucket, "recordings/") if k.endswith(".ts")]
+    assert sorted(f"recordings/{s}" for s in slices) == [
+        k for k in s3_server.list_keys(s3_bucket, "recordings/") if k.endswith(".ts")
+    ]
     names = log.names()
     assert "on_recording_uploaded" in names and "on_uploader_failure" not in names
     progress = [args[1] for n, args in log.calls if n == "on_recording_uploading_progress"]
@@ -138,7 +155,9 @@ async def test_an_s3_outage_of_30_s_loses_no_slice(
     log = Log()
     with TcpProxy(port) as proxy:
         async with run_bots(channel_server.url, channel="s3out", uids=[71, 72], size=(160, 120)):
-            recorder = create_cloud_recorder(log, server=channel_server.url, token=channel_server.settings.token)
+            recorder = create_cloud_recorder(
+                log, server=channel_server.url, token=channel_server.settings.token
+            )
             storage = _storage(s3_server, s3_bucket, endpoint=proxy.url)
             await recorder.start(SANDBOX_APP_ID, "s3out", None, 970, _config(), storage)
             await asyncio.sleep(6)
@@ -156,7 +175,9 @@ async def test_an_s3_outage_of_30_s_loses_no_slice(
     ledger = SliceLedger(channel_server.settings.data_dir / "state.sqlite3")
     recorded = [r.name for r in ledger.slices(recorder.sid)]
     ledger.close()
-    slices, duration = _download_and_decode(s3_server, s3_bucket, f"recordings/{recorder.sid}_s3out.m3u8", tmp_path / "down")
+    slices, duration = _download_and_decode(
+        s3_server, s3_bucket, f"recordings/{recorder.sid}_s3out.m3u8", tmp_path / "down"
+    )
     assert slices == recorded and len(recorded) >= 20  # every slice, the outage's included
     assert duration > 40
 
@@ -171,10 +192,15 @@ def _secret_service_available() -> bool:
         return False
     import keyring
 
-    return "SecretService" in type(keyring.get_keyring()).__module__ or "SecretService" in repr(keyring.get_keyring())
+    return "SecretService" in type(keyring.get_keyring()).__module__ or "SecretService" in repr(
+        keyring.get_keyring()
+    )
 
 
-@pytest.mark.skipif(not _secret_service_available(), reason="needs a D-Bus session with a Secret Service (the test command starts one)")
+@pytest.mark.skipif(
+    not _secret_service_available(),
+    reason="needs a D-Bus session with a Secret Service (the test command starts one)",
+)
 async def test_a_killed_server_uploads_every_finished_slice_after_restart(
     s3_server: S3Server, s3_bucket: str, tmp_path: Path
 ) -> None:
@@ -184,7 +210,9 @@ async def test_a_killed_server_uploads_every_finished_slice_after_restart(
     try:
         async with run_bots(first.url, channel="s3kill", uids=[81, 82], size=(160, 120)):
             recorder = create_cloud_recorder(log, server=first.url, token=first.token)
-            await recorder.start(SANDBOX_APP_ID, "s3kill", None, 980, _config(), _storage(s3_server, s3_bucket))
+            await recorder.start(
+                SANDBOX_APP_ID, "s3kill", None, 980, _config(), _storage(s3_server, s3_bucket)
+            )
             rid, sid = recorder.resource_id, recorder.sid
             await asyncio.sleep(9)
             first.process.send_signal(signal.SIGKILL)
@@ -202,7 +230,10 @@ async def test_a_killed_server_uploads_every_finished_slice_after_restart(
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             keys = s3_server.list_keys(s3_bucket, "recordings/")
-            if playlist_key in keys and parse_playlist(s3_server.get_object(s3_bucket, playlist_key).decode()).ended:
+            if (
+                playlist_key in keys
+                and parse_playlist(s3_server.get_object(s3_bucket, playlist_key).decode()).ended
+            ):
                 break
             await asyncio.sleep(0.5)
         slices, _ = _download_and_decode(s3_server, s3_bucket, playlist_key, tmp_path / "down")
@@ -217,13 +248,20 @@ async def test_a_killed_server_uploads_every_finished_slice_after_restart(
         await second.stop()
 
 
-async def test_the_storage_check_names_what_is_wrong(channel_server: Any, s3_server: S3Server, s3_bucket: str) -> None:
+async def test_the_storage_check_names_what_is_wrong(
+    channel_server: Any, s3_server: S3Server, s3_bucket: str
+) -> None:
     from core.sdk.client import Credentials, RestClient
 
     client = RestClient(channel_server.url, Credentials(bearer=channel_server.settings.token))
     try:
-        assert await client.check_storage(_storage(s3_server, s3_bucket)) == (True, f"S3-compatible store bucket '{s3_bucket}' at {s3_server.endpoint}")
-        ok, reason = await client.check_storage(_storage(s3_server, s3_bucket, secret="wrong-secret-key"))
+        assert await client.check_storage(_storage(s3_server, s3_bucket)) == (
+            True,
+            f"S3-compatible store bucket '{s3_bucket}' at {s3_server.endpoint}",
+        )
+        ok, reason = await client.check_storage(
+            _storage(s3_server, s3_bucket, secret="wrong-secret-key")
+        )
         assert not ok and "secret key does not match" in reason and "wrong-secret-key" not in reason
         ok, reason = await client.check_storage(_storage(s3_server, "missing-bucket"))
         assert not ok and "missing-bucket" in reason

@@ -25,7 +25,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 async def live_window(
-    qtbot: Any, settings: AppSettings, store: KeyringStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: Any,
+    settings: AppSettings,
+    store: KeyringStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Any:
     from gui.main_window import MainWindow
 
@@ -61,10 +65,14 @@ def _request(channel: str, storage: CloudStorageConfig) -> StartRequest:
     return StartRequest(SANDBOX_APP_ID, channel, None, 4321, recording, storage)
 
 
-async def test_a_recording_on_the_embedded_server_reaches_100_percent(live_window: Any, tmp_path: Path) -> None:
+async def test_a_recording_on_the_embedded_server_reaches_100_percent(
+    live_window: Any, tmp_path: Path
+) -> None:
     bots = _bots(live_window.server_url, "guirec")
     try:
-        await wait_until(lambda: bots.poll() is None and _roster(live_window.server_url, "guirec") >= 2, 20)
+        await wait_until(
+            lambda: bots.poll() is None and _roster(live_window.server_url, "guirec") >= 2, 20
+        )
         storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(tmp_path / "rec"))
         rid = await live_window.start_recording(_request("guirec", storage))
         model: RecordingsModel = live_window.model
@@ -76,7 +84,9 @@ async def test_a_recording_on_the_embedded_server_reaches_100_percent(live_windo
         row = model.row(rid)
         assert row is not None and row.progress == 100
         assert model.data(model.index(0, RecordingsModel.UPLOAD), PROGRESS_ROLE) == 100
-        assert Path(row.playlist).name == f"{recorder.sid}_guirec.m3u8" or row.playlist.endswith("_guirec.m3u8")
+        assert Path(row.playlist).name == f"{recorder.sid}_guirec.m3u8" or row.playlist.endswith(
+            "_guirec.m3u8"
+        )
     finally:
         bots.terminate()
         bots.wait(10)
@@ -101,7 +111,10 @@ async def test_a_wrong_secret_shows_the_uploader_failure_on_the_row(
         assert dialog.code is ErrorCode.UPLOADER_INIT
         row = live_window.model.row_at(0)
         assert row is not None and row.failed and row.error_code == int(ErrorCode.UPLOADER_INIT)
-        assert "secret key does not match" in row.last_event and "definitely-wrong" not in row.last_event
+        assert (
+            "secret key does not match" in row.last_event
+            and "definitely-wrong" not in row.last_event
+        )
         dialog.reject()
         await started
     finally:
