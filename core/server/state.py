@@ -9,14 +9,11 @@ their secret fields removed.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from core.database import Database
 
 SCHEMA_VERSION = 1
 
@@ -66,37 +63,15 @@ class RecordingRow:
     uploading_status: str
 
 
-class StateStore:
-    """The server's SQLite database; safe to call from the event loop (short writes)."""
+class StateStore(Database):
+    """The server's recordings and notices."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        super().__init__(path, _SCHEMA)
+        self.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def add_recording(self, row: RecordingRow) -> None:
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute(
                 "INSERT INTO recordings (sid, resource_id, app_id, cname, uid, status, "
                 "recording_config, storage_config, playlist, folder, created_at, stopped_at, "
@@ -114,7 +89,7 @@ class StateStore:
         if not fields or not set(fields) <= allowed:
             raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute(
                 f"UPDATE recordings SET {assignments} WHERE sid = ?", (*fields.values(), sid)
             )
@@ -123,13 +98,11 @@ class StateStore:
         query = "SELECT * FROM recordings"
         if active_only:
             query += " WHERE stopped_at IS NULL"
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY created_at").fetchall()
+        rows = self.fetchall(query + " ORDER BY created_at")
         return [self._row(r) for r in rows]
 
     def recording(self, sid: str) -> RecordingRow | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM recordings WHERE sid = ?", (sid,)).fetchone()
+        row = self.fetchone("SELECT * FROM recordings WHERE sid = ?", (sid,))
         return self._row(row) if row else None
 
     @staticmethod
@@ -142,28 +115,19 @@ class StateStore:
         )  # fmt: skip
 
     def add_notice(self, sid: str, sequence: int, notice: dict[str, Any]) -> None:
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute(
                 "INSERT INTO notices (sid, sequence, body) VALUES (?, ?, ?)",
                 (sid, sequence, json.dumps(notice)),
             )
 
     def notices(self, sid: str, after: int = 0) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT body FROM notices WHERE sid = ? AND sequence > ? ORDER BY sequence",
-                (sid, after),
-            ).fetchall()
+        rows = self.fetchall(
+            "SELECT body FROM notices WHERE sid = ? AND sequence > ? ORDER BY sequence",
+            (sid, after),
+        )
         return [json.loads(r[0]) for r in rows]
 
     def last_sequence(self, sid: str) -> int:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT MAX(sequence) FROM notices WHERE sid = ?", (sid,)
-            ).fetchone()
-        return int(row[0] or 0)
-
-
-def now() -> float:
-    """Wall-clock time for stored timestamps."""
-    return time.time()
+        row = self.fetchone("SELECT MAX(sequence) FROM notices WHERE sid = ?", (sid,))
+        return int(row[0] or 0) if row else 0

@@ -7,10 +7,10 @@ reads the ledger and carries on. The ledger shares the server's database file (W
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from core.database import Database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS slices (
@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS uploads (
     done INTEGER NOT NULL DEFAULT 0
 );
 """
+
+
+_UPLOAD_COLUMNS = "SELECT sid, playlist_key, ended, playlist_uploaded, done FROM uploads"
 
 
 @dataclass(frozen=True)
@@ -59,81 +62,59 @@ class UploadRow:
     done: bool
 
 
-class SliceLedger:
+class SliceLedger(Database):
     """Durable slice and upload state; every write is committed (fsync) before returning."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def _write(self, sql: str, args: tuple[object, ...]) -> None:
-        with self._lock:
-            self._db.execute(sql, args)
+        super().__init__(path, _SCHEMA)
 
     def open_recording(self, sid: str, playlist_key: str) -> None:
-        self._write(
+        self.execute(
             "INSERT OR IGNORE INTO uploads (sid, playlist_key) VALUES (?, ?)", (sid, playlist_key)
         )
 
     def add_slice(self, sid: str, name: str, key: str, backup_path: Path, size: int) -> int:
-        with self._lock:
-            row = self._db.execute(
+        with self.transaction() as db:
+            row = db.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM slices WHERE sid = ?", (sid,)
             ).fetchone()
             seq = int(row[0]) + 1
-            self._db.execute(
+            db.execute(
                 "INSERT INTO slices (sid, seq, name, key, backup_path, bytes) VALUES (?,?,?,?,?,?)",
                 (sid, seq, name, key, str(backup_path), size),
             )
         return seq
 
     def set_duration(self, sid: str, name: str, duration: float) -> None:
-        self._write(
+        self.execute(
             "UPDATE slices SET duration = ? WHERE sid = ? AND name = ?", (duration, sid, name)
         )
 
     def mark_uploaded(self, sid: str, seq: int) -> None:
-        self._write("UPDATE slices SET uploaded = 1 WHERE sid = ? AND seq = ?", (sid, seq))
+        self.execute("UPDATE slices SET uploaded = 1 WHERE sid = ? AND seq = ?", (sid, seq))
 
     def mark_ended(self, sid: str) -> None:
-        self._write("UPDATE uploads SET ended = 1 WHERE sid = ?", (sid,))
+        self.execute("UPDATE uploads SET ended = 1 WHERE sid = ?", (sid,))
 
     def mark_playlist(self, sid: str, *, uploaded: bool, done: bool) -> None:
-        self._write(
+        self.execute(
             "UPDATE uploads SET playlist_uploaded = ?, done = ? WHERE sid = ?",
             (int(uploaded), int(done), sid),
         )
 
     def slices(self, sid: str) -> list[SliceRow]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT sid, seq, name, key, backup_path, bytes, duration, uploaded "
-                "FROM slices WHERE sid = ? ORDER BY seq",
-                (sid,),
-            ).fetchall()
+        rows = self.fetchall(
+            "SELECT sid, seq, name, key, backup_path, bytes, duration, uploaded "
+            "FROM slices WHERE sid = ? ORDER BY seq",
+            (sid,),
+        )
         return [SliceRow(r[0], r[1], r[2], r[3], Path(r[4]), r[5], r[6], bool(r[7])) for r in rows]
 
     def upload(self, sid: str) -> UploadRow | None:
-        with self._lock:
-            r = self._db.execute(
-                "SELECT sid, playlist_key, ended, playlist_uploaded, done FROM uploads WHERE sid = ?",
-                (sid,),
-            ).fetchone()
+        r = self.fetchone(f"{_UPLOAD_COLUMNS} WHERE sid = ?", (sid,))
         return UploadRow(r[0], r[1], bool(r[2]), bool(r[3]), bool(r[4])) if r else None
 
     def unfinished(self) -> list[UploadRow]:
         """Recordings whose uploads are not all done (to resume after a restart)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT sid, playlist_key, ended, playlist_uploaded, done FROM uploads WHERE done = 0"
-            ).fetchall()
+        rows = self.fetchall(f"{_UPLOAD_COLUMNS} WHERE done = 0")
         return [UploadRow(r[0], r[1], bool(r[2]), bool(r[3]), bool(r[4])) for r in rows]

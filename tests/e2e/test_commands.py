@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import decoded_duration
 
 pytestmark = pytest.mark.slow
 
@@ -22,15 +23,6 @@ def _cloudrec(
     )  # fmt: skip
 
 
-def _slices_decode(playlist: Path) -> float:
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(playlist)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
-    return float(json.loads(result.stdout)["format"]["duration"])
-
-
 def test_demo_prints_a_playlist_whose_slices_decode(tmp_path: Path) -> None:
     result = _cloudrec(
         "demo", "--seconds", "6", cwd=tmp_path, env={"XDG_DATA_HOME": str(tmp_path / "data")}
@@ -40,7 +32,7 @@ def test_demo_prints_a_playlist_whose_slices_decode(tmp_path: Path) -> None:
     assert playlist.parent == tmp_path / "recordings" and playlist.suffix == ".m3u8"
     assert "on_recording_started" in result.stdout and "on_recording_uploaded" in result.stdout
     assert playlist.read_text().rstrip().endswith("#EXT-X-ENDLIST")
-    assert 5 <= _slices_decode(playlist) <= 8
+    assert 5 <= decoded_duration(playlist) <= 8
 
 
 def test_record_prints_callbacks_and_stops_after_the_duration(tmp_path: Path) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +10,6 @@ import httpx
 import pytest
 
 from core import (
-    CloudRecorderObserver,
     CloudRecordingError,
     CloudStorageConfig,
     ErrorCode,
@@ -23,32 +20,9 @@ from core import (
 )
 from core.channel.bots import run_bots
 from core.enums import SANDBOX_APP_ID
+from tests.helpers import CallbackLog, decoded_duration
 
 pytestmark = pytest.mark.slow
-
-
-class Log(CloudRecorderObserver):
-    """Keeps every callback in order."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, tuple[Any, ...]]] = []
-
-    def __getattribute__(self, name: str) -> Any:
-        if name.startswith("on_"):
-            return lambda *args: self.calls.append((name, args))
-        return super().__getattribute__(name)
-
-    def names(self) -> list[str]:
-        return [name for name, _ in self.calls]
-
-
-def _decode_ok(path: Path) -> float:
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
-    return float(json.loads(result.stdout)["format"]["duration"])
 
 
 def _config(**overrides: Any) -> RecordingConfig:
@@ -65,7 +39,7 @@ async def test_callbacks_in_order_and_agora_named_files(
 ) -> None:
     folder = tmp_path / "recordings"
     storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(folder))
-    log = Log()
+    log = CallbackLog()
     async with run_bots(channel_server.url, channel="e2e", uids=[11, 12, 13], size=(160, 120)):
         recorder = create_cloud_recorder(
             log, server=channel_server.url, token=channel_server.settings.token
@@ -92,7 +66,7 @@ async def test_callbacks_in_order_and_agora_named_files(
     assert slices and all(
         s.startswith(f"{sid}_e2e_") and len(s) == len(f"{sid}_e2e_") + 17 + 3 for s in slices
     )
-    assert sum(_decode_ok(folder / s) for s in slices) > 3.0
+    assert sum(decoded_duration(folder / s) for s in slices) > 3.0
 
 
 async def test_release_without_cancel_keeps_recording_and_a_new_client_reattaches(
@@ -101,13 +75,13 @@ async def test_release_without_cancel_keeps_recording_and_a_new_client_reattache
     storage = CloudStorageConfig(local_folder=str(tmp_path / "rec"))
     async with run_bots(channel_server.url, channel="keep", uids=[21], size=(160, 120)):
         first = create_cloud_recorder(
-            Log(), server=channel_server.url, token=channel_server.settings.token
+            CallbackLog(), server=channel_server.url, token=channel_server.settings.token
         )
         await first.start(SANDBOX_APP_ID, "keep", None, 901, _config(), storage)
         rid, sid = first.resource_id, first.sid
         await first.release(cancel=False)
         await asyncio.sleep(2)
-        log = Log()
+        log = CallbackLog()
         second = create_cloud_recorder(
             log, server=channel_server.url, token=channel_server.settings.token
         )
@@ -126,11 +100,11 @@ async def test_second_recorder_with_the_same_uid_is_a_clear_conflict(
     storage = CloudStorageConfig(local_folder=str(tmp_path))
     async with run_bots(channel_server.url, channel="dup", uids=[31], size=(160, 120)):
         first = create_cloud_recorder(
-            Log(), server=channel_server.url, token=channel_server.settings.token
+            CallbackLog(), server=channel_server.url, token=channel_server.settings.token
         )
         await first.start(SANDBOX_APP_ID, "dup", None, 902, _config(), storage)
         second = create_cloud_recorder(
-            Log(), server=channel_server.url, token=channel_server.settings.token
+            CallbackLog(), server=channel_server.url, token=channel_server.settings.token
         )
         with pytest.raises(CloudRecordingError) as info:
             await second.start(SANDBOX_APP_ID, "dup", None, 902, _config(), storage)
@@ -187,7 +161,7 @@ async def test_network_cut_gives_disconnected_then_every_missed_event_in_order(
 
     port = int(channel_server.url.rsplit(":", 1)[1])
     proxy = TcpProxy(port).start()
-    log = Log()
+    log = CallbackLog()
     storage = CloudStorageConfig(local_folder=str(tmp_path))
     async with run_bots(channel_server.url, channel="cut", uids=[41, 42], size=(160, 120)):
         recorder = create_cloud_recorder(log, server=proxy.url, token=channel_server.settings.token)
@@ -223,7 +197,7 @@ async def test_a_background_server_exits_once_its_recordings_are_done(tmp_path: 
 
     server = await start_embedded_server(tmp_path / "data")
     try:
-        recorder = create_cloud_recorder(Log(), server=server.url, token=server.token)
+        recorder = create_cloud_recorder(CallbackLog(), server=server.url, token=server.token)
         storage = CloudStorageConfig(local_folder=str(tmp_path / "rec"))
         await recorder.start(SANDBOX_APP_ID, "bg", None, 904, _config(max_idle_time=5), storage)
         await recorder.release(cancel=False)  # the recording goes on without a client

@@ -7,10 +7,8 @@ signature checking on), and checks what the bucket holds by reading it back.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,6 @@ import httpx
 import pytest
 
 from core import (
-    CloudRecorderObserver,
     CloudRecordingError,
     CloudStorageConfig,
     ErrorCode,
@@ -33,22 +30,10 @@ from core.enums import SANDBOX_APP_ID
 from core.media.playlist import parse_playlist
 from core.server.embedded import start_embedded_server
 from core.storage.ledger import SliceLedger
+from tests.helpers import CallbackLog, decoded_duration
 from tests.s3server import S3Server, TcpProxy
 
 pytestmark = pytest.mark.slow
-
-
-class Log(CloudRecorderObserver):
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, tuple[Any, ...]]] = []
-
-    def __getattribute__(self, name: str) -> Any:
-        if name.startswith("on_"):
-            return lambda *args: self.calls.append((name, args))
-        return super().__getattribute__(name)
-
-    def names(self) -> list[str]:
-        return [n for n, _ in self.calls]
 
 
 def _storage(
@@ -84,12 +69,7 @@ def _download_and_decode(
     local = folder / playlist_key.rsplit("/", 1)[1]
     local.write_text(text)
     assert s3.head_object(bucket, playlist_key)["ContentType"] == "application/vnd.apple.mpegurl"
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(local)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
-    return [e.uri for e in playlist.entries], float(json.loads(result.stdout)["format"]["duration"])
+    return [e.uri for e in playlist.entries], decoded_duration(local)
 
 
 async def test_a_wrong_secret_or_a_missing_bucket_fails_start_fast_with_uploader_init(
@@ -104,7 +84,7 @@ async def test_a_wrong_secret_or_a_missing_bucket_fails_start_fast_with_uploader
             (_storage(s3_server, "no-such-bucket"), "no-such-bucket"),
         ):
             recorder = create_cloud_recorder(
-                Log(), server=channel_server.url, token=channel_server.settings.token
+                CallbackLog(), server=channel_server.url, token=channel_server.settings.token
             )
             began = time.monotonic()
             with pytest.raises(CloudRecordingError) as info:
@@ -121,7 +101,7 @@ async def test_a_wrong_secret_or_a_missing_bucket_fails_start_fast_with_uploader
 async def test_a_60_s_recording_uploads_while_recording(
     channel_server: Any, s3_server: S3Server, s3_bucket: str, tmp_path: Path
 ) -> None:
-    log = Log()
+    log = CallbackLog()
     async with run_bots(channel_server.url, channel="s3live", uids=[61, 62, 63], size=(160, 120)):
         recorder = create_cloud_recorder(
             log, server=channel_server.url, token=channel_server.settings.token
@@ -152,7 +132,7 @@ async def test_an_s3_outage_of_30_s_loses_no_slice(
     channel_server: Any, s3_server: S3Server, s3_bucket: str, tmp_path: Path
 ) -> None:
     port = int(s3_server.endpoint.rsplit(":", 1)[1])
-    log = Log()
+    log = CallbackLog()
     with TcpProxy(port) as proxy:
         async with run_bots(channel_server.url, channel="s3out", uids=[71, 72], size=(160, 120)):
             recorder = create_cloud_recorder(
@@ -182,7 +162,7 @@ async def test_an_s3_outage_of_30_s_loses_no_slice(
     assert duration > 40
 
 
-async def _uploaded(log: Log) -> None:
+async def _uploaded(log: CallbackLog) -> None:
     while "on_recording_uploaded" not in log.names():
         await asyncio.sleep(0.2)
 
@@ -206,7 +186,7 @@ async def test_a_killed_server_uploads_every_finished_slice_after_restart(
 ) -> None:
     data = tmp_path / "server"
     first = await start_embedded_server(data)
-    log = Log()
+    log = CallbackLog()
     try:
         async with run_bots(first.url, channel="s3kill", uids=[81, 82], size=(160, 120)):
             recorder = create_cloud_recorder(log, server=first.url, token=first.token)

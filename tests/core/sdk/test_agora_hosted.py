@@ -19,7 +19,6 @@ import pytest
 
 from core import (
     AudioProfile,
-    CloudRecorderObserver,
     CloudStorageConfig,
     DecryptionMode,
     MixedVideoLayout,
@@ -29,19 +28,10 @@ from core import (
     create_cloud_recorder,
 )
 from core.sdk import events
+from tests.helpers import CallbackLog
 
 EXAMPLES = json.loads((Path(__file__).parent / "fixtures" / "agora_rest_examples.json").read_text())
 APP_ID = "0123456789abcdef0123456789abcdef"
-
-
-class Log(CloudRecorderObserver):
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, tuple[Any, ...]]] = []
-
-    def __getattribute__(self, name: str) -> Any:
-        if name.startswith("on_"):
-            return lambda *args: self.calls.append((name, args))
-        return super().__getattribute__(name)
 
 
 def _keys_within(ours: Any, documented: Any, where: str = "") -> None:
@@ -103,7 +93,7 @@ async def test_hosted_requests_use_only_agoras_fields_and_polling_drives_callbac
 ) -> None:
     monkeypatch.setattr(events, "POLL_INTERVAL", 0.05)
     agora = FakeAgora()
-    log = Log()
+    log = CallbackLog()
     recorder = create_cloud_recorder(
         log, server="https://api.sd-rtn.com", customer_id="customer", customer_secret="c-secret",
         transport=httpx.MockTransport(agora), extensions=False,

@@ -1,0 +1,35 @@
+"""Small helpers the end-to-end tests share."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from core import CloudRecorderObserver
+
+
+class CallbackLog(CloudRecorderObserver):
+    """An observer that keeps every callback, in order, with its arguments."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def __getattribute__(self, name: str) -> Any:
+        if name.startswith("on_"):
+            return lambda *args: self.calls.append((name, args))
+        return super().__getattribute__(name)
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+
+def decoded_duration(path: Path) -> float:
+    """Decode ``path`` (a slice or a playlist) with ffprobe; fail on any error; its duration."""
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    return float(json.loads(result.stdout)["format"]["duration"])
