@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -46,8 +47,27 @@ def install_translators(app: QApplication, language: str) -> list[QTranslator]:
     return installed
 
 
+def no_display_reason() -> str | None:
+    """Why no window can open here (a Linux session without X11 or Wayland), or None."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return "there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)"
+
+
 def main(argv: Sequence[str]) -> int:
     """Open the window; returns the process exit code."""
+    reason = no_display_reason()
+    if reason is not None:
+        print(
+            f"cloudrec: cannot open the window: {reason}.\n"
+            "Run it in a desktop session, or use the headless commands: `cloudrec demo` "
+            "records 3 bots into ./recordings, `cloudrec server` runs the recording server, "
+            "`cloudrec record` records a channel.",
+            file=sys.stderr,
+        )
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     QApplication.setOrganizationName(ORGANIZATION)
     QApplication.setApplicationName(APPLICATION)
