@@ -1,6 +1,7 @@
 """The embedded local server: ``cloudrec server`` as a child process of the window.
 
-Started as ``python -m core.cli server --port 0 --ready-file <tmp>`` with a fresh
+Started as ``cloudrec server --port 0 --ready-file <tmp>`` (``python -m core.cli`` from
+a source tree, the bundle's own program when frozen) with a fresh
 random bearer token per launch passed in the environment (``CLOUDREC_SERVER_TOKEN``),
 never on the command line where other users could read it. The server writes
 ``{"url", "pid"}`` to the ready file once it listens; :meth:`EmbeddedServer.start`
@@ -23,12 +24,13 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from enum import Enum
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from core.server.embedded import server_command
 
 TOKEN_ENV = "CLOUDREC_SERVER_TOKEN"
 READY_TIMEOUT = 60.0
@@ -57,11 +59,9 @@ class EmbeddedServer:
         self,
         log_file: Path,
         *,
-        python: str = sys.executable,
         extra_args: tuple[str, ...] = (),
         ready_timeout: float = READY_TIMEOUT,
     ) -> None:
-        self._python = python
         self._extra_args = extra_args
         self._log_file = log_file
         self._ready_timeout = ready_timeout
@@ -82,9 +82,13 @@ class EmbeddedServer:
         env = dict(os.environ)
         env[TOKEN_ENV] = token
         command = [
-            self._python, "-m", "core.cli", "server",
-            "--port", "0", "--ready-file", str(ready_file), *self._extra_args,
-        ]  # fmt: skip
+            *server_command(),
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready_file),
+            *self._extra_args,
+        ]
         self._log_file.parent.mkdir(parents=True, exist_ok=True)
         with self._log_file.open("ab") as log:
             kwargs: dict[str, object] = {}

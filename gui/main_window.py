@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,6 +49,7 @@ from core.config import CloudStorageConfig, TranscodingConfig
 from core.errors import CloudRecordingError, ErrorCode
 from core.sdk.client import Credentials, RestClient
 from core.sdk.recorder import CloudRecorder, create_cloud_recorder
+from core.server.embedded import cloudrec_command
 from gui import paths
 from gui.dialogs.ask import ask
 from gui.dialogs.close_dialog import CloseChoice, CloseDialog
@@ -826,16 +826,16 @@ class MainWindow(QMainWindow):
         self.start_bots(dialog.channel.text(), dialog.users.value())
 
     def start_bots(self, channel: str, users: int) -> None:
-        """Run ``python -m core.cli bots --server URL --channel NAME --users N``."""
+        """Run ``cloudrec bots --server URL --channel NAME --users N``."""
         if self.bots is not None:
             self.bots.kill()
         assert self.server_url is not None
+        program, *prefix = cloudrec_command()
         process = QProcess(self)
-        process.setProgram(sys.executable)
+        process.setProgram(program)
         process.setArguments(
             [
-                "-m",
-                "core.cli",
+                *prefix,
                 "bots",
                 "--server",
                 self.server_url,

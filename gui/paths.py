@@ -10,8 +10,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths
 
+from core.resources import resources_dir
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RESOURCES_DIR = PROJECT_ROOT / "resources"
+RESOURCES_DIR = resources_dir()
 TRANSLATIONS_DIR = RESOURCES_DIR / "translations"
 ICONS_DIR = RESOURCES_DIR / "icons"
 APP_ICON = ICONS_DIR / "cloudrec.svg"

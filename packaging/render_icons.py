@@ -18,9 +18,9 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QPointF, QRectF, Qt  # noqa: E402
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPainterPath  # noqa: E402
-from PySide6.QtSvg import QSvgRenderer  # noqa: E402
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPainterPath
+from PySide6.QtSvg import QSvgRenderer
 
 SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
@@ -74,7 +74,7 @@ def main(argv: list[str]) -> int:
     for size in SIZES:
         target = out / f"{size}x{size}" / "apps" / f"{NAME}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
-        if not render(size, svg, png).save(str(target), "PNG"):
+        if not render(size, svg, png).save(str(target)):
             print(f"could not write {target}", file=sys.stderr)
             return 1
     if svg is not None:

@@ -16,7 +16,7 @@ run_packages=(
   libxcb-xkb1 libfontconfig1 libglib2.0-0 libdbus-1-3
 )
 # Xvfb for screenshots, Chromium for the join-page tests.
-test_packages=(xvfb xauth chromium)
+test_packages=(xvfb xauth chromium desktop-file-utils)
 
 packages=("${run_packages[@]}")
 [ "$profile" = test ] && packages+=("${test_packages[@]}")

@@ -11,6 +11,11 @@ Programmatic use (recorder tests make users join and leave mid-recording)::
         await bots.leave(1001)
         await bots.join(1003)
 
+Encryption: with ``--encryption-mode`` and a secret (``--secret`` or
+``$CLOUDREC_ENCRYPTION_SECRET``) every bot encrypts its frames end to end
+(``docs/encryption.md``) and announces the mode (never the secret) on its WHIP URL;
+record such a channel with the same ``decryption_mode`` and ``secret``.
+
 Cost: aiortc encodes every frame it sends (the flat tiles encode cheaply, but each
 bot still runs an encoder per stream and aiortc's per-packet work), so keep sizes
 and frame rates modest; ``--no-low-stream`` saves the second encoder.
@@ -25,18 +30,21 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
+from core.channel.e2ee import E2eeKeys, mode_from_name
 from core.channel.synthetic import SyntheticClock, SyntheticMedia, synthetic_media
 from core.channel.whip_client import VIDEO_CODECS, WhipError, WhipSession, publish
-from core.enums import DEMO_CHANNEL, SANDBOX_APP_ID
+from core.config import SECRET_LENGTHS
+from core.enums import DEMO_CHANNEL, SANDBOX_APP_ID, DecryptionMode
 from core.errors import CloudRecordingError, InvalidParameterError
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 SERVER_ENV = "CLOUDREC_SERVER_URL"
 CERTIFICATE_ENV = "CLOUDREC_APP_CERTIFICATE"
+SECRET_ENV = "CLOUDREC_ENCRYPTION_SECRET"
 CONNECT_TIMEOUT = 10.0
 """Seconds a bot may take from its POST until media flows."""
 TOKEN_LIFETIME = 24 * 3600
@@ -58,6 +66,10 @@ class BotOptions:
     channel_type: str | None = None
     """``communication`` or ``live``; ``None`` leaves it to the channel (or its default)."""
     codec: str = "VP8"
+    encryption: DecryptionMode = DecryptionMode.NONE
+    """End-to-end encryption of every bot's frames (``docs/encryption.md``)."""
+    secret: str | None = field(default=None, repr=False)
+    """The encryption secret: 8 to 128 printable ASCII characters. Never shown."""
 
     def __post_init__(self) -> None:
         width, height = self.size
@@ -71,6 +83,22 @@ class BotOptions:
             raise InvalidParameterError("channel_type", self.channel_type, "communication or live")
         if self.codec not in VIDEO_CODECS:
             raise InvalidParameterError("codec", self.codec, "VP8 or H264")
+        if self.encryption is not DecryptionMode.NONE:
+            low, high = SECRET_LENGTHS
+            secret = self.secret or ""
+            if not low <= len(secret) <= high or not all(" " <= ch <= "~" for ch in secret):
+                raise InvalidParameterError(
+                    "secret",
+                    f"({len(secret)} characters)",
+                    f"{low} to {high} printable ASCII characters for {self.encryption.name}"
+                    f" (--secret or ${SECRET_ENV})",
+                )
+
+    def keys(self) -> E2eeKeys | None:
+        """The keys the bots encrypt with (``None`` without encryption)."""
+        if self.encryption is DecryptionMode.NONE or self.secret is None:
+            return None
+        return E2eeKeys.derive(self.encryption, self.secret)
 
 
 @dataclass
@@ -107,6 +135,7 @@ class Bots:
         self.channel = channel
         self.options = options or BotOptions()
         self.clock = SyntheticClock()
+        self._keys = self.options.keys()
         self._token_for = token_for
         self._client = client
         self._bots: dict[int, Bot] = {}
@@ -125,6 +154,8 @@ class Bots:
         params = {"role": self.options.role}
         if self.options.channel_type:
             params["channel_type"] = self.options.channel_type
+        if self.options.encryption is not DecryptionMode.NONE:
+            params["encryption"] = self.options.encryption.name.lower()
         url = httpx.URL(f"{self.server_url}/whip/{self.app_id}/{self.channel}/{uid}")
         return str(url.copy_merge_params(params))
 
@@ -145,6 +176,7 @@ class Bots:
                 low_video=media.low_video,
                 video_codec=o.codec,
                 client=self._client,
+                encryption=self._keys,
             )
         except BaseException:
             media.stop()
@@ -198,13 +230,18 @@ async def run_bots(
     codec: str = "VP8",
     token_for: TokenFor | None = None,
     client: httpx.AsyncClient | None = None,
+    encryption: DecryptionMode = DecryptionMode.NONE,
+    secret: str | None = None,
 ) -> AsyncIterator[Bots]:
     """Join ``uids`` to ``channel`` on the server at ``server_url`` (its base URL).
 
     Yields the :class:`Bots` once every bot's media flows; on exit every bot still
     in the channel leaves. ``token_for(uid)`` gives each bot's token (``None``: none).
+    With ``encryption`` and ``secret`` the bots encrypt their frames end to end.
     """
-    options = BotOptions(size, fps, low_stream, role, channel_type, codec)
+    options = BotOptions(
+        size, fps, low_stream, role, channel_type, codec, DecryptionMode(encryption), secret
+    )
     async with contextlib.AsyncExitStack() as stack:
         if client is None:
             client = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(10.0)))
@@ -265,6 +302,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channel-type", choices=CHANNEL_TYPES, default=None)
     parser.add_argument("--no-low-stream", action="store_true", help="send no low (dual) stream")
     parser.add_argument("--codec", choices=VIDEO_CODECS, default="VP8", type=str.upper)
+    parser.add_argument(
+        "--encryption-mode",
+        type=_encryption_mode,
+        default=DecryptionMode.NONE,
+        metavar="MODE",
+        help="encrypt media end to end: none (default), aes_128_xts, aes_128_ecb, aes_256_xts",
+    )
+    parser.add_argument(
+        "--secret",
+        default=os.environ.get(SECRET_ENV),
+        help=f"the encryption secret, 8 to 128 printable ASCII characters (or ${SECRET_ENV},"
+        " which keeps it out of the process list)",
+    )
+
+
+def _encryption_mode(text: str) -> DecryptionMode:
+    try:
+        return mode_from_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -277,6 +334,8 @@ def run(args: argparse.Namespace) -> int:
             args.role,
             args.channel_type,
             args.codec,
+            args.encryption_mode,
+            args.secret,
         )
         if not 1 <= args.users <= 64:
             raise InvalidParameterError("users", args.users, "1..64")
@@ -316,6 +375,8 @@ async def _main(args: argparse.Namespace, options: BotOptions) -> int:
     streams = f"{w}x{h}@{options.fps} {options.codec}"
     if options.low_stream:
         streams += " + low stream"
+    if options.encryption is not DecryptionMode.NONE:
+        streams += f", encrypted with {options.encryption.name}"
     try:
         async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as client:
             bots = Bots(

@@ -13,7 +13,7 @@ from core.channel.publisher import Publisher
 from core.channel.roster import LeaveReason, ParticipantInfo, Role, UserJoined, UserLeft
 from core.channel.sdp import OfferSummary
 from core.channel.subscription import Subscription
-from core.enums import ChannelType, VideoStreamType
+from core.enums import ChannelType, DecryptionMode, VideoStreamType
 
 logger = logging.getLogger(__name__)
 
@@ -88,9 +88,18 @@ class Channel:
         return self.channel_type
 
     async def publish(
-        self, uid: int, role: Role, channel_type: ChannelType, offer: str, summary: OfferSummary
+        self,
+        uid: int,
+        role: Role,
+        channel_type: ChannelType,
+        offer: str,
+        summary: OfferSummary,
+        encryption: DecryptionMode = DecryptionMode.NONE,
     ) -> tuple[Publisher, str]:
         """Admit ``uid`` as a publisher and answer its offer; return it and the answer.
+
+        ``encryption``: the end-to-end encryption the publisher announced; its media
+        is then passed through undecoded (``docs/encryption.md``).
 
         Raises UidInUseError, ChannelTypeMismatchError, PublishForbiddenError, SdpError.
         """
@@ -106,7 +115,12 @@ class Channel:
         self.channel_type = effective
         self._reserved.add(uid)
         publisher = Publisher(
-            self, uid, role, secrets.token_urlsafe(24), max_bundle=summary.bundled
+            self,
+            uid,
+            role,
+            secrets.token_urlsafe(24),
+            max_bundle=summary.bundled,
+            encryption=encryption,
         )
         try:
             answer = await publisher.answer(offer, summary)

@@ -9,6 +9,11 @@ A watchdog makes a publisher that vanished without DELETE leave the channel.
 
 Media sections: the first audio section is the user's audio, the first video
 section its HIGH video, the second video section its LOW (dual stream) video.
+
+A publisher that announced end-to-end encryption (``?encryption=`` on its WHIP URL)
+is never decoded: its receivers pass encoded frames through
+(:mod:`core.channel.e2ee_rtp`) and its streams carry
+:class:`~core.channel.streams.EncodedFrame` objects, stamped on the same clock.
 """
 
 from __future__ import annotations
@@ -32,13 +37,14 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 
 from core.channel.clock import AUDIO_BUFFER_DELAY, VIDEO_BUFFER_DELAY, SenderClock, TrackClock
+from core.channel.e2ee_rtp import pass_through_receiver, request_keyframe
 from core.channel.errors import SdpError
 from core.channel.ice import rtc_configuration
 from core.channel.roster import LeaveReason, ParticipantInfo, Role
 from core.channel.rtcp_sync import observe_receiver
 from core.channel.sdp import AUDIO_CODECS, VIDEO_CODECS, OfferSummary
-from core.channel.streams import FrameStream, ReceivedFrame
-from core.enums import VideoStreamType
+from core.channel.streams import EncodedFrame, FrameStream, ReceivedFrame
+from core.enums import DecryptionMode, VideoStreamType
 
 if TYPE_CHECKING:
     from core.channel.channel import Channel
@@ -74,17 +80,31 @@ def _configuration(max_bundle: bool) -> RTCConfiguration:
     return configuration
 
 
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("keyframe request failed: %s", task.exception())
+
+
 class Publisher:
     """A user publishing into a channel over WHIP."""
 
     def __init__(
-        self, channel: Channel, uid: int, role: Role, session_id: str, *, max_bundle: bool = True
+        self,
+        channel: Channel,
+        uid: int,
+        role: Role,
+        session_id: str,
+        *,
+        max_bundle: bool = True,
+        encryption: DecryptionMode = DecryptionMode.NONE,
     ) -> None:
         self.channel = channel
         self.uid = uid
         self.role = role
         self.session_id = session_id
         self.etag = f'"{session_id[:16]}"'
+        self.encryption = encryption
+        """The end-to-end encryption the publisher announced (NONE: decoded here)."""
         self.pc = RTCPeerConnection(_configuration(max_bundle))
         self.joined_at = time.time()
         self.joined_monotonic = time.monotonic()
@@ -96,6 +116,7 @@ class Publisher:
         self.video_streams: set[FrameStream] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._pending: list[tuple[MediaStreamTrack, VideoStreamType | None, TrackClock]] = []
+        self._video_receivers: dict[VideoStreamType, RTCRtpReceiver] = {}
         self._closed = False
         self._on_leave: Callable[[Publisher, LeaveReason], None] | None = None
 
@@ -145,11 +166,30 @@ class Publisher:
             if track.kind == "audio" and self.audio_track is None:
                 self.audio_track = track
                 self._pending.append((track, None, clock))
+                if self.encrypted:
+                    pass_through_receiver(receiver, None)
             elif track.kind == "video":
                 variant = next(video_kinds, None)
                 if variant is not None:
                     self.video_tracks[variant] = track
+                    self._video_receivers[variant] = receiver
                     self._pending.append((track, variant, clock))
+                    if self.encrypted:
+                        pass_through_receiver(receiver, variant)
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the publisher's media is end-to-end encrypted (passed through)."""
+        return self.encryption is not DecryptionMode.NONE
+
+    def request_keyframe(self, variant: VideoStreamType) -> None:
+        """Ask the publisher for a keyframe of its ``variant`` video (encrypted media only:
+        the recorder's decoder starts on one). Decoded media needs no help."""
+        receiver = self._video_receivers.get(variant)
+        if receiver is None or not self.encrypted or self._closed:
+            return
+        task = asyncio.get_running_loop().create_task(request_keyframe(receiver))
+        task.add_done_callback(_log_failure)
 
     # -- running ---------------------------------------------------------------------
 
@@ -169,7 +209,7 @@ class Publisher:
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            if not isinstance(frame, av.AudioFrame | av.VideoFrame):
+            if not isinstance(frame, av.AudioFrame | av.VideoFrame | EncodedFrame):
                 continue
             now = time.monotonic()
             self.last_media = now
@@ -219,6 +259,7 @@ class Publisher:
             has_audio=self.audio_track is not None,
             has_video=VideoStreamType.HIGH in self.video_tracks,
             has_low_video=VideoStreamType.LOW in self.video_tracks,
+            encryption=self.encryption.name.lower(),
         )
 
     # -- leaving ---------------------------------------------------------------------

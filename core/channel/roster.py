@@ -47,6 +47,8 @@ class ParticipantInfo:
     has_audio: bool
     has_video: bool
     has_low_video: bool
+    encryption: str = "none"
+    """End-to-end encryption the user announced: ``none``, ``aes_128_xts``, ..."""
 
     @property
     def tracks(self) -> list[str]:
@@ -62,6 +64,7 @@ class ParticipantInfo:
             "role": str(self.role),
             "joined_at": self.joined_at,
             "tracks": self.tracks,
+            "encryption": self.encryption,
         }
 
 

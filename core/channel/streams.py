@@ -5,6 +5,10 @@ The channel pushes into it without ever waiting: when the consumer is slow the
 oldest frame is dropped (and counted in :attr:`FrameStream.dropped`), so a slow
 subscriber never stalls the channel or other subscribers. Frames are shared between
 subscribers: treat them as read-only.
+
+A user who publishes end-to-end encrypted media (``docs/encryption.md``) is not
+decoded by the channel: its streams carry :class:`EncodedFrame` objects, which the
+recorder decrypts and decodes itself.
 """
 
 from __future__ import annotations
@@ -25,10 +29,30 @@ VIDEO_QUEUE_FRAMES = 30
 
 
 @dataclass(frozen=True)
-class ReceivedFrame:
-    """A decoded frame and its capture time (seconds, server ``time.monotonic()``)."""
+class EncodedFrame:
+    """A still-encoded (end-to-end encrypted) frame, as the publisher sent it."""
 
-    frame: av.AudioFrame | av.VideoFrame
+    data: bytes
+    """The frame's bytes: a VP8 frame, an H.264 Annex-B access unit or an Opus packet."""
+    codec: str
+    """``VP8``, ``H264`` or ``OPUS``."""
+    keyframe: bool
+    """Whether it starts a picture (always true for audio); read from its clear header."""
+    pts: int
+    """RTP ticks since the track's first frame, like a decoded frame's ``pts``."""
+    source: VideoStreamType | None
+    """The video stream it belongs to (HIGH or LOW); ``None`` for audio."""
+
+
+@dataclass(frozen=True)
+class ReceivedFrame:
+    """A frame and its capture time (seconds, server ``time.monotonic()``).
+
+    ``frame`` is decoded (``av.AudioFrame`` / ``av.VideoFrame``), or an
+    :class:`EncodedFrame` for a publisher that encrypts its media.
+    """
+
+    frame: av.AudioFrame | av.VideoFrame | EncodedFrame
     time: float
 
 

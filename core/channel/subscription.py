@@ -86,7 +86,19 @@ class Subscription:
             stream = FrameStream(uid, "video", VIDEO_QUEUE_FRAMES, choice)
             publisher.video_streams.add(stream)
             self._video[uid] = stream
+            publisher.request_keyframe(publisher.source_of(stream))
         return stream
+
+    def request_keyframe(self, uid: int) -> None:
+        """Ask ``uid`` for a keyframe of the video this subscription receives.
+
+        Only end-to-end encrypted publishers need it (the subscriber decodes them
+        and must start on a keyframe); for others it does nothing.
+        """
+        publisher = self.channel.publisher(uid)
+        stream = self._video.get(uid)
+        if publisher is not None and stream is not None:
+            publisher.request_keyframe(publisher.source_of(stream))
 
     def set_video_stream(self, uid: int, stream_type: VideoStreamType) -> None:
         """Receive ``uid``'s HIGH or LOW video from now on (switchable at any time).
@@ -96,8 +108,12 @@ class Subscription:
         """
         self._video_choice[uid] = stream_type
         stream = self._video.get(uid)
-        if stream is not None:
+        if stream is not None and stream.video_stream is not stream_type:
+            publisher = self.channel.publisher(uid)
+            before = publisher.source_of(stream) if publisher is not None else None
             stream.video_stream = stream_type
+            if publisher is not None and publisher.source_of(stream) is not before:
+                publisher.request_keyframe(publisher.source_of(stream))
 
     async def close(self) -> None:
         """End every stream and the event iterator, and free the uid."""

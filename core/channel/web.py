@@ -9,9 +9,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -20,21 +17,9 @@ from core.channel.errors import ChannelError
 from core.channel.names import validate_channel_name
 from core.channel.registry import ChannelRegistry
 from core.enums import SANDBOX_APP_ID
+from core.resources import resources_dir
 
 router = APIRouter(tags=["channel"])
-
-
-def resources_dir() -> Path:
-    """The project's ``resources/`` folder (join page, icons, translations).
-
-    In a PyInstaller bundle it is ``resources/`` of the bundle (``sys._MEIPASS``);
-    otherwise it sits next to the ``core`` package: at the top of the source tree, or
-    in ``site-packages`` when installed from a wheel (pyproject ships it there).
-    """
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle is not None:
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
 
 
 JOIN_PAGE_DIR = resources_dir() / "join"

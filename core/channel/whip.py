@@ -3,8 +3,10 @@
 * ``POST /whip/{app_id}/{channel}/{uid}`` with an ``application/sdp`` offer joins the
   channel and publishes; query ``role=host|audience`` (default host) and
   ``channel_type=communication|live`` (default: the channel's, or communication);
-  the token goes in ``Authorization: Bearer``. Answers 201 with the SDP answer
-  (every ICE candidate included: the server gathers before answering), ``Location:
+  ``encryption=none|aes_128_xts|aes_128_ecb|aes_256_xts`` announces end-to-end
+  encrypted media (the mode only, never the secret: the channel then forwards the
+  frames undecoded, ``docs/encryption.md``); the token goes in ``Authorization:
+  Bearer``. Answers 201 with the SDP answer (every ICE candidate included: the server gathers before answering), ``Location:
   /whip/session/{id}`` and an ``ETag``.
 * ``PATCH /whip/session/{id}`` (``application/trickle-ice-sdpfrag``) adds trickled
   candidates: 204.
@@ -30,7 +32,7 @@ from core.channel.names import validate_channel_name, validate_uid
 from core.channel.registry import ChannelRegistry
 from core.channel.roster import LeaveReason, Role
 from core.channel.sdp import parse_offer, parse_trickle_fragment
-from core.enums import ChannelType
+from core.enums import ChannelType, DecryptionMode
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ CORS_HEADERS = {
 
 _ROLES = {"host": Role.HOST, "audience": Role.AUDIENCE}
 _TYPES = {"communication": ChannelType.COMMUNICATION, "live": ChannelType.LIVE}
+_ENCRYPTION = {mode.name.lower(): mode for mode in DecryptionMode}
 
 
 def error_response(status: int, message: str) -> Response:
@@ -91,6 +94,7 @@ async def whip_publish(
     uid: str,
     role: str | None = None,
     channel_type: str | None = None,
+    encryption: str | None = None,
 ) -> Response:
     """Join ``channel`` as ``uid`` and publish the offered audio/video."""
     apps: AppRegistry = request.app.state.apps
@@ -101,6 +105,7 @@ async def whip_publish(
         number = validate_uid(uid)
         requested_role = _choice(role, _ROLES, "role") or Role.HOST
         requested_type = _choice(channel_type, _TYPES, "channel_type")
+        mode = _choice(encryption, _ENCRYPTION, "encryption") or DecryptionMode.NONE
         if _content_type(request) != "application/sdp":
             return error_response(415, "send the offer with Content-Type: application/sdp")
         admission = apps.admit(app_id, channel, number, _bearer(request), requested_role)
@@ -115,7 +120,9 @@ async def whip_publish(
         room = registry.channel(app_id, channel)
         effective = room.resolve_type(requested_type)
         apps.check_publish(admission, effective, summary.sends_audio, summary.sends_video)
-        publisher, answer = await room.publish(number, admission.role, effective, offer, summary)
+        publisher, answer = await room.publish(
+            number, admission.role, effective, offer, summary, mode
+        )
     except ChannelError as exc:
         return error_response(exc.status, exc.message)
     headers = {

@@ -32,6 +32,8 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamTrack
 
+from core.channel.e2ee import E2eeKeys
+from core.channel.e2ee_rtp import encrypt_sender
 from core.channel.ice import rtc_configuration
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
 
@@ -162,6 +164,7 @@ async def publish(
     low_video: MediaStreamTrack | None = None,
     video_codec: str = "VP8",
     client: httpx.AsyncClient | None = None,
+    encryption: E2eeKeys | None = None,
 ) -> WhipSession:
     """Publish the given tracks to the WHIP endpoint ``url``; return the session.
 
@@ -170,7 +173,9 @@ async def publish(
     audio is not first), all on one transport (max-bundle). ``video_codec`` ("VP8" or "H264")
     is offered first, the other codecs after it. ``token`` goes in an
     ``Authorization: Bearer`` header. ``client`` is used for the POST and the later
-    DELETE; without one, the session owns a client of its own.
+    DELETE; without one, the session owns a client of its own. With ``encryption``
+    every frame is encrypted end to end (``docs/encryption.md``); announce the mode on
+    ``url`` (``?encryption=aes_128_xts``) so the channel forwards it undecoded.
 
     Raises :class:`WhipError` when the server answers anything but 201 (carrying the
     status and the server's body) or cannot be reached.
@@ -195,6 +200,8 @@ async def publish(
             if track is None:
                 continue
             transceiver = pc.addTransceiver(track, direction="sendonly")
+            if encryption is not None:
+                encrypt_sender(transceiver.sender, encryption)
             if track.kind == "video":
                 _prefer_codec(transceiver, codec)
         # aiortc gathers every candidate inside setLocalDescription.

@@ -12,6 +12,10 @@ How the pieces run (see ``docs/recorder.md``):
   then is it listed in the playlist, and the playlist object is rewritten. Slow
   storage never stalls encoding. The last playlist write adds ``#EXT-X-ENDLIST``.
 
+End-to-end encrypted users (``docs/encryption.md``) arrive as encoded frames; the
+worker decrypts and decodes them (:class:`~core.media.decrypt.MediaOpener`) before
+the pipeline sees them, with the configured ``decryption_mode`` and ``secret``.
+
 Every failure ends as a :class:`RecorderFailure` event with an error code and a
 message; the recorder never stops silently and never raises into the server's loop.
 """
@@ -34,10 +38,12 @@ from typing import TYPE_CHECKING
 import av
 
 from core.channel.roster import Role, UserJoined, UserLeft
+from core.channel.streams import EncodedFrame
 from core.config import RecordingConfig
 from core.enums import ChannelType, MixedVideoLayout, VideoStreamType
 from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
 from core.layout import compute_layout
+from core.media.decrypt import MediaOpener, vp8_keyframe_size
 from core.media.pipeline import MixPipeline, PipelineSettings
 from core.media.playlist import Playlist, playlist_name, slice_name
 from core.media.segmenter import ClosedSlice
@@ -142,7 +148,7 @@ RecorderEvent = RecorderStarted | SliceStored | IdleExit | RecorderFailure | Rec
 class _Frame:
     uid: int
     kind: str
-    frame: av.AudioFrame | av.VideoFrame
+    frame: av.AudioFrame | av.VideoFrame | EncodedFrame
     time: float
 
 
@@ -201,6 +207,7 @@ class Recorder:
         self._clock: OutputClock | None = None
         self._subscription: Subscription | None = None
         self._pipeline: MixPipeline | None = None
+        self._opener: MediaOpener | None = None
         self._commands: queue.SimpleQueue[_Command] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._worker_done: asyncio.Future[None] | None = None
@@ -314,6 +321,13 @@ class Recorder:
                 video=types.has_video,
                 slice_seconds=self.slice_seconds,
                 x264_preset=self._x264_preset,
+            )
+            secret = cfg.secret.get_secret_value() if cfg.secret is not None else None
+            self._opener = MediaOpener(
+                cfg.decryption_mode,
+                secret,
+                self._user_error_threadsafe,
+                self._keyframe_threadsafe,
             )
             self._clock = clock = OutputClock.start(tc.fps)
             self._pipeline = await asyncio.to_thread(
@@ -453,8 +467,8 @@ class Recorder:
         async for received in stream:
             frame = received.frame
             if kind == "video" and stream.video_stream is not VideoStreamType.LOW:
-                size = (frame.width, frame.height)  # type: ignore[union-attr]
-                if self._high_size.get(uid) != size:
+                size = _picture_size(frame)
+                if size is not None and self._high_size.get(uid) != size:
                     self._high_size[uid] = size
                     self._update_stream_choice()
             put(_Frame(uid, kind, frame, clock.to_output(received.time)))
@@ -518,22 +532,26 @@ class Recorder:
         loop.call_soon_threadsafe(self._worker_finished, error)
 
     def _drain(self, pipeline: MixPipeline) -> None:
-        get = self._commands.get_nowait
+        assert self._opener is not None
+        get, opener = self._commands.get_nowait, self._opener
         while True:
             try:
                 command = get()
             except queue.Empty:
                 return
             if isinstance(command, _Frame):
-                if command.kind == "video":
-                    pipeline.push_video(command.uid, command.frame, command.time)  # type: ignore[arg-type]
-                else:
-                    pipeline.push_audio(command.uid, command.frame, command.time)  # type: ignore[arg-type]
+                uid = command.uid
+                for frame, when in opener.open(uid, command.kind, command.frame, command.time):
+                    if isinstance(frame, av.VideoFrame):
+                        pipeline.push_video(uid, frame, when)
+                    else:
+                        pipeline.push_audio(uid, frame, when)
             elif isinstance(command, _Roster):
                 if command.joined:
                     pipeline.user_joined(command.uid, command.time)
                 else:
                     pipeline.user_left(command.uid, command.time)
+                    opener.forget(command.uid)
             else:
                 pipeline.set_layout(command.layout, command.max_resolution_uid, command.time)
 
@@ -542,6 +560,13 @@ class Recorder:
 
     def _user_error_threadsafe(self, uid: int, message: str) -> None:
         self._loop_call(self._user_error, uid, message)
+
+    def _keyframe_threadsafe(self, uid: int) -> None:
+        self._loop_call(self._request_keyframe, uid)
+
+    def _request_keyframe(self, uid: int) -> None:
+        if self._subscription is not None and not self._subscription.closed:
+            self._subscription.request_keyframe(uid)
 
     def _loop_call(self, fn: Callable[..., object], *args: object) -> None:
         assert self._worker_done is not None
@@ -602,6 +627,15 @@ class Recorder:
             self._emit_to(event)
         except Exception:  # a listener's bug must not stop the recording
             logger.exception("recorder %s: event listener failed on %r", self.sid, event)
+
+
+def _picture_size(frame: av.AudioFrame | av.VideoFrame | EncodedFrame) -> tuple[int, int] | None:
+    """A video frame's size: decoded, or from an encrypted VP8 keyframe's clear header."""
+    if isinstance(frame, av.VideoFrame):
+        return frame.width, frame.height
+    if isinstance(frame, EncodedFrame) and frame.codec == "VP8":
+        return vp8_keyframe_size(frame.data)
+    return None
 
 
 def _describe(error: BaseException) -> str:
