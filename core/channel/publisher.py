@@ -117,6 +117,7 @@ class Publisher:
         self._tasks: list[asyncio.Task[None]] = []
         self._pending: list[tuple[MediaStreamTrack, VideoStreamType | None, TrackClock]] = []
         self._video_receivers: dict[VideoStreamType, RTCRtpReceiver] = {}
+        self._keyframe_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._on_leave: Callable[[Publisher, LeaveReason], None] | None = None
 
@@ -188,7 +189,13 @@ class Publisher:
         receiver = self._video_receivers.get(variant)
         if receiver is None or not self.encrypted or self._closed:
             return
-        task = asyncio.get_running_loop().create_task(request_keyframe(receiver))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop: the connection is not running either
+            return
+        task = loop.create_task(request_keyframe(receiver))
+        self._keyframe_tasks.add(task)  # the loop keeps only weak references
+        task.add_done_callback(self._keyframe_tasks.discard)
         task.add_done_callback(_log_failure)
 
     # -- running ---------------------------------------------------------------------

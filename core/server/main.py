@@ -175,6 +175,7 @@ async def _serve(
     app = create_app(settings)
     config = uvicorn.Config(app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=5)
     server = _Server(config)
+    app.state.request_shutdown = lambda: setattr(server, "should_exit", True)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     ready = asyncio.create_task(server.ready.wait())
     await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)

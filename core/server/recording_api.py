@@ -13,10 +13,8 @@ import asyncio
 import base64
 import binascii
 import json
-import os
 import secrets
-import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
@@ -355,14 +353,17 @@ async def exit_when_done(request: Request) -> dict[str, Any]:
     the background, so the server does not outlive its work.
     """
     service = _service(request)
+    shutdown = getattr(request.app.state, "request_shutdown", None)
+    if shutdown is None:  # an app served by someone else (tests): nothing to shut down
+        raise ApiError(409, 409, "this server is not run by `cloudrec server` and cannot stop itself")
     if not service.exit_when_done:
         service.exit_when_done = True
-        service.spawn(_exit_when_done(service))
+        service.spawn(_exit_when_done(service, shutdown))
     active = sum(1 for s in service.sessions() if not s.finished)
     return {"ok": True, "activeRecordings": active}
 
 
-async def _exit_when_done(service: RecordingService) -> None:
+async def _exit_when_done(service: RecordingService, shutdown: Callable[[], None]) -> None:
     while pending := [s for s in service.sessions() if not s.finished]:
         await asyncio.gather(*(s.wait_finished() for s in pending))
-    os.kill(os.getpid(), signal.SIGTERM)  # the server's clean shutdown path
+    shutdown()  # uvicorn's clean shutdown: recordings closed, connections drained

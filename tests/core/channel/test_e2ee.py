@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import fractions
+import itertools
 import os
 import random
+import sys
+from pathlib import Path
 
 import av
 import httpx
@@ -14,7 +18,7 @@ import pytest
 from aiortc.codecs.h264 import H264Encoder, h264_depayload
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 
-from core.channel.bots import BotOptions, run_bots
+from core.channel.bots import SECRET_ENV, BotOptions, add_arguments, run, run_bots
 from core.channel.e2ee import (
     MIN_UNIT_OVERHEAD,
     Codec,
@@ -61,7 +65,7 @@ IEEE_1619 = [
     ),
     (
         4,
-        "27182818284590452353602874713526" "31415926535897932384626433832795",
+        "2718281828459045235360287471352631415926535897932384626433832795",
         "0000000000000000",
         PTX_512[:64],
         "27a7479befa1d476489f308cd4cfa6e2a96e4bbe3208ff25287dd3819616e89c"
@@ -297,10 +301,12 @@ async def test_channel_passes_encrypted_frames_through(channel_server: object) -
                 assert f.data[-1] == 0xA1  # type: ignore[union-attr]
                 decryptor.decrypt(Codec.VP8, f.data)  # type: ignore[union-attr]
             times = [rf.time for rf in frames]
-            assert all(b > a for a, b in zip(times, times[1:], strict=False))
+            assert all(b > a for a, b in itertools.pairwise(times))
 
             async with httpx.AsyncClient() as client:
-                roster = (await client.get(f"{channel_server.url}/channels/{SANDBOX_APP_ID}/opaque")).json()  # type: ignore[attr-defined]
+                roster = (
+                    await client.get(f"{channel_server.url}/channels/{SANDBOX_APP_ID}/opaque")
+                ).json()  # type: ignore[attr-defined]
                 assert roster["users"][0]["encryption"] == "aes_128_xts"
                 bad = await client.post(
                     channel_server.whip_url("opaque", 12, encryption="aes_512"),  # type: ignore[attr-defined]
@@ -309,4 +315,62 @@ async def test_channel_passes_encrypted_frames_through(channel_server: object) -
                 )
                 assert bad.status_code == 400 and "encryption='aes_512'" in bad.text
     finally:
+        await sub.close()
+
+
+# --- cloudrec bots --encryption-mode ------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_command_needs_a_secret(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args([]).encryption_mode is DecryptionMode.NONE
+    assert parser.parse_args(["--encryption-mode", "AES_128_ECB"]).encryption_mode is (
+        DecryptionMode.AES_128_ECB
+    )
+    assert run(parser.parse_args(["--encryption-mode", "aes_128_xts"])) == 2
+    assert "secret" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--encryption-mode", "rot13"])
+    assert "rot13" in capsys.readouterr().err
+
+
+async def test_command_encrypts_with_the_secret_from_the_environment(
+    channel_server: object,
+) -> None:
+    command = [sys.executable, "-m", "core.cli", "bots", "--server", channel_server.url]  # type: ignore[attr-defined]
+    command += ["--channel", "clienc", "--users", "1", "--size", "160x120", "--no-low-stream"]
+    command += ["--encryption-mode", "aes_256_xts", "--duration", "3"]
+    env = {**os.environ, "PYTHONWARNINGS": "error", SECRET_ENV: SECRET}
+    room = channel_server.registry.channel(SANDBOX_APP_ID, "clienc")  # type: ignore[attr-defined]
+    sub = room.subscribe(4243)
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with asyncio.timeout(20):
+            while (publisher := room.publisher(1001)) is None:
+                await asyncio.sleep(0.05)
+        assert publisher.encryption is DecryptionMode.AES_256_XTS
+        video = sub.video(1001)
+        assert video is not None
+        decryptor = FrameDecryptor(E2eeKeys.derive(DecryptionMode.AES_256_XTS, SECRET))
+        async with asyncio.timeout(10):
+            frame = (await anext(video)).frame
+        assert isinstance(frame, EncodedFrame)
+        decryptor.decrypt(Codec.VP8, frame.data)
+        async with asyncio.timeout(20):
+            out, err = await process.communicate()
+        assert process.returncode == 0, err.decode()
+        assert "encrypted with AES_256_XTS" in out.decode()
+        assert SECRET not in out.decode() + err.decode()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
         await sub.close()
