@@ -73,7 +73,7 @@ chmod 0755 "$root/opt/cloudrec/cloudrec"
 
 # Qt's xcb and EGL plugins need the system's GL, EGL and libxcb (PyInstaller never bundles
 # them; RECIPES.md); fonts for text; libc of Debian 12 (the bundle was linked there).
-glibc="$(ldd --version | head -1 | grep -oE '[0-9]+\.[0-9]+$')"
+glibc="$(getconf GNU_LIBC_VERSION | awk '{print $2}')"
 depends="libc6 (>= $glibc), libgl1, libegl1, libxcb1, libx11-xcb1, libxkbcommon0, libxkbcommon-x11-0"
 depends+=", libxcb-cursor0, libxcb-icccm4, libxcb-keysyms1, libxcb-shape0, libxcb-randr0"
 depends+=", libxcb-render-util0, libxcb-image0, libxcb-xinerama0, libxcb-xkb1"

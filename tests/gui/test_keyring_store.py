@@ -147,7 +147,15 @@ async def test_profile_delete_removes_its_keys(
     assert [p.name for p in settings.profiles()] == []
 
 
-async def test_test_storage_says_not_available_until_the_server_has_it(window: Any) -> None:
+async def test_test_storage_without_a_server_says_not_available(window: Any) -> None:
+    window.server_url = None
     await window.profiles.test()
     assert "not available on this server" in window.profiles.status.text()
     assert window.profiles.test_button.isEnabled()  # busy state was reset
+
+
+async def test_test_storage_reports_an_unreachable_server(window: Any) -> None:
+    await window.profiles.test()  # the window's pretend server at 127.0.0.1:9 answers nothing
+    text = window.profiles.status.text()
+    assert text.startswith("Storage check failed:") and "127.0.0.1:9" in text
+    assert window.profiles.test_button.isEnabled()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -40,13 +42,24 @@ async def live_window(
     assert win.server_url is not None
     try:
         yield win
-    finally:
-        for recorder in list(win._recorders.values()):
-            await recorder.release(cancel=True)
-        await server.stop()
+    finally:  # tests shut down inside their own run (see _shut_down); this only tidies up
+        win._health.stop()
+        win._ticker.stop()
+        if server.exit_code() is None and server.pid is not None:
+            os.kill(server.pid, signal.SIGKILL)
         win._close_done = True
         win.close()
         win.deleteLater()
+
+
+async def _shut_down(win: Any) -> None:
+    """Release every recording and stop the server while the test's loop still runs."""
+    win._health.stop()
+    win._ticker.stop()
+    for recorder in list(win._recorders.values()):
+        if recorder.state.value != "released":
+            await recorder.release(cancel=True)
+    await win.server.stop()
 
 
 def _bots(url: str, channel: str) -> subprocess.Popen[bytes]:
@@ -90,6 +103,7 @@ async def test_a_recording_on_the_embedded_server_reaches_100_percent(
     finally:
         bots.terminate()
         bots.wait(10)
+        await _shut_down(live_window)
 
 
 async def test_a_wrong_secret_shows_the_uploader_failure_on_the_row(
@@ -120,6 +134,7 @@ async def test_a_wrong_secret_shows_the_uploader_failure_on_the_row(
     finally:
         bots.terminate()
         bots.wait(10)
+        await _shut_down(live_window)
 
 
 def _roster(url: str, channel: str) -> int:
@@ -132,3 +147,22 @@ def _roster(url: str, channel: str) -> int:
     if response.status_code != 200:
         return 0
     return len(response.json()["users"])
+
+
+async def test_the_storage_check_runs_on_the_server(
+    live_window: Any, s3_server: S3Server, s3_bucket: str
+) -> None:
+    from core.errors import CloudRecordingError
+
+    good = CloudStorageConfig(
+        vendor=StorageVendor.AMAZON_S3, bucket=s3_bucket, access_key=s3_server.access_key,
+        secret_key=s3_server.secret_key, endpoint=s3_server.endpoint,
+    )  # fmt: skip
+    try:
+        await live_window.check_storage_destination(good)  # no error: written and deleted
+        bad = good.model_copy(update={"bucket": "missing-bucket"})
+        with pytest.raises(CloudRecordingError) as info:
+            await live_window.check_storage_destination(bad)
+        assert info.value.code is ErrorCode.UPLOADER_INIT and "missing-bucket" in info.value.message
+    finally:
+        await _shut_down(live_window)

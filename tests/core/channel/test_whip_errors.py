@@ -220,7 +220,12 @@ async def test_no_common_codec(channel_server, http) -> None:
 
 @pytest.mark.parametrize(
     ("channel", "uid", "words"),
-    [("a" * 65, "5", "64 bytes"), ("bad*name", "5", "'*'"), ("ok", "0", "uid: 0"), ("ok", "x", "x")],
+    [
+        ("a" * 65, "5", "64 bytes"),
+        ("bad*name", "5", "'*'"),
+        ("ok", "0", "uid: 0"),
+        ("ok", "x", "x"),
+    ],
 )
 async def test_bad_names(channel_server, http, channel, uid, words) -> None:
     response = await http.post(
