@@ -355,7 +355,9 @@ async def exit_when_done(request: Request) -> dict[str, Any]:
     service = _service(request)
     shutdown = getattr(request.app.state, "request_shutdown", None)
     if shutdown is None:  # an app served by someone else (tests): nothing to shut down
-        raise ApiError(409, 409, "this server is not run by `cloudrec server` and cannot stop itself")
+        raise ApiError(
+            409, 409, "this server is not run by `cloudrec server` and cannot stop itself"
+        )
     if not service.exit_when_done:
         service.exit_when_done = True
         service.spawn(_exit_when_done(service, shutdown))
