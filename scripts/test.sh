@@ -13,19 +13,34 @@ ruff format --check .
 mypy
 
 export QT_QPA_PLATFORM=offscreen
-set +e
 # A fresh keyring folder each run: an older login keyring with another password
 # would stay locked and make the Secret Service prompt.
 keyring_home="$(mktemp -d)"
 trap 'rm -rf "$keyring_home"' EXIT
-XDG_DATA_HOME="$keyring_home" dbus-run-session -- bash -c '
-  eval "$(echo -n cloudrec-test | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null | sed "s/^/export /")"
-  exec pytest "$@"
-' pytest "$@"
-status=$?
-set -e
-if [ "$status" -eq 5 ]; then
-  echo "pytest collected no tests: failing" >&2
-  exit 1
+
+run_pytest() {
+  set +e
+  XDG_DATA_HOME="$keyring_home" dbus-run-session -- bash -c '
+    eval "$(echo -n cloudrec-test | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null | sed "s/^/export /")"
+    exec pytest "$@"
+  ' pytest "$@"
+  local code=$?
+  set -e
+  if [ "$code" -eq 5 ]; then
+    echo "pytest collected no tests ($*): failing" >&2
+    code=1
+  fi
+  return "$code"
+}
+
+# Extra arguments select what to run. Without them, the window's tests run in a
+# pytest process of their own: Qt keeps one application per process, and the
+# engine's tests (aiortc, uvicorn, browsers) have no business sharing it.
+if [ "$#" -gt 0 ]; then
+  run_pytest "$@"
+  exit $?
 fi
+status=0
+run_pytest tests --ignore=tests/gui || status=$?
+run_pytest tests/gui || status=$?
 exit "$status"
