@@ -339,7 +339,14 @@ class MainWindow(QMainWindow):
         self.status_active.setObjectName("status_active")
         self.status_backlog = QLabel()
         self.status_backlog.setObjectName("status_backlog")
-        for label in (self.status_url, self.status_state, self.status_active, self.status_backlog):
+        self.status_cpu = QLabel()
+        self.status_cpu.setObjectName("status_cpu")
+        self._last_cpu: tuple[float, float] | None = None  # (server CPU s, server clock s)
+        self._server_counts: tuple[int, int] | None = None  # (active, backlog) on the server
+        for label in (
+            self.status_url, self.status_state, self.status_active, self.status_backlog,
+            self.status_cpu,
+        ):  # fmt: skip
             bar.addPermanentWidget(label)
         self._set_server_state(ServerState.STOPPED)
         self._update_counts()
@@ -372,10 +379,30 @@ class MainWindow(QMainWindow):
         self.status_state.setStyleSheet(f"color: {colour};")
 
     def _update_counts(self, *_: object) -> None:
-        self.status_active.setText(self.tr("Active: {0}").format(self.model.active_count()))
-        self.status_backlog.setText(
-            self.tr("Upload backlog: {0}").format(self.model.backlog_count())
+        active, backlog = self._server_counts or (
+            self.model.active_count(),
+            self.model.backlog_count(),
         )
+        self.status_active.setText(self.tr("Active: {0}").format(active))
+        self.status_backlog.setText(self.tr("Upload backlog: {0}").format(backlog))
+
+    async def _refresh_server_status(self) -> None:
+        """Read the server's CPU, active recordings and upload backlog (slices) for the bar."""
+        assert self.server_url is not None
+        client = RestClient(self.server_url, Credentials(bearer=self.server_token))
+        try:
+            status = await client.status()
+        except CloudRecordingError:
+            return  # an older server or Agora's service: the bar keeps the window's counts
+        finally:
+            await client.aclose()
+        cpu, clock = float(status["cpuSeconds"]), float(status["monotonic"])
+        if self._last_cpu is not None and clock > self._last_cpu[1]:
+            share = (cpu - self._last_cpu[0]) / (clock - self._last_cpu[1])
+            self.status_cpu.setText(self.tr("Server CPU: {0:.0f} %").format(100 * share))
+        self._last_cpu = (cpu, clock)
+        self._server_counts = (int(status["activeRecordings"]), int(status["uploadBacklog"]))
+        self._update_counts()
 
     def log_event(self, text: str, *, error: bool = False) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -509,6 +536,8 @@ class MainWindow(QMainWindow):
                 self._health.stop()
                 return
             ok = await reachable(self.server_url)
+            if ok:
+                await self._refresh_server_status()
             if ok and self.server_state is ServerState.DETACHED:
                 return
             self._set_server_state(ServerState.RUNNING if ok else ServerState.UNREACHABLE)

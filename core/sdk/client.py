@@ -172,3 +172,7 @@ class RestClient:
         """Ask the server to shut down once its recordings are uploaded; active count."""
         data = await self.request("POST", "/v1/cloudrec/exit-when-done")
         return int(data.get("activeRecordings", 0))
+
+    async def status(self) -> dict[str, Any]:
+        """The server's CPU seconds, active recordings and upload backlog (extension)."""
+        return dict(await self.request("GET", "/v1/cloudrec/status"))

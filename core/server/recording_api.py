@@ -13,7 +13,9 @@ import asyncio
 import base64
 import binascii
 import json
+import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -369,3 +371,17 @@ async def _exit_when_done(service: RecordingService, shutdown: Callable[[], None
     while pending := [s for s in service.sessions() if not s.finished]:
         await asyncio.gather(*(s.wait_finished() for s in pending))
     shutdown()  # uvicorn's clean shutdown: recordings closed, connections drained
+
+
+@admin.get("/status")
+async def status(request: Request) -> dict[str, Any]:
+    """The server's load, for status displays (extension): CPU, recordings, upload backlog."""
+    service = _service(request)
+    sessions = service.sessions()
+    times = os.times()
+    return {
+        "cpuSeconds": times.user + times.system,
+        "monotonic": time.monotonic(),
+        "activeRecordings": sum(1 for s in sessions if not s.settled),
+        "uploadBacklog": sum(s.uploader.pending for s in sessions if s.uploader is not None),
+    }

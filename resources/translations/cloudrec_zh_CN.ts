@@ -1,29 +1,32 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
     <name>CloseDialog</name>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="23" />
+        <location filename="../../gui/dialogs/close_dialog.py" line="23"/>
         <source>Recordings are running</source>
         <translation>录制仍在进行</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../gui/dialogs/close_dialog.py" line="24" />
+        <location filename="../../gui/dialogs/close_dialog.py" line="24"/>
         <source>%n recording(s) are still running.</source>
-        <translation><numerusform>%n 个录制仍在进行。</numerusform></translation>
+        <translation>
+            <numerusform>%n 个录制仍在进行。</numerusform>
+        </translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="27" />
+        <location filename="../../gui/dialogs/close_dialog.py" line="27"/>
         <source>Stop them now, or keep them recording and uploading in the background (the window reattaches to them next time)?</source>
         <translation>现在停止它们，还是让它们在后台继续录制和上传（下次启动窗口时会重新连接）？</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="32" />
+        <location filename="../../gui/dialogs/close_dialog.py" line="32"/>
         <source>Stop recordings</source>
         <translation>停止录制</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="34" />
+        <location filename="../../gui/dialogs/close_dialog.py" line="34"/>
         <source>Keep recording in background</source>
         <translation>在后台继续录制</translation>
     </message>
@@ -31,12 +34,12 @@
 <context>
     <name>ConfigForm</name>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="41" />
+        <location filename="../../gui/forms/config_form.py" line="41"/>
         <source>Allowed: {0}</source>
         <translation>允许的值：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="44" />
+        <location filename="../../gui/forms/config_form.py" line="44"/>
         <source>(cloudrec extension)</source>
         <translation>（cloudrec 扩展）</translation>
     </message>
@@ -44,17 +47,17 @@
 <context>
     <name>DemoDialog</name>
     <message>
-        <location filename="../../gui/dialogs/demo_dialog.py" line="21" />
+        <location filename="../../gui/dialogs/demo_dialog.py" line="21"/>
         <source>Start demo participants</source>
         <translation>启动演示参与者</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/demo_dialog.py" line="27" />
+        <location filename="../../gui/dialogs/demo_dialog.py" line="27"/>
         <source>Channel</source>
         <translation>频道</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/demo_dialog.py" line="28" />
+        <location filename="../../gui/dialogs/demo_dialog.py" line="28"/>
         <source>Participants</source>
         <translation>参与者人数</translation>
     </message>
@@ -62,27 +65,27 @@
 <context>
     <name>ErrorDialog</name>
     <message>
-        <location filename="../../gui/dialogs/error_dialog.py" line="52" />
+        <location filename="../../gui/dialogs/error_dialog.py" line="52"/>
         <source>Recording error</source>
         <translation>录制错误</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/error_dialog.py" line="60" />
+        <location filename="../../gui/dialogs/error_dialog.py" line="60"/>
         <source>Channel {0}: {1}</source>
         <translation>频道 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/error_dialog.py" line="68" />
+        <location filename="../../gui/dialogs/error_dialog.py" line="68"/>
         <source>What to do: {0}</source>
         <translation>处理方法：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/error_dialog.py" line="77" />
+        <location filename="../../gui/dialogs/error_dialog.py" line="77"/>
         <source>Cancel and start again</source>
         <translation>取消并重新开始</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/error_dialog.py" line="79" />
+        <location filename="../../gui/dialogs/error_dialog.py" line="79"/>
         <source>Release</source>
         <translation>释放</translation>
     </message>
@@ -90,271 +93,271 @@
 <context>
     <name>Labels</name>
     <message>
-        <location filename="../../gui/forms/labels.py" line="16" />
+        <location filename="../../gui/forms/labels.py" line="16"/>
         <source>App ID</source>
         <translation>App ID</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="17" />
+        <location filename="../../gui/forms/labels.py" line="17"/>
         <source>Channel</source>
         <translation>频道</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="18" />
+        <location filename="../../gui/forms/labels.py" line="18"/>
         <source>Token</source>
         <translation>Token</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="19" />
+        <location filename="../../gui/forms/labels.py" line="19"/>
         <source>Recorder uid</source>
         <translation>录制端 uid</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="20" />
+        <location filename="../../gui/forms/labels.py" line="20"/>
         <source>Streams</source>
         <translation>录制内容</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="21" />
+        <location filename="../../gui/forms/labels.py" line="21"/>
         <source>Decryption</source>
         <translation>解密方式</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="22" />
+        <location filename="../../gui/forms/labels.py" line="22"/>
         <source>Decryption secret</source>
         <translation>解密密码</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="23" />
+        <location filename="../../gui/forms/labels.py" line="23"/>
         <source>Channel type</source>
         <translation>频道模式</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="24" />
+        <location filename="../../gui/forms/labels.py" line="24"/>
         <source>Audio profile</source>
         <translation>音频配置</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="25" />
+        <location filename="../../gui/forms/labels.py" line="25"/>
         <source>Video stream</source>
         <translation>视频流</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="26" />
+        <location filename="../../gui/forms/labels.py" line="26"/>
         <source>Max idle time</source>
         <translation>最长空闲时间</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="27" />
+        <location filename="../../gui/forms/labels.py" line="27"/>
         <source>Progress interval</source>
         <translation>进度回调间隔</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="28" />
+        <location filename="../../gui/forms/labels.py" line="28"/>
         <source>Slice duration</source>
         <translation>切片时长</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="29" />
+        <location filename="../../gui/forms/labels.py" line="29"/>
         <source>Width</source>
         <translation>宽度</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="30" />
+        <location filename="../../gui/forms/labels.py" line="30"/>
         <source>Height</source>
         <translation>高度</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="31" />
+        <location filename="../../gui/forms/labels.py" line="31"/>
         <source>Frame rate</source>
         <translation>帧率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="32" />
+        <location filename="../../gui/forms/labels.py" line="32"/>
         <source>Bitrate</source>
         <translation>码率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="33" />
+        <location filename="../../gui/forms/labels.py" line="33"/>
         <source>Max-resolution uid</source>
         <translation>大流用户 uid</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="34" />
+        <location filename="../../gui/forms/labels.py" line="34"/>
         <source>Layout</source>
         <translation>布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="35" />
+        <location filename="../../gui/forms/labels.py" line="35"/>
         <source>Background</source>
         <translation>背景色</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="36" />
+        <location filename="../../gui/forms/labels.py" line="36"/>
         <source>Vendor</source>
         <translation>存储厂商</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="37" />
+        <location filename="../../gui/forms/labels.py" line="37"/>
         <source>Region</source>
         <translation>地区</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="38" />
+        <location filename="../../gui/forms/labels.py" line="38"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="39" />
+        <location filename="../../gui/forms/labels.py" line="39"/>
         <source>Access key</source>
         <translation>Access key</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="40" />
+        <location filename="../../gui/forms/labels.py" line="40"/>
         <source>Secret key</source>
         <translation>Secret key</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="41" />
+        <location filename="../../gui/forms/labels.py" line="41"/>
         <source>File name prefix</source>
         <translation>文件名前缀</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="42" />
+        <location filename="../../gui/forms/labels.py" line="42"/>
         <source>Endpoint</source>
         <translation>服务地址</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="43" />
-        <location filename="../../gui/forms/labels.py" line="84" />
+        <location filename="../../gui/forms/labels.py" line="43"/>
+        <location filename="../../gui/forms/labels.py" line="84"/>
         <source>Local folder</source>
         <translation>本地文件夹</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="47" />
-        <location filename="../../gui/forms/labels.py" line="48" />
-        <location filename="../../gui/forms/labels.py" line="49" />
+        <location filename="../../gui/forms/labels.py" line="47"/>
+        <location filename="../../gui/forms/labels.py" line="48"/>
+        <location filename="../../gui/forms/labels.py" line="49"/>
         <source> s</source>
         <translation> 秒</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="50" />
-        <location filename="../../gui/forms/labels.py" line="51" />
+        <location filename="../../gui/forms/labels.py" line="50"/>
+        <location filename="../../gui/forms/labels.py" line="51"/>
         <source> px</source>
         <translation> 像素</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="52" />
+        <location filename="../../gui/forms/labels.py" line="52"/>
         <source> fps</source>
         <translation> fps</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="53" />
+        <location filename="../../gui/forms/labels.py" line="53"/>
         <source> kbps</source>
         <translation> Kbps</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="57" />
+        <location filename="../../gui/forms/labels.py" line="57"/>
         <source>Audio and video</source>
         <translation>音频和视频</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="58" />
+        <location filename="../../gui/forms/labels.py" line="58"/>
         <source>Audio only</source>
         <translation>仅音频</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="59" />
+        <location filename="../../gui/forms/labels.py" line="59"/>
         <source>Video only</source>
         <translation>仅视频</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="60" />
+        <location filename="../../gui/forms/labels.py" line="60"/>
         <source>None</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="61" />
+        <location filename="../../gui/forms/labels.py" line="61"/>
         <source>AES-128-XTS</source>
         <translation>AES-128-XTS</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="62" />
+        <location filename="../../gui/forms/labels.py" line="62"/>
         <source>AES-128-ECB</source>
         <translation>AES-128-ECB</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="63" />
+        <location filename="../../gui/forms/labels.py" line="63"/>
         <source>AES-256-XTS</source>
         <translation>AES-256-XTS</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="64" />
+        <location filename="../../gui/forms/labels.py" line="64"/>
         <source>Communication</source>
         <translation>通信模式</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="65" />
+        <location filename="../../gui/forms/labels.py" line="65"/>
         <source>Live broadcast</source>
         <translation>直播模式</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="66" />
+        <location filename="../../gui/forms/labels.py" line="66"/>
         <source>Standard (48 kHz mono, ~48 kbps)</source>
         <translation>标准（48 kHz 单声道，约 48 Kbps）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="69" />
+        <location filename="../../gui/forms/labels.py" line="69"/>
         <source>High quality (48 kHz mono, ~128 kbps)</source>
         <translation>高音质（48 kHz 单声道，约 128 Kbps）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="72" />
+        <location filename="../../gui/forms/labels.py" line="72"/>
         <source>High quality stereo (48 kHz, ~192 kbps)</source>
         <translation>高音质立体声（48 kHz 双声道，约 192 Kbps）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="75" />
+        <location filename="../../gui/forms/labels.py" line="75"/>
         <source>High (big stream)</source>
         <translation>大流</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="76" />
+        <location filename="../../gui/forms/labels.py" line="76"/>
         <source>Low (small stream)</source>
         <translation>小流</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="77" />
+        <location filename="../../gui/forms/labels.py" line="77"/>
         <source>Automatic per tile</source>
         <translation>按视窗自动选择</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="78" />
+        <location filename="../../gui/forms/labels.py" line="78"/>
         <source>Floating</source>
         <translation>悬浮布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="79" />
+        <location filename="../../gui/forms/labels.py" line="79"/>
         <source>Best fit</source>
         <translation>自适应布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="80" />
+        <location filename="../../gui/forms/labels.py" line="80"/>
         <source>Vertical</source>
         <translation>垂直布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="81" />
+        <location filename="../../gui/forms/labels.py" line="81"/>
         <source>Qiniu Kodo</source>
         <translation>七牛云</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="82" />
+        <location filename="../../gui/forms/labels.py" line="82"/>
         <source>Amazon S3</source>
         <translation>Amazon S3</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="83" />
+        <location filename="../../gui/forms/labels.py" line="83"/>
         <source>Aliyun OSS</source>
         <translation>阿里云 OSS</translation>
     </message>
@@ -362,288 +365,308 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../gui/main_window.py" line="179" />
+        <location filename="../../gui/main_window.py" line="180"/>
         <source>No usable OS keyring was found: storage secrets are kept for this session only and must be entered again next time.</source>
         <translation>未找到可用的系统密钥环：存储密钥仅在本次会话中保留，下次需要重新输入。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="211" />
+        <location filename="../../gui/main_window.py" line="212"/>
         <source>&lt;b&gt;Layout preview&lt;/b&gt;</source>
         <translation>&lt;b&gt;布局预览&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="214" />
+        <location filename="../../gui/main_window.py" line="215"/>
         <source>Sample users</source>
         <translation>示例用户数</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="223" />
+        <location filename="../../gui/main_window.py" line="224"/>
         <source>The layout the recorder will compose; ★ marks the max-resolution user.</source>
         <translation>录制端将合成的布局；★ 标记大流用户。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="235" />
+        <location filename="../../gui/main_window.py" line="236"/>
         <source>&lt;b&gt;Recordings&lt;/b&gt;</source>
         <translation>&lt;b&gt;录制列表&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="271" />
+        <location filename="../../gui/main_window.py" line="272"/>
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="272" />
+        <location filename="../../gui/main_window.py" line="273"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="274" />
+        <location filename="../../gui/main_window.py" line="275"/>
         <source>&amp;Start recording</source>
         <translation>开始录制(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="276" />
+        <location filename="../../gui/main_window.py" line="277"/>
         <source>S&amp;top</source>
         <translation>停止(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="278" />
+        <location filename="../../gui/main_window.py" line="279"/>
         <source>&amp;Release (keep recording in background)</source>
         <translation>释放(&amp;R)（后台继续录制）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="281" />
+        <location filename="../../gui/main_window.py" line="282"/>
         <source>Release and &amp;cancel</source>
         <translation>释放并取消(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="283" />
+        <location filename="../../gui/main_window.py" line="284"/>
         <source>Open &amp;folder</source>
         <translation>打开文件夹(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="284" />
+        <location filename="../../gui/main_window.py" line="285"/>
         <source>&amp;Play</source>
         <translation>播放(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="285" />
+        <location filename="../../gui/main_window.py" line="286"/>
         <source>&amp;Copy playlist location</source>
         <translation>复制播放列表地址(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="286" />
+        <location filename="../../gui/main_window.py" line="287"/>
         <source>Start &amp;demo participants…</source>
         <translation>启动演示参与者(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="288" />
+        <location filename="../../gui/main_window.py" line="289"/>
         <source>Stop demo participants</source>
         <translation>停止演示参与者</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="290" />
+        <location filename="../../gui/main_window.py" line="291"/>
         <source>&amp;About cloudrec</source>
         <translation>关于 cloudrec(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="297" />
+        <location filename="../../gui/main_window.py" line="298"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="301" />
+        <location filename="../../gui/main_window.py" line="302"/>
         <source>&amp;Recordings</source>
         <translation>录制(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="309" />
+        <location filename="../../gui/main_window.py" line="310"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="310" />
+        <location filename="../../gui/main_window.py" line="311"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="324" />
+        <location filename="../../gui/main_window.py" line="325"/>
         <source>Event log</source>
         <translation>事件日志</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="349" />
+        <location filename="../../gui/main_window.py" line="357"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="350" />
+        <location filename="../../gui/main_window.py" line="358"/>
         <source>starting…</source>
         <translation>正在启动…</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="351" />
+        <location filename="../../gui/main_window.py" line="359"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="352" />
+        <location filename="../../gui/main_window.py" line="360"/>
         <source>unreachable</source>
         <translation>无法连接</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="353" />
+        <location filename="../../gui/main_window.py" line="361"/>
         <source>failed to start</source>
         <translation>启动失败</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="354" />
+        <location filename="../../gui/main_window.py" line="362"/>
         <source>running in background</source>
         <translation>后台运行中</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="360" />
+        <location filename="../../gui/main_window.py" line="368"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="362" />
+        <location filename="../../gui/main_window.py" line="370"/>
         <source>embedded</source>
         <translation>内置</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="364" />
+        <location filename="../../gui/main_window.py" line="372"/>
         <source>remote</source>
         <translation>远程</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="366" />
+        <location filename="../../gui/main_window.py" line="374"/>
         <source>Server ({0}): {1}</source>
         <translation>服务器（{0}）：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="374" />
+        <location filename="../../gui/main_window.py" line="386"/>
         <source>Active: {0}</source>
         <translation>进行中：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="376" />
+        <location filename="../../gui/main_window.py" line="387"/>
         <source>Upload backlog: {0}</source>
         <translation>待上传：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="414" />
+        <location filename="../../gui/main_window.py" line="402"/>
+        <source>Server CPU: {0:.0f} %</source>
+        <translation>服务器 CPU：{0:.0f} %</translation>
+    </message>
+    <message>
+        <location filename="../../gui/main_window.py" line="444"/>
         <source>Using the remote server {0}</source>
         <translation>使用远程服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="428" />
+        <location filename="../../gui/main_window.py" line="459"/>
         <source>Reattached to the embedded server {0} left recording in the background</source>
         <translation>已重新连接在后台录制的内置服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="438" />
+        <location filename="../../gui/main_window.py" line="477"/>
+        <source>Cannot list the server&apos;s recordings: {0}</source>
+        <translation>无法列出服务器上的录制：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/main_window.py" line="500"/>
+        <source>Reattached to the recording of channel {0}</source>
+        <translation>已重新连接到频道 {0} 的录制</translation>
+    </message>
+    <message>
+        <location filename="../../gui/main_window.py" line="505"/>
         <source>Starting the embedded server…</source>
         <translation>正在启动内置服务器…</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="444" />
+        <location filename="../../gui/main_window.py" line="511"/>
         <source>The embedded server did not start: {0}</source>
         <translation>内置服务器未能启动：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="450" />
+        <location filename="../../gui/main_window.py" line="517"/>
         <source>Embedded server running at {0}</source>
         <translation>内置服务器运行于 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="467" />
+        <location filename="../../gui/main_window.py" line="534"/>
         <source>The embedded server exited (code {0})</source>
         <translation>内置服务器已退出（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="525" />
+        <location filename="../../gui/main_window.py" line="595"/>
         <source>The embedded server keeps recording in the background.</source>
         <translation>内置服务器在后台继续录制。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="548" />
-        <location filename="../../gui/main_window.py" line="757" />
+        <location filename="../../gui/main_window.py" line="609"/>
+        <source>The server cannot stop by itself: {0}</source>
+        <translation>服务器无法自行停止：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/main_window.py" line="629"/>
+        <location filename="../../gui/main_window.py" line="848"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="561" />
+        <location filename="../../gui/main_window.py" line="642"/>
         <source>Starting a recording of channel {0}</source>
         <translation>开始录制频道 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="576" />
+        <location filename="../../gui/main_window.py" line="657"/>
         <source>Start failed: {0}</source>
         <translation>启动失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="610" />
+        <location filename="../../gui/main_window.py" line="691"/>
         <source>Fatal error in recording {0}: {1}</source>
         <translation>录制 {0} 发生严重错误：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="618" />
+        <location filename="../../gui/main_window.py" line="699"/>
         <source>Recorder failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的录制组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="620" />
+        <location filename="../../gui/main_window.py" line="701"/>
         <source>Uploader failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的上传组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="654" />
+        <location filename="../../gui/main_window.py" line="735"/>
         <source>Release failed: {0}</source>
         <translation>释放失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="659" />
+        <location filename="../../gui/main_window.py" line="740"/>
         <source>released; recording on</source>
         <translation>已释放；继续录制</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="670" />
+        <location filename="../../gui/main_window.py" line="751"/>
         <source>released and cancelled</source>
         <translation>已释放并取消</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="670" />
+        <location filename="../../gui/main_window.py" line="751"/>
         <source>released</source>
         <translation>已释放</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="794" />
+        <location filename="../../gui/main_window.py" line="885"/>
         <source>Started {0} demo participants in channel {1}</source>
         <translation>已在频道 {1} 启动 {0} 个演示参与者</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="803" />
+        <location filename="../../gui/main_window.py" line="894"/>
         <source>bots: {0}</source>
         <translation>演示参与者：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="807" />
+        <location filename="../../gui/main_window.py" line="898"/>
         <source>Demo participants ended (code {0})</source>
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="841" />
+        <location filename="../../gui/main_window.py" line="932"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="845" />
+        <location filename="../../gui/main_window.py" line="936"/>
         <source>About cloudrec</source>
         <translation>关于 cloudrec</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="848" />
+        <location filename="../../gui/main_window.py" line="939"/>
         <source>&lt;b&gt;cloudrec&lt;/b&gt;&lt;br&gt;Cloud recording of real-time audio/video channels.&lt;br&gt;Settings: {0}</source>
         <translation>&lt;b&gt;cloudrec&lt;/b&gt;&lt;br&gt;实时音视频频道的云端录制。&lt;br&gt;设置文件：{0}</translation>
     </message>
@@ -651,62 +674,62 @@
 <context>
     <name>NewRecordingPanel</name>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="127" />
+        <location filename="../../gui/forms/new_recording.py" line="127"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="129" />
+        <location filename="../../gui/forms/new_recording.py" line="129"/>
         <source>Use the recommended bitrate</source>
         <translation>使用推荐码率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="142" />
+        <location filename="../../gui/forms/new_recording.py" line="142"/>
         <source>Recording</source>
         <translation>录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="143" />
+        <location filename="../../gui/forms/new_recording.py" line="143"/>
         <source>Transcoding</source>
         <translation>转码</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="144" />
+        <location filename="../../gui/forms/new_recording.py" line="144"/>
         <source>Storage</source>
         <translation>存储</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="153" />
+        <location filename="../../gui/forms/new_recording.py" line="153"/>
         <source>Start recording</source>
         <translation>开始录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="170" />
+        <location filename="../../gui/forms/new_recording.py" line="170"/>
         <source>not needed for the sandbox app</source>
         <translation>沙盒应用无需 Token</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="172" />
+        <location filename="../../gui/forms/new_recording.py" line="172"/>
         <source>32 hexadecimal characters; the sandbox app needs no token.</source>
         <translation>32 个十六进制字符；沙盒应用无需 Token。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="173" />
+        <location filename="../../gui/forms/new_recording.py" line="173"/>
         <source>The channel to record (1 to 64 bytes).</source>
         <translation>要录制的频道（1 到 64 字节）。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="174" />
+        <location filename="../../gui/forms/new_recording.py" line="174"/>
         <source>AccessToken2 of the recorder, for apps with a certificate.</source>
         <translation>录制端的 AccessToken2，用于启用了 App 证书的应用。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="176" />
-        <source>The recorder's own uid in the channel: 1 to 4294967295, unique in the channel.</source>
+        <location filename="../../gui/forms/new_recording.py" line="176"/>
+        <source>The recorder&apos;s own uid in the channel: 1 to 4294967295, unique in the channel.</source>
         <translation>录制端在频道内的 uid：1 到 4294967295，在频道内唯一。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="330" />
+        <location filename="../../gui/forms/new_recording.py" line="330"/>
         <source>recommended: {0} kbps</source>
         <translation>推荐：{0} Kbps</translation>
     </message>
@@ -714,82 +737,82 @@
 <context>
     <name>RecordingsModel</name>
     <message>
-        <location filename="../../gui/models/recordings.py" line="33" />
+        <location filename="../../gui/models/recordings.py" line="33"/>
         <source>connecting</source>
         <translation>正在连接</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="34" />
+        <location filename="../../gui/models/recordings.py" line="34"/>
         <source>recording</source>
         <translation>录制中</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="35" />
+        <location filename="../../gui/models/recordings.py" line="35"/>
         <source>stopping</source>
         <translation>正在停止</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="36" />
+        <location filename="../../gui/models/recordings.py" line="36"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="37" />
+        <location filename="../../gui/models/recordings.py" line="37"/>
         <source>uploaded</source>
         <translation>已上传</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="38" />
+        <location filename="../../gui/models/recordings.py" line="38"/>
         <source>backed up, retrying</source>
         <translation>已备份，重试上传中</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="39" />
+        <location filename="../../gui/models/recordings.py" line="39"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="40" />
+        <location filename="../../gui/models/recordings.py" line="40"/>
         <source>recording in background</source>
         <translation>后台录制中</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="41" />
+        <location filename="../../gui/models/recordings.py" line="41"/>
         <source>released</source>
         <translation>已释放</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="102" />
+        <location filename="../../gui/models/recordings.py" line="102"/>
         <source>Channel</source>
         <translation>频道</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="103" />
+        <location filename="../../gui/models/recordings.py" line="103"/>
         <source>Recording ID</source>
         <translation>录制 ID</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="104" />
+        <location filename="../../gui/models/recordings.py" line="104"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="105" />
+        <location filename="../../gui/models/recordings.py" line="105"/>
         <source>Duration</source>
         <translation>时长</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="106" />
+        <location filename="../../gui/models/recordings.py" line="106"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="107" />
+        <location filename="../../gui/models/recordings.py" line="107"/>
         <source>Upload</source>
         <translation>上传</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="108" />
+        <location filename="../../gui/models/recordings.py" line="108"/>
         <source>Last event</source>
         <translation>最近事件</translation>
     </message>
@@ -797,58 +820,58 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="32" />
+        <location filename="../../gui/dialogs/settings_dialog.py" line="32"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="35" />
-        <location filename="../../gui/dialogs/settings_dialog.py" line="42" />
+        <location filename="../../gui/dialogs/settings_dialog.py" line="35"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="42"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="38" />
+        <location filename="../../gui/dialogs/settings_dialog.py" line="38"/>
         <source>System default</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="43" />
+        <location filename="../../gui/dialogs/settings_dialog.py" line="43"/>
         <source>A new language applies the next time the window starts.</source>
         <translation>新语言在下次启动窗口时生效。</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="46" />
+        <location filename="../../gui/dialogs/settings_dialog.py" line="46"/>
         <source>Recording server</source>
         <translation>录制服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="48" />
+        <location filename="../../gui/dialogs/settings_dialog.py" line="48"/>
         <source>Embedded server on this computer</source>
         <translation>本机内置服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="49" />
+        <location filename="../../gui/dialogs/settings_dialog.py" line="49"/>
         <source>Remote server</source>
         <translation>远程服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="58" />
+        <location filename="../../gui/dialogs/settings_dialog.py" line="58"/>
         <source>unchanged</source>
         <translation>不变</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="61" />
+        <location filename="../../gui/dialogs/settings_dialog.py" line="61"/>
         <source>URL</source>
         <translation>URL</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="62" />
+        <location filename="../../gui/dialogs/settings_dialog.py" line="62"/>
         <source>Token</source>
         <translation>Token</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="63" />
+        <location filename="../../gui/dialogs/settings_dialog.py" line="63"/>
         <source>The token is kept in the OS keyring.</source>
         <translation>Token 保存在系统密钥环中。</translation>
     </message>
@@ -856,77 +879,77 @@
 <context>
     <name>StorageProfiles</name>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="64" />
+        <location filename="../../gui/forms/storage_profiles.py" line="64"/>
         <source>Profile</source>
         <translation>配置</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="69" />
+        <location filename="../../gui/forms/storage_profiles.py" line="69"/>
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="71" />
+        <location filename="../../gui/forms/storage_profiles.py" line="71"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="73" />
+        <location filename="../../gui/forms/storage_profiles.py" line="73"/>
         <source>Test storage</source>
         <translation>测试存储</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="92" />
+        <location filename="../../gui/forms/storage_profiles.py" line="92"/>
         <source>(not saved)</source>
         <translation>（未保存）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="114" />
+        <location filename="../../gui/forms/storage_profiles.py" line="114"/>
         <source>Save storage profile</source>
         <translation>保存存储配置</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="115" />
+        <location filename="../../gui/forms/storage_profiles.py" line="115"/>
         <source>Profile name:</source>
         <translation>配置名称：</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="159" />
+        <location filename="../../gui/forms/storage_profiles.py" line="159"/>
         <source>Loaded profile {0}.</source>
         <translation>已载入配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="186" />
+        <location filename="../../gui/forms/storage_profiles.py" line="186"/>
         <source>Saved profile {0}.</source>
         <translation>已保存配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="197" />
+        <location filename="../../gui/forms/storage_profiles.py" line="197"/>
         <source>Deleted profile {0}.</source>
         <translation>已删除配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="203" />
+        <location filename="../../gui/forms/storage_profiles.py" line="203"/>
         <source>Fix the storage settings first.</source>
         <translation>请先修正存储设置。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="206" />
+        <location filename="../../gui/forms/storage_profiles.py" line="206"/>
         <source>Testing storage…</source>
         <translation>正在测试存储…</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="210" />
+        <location filename="../../gui/forms/storage_profiles.py" line="210"/>
         <source>Test storage is not available on this server.</source>
         <translation>此服务器不支持测试存储。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="212" />
+        <location filename="../../gui/forms/storage_profiles.py" line="212"/>
         <source>Storage check failed: {0}</source>
         <translation>存储检查失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="214" />
+        <location filename="../../gui/forms/storage_profiles.py" line="214"/>
         <source>Storage works: a test file was written and deleted.</source>
         <translation>存储可用：已写入并删除一个测试文件。</translation>
     </message>
@@ -934,47 +957,47 @@
 <context>
     <name>TableObserver</name>
     <message>
-        <location filename="../../gui/models/observer.py" line="39" />
+        <location filename="../../gui/models/observer.py" line="39"/>
         <source>connecting</source>
         <translation>正在连接</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="43" />
+        <location filename="../../gui/models/observer.py" line="43"/>
         <source>started</source>
         <translation>已开始</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="51" />
+        <location filename="../../gui/models/observer.py" line="51"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="56" />
+        <location filename="../../gui/models/observer.py" line="56"/>
         <source>uploaded: {0}</source>
         <translation>已上传：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="66" />
+        <location filename="../../gui/models/observer.py" line="66"/>
         <source>kept in the local backup, retrying: {0}</source>
         <translation>已保存在本地备份，重试上传中：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="79" />
+        <location filename="../../gui/models/observer.py" line="79"/>
         <source>uploaded {0}%</source>
         <translation>已上传 {0}%</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="87" />
+        <location filename="../../gui/models/observer.py" line="87"/>
         <source>recorder: {0} ({1}): {2}</source>
         <translation>录制组件：{0}（{1}）：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="97" />
+        <location filename="../../gui/models/observer.py" line="97"/>
         <source>uploader: {0} ({1}): {2}</source>
         <translation>上传组件：{0}（{1}）：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="107" />
+        <location filename="../../gui/models/observer.py" line="107"/>
         <source>fatal error: {0} ({1})</source>
         <translation>严重错误：{0}（{1}）</translation>
     </message>
@@ -982,12 +1005,12 @@
 <context>
     <name>crash</name>
     <message>
-        <location filename="../../gui/dialogs/crash.py" line="29" />
+        <location filename="../../gui/dialogs/crash.py" line="29"/>
         <source>Unexpected error</source>
         <translation>意外错误</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/crash.py" line="31" />
+        <location filename="../../gui/dialogs/crash.py" line="31"/>
         <source>Something went wrong: {0}</source>
         <translation>出现问题：{0}</translation>
     </message>

@@ -91,6 +91,10 @@ async def test_a_recording_on_the_embedded_server_reaches_100_percent(
         model: RecordingsModel = live_window.model
         await wait_until(lambda: model.row(rid).state is RowState.RECORDING, 20)  # type: ignore[union-attr]
         await wait_until(lambda: (model.row(rid).progress or 0) > 0, 20)  # type: ignore[union-attr]
+        for _ in range(2):  # two samples of the server's CPU clock give a share
+            await live_window._check_health()
+        assert live_window.status_cpu.text().startswith("Server CPU:")
+        assert live_window.status_active.text().endswith(": 1")
         recorder = live_window.recorder(rid)
         await recorder.stop()
         await wait_until(lambda: model.row(rid).state is RowState.UPLOADED, 30)  # type: ignore[union-attr]
