@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import tempfile
 import time
@@ -76,6 +77,7 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
         )  # fmt: skip
         storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(folder / "rec"))
         c0, w0 = cpu_seconds(pid), time.monotonic()
+        b0 = sum(cpu_seconds(b.pid) for b in bots)
         rec = await Recording.start(server, CHANNEL, config, storage)
         lags: list[float] = []
         while time.monotonic() - w0 < args.seconds:
@@ -87,6 +89,7 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
         stop_wall = time.monotonic() - stop_call
         wall = stop_call - w0
         recording_cpu = (cpu_seconds(pid) - c0) / (time.monotonic() - w0)
+        bots_cpu = (sum(cpu_seconds(b.pid) for b in bots) - b0) / (time.monotonic() - w0)
     finally:
         for b in bots:
             b.terminate()
@@ -115,6 +118,8 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
           f"channel + recording {recording_cpu:.3f} cores "
           f"({recording_cpu / args.users:.4f} per user); recorder share "
           f"{recording_cpu - channel_only:.3f}")  # fmt: skip
+    print(f"bot processes (peer, not counted): {bots_cpu:.3f} cores; server + bots "
+          f"{recording_cpu + bots_cpu:.2f} of {os.cpu_count()} cores")  # fmt: skip
     print(f"real time: recorded {wall:.1f} s wall, playlist lists {out.listed:.2f} s "
           f"(ratio {out.listed / wall:.3f}); stop took {stop_wall:.2f} s")  # fmt: skip
     print(f"lag of stored media behind the wall clock (every 2 s): "
