@@ -12,14 +12,17 @@ Linux only (reads /proc).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import itertools
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -233,3 +236,14 @@ def flash_times(
                 times[uid].append(t)
             previous[uid] = flash
     return times
+
+
+def run_in_scratch_folder(
+    run: Callable[[argparse.Namespace, Path], Awaitable[None]], args: argparse.Namespace
+) -> None:
+    """``asyncio.run(run(args, folder))`` with a scratch folder removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="cloudrec-bench-"))
+    try:
+        asyncio.run(run(args, folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

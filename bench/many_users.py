@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from _common import (
     find_playlist,
     flash_times,
     load,
+    run_in_scratch_folder,
     spawn_bots,
     start_embedded_server,
     wait_for_users,
@@ -139,12 +138,7 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=3, help="bot processes (3)")
     parser.add_argument("--size", default="160x120", help="bot tile size (160x120)")
     parser.add_argument("--seconds", type=float, default=30.0, help="recording length (30)")
-    args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="cloudrec-bench-"))
-    try:
-        asyncio.run(run(args, folder))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    run_in_scratch_folder(run, parser.parse_args())
 
 
 if __name__ == "__main__":

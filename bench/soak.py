@@ -26,10 +26,8 @@ import argparse
 import asyncio
 import collections
 import linecache
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,6 +40,7 @@ from _common import (
     flash_times,
     load,
     rss_bytes,
+    run_in_scratch_folder,
     spawn_bots,
     start_embedded_server,
     wait_for_users,
@@ -226,12 +225,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3600.0, help="recording length (3600)")
     parser.add_argument("--sample", type=float, default=10.0, help="memory sampling, s (10)")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks")
-    args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="cloudrec-bench-"))
-    try:
-        asyncio.run(run(args, folder))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    run_in_scratch_folder(run, parser.parse_args())
 
 
 if __name__ == "__main__":

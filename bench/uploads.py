@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -33,6 +31,7 @@ from _common import (
     cpu_seconds,
     load,
     percentile,
+    run_in_scratch_folder,
     spawn_bots,
     start_embedded_server,
     wait_for_users,
@@ -164,12 +163,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="recording length (60)")
     parser.add_argument("--slice", type=int, default=2, help="slice duration, s (2)")
-    args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="cloudrec-bench-"))
-    try:
-        asyncio.run(run(args, folder))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    run_in_scratch_folder(run, parser.parse_args())
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -33,3 +34,19 @@ def decoded_duration(path: Path) -> float:
     )  # fmt: skip
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
     return float(json.loads(result.stdout)["format"]["duration"])
+
+
+# Debian's Chromium as the tests drive it (RECIPES.md): headless, fake camera and
+# microphone, loopback ICE candidates, and no background traffic off the machine.
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]

@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import shutil
 import time
 
 import pytest
 
 from core.channel.roster import LeaveReason, UserJoined, UserLeft
 from core.enums import SANDBOX_APP_ID, VideoStreamType
-
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.mark.browser

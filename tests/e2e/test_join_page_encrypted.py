@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,8 @@ from core.enums import SANDBOX_APP_ID, DecryptionMode
 from core.media.analysis import decode_audio, iter_video, playlist_slices
 from core.media.recorder import Recorder, RecorderEvent, RecorderFailure, RecorderStatus
 from core.storage.local import LocalFolderDestination
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SECRET = "browser secret 42"
 SALT = bytes([1, 2, 3, 4])
 
