@@ -37,6 +37,7 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import ClassVar
 
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
 
@@ -309,7 +310,26 @@ class Service:
 
 
 @dataclass(frozen=True)
-class RtcService(Service):
+class _ChannelService(Service):
+    """A service bound to a channel name and a uid (RTC, streaming, FCDN)."""
+
+    service_type: int = field(default=0, init=False)  # each subclass sets its own
+    channel_name: str = ""
+    account: str = ""
+    _label: ClassVar[str] = ""
+
+    def _pack_fields(self, out: _Writer) -> None:
+        out.string(self.channel_name)
+        out.string(self.account)
+
+    @classmethod
+    def _unpack(cls, service_type: int, privileges: dict[int, int], src: _Reader) -> Service:
+        channel = src.string(f"{cls._label} channel name")
+        return cls(privileges, channel, src.string(f"{cls._label} uid"))
+
+
+@dataclass(frozen=True)
+class RtcService(_ChannelService):
     """RTC (type 1): join and publish privileges for one channel and uid.
 
     ``account`` is the uid as text (Agora writes an integer uid in decimal); an empty
@@ -317,53 +337,23 @@ class RtcService(Service):
     """
 
     service_type: int = field(default=ServiceType.RTC, init=False)
-    channel_name: str = ""
-    account: str = ""
-
-    def _pack_fields(self, out: _Writer) -> None:
-        out.string(self.channel_name)
-        out.string(self.account)
-
-    @classmethod
-    def _unpack(cls, service_type: int, privileges: dict[int, int], src: _Reader) -> Service:
-        channel = src.string("RTC channel name")
-        return cls(privileges, channel, src.string("RTC uid"))
+    _label: ClassVar[str] = "RTC"
 
 
 @dataclass(frozen=True)
-class StreamingService(Service):
+class StreamingService(_ChannelService):
     """Streaming (type 3): mix/raw stream publishing for a channel and uid."""
 
     service_type: int = field(default=ServiceType.STREAMING, init=False)
-    channel_name: str = ""
-    account: str = ""
-
-    def _pack_fields(self, out: _Writer) -> None:
-        out.string(self.channel_name)
-        out.string(self.account)
-
-    @classmethod
-    def _unpack(cls, service_type: int, privileges: dict[int, int], src: _Reader) -> Service:
-        channel = src.string("streaming channel name")
-        return cls(privileges, channel, src.string("streaming uid"))
+    _label: ClassVar[str] = "streaming"
 
 
 @dataclass(frozen=True)
-class FcdnService(Service):
+class FcdnService(_ChannelService):
     """FCDN (type 6): CDN publish/play for a channel and uid."""
 
     service_type: int = field(default=ServiceType.FCDN, init=False)
-    channel_name: str = ""
-    account: str = ""
-
-    def _pack_fields(self, out: _Writer) -> None:
-        out.string(self.channel_name)
-        out.string(self.account)
-
-    @classmethod
-    def _unpack(cls, service_type: int, privileges: dict[int, int], src: _Reader) -> Service:
-        channel = src.string("FCDN channel name")
-        return cls(privileges, channel, src.string("FCDN uid"))
+    _label: ClassVar[str] = "FCDN"
 
 
 @dataclass(frozen=True)
