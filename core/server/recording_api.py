@@ -25,7 +25,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
-from core.server.recordings import CHECK_TIMEOUT, ConflictError, NotFoundError, RecordingService
+from core.server.recordings import (
+    CHECK_TIMEOUT,
+    ConflictError,
+    NotFoundError,
+    RecordingService,
+    RecordingSession,
+)
 from core.server.state import StateStore
 from core.storage.destination import StorageError
 from core.storage.factory import make_destination
@@ -175,18 +181,30 @@ def _check_mode(mode: str) -> None:
         )
 
 
+def _session(
+    request: Request, appid: str, resourceid: str, sid: str, mode: str
+) -> RecordingSession:
+    """The recording a ``.../sid/{sid}/mode/{mode}/...`` path names, or an Agora-style error."""
+    _check_mode(mode)
+    try:
+        return _service(request).session(appid, resourceid, sid)
+    except CloudRecordingError as exc:
+        raise _as_api_error(exc) from None
+
+
+def _identity(resourceid: str, session: RecordingSession) -> dict[str, Any]:
+    """The fields every answer about one recording carries."""
+    row = session.row
+    return {"resourceId": resourceid, "sid": row.sid, "cname": row.cname, "uid": str(row.uid)}
+
+
 @router.get("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/query")
 async def query(
     appid: str, resourceid: str, sid: str, mode: str, request: Request
 ) -> dict[str, Any]:
     """The recording's status (Agora's numbers) and its playlist."""
-    _check_mode(mode)
-    try:
-        session = _service(request).session(appid, resourceid, sid)
-    except CloudRecordingError as exc:
-        raise _as_api_error(exc) from None
-    return {"resourceId": resourceid, "sid": sid, "serverResponse": session.query_body(),
-            "cname": session.row.cname, "uid": str(session.row.uid)}  # fmt: skip
+    session = _session(request, appid, resourceid, sid, mode)
+    return {**_identity(resourceid, session), "serverResponse": session.query_body()}
 
 
 @router.post("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/updateLayout")
@@ -194,9 +212,8 @@ async def update_layout(
     appid: str, resourceid: str, sid: str, mode: str, body: RecordingRequest, request: Request
 ) -> dict[str, Any]:
     """Change the mixed layout of a running recording."""
-    _check_mode(mode)
+    session = _session(request, appid, resourceid, sid, mode)
     try:
-        session = _service(request).session(appid, resourceid, sid)
         fields = body.clientRequest.model_extra or {}
         layout = fields.get("mixedVideoLayout", 0)
         max_uid = fields.get("maxResolutionUid", 0)
@@ -211,12 +228,7 @@ async def update_layout(
         if isinstance(exc, CloudRecordingError):
             raise _as_api_error(exc) from None
         raise ApiError(400, int(ErrorCode.INVALID_PARAMETER), f"invalid layout: {exc}") from None
-    return {
-        "resourceId": resourceid,
-        "sid": sid,
-        "cname": session.row.cname,
-        "uid": str(session.row.uid),
-    }
+    return _identity(resourceid, session)
 
 
 @router.post("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/stop")
@@ -224,14 +236,13 @@ async def stop(
     appid: str, resourceid: str, sid: str, mode: str, request: Request
 ) -> dict[str, Any]:
     """Stop recording; answers once the last slice and the playlist are stored."""
-    _check_mode(mode)
+    session = _session(request, appid, resourceid, sid, mode)
     try:
-        session = _service(request).session(appid, resourceid, sid)
         await session.stop()
     except CloudRecordingError as exc:
         raise _as_api_error(exc) from None
     return {
-        "resourceId": resourceid, "sid": sid, "cname": session.row.cname, "uid": str(session.row.uid),
+        **_identity(resourceid, session),
         "serverResponse": {"fileListMode": "string", "fileList": session.row.playlist,
                            "uploadingStatus": session.uploading_status},
     }  # fmt: skip
@@ -248,11 +259,7 @@ async def events(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Server-sent events: every notice after sequence ``after``, then live ones (extension)."""
-    _check_mode(mode)
-    try:
-        session = _service(request).session(appid, resourceid, sid)
-    except CloudRecordingError as exc:
-        raise _as_api_error(exc) from None
+    session = _session(request, appid, resourceid, sid, mode)
     if last_event_id and last_event_id.isdigit():
         after = max(after, int(last_event_id))
 
