@@ -154,8 +154,8 @@ class Recording:
         await recorder.start(SANDBOX_APP_ID, channel, None, uid, recording, storage)
         return cls(server, channel, recorder, observer)
 
-    async def state(self) -> tuple[float, float]:
-        """(Unix time of output time 0, seconds stored so far) from the server's ``query``."""
+    async def state(self) -> RecorderState:
+        """The recording's progress and health, from the server's ``query``."""
         client = RestClient(self.server.url, Credentials(bearer=self.server.token))
         try:
             assert self.recorder.resource_id and self.recorder.sid
@@ -164,13 +164,37 @@ class Recording:
             await client.aclose()
         response = body.get("serverResponse", body)
         extension = response["extensionServiceState"]
-        return response["sliceStartTime"] / 1000, float(extension["duration"])
+        return RecorderState(
+            origin=response["sliceStartTime"] / 1000,
+            stored=float(extension["duration"]),
+            render_lag=float(extension["renderLag"]),
+            max_render_lag=float(extension["maxRenderLag"]),
+            dropped=int(extension["droppedFrames"]),
+            late=int(extension["lateFrames"]),
+        )
 
     async def stop(self, timeout: float = 120) -> None:
         """Stop, wait until every file is stored, release."""
         await self.recorder.stop()
         await self.recorder.wait_finished(timeout)
         await self.recorder.release()
+
+
+@dataclass(frozen=True)
+class RecorderState:
+    """What ``query`` says of a running recording (``extensionServiceState``)."""
+
+    origin: float
+    """Unix time of output time 0."""
+    stored: float
+    """Seconds stored so far."""
+    render_lag: float
+    """Seconds the renderer is behind its schedule now (0: real time)."""
+    max_render_lag: float
+    dropped: int
+    """Users' frames dropped before the picture or the mix (a renderer behind)."""
+    late: int
+    """Video frames that reached the renderer after their tick was drawn."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Many users: does one recording of 17 users at 1280x720 keep real time?
 
-Run: ``python bench/many_users.py [--users 17] [--procs 3] [--seconds 30]``.
+Run: ``python bench/many_users.py [--users 17] [--procs 3] [--seconds 30] [--profile FILE]``.
 
 1. Starts ``cloudrec server`` (``start_embedded_server``) and ``--users`` synthetic
    users (``cloudrec bots``, small tiles with a low stream) spread over ``--procs``
@@ -16,7 +16,9 @@ Run: ``python bench/many_users.py [--users 17] [--procs 3] [--seconds 30]``.
 
 Prints the server's CPU (cores, and per user), the lag of stored media behind the
 wall clock (real time: it must stay bounded, about one slice + the 0.4 s render
-latency), and the dropped frame counts.
+latency), and the dropped frame counts. ``--profile FILE`` samples the server with
+py-spy for 15 s from the 5th second of the recording and prints where its busy
+samples are (``bench/_profile.py``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from _common import (
     start_embedded_server,
     wait_for_users,
 )
+from _profile import profile, top_functions
 
 from core.channel.synthetic import low_stream_size
 from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
@@ -79,16 +82,26 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
         b0 = sum(cpu_seconds(b.pid) for b in bots)
         rec = await Recording.start(server, CHANNEL, config, storage)
         lags: list[float] = []
+        render_lags: list[float] = []
+        spy = None
+        sample = 0
         while time.monotonic() - w0 < args.seconds:
-            await asyncio.sleep(2.0)
-            origin, stored = await rec.state()
-            lags.append(time.time() - origin - stored)
+            sample += 1  # on a fixed 2 s grid, so samples keep their phase to the slices
+            await asyncio.sleep(max(0.0, w0 + 2.0 * sample - time.monotonic()))
+            if args.profile and spy is None and time.monotonic() - w0 >= 5.0:
+                spy = await profile(pid, 15.0, args.profile)
+            state = await rec.state()
+            lags.append(time.time() - state.origin - state.stored)
+            render_lags.append(state.render_lag)
         stop_call = time.monotonic()
+        final = await rec.state()
         await rec.stop()
         stop_wall = time.monotonic() - stop_call
         wall = stop_call - w0
         recording_cpu = (cpu_seconds(pid) - c0) / (time.monotonic() - w0)
         bots_cpu = (sum(cpu_seconds(b.pid) for b in bots) - b0) / (time.monotonic() - w0)
+        if spy is not None:
+            await spy.wait()
     finally:
         for b in bots:
             b.terminate()
@@ -124,12 +137,17 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
     print(f"lag of stored media behind the wall clock (every 2 s): "
           f"{' '.join(f'{x:.1f}' for x in lags)} s; max {max(lags):.1f} s "
           f"(bounded ~ slice 4 s + 0.4 s latency + encode)")  # fmt: skip
+    print(f"renderer behind its schedule (query renderLag, every 2 s): "
+          f"{' '.join(f'{x:.2f}' for x in render_lags)} s; max {final.max_render_lag:.2f} s; "
+          f"input frames dropped {final.dropped}, late {final.late}")  # fmt: skip
     expected = round(out.listed * FPS)
     print(f"output frames: {out.frames} decoded-packets vs {expected} = listed x fps "
           f"({out.frames - expected:+d}); missing ticks inside the span: {out.gaps}")  # fmt: skip
     print(f"input flashes seen per tile over {expected_flashes} whole seconds: "
           f"min {min(flashes.values())}, median {int(np.median(list(flashes.values())))}; "
           f"tiles missing some: {len(missing)} {missing if missing else ''}")  # fmt: skip
+    if args.profile and args.profile.exists():
+        top_functions(args.profile)
 
 
 def main() -> None:
@@ -138,6 +156,7 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=3, help="bot processes (3)")
     parser.add_argument("--size", default="160x120", help="bot tile size (160x120)")
     parser.add_argument("--seconds", type=float, default=30.0, help="recording length (30)")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks")
     run_in_scratch_folder(run, parser.parse_args())
 
 

@@ -39,17 +39,17 @@ from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from av.frame import Frame
 
+from core.channel.decoding import DECODER_QUEUE_ATTR, missing_internal
 from core.channel.e2ee import Codec, E2eeKeys, FrameEncryptor, is_keyframe
 from core.channel.streams import EncodedFrame
 from core.enums import VideoStreamType
 
 _ENCODER_ATTR = "_RTCRtpSender__encoder"
-_DECODER_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
 _RTX_ATTR = "_RTCRtpReceiver__rtx_ssrc"
 
 
 def _missing(what: str) -> RuntimeError:
-    return RuntimeError(f"this aiortc version has no {what}; core.channel.e2ee_rtp needs updating")
+    return missing_internal(what, __name__)
 
 
 # --- sending -------------------------------------------------------------------------
@@ -153,9 +153,9 @@ def pass_through_receiver(receiver: RTCRtpReceiver, source: VideoStreamType | No
     """
     track = receiver.track
     track_queue = getattr(track, "_queue", None)
-    if not hasattr(receiver, _DECODER_QUEUE_ATTR) or track_queue is None:
+    if not hasattr(receiver, DECODER_QUEUE_ATTR) or track_queue is None:
         raise _missing("RTCRtpReceiver decoder queue")
-    setattr(receiver, _DECODER_QUEUE_ATTR, _PassThroughQueue(track_queue, source))
+    setattr(receiver, DECODER_QUEUE_ATTR, _PassThroughQueue(track_queue, source))
 
 
 async def request_keyframe(receiver: RTCRtpReceiver) -> None:

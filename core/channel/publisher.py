@@ -10,6 +10,11 @@ A watchdog makes a publisher that vanished without DELETE leave the channel.
 Media sections: the first audio section is the user's audio, the first video
 section its HIGH video, the second video section its LOW (dual stream) video.
 
+A track is decoded only while some subscriber's stream takes it
+(:mod:`core.channel.decoding`): an unused LOW video, or every track while nobody
+subscribes, costs the channel its packets' transport and nothing more. Frames that
+arrive undecoded still count as media for the watchdog.
+
 A publisher that announced end-to-end encryption (``?encryption=`` on its WHIP URL)
 is never decoded: its receivers pass encoded frames through
 (:mod:`core.channel.e2ee_rtp`) and its streams carry
@@ -37,6 +42,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 
 from core.channel.clock import AUDIO_BUFFER_DELAY, VIDEO_BUFFER_DELAY, SenderClock, TrackClock
+from core.channel.decoding import DecodeGate, install_gate
 from core.channel.e2ee_rtp import pass_through_receiver, request_keyframe
 from core.channel.errors import SdpError
 from core.channel.ice import rtc_configuration
@@ -117,6 +123,8 @@ class Publisher:
         self._tasks: list[asyncio.Task[None]] = []
         self._pending: list[tuple[MediaStreamTrack, VideoStreamType | None, TrackClock]] = []
         self._video_receivers: dict[VideoStreamType, RTCRtpReceiver] = {}
+        self.gates: dict[VideoStreamType | None, DecodeGate] = {}
+        """Decoder gates of a decoded publisher's tracks (``None``: audio)."""
         self._keyframe_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._on_leave: Callable[[Publisher, LeaveReason], None] | None = None
@@ -167,16 +175,51 @@ class Publisher:
             if track.kind == "audio" and self.audio_track is None:
                 self.audio_track = track
                 self._pending.append((track, None, clock))
-                if self.encrypted:
-                    pass_through_receiver(receiver, None)
+                self._intercept(receiver, None)
             elif track.kind == "video":
                 variant = next(video_kinds, None)
                 if variant is not None:
                     self.video_tracks[variant] = track
                     self._video_receivers[variant] = receiver
                     self._pending.append((track, variant, clock))
-                    if self.encrypted:
-                        pass_through_receiver(receiver, variant)
+                    self._intercept(receiver, variant)
+
+    def _intercept(self, receiver: RTCRtpReceiver, variant: VideoStreamType | None) -> None:
+        """Encrypted media passes through undecoded; decoded media goes through a gate."""
+        if self.encrypted:
+            pass_through_receiver(receiver, variant)
+            return
+        gate = DecodeGate(self._media_arrived, lambda: self._send_keyframe_request(receiver))
+        install_gate(receiver, gate)
+        self.gates[variant] = gate
+
+    def _media_arrived(self) -> None:
+        self.last_media = time.monotonic()
+
+    # -- subscribers' streams ----------------------------------------------------------
+
+    def add_stream(self, stream: FrameStream) -> None:
+        """Deliver this publisher's audio or video (per ``stream.kind``) to ``stream``."""
+        (self.audio_streams if stream.kind == "audio" else self.video_streams).add(stream)
+        self.update_gates()
+
+    def remove_stream(self, stream: FrameStream) -> None:
+        """Stop delivering to ``stream``."""
+        self.audio_streams.discard(stream)
+        self.video_streams.discard(stream)
+        self.update_gates()
+
+    def update_gates(self) -> None:
+        """Decode exactly the tracks some stream takes (call after a stream changed
+        its ``video_stream``)."""
+        wanted: set[VideoStreamType | None] = {self.source_of(s) for s in self.video_streams}
+        if self.audio_streams:
+            wanted.add(None)
+        for source, gate in self.gates.items():
+            if source in wanted:
+                gate.open()
+            else:
+                gate.close()
 
     @property
     def encrypted(self) -> bool:
@@ -187,7 +230,11 @@ class Publisher:
         """Ask the publisher for a keyframe of its ``variant`` video (encrypted media only:
         the recorder's decoder starts on one). Decoded media needs no help."""
         receiver = self._video_receivers.get(variant)
-        if receiver is None or not self.encrypted or self._closed:
+        if receiver is not None and self.encrypted:
+            self._send_keyframe_request(receiver)
+
+    def _send_keyframe_request(self, receiver: RTCRtpReceiver) -> None:
+        if self._closed:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -286,6 +333,7 @@ class Publisher:
             stream.end()
         self.audio_streams.clear()
         self.video_streams.clear()
+        self.update_gates()
         current = asyncio.current_task()
         tasks = [task for task in self._tasks if task is not current]
         for task in tasks:

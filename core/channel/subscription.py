@@ -43,12 +43,19 @@ class Subscription:
         self._video: dict[int, FrameStream] = {}
         self._events: asyncio.Queue[ChannelEvent | None] = asyncio.Queue()
         self._closed = False
+        self._dropped_before = 0  # by streams already ended
         self.joined_at = time.time()
         self.joined_monotonic = time.monotonic()
 
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def dropped(self) -> int:
+        """Frames dropped by this subscription's streams (a slow consumer), ever."""
+        live = sum(s.dropped for streams in (self._audio, self._video) for s in streams.values())
+        return self._dropped_before + live
 
     async def events(self) -> AsyncIterator[ChannelEvent]:
         """Join/leave events, starting with a UserJoined for everyone already there;
@@ -69,7 +76,7 @@ class Subscription:
             if publisher is None or publisher.audio_track is None:
                 return None
             stream = FrameStream(uid, "audio", AUDIO_QUEUE_FRAMES)
-            publisher.audio_streams.add(stream)
+            publisher.add_stream(stream)
             self._audio[uid] = stream
         return stream
 
@@ -84,7 +91,7 @@ class Subscription:
                 return None
             choice = self._video_choice.get(uid, self.default_video_stream)
             stream = FrameStream(uid, "video", VIDEO_QUEUE_FRAMES, choice)
-            publisher.video_streams.add(stream)
+            publisher.add_stream(stream)
             self._video[uid] = stream
             publisher.request_keyframe(publisher.source_of(stream))
         return stream
@@ -113,6 +120,7 @@ class Subscription:
             before = publisher.source_of(stream) if publisher is not None else None
             stream.video_stream = stream_type
             if publisher is not None and publisher.source_of(stream) is not before:
+                publisher.update_gates()
                 publisher.request_keyframe(publisher.source_of(stream))
 
     async def close(self) -> None:
@@ -141,7 +149,7 @@ class Subscription:
         for streams in (self._audio, self._video):
             stream = streams.pop(uid, None)
             if stream is not None:
+                self._dropped_before += stream.dropped
                 stream.end()
                 if publisher is not None:
-                    publisher.audio_streams.discard(stream)
-                    publisher.video_streams.discard(stream)
+                    publisher.remove_stream(stream)

@@ -90,6 +90,10 @@ class MixPipeline:
         self._video_queues: dict[int, deque[tuple[float, av.VideoFrame]]] = {}
         self._tick = 0
         self.frames_encoded = 0
+        self.frames_dropped = 0
+        """Video frames pushed out of a full per-user queue, never shown."""
+        self.frames_late = 0
+        """Video frames pushed after the tick they belong to was rendered."""
         self.compositor: Compositor | None = None
         self.video_encoder: VideoEncoder | None = None
         self.mixer: AudioMixer | None = None
@@ -143,6 +147,10 @@ class MixPipeline:
             self._on_user_error(uid, f"video frame of {frame.width}x{frame.height} ignored")
             return
         queue = self._video_queues.setdefault(uid, deque(maxlen=_MAX_QUEUED_VIDEO))
+        if len(queue) == _MAX_QUEUED_VIDEO:
+            self.frames_dropped += 1
+        if self._tick > 0 and time <= (self._tick - 0.5) / self.settings.tick_rate:
+            self.frames_late += 1
         queue.append((time, frame))
 
     def push_audio(self, uid: int, frame: av.AudioFrame, time: float) -> None:

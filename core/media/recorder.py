@@ -226,6 +226,11 @@ class Recorder:
         self._max_resolution_uid = config.transcoding_config.max_resolution_uid
         self._stopping: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
+        self.render_lag = 0.0
+        """Seconds the renderer is behind its schedule (0 while it keeps real time);
+        written by the worker thread."""
+        self.max_render_lag = 0.0
+        """The largest :attr:`render_lag` so far."""
 
     # --- public state -----------------------------------------------------------
 
@@ -258,6 +263,20 @@ class Recorder:
     def duration(self) -> float:
         """Seconds of stored recording."""
         return sum(s.duration for s in self._stored)
+
+    @property
+    def dropped_frames(self) -> int:
+        """Users' frames lost before the picture or the mix: a stream from the
+        channel or the renderer's per-user queue overflowed (the renderer was behind)."""
+        dropped = self._subscription.dropped if self._subscription is not None else 0
+        if self._pipeline is not None:
+            dropped += self._pipeline.frames_dropped
+        return dropped
+
+    @property
+    def late_frames(self) -> int:
+        """Video frames that reached the renderer after their output tick was drawn."""
+        return self._pipeline.frames_late if self._pipeline is not None else 0
 
     @property
     def clock(self) -> OutputClock | None:
@@ -525,6 +544,9 @@ class Recorder:
                     pipeline.finish(stop_at)
                     break
                 pipeline.render_until(ready if stop_at is None else min(ready, stop_at))
+                behind = clock.now() - self.latency - pipeline.output_time - 1 / rate
+                self.render_lag = lag = max(0.0, behind)
+                self.max_render_lag = max(self.max_render_lag, lag)
                 next_tick = pipeline.output_time + 1 / rate
                 time.sleep(max(0.0, min(next_tick - ready, 1 / rate)))
         except BaseException as exc:

@@ -392,6 +392,10 @@ class RecordingSession:
                 "users": recorder.users if recorder else [],
                 "uploadingStatus": self.uploading_status,
                 "lastSequence": self._sequence,
+                "renderLag": round(recorder.render_lag, 3) if recorder else 0.0,
+                "maxRenderLag": round(recorder.max_render_lag, 3) if recorder else 0.0,
+                "droppedFrames": recorder.dropped_frames if recorder else 0,
+                "lateFrames": recorder.late_frames if recorder else 0,
             },
         }
         return body

@@ -20,6 +20,7 @@ from core import (
 )
 from core.channel.bots import run_bots
 from core.enums import SANDBOX_APP_ID
+from core.sdk.client import Credentials, RestClient
 from tests.helpers import CallbackLog, decoded_duration
 
 pytestmark = pytest.mark.slow
@@ -46,6 +47,14 @@ async def test_callbacks_in_order_and_agora_named_files(
         )
         await recorder.start(SANDBOX_APP_ID, "e2e", None, 900, _config(), storage)
         await asyncio.sleep(5)
+        client = RestClient(channel_server.url, Credentials(bearer=channel_server.settings.token))
+        assert recorder.resource_id and recorder.sid
+        body = await client.query(SANDBOX_APP_ID, recorder.resource_id, recorder.sid)
+        await client.aclose()
+        health = body["serverResponse"]["extensionServiceState"]  # the renderer's health
+        assert health["droppedFrames"] == 0 and health["lateFrames"] >= 0
+        assert 0 <= health["renderLag"] <= health["maxRenderLag"] + 1e-9 < 5.0
+        assert health["users"] == [11, 12, 13]
         await recorder.stop()
         await recorder.wait_finished(20)
         await recorder.release()

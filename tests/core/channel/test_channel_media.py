@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamTrack
 
+from core.channel.publisher import MEDIA_TIMEOUT
 from core.channel.streams import VIDEO_QUEUE_FRAMES, FrameStream, ReceivedFrame
 from core.channel.synthetic import (
     AUDIO_SAMPLE_RATE,
@@ -230,6 +231,46 @@ async def test_h264_video(channel_server) -> None:
             frames = [await anext(stream) for _ in range(10)]
         colours = [median_rgb(rf.frame) for rf in frames]  # type: ignore[arg-type]
         assert any(identify_uid(c, [51]) == 51 for c in colours)
+    finally:
+        await session.close()
+        m.stop()
+        await sub.close()
+
+
+async def test_only_received_tracks_are_decoded(channel_server) -> None:
+    """A track nobody takes is not decoded, yet its publisher stays; taking it starts
+    decoding on a keyframe, and a switch moves decoding to the other stream."""
+    channel = channel_server.registry.channel(SANDBOX_APP_ID, "gated")
+    m = synthetic_media(41, size=SIZE, fps=FPS, low_stream=True)
+    session = await publish(
+        channel_server.whip_url("gated", 41), audio=m.audio, video=m.video, low_video=m.low_video
+    )
+    sub = channel.subscribe(9000, audio=False, video_stream=VideoStreamType.HIGH)
+    try:
+        publisher = channel.publisher(41)
+        assert publisher is not None
+        gates = publisher.gates
+        assert set(gates) == {None, VideoStreamType.HIGH, VideoStreamType.LOW}
+        await asyncio.sleep(MEDIA_TIMEOUT + 1.0)  # longer than the watchdog's limit
+        assert 41 in [p.uid for p in channel.participants()]
+        assert all(g.passed == 0 and g.skipped > 0 for g in gates.values())
+
+        stream = sub.video(41)
+        assert stream is not None
+        high = await collect(stream, 1.0)
+        assert high and all(rf.frame.width == SIZE[0] for rf in high)  # type: ignore[union-attr]
+        assert gates[VideoStreamType.HIGH].is_open and not gates[VideoStreamType.LOW].is_open
+        assert gates[VideoStreamType.LOW].passed == 0 and gates[None].passed == 0
+
+        sub.set_video_stream(41, VideoStreamType.LOW)
+        drain(stream)
+        low = await collect(stream, 1.0)
+        assert low and low[-1].frame.width == SIZE[0] // 2  # type: ignore[union-attr]
+        assert gates[VideoStreamType.LOW].is_open and not gates[VideoStreamType.HIGH].is_open
+        assert identify_uid(median_rgb(low[-1].frame), [41]) == 41  # type: ignore[arg-type]
+
+        await sub.close()
+        assert not any(g.is_open for g in gates.values())
     finally:
         await session.close()
         m.stop()

@@ -262,3 +262,26 @@ def test_garbage_from_one_user_is_reported_and_the_rest_recorded(
     pipeline.finish(2.0)
     assert {uid for uid, _ in errors} == {66}
     assert len(slices) == 2 and all(s.size > 0 for s in slices)
+
+
+def test_late_and_overflowing_input_frames_are_counted(tmp_path: Path) -> None:
+    """A renderer that fell behind loses input frames; the counters say how many."""
+    pipeline, slices = make(tmp_path, audio_profile=None, width=320, height=180)
+    pipeline.user_joined(1, 0.0)
+    grey = np.full((120, 160, 3), 128, dtype=np.uint8)
+
+    def frame() -> av.VideoFrame:
+        return av.VideoFrame.from_ndarray(grey, format="rgb24")
+
+    for k in range(15):  # in time: neither late nor dropped
+        pipeline.push_video(1, frame(), k / 15)
+    pipeline.render_until(1.0)
+    assert (pipeline.frames_late, pipeline.frames_dropped) == (0, 0)
+    pipeline.push_video(1, frame(), 0.5)  # its tick was drawn half a second ago
+    pipeline.push_video(1, frame(), 1.0)  # the next tick's: in time
+    assert pipeline.frames_late == 1
+    for k in range(70):  # 70 frames queued before a render: 60 fit, 10 pushed out
+        pipeline.push_video(1, frame(), 1.0 + k / 15)
+    assert pipeline.frames_dropped == 12  # the 2 above and the oldest 10 of the 70
+    pipeline.finish(6.0)
+    assert slices and sum(s.duration for s in slices) == pytest.approx(6.0, abs=0.01)
