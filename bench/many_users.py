@@ -16,7 +16,8 @@ Run: ``python bench/many_users.py [--users 17] [--procs 3] [--seconds 30] [--pro
 
 Prints the server's CPU (cores, and per user), the lag of stored media behind the
 wall clock (real time: it must stay bounded, about one slice + the 0.4 s render
-latency), and the dropped frame counts. ``--profile FILE`` samples the server with
+latency), and the dropped frame counts. ``--busy N`` runs N CPU-spinning processes
+while recording, to see how the recording holds up on a loaded machine. ``--profile FILE`` samples the server with
 py-spy for 15 s from the 5th second of the recording and prints where its busy
 samples are (``bench/_profile.py``).
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -33,6 +35,7 @@ import numpy as np
 from _common import (
     Output,
     Recording,
+    busy_processes,
     cpu_seconds,
     find_playlist,
     flash_times,
@@ -59,6 +62,7 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
     pid = server.process.pid
     per_proc = -(-args.users // args.procs)
     bots = []
+    busy = contextlib.ExitStack()
     try:
         for i in range(args.procs):
             count = min(per_proc, args.users - i * per_proc)
@@ -78,6 +82,7 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
             ),
         )  # fmt: skip
         storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(folder / "rec"))
+        busy.enter_context(busy_processes(args.busy))
         c0, w0 = cpu_seconds(pid), time.monotonic()
         b0 = sum(cpu_seconds(b.pid) for b in bots)
         rec = await Recording.start(server, CHANNEL, config, storage)
@@ -103,6 +108,7 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
         if spy is not None:
             await spy.wait()
     finally:
+        busy.close()
         for b in bots:
             b.terminate()
         for b in bots:
@@ -123,7 +129,8 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
 
     print(f"{args.users} users ({args.size}@{FPS} VP8 + low {low[0]}x{low[1]}, "
           f"{len(bots)} bot processes) -> BEST_FIT {WIDTH}x{HEIGHT}@{FPS} "
-          f"H.264 {BITRATE} kbps, AUTO stream, {load()}")  # fmt: skip
+          f"H.264 {BITRATE} kbps, AUTO stream, {load()}, "
+          f"{args.busy} busy-loop processes while recording")  # fmt: skip
     print(f"AUTO: tile {window.width}x{window.height} vs high {bot_w}x{bot_h} -> "
           f"{'LOW' if auto_low else 'HIGH'} expected")  # fmt: skip
     print(f"server CPU: channel only {channel_only:.3f} cores, "
@@ -156,6 +163,8 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=3, help="bot processes (3)")
     parser.add_argument("--size", default="160x120", help="bot tile size (160x120)")
     parser.add_argument("--seconds", type=float, default=30.0, help="recording length (30)")
+    parser.add_argument("--busy", type=int, default=0,
+                        help="CPU-spinning processes while recording, to emulate load (0)")  # fmt: skip
     parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks")
     run_in_scratch_folder(run, parser.parse_args())
 

@@ -42,7 +42,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 
 from core.channel.clock import AUDIO_BUFFER_DELAY, VIDEO_BUFFER_DELAY, SenderClock, TrackClock
-from core.channel.decoding import DecodeGate, install_gate
+from core.channel.decoding import DECODERS, DecodeGate, TrackDecoder, install_gate
 from core.channel.e2ee_rtp import pass_through_receiver, request_keyframe
 from core.channel.errors import SdpError
 from core.channel.ice import rtc_configuration
@@ -175,21 +175,29 @@ class Publisher:
             if track.kind == "audio" and self.audio_track is None:
                 self.audio_track = track
                 self._pending.append((track, None, clock))
-                self._intercept(receiver, None)
+                self._intercept(receiver, None, clock)
             elif track.kind == "video":
                 variant = next(video_kinds, None)
                 if variant is not None:
                     self.video_tracks[variant] = track
                     self._video_receivers[variant] = receiver
                     self._pending.append((track, variant, clock))
-                    self._intercept(receiver, variant)
+                    self._intercept(receiver, variant, clock)
 
-    def _intercept(self, receiver: RTCRtpReceiver, variant: VideoStreamType | None) -> None:
-        """Encrypted media passes through undecoded; decoded media goes through a gate."""
+    def _intercept(
+        self, receiver: RTCRtpReceiver, variant: VideoStreamType | None, clock: TrackClock
+    ) -> None:
+        """Encrypted media passes through undecoded (to the track, read by the pump);
+        other media is decoded on the shared decoder threads while a gate lets it in,
+        and delivered straight to the streams."""
         if self.encrypted:
             pass_through_receiver(receiver, variant)
             return
-        gate = DecodeGate(self._media_arrived, lambda: self._send_keyframe_request(receiver))
+        kind = "audio" if variant is None else "video"
+        decoder = TrackDecoder(kind, lambda frame: self._deliver(variant, clock, frame), DECODERS)
+        gate = DecodeGate(
+            decoder, self._media_arrived, lambda: self._send_keyframe_request(receiver)
+        )
         install_gate(receiver, gate)
         self.gates[variant] = gate
 
@@ -258,25 +266,30 @@ class Publisher:
     async def _pump(
         self, track: MediaStreamTrack, variant: VideoStreamType | None, clock: TrackClock
     ) -> None:
+        """Read the track until it ends (decoded tracks only ever yield their end)."""
         while True:
             try:
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            if not isinstance(frame, av.AudioFrame | av.VideoFrame | EncodedFrame):
-                continue
-            now = time.monotonic()
-            self.last_media = now
-            pts = frame.pts
-            when = clock.frame_time(pts, now) if pts is not None else now - clock.buffer_delay
-            received = ReceivedFrame(frame, when)
-            if variant is None:
-                for stream in self.audio_streams:
+            self._deliver(variant, clock, frame)
+
+    def _deliver(self, variant: VideoStreamType | None, clock: TrackClock, frame: object) -> None:
+        """Stamp a frame with its capture time and hand it to the streams that take it."""
+        if self._closed or not isinstance(frame, av.AudioFrame | av.VideoFrame | EncodedFrame):
+            return
+        now = time.monotonic()
+        self.last_media = now
+        pts = frame.pts
+        when = clock.frame_time(pts, now) if pts is not None else now - clock.buffer_delay
+        received = ReceivedFrame(frame, when)
+        if variant is None:
+            for stream in self.audio_streams:
+                stream.put(received)
+        else:
+            for stream in self.video_streams:
+                if self.source_of(stream) is variant:
                     stream.put(received)
-            else:
-                for stream in self.video_streams:
-                    if self.source_of(stream) is variant:
-                        stream.put(received)
 
     def source_of(self, stream: FrameStream) -> VideoStreamType:
         """Which video track feeds ``stream``: LOW only if asked for and published."""
@@ -334,6 +347,8 @@ class Publisher:
         self.audio_streams.clear()
         self.video_streams.clear()
         self.update_gates()
+        for gate in self.gates.values():
+            gate.decoder.close()
         current = asyncio.current_task()
         tasks = [task for task in self._tasks if task is not current]
         for task in tasks:

@@ -13,11 +13,12 @@ background.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import av
 import numpy as np
 import numpy.typing as npt
+from av.video.reformatter import VideoReformatter
 
 from core.layout import Rect
 
@@ -77,6 +78,10 @@ class _Tile:
     frame: av.VideoFrame | None = None
     scaled: U8Array | None = None  # yuv420p of the picture at ``placed`` size
     placed: Rect | None = None
+    # One scaler per tile: swscale's context is set up once and reused while the
+    # source format and the placed size stay the same. (``VideoFrame.reformat``
+    # would set one up, and free it, for every frame: 5x the cost of the scaling.)
+    scaler: VideoReformatter = field(default_factory=VideoReformatter)
 
 
 class Compositor:
@@ -146,7 +151,7 @@ class Compositor:
                     tile.window, (tile.frame.width, tile.frame.height), (self.width, self.height)
                 )
                 try:
-                    tile.scaled = self._scale(tile.frame, tile.placed)
+                    tile.scaled = self._scale(tile.scaler, tile.frame, tile.placed)
                 except (av.FFmpegError, ValueError) as exc:
                     # a picture swscale cannot convert: show background, report the user
                     self._errors.append((uid, f"video frame cannot be converted: {exc}"))
@@ -161,9 +166,9 @@ class Compositor:
         errors, self._errors = self._errors, []
         return errors
 
-    def _scale(self, frame: av.VideoFrame, rect: Rect) -> U8Array:
+    def _scale(self, scaler: VideoReformatter, frame: av.VideoFrame, rect: Rect) -> U8Array:
         self.scale_count += 1
-        scaled = frame.reformat(width=rect.width, height=rect.height, format="yuv420p")
+        scaled = scaler.reformat(frame, width=rect.width, height=rect.height, format="yuv420p")
         return np.asarray(scaled.to_ndarray(), dtype=np.uint8)
 
     def _blit(self, src: U8Array, rect: Rect) -> None:
