@@ -199,7 +199,7 @@ async def _until(condition: Callable[[], bool], limit: float = 30.0) -> None:
 
 
 async def live(seconds: float, folder: Path) -> tuple[float, float, float, list[Path]]:
-    app = create_app(ServerSettings())
+    app = create_app(ServerSettings(data_dir=folder / "data"))
     server = _Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     task = asyncio.create_task(server.serve())
     await _until(lambda: server.started)
