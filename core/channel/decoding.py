@@ -14,7 +14,8 @@ media). Its ``put`` runs on the event loop for every reassembled frame:
 
 * it first notes that media arrived (the publisher's liveness watchdog must not
   depend on decoding);
-* closed, it drops the frame there, before any thread is woken;
+* closed, it drops the frame there, before any thread is woken (a video keyframe's
+  picture size is still read from its header: :attr:`DecodeGate.size`);
 * opened, it passes frames to its :class:`TrackDecoder` from the next frame that
   starts a picture (a VP8 key frame, an H.264 IDR/SPS; every audio frame), so the
   decoder never starts from a missing reference. It asks the sender for a keyframe
@@ -51,6 +52,7 @@ from aiortc.codecs.base import Decoder
 from av.frame import Frame
 
 from core.channel.e2ee import Codec, is_keyframe
+from core.channel.picture_size import keyframe_size
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +105,8 @@ class DecodeGate(queue.Queue[Any]):
         """Frames handed to the decoder."""
         self.skipped = 0
         """Frames dropped undecoded (closed, or waiting for a keyframe)."""
+        self.size: tuple[int, int] | None = None
+        """The picture size the latest video keyframe stated (decoded or not)."""
 
     @property
     def is_open(self) -> bool:
@@ -133,19 +137,25 @@ class DecodeGate(queue.Queue[Any]):
             super().put(None, block, timeout)
             return
         self._on_arrival()
+        codec_parameters, encoded_frame = item
+        starts = True
+        if self.decoder.kind == "video":  # every audio frame starts a picture
+            data = bytes(encoded_frame.data)
+            starts = starts_picture(codec_parameters.name, data)
+            if starts:  # open or not: AUTO needs the size of streams nobody takes
+                self.size = keyframe_size(codec_parameters.name, data) or self.size
         if not self._open:
             self.skipped += 1
             return
         if self._waiting:
-            codec_parameters, encoded_frame = item
-            if not starts_picture(codec_parameters.name, bytes(encoded_frame.data)):
+            if not starts:
                 self.skipped += 1
                 if time.monotonic() - self._asked_at >= KEYFRAME_RETRY:
                     self._ask()
                 return
             self._waiting = False
         self.passed += 1
-        self.decoder.submit(*item)
+        self.decoder.submit(codec_parameters, encoded_frame)
 
 
 class TrackDecoder:

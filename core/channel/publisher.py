@@ -291,6 +291,12 @@ class Publisher:
                 if self.source_of(stream) is variant:
                     stream.put(received)
 
+    def video_size(self, variant: VideoStreamType) -> tuple[int, int] | None:
+        """The picture size of the ``variant`` video, as its latest keyframe stated
+        (``None``: not known yet, not published, or end-to-end encrypted)."""
+        gate = self.gates.get(variant)
+        return gate.size if gate is not None else None
+
     def source_of(self, stream: FrameStream) -> VideoStreamType:
         """Which video track feeds ``stream``: LOW only if asked for and published."""
         if stream.video_stream is VideoStreamType.LOW and VideoStreamType.LOW in self.video_tracks:

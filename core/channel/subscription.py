@@ -107,6 +107,12 @@ class Subscription:
         if publisher is not None and stream is not None:
             publisher.request_keyframe(publisher.source_of(stream))
 
+    def video_size(self, uid: int, stream_type: VideoStreamType) -> tuple[int, int] | None:
+        """The picture size of ``uid``'s HIGH or LOW video, received or not (``None``
+        if unknown: see :meth:`Publisher.video_size`)."""
+        publisher = self.channel.publisher(uid)
+        return publisher.video_size(stream_type) if publisher is not None else None
+
     def set_video_stream(self, uid: int, stream_type: VideoStreamType) -> None:
         """Receive ``uid``'s HIGH or LOW video from now on (switchable at any time).
 

@@ -493,7 +493,10 @@ class Recorder:
             put(_Frame(uid, kind, frame, clock.to_output(received.time)))
 
     def _update_stream_choice(self) -> None:
-        """With AUTO, take LOW for users whose window is at most half the high size."""
+        """With AUTO, take a user's LOW stream while its window is no larger than the
+        low stream's picture, HIGH otherwise. The low size comes from the low stream's
+        keyframes; where it is unknown (encrypted media, no keyframe seen yet) the low
+        stream is taken to be half the high size (the dual-stream default)."""
         if self.config.video_stream_type is not VideoStreamType.AUTO:
             return
         sub = self._subscription
@@ -504,13 +507,16 @@ class Recorder:
             self._layout, list(self._users), tc.width, tc.height, self._max_resolution_uid
         )
         for uid in self._users:
-            high = self._high_size.get(uid)
             window = windows.get(uid)
+            high = self._high_size.get(uid)
+            low = sub.video_size(uid, VideoStreamType.LOW)
+            if low is None and high is not None:
+                low = (high[0] // 2, high[1] // 2)
             small = (
-                high is not None
+                low is not None
                 and window is not None
-                and window.width * 2 <= high[0]
-                and window.height * 2 <= high[1]
+                and window.width <= low[0]
+                and window.height <= low[1]
             )
             sub.set_video_stream(uid, VideoStreamType.LOW if small else VideoStreamType.HIGH)
 

@@ -28,6 +28,7 @@ from core.enums import (
     ChannelType,
     MixedVideoLayout,
     RecordingStreamType,
+    VideoStreamType,
 )
 from core.errors import ErrorCode
 from core.layout import Rect, compute_layout
@@ -402,3 +403,55 @@ async def test_losing_the_work_folder_is_a_recorder_failure(
     assert rec.recorder.status is RecorderStatus.FAILED
     assert rec.playlist.read_text().endswith("#EXT-X-ENDLIST\n")
     assert len(rec.recorder.slices) >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("codec", ["VP8", "H264"])
+async def test_auto_takes_low_streams_for_small_windows(
+    channel_server: object, tmp_path: Path, codec: str
+) -> None:
+    """AUTO: LOW while a user's window is no larger than its low stream (160x120 here),
+    HIGH once the window grows; only the stream taken is decoded."""
+    cname = f"auto{codec.lower()}"
+    cfg = RecordingConfig(
+        video_stream_type=VideoStreamType.AUTO,
+        transcoding_config=TranscodingConfig(
+            width=320, height=180, fps=15, bitrate=300, layout=MixedVideoLayout.BEST_FIT
+        ),
+    )
+    rec = Recording(channel_server, tmp_path, cname, cfg, slice_seconds=2)
+    channel = channel_server.registry.channel(SANDBOX_APP_ID, cname)  # type: ignore[attr-defined]
+
+    def decoding(uid: int) -> set[VideoStreamType]:
+        publisher = channel.publisher(uid)
+        assert publisher is not None
+        return {v for v, g in publisher.gates.items() if v is not None and g.is_open}
+
+    uids = [1, 2, 3, 4]
+    async with bots_in(channel_server, cname, uids, low_stream=True, codec=codec) as bots:
+        await rec.recorder.start()
+        await asyncio.sleep(2.0)
+        # 4 users on 320x180: 160x90 windows, no larger than the 160x120 low streams
+        assert {channel.publisher(u).video_size(VideoStreamType.LOW) for u in uids} == {(160, 120)}
+        assert {channel.publisher(u).video_size(VideoStreamType.HIGH) for u in uids} == {(320, 240)}
+        assert all(decoding(u) == {VideoStreamType.LOW} for u in uids)
+        low_until = rec.output_time()
+        for uid in uids[1:]:
+            await bots.leave(uid)
+        await asyncio.sleep(2.0)  # one user: a 320x180 window, larger than the low stream
+        assert decoding(1) == {VideoStreamType.HIGH}
+        high_from = rec.output_time() - 1.0
+        await asyncio.sleep(1.0)
+        await rec.recorder.stop()
+    assert rec.recorder.dropped_frames == 0
+    four = compute_layout(MixedVideoLayout.BEST_FIT, uids, 320, 180)
+    one = compute_layout(MixedVideoLayout.BEST_FIT, [1], 320, 180)[1]
+    seen_small = seen_large = 0
+    for t, image in iter_video(rec.slice_paths()):
+        t -= PTS_OFFSET
+        if 1.0 <= t <= low_until:
+            shown = [identify_uid(window_colour(image, four[u]), uids) for u in uids]
+            seen_small += shown == uids
+        elif t >= high_from:
+            seen_large += identify_uid(window_colour(image, one), uids) == 1
+    assert seen_small >= 10 and seen_large >= 10
