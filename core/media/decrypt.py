@@ -47,15 +47,6 @@ _TIME_BASES = {"audio": fractions.Fraction(1, 48_000), "video": fractions.Fracti
 DecodedFrame = av.AudioFrame | av.VideoFrame
 
 
-def vp8_keyframe_size(frame: bytes) -> tuple[int, int] | None:
-    """Width and height from a VP8 keyframe's clear header (RFC 6386 section 9.1)."""
-    if len(frame) < 10 or frame[0] & 0x01 or frame[3:6] != b"\x9d\x01\x2a":
-        return None
-    width = int.from_bytes(frame[6:8], "little") & 0x3FFF
-    height = int.from_bytes(frame[8:10], "little") & 0x3FFF
-    return width, height
-
-
 def _codec_context(codec: Codec) -> av.VideoCodecContext | av.AudioCodecContext:
     if codec is Codec.VP8:
         return av.VideoCodecContext.create("libvpx", "r")  # as aiortc decodes VP8

@@ -37,13 +37,14 @@ from typing import TYPE_CHECKING
 
 import av
 
+from core.channel.picture_size import vp8_keyframe_size
 from core.channel.roster import Role, UserJoined, UserLeft
 from core.channel.streams import EncodedFrame
 from core.config import RecordingConfig
 from core.enums import ChannelType, MixedVideoLayout, VideoStreamType
 from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
 from core.layout import compute_layout
-from core.media.decrypt import MediaOpener, vp8_keyframe_size
+from core.media.decrypt import MediaOpener
 from core.media.pipeline import MixPipeline, PipelineSettings
 from core.media.playlist import Playlist, playlist_name, slice_name
 from core.media.segmenter import ClosedSlice
