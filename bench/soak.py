@@ -100,6 +100,7 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
             samples.append((time.monotonic() - w0, cpu_seconds(pid), rss_bytes(pid)))
             if args.profile and spy is None and samples[-1][0] >= warmup(args.seconds):
                 spy = await profile(pid, min(60.0, args.seconds / 2), args.profile)
+        health = await rec.state()
         await rec.stop()
         if spy is not None:
             await spy.wait()
@@ -134,11 +135,15 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
     print(f"4 users 320x240@15 -> BEST_FIT {WIDTH}x{HEIGHT}@{FPS}, {wall:.0f} s; {load()}")
     print(f"server CPU (channel + recorder + durable upload to LOCAL): {cpu:.3f} CPU s / s "
           f"(target 0.25)")  # fmt: skip
-    print(f"RSS MB every {args.sample:.0f} s: "
-          f"{' '.join(f'{s[2] / MB:.0f}' for s in samples)}")  # fmt: skip
+    step = max(1, round(60 / args.sample)) if len(samples) > 60 else 1
+    print(f"RSS MB every {args.sample * step:.0f} s: "
+          f"{' '.join(f'{s[2] / MB:.0f}' for s in samples[::step])}")  # fmt: skip
     print(f"RSS growth after {base[0]:.0f} s warm-up: {growth:+.1f} MB "
-          f"({growth / hours if hours > 0 else 0:+.1f} MB/h); "
+          f"({100 * growth / (base[2] / MB):+.1f} % of {base[2] / MB:.0f} MB, target <= 5 %; "
+          f"{growth / hours if hours > 0 else 0:+.1f} MB/h); "
           f"peak {max(s[2] for s in samples) / MB:.0f} MB")  # fmt: skip
+    print(f"renderer (query): max lag {health.max_render_lag:.2f} s, input frames dropped "
+          f"{health.dropped}, late {health.late}")  # fmt: skip
     print(describe(f"A/V offset, first {SYNC_SPAN:.0f} s", first))
     print(describe(f"A/V offset, last {SYNC_SPAN:.0f} s ", last))
     if first and last:
