@@ -255,6 +255,9 @@ class _Worker:
             except (av.FFmpegError, ValueError) as exc:
                 logger.warning("failed to decode a %s frame: %s", codec.name, exc)
                 result = (track, [], True)
+            except Exception:  # a bug must not end the thread every other track needs
+                logger.exception("decoder failed on a %s frame", codec.name)
+                result = (track, [], True)
             results.setdefault(track.loop, []).append(result)
         for loop, batch in results.items():
             try:

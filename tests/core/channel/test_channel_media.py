@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamTrack
 
+from core.channel.decoding import DecoderPool, TrackDecoder
 from core.channel.publisher import MEDIA_TIMEOUT
 from core.channel.streams import VIDEO_QUEUE_FRAMES, FrameStream, ReceivedFrame
 from core.channel.synthetic import (
@@ -275,3 +276,28 @@ async def test_only_received_tracks_are_decoded(channel_server) -> None:
         await session.close()
         m.stop()
         await sub.close()
+
+
+async def test_a_failing_decoder_does_not_stop_the_pool() -> None:
+    """One track's decoder raising (a bug, not bad media) costs that frame only."""
+    pool = DecoderPool(workers=1)
+    delivered: list[str] = []
+    errors: list[str] = []
+    broken = TrackDecoder("video", lambda frame: delivered.append("broken"), pool)
+    healthy = TrackDecoder("audio", lambda frame: delivered.append("healthy"), pool)
+    broken.on_error = lambda: errors.append("broken")
+
+    def explode(codec: object, encoded_frame: object) -> list[av.frame.Frame]:
+        raise RuntimeError("a bug")
+
+    broken.decode = explode  # type: ignore[method-assign]
+    healthy.decode = lambda codec, encoded_frame: [av.AudioFrame(samples=960)]  # type: ignore[method-assign]
+    codec = type("Codec", (), {"name": "opus"})()
+    broken.submit(codec, object())
+    healthy.submit(codec, object())
+    async with asyncio.timeout(2):
+        while not (delivered and errors):
+            await asyncio.sleep(0.01)
+    assert delivered == ["healthy"] and errors == ["broken"]
+    broken.close()
+    healthy.close()
