@@ -125,13 +125,13 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
     bot_w, bot_h = (int(v) for v in args.size.split("x"))
     low = low_stream_size((bot_w, bot_h))
     window = compute_layout(MixedVideoLayout.BEST_FIT, uids, WIDTH, HEIGHT)[uids[0]]
-    auto_low = window.width * 2 <= bot_w and window.height * 2 <= bot_h
+    auto_low = window.width <= low[0] and window.height <= low[1]  # the AUTO rule
 
     print(f"{args.users} users ({args.size}@{FPS} VP8 + low {low[0]}x{low[1]}, "
           f"{len(bots)} bot processes) -> BEST_FIT {WIDTH}x{HEIGHT}@{FPS} "
           f"H.264 {BITRATE} kbps, AUTO stream, {load()}, "
           f"{args.busy} busy-loop processes while recording")  # fmt: skip
-    print(f"AUTO: tile {window.width}x{window.height} vs high {bot_w}x{bot_h} -> "
+    print(f"AUTO: tile {window.width}x{window.height} vs low {low[0]}x{low[1]} -> "
           f"{'LOW' if auto_low else 'HIGH'} expected")  # fmt: skip
     print(f"server CPU: channel only {channel_only:.3f} cores, "
           f"channel + recording {recording_cpu:.3f} cores "
