@@ -15,6 +15,7 @@ On shutdown every publisher leaves and every peer connection is closed.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -26,7 +27,7 @@ from fastapi import FastAPI
 from core.channel import ice, web, whip
 from core.channel.apps import AppRegistry
 from core.channel.registry import ChannelRegistry
-from core.server import recording_api
+from core.server import memory, recording_api
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -63,9 +64,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await recordings.resume()
+        trimming = asyncio.create_task(memory.trim_periodically())
         try:
             yield
         finally:
+            trimming.cancel()
             await recordings.close()
             await channels.close()
             recordings.store.close()
