@@ -29,9 +29,9 @@ frames queued for it at once, decodes them in order, hands the results back to
 the event loop in one call per batch, and then lets the next batch gather for up to
 :data:`BATCH_INTERVAL`: thread wake-ups and GIL hand-offs, not decoding, were most
 of the cost of delivering small frames (4 users of 320x240: VP8 decodes in ~40 us,
-Opus in ~30 us, but each frame's round trip through a thread cost ~100 us). aiortc's own decoder thread of the receiver
-still starts and ends with it, but only ever receives the end-of-track marker,
-which it passes on to the track.
+Opus in ~30 us, but each frame's round trip through a thread cost ~100 us). aiortc's
+own decoder thread of the receiver still starts and ends with it, but only ever
+receives the end-of-track marker, which it passes on to the track.
 
 Timing is unaffected: aiortc maps RTP timestamps to ``pts`` before this queue, for
 every frame, so ``pts`` keeps counting while the gate is closed.

@@ -41,11 +41,11 @@ from av.frame import Frame
 
 from core.channel.decoding import DECODER_QUEUE_ATTR, missing_internal
 from core.channel.e2ee import Codec, E2eeKeys, FrameEncryptor, is_keyframe
+from core.channel.rtcp_sync import RTX_ATTR
 from core.channel.streams import EncodedFrame
 from core.enums import VideoStreamType
 
 _ENCODER_ATTR = "_RTCRtpSender__encoder"
-_RTX_ATTR = "_RTCRtpReceiver__rtx_ssrc"
 
 
 def _missing(what: str) -> RuntimeError:
@@ -160,7 +160,7 @@ def pass_through_receiver(receiver: RTCRtpReceiver, source: VideoStreamType | No
 
 async def request_keyframe(receiver: RTCRtpReceiver) -> None:
     """Ask the sender of ``receiver``'s media for a keyframe (RTCP PLI)."""
-    rtx: dict[int, int] = getattr(receiver, _RTX_ATTR, {})
+    rtx: dict[int, int] = getattr(receiver, RTX_ATTR, {})
     send_pli: Callable[[int], Awaitable[None]] | None = getattr(receiver, "_send_rtcp_pli", None)
     if send_pli is None:
         raise _missing("RTCRtpReceiver._send_rtcp_pli")

@@ -27,9 +27,11 @@ from aiortc.rtcrtpreceiver import TimestampMapper
 from aiortc.rtp import RtcpSrPacket
 
 from core.channel.clock import TrackClock
+from core.channel.decoding import missing_internal
 
 _MAPPER_ATTR = "_RTCRtpReceiver__timestamp_mapper"
-_RTX_ATTR = "_RTCRtpReceiver__rtx_ssrc"
+RTX_ATTR = "_RTCRtpReceiver__rtx_ssrc"
+"""aiortc's (1.16) private attribute mapping a receiver's RTX SSRCs to media SSRCs."""
 
 
 class _OriginTimestampMapper(TimestampMapper):
@@ -48,13 +50,10 @@ class _OriginTimestampMapper(TimestampMapper):
 
 def observe_receiver(receiver: RTCRtpReceiver, clock: TrackClock) -> None:
     """Feed ``clock`` from ``receiver``: call before the receiver gets any packet."""
-    if not hasattr(receiver, _MAPPER_ATTR) or not hasattr(receiver, _RTX_ATTR):
-        raise RuntimeError(
-            "this aiortc version has no RTCRtpReceiver timestamp mapper; "
-            "core.channel.rtcp_sync needs updating"
-        )
+    if not hasattr(receiver, _MAPPER_ATTR) or not hasattr(receiver, RTX_ATTR):
+        raise missing_internal("RTCRtpReceiver timestamp mapper", __name__)
     setattr(receiver, _MAPPER_ATTR, _OriginTimestampMapper(clock))
-    rtx_ssrcs: dict[int, int] = getattr(receiver, _RTX_ATTR)
+    rtx_ssrcs: dict[int, int] = getattr(receiver, RTX_ATTR)
     handle: Callable[[Any], Awaitable[None]] = receiver._handle_rtcp_packet
 
     async def handle_rtcp_packet(packet: Any) -> None:
