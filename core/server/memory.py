@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
+import functools
 import sys
 from collections.abc import Callable
 
@@ -26,31 +26,30 @@ TRIM_INTERVAL = 30.0
 """Seconds between two trims (one takes a few milliseconds)."""
 
 
+@functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, loaded on first use (``None`` off Linux or glibc)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim: Callable[[int], int] = libc.malloc_trim
+        trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):  # not glibc
         return None
     return trim
 
 
-_TRIM = _malloc_trim()
-
-
 def release_free_memory() -> bool:
     """Return free heap memory to the system; False where the C library cannot."""
-    if _TRIM is None:
+    trim = _malloc_trim()
+    if trim is None:
         return False
-    _TRIM(0)
+    trim(0)
     return True
 
 
 async def trim_periodically(interval: float = TRIM_INTERVAL) -> None:
     """Call :func:`release_free_memory` every ``interval`` seconds until cancelled."""
-    if _TRIM is None:
+    if _malloc_trim() is None:
         return
     while True:
         await asyncio.sleep(interval)
