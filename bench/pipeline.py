@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
-import resource
 import sys
 import tempfile
 import time
@@ -31,15 +30,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import own_cpu_seconds
+
 from core.enums import MixedVideoLayout
 from core.media.pipeline import MixPipeline, PipelineSettings
 
 FPS = 15
-
-
-def cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run(args: argparse.Namespace, folder: Path) -> None:
@@ -82,12 +78,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cloudrec-bench-") as scratch:
         profiler = cProfile.Profile() if args.profile else None
-        c0, w0 = cpu(), time.perf_counter()
+        c0, w0 = own_cpu_seconds(), time.perf_counter()
         if profiler is not None:
             profiler.runcall(run, args, Path(scratch))
         else:
             run(args, Path(scratch))
-        used, wall = cpu() - c0, time.perf_counter() - w0
+        used, wall = own_cpu_seconds() - c0, time.perf_counter() - w0
     print(f"{args.users} users {args.size} -> BEST_FIT {args.canvas}@{FPS}, "
           f"{args.seconds:.0f} s of output in {wall:.1f} s wall: "
           f"{used / args.seconds:.3f} CPU s per output second")  # fmt: skip

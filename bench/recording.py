@@ -40,7 +40,7 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import load
+from _common import load, own_cpu_seconds
 
 from core.config import RecordingConfig, TranscodingConfig
 from core.enums import SANDBOX_APP_ID, MixedVideoLayout
@@ -62,17 +62,11 @@ class _Server(uvicorn.Server):
         yield
 
 
-def cpu() -> float:
-    """CPU seconds (user + system, all threads) of this process."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 async def measure(seconds: float) -> float:
     """CPU seconds per wall second of this process over ``seconds``."""
-    c0, w0 = cpu(), time.monotonic()
+    c0, w0 = own_cpu_seconds(), time.monotonic()
     await asyncio.sleep(seconds)
-    return (cpu() - c0) / (time.monotonic() - w0)
+    return (own_cpu_seconds() - c0) / (time.monotonic() - w0)
 
 
 async def capture(registry: object, seconds: float, folder: Path) -> list[Path]:
@@ -131,7 +125,7 @@ async def _save(audio: object, video: object, path: Path, t0: float, seconds: fl
 
 def cloudrec_offline(paths: list[Path], folder: Path) -> tuple[float, float]:
     """Decode + compose + encode + HLS with cloudrec's pipeline; (CPU s, recorded s)."""
-    c0 = cpu()
+    c0 = own_cpu_seconds()
     events: list[tuple[float, int, av.AudioFrame | av.VideoFrame]] = []
     for uid, path in zip(UIDS, paths, strict=True):
         with av.open(str(path)) as container:
@@ -152,7 +146,7 @@ def cloudrec_offline(paths: list[Path], folder: Path) -> tuple[float, float]:
         pipeline.render_until(t - 0.4)
     end = events[-1][0]
     pipeline.finish(end)
-    return cpu() - c0, end
+    return own_cpu_seconds() - c0, end
 
 
 def ffmpeg_offline(paths: list[Path], folder: Path) -> tuple[float, float, list[str]]:
@@ -228,11 +222,11 @@ async def live(seconds: float, folder: Path) -> tuple[float, float, float, list[
             registry, SANDBOX_APP_ID, CHANNEL, 4_000_000_001, "bench", config,
             LocalFolderDestination(folder / "live"), folder / "work",
         )  # fmt: skip
-        c0, w0 = cpu(), time.monotonic()
+        c0, w0 = own_cpu_seconds(), time.monotonic()
         await recorder.start()
         await asyncio.sleep(seconds)
         await recorder.stop()
-        recording = (cpu() - c0) / (time.monotonic() - w0)
+        recording = (own_cpu_seconds() - c0) / (time.monotonic() - w0)
         recorded = recorder.duration
         inputs = await capture(registry, seconds, folder)
     finally:
