@@ -11,8 +11,15 @@ How a frame's time is found:
    of its track; adding that first frame's RTP timestamp gives the frame's RTP
    timestamp again (:meth:`TrackClock.set_rtp_origin`).
 2. An RTCP sender report (SR) pairs an RTP timestamp of the track with the sender's
-   NTP wall clock. With the latest SR, a frame's RTP timestamp becomes a sender wall
-   clock time (its capture time, as far as the sender's SR is right).
+   NTP wall clock, and so a frame's RTP timestamp becomes a sender wall clock time
+   (its capture time). Senders are not exact here: aiortc pairs the RTP timestamp of
+   the last packet it sent with the moment it sent it, so each report is late by
+   that packet's encoding and scheduling delay (tens of milliseconds on a busy
+   sender, different for audio and video). Each track therefore keeps the reports
+   of the last :data:`REPORT_WINDOW` seconds and uses the earliest capture time
+   they imply for the newest report's RTP timestamp (the report sent with the least
+   delay); a report implying a time :data:`TIMELINE_JUMP` later than that starts a
+   new window (the sender restarted its RTP timeline).
 3. One offset per user (:class:`SenderClock`) maps the sender's wall clock to our
    monotonic clock: the smallest ``arrival - sender NTP`` of that user's recent SRs
    (the SR that travelled fastest). Audio and video of a user share this offset, so
@@ -42,6 +49,15 @@ OFFSET_WINDOW = 30.0
 """Seconds of sender reports over which the smallest clock offset is taken. A window
 rather than all history lets the offset follow a slow drift between the sender's
 clock and ours."""
+
+REPORT_WINDOW = 10.0
+"""Seconds of one track's sender reports over which the least delayed one is taken.
+Short, so that a sender whose RTP clock runs at a slightly different rate from its
+wall clock (a sound card's crystal) moves the result by well under a millisecond."""
+
+TIMELINE_JUMP = 0.5
+"""Seconds by which a sender report may imply a later capture time than the window's
+best before it is taken for a new RTP timeline rather than a delayed report."""
 
 NTP_UNIX_EPOCH_DIFF = 2_208_988_800
 """Seconds from the NTP epoch (1900) to the Unix epoch (1970)."""
@@ -99,6 +115,7 @@ class TrackClock:
         self.buffer_delay = buffer_delay
         self._rtp_origin = 0
         self._report: tuple[int, float] | None = None  # (rtp timestamp, ntp seconds)
+        self._reports: deque[tuple[float, int, float]] = deque()  # (arrival, rtp, ntp)
         self._last: tuple[int, int] | None = None  # (rtp timestamp, unwrapped)
         self._fallback_anchor: float | None = None
 
@@ -114,7 +131,17 @@ class TrackClock:
     def add_sender_report(self, rtp_timestamp: int, ntp: int, arrival: float) -> None:
         """Record a sender report of this track (raw 32-bit RTP, 64-bit NTP)."""
         ntp_seconds = ntp_to_seconds(ntp)
-        self._report = (rtp_timestamp & 0xFFFFFFFF, ntp_seconds)
+        rtp = rtp_timestamp & 0xFFFFFFFF
+        reports = self._reports
+        while reports and reports[0][0] < arrival - REPORT_WINDOW:
+            reports.popleft()
+        # The capture time each kept report implies for this report's RTP timestamp.
+        implied = [n + rtp_delta(rtp, r) / self.clock_rate for _, r, n in reports]
+        if implied and ntp_seconds - min(implied) > TIMELINE_JUMP:
+            reports.clear()
+            implied.clear()
+        reports.append((arrival, rtp, ntp_seconds))
+        self._report = (rtp, min([*implied, ntp_seconds]))
         self.sender.add_report(ntp_seconds, arrival)
 
     def frame_time(self, pts: int, arrival: float) -> float:

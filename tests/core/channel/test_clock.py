@@ -54,6 +54,38 @@ def test_audio_and_video_share_the_offset_of_the_fastest_report() -> None:
     assert audio.frame_time(48_000, arrival=0) == pytest.approx(video.frame_time(90_000, 0))
 
 
+def sender_time(track: TrackClock, pts: int) -> float:
+    """The sender wall clock time ``track`` gives the frame with ``pts``."""
+    assert track.sender.offset is not None
+    return track.frame_time(pts, arrival=0) - track.sender.offset
+
+
+def test_the_least_delayed_report_of_a_track_sets_its_timeline() -> None:
+    """aiortc pairs the last packet's RTP timestamp with the moment it was sent."""
+    sender = SenderClock()
+    video = TrackClock(sender, 90_000, buffer_delay=0.07)
+    video.set_rtp_origin(0)
+    # Frame k is captured at sender time 5000 + k/15 and sent 5, 45 and 8 ms later.
+    for k, delay in ((15, 0.005), (30, 0.045), (45, 0.008)):
+        captured = 5000.0 + k / 15
+        video.add_sender_report(k * 6000, ntp(captured + delay), arrival=100.0 + k / 15)
+        assert sender_time(video, k * 6000) == pytest.approx(5001.005 + (k - 15) / 15)
+    # Reports older than the window no longer count.
+    video.add_sender_report(600 * 6000, ntp(5040.0 + 0.020), arrival=140.0)
+    assert sender_time(video, 600 * 6000) == pytest.approx(5040.020)
+
+
+def test_a_new_rtp_timeline_replaces_the_old_one() -> None:
+    sender = SenderClock()
+    audio = TrackClock(sender, 48_000, buffer_delay=0.08)
+    audio.set_rtp_origin(0)
+    audio.add_sender_report(48_000, ntp(5001.0), arrival=101.0)
+    # The sender paused 3 s without advancing its RTP clock: the same RTP distance
+    # now means 3 s more of wall time, which no delayed report explains.
+    audio.add_sender_report(96_000, ntp(5005.0), arrival=105.0)
+    assert sender_time(audio, 96_000) == pytest.approx(5005.0)
+
+
 def test_offset_window_follows_drift() -> None:
     sender = SenderClock(window=30.0)
     sender.add_report(1000.0, arrival=10.0)  # offset -990.0
