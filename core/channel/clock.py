@@ -24,7 +24,11 @@ How a frame's time is found:
    monotonic clock: the smallest ``arrival - sender NTP`` of that user's recent SRs
    (the SR that travelled fastest). Audio and video of a user share this offset, so
    their relative timing is exactly what the sender reported.
-4. Before a track's first SR (0.5-1.5 s after start) the time is the arrival time
+4. A codec's algorithmic delay is taken off: an Opus decoder's output at RTP time
+   ``t`` is what the sender's microphone took at ``t`` minus the encoder's
+   look-ahead (:data:`OPUS_LOOKAHEAD`, 6.5 ms, the same in libopus for aiortc and
+   browsers), which no RTP timestamp accounts for.
+5. Before a track's first SR (0.5-1.5 s after start) the time is the arrival time
    minus the typical buffer delay of its kind (:data:`AUDIO_BUFFER_DELAY`,
    :data:`VIDEO_BUFFER_DELAY`), anchored on the earliest-arriving frame so that
    consecutive frames keep their RTP spacing.
@@ -49,6 +53,11 @@ OFFSET_WINDOW = 30.0
 """Seconds of sender reports over which the smallest clock offset is taken. A window
 rather than all history lets the offset follow a slow drift between the sender's
 clock and ours."""
+
+OPUS_LOOKAHEAD = 312 / 48_000
+"""Seconds by which libopus's decoded audio lags the RTP timestamp it is labelled
+with: 2.5 ms of look-ahead plus 4 ms of delay compensation at 48 kHz (the pre-skip
+an Ogg Opus file would declare; RTP carries no such field)."""
 
 REPORT_WINDOW = 10.0
 """Seconds of one track's sender reports over which the least delayed one is taken.
@@ -109,10 +118,14 @@ class TrackClock:
     therefore unwrapped here, by the signed 32-bit distance to the previous frame.
     """
 
-    def __init__(self, sender: SenderClock, clock_rate: int, buffer_delay: float) -> None:
+    def __init__(
+        self, sender: SenderClock, clock_rate: int, buffer_delay: float, codec_delay: float = 0.0
+    ) -> None:
         self.sender = sender
         self.clock_rate = clock_rate
         self.buffer_delay = buffer_delay
+        self.codec_delay = codec_delay
+        """Seconds by which decoded media lags its RTP timestamp (taken off every time)."""
         self._rtp_origin = 0
         self._report: tuple[int, float] | None = None  # (rtp timestamp, ntp seconds)
         self._reports: deque[tuple[float, int, float]] = deque()  # (arrival, rtp, ntp)
@@ -152,8 +165,9 @@ class TrackClock:
         offset = self.sender.offset
         if self._report is not None and offset is not None:
             report_rtp, report_ntp = self._report
-            return report_ntp + rtp_delta(rtp, report_rtp) / self.clock_rate + offset
-        return self._fallback_time(unwrapped / self.clock_rate, arrival)
+            sender_time = report_ntp + rtp_delta(rtp, report_rtp) / self.clock_rate
+            return sender_time + offset - self.codec_delay
+        return self._fallback_time(unwrapped / self.clock_rate, arrival) - self.codec_delay
 
     def _unwrap(self, rtp: int) -> int:
         unwrapped = rtp if self._last is None else self._last[1] + rtp_delta(rtp, self._last[0])

@@ -41,7 +41,13 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 
-from core.channel.clock import AUDIO_BUFFER_DELAY, VIDEO_BUFFER_DELAY, SenderClock, TrackClock
+from core.channel.clock import (
+    AUDIO_BUFFER_DELAY,
+    OPUS_LOOKAHEAD,
+    VIDEO_BUFFER_DELAY,
+    SenderClock,
+    TrackClock,
+)
 from core.channel.decoding import DECODERS, DecodeGate, TrackDecoder, install_gate
 from core.channel.e2ee_rtp import pass_through_receiver, request_keyframe
 from core.channel.errors import SdpError
@@ -65,6 +71,7 @@ WATCH_INTERVAL = 0.5
 
 _CLOCK_RATES = {"audio": 48_000, "video": 90_000}
 _BUFFER_DELAYS = {"audio": AUDIO_BUFFER_DELAY, "video": VIDEO_BUFFER_DELAY}
+_CODEC_DELAYS = {"audio": OPUS_LOOKAHEAD, "video": 0.0}  # Opus is the channel's only audio codec
 _ACCEPTED = {"audio": AUDIO_CODECS | {"rtx"}, "video": VIDEO_CODECS | {"rtx"}}
 
 
@@ -168,8 +175,9 @@ class Publisher:
             track = receiver.track
             if track is None:
                 continue
+            kind = track.kind
             clock = TrackClock(
-                self.sender_clock, _CLOCK_RATES[track.kind], _BUFFER_DELAYS[track.kind]
+                self.sender_clock, _CLOCK_RATES[kind], _BUFFER_DELAYS[kind], _CODEC_DELAYS[kind]
             )
             observe_receiver(receiver, clock)
             if track.kind == "audio" and self.audio_track is None:

@@ -60,23 +60,42 @@ class DecodedAudio:
 
 
 def decode_audio(paths: Sequence[Path]) -> DecodedAudio | None:
-    """All audio of the slices, placed by presentation time (gaps as silence)."""
+    """All audio of the slices, placed by presentation time (gaps as silence).
+
+    One decoder reads the slices in order, as a player does: AAC frames overlap, so
+    a decoder started afresh on each slice would garble each slice's first frame.
+    """
     chunks: list[tuple[float, npt.NDArray[np.float32]]] = []
     rate, channels = 48_000, 1
+    decoder: av.AudioCodecContext | None = None
+
+    def take(frames: Sequence[object]) -> None:
+        nonlocal rate, channels
+        for frame in frames:
+            if not isinstance(frame, av.AudioFrame) or frame.pts is None or not frame.time_base:
+                continue
+            rate, channels = frame.sample_rate, frame.layout.nb_channels
+            data = frame.to_ndarray().astype(np.float32)
+            if frame.format.is_planar:
+                mono = data.mean(axis=0)
+            else:
+                mono = data.reshape(-1, channels).mean(axis=1)
+            chunks.append((float(frame.pts * frame.time_base), mono))
+
     for path in paths:
         with av.open(str(path)) as container:
             if not container.streams.audio:
                 continue
-            for frame in container.decode(container.streams.audio[0]):
-                if frame.pts is None or frame.time_base is None:
-                    continue
-                rate, channels = frame.sample_rate, frame.layout.nb_channels
-                data = frame.to_ndarray().astype(np.float32)
-                if frame.format.is_planar:
-                    mono = data.mean(axis=0)
-                else:
-                    mono = data.reshape(-1, channels).mean(axis=1)
-                chunks.append((float(frame.pts * frame.time_base), mono))
+            stream = container.streams.audio[0]
+            if decoder is None:
+                created = av.CodecContext.create(stream.codec_context.name, "r")
+                assert isinstance(created, av.AudioCodecContext)
+                decoder = created
+            for packet in container.demux(stream):
+                if packet.size:
+                    take(decoder.decode(packet))
+    if decoder is not None:
+        take(decoder.decode(None))
     if not chunks:
         return None
     start = chunks[0][0]
@@ -103,8 +122,9 @@ def beep_onsets(
     """Presentation times where a ``frequency`` tone starts (rises above half its local peak).
 
     The signal is correlated with a ``window``-long complex tone every ``hop``
-    seconds; each onset is refined to the hop where the energy first exceeds half
-    of the peak within the following 100 ms.
+    seconds; each onset is where the energy first reaches half of the peak within
+    the following 100 ms, interpolated between the two hops around that crossing
+    (the tone then fills half the window, so the window's centre is the onset).
     """
     rate = audio.sample_rate
     n = round(window * rate)
@@ -129,8 +149,10 @@ def beep_onsets(
             j = i
             while energy[j] < 0.5 * local:
                 j += 1
-            # the window centre is where the tone has filled half the window
-            onsets.append(audio.start + (j * step + n / 2) / rate)
+            position = float(j)
+            if j > 0 and energy[j] > energy[j - 1]:
+                position -= (energy[j] - 0.5 * local) / (energy[j] - energy[j - 1])
+            onsets.append(audio.start + (position * step + n / 2) / rate)
             i += round(0.5 / hop)  # beeps are a second apart
         else:
             i += 1

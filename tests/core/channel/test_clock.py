@@ -135,3 +135,12 @@ def test_report_before_the_first_frame() -> None:
     track.set_rtp_origin(500)
     assert track.synchronized
     assert track.frame_time(480, arrival=5.0) == pytest.approx(2.01)
+
+
+def test_codec_delay_is_taken_off_every_frame_time() -> None:
+    sender = SenderClock()
+    audio = TrackClock(sender, 48_000, buffer_delay=0.08, codec_delay=0.0065)
+    audio.set_rtp_origin(0)
+    assert audio.frame_time(0, arrival=10.0) == pytest.approx(10.0 - 0.08 - 0.0065)
+    audio.add_sender_report(48_000, ntp(5001.0), arrival=101.0)
+    assert sender_time(audio, 96_000) == pytest.approx(5002.0 - 0.0065)
