@@ -74,6 +74,9 @@ from gui.widgets.progress_delegate import ProgressBarDelegate
 
 RecorderFactory = Callable[..., CloudRecorder]
 HEALTH_INTERVAL_MS = 5000
+RENDER_LAG_WARNING = 1.0
+"""Seconds a recorder may run behind real time (beyond its latency window) before the
+status bar warns: a short burst catches up, a second behind means it is short of CPU."""
 BANNER_STYLE = "background: #fff4ce; color: #3b2f00; padding: 6px; border: 1px solid #e0c36a;"
 
 
@@ -341,11 +344,14 @@ class MainWindow(QMainWindow):
         self.status_backlog.setObjectName("status_backlog")
         self.status_cpu = QLabel()
         self.status_cpu.setObjectName("status_cpu")
+        self.status_render = QLabel()
+        self.status_render.setObjectName("status_render")
+        self.status_render.hide()  # shown while the server records
         self._last_cpu: tuple[float, float] | None = None  # (server CPU s, server clock s)
         self._server_counts: tuple[int, int] | None = None  # (active, backlog) on the server
         for label in (
             self.status_url, self.status_state, self.status_active, self.status_backlog,
-            self.status_cpu,
+            self.status_cpu, self.status_render,
         ):  # fmt: skip
             bar.addPermanentWidget(label)
         self._set_server_state(ServerState.STOPPED)
@@ -403,6 +409,35 @@ class MainWindow(QMainWindow):
         self._last_cpu = (cpu, clock)
         self._server_counts = (int(status["activeRecordings"]), int(status["uploadBacklog"]))
         self._update_counts()
+        self._show_render_health(status)
+
+    def _show_render_health(self, status: dict[str, Any]) -> None:
+        """Whether the server's recorders keep up: lag behind real time, frames lost."""
+        if "renderLag" not in status or not int(status["activeRecordings"]):
+            self.status_render.hide()
+            return
+        lag = float(status["renderLag"])
+        dropped, late = int(status["droppedFrames"]), int(status["lateFrames"])
+        behind = lag >= RENDER_LAG_WARNING
+        text = (
+            self.tr("Recorders: {0:.1f} s behind").format(lag)
+            if behind
+            else self.tr("Recorders: on time")
+        )
+        if dropped + late:
+            text += self.tr(", {0} frames lost").format(dropped + late)
+        self.status_render.setText(text)
+        self.status_render.setStyleSheet(
+            "color: #b3261e;" if behind else "color: #8a5300;" if dropped + late else ""
+        )
+        self.status_render.setToolTip(
+            self.tr(
+                "Input frames dropped: {0}, arrived too late: {1}. Lost frames and a growing "
+                "lag mean the recording server is short of CPU: record fewer channels or "
+                "smaller canvases on it, or give it more cores."
+            ).format(dropped, late)
+        )
+        self.status_render.show()
 
     def log_event(self, text: str, *, error: bool = False) -> None:
         stamp = time.strftime("%H:%M:%S")

@@ -382,13 +382,19 @@ async def _exit_when_done(service: RecordingService, shutdown: Callable[[], None
 
 @admin.get("/status")
 async def status(request: Request) -> dict[str, Any]:
-    """The server's load, for status displays (extension): CPU, recordings, upload backlog."""
+    """The server's load, for status displays (extension): CPU, recordings, upload backlog,
+    and whether its recorders keep up (the largest render lag of the active recordings,
+    their dropped and late input frames)."""
     service = _service(request)
     sessions = service.sessions()
     times = os.times()
+    recorders = [s.recorder for s in sessions if not s.settled and s.recorder is not None]
     return {
         "cpuSeconds": times.user + times.system,
         "monotonic": time.monotonic(),
         "activeRecordings": sum(1 for s in sessions if not s.settled),
         "uploadBacklog": sum(s.uploader.pending for s in sessions if s.uploader is not None),
+        "renderLag": round(max((r.render_lag for r in recorders), default=0.0), 3),
+        "droppedFrames": sum(r.dropped_frames for r in recorders),
+        "lateFrames": sum(r.late_frames for r in recorders),
     }

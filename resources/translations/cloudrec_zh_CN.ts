@@ -365,308 +365,328 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../gui/main_window.py" line="180"/>
+        <location filename="../../gui/main_window.py" line="183"/>
         <source>No usable OS keyring was found: storage secrets are kept for this session only and must be entered again next time.</source>
         <translation>未找到可用的系统密钥环：存储密钥仅在本次会话中保留，下次需要重新输入。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="212"/>
+        <location filename="../../gui/main_window.py" line="215"/>
         <source>&lt;b&gt;Layout preview&lt;/b&gt;</source>
         <translation>&lt;b&gt;布局预览&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="215"/>
+        <location filename="../../gui/main_window.py" line="218"/>
         <source>Sample users</source>
         <translation>示例用户数</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="224"/>
+        <location filename="../../gui/main_window.py" line="227"/>
         <source>The layout the recorder will compose; ★ marks the max-resolution user.</source>
         <translation>录制端将合成的布局；★ 标记大流用户。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="236"/>
+        <location filename="../../gui/main_window.py" line="239"/>
         <source>&lt;b&gt;Recordings&lt;/b&gt;</source>
         <translation>&lt;b&gt;录制列表&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="272"/>
+        <location filename="../../gui/main_window.py" line="275"/>
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="273"/>
+        <location filename="../../gui/main_window.py" line="276"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="275"/>
+        <location filename="../../gui/main_window.py" line="278"/>
         <source>&amp;Start recording</source>
         <translation>开始录制(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="277"/>
+        <location filename="../../gui/main_window.py" line="280"/>
         <source>S&amp;top</source>
         <translation>停止(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="279"/>
+        <location filename="../../gui/main_window.py" line="282"/>
         <source>&amp;Release (keep recording in background)</source>
         <translation>释放(&amp;R)（后台继续录制）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="282"/>
+        <location filename="../../gui/main_window.py" line="285"/>
         <source>Release and &amp;cancel</source>
         <translation>释放并取消(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="284"/>
+        <location filename="../../gui/main_window.py" line="287"/>
         <source>Open &amp;folder</source>
         <translation>打开文件夹(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="285"/>
+        <location filename="../../gui/main_window.py" line="288"/>
         <source>&amp;Play</source>
         <translation>播放(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="286"/>
+        <location filename="../../gui/main_window.py" line="289"/>
         <source>&amp;Copy playlist location</source>
         <translation>复制播放列表地址(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="287"/>
+        <location filename="../../gui/main_window.py" line="290"/>
         <source>Start &amp;demo participants…</source>
         <translation>启动演示参与者(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="289"/>
+        <location filename="../../gui/main_window.py" line="292"/>
         <source>Stop demo participants</source>
         <translation>停止演示参与者</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="291"/>
+        <location filename="../../gui/main_window.py" line="294"/>
         <source>&amp;About cloudrec</source>
         <translation>关于 cloudrec(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="298"/>
+        <location filename="../../gui/main_window.py" line="301"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="302"/>
+        <location filename="../../gui/main_window.py" line="305"/>
         <source>&amp;Recordings</source>
         <translation>录制(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="310"/>
+        <location filename="../../gui/main_window.py" line="313"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="311"/>
+        <location filename="../../gui/main_window.py" line="314"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="325"/>
+        <location filename="../../gui/main_window.py" line="328"/>
         <source>Event log</source>
         <translation>事件日志</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="357"/>
+        <location filename="../../gui/main_window.py" line="363"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="358"/>
+        <location filename="../../gui/main_window.py" line="364"/>
         <source>starting…</source>
         <translation>正在启动…</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="359"/>
+        <location filename="../../gui/main_window.py" line="365"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="360"/>
+        <location filename="../../gui/main_window.py" line="366"/>
         <source>unreachable</source>
         <translation>无法连接</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="361"/>
+        <location filename="../../gui/main_window.py" line="367"/>
         <source>failed to start</source>
         <translation>启动失败</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="362"/>
+        <location filename="../../gui/main_window.py" line="368"/>
         <source>running in background</source>
         <translation>后台运行中</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="368"/>
+        <location filename="../../gui/main_window.py" line="374"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="370"/>
+        <location filename="../../gui/main_window.py" line="376"/>
         <source>embedded</source>
         <translation>内置</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="372"/>
+        <location filename="../../gui/main_window.py" line="378"/>
         <source>remote</source>
         <translation>远程</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="374"/>
+        <location filename="../../gui/main_window.py" line="380"/>
         <source>Server ({0}): {1}</source>
         <translation>服务器（{0}）：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="386"/>
+        <location filename="../../gui/main_window.py" line="392"/>
         <source>Active: {0}</source>
         <translation>进行中：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="387"/>
+        <location filename="../../gui/main_window.py" line="393"/>
         <source>Upload backlog: {0}</source>
         <translation>待上传：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="402"/>
+        <location filename="../../gui/main_window.py" line="408"/>
         <source>Server CPU: {0:.0f} %</source>
         <translation>服务器 CPU：{0:.0f} %</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="444"/>
+        <location filename="../../gui/main_window.py" line="423"/>
+        <source>Recorders: {0:.1f} s behind</source>
+        <translation>录制：落后 {0:.1f} 秒</translation>
+    </message>
+    <message>
+        <location filename="../../gui/main_window.py" line="425"/>
+        <source>Recorders: on time</source>
+        <translation>录制：实时</translation>
+    </message>
+    <message>
+        <location filename="../../gui/main_window.py" line="428"/>
+        <source>, {0} frames lost</source>
+        <translation>，丢失 {0} 帧</translation>
+    </message>
+    <message>
+        <location filename="../../gui/main_window.py" line="435"/>
+        <source>Input frames dropped: {0}, arrived too late: {1}. Lost frames and a growing lag mean the recording server is short of CPU: record fewer channels or smaller canvases on it, or give it more cores.</source>
+        <translation>输入帧丢弃：{0}，迟到：{1}。丢帧或延迟持续增长说明录制服务器 CPU 不足：请减少该服务器上录制的频道或缩小画布，或为其增加 CPU 核数。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/main_window.py" line="479"/>
         <source>Using the remote server {0}</source>
         <translation>使用远程服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="459"/>
+        <location filename="../../gui/main_window.py" line="494"/>
         <source>Reattached to the embedded server {0} left recording in the background</source>
         <translation>已重新连接在后台录制的内置服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="477"/>
+        <location filename="../../gui/main_window.py" line="512"/>
         <source>Cannot list the server&apos;s recordings: {0}</source>
         <translation>无法列出服务器上的录制：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="500"/>
+        <location filename="../../gui/main_window.py" line="535"/>
         <source>Reattached to the recording of channel {0}</source>
         <translation>已重新连接到频道 {0} 的录制</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="505"/>
+        <location filename="../../gui/main_window.py" line="540"/>
         <source>Starting the embedded server…</source>
         <translation>正在启动内置服务器…</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="511"/>
+        <location filename="../../gui/main_window.py" line="546"/>
         <source>The embedded server did not start: {0}</source>
         <translation>内置服务器未能启动：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="517"/>
+        <location filename="../../gui/main_window.py" line="552"/>
         <source>Embedded server running at {0}</source>
         <translation>内置服务器运行于 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="534"/>
+        <location filename="../../gui/main_window.py" line="569"/>
         <source>The embedded server exited (code {0})</source>
         <translation>内置服务器已退出（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="595"/>
+        <location filename="../../gui/main_window.py" line="630"/>
         <source>The embedded server keeps recording in the background.</source>
         <translation>内置服务器在后台继续录制。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="609"/>
+        <location filename="../../gui/main_window.py" line="644"/>
         <source>The server cannot stop by itself: {0}</source>
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="629"/>
-        <location filename="../../gui/main_window.py" line="848"/>
+        <location filename="../../gui/main_window.py" line="664"/>
+        <location filename="../../gui/main_window.py" line="883"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="642"/>
+        <location filename="../../gui/main_window.py" line="677"/>
         <source>Starting a recording of channel {0}</source>
         <translation>开始录制频道 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="657"/>
+        <location filename="../../gui/main_window.py" line="692"/>
         <source>Start failed: {0}</source>
         <translation>启动失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="691"/>
+        <location filename="../../gui/main_window.py" line="726"/>
         <source>Fatal error in recording {0}: {1}</source>
         <translation>录制 {0} 发生严重错误：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="699"/>
+        <location filename="../../gui/main_window.py" line="734"/>
         <source>Recorder failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的录制组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="701"/>
+        <location filename="../../gui/main_window.py" line="736"/>
         <source>Uploader failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的上传组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="735"/>
+        <location filename="../../gui/main_window.py" line="770"/>
         <source>Release failed: {0}</source>
         <translation>释放失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="740"/>
+        <location filename="../../gui/main_window.py" line="775"/>
         <source>released; recording on</source>
         <translation>已释放；继续录制</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="751"/>
+        <location filename="../../gui/main_window.py" line="786"/>
         <source>released and cancelled</source>
         <translation>已释放并取消</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="751"/>
+        <location filename="../../gui/main_window.py" line="786"/>
         <source>released</source>
         <translation>已释放</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="885"/>
+        <location filename="../../gui/main_window.py" line="920"/>
         <source>Started {0} demo participants in channel {1}</source>
         <translation>已在频道 {1} 启动 {0} 个演示参与者</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="894"/>
+        <location filename="../../gui/main_window.py" line="929"/>
         <source>bots: {0}</source>
         <translation>演示参与者：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="898"/>
+        <location filename="../../gui/main_window.py" line="933"/>
         <source>Demo participants ended (code {0})</source>
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="932"/>
+        <location filename="../../gui/main_window.py" line="967"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="936"/>
+        <location filename="../../gui/main_window.py" line="971"/>
         <source>About cloudrec</source>
         <translation>关于 cloudrec</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="939"/>
+        <location filename="../../gui/main_window.py" line="974"/>
         <source>&lt;b&gt;cloudrec&lt;/b&gt;&lt;br&gt;Cloud recording of real-time audio/video channels.&lt;br&gt;Settings: {0}</source>
         <translation>&lt;b&gt;cloudrec&lt;/b&gt;&lt;br&gt;实时音视频频道的云端录制。&lt;br&gt;设置文件：{0}</translation>
     </message>

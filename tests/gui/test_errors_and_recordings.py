@@ -182,3 +182,21 @@ async def test_stop_and_release_actions(window: Any, recorder_factory: FakeRecor
     assert ("release", True) in recorder_factory.made[0].calls
     assert window.model.row(rid).state is RowState.RELEASED  # type: ignore[union-attr]
     assert not window.act_release.isEnabled()
+
+
+def test_status_bar_says_whether_the_recorders_keep_up(window: Any) -> None:
+    label = window.status_render
+    base = {"activeRecordings": 2, "droppedFrames": 0, "lateFrames": 0}
+    window._show_render_health({**base, "renderLag": 0.05})
+    assert not label.isHidden() and label.text() == "Recorders: on time"
+    assert label.styleSheet() == ""
+    window._show_render_health({**base, "renderLag": 0.3, "droppedFrames": 4, "lateFrames": 3})
+    assert label.text() == "Recorders: on time, 7 frames lost"
+    assert "dropped: 4" in label.toolTip() and "too late: 3" in label.toolTip()
+    assert "more cores" in label.toolTip()
+    window._show_render_health({**base, "renderLag": 2.46})
+    assert label.text() == "Recorders: 2.5 s behind" and "b3261e" in label.styleSheet()
+    window._show_render_health({**base, "activeRecordings": 0, "renderLag": 0.0})
+    assert label.isHidden()
+    window._show_render_health({"activeRecordings": 1})  # an older server: nothing to show
+    assert label.isHidden()

@@ -94,6 +94,8 @@ async def test_a_recording_on_the_embedded_server_reaches_100_percent(
         for _ in range(2):  # two samples of the server's CPU clock give a share
             await live_window._check_health()
         assert live_window.status_cpu.text().startswith("Server CPU:")
+        assert live_window.status_render.text().startswith("Recorders: ")
+        assert not live_window.status_render.isHidden()
         assert live_window.status_active.text().endswith(": 1")
         recorder = live_window.recorder(rid)
         await recorder.stop()
