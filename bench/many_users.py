@@ -59,7 +59,7 @@ UID_BASE = 2001
 
 async def run(args: argparse.Namespace, folder: Path) -> None:
     server = await start_embedded_server(folder / "data")
-    pid = server.process.pid
+    pid = server.pid
     per_proc = -(-args.users // args.procs)
     bots = []
     busy = contextlib.ExitStack()

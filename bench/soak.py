@@ -77,7 +77,7 @@ def describe(name: str, values: list[float]) -> str:
 
 async def run(args: argparse.Namespace, folder: Path) -> None:
     server = await start_embedded_server(folder / "data")
-    pid = server.process.pid
+    pid = server.pid
     print(f"server pid {pid}; {load()}", flush=True)
     bots = spawn_bots(server.url, CHANNEL, len(UIDS), uid_base=UIDS[0], size="320x240")
     samples: list[tuple[float, float, int]] = []  # (seconds since start, CPU s, RSS)

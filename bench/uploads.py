@@ -116,13 +116,13 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
             vendor=StorageVendor.AMAZON_S3, bucket=BUCKET, access_key=s3.access_key,
             secret_key=s3.secret_key, endpoint=s3.endpoint,
         )  # fmt: skip
-        c0, m0, w0 = cpu_seconds(server.process.pid), cpu_seconds(s3.process.pid), time.monotonic()
+        c0, m0, w0 = cpu_seconds(server.pid), cpu_seconds(s3.process.pid), time.monotonic()
         rec = await Recording.start(server, CHANNEL, recording, storage)
         await asyncio.sleep(args.seconds)
         await rec.stop()
         await asyncio.sleep(0.5)  # the last listing
         wall = time.monotonic() - w0
-        server_cpu = (cpu_seconds(server.process.pid) - c0) / wall
+        server_cpu = (cpu_seconds(server.pid) - c0) / wall
         moto_cpu = (cpu_seconds(s3.process.pid) - m0) / wall
     finally:
         if watch is not None:

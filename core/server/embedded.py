@@ -1,47 +1,54 @@
 """Start a cloudrec server as a child process on 127.0.0.1 and find its address.
 
-The window, ``cloudrec record`` and ``cloudrec demo`` use this when no remote server
-is named. The child gets a fresh bearer token through its environment (never on the
-command line, where other users could read it) and reports its random port through
-a ready file.
+The window, ``cloudrec record``, ``cloudrec demo``, the self-test and the benches use
+this when no remote server is named; it is the one place that launches a server.
+
+The child runs ``cloudrec server --host 127.0.0.1 --port 0 --ready-file <tmp>``
+(``python -m core.cli`` from a source tree, the bundle's own program when frozen). It
+gets a fresh bearer token through its environment (:data:`TOKEN_ENV`, never on the
+command line, where other users could read it) and writes ``{"url", "pid"}`` to the
+ready file once it listens; :meth:`EmbeddedServer.start` waits for that file without
+blocking the event loop. The server's stdout (which prints the token) goes nowhere;
+its stderr goes to a log file when one is given, and the last lines of that log are in
+the error when the server exits while starting.
+
+:meth:`EmbeddedServer.stop` ends it with SIGTERM (a clean uvicorn shutdown) and kills
+it only if it does not exit in time. :meth:`EmbeddedServer.detach` leaves it running
+when recordings continue in the background; with ``own_session`` it runs in its own
+session, so closing the terminal that started the window does not end it.
+
+Processes are started with :mod:`subprocess` and waited for in the loop's executor,
+so this works on any event loop (the window's qasync loop has no child watcher).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import CloudRecordingError, ErrorCode
 
-START_TIMEOUT = 30.0
+TOKEN_ENV = "CLOUDREC_SERVER_TOKEN"
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
 
-@dataclass
-class EmbeddedServer:
-    """A running child server: its URL, bearer token and process."""
+class EmbeddedServerError(CloudRecordingError):
+    """The embedded server could not be started; the message says why."""
 
-    url: str
-    token: str = field(repr=False)
-    process: asyncio.subprocess.Process
-
-    async def stop(self, timeout: float = 30.0) -> int:
-        """Ask the server to shut down (SIGTERM) and wait; kill it after ``timeout``."""
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), timeout)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-        return int(self.process.returncode or 0)
+    def __init__(self, message: str) -> None:
+        super().__init__(message, ErrorCode.CONNECT_ERROR)
 
 
 def cloudrec_command() -> list[str]:
@@ -60,37 +67,164 @@ def server_command() -> list[str]:
     return [*cloudrec_command(), "server"]
 
 
+class EmbeddedServer:
+    """One ``cloudrec server`` child on 127.0.0.1: start, stop, or leave running."""
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        *,
+        log_file: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+        log_level: str | None = None,
+        own_session: bool = False,
+        start_timeout: float = START_TIMEOUT,
+    ) -> None:
+        self.data_dir = data_dir
+        self.log_file = log_file
+        self.extra_args = extra_args
+        self.log_level = log_level
+        self.own_session = own_session
+        self.start_timeout = start_timeout
+        self.url = ""
+        """``http://127.0.0.1:<port>`` once started."""
+        self.token = ""
+        """The bearer token of this launch (a fresh one each time)."""
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __repr__(self) -> str:  # never the token
+        return f"EmbeddedServer(url={self.url!r}, pid={self.pid})"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def exit_code(self) -> int | None:
+        """The exit code once the process ended, else None (does not block)."""
+        return self.process.poll() if self.process is not None else None
+
+    async def start(self) -> str:
+        """Start the server and return its URL once it accepts connections."""
+        loop = asyncio.get_running_loop()
+        self.token = secrets.token_urlsafe(32)
+        folder = Path(await loop.run_in_executor(None, tempfile.mkdtemp, "", "cloudrec-"))
+        ready_file = folder / "ready.json"
+        try:
+            self.process = await loop.run_in_executor(None, self._spawn, ready_file, self.token)
+            deadline = time.monotonic() + self.start_timeout
+            while True:
+                url = await loop.run_in_executor(None, _read_url, ready_file)
+                if url is not None:
+                    self.url = url
+                    return url
+                code = self.process.poll()
+                if code is not None:
+                    tail = await loop.run_in_executor(None, self._log_tail)
+                    raise EmbeddedServerError(
+                        f"the embedded server exited with code {code} while starting"
+                        + (f":\n{tail}" if tail else "")
+                    )
+                if time.monotonic() > deadline:
+                    await self.stop()
+                    raise EmbeddedServerError(
+                        f"the embedded server did not start within {self.start_timeout:.0f} s"
+                    )
+                await asyncio.sleep(0.05)
+        finally:
+            await loop.run_in_executor(None, shutil.rmtree, folder, True)
+
+    async def wait_exit(self, timeout: float) -> int | None:
+        """Wait up to ``timeout`` s for the server to exit by itself; its exit code, or
+        ``None`` if it still runs."""
+        if self.process is None:
+            return None
+        return await asyncio.get_running_loop().run_in_executor(None, _wait, self.process, timeout)
+
+    def kill(self) -> None:
+        """End the server at once (SIGKILL: no clean shutdown, as a crash would)."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+
+    async def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
+        """End the server cleanly (SIGTERM), killing it after ``timeout``; its exit code."""
+        process = self.process
+        if process is None:
+            return None
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+            if await self.wait_exit(timeout) is None:
+                self.kill()
+                await self.wait_exit(timeout)
+        self.process = None
+        return process.returncode
+
+    def detach(self) -> None:
+        """Leave the server running (recordings continue) and forget the process."""
+        if self.process is not None and self.process.poll() is None:
+            # No longer ours: mark it so Popen does not warn about a running child.
+            self.process.returncode = 0
+        self.process = None
+
+    def _spawn(self, ready_file: Path, token: str) -> subprocess.Popen[bytes]:
+        args = [*server_command(), "--host", "127.0.0.1", "--port", "0",
+                "--ready-file", str(ready_file), *self.extra_args]  # fmt: skip
+        if self.log_level is not None:
+            args += ["--log-level", self.log_level]
+        if self.data_dir is not None:
+            args += ["--data-dir", str(self.data_dir)]
+        session: dict[str, object] = {}
+        if self.own_session:
+            if sys.platform == "win32":  # pragma: no cover
+                session["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
+            else:
+                session["start_new_session"] = True
+        with contextlib.ExitStack() as stack:
+            stderr: object = None
+            if self.log_file is not None:
+                self.log_file.parent.mkdir(parents=True, exist_ok=True)
+                stderr = stack.enter_context(self.log_file.open("ab"))
+            return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
+                args,
+                env={**os.environ, TOKEN_ENV: token},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,  # it prints the token: never keep it
+                stderr=stderr,
+                cwd=None if getattr(sys, "frozen", False) else str(_SOURCE_ROOT),
+                **session,
+            )
+
+    def _log_tail(self) -> str:
+        if self.log_file is None:
+            return ""
+        try:
+            lines = self.log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-8:])
+
+
+def _read_url(ready_file: Path) -> str | None:
+    try:
+        data = json.loads(ready_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    url = data.get("url") if isinstance(data, dict) else None
+    return url if isinstance(url, str) else None
+
+
+def _wait(process: subprocess.Popen[bytes], timeout: float) -> int | None:
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 async def start_embedded_server(
     data_dir: Path | None = None, *, extra_args: tuple[str, ...] = (), log_level: str = "warning"
 ) -> EmbeddedServer:
     """Start ``cloudrec server`` on 127.0.0.1 with a random port and a fresh token."""
-    token = secrets.token_urlsafe(32)
-    env = {**os.environ, "CLOUDREC_SERVER_TOKEN": token}
-    ready = Path(tempfile.mkdtemp(prefix="cloudrec-")) / "ready.json"
-    args = [*server_command(), "--host", "127.0.0.1", "--port", "0",
-            "--ready-file", str(ready), "--log-level", log_level, *extra_args]  # fmt: skip
-    if data_dir is not None:
-        args += ["--data-dir", str(data_dir)]
-    process = await asyncio.create_subprocess_exec(
-        *args, env=env, stdout=asyncio.subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.returncode is not None:
-            raise CloudRecordingError(
-                f"the embedded server exited with status {process.returncode} while starting",
-                ErrorCode.CONNECT_ERROR,
-            )
-        try:
-            url = str(json.loads(ready.read_text())["url"])
-        except (OSError, ValueError, KeyError):
-            await asyncio.sleep(0.05)
-            continue
-        ready.unlink(missing_ok=True)
-        ready.parent.rmdir()
-        return EmbeddedServer(url, token, process)
-    process.kill()
-    await process.wait()
-    raise CloudRecordingError(
-        f"the embedded server did not start within {START_TIMEOUT:.0f} s", ErrorCode.CONNECT_ERROR
-    )
+    server = EmbeddedServer(data_dir, extra_args=extra_args, log_level=log_level)
+    await server.start()
+    return server

@@ -195,8 +195,8 @@ async def test_a_killed_server_uploads_every_finished_slice_after_restart(
             )
             rid, sid = recorder.resource_id, recorder.sid
             await asyncio.sleep(9)
-            first.process.send_signal(signal.SIGKILL)
-            await first.process.wait()
+            first.kill()
+            assert await first.wait_exit(10) == -signal.SIGKILL
             await recorder.release()
     finally:
         await first.stop()
