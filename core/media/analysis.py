@@ -152,7 +152,8 @@ def beep_onsets(
             position = float(j)
             if j > 0 and energy[j] > energy[j - 1]:
                 position -= (energy[j] - 0.5 * local) / (energy[j] - energy[j - 1])
-            onsets.append(audio.start + (position * step + n / 2) / rate)
+            if i > 0:  # audio that opens inside a beep holds no onset of it
+                onsets.append(audio.start + (position * step + n / 2) / rate)
             i += round(0.5 / hop)  # beeps are a second apart
         else:
             i += 1

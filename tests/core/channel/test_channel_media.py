@@ -172,13 +172,17 @@ def beep_onsets(frames: list[ReceivedFrame]) -> list[float]:
     """Times where the loud 1 kHz beep starts.
 
     Decoded as stereo, the tone peaks at ~0.18 of full scale and the beep at ~0.49.
+    A beep counts only after a quiet frame: frames collected from the middle of a beep
+    hold no onset.
     """
     onsets: list[float] = []
+    after_quiet = False
     for rf in frames:
         samples = mono(rf.frame)  # type: ignore[arg-type]
         loud = np.flatnonzero(np.abs(samples) > 0.35)
-        if loud.size and (not onsets or rf.time - onsets[-1] > 0.5):
+        if loud.size and after_quiet and (not onsets or rf.time - onsets[-1] > 0.5):
             onsets.append(rf.time + loud[0] / AUDIO_SAMPLE_RATE)
+        after_quiet = not loud.size
     return onsets
 
 

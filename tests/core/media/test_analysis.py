@@ -37,6 +37,12 @@ def test_onsets_of_clean_audio_are_exact() -> None:
     assert np.allclose(onsets, [10.0 + b for b in BEEPS], atol=0.001), onsets
 
 
+def test_audio_opening_inside_a_beep_holds_no_onset_of_it() -> None:
+    samples = beeps_over_a_tone(6.0)[round(0.55 * RATE) :]  # 50 ms into the first beep
+    onsets = beep_onsets(DecodedAudio(samples, RATE, 0.55, 1))
+    assert np.allclose(onsets, BEEPS[1:], atol=0.001), onsets
+
+
 def test_beeps_keep_their_place_through_aac_slices(tmp_path: Path) -> None:
     """One decoder reads all slices: a beep on a slice boundary is not garbled."""
     encoder = AudioEncoder(AudioProfile.MUSIC_STANDARD)
