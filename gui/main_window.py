@@ -81,12 +81,13 @@ BANNER_STYLE = "background: #fff4ce; color: #3b2f00; padding: 6px; border: 1px s
 
 
 def local_path(location: str) -> Path | None:
-    """The local file a playlist location names, or None for remote URLs."""
+    """The local file a playlist location names, or None for remote URLs and bare names."""
     if location.startswith("file://"):
         return Path(QUrl(location).toLocalFile())
     if urlsplit(location).scheme in ("http", "https", "s3"):
         return None
-    return Path(location) if location else None
+    path = Path(location)
+    return path if path.is_absolute() else None
 
 
 def _recording_size(playlist: Path) -> int | None:
@@ -672,7 +673,7 @@ class MainWindow(QMainWindow):
             rid = recorder.recording_id
             self._recorders[rid] = recorder
             self._requests[rid] = request
-            self.model.add(RecordingRow(rid, request.channel))
+            self.model.add(RecordingRow(rid, request.channel, storage=request.storage))
             self._save_settings()
             self.log_event(self.tr("Starting a recording of channel {0}").format(request.channel))
             try:
@@ -743,9 +744,10 @@ class MainWindow(QMainWindow):
         if row is None or not row.playlist:
             return
         now = time.monotonic()
-        if now - self._size_checked.get(rid, 0.0) >= 2.0:
+        final = row.state in (RowState.UPLOADED, RowState.BACKED_UP)  # the last size counts
+        if final or now - self._size_checked.get(rid, 0.0) >= 2.0:
             self._size_checked[rid] = now
-            task = asyncio.ensure_future(self._refresh_size(rid, row.playlist))
+            task = asyncio.ensure_future(self._refresh_size(rid, row.location))
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     async def _refresh_size(self, rid: str, playlist: str) -> None:
@@ -799,7 +801,7 @@ class MainWindow(QMainWindow):
         self.act_release.setEnabled(attached)
         self.act_cancel.setEnabled(attached)
         has_playlist = row is not None and bool(row.playlist)
-        is_local = has_playlist and row is not None and local_path(row.playlist) is not None
+        is_local = has_playlist and row is not None and local_path(row.location) is not None
         self.act_folder.setEnabled(is_local)
         self.act_play.setEnabled(has_playlist)
         self.act_copy.setEnabled(has_playlist)
@@ -837,7 +839,7 @@ class MainWindow(QMainWindow):
 
     def on_open_folder(self) -> None:
         row = self.selected_row()
-        path = local_path(row.playlist) if row else None
+        path = local_path(row.location) if row else None
         if path is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
 
@@ -846,13 +848,13 @@ class MainWindow(QMainWindow):
         row = self.selected_row()
         if row is None or not row.playlist:
             return
-        path = local_path(row.playlist)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)) if path else QUrl(row.playlist))
+        path = local_path(row.location)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)) if path else QUrl(row.location))
 
     def on_copy(self) -> None:
         row = self.selected_row()
         if row is not None and row.playlist:
-            QGuiApplication.clipboard().setText(row.playlist)
+            QGuiApplication.clipboard().setText(row.location)
 
     # ------------------------------------------------------------------ storage check
     async def check_storage_destination(self, storage: CloudStorageConfig) -> None:

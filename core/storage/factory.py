@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -13,7 +14,7 @@ from core.errors import CloudRecordingError, ErrorCode
 from core.regions import region_info
 from core.storage.destination import Destination
 from core.storage.local import LocalFolderDestination
-from core.storage.s3 import Addressing, S3Destination
+from core.storage.s3 import Addressing, S3Destination, bucket_url
 
 VENDOR_LABELS: dict[StorageVendor, str] = {
     StorageVendor.QINIU: "Qiniu Kodo",
@@ -93,3 +94,26 @@ def make_destination(
         transport=transport,
     )
     return destination, prefix
+
+
+def playlist_location(storage: CloudStorageConfig, key: str) -> str:
+    """Where an operator finds the object ``key`` of a recording to ``storage``.
+
+    ``key`` is a file name as the recording reports it (``fileList``, the uploaded
+    callback), without the storage's ``object_prefix``. The result is the file's path
+    in the local folder, or the object's https URL in its bucket (the address a
+    signed download or a public bucket serves). A local storage without a folder (the
+    server's own default, unknown to a client) or a region missing from the table
+    gives ``key`` itself.
+    """
+    full = "/".join(part for part in (storage.object_prefix.strip("/"), key) if part)
+    if storage.vendor is StorageVendor.LOCAL:
+        if not storage.local_folder:
+            return key
+        return str(Path(storage.local_folder).expanduser() / full)
+    try:
+        endpoint = cloud_endpoint(storage)
+    except CloudRecordingError:
+        return key
+    base = bucket_url(endpoint.url, storage.bucket, endpoint.addressing)
+    return f"{base}/{quote(full, safe='/~')}"

@@ -146,10 +146,7 @@ class S3Destination:
         self.region = region
         self.addressing: Addressing = addressing
         self.key_prefix = key_prefix.strip("/")
-        if addressing == "virtual":
-            self.base_url = f"{parts.scheme}://{bucket}.{parts.netloc}"
-        else:
-            self.base_url = f"{self.endpoint}/{quote(bucket, safe='')}"
+        self.base_url = bucket_url(self.endpoint, bucket, addressing)
         self.description = f"{label} bucket '{bucket}' at {self.endpoint}"
         self._secrets = tuple(s for s in (access_key, secret_key) if s)
         self._auth = _PrecomputedPayloadAuth(Credentials(access_key, secret_key), "s3", region)
@@ -292,6 +289,15 @@ class S3Destination:
         status = f"HTTP {response.status_code} {response.reason_phrase}".strip()
         detail = f" ({code}: {message})" if message else f" ({code})" if code else ""
         return f"{at} answered {status}{detail}"
+
+
+def bucket_url(endpoint: str, bucket: str, addressing: Addressing) -> str:
+    """The URL of ``bucket`` at ``endpoint`` (``scheme://host[:port]``): the bucket as a
+    sub-domain (virtual-hosted style) or as the first path segment (path style)."""
+    parts = urlsplit(endpoint.rstrip("/"))
+    if addressing == "virtual":
+        return f"{parts.scheme}://{bucket}.{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc}/{quote(bucket, safe='')}"
 
 
 def _os_reason(exc: BaseException) -> str:

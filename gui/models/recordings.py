@@ -22,6 +22,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from core.config import CloudStorageConfig
+from core.storage.factory import playlist_location
+
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
 RECORDING_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 _Index = QModelIndex | QPersistentModelIndex
@@ -66,6 +69,16 @@ class RecordingRow:
     failed: bool = False
     error_code: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    storage: CloudStorageConfig | None = field(default=None, repr=False)
+    """Where the recording goes, when this window started it."""
+
+    @property
+    def location(self) -> str:
+        """Where the operator finds the playlist: a local path or the object's URL when
+        the storage is known, else the playlist's name as the server reports it."""
+        if self.storage is None or not self.playlist:
+            return self.playlist
+        return playlist_location(self.storage, self.playlist)
 
     def duration(self, now: float | None = None) -> float | None:
         if self.started_at is None:
@@ -141,7 +154,7 @@ class RecordingsModel(QAbstractTableModel):
             if column == self.LAST_EVENT:
                 return row.last_event
             if column == self.UPLOAD and row.playlist:
-                return row.playlist
+                return row.location
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if column == self.CHANNEL:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtGui import QGuiApplication
 
 from core import CloudStorageConfig, ErrorCode, RecordingConfig, StorageVendor, TranscodingConfig
 from core.enums import SANDBOX_APP_ID
@@ -103,9 +104,15 @@ async def test_a_recording_on_the_embedded_server_reaches_100_percent(
         row = model.row(rid)
         assert row is not None and row.progress == 100
         assert model.data(model.index(0, RecordingsModel.UPLOAD), PROGRESS_ROLE) == 100
-        assert Path(row.playlist).name == f"{recorder.sid}_guirec.m3u8" or row.playlist.endswith(
-            "_guirec.m3u8"
-        )
+        assert row.playlist == f"{recorder.sid}_guirec.m3u8"  # the name, as Agora reports it
+        # The window knows where that is: the file in the local folder, with its slices.
+        assert row.location == str(tmp_path / "rec" / row.playlist)
+        assert Path(row.location).read_text().endswith("#EXT-X-ENDLIST\n")
+        await wait_until(lambda: (model.row(rid).size_bytes or 0) > 10_000, 10)  # type: ignore[union-attr]
+        live_window.table.selectRow(0)
+        assert live_window.act_folder.isEnabled() and live_window.act_play.isEnabled()
+        live_window.on_copy()
+        assert QGuiApplication.clipboard().text() == row.location
     finally:
         bots.terminate()
         bots.wait(10)

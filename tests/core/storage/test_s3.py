@@ -18,7 +18,7 @@ from core.storage.destination import (
     Destination,
     StorageError,
 )
-from core.storage.factory import make_destination
+from core.storage.factory import make_destination, playlist_location
 from core.storage.local import LocalFolderDestination
 from core.storage.s3 import S3Destination
 from tests.s3server import S3Server, TcpProxy, closed_port_url
@@ -353,3 +353,35 @@ def test_factory_keeps_the_local_folder(tmp_path: Path) -> None:
     dest, prefix = make_destination(config, tmp_path)
     assert isinstance(dest, LocalFolderDestination)
     assert dest.root == tmp_path and prefix == "a/b"
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        cloud_config(vendor=StorageVendor.AMAZON_S3, region=7, file_name_prefix=("rec", "y2026")),
+        cloud_config(vendor=StorageVendor.QINIU, region=3),
+        cloud_config(vendor=StorageVendor.ALIYUN, region=18, file_name_prefix=("rec",)),
+        cloud_config(bucket="my.rec.bucket"),
+        cloud_config(vendor=StorageVendor.ALIYUN, region=1, endpoint="http://127.0.0.1:9000/"),
+    ],
+    ids=["s3", "qiniu", "aliyun", "dotted-s3", "override"],
+)
+async def test_a_playlist_location_is_the_url_the_uploader_puts_it_to(
+    tmp_path: Path, config: CloudStorageConfig
+) -> None:
+    dest, prefix = make_destination(config, tmp_path)
+    assert isinstance(dest, S3Destination)
+    key = "sid_chan.m3u8"
+    location = playlist_location(config, key)
+    assert location == dest.object_url(f"{prefix}/{key}" if prefix else key)
+    assert FAKE_ACCESS not in location and FAKE_SECRET not in location
+    await dest.aclose()
+
+
+def test_a_local_playlist_location_is_its_path(tmp_path: Path) -> None:
+    config = CloudStorageConfig(local_folder=str(tmp_path / "rec"), file_name_prefix=("a", "b"))
+    dest, prefix = make_destination(config, tmp_path / "default")
+    assert isinstance(dest, LocalFolderDestination)
+    assert playlist_location(config, "sid_c.m3u8") == str(dest.root / prefix / "sid_c.m3u8")
+    # The server's default folder is not known to a client: the name is all there is.
+    assert playlist_location(CloudStorageConfig(), "sid_c.m3u8") == "sid_c.m3u8"
