@@ -140,10 +140,17 @@ def flash_times(paths: list[Path], window: Rect) -> list[float]:
     return times
 
 
+SYNC_SETTLE = 2.0
+"""Output seconds before flashes count for sync: until a user's first RTCP sender
+reports arrive (0.5-1.5 s) frame times are estimated from arrival (docs/channel.md,
+"Timing and lip sync") and may be one video frame off on a loaded machine."""
+
+
 def sync_offsets(paths: list[Path], window: Rect) -> list[float]:
     audio = decode_audio(paths)
     assert audio is not None
-    return pair_offsets(flash_times(paths, window), beep_onsets(audio))
+    flashes = [t for t in flash_times(paths, window) if t - PTS_OFFSET >= SYNC_SETTLE]
+    return pair_offsets(flashes, beep_onsets(audio))
 
 
 @pytest.mark.slow
@@ -198,7 +205,7 @@ async def test_thirty_seconds_of_three_users(channel_server: object, tmp_path: P
     window = compute_layout(MixedVideoLayout.BEST_FIT, [1, 2, 3], 640, 360)[2]
     offsets = sync_offsets(rec.slice_paths(), window)
     print("sync offsets ms", [round(o * 1000) for o in offsets])
-    assert len(offsets) >= 27 and max(abs(o) for o in offsets) <= 0.040
+    assert len(offsets) >= 25 and max(abs(o) for o in offsets) <= 0.040
 
 
 async def test_every_layout_shows_every_user(channel_server: object, tmp_path: Path) -> None:
@@ -282,7 +289,7 @@ async def test_flash_and_beep_within_40ms_for_a_minute(
     print(f"{len(offsets)} pairs, offset ms: mean {np.mean(offsets) * 1000:.1f}, "
           f"max |{max(abs(o) for o in offsets) * 1000:.1f}|")  # fmt: skip
     health = f"late {rec.recorder.late_frames}, dropped {rec.recorder.dropped_frames}"
-    assert len(offsets) >= 57, health
+    assert len(offsets) >= 55, health
     assert max(abs(o) for o in offsets) <= 0.040, ([round(o * 1000, 1) for o in offsets], health)
 
 
