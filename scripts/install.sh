@@ -15,8 +15,10 @@ run_packages=(
   libxcb-shape0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0
   libxcb-xkb1 libfontconfig1 libglib2.0-0 libdbus-1-3
 )
-# Xvfb for screenshots, Chromium for the join-page tests.
-test_packages=(xvfb xauth chromium desktop-file-utils)
+# Xvfb for screenshots, Chromium for the join-page tests, libatomic1 for the node
+# that Playwright's driver bundles, binutils (objdump) for PyInstaller's packaging
+# tests. A warm machine has the last two; a fresh Debian 12 does not.
+test_packages=(xvfb xauth chromium desktop-file-utils libatomic1 binutils)
 
 packages=("${run_packages[@]}")
 [ "$profile" = test ] && packages+=("${test_packages[@]}")
