@@ -40,8 +40,8 @@ from core.enums import SANDBOX_APP_ID, MixedVideoLayout
 from core.layout import compute_layout
 from core.media.analysis import iter_video, playlist_slices, window_colour
 from core.sdk.client import Credentials, RestClient
+from core.sdk.embedded import EmbeddedServer, cloudrec_command, start_embedded_server
 from core.sdk.recorder import CloudRecorder, create_cloud_recorder
-from core.server.embedded import EmbeddedServer, cloudrec_command, start_embedded_server
 
 REPO = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")

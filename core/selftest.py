@@ -145,8 +145,8 @@ async def record_and_check() -> Result:
     from core.channel.bots import run_bots
     from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
     from core.enums import SANDBOX_APP_ID, StorageVendor
+    from core.sdk.embedded import start_embedded_server
     from core.sdk.recorder import create_cloud_recorder
-    from core.server.embedded import start_embedded_server
 
     with tempfile.TemporaryDirectory(prefix="cloudrec-selftest-") as temp:
         state, output = Path(temp) / "server", Path(temp) / "recordings"

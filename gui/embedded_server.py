@@ -1,4 +1,4 @@
-"""The window's embedded local server: :class:`core.server.embedded.EmbeddedServer`
+"""The window's embedded local server: :class:`core.sdk.embedded.EmbeddedServer`
 with the state the status bar shows, a log file, and its own session.
 
 The process handling (token in the environment, ready file, SIGTERM then kill,
@@ -16,8 +16,8 @@ from enum import Enum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from core.server.embedded import TOKEN_ENV, EmbeddedServerError
-from core.server.embedded import EmbeddedServer as _ServerProcess
+from core.sdk.embedded import TOKEN_ENV, EmbeddedServerError
+from core.sdk.embedded import EmbeddedServer as _ServerProcess
 
 __all__ = [
     "TOKEN_ENV",

@@ -48,8 +48,8 @@ from qasync import asyncSlot
 from core.config import CloudStorageConfig, TranscodingConfig
 from core.errors import CloudRecordingError, ErrorCode
 from core.sdk.client import Credentials, RestClient
+from core.sdk.embedded import cloudrec_command
 from core.sdk.recorder import CloudRecorder, create_cloud_recorder
-from core.server.embedded import cloudrec_command
 from gui import paths
 from gui.dialogs.ask import ask
 from gui.dialogs.close_dialog import CloseChoice, CloseDialog

@@ -6,7 +6,7 @@ other subcommands. ``freeze_support`` lets the spawned children of
 :mod:`multiprocessing` (the self-test's Qt check) run inside the bundle.
 
 In a bundle ``sys.executable`` is this program, not a Python interpreter: code that
-starts cloudrec's subcommands uses ``core.server.embedded.cloudrec_command()``, which
+starts cloudrec's subcommands uses ``core.sdk.embedded.cloudrec_command()``, which
 gives the right command from a source tree and from a bundle.
 """
 

@@ -23,9 +23,9 @@ from typing import Any
 from core.config import CloudStorageConfig, RecordingConfig
 from core.enums import DEMO_CHANNEL, SANDBOX_APP_ID
 from core.errors import CloudRecordingError
+from core.sdk.embedded import EmbeddedServer, start_embedded_server
 from core.sdk.printing import PrintingObserver
 from core.sdk.recorder import create_cloud_recorder
-from core.server.embedded import EmbeddedServer, start_embedded_server
 
 _FLAGS = {
     # flag -> (table, field)

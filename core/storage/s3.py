@@ -25,7 +25,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -34,9 +34,7 @@ from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
 from botocore.credentials import Credentials  # type: ignore[import-untyped]
 
 from core.storage.destination import StorageError, validate_key
-
-Addressing = Literal["path", "virtual"]
-"""``path``: ``https://host/bucket/key``; ``virtual``: ``https://bucket.host/key``."""
+from core.storage.locations import Addressing, bucket_url
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0, pool=10.0)
 """Connect within 10 s; each read or write of a slice may pause up to 60 s."""
@@ -289,15 +287,6 @@ class S3Destination:
         status = f"HTTP {response.status_code} {response.reason_phrase}".strip()
         detail = f" ({code}: {message})" if message else f" ({code})" if code else ""
         return f"{at} answered {status}{detail}"
-
-
-def bucket_url(endpoint: str, bucket: str, addressing: Addressing) -> str:
-    """The URL of ``bucket`` at ``endpoint`` (``scheme://host[:port]``): the bucket as a
-    sub-domain (virtual-hosted style) or as the first path segment (path style)."""
-    parts = urlsplit(endpoint.rstrip("/"))
-    if addressing == "virtual":
-        return f"{parts.scheme}://{bucket}.{parts.netloc}"
-    return f"{parts.scheme}://{parts.netloc}/{quote(bucket, safe='')}"
 
 
 def _os_reason(exc: BaseException) -> str:

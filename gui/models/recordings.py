@@ -23,7 +23,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 
 from core.config import CloudStorageConfig
-from core.storage.factory import playlist_location
+from core.storage.locations import playlist_location
 
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
 RECORDING_ID_ROLE = Qt.ItemDataRole.UserRole + 2

@@ -202,7 +202,7 @@ async def test_network_cut_gives_disconnected_then_every_missed_event_in_order(
 
 async def test_a_background_server_exits_once_its_recordings_are_done(tmp_path: Path) -> None:
     from core.sdk.client import Credentials, RestClient
-    from core.server.embedded import start_embedded_server
+    from core.sdk.embedded import start_embedded_server
 
     server = await start_embedded_server(tmp_path / "data")
     try:

@@ -28,7 +28,7 @@ from core import (
 from core.channel.bots import run_bots
 from core.enums import SANDBOX_APP_ID
 from core.media.playlist import parse_playlist
-from core.server.embedded import start_embedded_server
+from core.sdk.embedded import start_embedded_server
 from core.storage.ledger import SliceLedger
 from tests.helpers import CallbackLog, decoded_duration
 from tests.s3server import S3Server, TcpProxy

@@ -105,7 +105,7 @@ def test_self_test_of_the_installed_bundle(package: Package, tmp_path: Path) -> 
 
 def test_version(package: Package, tmp_path: Path) -> None:
     # (Child processes of the bundle, its embedded server above all, are started with
-    # core.server.embedded.cloudrec_command(); the self-test below runs one.)
+    # core.sdk.embedded.cloudrec_command(); the self-test below runs one.)
     result = subprocess.run(
         [str(package.program), "--version"],
         capture_output=True, text=True, env=_clean_env(tmp_path), timeout=60, check=True,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from core import selftest
-from core.server.embedded import server_command
+from core.sdk.embedded import server_command
 
 OK_LINE = re.compile(
     r"^cloudrec self-test: ok, (\d+\.\d) s recorded, (\d+) slices, 320x240@15, audio 48 kHz$"

@@ -18,8 +18,9 @@ from core.storage.destination import (
     Destination,
     StorageError,
 )
-from core.storage.factory import make_destination, playlist_location
+from core.storage.factory import make_destination
 from core.storage.local import LocalFolderDestination
+from core.storage.locations import playlist_location
 from core.storage.s3 import S3Destination
 from tests.s3server import S3Server, TcpProxy, closed_port_url
 
