@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import av
 import httpx
 
-from core.channel.synthetic import is_flash
 from core.config import CloudStorageConfig, RecordingConfig
 from core.enums import SANDBOX_APP_ID, MixedVideoLayout
 from core.layout import compute_layout
-from core.media.analysis import iter_video, playlist_slices, window_colour
+from core.participants.analysis import iter_video, playlist_slices, window_colour
+from core.participants.synthetic import is_flash
 from core.sdk.client import Credentials, RestClient
 from core.sdk.embedded import EmbeddedServer, cloudrec_command, start_embedded_server
 from core.sdk.recorder import CloudRecorder, create_cloud_recorder
@@ -257,7 +257,7 @@ def flash_times(
 ) -> dict[int, list[float]]:
     """Per user: presentation times of the frames that start a white flash in its tile.
 
-    The bots flash once a second (``core.channel.synthetic``); a flash missing from a
+    The bots flash once a second (``core.participants.synthetic``); a flash missing from a
     tile means that user's frames were dropped or late on the way to the picture.
     """
     windows = compute_layout(layout, uids, width, height)

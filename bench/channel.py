@@ -1,7 +1,7 @@
 """CPU cost of the channel: server CPU seconds per user per second of media.
 
 Runs ``cloudrec server`` (``python -m core.server.main``) in one process and N
-synthetic WHIP publishers (``core.channel.synthetic`` + ``core.channel.whip_client``)
+synthetic WHIP publishers (``core.participants.synthetic`` + ``core.participants.whip_client``)
 in another, waits until every user's media flows, then reads both processes' CPU
 time from ``/proc/<pid>/stat`` over a measurement window. The server receives,
 decrypts, depacketizes and decodes every user's audio and video (aiortc decodes
@@ -95,8 +95,8 @@ def measure(args: argparse.Namespace) -> None:
 
 
 async def publish_forever(url: str, users: int, size: tuple[int, int], fps: int) -> None:
-    from core.channel.synthetic import synthetic_media
-    from core.channel.whip_client import publish
+    from core.participants.synthetic import synthetic_media
+    from core.participants.whip_client import publish
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -47,10 +47,10 @@ from _common import (
 )
 from _profile import profile, top_functions
 
-from core.channel.synthetic import low_stream_size
 from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
 from core.enums import MixedVideoLayout, StorageVendor, VideoStreamType
 from core.layout import compute_layout
+from core.participants.synthetic import low_stream_size
 
 CHANNEL = "many"
 WIDTH, HEIGHT, FPS, BITRATE = 1280, 720, 15, 1130

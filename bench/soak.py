@@ -8,7 +8,7 @@ Run: ``python bench/soak.py [--seconds 3600] [--profile stacks.txt]``.
    temporary folder (through the server's durable uploader, as for a user).
 2. Every ``--sample`` seconds reads the server's resident memory and CPU from /proc.
 3. Reads the recording back: A/V offset (white flash vs 1 kHz beep, the bots' sync
-   marks, ``core.media.analysis``) over the first and the last 30 s, output frames
+   marks, ``core.participants.analysis``) over the first and the last 30 s, output frames
    against listed seconds x fps, and the flashes of every user's tile (dropped input).
 
 Prints memory growth after the warm-up (the first 5 minutes, or the first 20 % for
@@ -45,7 +45,7 @@ from _profile import profile, top_functions
 
 from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
 from core.enums import MixedVideoLayout, StorageVendor
-from core.media.analysis import beep_onsets, decode_audio, pair_offsets, playlist_slices
+from core.participants.analysis import beep_onsets, decode_audio, pair_offsets, playlist_slices
 
 CHANNEL = "soak"
 UIDS = [1001, 1002, 1003, 1004]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "server": ("core.server.main", "run the channel and recording server"),
     "record": ("core.sdk.record_cli", "record a channel headless, printing each callback"),
-    "bots": ("core.channel.bots", "publish synthetic participants to a channel"),
+    "bots": ("core.participants.bots", "publish synthetic participants to a channel"),
     "token": ("core.channel.accesstoken", "build an AccessToken2 for a channel"),
     "demo": ("core.demo", "record a 20 s demo of 3 bots into ./recordings"),
 }

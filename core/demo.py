@@ -11,10 +11,10 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from core.channel.bots import run_bots
 from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
 from core.enums import DEMO_CHANNEL, SANDBOX_APP_ID, MixedVideoLayout, StorageVendor
 from core.errors import CloudRecordingError
+from core.participants.bots import run_bots
 from core.sdk.embedded import start_embedded_server
 from core.sdk.printing import PrintingObserver
 from core.sdk.recorder import create_cloud_recorder

@@ -142,9 +142,9 @@ def _qt_child(sender: Connection) -> None:
 async def record_and_check() -> Result:
     """Record 2 bots for 5 s through an embedded server and check the files."""
     # Imported here so that a broken media stack is reported as a failure line.
-    from core.channel.bots import run_bots
     from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
     from core.enums import SANDBOX_APP_ID, StorageVendor
+    from core.participants.bots import run_bots
     from core.sdk.embedded import start_embedded_server
     from core.sdk.recorder import create_cloud_recorder
 

@@ -13,8 +13,8 @@ import pytest
 from core.channel.e2ee import Codec, E2eeKeys, FrameEncryptor
 from core.config import RecordingConfig, TranscodingConfig
 from core.enums import SANDBOX_APP_ID, DecryptionMode
-from core.media.analysis import decode_audio, iter_video, playlist_slices
 from core.media.recorder import Recorder, RecorderEvent, RecorderFailure, RecorderStatus
+from core.participants.analysis import decode_audio, iter_video, playlist_slices
 from core.storage.local import LocalFolderDestination
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 

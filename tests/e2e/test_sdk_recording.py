@@ -18,8 +18,8 @@ from core import (
     TranscodingConfig,
     create_cloud_recorder,
 )
-from core.channel.bots import run_bots
 from core.enums import SANDBOX_APP_ID
+from core.participants.bots import run_bots
 from core.sdk.client import Credentials, RestClient
 from tests.helpers import CallbackLog, decoded_duration
 

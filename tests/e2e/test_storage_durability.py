@@ -25,9 +25,9 @@ from core import (
     TranscodingConfig,
     create_cloud_recorder,
 )
-from core.channel.bots import run_bots
 from core.enums import SANDBOX_APP_ID
 from core.media.playlist import parse_playlist
+from core.participants.bots import run_bots
 from core.sdk.embedded import start_embedded_server
 from core.storage.ledger import SliceLedger
 from tests.helpers import CallbackLog, decoded_duration

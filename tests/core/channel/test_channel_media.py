@@ -13,15 +13,15 @@ from aiortc.mediastreams import MediaStreamTrack
 from core.channel.decoding import DecoderPool, TrackDecoder
 from core.channel.publisher import MEDIA_TIMEOUT
 from core.channel.streams import VIDEO_QUEUE_FRAMES, FrameStream, ReceivedFrame
-from core.channel.synthetic import (
+from core.enums import SANDBOX_APP_ID, VideoStreamType
+from core.participants.synthetic import (
     AUDIO_SAMPLE_RATE,
     identify_uid,
     is_flash,
     synthetic_media,
     tone_frequency,
 )
-from core.channel.whip_client import WhipSession, publish
-from core.enums import SANDBOX_APP_ID, VideoStreamType
+from core.participants.whip_client import WhipSession, publish
 
 FPS = 15
 SIZE = (320, 240)

@@ -18,7 +18,6 @@ import pytest
 from aiortc.codecs.h264 import H264Encoder, h264_depayload
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 
-from core.channel.bots import SECRET_ENV, BotOptions, add_arguments, run, run_bots
 from core.channel.e2ee import (
     MIN_UNIT_OVERHEAD,
     Codec,
@@ -32,9 +31,10 @@ from core.channel.e2ee import (
 )
 from core.channel.e2ee_rtp import encrypting_encoder
 from core.channel.streams import EncodedFrame
-from core.channel.synthetic import render_tile, uid_colour
 from core.enums import SANDBOX_APP_ID, DecryptionMode
 from core.errors import InvalidParameterError
+from core.participants.bots import SECRET_ENV, BotOptions, add_arguments, run, run_bots
+from core.participants.synthetic import render_tile, uid_colour
 
 MODES = [DecryptionMode.AES_128_XTS, DecryptionMode.AES_128_ECB, DecryptionMode.AES_256_XTS]
 SECRET = "correct horse battery"

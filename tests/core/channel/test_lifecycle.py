@@ -15,9 +15,9 @@ import httpx
 from aiortc import RTCPeerConnection
 
 from core.channel.roster import LeaveReason, Role, UserJoined, UserLeft
-from core.channel.synthetic import synthetic_media
-from core.channel.whip_client import publish
 from core.enums import SANDBOX_APP_ID
+from core.participants.synthetic import synthetic_media
+from core.participants.whip_client import publish
 
 SIZE = (160, 120)
 REPO = Path(__file__).resolve().parents[3]
@@ -106,8 +106,8 @@ async def test_closed_without_delete_leaves(channel_server) -> None:
 
 PUBLISHER = """
 import asyncio, sys
-from core.channel.synthetic import synthetic_media
-from core.channel.whip_client import publish
+from core.participants.synthetic import synthetic_media
+from core.participants.whip_client import publish
 
 async def main():
     m = synthetic_media(6, size=(160, 120), low_stream=False)

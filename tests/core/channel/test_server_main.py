@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 
-from core.channel.synthetic import synthetic_media
-from core.channel.whip_client import publish
 from core.enums import SANDBOX_APP_ID
+from core.participants.synthetic import synthetic_media
+from core.participants.whip_client import publish
 
 REPO = Path(__file__).resolve().parents[3]
 APP = "0123456789abcdef0123456789abcdef:fedcba9876543210fedcba9876543210"

@@ -12,9 +12,9 @@ from aiortc import RTCPeerConnection
 
 from core.channel.accesstoken import build_rtc_token
 from core.channel.ice import rtc_configuration
-from core.channel.synthetic import SyntheticMedia, synthetic_media
-from core.channel.whip_client import WhipError, WhipSession, publish
 from core.enums import SANDBOX_APP_ID, ChannelType
+from core.participants.synthetic import SyntheticMedia, synthetic_media
+from core.participants.whip_client import WhipError, WhipSession, publish
 
 SIZE = (160, 120)
 

@@ -10,7 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from core.channel.synthetic import (
+from core.media.pipeline import MixPipeline
+from core.participants.synthetic import (
     BEEP_AMPLITUDE,
     BEEP_FREQUENCY,
     BEEP_SAMPLES,
@@ -18,7 +19,6 @@ from core.channel.synthetic import (
     render_tile,
     tone_frequency,
 )
-from core.media.pipeline import MixPipeline
 
 RATE = 48_000
 AUDIO_FRAME = 960
@@ -77,7 +77,7 @@ def feed(
 ) -> None:
     """Push synthetic media of ``uids`` for output times [start, end), rendering behind it.
 
-    Like :mod:`core.channel.synthetic`: frames on a grid from time 0, a white flash on
+    Like :mod:`core.participants.synthetic`: frames on a grid from time 0, a white flash on
     every whole second, a 100 ms beep from every whole second.
     """
     video_uids = uids if video_uids is None else video_uids

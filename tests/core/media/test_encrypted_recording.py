@@ -14,20 +14,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.channel.bots import run_bots
-from core.channel.synthetic import identify_uid
 from core.config import RecordingConfig, TranscodingConfig
 from core.enums import SANDBOX_APP_ID, DecryptionMode, MixedVideoLayout
 from core.errors import ErrorCode
 from core.layout import compute_layout
-from core.media.analysis import (
+from core.media.recorder import Recorder, RecorderEvent, RecorderFailure, RecorderStatus
+from core.participants.analysis import (
     beep_onsets,
     decode_audio,
     iter_video,
     playlist_slices,
     window_colour,
 )
-from core.media.recorder import Recorder, RecorderEvent, RecorderFailure, RecorderStatus
+from core.participants.bots import run_bots
+from core.participants.synthetic import identify_uid
 from core.storage.local import LocalFolderDestination
 
 SECRET = "s3cret passphrase"

@@ -10,18 +10,18 @@ import av
 import numpy as np
 import pytest
 
-from core.channel.synthetic import identify_uid, is_flash
 from core.enums import AudioProfile, MixedVideoLayout
 from core.layout import compute_layout
-from core.media.analysis import (
+from core.media.pipeline import MixPipeline, PipelineSettings
+from core.media.segmenter import PTS_OFFSET, ClosedSlice
+from core.participants.analysis import (
     beep_onsets,
     decode_audio,
     iter_video,
     pair_offsets,
     window_colour,
 )
-from core.media.pipeline import MixPipeline, PipelineSettings
-from core.media.segmenter import PTS_OFFSET, ClosedSlice
+from core.participants.synthetic import identify_uid, is_flash
 
 from .conftest import Feed
 

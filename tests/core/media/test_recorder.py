@@ -18,9 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.channel.bots import Bots, run_bots
 from core.channel.errors import UidInUseError
-from core.channel.synthetic import identify_uid, is_flash
 from core.config import RecordingConfig, TranscodingConfig
 from core.enums import (
     SANDBOX_APP_ID,
@@ -32,14 +30,6 @@ from core.enums import (
 )
 from core.errors import ErrorCode
 from core.layout import Rect, compute_layout
-from core.media.analysis import (
-    beep_onsets,
-    decode_audio,
-    iter_video,
-    pair_offsets,
-    playlist_slices,
-    window_colour,
-)
 from core.media.recorder import (
     IdleExit,
     Recorder,
@@ -52,6 +42,16 @@ from core.media.recorder import (
     StopReason,
 )
 from core.media.segmenter import PTS_OFFSET
+from core.participants.analysis import (
+    beep_onsets,
+    decode_audio,
+    iter_video,
+    pair_offsets,
+    playlist_slices,
+    window_colour,
+)
+from core.participants.bots import Bots, run_bots
+from core.participants.synthetic import identify_uid, is_flash
 from core.storage.destination import StorageError
 from core.storage.local import LocalFolderDestination
 

@@ -153,8 +153,8 @@ async def test_hosted_requests_use_only_agoras_fields_and_polling_drives_callbac
 async def test_our_server_accepts_agoras_documented_start_request_with_basic_auth(
     channel_server: Any, tmp_path: Path
 ) -> None:
-    from core.channel.bots import run_bots
     from core.enums import SANDBOX_APP_ID
+    from core.participants.bots import run_bots
     from tests.conftest import TEST_CUSTOMER
 
     body = json.loads(json.dumps(EXAMPLES["start_request"]))

@@ -15,9 +15,9 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from core.channel.ice import rtc_configuration
-from core.channel.synthetic import identify_uid, synthetic_media
-from core.channel.whip_client import WhipError, publish
 from core.errors import ErrorCode, InvalidParameterError
+from core.participants.synthetic import identify_uid, synthetic_media
+from core.participants.whip_client import WhipError, publish
 
 Handler = Callable[[str, str, dict[str, str], bytes], Awaitable[tuple[int, dict[str, str], bytes]]]
 

@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pytest
 from aiortc.mediastreams import MediaStreamError
 
-from core.channel.synthetic import (
+from core.participants.synthetic import (
     AUDIO_FRAME_SAMPLES,
     AUDIO_SAMPLE_RATE,
     BEEP_FREQUENCY,

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 from core.channel.accesstoken import build_rtc_token
-from core.channel.bots import BotOptions, _size, add_arguments, run_bots
 from core.channel.roster import LeaveReason, UserJoined, UserLeft
 from core.channel.streams import FrameStream
 from core.channel.subscription import Subscription
-from core.channel.synthetic import identify_uid, is_flash
-from core.channel.whip_client import WhipError
 from core.enums import SANDBOX_APP_ID, VideoStreamType
 from core.errors import InvalidParameterError
+from core.participants.bots import BotOptions, _size, add_arguments, run_bots
+from core.participants.synthetic import identify_uid, is_flash
+from core.participants.whip_client import WhipError
 
 if TYPE_CHECKING:
     from tests.conftest import ChannelServer

@@ -2,7 +2,7 @@
 
 Used by the tests and ``bench/`` to check what the recorder wrote by decoding it
 (never by trusting the writer's own numbers), and usable by operators to check a
-recording of synthetic participants (see :mod:`core.channel.synthetic`).
+recording of synthetic participants (see :mod:`core.participants.synthetic`).
 """
 
 from __future__ import annotations

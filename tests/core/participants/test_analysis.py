@@ -12,9 +12,9 @@ import pytest
 
 from core.channel.clock import OPUS_LOOKAHEAD
 from core.enums import AudioProfile
-from core.media.analysis import DecodedAudio, beep_onsets, decode_audio
 from core.media.encoder import AudioEncoder
 from core.media.segmenter import ClosedSlice, Segmenter, StreamSpec
+from core.participants.analysis import DecodedAudio, beep_onsets, decode_audio
 
 RATE = 48_000
 BEEPS = [0.5, 1.5123, 3.0, 4.2071, 5.0]

@@ -1,6 +1,6 @@
 """``cloudrec bots``: synthetic participants publishing into a channel over WHIP.
 
-Each bot is one uid publishing the media of :mod:`core.channel.synthetic`: a tile in
+Each bot is one uid publishing the media of :mod:`core.participants.synthetic`: a tile in
 the uid's colour with its number, a tone of its own, and a white flash with a 1 kHz
 beep on every wall-clock second (for A/V-sync measurements), plus a low stream of a
 quarter of the size unless disabled. All bots of a group share one capture clock.
@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 import httpx
 
 from core.channel.e2ee import E2eeKeys, mode_from_name
-from core.channel.synthetic import SyntheticClock, SyntheticMedia, synthetic_media
-from core.channel.whip_client import VIDEO_CODECS, WhipError, WhipSession, publish
 from core.config import SECRET_LENGTHS
 from core.enums import DEMO_CHANNEL, SANDBOX_APP_ID, DecryptionMode
 from core.errors import CloudRecordingError, InvalidParameterError
+from core.participants.synthetic import SyntheticClock, SyntheticMedia, synthetic_media
+from core.participants.whip_client import VIDEO_CODECS, WhipError, WhipSession, publish
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 SERVER_ENV = "CLOUDREC_SERVER_URL"
