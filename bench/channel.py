@@ -1,6 +1,6 @@
 """CPU cost of the channel: server CPU seconds per user per second of media.
 
-Runs ``cloudrec server`` (``python -m core.server.main``) in one process and N
+Runs ``cloudrec server`` (``python -m core.commands.server``) in one process and N
 synthetic WHIP publishers (``core.participants.synthetic`` + ``core.participants.whip_client``)
 in another, waits until every user's media flows, then reads both processes' CPU
 time from ``/proc/<pid>/stat`` over a measurement window. The server receives,
@@ -47,7 +47,7 @@ def roster(url: str) -> list[dict[str, object]]:
 
 def start_server(ready: Path) -> tuple[subprocess.Popen[bytes], str]:
     server = subprocess.Popen(
-        [sys.executable, "-m", "core.server.main", "--port", "0", "--ready-file", str(ready)],
+        [sys.executable, "-m", "core.commands.server", "--port", "0", "--ready-file", str(ready)],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
     )

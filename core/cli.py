@@ -15,10 +15,10 @@ import sys
 from collections.abc import Sequence
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "server": ("core.server.main", "run the channel and recording server"),
+    "server": ("core.commands.server", "run the channel and recording server"),
     "record": ("core.sdk.record_cli", "record a channel headless, printing each callback"),
     "bots": ("core.participants.bots", "publish synthetic participants to a channel"),
-    "token": ("core.channel.accesstoken", "build an AccessToken2 for a channel"),
+    "token": ("core.commands.token", "build an AccessToken2 for a channel"),
     "demo": ("core.demo", "record a 20 s demo of 3 bots into ./recordings"),
 }
 

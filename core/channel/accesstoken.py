@@ -23,15 +23,12 @@ long as the token".
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import hashlib
 import hmac
-import os
 import secrets
 import struct
-import sys
 import time
 import zlib
 from collections.abc import Iterable, Mapping
@@ -42,7 +39,6 @@ from typing import ClassVar
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
 
 __all__ = [
-    "APP_CERTIFICATE_ENV",
     "VERSION",
     "AccessToken2",
     "ApaasService",
@@ -60,20 +56,15 @@ __all__ = [
     "TokenError",
     "TokenExpiredError",
     "TokenMismatchError",
-    "add_arguments",
     "build_rtc_token",
     "build_token",
     "is_agora_id",
     "parse_token",
-    "run",
     "verify_rtc_token",
 ]
 
 VERSION = "007"
 """The version prefix of every AccessToken2."""
-
-APP_CERTIFICATE_ENV = "CLOUDREC_APP_CERTIFICATE"
-"""Environment variable ``cloudrec token`` reads the app certificate from."""
 
 _U16_MAX = 0xFFFF
 _U32_MAX = 0xFFFF_FFFF
@@ -816,77 +807,3 @@ def verify_rtc_token(
         publish_data=live(RtcPrivilege.PUBLISH_DATA_STREAM),
         privileges_expire_at=ends,
     )
-
-
-# ------------------------------------------------------------------------------- CLI
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``cloudrec token`` to ``parser``."""
-    if parser.description is None:
-        parser.description = (
-            "Print an Agora AccessToken2 (007...) RTC token for joining a channel of an "
-            "app that has an app certificate."
-        )
-    parser.add_argument("--app-id", required=True, help="app ID, 32 hexadecimal characters")
-    parser.add_argument(
-        "--app-certificate",
-        default=None,
-        help=(
-            "app certificate, 32 hexadecimal characters. If omitted it is read from the "
-            f"environment variable {APP_CERTIFICATE_ENV}, which keeps it out of shell "
-            "history and process lists"
-        ),
-    )
-    parser.add_argument("--channel", required=True, help="channel name the token is for")
-    parser.add_argument(
-        "--uid",
-        default="0",
-        help=(
-            "user the token is for: an integer uid 1..4294967295, 0 for any uid "
-            "(default), or a user account string"
-        ),
-    )
-    parser.add_argument(
-        "--role",
-        choices=("publisher", "subscriber", "host", "audience"),
-        default="publisher",
-        help="publisher/host may join and publish (default); subscriber/audience only join",
-    )
-    parser.add_argument(
-        "--expire",
-        type=int,
-        default=3600,
-        metavar="SECONDS",
-        help="token and privilege lifetime in seconds from now (default: 3600)",
-    )
-
-
-def _cli_uid(text: str) -> int | str:
-    """An all-digit --uid is an integer uid (as Agora's uid), anything else an account."""
-    return int(text) if text.isascii() and text.isdigit() else text
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``cloudrec token``: print the token on stdout; 0 on success, 2 on bad input."""
-    certificate = args.app_certificate or os.environ.get(APP_CERTIFICATE_ENV, "")
-    if not certificate:
-        print(
-            f"cloudrec token: give --app-certificate or set {APP_CERTIFICATE_ENV}",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        token = build_rtc_token(
-            args.app_id,
-            certificate,
-            args.channel,
-            _cli_uid(args.uid),
-            args.role,
-            args.expire,
-        )
-    except CloudRecordingError as exc:
-        print(f"cloudrec token: {exc.message}", file=sys.stderr)
-        return 2
-    print(token)
-    return 0

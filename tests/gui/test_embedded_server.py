@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QApplication
 from gui.embedded_server import TOKEN_ENV, EmbeddedServer, ServerState, process_alive, reachable
 
 pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("core.server.main") is None,
-    reason="core/server/main.py (cloudrec server) is not there yet",
+    importlib.util.find_spec("core.commands.server") is None,
+    reason="core/commands/server.py (cloudrec server) is not there yet",
 )
 
 
