@@ -16,10 +16,10 @@ from collections.abc import Sequence
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "server": ("core.commands.server", "run the channel and recording server"),
-    "record": ("core.sdk.record_cli", "record a channel headless, printing each callback"),
-    "bots": ("core.participants.bots", "publish synthetic participants to a channel"),
+    "record": ("core.commands.record", "record a channel headless, printing each callback"),
+    "bots": ("core.commands.bots", "publish synthetic participants to a channel"),
     "token": ("core.commands.token", "build an AccessToken2 for a channel"),
-    "demo": ("core.demo", "record a 20 s demo of 3 bots into ./recordings"),
+    "demo": ("core.commands.demo", "record a 20 s demo of 3 bots into ./recordings"),
 }
 
 WINDOW_MODULE = "gui.app"
@@ -75,9 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if module is not None:
         return int(importlib.import_module(module).run(args))
     if args.self_test:
-        if not _available("core.selftest"):
+        if not _available("core.commands.selftest"):
             parser.error("--self-test is not available in this build")
-        return int(importlib.import_module("core.selftest").run(args))
+        return int(importlib.import_module("core.commands.selftest").run(args))
     if _available(WINDOW_MODULE):
         return int(importlib.import_module(WINDOW_MODULE).main(sys.argv[:1]))
     parser.print_help()

@@ -12,7 +12,7 @@ import av
 import numpy as np
 import pytest
 
-from core import selftest
+from core.commands import selftest
 from core.sdk.embedded import server_command
 
 OK_LINE = re.compile(

@@ -31,9 +31,10 @@ from core.channel.e2ee import (
 )
 from core.channel.e2ee_rtp import encrypting_encoder
 from core.channel.streams import EncodedFrame
+from core.commands.bots import SECRET_ENV, add_arguments, run
 from core.enums import SANDBOX_APP_ID, DecryptionMode
 from core.errors import InvalidParameterError
-from core.participants.bots import SECRET_ENV, BotOptions, add_arguments, run, run_bots
+from core.participants.bots import BotOptions, run_bots
 from core.participants.synthetic import render_tile, uid_colour
 
 MODES = [DecryptionMode.AES_128_XTS, DecryptionMode.AES_128_ECB, DecryptionMode.AES_256_XTS]

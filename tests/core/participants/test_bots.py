@@ -17,9 +17,10 @@ from core.channel.accesstoken import build_rtc_token
 from core.channel.roster import LeaveReason, UserJoined, UserLeft
 from core.channel.streams import FrameStream
 from core.channel.subscription import Subscription
+from core.commands.bots import _size, add_arguments
 from core.enums import SANDBOX_APP_ID, VideoStreamType
 from core.errors import InvalidParameterError
-from core.participants.bots import BotOptions, _size, add_arguments, run_bots
+from core.participants.bots import BotOptions, run_bots
 from core.participants.synthetic import identify_uid, is_flash
 from core.participants.whip_client import WhipError
 

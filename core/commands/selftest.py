@@ -1,6 +1,6 @@
 """``cloudrec --self-test``: prove that an installation can record, then exit.
 
-A small cousin of :mod:`core.demo` for packages and support requests: it starts an
+A small cousin of :mod:`core.commands.demo` for packages and support requests: it starts an
 embedded server (the same program, ``cloudrec server``, as a child process), joins 2
 synthetic participants, records them for 5 s into a temporary local folder, and checks
 what was written: the playlist is complete (``#EXT-X-ENDLIST``) and every slice
