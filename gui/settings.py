@@ -189,21 +189,24 @@ class AppSettings:
         else:
             self._set_json("server/embedded", {"url": url, "pid": pid})
 
+    def _int(self, key: str, default: int, low: int, high: int) -> int:
+        """An integer setting clamped to ``low..high``; ``default`` when unreadable."""
+        value = self._s.value(key, default)
+        try:
+            number = int(value) if isinstance(value, (int, str)) else default
+        except ValueError:
+            return default
+        return max(low, min(high, number))
+
     # demo participants
     def demo_users(self) -> int:
-        try:
-            return max(1, min(16, int(self._s.value("demo/users", 3))))
-        except (TypeError, ValueError):
-            return 3
+        return self._int("demo/users", 3, 1, 16)
 
     def set_demo_users(self, users: int) -> None:
         self._s.setValue("demo/users", users)
 
     def preview_users(self) -> int:
-        try:
-            return max(0, min(20, int(self._s.value("preview/users", 4))))
-        except (TypeError, ValueError):
-            return 4
+        return self._int("preview/users", 4, 0, 20)
 
     def set_preview_users(self, users: int) -> None:
         self._s.setValue("preview/users", users)

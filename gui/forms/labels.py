@@ -85,8 +85,9 @@ _MEMBERS = {
 }
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Labels", text)
+def _tr(text: object) -> str:
+    # QT_TRANSLATE_NOOP returns its text unchanged, typed as object in PySide6's stubs.
+    return QCoreApplication.translate("Labels", str(text))
 
 
 def field_label(name: str) -> str:

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from qasync import asyncSlot
 
 from core.config import CloudStorageConfig
 from core.enums import StorageVendor
@@ -29,6 +28,7 @@ from gui.dialogs.ask import ask
 from gui.forms.config_form import ConfigForm
 from gui.keyring_store import KeyringStore
 from gui.settings import AppSettings, StorageProfile
+from gui.tasks import async_slot
 
 
 class StorageCheckUnavailable(Exception):
@@ -104,11 +104,11 @@ class StorageProfiles(QWidget):
     def _on_activated(self, _index: int) -> None:
         self.on_profile_chosen()
 
-    @asyncSlot()
+    @async_slot()
     async def on_profile_chosen(self) -> None:
         await self.load(self.current_name())
 
-    @asyncSlot()
+    @async_slot()
     async def on_save_clicked(self) -> None:
         dialog = QInputDialog(self)
         dialog.setWindowTitle(self.tr("Save storage profile"))
@@ -120,13 +120,13 @@ class StorageProfiles(QWidget):
         if name:
             await self.save(name)
 
-    @asyncSlot()
+    @async_slot()
     async def on_delete_clicked(self) -> None:
         name = self.current_name()
         if name:
             await self.delete(name)
 
-    @asyncSlot()
+    @async_slot()
     async def on_test_clicked(self) -> None:
         await self.test()
 

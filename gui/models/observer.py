@@ -18,14 +18,12 @@ from gui.models.recordings import RecordingsModel, RowState
 class TableObserver(QObject):
     """``CloudRecorderObserver`` for every recorder of the window."""
 
-    event = Signal(str, str)
+    event_logged = Signal(str, str)
     """(recording id, text) for the event log."""
     failure = Signal(str, str, int, str)
     """(recording id, "recorder" | "uploader", code, message)."""
     fatal_error = Signal(str, int)
     """(recording id, code)."""
-    uploaded = Signal(str, str)
-    """(recording id, playlist) whenever a playlist location is known or changes."""
 
     def __init__(self, model: RecordingsModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -33,7 +31,7 @@ class TableObserver(QObject):
 
     def _log(self, recording_id: str, text: str, **changes: object) -> None:
         self.model.update(recording_id, last_event=text, **changes)
-        self.event.emit(recording_id, text)
+        self.event_logged.emit(recording_id, text)
 
     def on_recording_connecting(self, recording_id: str) -> None:
         self._log(recording_id, self.tr("connecting"), state=RowState.CONNECTING)
@@ -58,7 +56,6 @@ class TableObserver(QObject):
             progress=100,
             playlist=file_name,
         )
-        self.uploaded.emit(recording_id, file_name)
 
     def on_recording_backed_up(self, recording_id: str, file_name: str) -> None:
         self._log(
@@ -67,18 +64,14 @@ class TableObserver(QObject):
             state=RowState.BACKED_UP,
             playlist=file_name,
         )
-        self.uploaded.emit(recording_id, file_name)
 
     def on_recording_uploading_progress(
         self, recording_id: str, progress: int, playlist: str
     ) -> None:
-        row = self.model.row(recording_id)
         changes: dict[str, object] = {"progress": max(0, min(100, int(progress)))}
         if playlist:
             changes["playlist"] = playlist
         self._log(recording_id, self.tr("uploaded {0}%").format(int(progress)), **changes)
-        if playlist and (row is None or row.playlist != playlist):
-            self.uploaded.emit(recording_id, playlist)
 
     def on_recorder_failure(self, recording_id: str, code: ErrorCode, msg: str) -> None:
         code = ErrorCode(code)

@@ -7,10 +7,13 @@ progress bar delegate; a row whose recorder or uploader failed is coloured.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
@@ -19,6 +22,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    QUrl,
 )
 from PySide6.QtGui import QColor
 
@@ -50,7 +54,7 @@ class RowState(Enum):
 
     @property
     def label(self) -> str:
-        return QCoreApplication.translate("RecordingsModel", self.value)
+        return QCoreApplication.translate("RecordingsModel", str(self.value))
 
 
 @dataclass
@@ -68,7 +72,6 @@ class RecordingRow:
     last_event: str = ""
     failed: bool = False
     error_code: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
     storage: CloudStorageConfig | None = field(default=None, repr=False)
     """Where the recording goes, when this window started it."""
 
@@ -85,6 +88,28 @@ class RecordingRow:
             return None
         end = self.ended_at if self.ended_at is not None else (now or time.monotonic())
         return max(0.0, end - self.started_at)
+
+
+def local_path(location: str) -> Path | None:
+    """The local file a playlist location names, or None for remote URLs and bare names."""
+    if location.startswith("file://"):
+        return Path(QUrl(location).toLocalFile())
+    if urlsplit(location).scheme in ("http", "https", "s3"):
+        return None
+    path = Path(location)
+    return path if path.is_absolute() else None
+
+
+def recording_size(playlist: Path) -> int | None:
+    """Bytes of the playlist and its slices (``<sid>_<cname>*``) in its folder."""
+    if not playlist.exists():
+        return None
+    total = 0
+    for path in playlist.parent.glob(f"{playlist.stem}*"):
+        with contextlib.suppress(OSError):  # a file may go while we count: not an error
+            if path.is_file():
+                total += path.stat().st_size
+    return total
 
 
 def format_duration(seconds: float | None) -> str:
@@ -136,7 +161,7 @@ class RecordingsModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return QCoreApplication.translate("RecordingsModel", self._HEADERS[section])
+            return QCoreApplication.translate("RecordingsModel", str(self._HEADERS[section]))
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

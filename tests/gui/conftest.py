@@ -202,12 +202,9 @@ def window(
         recorder_factory=recorder_factory,
         embedded_server=fake_server,  # type: ignore[arg-type]
     )
-    win.server_url = "http://127.0.0.1:9"
-    win.server_token = "test-token"
-    win._owns_server = True
+    win.connection.use("http://127.0.0.1:9", "test-token", owned=True)
     yield win
     # Closed here rather than by qtbot.addWidget: after the test no loop runs the
     # close dialog's coroutine, so the window is closed as already shut down.
-    win._close_done = True
-    win.close()
+    win.close_now()
     win.deleteLater()

@@ -81,9 +81,9 @@ def test_main_starts_the_window_and_stops_the_server_on_quit(
 
     def close_when_running() -> None:
         window = next((w for w in qapp.topLevelWidgets() if w.objectName() == "main_window"), None)
-        if window is not None and window.server_state is ServerState.RUNNING:
-            seen["url"], seen["pid"] = window.server_url, window.server.pid
-            seen["status"] = window.status_url.text()
+        if window is not None and window.connection.state is ServerState.RUNNING:
+            seen["url"], seen["pid"] = window.connection.url, window.connection.server.pid
+            seen["status"] = window.status_bar.server_url.text()
             window.close()
             return
         QTimer.singleShot(100, close_when_running)

@@ -34,15 +34,15 @@ def _label(dialog: ErrorDialog, name: str) -> str:
 
 async def test_callbacks_drive_the_row(window: Any, recorder_factory: FakeRecorderFactory) -> None:
     rid = await _start(window)
-    model: RecordingsModel = window.model
+    model: RecordingsModel = window.recordings.model
     row = model.row(rid)
     assert row is not None and row.state is RowState.RECORDING and row.channel == "demo"
-    assert window.status_active.text().endswith("1")
-    observer = window.observer
+    assert window.status_bar.active.text().endswith("1")
+    observer = window.recordings.observer
     observer.on_recording_uploading_progress(rid, 40, "")
     index = model.index(0, RecordingsModel.UPLOAD)
     assert model.data(index, PROGRESS_ROLE) == 40
-    assert window.status_backlog.text().endswith("1")
+    assert window.status_bar.backlog.text().endswith("1")
     observer.on_uploader_failure(rid, ErrorCode.UPLOADER_FAILED, "bucket unreachable")
     assert model.row(rid).failed  # type: ignore[union-attr]
     assert model.data(model.index(0, 0), Qt.ItemDataRole.BackgroundRole) is not None
@@ -52,15 +52,15 @@ async def test_callbacks_drive_the_row(window: Any, recorder_factory: FakeRecord
     row = model.row(rid)
     assert row is not None and row.state is RowState.UPLOADED and row.progress == 100
     assert row.playlist == "https://bucket.example/sid_demo.m3u8"
-    window.table.selectRow(0)
-    assert window.act_play.isEnabled() and window.act_copy.isEnabled()
-    assert not window.act_folder.isEnabled()  # a remote playlist has no local folder
-    window.on_copy()
+    window.recordings_view.table.selectRow(0)
+    assert window.user_actions.play.isEnabled() and window.user_actions.copy.isEnabled()
+    assert not window.user_actions.folder.isEnabled()  # a remote playlist has no local folder
+    window.recordings_view.copy_location()
     from PySide6.QtGui import QGuiApplication
 
     assert QGuiApplication.clipboard().text() == row.playlist
     window.panel.grab()
-    window.table.grab()  # the progress bar delegate paints
+    window.recordings_view.table.grab()  # the progress bar delegate paints
 
 
 async def test_fatal_error_dialog_restart_releases_with_cancel_and_starts_again(
@@ -68,7 +68,7 @@ async def test_fatal_error_dialog_restart_releases_with_cancel_and_starts_again(
 ) -> None:
     rid = await _start(window)
     first = recorder_factory.made[0]
-    window.observer.on_recording_fatal_error(rid, ErrorCode.RECORDER_FAILED)
+    window.recordings.observer.on_recording_fatal_error(rid, ErrorCode.RECORDER_FAILED)
     await wait_until(lambda: window.error_dialog is not None)
     dialog: ErrorDialog = window.error_dialog
     info = ErrorCode.RECORDER_FAILED.info
@@ -77,18 +77,20 @@ async def test_fatal_error_dialog_restart_releases_with_cancel_and_starts_again(
     restart = dialog.findChild(QPushButton, "remedy_cancel_and_restart")
     assert restart is not None
     restart.click()
-    await wait_until(lambda: len(recorder_factory.made) == 2 and window.model.rowCount() == 2)
+    await wait_until(
+        lambda: len(recorder_factory.made) == 2 and window.recordings.model.rowCount() == 2
+    )
     assert ("release", True) in first.calls
     assert recorder_factory.made[1].calls[0][0] == "start"
     assert recorder_factory.made[1].calls[0][1:5] == first.calls[0][1:5]  # the same start
-    assert window.model.row(rid).state is RowState.FAILED  # type: ignore[union-attr]
+    assert window.recordings.model.row(rid).state is RowState.FAILED  # type: ignore[union-attr]
 
 
 async def test_fatal_error_dialog_release_keeps_the_cancel_flag_false(
     window: Any, recorder_factory: FakeRecorderFactory
 ) -> None:
     rid = await _start(window)
-    window.observer.on_recording_fatal_error(rid, ErrorCode.NO_USERS)
+    window.recordings.observer.on_recording_fatal_error(rid, ErrorCode.NO_USERS)
     await wait_until(lambda: window.error_dialog is not None)
     dialog: ErrorDialog = window.error_dialog
     assert ErrorCode.NO_USERS.info.remedy_text in _label(dialog, "error_remedy")
@@ -113,20 +115,20 @@ def _closed_port() -> int:
 
 async def test_failed_start_with_the_real_sdk_opens_the_dialog(window: Any) -> None:
     port = _closed_port()
-    window._recorder_factory = create_cloud_recorder
-    window.server_url = f"http://127.0.0.1:{port}"
+    window.recordings.recorder_factory = create_cloud_recorder
+    window.connection.use(f"http://127.0.0.1:{port}", "test-token", owned=True)
     task = window.on_start_clicked()  # the Start button's slot
     await wait_until(lambda: window.error_dialog is not None)
     dialog: ErrorDialog = window.error_dialog
     assert dialog.code is ErrorCode.CONNECT_ERROR
     assert str(port) in _label(dialog, "error_message")
     assert window.panel.start_button.isEnabled()  # busy state reset
-    row = window.model.row_at(0)
+    row = window.recordings.model.row_at(0)
     assert row is not None and row.state is RowState.FAILED and row.failed
     dialog.buttons[RemedyAction.RELEASE].click()
     await task
-    assert window.recorder(row.recording_id) is None
-    assert window.model.row_at(0).state is RowState.FAILED  # type: ignore[union-attr]
+    assert window.recordings.recorder(row.recording_id) is None
+    assert window.recordings.model.row_at(0).state is RowState.FAILED  # type: ignore[union-attr]
 
 
 async def test_close_keeps_recordings_in_the_background(
@@ -143,7 +145,7 @@ async def test_close_keeps_recordings_in_the_background(
     assert fake_server.detached and not fake_server.stopped
     assert window.settings.embedded_server() == ("http://127.0.0.1:9", 4242)
     assert await window.keyring.get("embedded-server") == "test-token"
-    assert window.model.row(rid).state is RowState.BACKGROUND  # type: ignore[union-attr]
+    assert window.recordings.model.row(rid).state is RowState.BACKGROUND  # type: ignore[union-attr]
     assert not window.isVisible()
 
 
@@ -168,35 +170,17 @@ async def test_close_can_be_cancelled(window: Any, recorder_factory: FakeRecorde
     dialog.reject()
     await task
     assert not any(c[0] == "release" for c in recorder_factory.made[0].calls)
-    assert window.recorder(recorder_factory.made[0].recording_id) is not None
+    assert window.recordings.recorder(recorder_factory.made[0].recording_id) is not None
 
 
 async def test_stop_and_release_actions(window: Any, recorder_factory: FakeRecorderFactory) -> None:
     rid = await _start(window)
-    window.table.selectRow(0)
-    assert window.act_stop.isEnabled()
+    window.recordings_view.table.selectRow(0)
+    assert window.user_actions.stop.isEnabled()
     await window.on_stop()
     assert ("stop",) in recorder_factory.made[0].calls
-    assert window.model.row(rid).state is RowState.STOPPED  # type: ignore[union-attr]
+    assert window.recordings.model.row(rid).state is RowState.STOPPED  # type: ignore[union-attr]
     await window.on_release_cancel()
     assert ("release", True) in recorder_factory.made[0].calls
-    assert window.model.row(rid).state is RowState.RELEASED  # type: ignore[union-attr]
-    assert not window.act_release.isEnabled()
-
-
-def test_status_bar_says_whether_the_recorders_keep_up(window: Any) -> None:
-    label = window.status_render
-    base = {"activeRecordings": 2, "droppedFrames": 0, "lateFrames": 0}
-    window._show_render_health({**base, "renderLag": 0.05})
-    assert not label.isHidden() and label.text() == "Recorders: on time"
-    assert label.styleSheet() == ""
-    window._show_render_health({**base, "renderLag": 0.3, "droppedFrames": 4, "lateFrames": 3})
-    assert label.text() == "Recorders: on time, 7 frames lost"
-    assert "dropped: 4" in label.toolTip() and "too late: 3" in label.toolTip()
-    assert "more cores" in label.toolTip()
-    window._show_render_health({**base, "renderLag": 2.46})
-    assert label.text() == "Recorders: 2.5 s behind" and "b3261e" in label.styleSheet()
-    window._show_render_health({**base, "activeRecordings": 0, "renderLag": 0.0})
-    assert label.isHidden()
-    window._show_render_health({"activeRecordings": 1})  # an older server: nothing to show
-    assert label.isHidden()
+    assert window.recordings.model.row(rid).state is RowState.RELEASED  # type: ignore[union-attr]
+    assert not window.user_actions.release.isEnabled()

@@ -124,7 +124,7 @@ async def test_without_keyring_secrets_stay_in_the_session_and_a_banner_says_so(
     store = KeyringStore(fail.Keyring())
     window.keyring = store
     window.profiles.keyring = store
-    store.on_availability(window._on_keyring_availability)
+    store.on_availability(window.show_keyring_availability)
     assert await store.probe() is False
     assert not window.keyring_banner.isHidden()
     assert "session" in window.keyring_banner.text()
@@ -148,7 +148,7 @@ async def test_profile_delete_removes_its_keys(
 
 
 async def test_test_storage_without_a_server_says_not_available(window: Any) -> None:
-    window.server_url = None
+    window.connection.use(None, None, owned=False)
     await window.profiles.test()
     assert "not available on this server" in window.profiles.status.text()
     assert window.profiles.test_button.isEnabled()  # busy state was reset

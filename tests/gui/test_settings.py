@@ -69,12 +69,11 @@ def test_window_restores_its_drafts(window: object, settings: AppSettings) -> No
     assert isinstance(window, MainWindow)
     window.panel.identity["channel"].setText("board-meeting")
     window.panel.transcoding_form.widget("fps").setValue(24)  # type: ignore[attr-defined]
-    window._save_settings()
+    window.save_settings()
     again = MainWindow(settings, window.keyring)
     try:
         assert again.panel.identity["channel"].text() == "board-meeting"
         assert again.panel.transcoding_form.editors["fps"].value() == 24
     finally:
-        again._close_done = True
-        again.close()
+        again.close_now()
         again.deleteLater()

@@ -1,0 +1,80 @@
+"""The window's actions, its menus, and when the row actions are enabled.
+
+One :class:`QAction` per command, shared by the menu bar, the recordings toolbar and
+the table's context menu, so the three always agree on text, shortcut and state. The
+window connects their ``triggered`` signals; this module knows no controller.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, QObject
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QMenuBar
+
+from gui.models.recordings import RecordingRow, RowState, local_path
+
+# The strings were written in the window; the catalogue keeps them in its context.
+translate = QCoreApplication.translate
+
+
+class WindowActions:
+    """Every action of the main window; their parent is the window (for shortcuts)."""
+
+    def __init__(self, parent: QObject) -> None:
+        def action(text: str, name: str, shortcut: str = "") -> QAction:
+            made = QAction(text, parent)
+            made.setObjectName(name)
+            if shortcut:
+                made.setShortcut(QKeySequence(shortcut))
+            return made
+
+        self.settings = action(translate("MainWindow", "&Settings…"), "act_settings")
+        self.quit = action(translate("MainWindow", "&Quit"), "act_quit", "Ctrl+Q")
+        self.start = action(translate("MainWindow", "&Start recording"), "act_start")
+        self.stop = action(translate("MainWindow", "S&top"), "act_stop")
+        self.release = action(
+            translate("MainWindow", "&Release (keep recording in background)"), "act_release"
+        )
+        self.cancel = action(translate("MainWindow", "Release and &cancel"), "act_cancel")
+        self.folder = action(translate("MainWindow", "Open &folder"), "act_folder")
+        self.play = action(translate("MainWindow", "&Play"), "act_play")
+        self.copy = action(translate("MainWindow", "&Copy playlist location"), "act_copy")
+        self.demo = action(translate("MainWindow", "Start &demo participants…"), "act_demo")
+        self.demo_stop = action(translate("MainWindow", "Stop demo participants"), "act_demo_stop")
+        self.about = action(translate("MainWindow", "&About cloudrec"), "act_about")
+        self.demo_stop.setEnabled(False)  # enabled while demo participants run
+        self.row_actions = (self.stop, self.release, self.cancel, self.folder, self.play, self.copy)
+        """The actions on the selected recording (toolbar and context menu)."""
+
+    def fill_menu_bar(self, menu_bar: QMenuBar) -> QMenu:
+        """Add File, Recordings, View and Help; returns View (the window adds docks)."""
+        file_menu = menu_bar.addMenu(translate("MainWindow", "&File"))
+        file_menu.addAction(self.settings)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit)
+        recordings_menu = menu_bar.addMenu(translate("MainWindow", "&Recordings"))
+        recordings_menu.addAction(self.start)
+        recordings_menu.addSeparator()
+        recordings_menu.addActions(list(self.row_actions))
+        recordings_menu.addSeparator()
+        recordings_menu.addAction(self.demo)
+        recordings_menu.addAction(self.demo_stop)
+        view_menu = menu_bar.addMenu(translate("MainWindow", "&View"))
+        help_menu = menu_bar.addMenu(translate("MainWindow", "&Help"))
+        help_menu.addAction(self.about)
+        return view_menu
+
+    def enable_for(self, row: RecordingRow | None, *, attached: bool) -> None:
+        """Enable the row actions for the selected row (None: nothing selected).
+
+        ``attached``: the window holds the row's recorder (stop and release need it).
+        Open folder needs a local playlist; play and copy any playlist.
+        """
+        self.stop.setEnabled(attached and row is not None and row.state is RowState.RECORDING)
+        self.release.setEnabled(attached)
+        self.cancel.setEnabled(attached)
+        has_playlist = row is not None and bool(row.playlist)
+        is_local = row is not None and has_playlist and local_path(row.location) is not None
+        self.folder.setEnabled(is_local)
+        self.play.setEnabled(has_playlist)
+        self.copy.setEnabled(has_playlist)

@@ -1,0 +1,292 @@
+"""The window's recording server: which one, whether it is up, and the one client to it.
+
+The server is a remote one from the settings, an embedded one left recording in the
+background by an earlier window (reattached), or a fresh embedded one. Every 5 s the
+health timer checks it (process alive, TCP connect) and reads its status report for
+the status bar. All requests of the window itself go through one :class:`RestClient`,
+made when the server is known and closed once in :meth:`ServerConnection.aclose`;
+recorders talk to the server through their own SDK clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
+
+from core.config import CloudStorageConfig
+from core.errors import CloudRecordingError, ErrorCode
+from core.sdk.client import Credentials, RestClient
+from gui.embedded_server import (
+    EmbeddedServer,
+    EmbeddedServerError,
+    ServerState,
+    process_alive,
+    reachable,
+)
+from gui.forms.storage_profiles import StorageCheckUnavailable
+from gui.keyring_store import EMBEDDED_SERVER_ENTRY, KeyringStore, server_entry
+from gui.settings import AppSettings
+from gui.tasks import async_slot, spawn
+
+# The strings were written in the window; the catalogue keeps them in its context.
+translate = QCoreApplication.translate
+
+HEALTH_INTERVAL_MS = 5000
+
+
+class ServerConnection(QObject):
+    """The recording server of the window, its state, and the window's client to it."""
+
+    state_changed = Signal(object)
+    """The new :class:`ServerState` (also when only the server's URL changed)."""
+    status_received = Signal(dict)
+    """The server's status report (``GET /v1/cloudrec/status``) of a health check."""
+    message = Signal(str, bool)
+    """(text, is an error) for the event log."""
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        keyring_store: KeyringStore,
+        server: EmbeddedServer,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.keyring = keyring_store
+        self.server = server
+        """The embedded server process (started or not)."""
+        self._transport = transport  # tests pass httpx.MockTransport
+        self._url: str | None = None
+        self._token: str | None = None
+        self._owns_server = False
+        self._client: RestClient | None = None
+        self._closed = False  # after aclose() no new client is made
+        self._state = ServerState.STOPPED
+        self._checking = asyncio.Lock()  # one health check at a time; aclose waits for it
+        self.health = QTimer(self)
+        """Checks the server every 5 s once it is known; stopped on quit."""
+        self.health.setInterval(HEALTH_INTERVAL_MS)
+        self.health.timeout.connect(self._on_health_tick)
+
+    # ------------------------------------------------------------------ what is known
+    @property
+    def url(self) -> str | None:
+        """The server's base URL, None while there is none."""
+        return self._url
+
+    @property
+    def token(self) -> str | None:
+        """The server's bearer token (never logged)."""
+        return self._token
+
+    @property
+    def state(self) -> ServerState:
+        return self._state
+
+    @property
+    def owns_server(self) -> bool:
+        """True when this window started the server (it stops or detaches it on quit)."""
+        return self._owns_server
+
+    @property
+    def embedded(self) -> bool:
+        """True for an embedded server (this window's or a reattached one), else remote."""
+        return self._owns_server or not self.settings.server().remote
+
+    @property
+    def client(self) -> RestClient | None:
+        """The window's one client to the server, None while there is no server."""
+        if self._client is None and self._url is not None and not self._closed:
+            credentials = Credentials(bearer=self._token)
+            self._client = RestClient(self._url, credentials, transport=self._transport)
+        return self._client
+
+    def use(self, url: str | None, token: str | None, *, owned: bool) -> None:
+        """Talk to the server at ``url`` from now on (None: there is no server).
+
+        ``owned``: this window started it. A client to a previous server is closed.
+        """
+        old, self._client = self._client, None
+        if old is not None:
+            spawn(old.aclose())
+        self._url = url.rstrip("/") if url else None
+        self._token = token
+        self._owns_server = owned
+        self._closed = False
+        self._set_state(self._state)
+
+    def _set_state(self, state: ServerState) -> None:
+        self._state = state
+        self.state_changed.emit(state)
+
+    def _log(self, text: str, error: bool = False) -> None:
+        self.message.emit(text, error)
+
+    # ------------------------------------------------------------------ connecting
+    async def connect_server(self) -> bool:
+        """Use the remote server of the settings, reattach, or start the embedded one.
+
+        True when the server may already hold recordings to show (remote, reattached).
+        """
+        choice = self.settings.server()
+        if choice.remote and choice.url:
+            url = choice.url.rstrip("/")
+            self.use(url, await self.keyring.get(server_entry(url)), owned=False)
+            self._set_state(ServerState.STARTING)
+            self._log(translate("MainWindow", "Using the remote server {0}").format(url))
+            await self.check_health()
+            self.health.start()
+            return True
+        left = self.settings.embedded_server()
+        if left is not None:
+            url, pid = left
+            token = await self.keyring.get(EMBEDDED_SERVER_ENTRY)
+            if token and process_alive(pid) and await reachable(url):
+                self.use(url, token, owned=False)
+                self._set_state(ServerState.DETACHED)
+                self._log(
+                    translate(
+                        "MainWindow",
+                        "Reattached to the embedded server {0} left recording in the background",
+                    ).format(url)
+                )
+                self.health.start()
+                return True
+            self.settings.set_embedded_server(None)
+        await self.start_embedded()
+        return False
+
+    async def start_embedded(self) -> None:
+        """Start this window's embedded server and watch it."""
+        self._set_state(ServerState.STARTING)
+        self._log(translate("MainWindow", "Starting the embedded server…"))
+        try:
+            url = await self.server.start()
+        except EmbeddedServerError as exc:
+            self._set_state(ServerState.FAILED)
+            self._log(
+                translate("MainWindow", "The embedded server did not start: {0}").format(exc),
+                error=True,
+            )
+            return
+        self.use(url, self.server.token, owned=True)
+        self._set_state(ServerState.RUNNING)
+        self._log(translate("MainWindow", "Embedded server running at {0}").format(url))
+        self.health.start()
+
+    # ------------------------------------------------------------------ health
+    @async_slot()
+    async def _on_health_tick(self) -> None:
+        await self.check_health()
+
+    async def check_health(self) -> None:
+        """Whether the server runs and answers; its status report goes to the bar."""
+        if self._checking.locked() or self._url is None:
+            return  # a check that outlasts the interval is not doubled
+        async with self._checking:
+            await self._check(self._url)
+
+    async def _check(self, url: str) -> None:
+        if self._owns_server and self.server.exit_code() is not None:
+            code = self.server.exit_code()
+            self._set_state(ServerState.FAILED)
+            self._log(
+                translate("MainWindow", "The embedded server exited (code {0})").format(code),
+                error=True,
+            )
+            self.health.stop()
+            return
+        ok = await reachable(url)
+        if ok:
+            await self._read_status()
+        if ok and self._state is ServerState.DETACHED:
+            return
+        self._set_state(ServerState.RUNNING if ok else ServerState.UNREACHABLE)
+
+    async def _read_status(self) -> None:
+        client = self.client
+        if client is None:
+            return  # closed while the check waited for the TCP connect
+        try:
+            status = await client.status()
+        except CloudRecordingError:
+            return  # an older server or Agora's service: the bar keeps the window's counts
+        self.status_received.emit(status)
+
+    # ------------------------------------------------------------------ requests
+    async def check_storage(self, storage: CloudStorageConfig) -> None:
+        """Ask the recording server to check ``storage`` (a small write and delete).
+
+        Raises ``CloudRecordingError`` (UPLOADER_INIT) naming what is wrong, and
+        :class:`StorageCheckUnavailable` when there is no server or it has no such
+        check (Agora's hosted service).
+        """
+        client = self.client
+        if client is None:
+            raise StorageCheckUnavailable("")
+        try:
+            ok, reason = await client.check_storage(storage)
+        except CloudRecordingError as exc:
+            if "HTTP 404" in exc.message:
+                raise StorageCheckUnavailable(client.base_url) from None
+            raise
+        if not ok:
+            raise CloudRecordingError(reason, ErrorCode.UPLOADER_INIT)
+
+    async def recordings(self) -> list[dict[str, Any]]:
+        """Every recording the server knows (empty without a server); may raise
+        ``CloudRecordingError``."""
+        client = self.client
+        return [] if client is None else await client.recordings()
+
+    # ------------------------------------------------------------------ leaving
+    async def leave(self, *, keep_recording: bool) -> None:
+        """End the window's use of the server on quit, then close the client.
+
+        An embedded server this window started is stopped, or, when ``keep_recording``
+        (a recording was released to run on), left running: its URL and pid go to the
+        settings and its token to the keyring so the next window reattaches, and it is
+        asked to exit once its recordings are uploaded.
+        """
+        self.health.stop()
+        if self._owns_server:
+            if keep_recording:
+                assert self._url is not None and self._token is not None
+                await self.keyring.set(EMBEDDED_SERVER_ENTRY, self._token)
+                self.settings.set_embedded_server(self._url, self.server.pid or 0)
+                await self._exit_when_done()
+                self.server.detach()
+                self._log(
+                    translate(
+                        "MainWindow", "The embedded server keeps recording in the background."
+                    )
+                )
+            else:
+                await self.server.stop()
+                self.settings.set_embedded_server(None)
+        await self.aclose()
+
+    async def _exit_when_done(self) -> None:
+        client = self.client
+        assert client is not None
+        try:
+            await client.exit_when_done()
+        except CloudRecordingError as exc:
+            self._log(
+                translate("MainWindow", "The server cannot stop by itself: {0}").format(exc),
+                error=True,
+            )
+
+    async def aclose(self) -> None:
+        """Close the window's client to the server; no request is made after this."""
+        async with self._checking:  # a health check in flight ends with the client it uses
+            self._closed = True
+            client, self._client = self._client, None
+            if client is not None:
+                await client.aclose()

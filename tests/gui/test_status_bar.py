@@ -1,0 +1,57 @@
+"""The status bar: the server's URL, kind and state, counts, CPU and recorder health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gui.embedded_server import ServerState
+from gui.widgets.status_bar import StatusBar
+
+
+def _bar(qtbot: Any) -> StatusBar:
+    bar = StatusBar()
+    qtbot.addWidget(bar)
+    return bar
+
+
+def test_status_bar_says_whether_the_recorders_keep_up(qtbot: Any) -> None:
+    bar = _bar(qtbot)
+    label = bar.render_health
+    base = {"activeRecordings": 2, "droppedFrames": 0, "lateFrames": 0}
+    bar.show_render_health({**base, "renderLag": 0.05})
+    assert not label.isHidden() and label.text() == "Recorders: on time"
+    assert label.styleSheet() == ""
+    bar.show_render_health({**base, "renderLag": 0.3, "droppedFrames": 4, "lateFrames": 3})
+    assert label.text() == "Recorders: on time, 7 frames lost"
+    assert "dropped: 4" in label.toolTip() and "too late: 3" in label.toolTip()
+    assert "more cores" in label.toolTip()
+    bar.show_render_health({**base, "renderLag": 2.46})
+    assert label.text() == "Recorders: 2.5 s behind" and "b3261e" in label.styleSheet()
+    bar.show_render_health({**base, "activeRecordings": 0, "renderLag": 0.0})
+    assert label.isHidden()
+    bar.show_render_health({"activeRecordings": 1})  # an older server: nothing to show
+    assert label.isHidden()
+
+
+def test_server_kind_url_and_state(qtbot: Any) -> None:
+    bar = _bar(qtbot)
+    assert bar.server_url.text() == "Server (embedded): none"
+    assert bar.server_state.text() == "stopped"
+    bar.show_server("https://rec.example", embedded=False, state=ServerState.UNREACHABLE)
+    assert bar.server_url.text() == "Server (remote): https://rec.example"
+    assert bar.server_state.text() == "unreachable" and "b3261e" in bar.server_state.styleSheet()
+    bar.show_server("http://127.0.0.1:1", embedded=True, state=ServerState.DETACHED)
+    assert bar.server_state.text() == "running in background"
+
+
+def test_the_servers_counts_replace_the_windows_and_cpu_is_a_share(qtbot: Any) -> None:
+    bar = _bar(qtbot)
+    bar.show_window_counts(1, 2)
+    assert (bar.active.text(), bar.backlog.text()) == ("Active: 1", "Upload backlog: 2")
+    status = {"activeRecordings": 3, "uploadBacklog": 5, "cpuSeconds": 10.0, "monotonic": 100.0}
+    bar.show_server_status(status)
+    assert bar.cpu.text() == ""  # one sample gives no share yet
+    bar.show_server_status({**status, "cpuSeconds": 11.0, "monotonic": 104.0})
+    assert bar.cpu.text() == "Server CPU: 25 %"
+    bar.show_window_counts(0, 0)  # the server knows more (released, background recordings)
+    assert (bar.active.text(), bar.backlog.text()) == ("Active: 3", "Upload backlog: 5")
