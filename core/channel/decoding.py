@@ -9,8 +9,8 @@ thread hand-offs per frame for nothing; and with 17 users the hand-offs alone ke
 the event loop busier than the decoding, competing for the GIL with the recorder.
 
 A :class:`DecodeGate` stands in for a receiver's private decoder queue (installed
-before the receiver starts, as :mod:`core.channel.e2ee_rtp` does for encrypted
-media). Its ``put`` runs on the event loop for every reassembled frame:
+before the receiver starts through :func:`core.channel.aiortc_hooks.replace_decoder_queue`,
+as :mod:`core.channel.e2ee_rtp` does for encrypted media). Its ``put`` runs on the event loop for every reassembled frame:
 
 * it first notes that media arrived (the publisher's liveness watchdog must not
   depend on decoding);
@@ -50,17 +50,13 @@ from typing import Any
 
 import av
 from aiortc import RTCRtpReceiver
-from aiortc.codecs import get_decoder
-from aiortc.codecs.base import Decoder
 from av.frame import Frame
 
+from core.channel.aiortc_hooks import Decoder, new_decoder, replace_decoder_queue
 from core.channel.e2ee import Codec, is_keyframe
 from core.channel.picture_size import keyframe_size
 
 logger = logging.getLogger(__name__)
-
-DECODER_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
-"""aiortc's (1.16) private attribute holding a receiver's decoder queue."""
 
 KEYFRAME_RETRY = 0.5
 """Seconds between two keyframe requests while an opened gate waits for one."""
@@ -71,11 +67,6 @@ is at most this; the capture times frames carry are unaffected)."""
 
 MAX_WORKERS = 4
 """Decoder threads at most (PyAV's decoders release the GIL while they decode)."""
-
-
-def missing_internal(what: str, module: str) -> RuntimeError:
-    """The error for an aiortc upgrade that removed an internal ``module`` relies on."""
-    return RuntimeError(f"this aiortc version has no {what}; {module} needs updating")
 
 
 def starts_picture(codec_name: str, data: bytes) -> bool:
@@ -191,9 +182,14 @@ class TrackDecoder:
     def decode(self, codec: Any, encoded_frame: Any) -> list[Frame]:
         """Decode one frame (on the worker thread)."""
         if self._decoder is None or codec.name != self._codec_name:
-            self._decoder = get_decoder(codec)
+            self._decoder = new_decoder(codec)
             self._codec_name = codec.name
         return list(self._decoder.decode(encoded_frame))
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (frames decoded after it are dropped)."""
+        return self._closed
 
     def close(self) -> None:
         """No more frames: frees the worker (its thread ends once it has no track)."""
@@ -268,7 +264,7 @@ class _Worker:
 
 def _deliver(batch: list[_Result]) -> None:
     for track, frames, failed in batch:
-        if track._closed:
+        if track.closed:
             continue
         if failed:
             track.on_error()
@@ -304,6 +300,4 @@ DECODERS = DecoderPool()
 
 def install_gate(receiver: RTCRtpReceiver, gate: DecodeGate) -> None:
     """Put ``gate`` in front of ``receiver``'s decoder. Call before the receiver starts."""
-    if not hasattr(receiver, DECODER_QUEUE_ATTR):
-        raise missing_internal("RTCRtpReceiver decoder queue", __name__)
-    setattr(receiver, DECODER_QUEUE_ATTR, gate)
+    replace_decoder_queue(receiver, gate)

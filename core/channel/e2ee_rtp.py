@@ -1,16 +1,18 @@
-"""The one place where cloudrec reaches into aiortc for end-to-end encrypted media.
+"""End-to-end encrypted media on aiortc's RTP path.
 
 The frame format is :mod:`core.channel.e2ee`; this module puts it on aiortc's
-RTP path, per sender or receiver instance (other peers are untouched):
+RTP path, per sender or receiver instance (other peers are untouched), through
+:mod:`core.channel.aiortc_hooks` (the one module that reaches into aiortc):
 
-* **Sending** (:func:`encrypt_sender`): aiortc (1.16) creates a sender's encoder
-  lazily from the negotiated codec and keeps it in a private attribute. The
-  sender's ``_next_encoded_frame(codec)`` is wrapped to install, before the first
-  frame, aiortc's own encoder for that codec subclassed so that each encoded frame
-  is sealed between encoding and packetising (VP8: the frame, H.264: each NAL
-  unit, Opus: each packet). aiortc's encoder settings, REMB bitrate changes and
-  keyframe requests (PLI/FIR) keep working, unlike with a track that returns
-  pre-encoded packets (aiortc's ``pack()`` path ignores keyframe requests).
+* **Sending** (:func:`encrypt_sender`): the sender encodes with aiortc's own
+  encoder for the negotiated codec, subclassed so that each encoded frame is
+  sealed between encoding and packetising (VP8: the frame, H.264: each NAL unit,
+  Opus: each packet; :func:`~core.channel.aiortc_hooks.sealing_encoder`,
+  installed before the first frame by
+  :func:`~core.channel.aiortc_hooks.replace_encoder`). aiortc's encoder settings,
+  REMB bitrate changes and keyframe requests (PLI/FIR) keep working, unlike with a
+  track that returns pre-encoded packets (aiortc's ``pack()`` path ignores
+  keyframe requests).
 * **Receiving** (:func:`pass_through_receiver`): aiortc's receiver hands every
   reassembled frame to a decoder thread through a private queue. That queue is
   replaced by one that delivers the still-encoded frame to the track as an
@@ -18,99 +20,54 @@ RTP path, per sender or receiver instance (other peers are untouched):
   decoded frame's would be), so the channel forwards opaque frames and never
   needs the secret. The decoder thread still starts and ends with the receiver,
   but never decodes.
-* :func:`request_keyframe` sends a PLI for a receiver's media stream, so a new
-  subscriber (or a switch between HIGH and LOW) gets a decodable frame at once.
 
-All of this depends on aiortc internals: the functions check that they exist and
-raise ``RuntimeError`` if an aiortc upgrade removed them.
+Keyframe requests (RTCP PLI) are :func:`core.channel.aiortc_hooks.request_keyframe`.
+The hooks raise :class:`~core.channel.errors.UnsupportedAiortcError` (a
+``RuntimeError``) if an aiortc upgrade removed an internal they need.
 """
 
 from __future__ import annotations
 
+import functools
 import queue
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from aiortc import RTCRtpReceiver, RTCRtpSender
-from aiortc.codecs.base import Encoder
-from aiortc.codecs.h264 import H264Encoder
-from aiortc.codecs.opus import OpusEncoder
-from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
-from av.frame import Frame
 
-from core.channel.decoding import DECODER_QUEUE_ATTR, missing_internal
+from core.channel.aiortc_hooks import (
+    Encoder,
+    replace_decoder_queue,
+    replace_encoder,
+    sealing_encoder,
+    track_queue,
+)
+from core.channel.aiortc_hooks import (  # keyframe requests, as the publisher imports them
+    request_keyframe as request_keyframe,
+)
 from core.channel.e2ee import Codec, E2eeKeys, FrameEncryptor, is_keyframe
-from core.channel.rtcp_sync import RTX_ATTR
 from core.channel.streams import EncodedFrame
 from core.enums import VideoStreamType
-
-_ENCODER_ATTR = "_RTCRtpSender__encoder"
-
-
-def _missing(what: str) -> RuntimeError:
-    return missing_internal(what, __name__)
-
 
 # --- sending -------------------------------------------------------------------------
 
 
-class _EncryptingVp8Encoder(Vp8Encoder):
-    def __init__(self, encryptor: FrameEncryptor) -> None:
-        super().__init__()
-        self._encryptor = encryptor
-
-    def _packetize(self, buffer: bytes, picture_id: int) -> list[bytes]:  # type: ignore[override]
-        if not buffer:
-            return []
-        return super()._packetize(self._encryptor.encrypt(Codec.VP8, buffer), picture_id)
-
-
-class _EncryptingH264Encoder(H264Encoder):
-    def __init__(self, encryptor: FrameEncryptor) -> None:
-        super().__init__()
-        self._encryptor = encryptor
-
-    def _packetize(self, packages: Iterable[bytes]) -> list[bytes]:  # type: ignore[override]
-        sealed = [self._encryptor.encrypt_nal(nal) for nal in packages if nal]
-        return super()._packetize(sealed)
-
-
-class _EncryptingOpusEncoder(OpusEncoder):
-    def __init__(self, encryptor: FrameEncryptor) -> None:
-        super().__init__()
-        self._encryptor = encryptor
-
-    def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int]:
-        payloads, timestamp = super().encode(frame, force_keyframe)
-        return [self._encryptor.encrypt(Codec.OPUS, p) for p in payloads], timestamp
-
-
-_ENCODERS: dict[Codec, Callable[[FrameEncryptor], Encoder]] = {
-    Codec.VP8: _EncryptingVp8Encoder,
-    Codec.H264: _EncryptingH264Encoder,
-    Codec.OPUS: _EncryptingOpusEncoder,
-}
-
-
 def encrypting_encoder(codec_name: str, keys: E2eeKeys) -> Encoder:
     """aiortc's encoder for ``codec_name`` whose frames are sealed with ``keys``."""
-    return _ENCODERS[Codec.of(codec_name)](FrameEncryptor(keys))
+    codec = Codec.of(codec_name)
+    encryptor = FrameEncryptor(keys)
+    # H.264 is sealed per NAL unit (the packetiser's unit), the others per frame.
+    seal: Callable[[bytes], bytes] = (
+        encryptor.encrypt_nal
+        if codec is Codec.H264
+        else functools.partial(encryptor.encrypt, codec)
+    )
+    return sealing_encoder(codec.value, seal)
 
 
 def encrypt_sender(sender: RTCRtpSender, keys: E2eeKeys) -> None:
     """Make ``sender`` encrypt every frame it sends. Call before it starts sending."""
-    if not hasattr(sender, _ENCODER_ATTR) or not hasattr(sender, "_next_encoded_frame"):
-        raise _missing("RTCRtpSender encoder attribute")
-    next_encoded_frame: Callable[[RTCRtpCodecParameters], Awaitable[Any]]
-    next_encoded_frame = sender._next_encoded_frame
-
-    async def encrypted_next_encoded_frame(codec: RTCRtpCodecParameters) -> Any:
-        if getattr(sender, _ENCODER_ATTR) is None:
-            setattr(sender, _ENCODER_ATTR, encrypting_encoder(codec.name, keys))
-        return await next_encoded_frame(codec)
-
-    sender._next_encoded_frame = encrypted_next_encoded_frame  # type: ignore[method-assign]
+    replace_encoder(sender, lambda codec_name: encrypting_encoder(codec_name, keys))
 
 
 # --- receiving -----------------------------------------------------------------------
@@ -151,19 +108,5 @@ def pass_through_receiver(receiver: RTCRtpReceiver, source: VideoStreamType | No
     ``source`` is the video stream the receiver carries (``None`` for audio). Call
     before the receiver starts (before the connection is established).
     """
-    track = receiver.track
-    track_queue = getattr(track, "_queue", None)
-    if not hasattr(receiver, DECODER_QUEUE_ATTR) or track_queue is None:
-        raise _missing("RTCRtpReceiver decoder queue")
-    setattr(receiver, DECODER_QUEUE_ATTR, _PassThroughQueue(track_queue, source))
-
-
-async def request_keyframe(receiver: RTCRtpReceiver) -> None:
-    """Ask the sender of ``receiver``'s media for a keyframe (RTCP PLI)."""
-    rtx: dict[int, int] = getattr(receiver, RTX_ATTR, {})
-    send_pli: Callable[[int], Awaitable[None]] | None = getattr(receiver, "_send_rtcp_pli", None)
-    if send_pli is None:
-        raise _missing("RTCRtpReceiver._send_rtcp_pli")
-    for source in receiver.getSynchronizationSources():
-        if source.source not in rtx:
-            await send_pli(source.source)
+    frames = track_queue(receiver.track)
+    replace_decoder_queue(receiver, _PassThroughQueue(frames, source))

@@ -53,3 +53,8 @@ class SdpError(ChannelError):
     """An offer the server cannot answer."""
 
     status = 400
+
+
+class UnsupportedAiortcError(CloudRecordingError, RuntimeError):
+    """The installed aiortc lacks an internal the channel hooks into
+    (:mod:`core.channel.aiortc_hooks`): the message names it and the supported range."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.channel.aiortc_hooks import check_hooks
 from core.channel.channel import Channel
 from core.channel.names import validate_channel_name
 from core.channel.publisher import Publisher
@@ -15,6 +16,7 @@ class ChannelRegistry:
     """
 
     def __init__(self) -> None:
+        check_hooks()  # the channel server starts here: fail now, not at the first publisher
         self._channels: dict[tuple[str, str], Channel] = {}
 
     def channel(self, app_id: str, name: str) -> Channel:
