@@ -115,7 +115,7 @@ class Channel:
         self.channel_type = effective
         self._reserved.add(uid)
         publisher = Publisher(
-            self,
+            self.name,
             uid,
             role,
             secrets.token_urlsafe(24),
@@ -134,7 +134,7 @@ class Channel:
         publisher.start(self._publisher_left)
         event = UserJoined(uid, publisher.joined_monotonic, role, publisher.joined_at)
         for sub in list(self._subscriptions.values()):
-            sub._joined(event)
+            sub.user_joined(event)
         logger.info("uid %s joined %s/%s as %s", uid, self.app_id, self.name, role)
         return publisher, answer
 
@@ -144,7 +144,7 @@ class Channel:
         del self._publishers[publisher.uid]
         event = UserLeft(publisher.uid, time.monotonic(), reason, time.time())
         for sub in list(self._subscriptions.values()):
-            sub._left(event)
+            sub.user_left(event)
         self._check_idle()
 
     # -- subscribing -----------------------------------------------------------------
@@ -164,13 +164,21 @@ class Channel:
         if self._uid_taken(uid):
             raise UidInUseError(f"uid {uid} is already in channel {self.name!r}")
         self._on_active(self)
-        sub = Subscription(self, uid, audio=audio, video=video, video_stream=video_stream)
+        sub = Subscription(
+            uid,
+            publishers=self.publisher,
+            channel_type=lambda: self.channel_type,
+            on_close=self._unsubscribe,
+            audio=audio,
+            video=video,
+            video_stream=video_stream,
+        )
         self._subscriptions[uid] = sub
         for publisher in sorted(self._publishers.values(), key=lambda p: p.joined_monotonic):
             if self.channel_type is ChannelType.LIVE and publisher.role is not Role.HOST:
                 continue
             joined = publisher.joined_monotonic
-            sub._joined(UserJoined(publisher.uid, joined, publisher.role, publisher.joined_at))
+            sub.user_joined(UserJoined(publisher.uid, joined, publisher.role, publisher.joined_at))
         return sub
 
     def _unsubscribe(self, sub: Subscription) -> None:

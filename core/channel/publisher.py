@@ -27,7 +27,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import av
 from aiortc import (
@@ -57,9 +56,6 @@ from core.channel.rtcp_sync import observe_receiver
 from core.channel.sdp import AUDIO_CODECS, VIDEO_CODECS, OfferSummary
 from core.channel.streams import EncodedFrame, FrameStream, ReceivedFrame
 from core.enums import DecryptionMode, VideoStreamType
-
-if TYPE_CHECKING:
-    from core.channel.channel import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +99,7 @@ class Publisher:
 
     def __init__(
         self,
-        channel: Channel,
+        channel_name: str,
         uid: int,
         role: Role,
         session_id: str,
@@ -111,7 +107,7 @@ class Publisher:
         max_bundle: bool = True,
         encryption: DecryptionMode = DecryptionMode.NONE,
     ) -> None:
-        self.channel = channel
+        self.channel_name = channel_name
         self.uid = uid
         self.role = role
         self.session_id = session_id
@@ -316,7 +312,7 @@ class Publisher:
             await asyncio.sleep(WATCH_INTERVAL)
             reason = self._leave_reason()
             if reason is not None:
-                logger.info("uid %s leaves channel %s: %s", self.uid, self.channel.name, reason)
+                logger.info("uid %s leaves channel %s: %s", self.uid, self.channel_name, reason)
                 await self.close(reason)
                 return
 

@@ -9,31 +9,59 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Protocol
 
 from core.channel.roster import ChannelEvent, UserJoined, UserLeft
 from core.channel.streams import AUDIO_QUEUE_FRAMES, VIDEO_QUEUE_FRAMES, FrameStream
-from core.enums import VideoStreamType
+from core.enums import ChannelType, VideoStreamType
 
-if TYPE_CHECKING:
-    from core.channel.channel import Channel
-    from core.channel.publisher import Publisher
+
+class MediaSource(Protocol):
+    """What a subscription needs of a user in the channel (a
+    :class:`~core.channel.publisher.Publisher`): its tracks, and delivery to streams."""
+
+    @property
+    def audio_track(self) -> object | None: ...
+
+    @property
+    def video_tracks(self) -> Mapping[VideoStreamType, object]: ...
+
+    def add_stream(self, stream: FrameStream) -> None: ...
+
+    def remove_stream(self, stream: FrameStream) -> None: ...
+
+    def source_of(self, stream: FrameStream) -> VideoStreamType: ...
+
+    def update_gates(self) -> None: ...
+
+    def request_keyframe(self, variant: VideoStreamType) -> None: ...
+
+    def video_size(self, variant: VideoStreamType) -> tuple[int, int] | None: ...
 
 
 class Subscription:
-    """A recorder's view of one channel. Create with :meth:`Channel.subscribe`."""
+    """A recorder's view of one channel. Create with :meth:`Channel.subscribe`.
+
+    It gets what it needs of the channel, not the channel: ``publishers`` looks a
+    user up, ``channel_type`` tells the channel's current type, and ``on_close``
+    frees the uid. The channel calls :meth:`user_joined` and :meth:`user_left`.
+    """
 
     def __init__(
         self,
-        channel: Channel,
         uid: int,
         *,
+        publishers: Callable[[int], MediaSource | None],
+        channel_type: Callable[[], ChannelType | None],
+        on_close: Callable[[Subscription], None],
         audio: bool,
         video: bool,
         video_stream: VideoStreamType,
     ) -> None:
-        self.channel = channel
+        self._publisher = publishers
+        self._channel_type = channel_type
+        self._on_close = on_close
         self.uid = uid
         self.wants_audio = audio
         self.wants_video = video
@@ -50,6 +78,11 @@ class Subscription:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def channel_type(self) -> ChannelType | None:
+        """The channel's type now (``None`` while nobody publishes)."""
+        return self._channel_type()
 
     @property
     def dropped(self) -> int:
@@ -72,7 +105,7 @@ class Subscription:
             return None
         stream = self._audio.get(uid)
         if stream is None:
-            publisher = self.channel.publisher(uid)
+            publisher = self._publisher(uid)
             if publisher is None or publisher.audio_track is None:
                 return None
             stream = FrameStream(uid, "audio", AUDIO_QUEUE_FRAMES)
@@ -86,7 +119,7 @@ class Subscription:
             return None
         stream = self._video.get(uid)
         if stream is None:
-            publisher = self.channel.publisher(uid)
+            publisher = self._publisher(uid)
             if publisher is None or not publisher.video_tracks:
                 return None
             choice = self._video_choice.get(uid, self.default_video_stream)
@@ -102,7 +135,7 @@ class Subscription:
         Only end-to-end encrypted publishers need it (the subscriber decodes them
         and must start on a keyframe); for others it does nothing.
         """
-        publisher = self.channel.publisher(uid)
+        publisher = self._publisher(uid)
         stream = self._video.get(uid)
         if publisher is not None and stream is not None:
             publisher.request_keyframe(publisher.source_of(stream))
@@ -110,7 +143,7 @@ class Subscription:
     def video_size(self, uid: int, stream_type: VideoStreamType) -> tuple[int, int] | None:
         """The picture size of ``uid``'s HIGH or LOW video, received or not (``None``
         if unknown: see :meth:`Publisher.video_size`)."""
-        publisher = self.channel.publisher(uid)
+        publisher = self._publisher(uid)
         return publisher.video_size(stream_type) if publisher is not None else None
 
     def set_video_stream(self, uid: int, stream_type: VideoStreamType) -> None:
@@ -122,7 +155,7 @@ class Subscription:
         self._video_choice[uid] = stream_type
         stream = self._video.get(uid)
         if stream is not None and stream.video_stream is not stream_type:
-            publisher = self.channel.publisher(uid)
+            publisher = self._publisher(uid)
             before = publisher.source_of(stream) if publisher is not None else None
             stream.video_stream = stream_type
             if publisher is not None and publisher.source_of(stream) is not before:
@@ -137,21 +170,23 @@ class Subscription:
         for uid in list(self._audio) + list(self._video):
             self._forget(uid)
         self._events.put_nowait(None)
-        self.channel._unsubscribe(self)
+        self._on_close(self)
 
     # -- channel side ----------------------------------------------------------------
 
-    def _joined(self, event: UserJoined) -> None:
+    def user_joined(self, event: UserJoined) -> None:
+        """The channel tells of a user who joined (queued for :meth:`events`)."""
         if not self._closed:
             self._events.put_nowait(event)
 
-    def _left(self, event: UserLeft) -> None:
+    def user_left(self, event: UserLeft) -> None:
+        """The channel tells of a user who left: their streams end, the event is queued."""
         self._forget(event.uid)
         if not self._closed:
             self._events.put_nowait(event)
 
     def _forget(self, uid: int) -> None:
-        publisher: Publisher | None = self.channel.publisher(uid)
+        publisher = self._publisher(uid)
         for streams in (self._audio, self._video):
             stream = streams.pop(uid, None)
             if stream is not None:

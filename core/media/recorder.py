@@ -453,7 +453,7 @@ class Recorder:
     def _records(self, event: UserJoined) -> bool:
         live = self.config.channel_type is ChannelType.LIVE
         assert self._subscription is not None
-        live = live or self._subscription.channel.channel_type is ChannelType.LIVE
+        live = live or self._subscription.channel_type is ChannelType.LIVE
         return event.role is Role.HOST or not live
 
     async def _follow_roster(self) -> None:
