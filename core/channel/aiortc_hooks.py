@@ -168,15 +168,17 @@ HOOKS: tuple[Hook, ...] = (
 
 
 def _constructor_assigns(cls: type, name: str) -> bool:
-    """Whether some constructor in ``cls``'s MRO assigns ``self.<name>``."""
+    """Whether constructing ``cls`` assigns ``self.<name>``: its ``__init__``, and the
+    ones it reaches through ``super()`` up the MRO, store that attribute."""
     for klass in cls.__mro__:
-        init = vars(klass).get("__init__")
-        code = getattr(init, "__code__", None)
-        if code is None:
+        code = getattr(vars(klass).get("__init__"), "__code__", None)
+        if code is None:  # no constructor of its own: the next class's runs
             continue
         for instruction in dis.get_instructions(code):
             if instruction.opname == "STORE_ATTR" and instruction.argval == name:
                 return True
+        if "super" not in code.co_names:  # the chain of constructors ends here
+            return False
     return False
 
 
