@@ -45,9 +45,10 @@ logger = logging.getLogger(__name__)
 SUPPORTED_AIORTC = ">=1.16,<1.17"
 """The aiortc versions these hooks are written and tested for (``pyproject.toml``
 pins exactly this). Every row of :data:`HOOKS` exists unchanged since 1.9, but 1.16
-is the version the suite runs on (and the first that keeps a decoder's state after
-a failed frame, which :class:`~core.channel.decoding.DecodeGate` mirrors); any minor
-release may rename a private name, so the next one is excluded until checked."""
+is the version the suite runs on (and the first that keeps a decoder's state after a
+frame that failed to decode and asks for a keyframe instead, which
+:class:`~core.channel.decoding.DecodeGate` mirrors); any minor release may rename a
+private name, so the next one is excluded until checked."""
 
 
 def aiortc_version() -> str:
