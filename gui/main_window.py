@@ -11,29 +11,24 @@ reset in ``finally``; dialogs are awaited with ``ask`` (no nested event loop).
 from __future__ import annotations
 
 import asyncio
-import html
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QDockWidget,
-    QHBoxLayout,
-    QLabel,
     QMainWindow,
-    QMessageBox,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from core.config import TranscodingConfig
 from core.errors import ErrorCode
 from core.sdk.recorder import create_cloud_recorder
 from gui import paths
 from gui.actions import WindowActions
 from gui.demo_participants import DemoParticipants
+from gui.dialogs.about import show_about
 from gui.dialogs.ask import ask
 from gui.dialogs.close_dialog import CloseChoice, CloseDialog
 from gui.dialogs.demo_dialog import DemoDialog
@@ -42,17 +37,16 @@ from gui.dialogs.settings_dialog import SettingsDialog
 from gui.embedded_server import EmbeddedServer, ServerState
 from gui.forms.new_recording import NewRecordingPanel, StartRequest
 from gui.forms.storage_profiles import StorageProfiles
-from gui.keyring_store import KeyringStore, server_entry
+from gui.keyring_store import KeyringStore
 from gui.recordings_controller import RecorderFactory, RecordingsController
 from gui.server_connection import ServerConnection
 from gui.settings import AppSettings
 from gui.tasks import async_slot, spawn
 from gui.widgets.event_log import EventLog
-from gui.widgets.layout_preview import LayoutPreview
+from gui.widgets.keyring_banner import KeyringBanner
+from gui.widgets.preview_panel import PreviewPanel
 from gui.widgets.recordings_view import RecordingsView
 from gui.widgets.status_bar import StatusBar
-
-BANNER_STYLE = "background: #fff4ce; color: #3b2f00; padding: 6px; border: 1px solid #e0c36a;"
 
 
 class MainWindow(QMainWindow):
@@ -118,18 +112,8 @@ class MainWindow(QMainWindow):
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.setContentsMargins(6, 6, 6, 0)
-        self.keyring_banner = QLabel(
-            self.tr(
-                "No usable OS keyring was found: storage secrets are kept for this session "
-                "only and must be entered again next time."
-            )
-        )
-        self.keyring_banner.setObjectName("keyring_banner")
-        self.keyring_banner.setStyleSheet(BANNER_STYLE)
-        self.keyring_banner.setWordWrap(True)
-        self.keyring_banner.setVisible(False)
+        self.keyring_banner = KeyringBanner()
         outer.addWidget(self.keyring_banner)
-
         splitter = QSplitter(Qt.Orientation.Horizontal)
         self.panel = NewRecordingPanel(chinese=self.chinese)
         self.profiles = StorageProfiles(
@@ -147,7 +131,8 @@ class MainWindow(QMainWindow):
         splitter.addWidget(scroll)
 
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self._build_preview())
+        self.preview_panel = PreviewPanel(self.settings.preview_users())
+        right.addWidget(self.preview_panel)
         self.recordings_view = RecordingsView(self.recordings.model, self.user_actions.row_actions)
         right.addWidget(self.recordings_view)
         right.setStretchFactor(0, 2)
@@ -157,31 +142,6 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         outer.addWidget(splitter, 1)
         self.setCentralWidget(central)
-
-    def _build_preview(self) -> QWidget:
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        top = QHBoxLayout()
-        top.addWidget(QLabel(self.tr("<b>Layout preview</b>")))
-        top.addStretch(1)
-        top.addWidget(QLabel(self.tr("Sample users")))
-        self.preview_users = QSpinBox()
-        self.preview_users.setObjectName("preview_users")
-        self.preview_users.setRange(0, 20)
-        self.preview_users.setValue(self.settings.preview_users())
-        top.addWidget(self.preview_users)
-        layout.addLayout(top)
-        self.preview = LayoutPreview()
-        self.preview.setToolTip(
-            self.tr("The layout the recorder will compose; ★ marks the max-resolution user.")
-        )
-        layout.addWidget(self.preview, 1)
-        self.preview_users.valueChanged.connect(self.preview.set_users)
-        self.preview.set_users(self.preview_users.value())
-        self.panel.transcoding_changed.connect(self._show_layout)
-        self._show_layout(self.panel.transcoding)
-        return box
 
     def _wire(self) -> None:
         acts, view = self.user_actions, self.recordings_view
@@ -201,6 +161,8 @@ class MainWindow(QMainWindow):
         ):
             action.triggered.connect(slot)
         self.panel.start_requested.connect(self.on_start_clicked)
+        self.panel.transcoding_changed.connect(self.preview_panel.show_config)
+        self.preview_panel.show_config(self.panel.transcoding)
         view.selection_changed.connect(self._update_row_actions)
         self.recordings.attachment_changed.connect(self._update_row_actions)
         self._update_row_actions()
@@ -215,25 +177,12 @@ class MainWindow(QMainWindow):
         self._update_counts()
         self.connection.status_received.connect(self.status_bar.show_server_status)
         self.demo.running_changed.connect(acts.demo_stop.setEnabled)
-        self.keyring.on_availability(self.show_keyring_availability)
+        self.keyring.on_availability(self.keyring_banner.show_availability)
 
     # ------------------------------------------------------------------ views
     def log_event(self, text: str, error: bool = False) -> None:
         """Add a line to the event log (red for an error)."""
         self.event_log.log(text, error)
-
-    def show_keyring_availability(self, persistent: bool) -> None:
-        """Show the banner when secrets cannot reach an OS keyring."""
-        self.keyring_banner.setVisible(not persistent)
-
-    def _show_layout(self, config: TranscodingConfig) -> None:
-        self.preview.set_layout(
-            config.layout,
-            config.width,
-            config.height,
-            config.max_resolution_uid,
-            config.background_color,
-        )
 
     def _show_server(self, state: ServerState) -> None:
         connection = self.connection
@@ -309,7 +258,7 @@ class MainWindow(QMainWindow):
         self.settings.set_geometry(self.saveGeometry(), self.saveState())
         for name, values in self.panel.drafts().items():
             self.settings.set_draft(name, values)
-        self.settings.set_preview_users(self.preview_users.value())
+        self.settings.set_preview_users(self.preview_panel.users.value())
 
     # ------------------------------------------------------------------ recordings
     @async_slot()
@@ -409,22 +358,9 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings.language(), self.settings.server(), self)
         if not await ask(dialog):
             return
-        self.settings.set_language(dialog.chosen_language())
-        choice = dialog.chosen_server()
-        self.settings.set_server(choice)
-        token = dialog.new_token()
-        if choice.remote and choice.url and token:
-            await self.keyring.set(server_entry(choice.url), token)
+        await dialog.save(self.settings, self.keyring)
         self.log_event(self.tr("Settings saved; a new server choice applies at the next start."))
 
     def on_about(self) -> None:
         """The about box, with where the settings are."""
-        box = QMessageBox(self)
-        box.setWindowTitle(self.tr("About cloudrec"))
-        box.setText(
-            self.tr(
-                "<b>cloudrec</b><br>Cloud recording of real-time audio/video channels.<br>"
-                "Settings: {0}"
-            ).format(html.escape(self.settings.file_name()))
-        )
-        box.open()
+        show_about(self, self.settings.file_name())

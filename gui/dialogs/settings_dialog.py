@@ -1,6 +1,6 @@
 """Settings: language override and which recording server to use.
 
-A remote server's token is entered here and stored in the keyring by the window;
+A remote server's token is entered here and stored in the keyring (:meth:`save`);
 the field shows nothing that was stored before (secrets are never shown back).
 """
 
@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.settings import ServerChoice
+from gui.keyring_store import KeyringStore, server_entry
+from gui.settings import AppSettings, ServerChoice
 
 
 class SettingsDialog(QDialog):
@@ -85,3 +86,12 @@ class SettingsDialog(QDialog):
     def new_token(self) -> str:
         """The token typed in, or "" to keep the stored one."""
         return self.token.text()
+
+    async def save(self, settings: AppSettings, keyring_store: KeyringStore) -> None:
+        """Keep the choices in ``settings`` and a new remote token in the keyring."""
+        settings.set_language(self.chosen_language())
+        choice = self.chosen_server()
+        settings.set_server(choice)
+        token = self.new_token()
+        if choice.remote and choice.url and token:
+            await keyring_store.set(server_entry(choice.url), token)

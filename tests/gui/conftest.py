@@ -130,6 +130,11 @@ class FakeRecorder:
     async def release(self, cancel: bool = False) -> None:
         self.calls.append(("release", cancel))
 
+    async def attach(self, app_id: str, resource_id: str, sid: str, cname: str, uid: int) -> None:
+        self.calls.append(("attach", app_id, resource_id, sid, cname, uid))
+        self.sid = sid
+        self.observer.on_recording_started(self.recording_id)
+
 
 class FakeRecorderFactory:
     """``create_cloud_recorder`` for tests: keeps every recorder it made."""

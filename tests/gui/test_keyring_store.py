@@ -124,7 +124,7 @@ async def test_without_keyring_secrets_stay_in_the_session_and_a_banner_says_so(
     store = KeyringStore(fail.Keyring())
     window.keyring = store
     window.profiles.keyring = store
-    store.on_availability(window.show_keyring_availability)
+    store.on_availability(window.keyring_banner.show_availability)
     assert await store.probe() is False
     assert not window.keyring_banner.isHidden()
     assert "session" in window.keyring_banner.text()

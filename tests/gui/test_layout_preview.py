@@ -51,8 +51,8 @@ def test_window_preview_follows_the_transcoding_form(window: Any) -> None:
     )
     form.widget("width").setValue(640)
     form.widget("height").setValue(480)
-    window.preview_users.setValue(7)
-    window.preview.grab()
-    assert window.preview.rects == compute_layout(
+    window.preview_panel.users.setValue(7)
+    window.preview_panel.preview.grab()
+    assert window.preview_panel.preview.rects == compute_layout(
         MixedVideoLayout.BEST_FIT, sample_uids(7), 640, 480, 0
     )

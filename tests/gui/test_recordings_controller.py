@@ -1,0 +1,111 @@
+"""The recordings controller: recorders and their rows, without a window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from core.errors import CloudRecordingError, ErrorCode
+from gui.forms.new_recording import NewRecordingPanel
+from gui.keyring_store import KeyringStore
+from gui.models.recordings import RowState
+from gui.recordings_controller import RecordingsController
+from gui.server_connection import ServerConnection
+from gui.settings import AppSettings
+
+from .conftest import FakeRecorderFactory, FakeServer
+
+LISTED = [
+    {"sid": "s1", "cname": "lobby", "appId": "a", "resourceId": "r1", "uid": "7"},
+    {"sid": "s2", "cname": "done", "appId": "a", "resourceId": "r2", "uid": "8", "finished": True},
+]
+
+
+def _controller(
+    qtbot: Any,
+    settings: AppSettings,
+    store: KeyringStore,
+    factory: FakeRecorderFactory,
+    server: FakeServer,
+) -> tuple[RecordingsController, list[tuple[str, bool]]]:
+    def api(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/v1/cloudrec/recordings"
+        return httpx.Response(200, json={"recordings": LISTED})
+
+    transport = httpx.MockTransport(api)
+    connection = ServerConnection(settings, store, server, transport=transport)  # type: ignore[arg-type]
+    connection.use("http://127.0.0.1:9", "tok", owned=True)
+    controller = RecordingsController(connection, factory)
+    messages: list[tuple[str, bool]] = []
+    controller.message.connect(lambda text, error: messages.append((text, error)))
+    return controller, messages
+
+
+def _request(qtbot: Any) -> Any:
+    panel = NewRecordingPanel()
+    qtbot.addWidget(panel)
+    request = panel.request()
+    assert request is not None
+    return request
+
+
+async def test_a_failed_start_is_returned_and_shown_on_its_row(
+    qtbot: Any,
+    settings: AppSettings,
+    store: KeyringStore,
+    recorder_factory: FakeRecorderFactory,
+    fake_server: FakeServer,
+) -> None:
+    controller, messages = _controller(qtbot, settings, store, recorder_factory, fake_server)
+    failure = CloudRecordingError("no route", ErrorCode.CONNECT_ERROR)
+    recorder_factory.failures.append(failure)
+    started = await controller.start(_request(qtbot))
+    assert started.failure is not None and started.failure.code is ErrorCode.CONNECT_ERROR
+    row = controller.model.row(started.recording_id)
+    assert row is not None and row.state is RowState.FAILED and row.failed
+    assert row.error_code == int(ErrorCode.CONNECT_ERROR) and row.last_event == str(failure)
+    assert messages[-1] == (f"Start failed: {failure}", True)
+    assert recorder_factory.servers == [("http://127.0.0.1:9", "tok")]
+    assert controller.request(started.recording_id) is not None  # can be started again
+    controller.ticker.stop()
+
+
+async def test_release_keeps_a_recording_in_the_background(
+    qtbot: Any,
+    settings: AppSettings,
+    store: KeyringStore,
+    recorder_factory: FakeRecorderFactory,
+    fake_server: FakeServer,
+) -> None:
+    controller, _ = _controller(qtbot, settings, store, recorder_factory, fake_server)
+    changes: list[bool] = []
+    controller.attachment_changed.connect(lambda: changes.append(True))
+    started = await controller.start(_request(qtbot))
+    assert started.failure is None and controller.active() == [started.recording_id]
+    await controller.release(started.recording_id, cancel=False)
+    assert controller.background and controller.recorder(started.recording_id) is None
+    row = controller.model.row(started.recording_id)
+    assert row is not None and row.state is RowState.BACKGROUND
+    assert ("release", False) in recorder_factory.made[0].calls and changes
+    controller.ticker.stop()
+
+
+async def test_reattach_shows_the_servers_unfinished_recordings(
+    qtbot: Any,
+    settings: AppSettings,
+    store: KeyringStore,
+    recorder_factory: FakeRecorderFactory,
+    fake_server: FakeServer,
+) -> None:
+    controller, messages = _controller(qtbot, settings, store, recorder_factory, fake_server)
+    await controller.reattach()
+    assert [row.channel for row in controller.model.rows()] == ["lobby"]
+    recorder = recorder_factory.made[0]
+    assert recorder.calls == [("attach", "a", "r1", "s1", "lobby", 7)]
+    assert ("Reattached to the recording of channel lobby", False) in messages
+    await controller.reattach()  # what is attached already is not attached twice
+    assert len(recorder_factory.made) == 1
+    await controller.release_all()
+    assert not controller.ticker.isActive() and controller.recorders() == []
+    await controller.connection.aclose()
