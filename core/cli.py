@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "server": ("core.commands.server", "run the channel and recording server"),
@@ -23,6 +24,37 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 WINDOW_MODULE = "gui.app"
+
+EXTRAS: dict[str, str] = {
+    **dict.fromkeys(
+        ("numpy", "av", "aiortc", "aioice", "fastapi", "uvicorn", "cryptography", "botocore"),
+        "server",
+    ),
+    **dict.fromkeys(("PySide6", "shiboken6", "qasync"), "gui"),
+}
+"""Which optional extra of ``pyproject.toml`` brings each third-party package that
+``pip install cloudrec`` (the SDK alone) leaves out."""
+
+
+class MissingExtraError(Exception):
+    """A command needs a package of an extra that is not installed."""
+
+    def __init__(self, what: str, missing: str) -> None:
+        extra = EXTRAS.get(missing.split(".")[0], "server,gui")
+        super().__init__(
+            f"{what} needs {missing!r}, which is not installed: pip install 'cloudrec[{extra}]'"
+        )
+
+
+def _load(module: str, what: str) -> ModuleType:
+    """Import a command's module, turning a missing third-party package into a
+    :class:`MissingExtraError` that names the extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] in ("core", "gui"):
+            raise
+        raise MissingExtraError(what, exc.name) from None
 
 
 def _available(module: str) -> bool:
@@ -51,7 +83,7 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
             continue
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
         if name == selected:
-            importlib.import_module(module).add_arguments(sub_parser)
+            _load(module, f"cloudrec {name}").add_arguments(sub_parser)
         sub_parser.set_defaults(_module=module)
     return parser
 
@@ -69,17 +101,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cloudrec`` console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     selected = next((a for a in arguments if not a.startswith("-")), None)
+    try:
+        return _dispatch(arguments, selected)
+    except MissingExtraError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+
+def _dispatch(arguments: list[str], selected: str | None) -> int:
     parser = build_parser(selected)
     args = parser.parse_args(arguments)
     module = getattr(args, "_module", None)
     if module is not None:
-        return int(importlib.import_module(module).run(args))
+        return int(_load(module, f"cloudrec {selected}").run(args))
     if args.self_test:
         if not _available("core.commands.selftest"):
             parser.error("--self-test is not available in this build")
-        return int(importlib.import_module("core.commands.selftest").run(args))
+        return int(_load("core.commands.selftest", "cloudrec --self-test").run(args))
     if _available(WINDOW_MODULE):
-        return int(importlib.import_module(WINDOW_MODULE).main(sys.argv[:1]))
+        return int(_load(WINDOW_MODULE, "the cloudrec window").main(sys.argv[:1]))
     parser.print_help()
     return 0
 

@@ -49,7 +49,8 @@ fi
 stamp=".venv/.cloudrec-installed-$profile"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  extras=""; [ "$profile" = test ] && extras="[test]"
+  # Everything: the server and the window (the test extra adds them too).
+  extras="[server,gui]"; [ "$profile" = test ] && extras="[server,gui,test]"
   .venv/bin/python -m pip install -q -e ".$extras"
   touch "$stamp"
 fi
