@@ -1,7 +1,7 @@
 """Uncaught exceptions end in an error dialog, never in a silent log line.
 
-:func:`install` replaces ``sys.excepthook`` (which qasync's ``asyncSlot`` calls for
-a failed slot coroutine) and the loop's exception handler (for other tasks). The
+:func:`install` replaces ``sys.excepthook`` (which ``gui.tasks`` calls for a failed
+slot coroutine or spawned task) and the loop's exception handler (for other tasks). The
 dialog is opened without blocking; the full traceback is in its details.
 """
 

@@ -2,7 +2,7 @@
 
 Async tests run on a ``qasync.QEventLoop`` (through pytest-asyncio's
 ``pytest_asyncio_loop_factories`` hook), the same loop the window runs on, so
-``asyncSlot`` coroutines, ``run_in_executor`` and Qt signals behave as in the app.
+``async_slot`` coroutines, ``run_in_executor`` and Qt signals behave as in the app.
 Inside such a test, wait with :func:`wait_until` (it yields to the loop) rather than
 ``qtbot.waitUntil`` (which would spin a nested Qt loop under the running task).
 """
