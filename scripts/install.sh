@@ -33,6 +33,12 @@ if [ -z "$python" ]; then
 fi
 [ -n "$python" ] || { echo "cloudrec needs Python 3.11 or newer" >&2; exit 1; }
 "$python" -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
+# PyInstaller (packaging tests) bundles the interpreter's shared library, which Debian's
+# python3.X package leaves to libpython3.X. Only for Debian's own interpreter: another
+# Python (pyenv, a source build) brings its library or is built without one.
+if [ "$profile" = test ] && dpkg-query -S "$(readlink -f "$(command -v "$python")")" >/dev/null 2>&1; then
+  packages+=("libpython$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')")
+fi
 
 missing=()
 for p in "${packages[@]}"; do
