@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, ClassVar, Self
+from typing import Any, Self, get_args
 
 from pydantic import (
     BaseModel,
@@ -47,7 +47,6 @@ SECRET_LENGTHS = (8, 128)
 _HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX_PART = re.compile(r"^[A-Za-z0-9]+$")
-_SECRET_FIELDS = {"secret", "access_key", "secret_key"}
 
 
 def _help(
@@ -71,7 +70,7 @@ class FieldHelp:
 
 
 def _redacted_input(loc: tuple[Any, ...], value: Any) -> bool:
-    return any(str(part) in _SECRET_FIELDS for part in loc)
+    return any(str(part) in SECRET_FIELDS for part in loc)
 
 
 class ConfigModel(BaseModel):
@@ -375,8 +374,6 @@ class CloudStorageConfig(ConfigModel):
                                 "empty or a folder path", extension=True, wire="localFolder"),
     )  # fmt: skip
 
-    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"access_key", "secret_key"})
-
     @field_validator("file_name_prefix")
     @classmethod
     def _prefix(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -431,3 +428,19 @@ class CloudStorageConfig(ConfigModel):
     def object_prefix(self) -> str:
         """The folder path the files go under, ending in '/' unless empty."""
         return "".join(f"{p}/" for p in self.file_name_prefix)
+
+
+def _secret_fields(*models: type[ConfigModel]) -> frozenset[str]:
+    return frozenset(
+        name
+        for model in models
+        for name, info in model.model_fields.items()
+        if info.annotation is SecretStr or SecretStr in get_args(info.annotation)
+    )
+
+
+SECRET_FIELDS: frozenset[str] = _secret_fields(
+    TranscodingConfig, RecordingConfig, CloudStorageConfig
+)
+"""The config fields that hold secrets (their type is ``SecretStr``): masked in error
+texts, left out of stored and displayed configs, never written to settings files."""

@@ -13,7 +13,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from core.config import CloudStorageConfig, ConfigModel, RecordingConfig, TranscodingConfig
+from core.config import (
+    SECRET_FIELDS,
+    CloudStorageConfig,
+    ConfigModel,
+    RecordingConfig,
+    TranscodingConfig,
+)
 
 _STORAGE_EXTENSION_PARAMS = ("endpoint", "localFolder")
 
@@ -79,6 +85,13 @@ def _decode(model: type[ConfigModel], body: dict[str, Any]) -> dict[str, Any]:
             value = TranscodingConfig(**_decode(TranscodingConfig, value))
         data[name] = value
     return data
+
+
+def secret_wire_names(model: type[ConfigModel]) -> frozenset[str]:
+    """The wire names of ``model``'s secret fields (:data:`~core.config.SECRET_FIELDS`)."""
+    return frozenset(
+        _wire_name(model, name) for name in model.model_fields if name in SECRET_FIELDS
+    )
 
 
 def recording_config_from_wire(body: dict[str, Any]) -> RecordingConfig:

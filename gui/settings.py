@@ -18,12 +18,14 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from core.config import SECRET_FIELDS
+
 SETTINGS_VERSION = 1
 ORGANIZATION = "cloudrec"
 APPLICATION = "cloudrec"
 
-# Secret fields of the config models: never written to the settings file.
-SECRET_KEYS = frozenset({"secret", "access_key", "secret_key", "token"})
+SECRET_KEYS = SECRET_FIELDS | {"token"}
+"""Never written to the settings file: the config models' secrets and a server token."""
 
 LANGUAGES = ("", "en", "zh_CN")
 """Language overrides: "" follows the system locale."""
