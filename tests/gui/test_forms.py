@@ -105,36 +105,88 @@ def _aes(panel: NewRecordingPanel) -> None:
 
 S3 = StorageVendor.AMAZON_S3
 INVALID_CASES: list[tuple[str, str, Callable[[NewRecordingPanel], None], Callable[[], object]]] = [
-    ("transcoding_form", "width", lambda p: _set(p.transcoding_form, "width", 361),
-     lambda: TranscodingConfig(width=361)),
-    ("transcoding_form", "height",
-     lambda p: (_set(p.transcoding_form, "width", 1920), _set(p.transcoding_form, "height", 1920)),
-     lambda: TranscodingConfig(width=1920, height=1920)),
-    ("transcoding_form", "background_color", lambda p: _set(p.transcoding_form, "background_color", "red"),
-     lambda: TranscodingConfig(background_color="red")),
-    ("transcoding_form", "max_resolution_uid",
-     lambda p: _set(p.transcoding_form, "max_resolution_uid", "abc"),
-     lambda: TranscodingConfig(max_resolution_uid="abc")),
-    ("transcoding_form", "max_resolution_uid",
-     lambda p: _set(p.transcoding_form, "max_resolution_uid", "4294967296"),
-     lambda: TranscodingConfig(max_resolution_uid=4294967296)),
-    ("recording_form", "secret", _aes,
-     lambda: RecordingConfig(decryption_mode=DecryptionMode.AES_128_XTS)),
-    ("recording_form", "secret", lambda p: (_aes(p), _set(p.recording_form, "secret", "short")),
-     lambda: RecordingConfig(decryption_mode=DecryptionMode.AES_128_XTS, secret="short")),
-    ("storage_form", "bucket", _cloud,
-     lambda: CloudStorageConfig(vendor=S3, access_key="a", secret_key="b")),
-    ("storage_form", "bucket", lambda p: (_cloud(p), _set(p.storage_form, "bucket", "Bad_Bucket")),
-     lambda: CloudStorageConfig(vendor=S3, bucket="Bad_Bucket", access_key="a", secret_key="b")),
-    ("storage_form", "access_key", _cloud,
-     lambda: CloudStorageConfig(vendor=S3, bucket="good-bucket", secret_key="b")),
-    ("storage_form", "secret_key", _cloud,
-     lambda: CloudStorageConfig(vendor=S3, bucket="good-bucket", access_key="a")),
-    ("storage_form", "endpoint", lambda p: _set(p.storage_form, "endpoint", "ftp://x"),
-     lambda: CloudStorageConfig(endpoint="ftp://x")),
-    ("storage_form", "file_name_prefix", lambda p: _set(p.storage_form, "file_name_prefix", "ok/not-ok"),
-     lambda: CloudStorageConfig(file_name_prefix=("ok", "not-ok"))),
-]  # fmt: skip
+    (
+        "transcoding_form",
+        "width",
+        lambda p: _set(p.transcoding_form, "width", 361),
+        lambda: TranscodingConfig(width=361),
+    ),
+    (
+        "transcoding_form",
+        "height",
+        lambda p: (
+            _set(p.transcoding_form, "width", 1920),
+            _set(p.transcoding_form, "height", 1920),
+        ),
+        lambda: TranscodingConfig(width=1920, height=1920),
+    ),
+    (
+        "transcoding_form",
+        "background_color",
+        lambda p: _set(p.transcoding_form, "background_color", "red"),
+        lambda: TranscodingConfig(background_color="red"),
+    ),
+    (
+        "transcoding_form",
+        "max_resolution_uid",
+        lambda p: _set(p.transcoding_form, "max_resolution_uid", "abc"),
+        lambda: TranscodingConfig(max_resolution_uid="abc"),
+    ),
+    (
+        "transcoding_form",
+        "max_resolution_uid",
+        lambda p: _set(p.transcoding_form, "max_resolution_uid", "4294967296"),
+        lambda: TranscodingConfig(max_resolution_uid=4294967296),
+    ),
+    (
+        "recording_form",
+        "secret",
+        _aes,
+        lambda: RecordingConfig(decryption_mode=DecryptionMode.AES_128_XTS),
+    ),
+    (
+        "recording_form",
+        "secret",
+        lambda p: (_aes(p), _set(p.recording_form, "secret", "short")),
+        lambda: RecordingConfig(decryption_mode=DecryptionMode.AES_128_XTS, secret="short"),
+    ),
+    (
+        "storage_form",
+        "bucket",
+        _cloud,
+        lambda: CloudStorageConfig(vendor=S3, access_key="a", secret_key="b"),
+    ),
+    (
+        "storage_form",
+        "bucket",
+        lambda p: (_cloud(p), _set(p.storage_form, "bucket", "Bad_Bucket")),
+        lambda: CloudStorageConfig(vendor=S3, bucket="Bad_Bucket", access_key="a", secret_key="b"),
+    ),
+    (
+        "storage_form",
+        "access_key",
+        _cloud,
+        lambda: CloudStorageConfig(vendor=S3, bucket="good-bucket", secret_key="b"),
+    ),
+    (
+        "storage_form",
+        "secret_key",
+        _cloud,
+        lambda: CloudStorageConfig(vendor=S3, bucket="good-bucket", access_key="a"),
+    ),
+    (
+        "storage_form",
+        "endpoint",
+        lambda p: _set(p.storage_form, "endpoint", "ftp://x"),
+        lambda: CloudStorageConfig(endpoint="ftp://x"),
+    ),
+    (
+        "storage_form",
+        "file_name_prefix",
+        lambda p: _set(p.storage_form, "file_name_prefix", "ok/not-ok"),
+        lambda: CloudStorageConfig(file_name_prefix=("ok", "not-ok")),
+    ),
+]
 
 
 @pytest.mark.parametrize(
