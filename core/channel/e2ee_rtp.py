@@ -42,9 +42,6 @@ from core.channel.aiortc_hooks import (
     sealing_encoder,
     track_queue,
 )
-from core.channel.aiortc_hooks import (  # keyframe requests, as the publisher imports them
-    request_keyframe as request_keyframe,
-)
 from core.channel.e2ee import Codec, E2eeKeys, FrameEncryptor, is_keyframe
 from core.channel.streams import EncodedFrame
 from core.enums import VideoStreamType

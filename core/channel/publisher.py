@@ -40,6 +40,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 
+from core.channel.aiortc_hooks import request_keyframe
 from core.channel.clock import (
     AUDIO_BUFFER_DELAY,
     OPUS_LOOKAHEAD,
@@ -48,7 +49,7 @@ from core.channel.clock import (
     TrackClock,
 )
 from core.channel.decoding import DECODERS, DecodeGate, TrackDecoder, install_gate
-from core.channel.e2ee_rtp import pass_through_receiver, request_keyframe
+from core.channel.e2ee_rtp import pass_through_receiver
 from core.channel.errors import SdpError
 from core.channel.ice import rtc_configuration
 from core.channel.roster import LeaveReason, ParticipantInfo, Role
