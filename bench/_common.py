@@ -106,9 +106,22 @@ def spawn_bots(
     low_stream: bool = False,
 ) -> subprocess.Popen[bytes]:
     """``cloudrec bots`` in a child process (their encoding is not this process's CPU)."""
-    args = [*cloudrec_command(), "bots", "--server", url, "--channel", channel,
-            "--users", str(users), "--uid-base", str(uid_base), "--size", size,
-            "--fps", str(fps)]  # fmt: skip
+    args = [
+        *cloudrec_command(),
+        "bots",
+        "--server",
+        url,
+        "--channel",
+        channel,
+        "--users",
+        str(users),
+        "--uid-base",
+        str(uid_base),
+        "--size",
+        size,
+        "--fps",
+        str(fps),
+    ]
     if not low_stream:
         args.append("--no-low-stream")
     return subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL)

@@ -20,10 +20,23 @@ from _common import REPO
 async def profile(pid: int, seconds: float, out: Path) -> asyncio.subprocess.Process:
     spy = Path(sys.executable).with_name("py-spy")
     return await asyncio.create_subprocess_exec(
-        str(spy), "record", "--pid", str(pid), "--duration", str(int(seconds)),
-        "--rate", "50", "--nonblocking", "--threads", "--format", "raw", "-o", str(out),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        str(spy),
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(int(seconds)),
+        "--rate",
+        "50",
+        "--nonblocking",
+        "--threads",
+        "--format",
+        "raw",
+        "-o",
+        str(out),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 IDLE = {"Condition.wait", "EpollSelector.select", "Event.wait", "select", "poll"}

@@ -64,10 +64,20 @@ def measure(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server, url = start_server(Path(tmp) / "ready.json")
         publisher = subprocess.Popen(
-            [sys.executable, __file__, "--publish", url, "--users", str(args.users),
-             "--size", args.size, "--fps", str(args.fps)],
+            [
+                sys.executable,
+                __file__,
+                "--publish",
+                url,
+                "--users",
+                str(args.users),
+                "--size",
+                args.size,
+                "--fps",
+                str(args.fps),
+            ],
             cwd=REPO,
-        )  # fmt: skip
+        )
         try:
             deadline = time.monotonic() + 30
             while len(roster(url)) < args.users:

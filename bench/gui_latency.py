@@ -76,8 +76,10 @@ async def lateness(seconds: float) -> list[float]:
 
 def summary(name: str, late: list[float]) -> str:
     ms = [x * 1000 for x in late]
-    return (f"{name}: {len(ms)} callbacks, late p50 {percentile(ms, 50):.1f} ms, "
-            f"p99 {percentile(ms, 99):.1f} ms, max {max(ms):.1f} ms")  # fmt: skip
+    return (
+        f"{name}: {len(ms)} callbacks, late p50 {percentile(ms, 50):.1f} ms, "
+        f"p99 {percentile(ms, 99):.1f} ms, max {max(ms):.1f} ms"
+    )
 
 
 async def run(window: MainWindow, args: argparse.Namespace, folder: Path) -> None:
@@ -124,16 +126,22 @@ async def run(window: MainWindow, args: argparse.Namespace, folder: Path) -> Non
 
     p99_idle = percentile(idle, 99)
     p99_busy = percentile(busy, 99)
-    print(f"window (offscreen) + embedded server, {args.recordings} recordings of "
-          f"{args.users} bots {args.size} each (640x360@15 BEST_FIT, LOCAL), {load()}")  # fmt: skip
+    print(
+        f"window (offscreen) + embedded server, {args.recordings} recordings of "
+        f"{args.users} bots {args.size} each (640x360@15 BEST_FIT, LOCAL), {load()}"
+    )
     print(summary("idle window      ", idle))
     print(summary("while recording  ", busy))
-    print(f"p99 recording / idle: {p99_busy / max(p99_idle, 1e-4):.2f}; "
-          f"p99 {p99_busy * 1000:.1f} ms vs target {TARGET_P99 * 1000:.0f} ms: "
-          f"{'met' if p99_busy <= TARGET_P99 else 'NOT met'}")  # fmt: skip
+    print(
+        f"p99 recording / idle: {p99_busy / max(p99_idle, 1e-4):.2f}; "
+        f"p99 {p99_busy * 1000:.1f} ms vs target {TARGET_P99 * 1000:.0f} ms: "
+        f"{'met' if p99_busy <= TARGET_P99 else 'NOT met'}"
+    )
     print(f"callbacks later than 16 ms: {sum(x > TARGET_P99 for x in busy)} of {len(busy)}")
-    print(f"CPU while recording: window {gui_cpu / wall:.3f} cores, "
-          f"server {server_cpu / wall:.3f} cores")  # fmt: skip
+    print(
+        f"CPU while recording: window {gui_cpu / wall:.3f} cores, "
+        f"server {server_cpu / wall:.3f} cores"
+    )
 
 
 def main() -> None:

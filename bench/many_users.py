@@ -67,20 +67,33 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
         for i in range(args.procs):
             count = min(per_proc, args.users - i * per_proc)
             if count > 0:
-                bots.append(spawn_bots(server.url, CHANNEL, count, uid_base=UID_BASE + i * per_proc,
-                                       size=args.size, fps=FPS, low_stream=True))  # fmt: skip
+                bots.append(
+                    spawn_bots(
+                        server.url,
+                        CHANNEL,
+                        count,
+                        uid_base=UID_BASE + i * per_proc,
+                        size=args.size,
+                        fps=FPS,
+                        low_stream=True,
+                    )
+                )
         await wait_for_users(server.url, CHANNEL, args.users, bots, limit=120)
         await asyncio.sleep(3.0)  # let the publishers settle
         idle0, idle_w0 = cpu_seconds(pid), time.monotonic()
         await asyncio.sleep(5.0)
         channel_only = (cpu_seconds(pid) - idle0) / (time.monotonic() - idle_w0)
         config = RecordingConfig(
-            video_stream_type=VideoStreamType.AUTO, max_idle_time=30,
+            video_stream_type=VideoStreamType.AUTO,
+            max_idle_time=30,
             transcoding_config=TranscodingConfig(
-                width=WIDTH, height=HEIGHT, fps=FPS, bitrate=BITRATE,
+                width=WIDTH,
+                height=HEIGHT,
+                fps=FPS,
+                bitrate=BITRATE,
                 layout=MixedVideoLayout.BEST_FIT,
             ),
-        )  # fmt: skip
+        )
         storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(folder / "rec"))
         busy.enter_context(busy_processes(args.busy))
         c0, w0 = cpu_seconds(pid), time.monotonic()
@@ -127,32 +140,50 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
     window = compute_layout(MixedVideoLayout.BEST_FIT, uids, WIDTH, HEIGHT)[uids[0]]
     auto_low = window.width <= low[0] and window.height <= low[1]  # the AUTO rule
 
-    print(f"{args.users} users ({args.size}@{FPS} VP8 + low {low[0]}x{low[1]}, "
-          f"{len(bots)} bot processes) -> BEST_FIT {WIDTH}x{HEIGHT}@{FPS} "
-          f"H.264 {BITRATE} kbps, AUTO stream, {load()}, "
-          f"{args.busy} busy-loop processes while recording")  # fmt: skip
-    print(f"AUTO: tile {window.width}x{window.height} vs low {low[0]}x{low[1]} -> "
-          f"{'LOW' if auto_low else 'HIGH'} expected")  # fmt: skip
-    print(f"server CPU: channel only {channel_only:.3f} cores, "
-          f"channel + recording {recording_cpu:.3f} cores "
-          f"({recording_cpu / args.users:.4f} per user); recorder share "
-          f"{recording_cpu - channel_only:.3f}")  # fmt: skip
-    print(f"bot processes (peer, not counted): {bots_cpu:.3f} cores; server + bots "
-          f"{recording_cpu + bots_cpu:.2f} of {os.cpu_count()} cores")  # fmt: skip
-    print(f"real time: recorded {wall:.1f} s wall, playlist lists {out.listed:.2f} s "
-          f"(ratio {out.listed / wall:.3f}); stop took {stop_wall:.2f} s")  # fmt: skip
-    print(f"lag of stored media behind the wall clock (every 2 s): "
-          f"{' '.join(f'{x:.1f}' for x in lags)} s; max {max(lags):.1f} s "
-          f"(bounded ~ slice 4 s + 0.4 s latency + encode)")  # fmt: skip
-    print(f"renderer behind its schedule (query renderLag, every 2 s): "
-          f"{' '.join(f'{x:.2f}' for x in render_lags)} s; max {final.max_render_lag:.2f} s; "
-          f"input frames dropped {final.dropped}, late {final.late}")  # fmt: skip
+    print(
+        f"{args.users} users ({args.size}@{FPS} VP8 + low {low[0]}x{low[1]}, "
+        f"{len(bots)} bot processes) -> BEST_FIT {WIDTH}x{HEIGHT}@{FPS} "
+        f"H.264 {BITRATE} kbps, AUTO stream, {load()}, "
+        f"{args.busy} busy-loop processes while recording"
+    )
+    print(
+        f"AUTO: tile {window.width}x{window.height} vs low {low[0]}x{low[1]} -> "
+        f"{'LOW' if auto_low else 'HIGH'} expected"
+    )
+    print(
+        f"server CPU: channel only {channel_only:.3f} cores, "
+        f"channel + recording {recording_cpu:.3f} cores "
+        f"({recording_cpu / args.users:.4f} per user); recorder share "
+        f"{recording_cpu - channel_only:.3f}"
+    )
+    print(
+        f"bot processes (peer, not counted): {bots_cpu:.3f} cores; server + bots "
+        f"{recording_cpu + bots_cpu:.2f} of {os.cpu_count()} cores"
+    )
+    print(
+        f"real time: recorded {wall:.1f} s wall, playlist lists {out.listed:.2f} s "
+        f"(ratio {out.listed / wall:.3f}); stop took {stop_wall:.2f} s"
+    )
+    print(
+        f"lag of stored media behind the wall clock (every 2 s): "
+        f"{' '.join(f'{x:.1f}' for x in lags)} s; max {max(lags):.1f} s "
+        f"(bounded ~ slice 4 s + 0.4 s latency + encode)"
+    )
+    print(
+        f"renderer behind its schedule (query renderLag, every 2 s): "
+        f"{' '.join(f'{x:.2f}' for x in render_lags)} s; max {final.max_render_lag:.2f} s; "
+        f"input frames dropped {final.dropped}, late {final.late}"
+    )
     expected = round(out.listed * FPS)
-    print(f"output frames: {out.frames} decoded-packets vs {expected} = listed x fps "
-          f"({out.frames - expected:+d}); missing ticks inside the span: {out.gaps}")  # fmt: skip
-    print(f"input flashes seen per tile over {expected_flashes} whole seconds: "
-          f"min {min(flashes.values())}, median {int(np.median(list(flashes.values())))}; "
-          f"tiles missing some: {len(missing)} {missing if missing else ''}")  # fmt: skip
+    print(
+        f"output frames: {out.frames} decoded-packets vs {expected} = listed x fps "
+        f"({out.frames - expected:+d}); missing ticks inside the span: {out.gaps}"
+    )
+    print(
+        f"input flashes seen per tile over {expected_flashes} whole seconds: "
+        f"min {min(flashes.values())}, median {int(np.median(list(flashes.values())))}; "
+        f"tiles missing some: {len(missing)} {missing if missing else ''}"
+    )
     if args.profile and args.profile.exists():
         top_functions(args.profile)
 
@@ -163,8 +194,12 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=3, help="bot processes (3)")
     parser.add_argument("--size", default="160x120", help="bot tile size (160x120)")
     parser.add_argument("--seconds", type=float, default=30.0, help="recording length (30)")
-    parser.add_argument("--busy", type=int, default=0,
-                        help="CPU-spinning processes while recording, to emulate load (0)")  # fmt: skip
+    parser.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        help="CPU-spinning processes while recording, to emulate load (0)",
+    )
     parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks")
     run_in_scratch_folder(run, parser.parse_args())
 

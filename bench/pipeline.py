@@ -84,9 +84,11 @@ def main() -> None:
         else:
             run(args, Path(scratch))
         used, wall = own_cpu_seconds() - c0, time.perf_counter() - w0
-    print(f"{args.users} users {args.size} -> BEST_FIT {args.canvas}@{FPS}, "
-          f"{args.seconds:.0f} s of output in {wall:.1f} s wall: "
-          f"{used / args.seconds:.3f} CPU s per output second")  # fmt: skip
+    print(
+        f"{args.users} users {args.size} -> BEST_FIT {args.canvas}@{FPS}, "
+        f"{args.seconds:.0f} s of output in {wall:.1f} s wall: "
+        f"{used / args.seconds:.3f} CPU s per output second"
+    )
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
 

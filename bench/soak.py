@@ -71,8 +71,10 @@ def describe(name: str, values: list[float]) -> str:
     if not values:
         return f"{name}: no flash/beep pairs"
     ms = [v * 1000 for v in values]
-    return (f"{name}: {len(ms)} pairs, mean {statistics.mean(ms):+.1f} ms, "
-            f"max |{max(abs(v) for v in ms):.1f}| ms")  # fmt: skip
+    return (
+        f"{name}: {len(ms)} pairs, mean {statistics.mean(ms):+.1f} ms, "
+        f"max |{max(abs(v) for v in ms):.1f}| ms"
+    )
 
 
 async def run(args: argparse.Namespace, folder: Path) -> None:
@@ -87,10 +89,13 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
         config = RecordingConfig(
             max_idle_time=30,
             transcoding_config=TranscodingConfig(
-                width=WIDTH, height=HEIGHT, fps=FPS, bitrate=BITRATE,
+                width=WIDTH,
+                height=HEIGHT,
+                fps=FPS,
+                bitrate=BITRATE,
                 layout=MixedVideoLayout.BEST_FIT,
             ),
-        )  # fmt: skip
+        )
         storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(folder / "rec"))
         rec = await Recording.start(server, CHANNEL, config, storage)
         w0 = time.monotonic()
@@ -133,27 +138,39 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
     growth = (samples[-1][2] - base[2]) / MB
     hours = (samples[-1][0] - base[0]) / 3600
     print(f"4 users 320x240@15 -> BEST_FIT {WIDTH}x{HEIGHT}@{FPS}, {wall:.0f} s; {load()}")
-    print(f"server CPU (channel + recorder + durable upload to LOCAL): {cpu:.3f} CPU s / s "
-          f"(target 0.25)")  # fmt: skip
+    print(
+        f"server CPU (channel + recorder + durable upload to LOCAL): {cpu:.3f} CPU s / s "
+        f"(target 0.25)"
+    )
     step = max(1, round(60 / args.sample)) if len(samples) > 60 else 1
-    print(f"RSS MB every {args.sample * step:.0f} s: "
-          f"{' '.join(f'{s[2] / MB:.0f}' for s in samples[::step])}")  # fmt: skip
-    print(f"RSS growth after {base[0]:.0f} s warm-up: {growth:+.1f} MB "
-          f"({100 * growth / (base[2] / MB):+.1f} % of {base[2] / MB:.0f} MB, target <= 5 %; "
-          f"{growth / hours if hours > 0 else 0:+.1f} MB/h); "
-          f"peak {max(s[2] for s in samples) / MB:.0f} MB")  # fmt: skip
-    print(f"renderer (query): max lag {health.max_render_lag:.2f} s, input frames dropped "
-          f"{health.dropped}, late {health.late}")  # fmt: skip
+    print(
+        f"RSS MB every {args.sample * step:.0f} s: "
+        f"{' '.join(f'{s[2] / MB:.0f}' for s in samples[::step])}"
+    )
+    print(
+        f"RSS growth after {base[0]:.0f} s warm-up: {growth:+.1f} MB "
+        f"({100 * growth / (base[2] / MB):+.1f} % of {base[2] / MB:.0f} MB, target <= 5 %; "
+        f"{growth / hours if hours > 0 else 0:+.1f} MB/h); "
+        f"peak {max(s[2] for s in samples) / MB:.0f} MB"
+    )
+    print(
+        f"renderer (query): max lag {health.max_render_lag:.2f} s, input frames dropped "
+        f"{health.dropped}, late {health.late}"
+    )
     print(describe(f"A/V offset, first {SYNC_SPAN:.0f} s", first))
     print(describe(f"A/V offset, last {SYNC_SPAN:.0f} s ", last))
     if first and last:
         drift = (statistics.mean(last) - statistics.mean(first)) * 1000
         print(f"A/V drift end - start: {drift:+.1f} ms (target |offset| <= 40 ms)")
     expected = round(out.listed * FPS)
-    print(f"output: playlist {out.listed:.1f} s vs {wall:.1f} s wall; {out.frames} frames vs "
-          f"{expected} = listed x fps ({out.frames - expected:+d}); missing ticks {out.gaps}")  # fmt: skip
-    print(f"input flashes per tile over {whole} whole seconds: "
-          f"{', '.join(f'{u}: {len(t)}' for u, t in flashes.items())}")  # fmt: skip
+    print(
+        f"output: playlist {out.listed:.1f} s vs {wall:.1f} s wall; {out.frames} frames vs "
+        f"{expected} = listed x fps ({out.frames - expected:+d}); missing ticks {out.gaps}"
+    )
+    print(
+        f"input flashes per tile over {whole} whole seconds: "
+        f"{', '.join(f'{u}: {len(t)}' for u, t in flashes.items())}"
+    )
     if args.profile and args.profile.exists():
         top_functions(args.profile)
 

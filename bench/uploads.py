@@ -113,9 +113,12 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
             ),
         )
         storage = CloudStorageConfig(
-            vendor=StorageVendor.AMAZON_S3, bucket=BUCKET, access_key=s3.access_key,
-            secret_key=s3.secret_key, endpoint=s3.endpoint,
-        )  # fmt: skip
+            vendor=StorageVendor.AMAZON_S3,
+            bucket=BUCKET,
+            access_key=s3.access_key,
+            secret_key=s3.secret_key,
+            endpoint=s3.endpoint,
+        )
         c0, m0, w0 = cpu_seconds(server.pid), cpu_seconds(s3.process.pid), time.monotonic()
         rec = await Recording.start(server, CHANNEL, recording, storage)
         await asyncio.sleep(args.seconds)
@@ -143,18 +146,26 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
         for n in names
         if n in watch.closed
     )
-    print(f"S3 (moto, signature-checking) on 127.0.0.1; 2 users -> 640x360@15, "
-          f"{args.slice} s slices, {args.seconds:.0f} s; {load()}")  # fmt: skip
-    print(f"{len(names)} slices in the bucket, {len(latencies)} with a close time "
-          f"({len(unseen)} closed and removed between two 10 ms looks)")  # fmt: skip
+    print(
+        f"S3 (moto, signature-checking) on 127.0.0.1; 2 users -> 640x360@15, "
+        f"{args.slice} s slices, {args.seconds:.0f} s; {load()}"
+    )
+    print(
+        f"{len(names)} slices in the bucket, {len(latencies)} with a close time "
+        f"({len(unseen)} closed and removed between two 10 ms looks)"
+    )
     ms = [x * 1000 for x in latencies]
-    print(f"closed -> in bucket: p50 {percentile(ms, 50):.0f} ms, p99 {percentile(ms, 99):.0f} ms, "
-          f"max {max(ms):.0f} ms, min {min(ms):.0f} ms "
-          f"(resolution: {watch.listings} listings, every 50 ms)")  # fmt: skip
+    print(
+        f"closed -> in bucket: p50 {percentile(ms, 50):.0f} ms, p99 {percentile(ms, 99):.0f} ms, "
+        f"max {max(ms):.0f} ms, min {min(ms):.0f} ms "
+        f"(resolution: {watch.listings} listings, every 50 ms)"
+    )
     target = args.slice * 1000
-    print(f"target p99 <= one slice ({target:.0f} ms): "
-          f"{'met' if percentile(ms, 99) <= target else 'NOT met'}; "
-          f"p99 / slice = {percentile(ms, 99) / target:.2f}")  # fmt: skip
+    print(
+        f"target p99 <= one slice ({target:.0f} ms): "
+        f"{'met' if percentile(ms, 99) <= target else 'NOT met'}; "
+        f"p99 / slice = {percentile(ms, 99) / target:.2f}"
+    )
     print(f"bucket LastModified (1 s resolution) consistent with these times: {consistent}")
     print(f"CPU: server {server_cpu:.3f} cores, moto {moto_cpu:.3f} cores")
 

@@ -157,33 +157,62 @@ class TranscodingConfig(ConfigModel):
     """How the mixed video is composed and encoded (seed: ``TranscodingConfig``)."""
 
     width: int = Field(
-        360, ge=MIN_SIDE, le=MAX_LONG_SIDE,
+        360,
+        ge=MIN_SIDE,
+        le=MAX_LONG_SIDE,
         description="Width of the mixed video in pixels. At most 1080p (1920x1080 either way).",
-        json_schema_extra=_help("", "合流宽度，单位 pixels，默认值为 360。最大分辨率为 1080p，超过最大分辨率会报错。",
-                                "an even number of pixels from 16 to 1920; at most 1920x1080 in either orientation", wire="width"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "合流宽度，单位 pixels，默认值为 360。最大分辨率为 1080p，超过最大分辨率会报错。",
+            "an even number of pixels from 16 to 1920; at most 1920x1080 in either orientation",
+            wire="width",
+        ),
+    )
     height: int = Field(
-        640, ge=MIN_SIDE, le=MAX_LONG_SIDE,
+        640,
+        ge=MIN_SIDE,
+        le=MAX_LONG_SIDE,
         description="Height of the mixed video in pixels. At most 1080p (1920x1080 either way).",
-        json_schema_extra=_help("", "合流高度，单位 pixels，默认值为 640。最大分辨率为 1080p，超过最大分辨率会报错。",
-                                "an even number of pixels from 16 to 1920; at most 1920x1080 in either orientation", wire="height"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "合流高度，单位 pixels，默认值为 640。最大分辨率为 1080p，超过最大分辨率会报错。",
+            "an even number of pixels from 16 to 1920; at most 1920x1080 in either orientation",
+            wire="height",
+        ),
+    )
     fps: int = Field(
-        15, ge=1, le=30,
+        15,
+        ge=1,
+        le=30,
         description="Frame rate of the mixed video (fps).",
-        json_schema_extra=_help("", "视频帧率，单位 fps，默认值为 15。", "an integer from 1 to 30 fps", wire="fps"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "", "视频帧率，单位 fps，默认值为 15。", "an integer from 1 to 30 fps", wire="fps"
+        ),
+    )
     bitrate: int = Field(
-        500, ge=50, le=10_000,
+        500,
+        ge=50,
+        le=10_000,
         description="Video bitrate in kbps. See the recommended bitrate for the size and frame rate.",
-        json_schema_extra=_help("", "视频码率，单位 Kbps，默认值为 500。", "an integer from 50 to 10000 kbps", wire="bitrate"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "视频码率，单位 Kbps，默认值为 500。",
+            "an integer from 50 to 10000 kbps",
+            wire="bitrate",
+        ),
+    )
     max_resolution_uid: int = Field(
-        0, ge=0, le=MAX_UID,
+        0,
+        ge=0,
+        le=MAX_UID,
         description="With the VERTICAL layout, the uid shown in the large window (0: the first user).",
-        json_schema_extra=_help("", "如果 layout 设为垂直布局，用该参数设置显示大流画面的用户 ID。",
-                                "a uid from 0 to 4294967295 (0: the first user to join)", wire="maxResolutionUid"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "如果 layout 设为垂直布局，用该参数设置显示大流画面的用户 ID。",
+            "a uid from 0 to 4294967295 (0: the first user to join)",
+            wire="maxResolutionUid",
+        ),
+    )
     layout: MixedVideoLayout = Field(
         MixedVideoLayout.FLOAT,
         description=(
@@ -197,15 +226,21 @@ class TranscodingConfig(ConfigModel):
             "视频合流布局。悬浮布局（默认）：第一个加入频道的用户铺满整个画布，其他用户为小视窗，从下到上水平排列，"
             "最多 4 行，每行 4 个。自适应布局：根据用户数量调整画面大小，大小一致。垂直布局：指定一个用户在左侧显示大视窗，"
             "其他用户在右侧垂直排列，最多两列，一列 8 个。最多 17 个画面。",
-            "FLOAT (0), BEST_FIT (1) or VERTICAL (2)", wire="mixedVideoLayout",
+            "FLOAT (0), BEST_FIT (1) or VERTICAL (2)",
+            wire="mixedVideoLayout",
         ),
-    )  # fmt: skip
+    )
     background_color: str = Field(
         "#000000",
         description="Background colour of the canvas as #RRGGBB (cloudrec extension, as Agora's REST API).",
-        json_schema_extra=_help("", "画布背景颜色，格式 #RRGGBB（cloudrec 扩展）。", "a colour as #RRGGBB",
-                                extension=True, wire="backgroundColor"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "画布背景颜色，格式 #RRGGBB（cloudrec 扩展）。",
+            "a colour as #RRGGBB",
+            extension=True,
+            wire="backgroundColor",
+        ),
+    )
 
     @field_validator("width", "height")
     @classmethod
@@ -247,62 +282,108 @@ class RecordingConfig(ConfigModel):
     recording_stream_types: RecordingStreamType = Field(
         RecordingStreamType.AUDIO_VIDEO,
         description="Media to record: AUDIO_VIDEO (default), AUDIO_ONLY or VIDEO_ONLY.",
-        json_schema_extra=_help("", "录制的媒体流类型：录制音频和视频（默认）、仅录制音频、仅录制视频。",
-                                "AUDIO_ONLY (0), VIDEO_ONLY (1) or AUDIO_VIDEO (2)", wire="streamTypes"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "录制的媒体流类型：录制音频和视频（默认）、仅录制音频、仅录制视频。",
+            "AUDIO_ONLY (0), VIDEO_ONLY (1) or AUDIO_VIDEO (2)",
+            wire="streamTypes",
+        ),
+    )
     decryption_mode: DecryptionMode = Field(
         DecryptionMode.NONE,
         description="Decryption scheme; must match the channel's encryption. NONE (default), AES_128_XTS, AES_128_ECB or AES_256_XTS.",
-        json_schema_extra=_help("", "解密方案。解密方式必须与频道设置的加密方式一致。无（默认）、AES128XTS、AES128ECB、AES256XTS。",
-                                "NONE (0), AES_128_XTS (1), AES_128_ECB (2) or AES_256_XTS (3)", wire="decryptionMode"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "解密方案。解密方式必须与频道设置的加密方式一致。无（默认）、AES128XTS、AES128ECB、AES256XTS。",
+            "NONE (0), AES_128_XTS (1), AES_128_ECB (2) or AES_256_XTS (3)",
+            wire="decryptionMode",
+        ),
+    )
     secret: SecretStr | None = Field(
         None,
         description="The decryption secret, when a decryption mode is set (8 to 128 printable ASCII characters).",
-        json_schema_extra=_help("", "启用解密模式后，设置的解密密码（8 到 128 个可打印 ASCII 字符）。",
-                                "8 to 128 printable ASCII characters, required when decryption_mode is not NONE", wire="secret"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "启用解密模式后，设置的解密密码（8 到 128 个可打印 ASCII 字符）。",
+            "8 to 128 printable ASCII characters, required when decryption_mode is not NONE",
+            wire="secret",
+        ),
+    )
     channel_type: ChannelType = Field(
         ChannelType.COMMUNICATION,
         description="Channel profile: COMMUNICATION (default, everyone may talk) or LIVE (hosts and audience; only hosts are recorded). Must match the clients' profile.",
-        json_schema_extra=_help("", "频道模式：通信模式（默认），频道内任何用户可以自由说话；直播模式，有主播和观众两种角色，只有主播可以自由发言。频道模式必须与 Agora Native/Web SDK 一致。",
-                                "COMMUNICATION (0) or LIVE (1)", wire="channelType"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "频道模式：通信模式（默认），频道内任何用户可以自由说话；直播模式，有主播和观众两种角色，只有主播可以自由发言。频道模式必须与 Agora Native/Web SDK 一致。",
+            "COMMUNICATION (0) or LIVE (1)",
+            wire="channelType",
+        ),
+    )
     audio_profile: AudioProfile = Field(
         AudioProfile.MUSIC_STANDARD,
         description="Audio: MUSIC_STANDARD (default, 48 kHz mono ~48 kbps), MUSIC_HIGH_QUALITY (48 kHz mono ~128 kbps) or MUSIC_HIGH_QUALITY_STEREO (48 kHz stereo ~192 kbps).",
-        json_schema_extra=_help("", "设置音频采样率、码率、编码模式和声道数：48 KHz 单声道约 48 Kbps（默认）；48 KHz 单声道约 128 Kbps；48 KHz 双声道约 192 Kbps。",
-                                "MUSIC_STANDARD (0), MUSIC_HIGH_QUALITY (1) or MUSIC_HIGH_QUALITY_STEREO (2)", wire="audioProfile"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "设置音频采样率、码率、编码模式和声道数：48 KHz 单声道约 48 Kbps（默认）；48 KHz 单声道约 128 Kbps；48 KHz 双声道约 192 Kbps。",
+            "MUSIC_STANDARD (0), MUSIC_HIGH_QUALITY (1) or MUSIC_HIGH_QUALITY_STEREO (2)",
+            wire="audioProfile",
+        ),
+    )
     video_stream_type: VideoStreamType = Field(
         VideoStreamType.HIGH,
         description="Which video stream to record: HIGH (default, high resolution and bitrate) or LOW. AUTO (extension) picks LOW for small tiles.",
-        json_schema_extra=_help("", "视频流类型：视频大流（默认），即高分辨率高码率的视频流；视频小流，即低分辨率低码率的视频流。AUTO（扩展）为小视窗选择小流。",
-                                "HIGH (0), LOW (1) or AUTO (2, cloudrec extension)", wire="videoStreamType"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "视频流类型：视频大流（默认），即高分辨率高码率的视频流；视频小流，即低分辨率低码率的视频流。AUTO（扩展）为小视窗选择小流。",
+            "HIGH (0), LOW (1) or AUTO (2, cloudrec extension)",
+            wire="videoStreamType",
+        ),
+    )
     max_idle_time: int = Field(
-        30, ge=5, le=2_592_000,
+        30,
+        ge=5,
+        le=2_592_000,
         description="Seconds the channel may stay without users before the recording exits by itself (default 30, at least 5).",
-        json_schema_extra=_help("", "最长空闲频道时间。默认值为 30 秒，该值需大于等于 5。如果频道内无用户的状态持续超过该时间，录制程序会自动退出。",
-                                "an integer number of seconds from 5 to 2592000", wire="maxIdleTime"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "最长空闲频道时间。默认值为 30 秒，该值需大于等于 5。如果频道内无用户的状态持续超过该时间，录制程序会自动退出。",
+            "an integer number of seconds from 5 to 2592000",
+            wire="maxIdleTime",
+        ),
+    )
     transcoding_config: TranscodingConfig = Field(
         default_factory=TranscodingConfig,
         description="Video composition and encoding settings.",
-        json_schema_extra=_help("", "视频转码的详细设置。", "a TranscodingConfig", wire="transcodingConfig"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "", "视频转码的详细设置。", "a TranscodingConfig", wire="transcodingConfig"
+        ),
+    )
     progress_interval: int = Field(
-        60, ge=1, le=3600,
+        60,
+        ge=1,
+        le=3600,
         description="Seconds between upload progress callbacks (cloudrec extension; the seed reports every minute).",
-        json_schema_extra=_help("", "上传进度回调的间隔秒数（cloudrec 扩展；SDK 默认每分钟一次）。",
-                                "an integer number of seconds from 1 to 3600", extension=True, wire="progressInterval"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "上传进度回调的间隔秒数（cloudrec 扩展；SDK 默认每分钟一次）。",
+            "an integer number of seconds from 1 to 3600",
+            extension=True,
+            wire="progressInterval",
+        ),
+    )
     slice_duration: int = Field(
-        4, ge=1, le=60,
+        4,
+        ge=1,
+        le=60,
         description="Target duration of each HLS slice in seconds; slices are cut on keyframes (cloudrec extension).",
-        json_schema_extra=_help("", "每个 HLS 切片的目标时长（秒），在关键帧处切分（cloudrec 扩展）。",
-                                "an integer number of seconds from 1 to 60", extension=True, wire="sliceDuration"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "每个 HLS 切片的目标时长（秒），在关键帧处切分（cloudrec 扩展）。",
+            "an integer number of seconds from 1 to 60",
+            extension=True,
+            wire="sliceDuration",
+        ),
+    )
 
     @model_validator(mode="after")
     def _secret_matches_mode(self) -> Self:
@@ -312,16 +393,19 @@ class RecordingConfig(ConfigModel):
         low, high = SECRET_LENGTHS
         if not secret:
             raise InvalidParameterError(
-                "secret", secret,
+                "secret",
+                secret,
                 f"a secret of {low} to {high} characters is required when decryption_mode is "
-                f"{self.decryption_mode.name}", redact=True,
-            )  # fmt: skip
+                f"{self.decryption_mode.name}",
+                redact=True,
+            )
         if not low <= len(secret) <= high or not all(" " <= ch <= "~" for ch in secret):
             raise InvalidParameterError(
-                "secret", secret,
+                "secret",
+                secret,
                 f"{low} to {high} printable ASCII characters for {self.decryption_mode.name}",
                 redact=True,
-            )  # fmt: skip
+            )
         return self
 
 
@@ -331,48 +415,87 @@ class CloudStorageConfig(ConfigModel):
     vendor: StorageVendor = Field(
         StorageVendor.LOCAL,
         description="Storage vendor: QINIU (0), AMAZON_S3 (1), ALIYUN (2), or LOCAL (a folder on the recording server; cloudrec extension, the embedded default).",
-        json_schema_extra=_help("", "第三方云存储：七牛云 (0)、Amazon S3 (1)、阿里云 (2)，或 LOCAL（录制服务器上的本地文件夹；cloudrec 扩展，默认）。",
-                                "QINIU (0), AMAZON_S3 (1), ALIYUN (2) or LOCAL (100)", wire="vendor"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "第三方云存储：七牛云 (0)、Amazon S3 (1)、阿里云 (2)，或 LOCAL（录制服务器上的本地文件夹；cloudrec 扩展，默认）。",
+            "QINIU (0), AMAZON_S3 (1), ALIYUN (2) or LOCAL (100)",
+            wire="vendor",
+        ),
+    )
     region: int = Field(
-        0, ge=0,
+        0,
+        ge=0,
         description="Region index in the vendor's table (Qiniu 0-3, Amazon S3 0-17, Aliyun 0-18).",
-        json_schema_extra=_help("", "第三方云存储指定的地区信息（七牛云 0-3，Amazon S3 0-17，阿里云 0-18）。",
-                                "an index of the vendor's region table", wire="region"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "第三方云存储指定的地区信息（七牛云 0-3，Amazon S3 0-17，阿里云 0-18）。",
+            "an index of the vendor's region table",
+            wire="region",
+        ),
+    )
     bucket: str = Field(
         "",
         description="Bucket name (3-63 lowercase letters, digits, dots and hyphens).",
-        json_schema_extra=_help("", "第三方云存储 bucket。", "3 to 63 lowercase letters, digits, '.' and '-', required for cloud vendors", wire="bucket"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "第三方云存储 bucket。",
+            "3 to 63 lowercase letters, digits, '.' and '-', required for cloud vendors",
+            wire="bucket",
+        ),
+    )
     access_key: SecretStr = Field(
         SecretStr(""),
         description="Access key of the storage account.",
-        json_schema_extra=_help("", "第三方云存储 access key。", "a non-empty access key, required for cloud vendors", wire="accessKey"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "第三方云存储 access key。",
+            "a non-empty access key, required for cloud vendors",
+            wire="accessKey",
+        ),
+    )
     secret_key: SecretStr = Field(
         SecretStr(""),
         description="Secret key of the storage account (kept in the OS keyring by the window).",
-        json_schema_extra=_help("", "第三方云存储 secret key。", "a non-empty secret key, required for cloud vendors", wire="secretKey"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "第三方云存储 secret key。",
+            "a non-empty secret key, required for cloud vendors",
+            wire="secretKey",
+        ),
+    )
     file_name_prefix: tuple[str, ...] = Field(
         (),
         description="Folders the files are stored under, e.g. ('recordings', '2026') (cloudrec extension, as Agora's REST API).",
-        json_schema_extra=_help("", "录制文件在存储中的目录，例如 ('recordings', '2026')（cloudrec 扩展）。",
-                                "letters and digits only per folder, 128 characters in all", extension=True, wire="fileNamePrefix"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "录制文件在存储中的目录，例如 ('recordings', '2026')（cloudrec 扩展）。",
+            "letters and digits only per folder, 128 characters in all",
+            extension=True,
+            wire="fileNamePrefix",
+        ),
+    )
     endpoint: str = Field(
         "",
         description="Endpoint override for any S3-compatible store, e.g. http://127.0.0.1:9000 (cloudrec extension).",
-        json_schema_extra=_help("", "任意 S3 兼容存储的服务地址，例如 http://127.0.0.1:9000（cloudrec 扩展）。",
-                                "empty, or http(s)://host[:port]", extension=True, wire="endpoint"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "任意 S3 兼容存储的服务地址，例如 http://127.0.0.1:9000（cloudrec 扩展）。",
+            "empty, or http(s)://host[:port]",
+            extension=True,
+            wire="endpoint",
+        ),
+    )
     local_folder: str = Field(
         "",
         description="Folder on the recording server for the LOCAL vendor (empty: the server's recordings folder) (cloudrec extension).",
-        json_schema_extra=_help("", "LOCAL 存储在录制服务器上的文件夹（空：服务器的默认录制文件夹）（cloudrec 扩展）。",
-                                "empty or a folder path", extension=True, wire="localFolder"),
-    )  # fmt: skip
+        json_schema_extra=_help(
+            "",
+            "LOCAL 存储在录制服务器上的文件夹（空：服务器的默认录制文件夹）（cloudrec 扩展）。",
+            "empty or a folder path",
+            extension=True,
+            wire="localFolder",
+        ),
+    )
 
     @field_validator("file_name_prefix")
     @classmethod
@@ -402,15 +525,17 @@ class CloudStorageConfig(ConfigModel):
         table = regions_of(self.vendor)
         if self.region >= len(table):
             raise InvalidParameterError(
-                "region", self.region,
+                "region",
+                self.region,
                 f"0 to {len(table) - 1} for {self.vendor.name} "
                 f"({', '.join(f'{r.index} {r.name}' for r in table)})",
-            )  # fmt: skip
+            )
         if not _BUCKET.match(self.bucket):
             raise InvalidParameterError(
-                "bucket", self.bucket,
+                "bucket",
+                self.bucket,
                 f"3 to 63 lowercase letters, digits, '.' and '-' (required for {self.vendor.name})",
-            )  # fmt: skip
+            )
         for name in ("access_key", "secret_key"):
             if not getattr(self, name).get_secret_value():
                 raise InvalidParameterError(

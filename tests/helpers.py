@@ -30,8 +30,10 @@ def decoded_duration(path: Path) -> float:
     """Decode ``path`` (a slice or a playlist) with ffprobe; fail on any error; its duration."""
     result = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
     return float(json.loads(result.stdout)["format"]["duration"])
 

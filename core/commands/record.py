@@ -124,9 +124,12 @@ async def _record(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     recorder = create_cloud_recorder(
-        observer, server=server, token=token, customer_id=args.customer_id,
+        observer,
+        server=server,
+        token=token,
+        customer_id=args.customer_id,
         customer_secret=os.environ.get("CLOUDREC_CUSTOMER_SECRET"),
-    )  # fmt: skip
+    )
     try:
         await recorder.start(args.app_id, args.channel, args.token, args.uid, recording, storage)
         print(f"recording {recorder.recording_id} (sid {recorder.sid}); Ctrl-C stops")

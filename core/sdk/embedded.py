@@ -168,8 +168,16 @@ class EmbeddedServer:
         self.process = None
 
     def _spawn(self, ready_file: Path, token: str) -> subprocess.Popen[bytes]:
-        args = [*server_command(), "--host", "127.0.0.1", "--port", "0",
-                "--ready-file", str(ready_file), *self.extra_args]  # fmt: skip
+        args = [
+            *server_command(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready_file),
+            *self.extra_args,
+        ]
         if self.log_level is not None:
             args += ["--log-level", self.log_level]
         if self.data_dir is not None:

@@ -8,10 +8,20 @@ from core.errors import Remedy
 
 def test_codes_are_ok_then_430_to_442_in_the_seeds_order() -> None:
     names = [
-        "CONNECT_ERROR", "DISCONNECTED", "INVALID_PARAMETER", "INVALID_OPERATION", "NO_USERS",
-        "NO_RECORDED_DATA", "RECORDER_INIT", "RECORDER_FAILED", "UPLOADER_INIT",
-        "UPLOADER_FAILED", "BACKUP_FAILED", "RECORDER_EXIT", "GENERAL_ERROR",
-    ]  # fmt: skip
+        "CONNECT_ERROR",
+        "DISCONNECTED",
+        "INVALID_PARAMETER",
+        "INVALID_OPERATION",
+        "NO_USERS",
+        "NO_RECORDED_DATA",
+        "RECORDER_INIT",
+        "RECORDER_FAILED",
+        "UPLOADER_INIT",
+        "UPLOADER_FAILED",
+        "BACKUP_FAILED",
+        "RECORDER_EXIT",
+        "GENERAL_ERROR",
+    ]
     assert ErrorCode.OK == 0
     assert [c.name for c in ErrorCode if c] == names
     assert [int(c) for c in ErrorCode if c] == list(range(430, 443))
@@ -25,9 +35,12 @@ def test_remedies_are_the_seeds() -> None:
         ErrorCode.GENERAL_ERROR,
     }
     restart = {
-        ErrorCode.RECORDER_INIT, ErrorCode.RECORDER_FAILED, ErrorCode.UPLOADER_INIT,
-        ErrorCode.UPLOADER_FAILED, ErrorCode.RECORDER_EXIT,
-    }  # fmt: skip
+        ErrorCode.RECORDER_INIT,
+        ErrorCode.RECORDER_FAILED,
+        ErrorCode.UPLOADER_INIT,
+        ErrorCode.UPLOADER_FAILED,
+        ErrorCode.RECORDER_EXIT,
+    }
     for code in release:
         assert code.remedy is Remedy.RELEASE and "release(cancel=False)" in code.remedy_text
     for code in restart:

@@ -18,9 +18,14 @@ def _cloudrec(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=timeout, env={**os.environ, **(env or {})}, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "core.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
 
 
 def test_demo_prints_a_playlist_whose_slices_decode(tmp_path: Path) -> None:
@@ -43,9 +48,18 @@ def test_record_prints_callbacks_and_stops_after_the_duration(tmp_path: Path) ->
         f'[storage]\nlocal_folder = "{tmp_path / "out"}"\n'
     )
     result = _cloudrec(
-        "record", "--channel", "cli", "--uid", "77", "--config", str(config), "--duration", "4",
-        cwd=tmp_path, env={"XDG_DATA_HOME": str(tmp_path / "data")},
-    )  # fmt: skip
+        "record",
+        "--channel",
+        "cli",
+        "--uid",
+        "77",
+        "--config",
+        str(config),
+        "--duration",
+        "4",
+        cwd=tmp_path,
+        env={"XDG_DATA_HOME": str(tmp_path / "data")},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     order = [
@@ -66,10 +80,20 @@ def test_record_reports_bad_input_and_fatal_errors_with_the_remedy(tmp_path: Pat
     bad = _cloudrec("record", "--width", "4000", cwd=tmp_path)
     assert bad.returncode == 2 and "width" in bad.stdout and "4000" in bad.stdout
     failing = _cloudrec(
-        "record", "--vendor", "AMAZON_S3", "--bucket", "rec-bucket", "--endpoint", "http://127.0.0.1:9",
-        cwd=tmp_path, env={"CLOUDREC_ACCESS_KEY": "AK", "CLOUDREC_SECRET_KEY": "never-printed",
-                           "XDG_DATA_HOME": str(tmp_path / "data")},
-    )  # fmt: skip
+        "record",
+        "--vendor",
+        "AMAZON_S3",
+        "--bucket",
+        "rec-bucket",
+        "--endpoint",
+        "http://127.0.0.1:9",
+        cwd=tmp_path,
+        env={
+            "CLOUDREC_ACCESS_KEY": "AK",
+            "CLOUDREC_SECRET_KEY": "never-printed",
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+        },
+    )
     assert failing.returncode == 2, failing.stdout + failing.stderr
     assert "UPLOADER_INIT (438)" in failing.stdout
     assert "release(cancel=True)" in failing.stdout  # the seed's remedy

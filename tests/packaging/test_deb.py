@@ -35,9 +35,14 @@ VERSION = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8")
     "version"
 ]
 REQUIRED_DEPENDS = {
-    "libgl1", "libegl1", "libxcb1", "fontconfig", "fonts-dejavu-core", "libxkbcommon-x11-0",
+    "libgl1",
+    "libegl1",
+    "libxcb1",
+    "fontconfig",
+    "fonts-dejavu-core",
+    "libxkbcommon-x11-0",
     "libxcb-cursor0",
-}  # fmt: skip
+}
 BUILD_TIMEOUT = 240
 
 
@@ -62,12 +67,20 @@ class Package:
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Package]:
     work = tmp_path_factory.mktemp("deb")
-    env = {**os.environ, "PYTHON": sys.executable, "DIST_DIR": str(work / "dist"),
-           "BUILD_DIR": str(work / "build")}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "DIST_DIR": str(work / "dist"),
+        "BUILD_DIR": str(work / "build"),
+    }
     result = subprocess.run(
         ["bash", str(PROJECT / "packaging" / "build.sh")],
-        capture_output=True, text=True, env=env, timeout=BUILD_TIMEOUT, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=BUILD_TIMEOUT,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     debs = sorted((work / "dist").glob("cloudrec_*.deb"))
     assert len(debs) == 1, debs
@@ -94,8 +107,12 @@ def test_control_fields(package: Package) -> None:
 def test_self_test_of_the_installed_bundle(package: Package, tmp_path: Path) -> None:
     result = subprocess.run(
         [str(package.program), "--self-test"],
-        capture_output=True, text=True, env=_clean_env(tmp_path), timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=_clean_env(tmp_path),
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.fullmatch(
         r"cloudrec self-test: ok, \d+\.\d s recorded, \d+ slices, 320x240@15, audio 48 kHz\n",
@@ -108,18 +125,35 @@ def test_version(package: Package, tmp_path: Path) -> None:
     # core.sdk.embedded.cloudrec_command(); the self-test below runs one.)
     result = subprocess.run(
         [str(package.program), "--version"],
-        capture_output=True, text=True, env=_clean_env(tmp_path), timeout=60, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=_clean_env(tmp_path),
+        timeout=60,
+        check=True,
+    )
     assert result.stdout.strip() == f"cloudrec {VERSION}"
 
 
 def test_bundled_server_serves_the_join_page(package: Package, tmp_path: Path) -> None:
     ready = tmp_path / "ready.json"
     server = subprocess.Popen(
-        [str(package.program), "server", "--host", "127.0.0.1", "--port", "0",
-         "--ready-file", str(ready), "--data-dir", str(tmp_path / "data")],
-        env=_clean_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            str(package.program),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        env=_clean_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while not ready.is_file() or not ready.read_text():

@@ -25,8 +25,12 @@ def test_self_test_records_and_prints_one_ok_line(tmp_path: Path) -> None:
     env.pop("QT_QPA_PLATFORM", None)  # the self-test sets offscreen itself
     result = subprocess.run(
         [sys.executable, "-m", "core.cli", "--self-test"],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stdout + result.stderr
     assert len(lines) == 1, result.stdout

@@ -33,9 +33,17 @@ async def test_server_process_runs_and_stops_cleanly(tmp_path: Path) -> None:
     ready = tmp_path / "ready.json"
     env = {**os.environ, "CLOUDREC_SERVER_TOKEN": "s3cret-admin", "CLOUDREC_APPS": APP}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "core.commands.server", "--port", "0", "--ready-file", str(ready),
-        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "core.commands.server",
+        "--port",
+        "0",
+        "--ready-file",
+        str(ready),
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )
     m = synthetic_media(4, size=(160, 120), low_stream=False)
     try:
         info = await read_ready_file(ready, process)
@@ -82,8 +90,11 @@ async def test_server_process_runs_and_stops_cleanly(tmp_path: Path) -> None:
 def test_bad_app_option_is_refused() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "core.commands.server", "--app", "nothex:x"],
-        cwd=REPO, capture_output=True, text=True, timeout=30,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
         env={k: v for k, v in os.environ.items() if k != "CLOUDREC_APPS"},
-    )  # fmt: skip
+    )
     assert result.returncode == 2
     assert "APPID:CERTIFICATE" in result.stderr

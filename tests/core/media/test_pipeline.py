@@ -87,8 +87,15 @@ def test_three_user_recording_decodes_with_exact_format_and_bitrates(
         assert (audio["codec_name"], audio["sample_rate"], audio["channels"]) == ("aac", "48000", 1)
         assert abs(float(info["format"]["start_time"]) - PTS_OFFSET - s.start) < 0.03
         decoded_duration += float(info["format"]["duration"])
-        first = ffprobe(s.path, "-select_streams", "v", "-show_entries", "packet=flags",
-                        "-read_intervals", "%+#1")  # fmt: skip
+        first = ffprobe(
+            s.path,
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=flags",
+            "-read_intervals",
+            "%+#1",
+        )
         assert first["packets"][0]["flags"].startswith("K")  # each slice starts on a keyframe
         for kind, size in stream_bytes(s.path).items():
             totals[kind] += size

@@ -48,9 +48,12 @@ def test_beeps_keep_their_place_through_aac_slices(tmp_path: Path) -> None:
     encoder = AudioEncoder(AudioProfile.MUSIC_STANDARD)
     closed: list[ClosedSlice] = []
     segmenter = Segmenter(
-        tmp_path, StreamSpec(video=None, audio=(RATE, encoder.channels)), 1.0,
-        lambda t: f"slice{t:.0f}", closed.append,
-    )  # fmt: skip
+        tmp_path,
+        StreamSpec(video=None, audio=(RATE, encoder.channels)),
+        1.0,
+        lambda t: f"slice{t:.0f}",
+        closed.append,
+    )
     samples = np.vstack([beeps_over_a_tone(6.0)] * encoder.channels)
     for i in range(0, samples.shape[1], 3200):  # the pipeline's tick size at 15 fps
         segmenter.write(encoder.encode(samples[:, i : i + 3200]))
@@ -78,8 +81,9 @@ def test_opus_output_lags_its_timestamps_by_the_lookahead() -> None:
     for k in range(len(signal) // 960):
         frame = av.AudioFrame.from_ndarray(
             np.repeat(signal[k * 960 : (k + 1) * 960], 2).reshape(1, -1),
-            format="s16", layout="stereo",
-        )  # fmt: skip
+            format="s16",
+            layout="stereo",
+        )
         frame.sample_rate, frame.pts, frame.time_base = RATE, k * 960, encoder.time_base
         for packet in encoder.encode(frame):
             assert packet.pts is not None

@@ -77,15 +77,23 @@ def _example_configs() -> tuple[RecordingConfig, CloudStorageConfig]:
         audio_profile=AudioProfile.MUSIC_HIGH_QUALITY,
         max_idle_time=120,
         transcoding_config=TranscodingConfig(
-            width=360, height=640, fps=30, bitrate=600, max_resolution_uid=1,
+            width=360,
+            height=640,
+            fps=30,
+            bitrate=600,
+            max_resolution_uid=1,
             layout=MixedVideoLayout.BEST_FIT,
         ),
-    )  # fmt: skip
+    )
     storage = documented["storageConfig"]
     return recording, CloudStorageConfig(
-        vendor=StorageVendor.AMAZON_S3, region=0, bucket="xxxxx", access_key="AK-example",
-        secret_key="SK-example", file_name_prefix=tuple(storage["fileNamePrefix"]),
-    )  # fmt: skip
+        vendor=StorageVendor.AMAZON_S3,
+        region=0,
+        bucket="xxxxx",
+        access_key="AK-example",
+        secret_key="SK-example",
+        file_name_prefix=tuple(storage["fileNamePrefix"]),
+    )
 
 
 async def test_hosted_requests_use_only_agoras_fields_and_polling_drives_callbacks(
@@ -95,9 +103,13 @@ async def test_hosted_requests_use_only_agoras_fields_and_polling_drives_callbac
     agora = FakeAgora()
     log = CallbackLog()
     recorder = create_cloud_recorder(
-        log, server="https://api.sd-rtn.com", customer_id="customer", customer_secret="c-secret",
-        transport=httpx.MockTransport(agora), extensions=False,
-    )  # fmt: skip
+        log,
+        server="https://api.sd-rtn.com",
+        customer_id="customer",
+        customer_secret="c-secret",
+        transport=httpx.MockTransport(agora),
+        extensions=False,
+    )
     recording, storage = _example_configs()
     await recorder.start(APP_ID, "httpClient463224", "the-token", 527841, recording, storage)
     assert recorder.sid == EXAMPLES["start_response"]["sid"]

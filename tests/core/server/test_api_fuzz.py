@@ -45,9 +45,24 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def _run_schemathesis(url: str, *headers: str) -> subprocess.CompletedProcess[str]:
     cli = Path(sys.executable).with_name("st")
-    args = [str(cli), "run", f"{url}/openapi.json", "--checks", "not_a_server_error",
-            "--max-examples", "30", "--seed", "1", "--request-timeout", "20",
-            "--generation-database", "none", "--no-color", "--warnings", "off"]  # fmt: skip
+    args = [
+        str(cli),
+        "run",
+        f"{url}/openapi.json",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        "30",
+        "--seed",
+        "1",
+        "--request-timeout",
+        "20",
+        "--generation-database",
+        "none",
+        "--no-color",
+        "--warnings",
+        "off",
+    ]
     for header in headers:
         args += ["-H", header]
     return subprocess.run(args, capture_output=True, text=True, timeout=540, check=False)

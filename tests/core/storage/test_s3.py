@@ -301,14 +301,24 @@ async def test_factory_with_an_endpoint_override_stores_under_the_prefix(
     ("vendor", "region", "url", "signing_region"),
     [
         (StorageVendor.AMAZON_S3, 0, "https://rec-bucket.s3.us-east-1.amazonaws.com", "us-east-1"),
-        (StorageVendor.AMAZON_S3, 7, "https://rec-bucket.s3.eu-central-1.amazonaws.com", "eu-central-1"),
-        (StorageVendor.AMAZON_S3, 15, "https://rec-bucket.s3.cn-north-1.amazonaws.com.cn", "cn-north-1"),
+        (
+            StorageVendor.AMAZON_S3,
+            7,
+            "https://rec-bucket.s3.eu-central-1.amazonaws.com",
+            "eu-central-1",
+        ),
+        (
+            StorageVendor.AMAZON_S3,
+            15,
+            "https://rec-bucket.s3.cn-north-1.amazonaws.com.cn",
+            "cn-north-1",
+        ),
         (StorageVendor.QINIU, 0, "https://rec-bucket.s3.cn-east-1.qiniucs.com", "cn-east-1"),
         (StorageVendor.QINIU, 3, "https://rec-bucket.s3.us-north-1.qiniucs.com", "us-north-1"),
         (StorageVendor.ALIYUN, 0, "https://rec-bucket.oss-cn-hangzhou.aliyuncs.com", "cn-hangzhou"),
         (StorageVendor.ALIYUN, 18, "https://rec-bucket.oss-me-east-1.aliyuncs.com", "me-east-1"),
     ],
-)  # fmt: skip
+)
 async def test_factory_uses_virtual_hosts_of_the_region_table(
     tmp_path: Path, vendor: StorageVendor, region: int, url: str, signing_region: str
 ) -> None:
