@@ -36,23 +36,38 @@ def _s3(member: AmazonS3Region, label: str, label_zh: str) -> RegionInfo:
     region = member.name.lower().replace("_", "-")
     suffix = ".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com"
     return RegionInfo(
-        StorageVendor.AMAZON_S3, int(member), member.name, label, label_zh, region,
+        StorageVendor.AMAZON_S3,
+        int(member),
+        member.name,
+        label,
+        label_zh,
+        region,
         f"s3.{region}{suffix}",
-    )  # fmt: skip
+    )
 
 
 def _qiniu(member: QiniuRegion, region: str, label: str, label_zh: str) -> RegionInfo:
     return RegionInfo(
-        StorageVendor.QINIU, int(member), member.name, label, label_zh, region,
+        StorageVendor.QINIU,
+        int(member),
+        member.name,
+        label,
+        label_zh,
+        region,
         f"s3.{region}.qiniucs.com",
-    )  # fmt: skip
+    )
 
 
 def _aliyun(member: AliyunRegion, region: str, label: str, label_zh: str) -> RegionInfo:
     return RegionInfo(
-        StorageVendor.ALIYUN, int(member), member.name, label, label_zh, region,
+        StorageVendor.ALIYUN,
+        int(member),
+        member.name,
+        label,
+        label_zh,
+        region,
         f"oss-{region}.aliyuncs.com",
-    )  # fmt: skip
+    )
 
 
 _Q, _S, _A = QiniuRegion, AmazonS3Region, AliyunRegion
