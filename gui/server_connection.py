@@ -183,14 +183,18 @@ class ServerConnection(QObject):
     # ------------------------------------------------------------------ health
     @async_slot()
     async def _on_health_tick(self) -> None:
-        await self.check_health()
+        if not self._checking.locked():  # a check that outlasts the interval is not doubled
+            await self.check_health()
 
     async def check_health(self) -> None:
-        """Whether the server runs and answers; its status report goes to the bar."""
-        if self._checking.locked() or self._url is None:
-            return  # a check that outlasts the interval is not doubled
+        """Whether the server runs and answers; its status report goes to the bar.
+
+        A check already in flight is waited for, then this one runs: a caller always
+        gets a fresh answer (the timer's tick skips instead, see ``_on_health_tick``).
+        """
         async with self._checking:
-            await self._check(self._url)
+            if self._url is not None:
+                await self._check(self._url)
 
     async def _check(self, url: str) -> None:
         if self._owns_server and self.server.exit_code() is not None:
