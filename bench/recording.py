@@ -48,6 +48,7 @@ from core.media.pipeline import MixPipeline, PipelineSettings
 from core.media.recorder import Recorder
 from core.server.app import ServerSettings, create_app
 from core.storage.local import LocalFolderDestination
+from core.storage.playlist_writer import PlaylistWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 UIDS = [1001, 1002, 1003, 1004]
@@ -166,15 +167,52 @@ def ffmpeg_offline(paths: list[Path], folder: Path) -> tuple[float, float, list[
     for p in paths:
         cmd += ["-i", str(p)]
     cmd += [
-        "-filter_complex", graph, "-map", "[v]", "-map", "[a]",
-        "-c:v", "libx264", "-preset", "veryfast", "-b:v", f"{BITRATE}k",
-        "-maxrate", f"{BITRATE}k", "-bufsize", f"{BITRATE}k", "-g", str(gop),
-        "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", "0",
-        "-x264-params", "nal-hrd=cbr", "-r", str(FPS),
-        "-c:a", "aac", "-b:a", "48k", "-ac", "1", "-ar", "48000",
-        "-f", "hls", "-hls_time", "4", "-hls_list_size", "0",
-        "-hls_segment_filename", str(folder / "s%05d.ts"), str(folder / "out.m3u8"),
-    ]  # fmt: skip
+        "-filter_complex",
+        graph,
+        "-map",
+        "[v]",
+        "-map",
+        "[a]",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-b:v",
+        f"{BITRATE}k",
+        "-maxrate",
+        f"{BITRATE}k",
+        "-bufsize",
+        f"{BITRATE}k",
+        "-g",
+        str(gop),
+        "-keyint_min",
+        str(gop),
+        "-sc_threshold",
+        "0",
+        "-bf",
+        "0",
+        "-x264-params",
+        "nal-hrd=cbr",
+        "-r",
+        str(FPS),
+        "-c:a",
+        "aac",
+        "-b:a",
+        "48k",
+        "-ac",
+        "1",
+        "-ar",
+        "48000",
+        "-f",
+        "hls",
+        "-hls_time",
+        "4",
+        "-hls_list_size",
+        "0",
+        "-hls_segment_filename",
+        str(folder / "s%05d.ts"),
+        str(folder / "out.m3u8"),
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(cmd, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -202,11 +240,25 @@ async def live(seconds: float, folder: Path) -> tuple[float, float, float, list[
     await _until(lambda: server.started)
     url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     bots = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "core.cli", "bots", "--server", url, "--channel", CHANNEL,
-        "--users", "4", "--uid-base", str(UIDS[0]), "--size", f"{BOT_SIZE[0]}x{BOT_SIZE[1]}",
-        "--fps", str(FPS), "--no-low-stream",
+        sys.executable,
+        "-m",
+        "core.cli",
+        "bots",
+        "--server",
+        url,
+        "--channel",
+        CHANNEL,
+        "--users",
+        "4",
+        "--uid-base",
+        str(UIDS[0]),
+        "--size",
+        f"{BOT_SIZE[0]}x{BOT_SIZE[1]}",
+        "--fps",
+        str(FPS),
+        "--no-low-stream",
         cwd=str(ROOT),
-    )  # fmt: skip
+    )
     registry = app.state.channels
     try:
         await _until(lambda: len(registry.channel(SANDBOX_APP_ID, CHANNEL).publishers()) == 4)
@@ -214,14 +266,27 @@ async def live(seconds: float, folder: Path) -> tuple[float, float, float, list[
         baseline = await measure(seconds / 2)
         config = RecordingConfig(
             transcoding_config=TranscodingConfig(
-                width=WIDTH, height=HEIGHT, fps=FPS, bitrate=BITRATE,
+                width=WIDTH,
+                height=HEIGHT,
+                fps=FPS,
+                bitrate=BITRATE,
                 layout=MixedVideoLayout.BEST_FIT,
             )
-        )  # fmt: skip
+        )
         recorder = Recorder(
-            registry, SANDBOX_APP_ID, CHANNEL, 4_000_000_001, "bench", config,
-            LocalFolderDestination(folder / "live"), folder / "work",
-        )  # fmt: skip
+            registry,
+            SANDBOX_APP_ID,
+            CHANNEL,
+            4_000_000_001,
+            "bench",
+            config,
+            PlaylistWriter(
+                LocalFolderDestination(folder / "live"),
+                f"bench_{CHANNEL}.m3u8",
+                target_duration=config.slice_duration,
+            ),
+            folder / "work",
+        )
         c0, w0 = own_cpu_seconds(), time.monotonic()
         await recorder.start()
         await asyncio.sleep(seconds)
@@ -240,8 +305,12 @@ async def live(seconds: float, folder: Path) -> tuple[float, float, float, list[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="recording length (20)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="offline runs of each tool, alternating; medians are compared (3)")  # fmt: skip
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="offline runs of each tool, alternating; medians are compared (3)",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="cloudrec-bench-"))
     ours_runs: list[float] = []
@@ -261,13 +330,16 @@ def main() -> None:
     def runs(values: list[float]) -> str:
         return f"median of {len(values)}: {min(values):.3f}-{max(values):.3f}"
 
-    print(f"4 users, {WIDTH}x{HEIGHT}@{FPS} BEST_FIT, H.264 {BITRATE} kbps + AAC 48 kbps, HLS; "
-          f"{load()}")  # fmt: skip
+    print(
+        f"4 users, {WIDTH}x{HEIGHT}@{FPS} BEST_FIT, H.264 {BITRATE} kbps + AAC 48 kbps, HLS; "
+        f"{load()}"
+    )
     print(
         f"live: channel receiving only (nobody subscribed: no decoding)  {baseline:.3f} CPU s / s"
     )
-    print(f"live: channel + recorder            {recording:.3f} CPU s / s "
-          f"({recorded:.1f} s recorded)")  # fmt: skip
+    print(
+        f"live: channel + recorder            {recording:.3f} CPU s / s ({recorded:.1f} s recorded)"
+    )
     print(f"live: decoding + recorder (difference)  {recorder_live:.3f} CPU s / recorded s")
     print(
         f"offline cloudrec decode+compose+encode+HLS  {ours:.3f} CPU s / recorded s ({runs(ours_runs)})"
@@ -275,10 +347,14 @@ def main() -> None:
     print(
         f"offline ffmpeg   decode+compose+encode+HLS  {ff:.3f} CPU s / recorded s ({runs(ff_runs)})"
     )
-    print(f"ratio cloudrec / ffmpeg, same decode + compose + encode from the same inputs: "
-          f"{ours / ff:.2f} (target <= 1.3)")  # fmt: skip
-    print(f"ratio live decoding + recorder (incl. frame delivery from the channel) / ffmpeg: "
-          f"{recorder_live / ff:.2f}")  # fmt: skip
+    print(
+        f"ratio cloudrec / ffmpeg, same decode + compose + encode from the same inputs: "
+        f"{ours / ff:.2f} (target <= 1.3)"
+    )
+    print(
+        f"ratio live decoding + recorder (incl. frame delivery from the channel) / ffmpeg: "
+        f"{recorder_live / ff:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ How the pieces run (see ``docs/recorder.md``):
 * **Worker thread**: owns the :class:`~core.media.pipeline.MixPipeline`. Every tick
   it takes what the loop queued and renders output time up to ``now - latency``:
   compose, mix, encode, segment. PyAV releases the GIL in swscale and the codecs.
-* **Uploader task**: each closed slice is stored with ``Destination.put_file``; only
-  then is it listed in the playlist, and the playlist object is rewritten. Slow
-  storage never stalls encoding. The last playlist write adds ``#EXT-X-ENDLIST``.
+* **Storing task**: each closed slice is handed, in order, to the recording's
+  :class:`~core.media.slices.SliceSink` (implemented by ``core/storage``), which keeps
+  it and lists it in the playlist; slow storage never stalls encoding. When the
+  recording ends the sink is ended, and its playlist gets ``#EXT-X-ENDLIST``.
 
 End-to-end encrypted users (``docs/encryption.md``) arrive as encoded frames; the
 worker decrypts and decodes them (:class:`~core.media.decrypt.MediaOpener`) before
@@ -46,15 +47,9 @@ from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
 from core.layout import compute_layout
 from core.media.decrypt import MediaOpener
 from core.media.pipeline import MixPipeline, PipelineSettings
-from core.media.playlist import Playlist, playlist_name, slice_name
-from core.media.segmenter import ClosedSlice
+from core.media.playlist import slice_name
+from core.media.slices import ClosedSlice, SliceSink
 from core.media.timeline import DEFAULT_LATENCY, OutputClock
-from core.storage.destination import (
-    PLAYLIST_CONTENT_TYPE,
-    SLICE_CONTENT_TYPE,
-    Destination,
-    StorageError,
-)
 
 if TYPE_CHECKING:
     from core.channel.registry import ChannelRegistry
@@ -91,7 +86,7 @@ class StopReason(StrEnum):
 
 @dataclass(frozen=True)
 class StoredSlice:
-    """A slice that is in the destination and listed in the playlist."""
+    """A slice that the sink kept and listed in the playlist."""
 
     name: str
     key: str
@@ -111,7 +106,7 @@ class RecorderStarted:
 
 @dataclass(frozen=True)
 class SliceStored:
-    """A slice was stored and the playlist rewritten to list it."""
+    """A slice was handed to the sink, which kept it and listed it in the playlist."""
 
     slice: StoredSlice
     playlist_key: str
@@ -171,7 +166,7 @@ _Command = _Frame | _Roster | _Layout
 
 
 class Recorder:
-    """Records channel ``cname`` of ``app_id`` as uid ``uid`` into ``destination``."""
+    """Records channel ``cname`` of ``app_id`` as uid ``uid``; its slices go to ``sink``."""
 
     def __init__(
         self,
@@ -181,12 +176,11 @@ class Recorder:
         uid: int,
         sid: str,
         config: RecordingConfig,
-        destination: Destination,
+        sink: SliceSink,
         work_dir: Path,
         *,
         slice_seconds: float | None = None,
         events: Callable[[RecorderEvent], None] | None = None,
-        key_prefix: str = "",
         latency: float = DEFAULT_LATENCY,
         x264_preset: str = "veryfast",
     ) -> None:
@@ -196,11 +190,10 @@ class Recorder:
         self.uid = uid
         self.sid = sid
         self.config = config
-        self.destination = destination
+        self.sink = sink
         self.work_dir = Path(work_dir)
         self.slice_seconds = float(slice_seconds or config.slice_duration)
         self.latency = latency
-        self.key_prefix = key_prefix.strip("/")
         self._emit_to = events
         self._x264_preset = x264_preset
         self._status = RecorderStatus.CREATED
@@ -220,7 +213,6 @@ class Recorder:
         self._users: dict[int, list[asyncio.Task[None]]] = {}
         self._idle_since: float | None = None
         self._stored: list[StoredSlice] = []
-        self._playlist = Playlist(self.slice_seconds)
         self._failed_uids: set[int] = set()
         self._high_size: dict[int, tuple[int, int]] = {}
         self._layout = config.transcoding_config.layout
@@ -292,10 +284,7 @@ class Recorder:
     @property
     def playlist_key(self) -> str:
         """The destination key of the playlist."""
-        return self._key(playlist_name(self.sid, self.cname))
-
-    def _key(self, name: str) -> str:
-        return f"{self.key_prefix}/{name}" if self.key_prefix else name
+        return self.sink.playlist_key
 
     # --- life cycle ---------------------------------------------------------------
 
@@ -304,7 +293,8 @@ class Recorder:
 
         Raises :class:`~core.channel.errors.UidInUseError` when ``uid`` is in the
         channel, :class:`CloudRecordingError` (``RECORDER_INIT``) when the pipeline
-        cannot be set up, and :class:`StorageError` when the destination fails its check.
+        cannot be set up, and the sink's error (a :class:`CloudRecordingError`) when it
+        fails its check.
         """
         if self._status is not RecorderStatus.CREATED:
             raise InvalidOperationError(f"recorder {self.sid} was already started")
@@ -312,7 +302,7 @@ class Recorder:
         cfg = self.config
         types = cfg.recording_stream_types
         try:
-            await self.destination.check()
+            await self.sink.check()
             await asyncio.to_thread(self.work_dir.mkdir, parents=True, exist_ok=True)
             channel = self.registry.channel(self.app_id, self.cname)
             video_stream = cfg.video_stream_type
@@ -623,31 +613,23 @@ class Recorder:
             if closed is None:
                 break
             await self._store(closed)
-        self._playlist.end()
-        await self._write_playlist()
+        try:
+            await self.sink.end()
+        except CloudRecordingError as exc:
+            self._emit(RecorderFailure(ErrorCode.UPLOADER_FAILED, exc.message))
 
     async def _store(self, closed: ClosedSlice) -> None:
-        key = self._key(closed.name)
         try:
-            await self.destination.put_file(key, closed.path, SLICE_CONTENT_TYPE)
-        except StorageError as exc:
+            key = await self.sink.add_slice(closed)
+        except CloudRecordingError as exc:
             # The slice stays in the work folder, unlisted; the backup path retries it.
             self._emit(RecorderFailure(ErrorCode.UPLOADER_FAILED, exc.message))
             return
         stored = StoredSlice(closed.name, key, closed.size, closed.duration, closed.start)
-        self._playlist.add(closed.name, closed.duration)
         self._stored.append(stored)
-        await self._write_playlist()
         with contextlib.suppress(OSError):
             await asyncio.to_thread(closed.path.unlink)
         self._emit(SliceStored(stored, self.playlist_key))
-
-    async def _write_playlist(self) -> None:
-        data = self._playlist.render().encode()
-        try:
-            await self.destination.put_bytes(self.playlist_key, data, PLAYLIST_CONTENT_TYPE)
-        except StorageError as exc:
-            self._emit(RecorderFailure(ErrorCode.UPLOADER_FAILED, exc.message))
 
     def _emit(self, event: RecorderEvent) -> None:
         if self._emit_to is None:

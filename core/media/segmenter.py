@@ -9,7 +9,8 @@ across slices, offset by :data:`PTS_OFFSET` like FFmpeg's own HLS output so that
 AAC's priming packet never has a negative timestamp.
 
 When a slice is complete (file closed) the ``on_slice`` callback receives a
-:class:`ClosedSlice`; uploading is the caller's business, off this thread.
+:class:`~core.media.slices.ClosedSlice`; storing it is the caller's business, off this
+thread.
 """
 
 from __future__ import annotations
@@ -25,23 +26,12 @@ from av.container import OutputContainer
 from av.stream import Stream
 
 from core.media.encoder import EncodedPacket
+from core.media.slices import ClosedSlice as ClosedSlice  # re-exported: callers name it here
 
 PTS_OFFSET = 1.4
 """Seconds added to every timestamp in the slices (FFmpeg's default mux delay x 2)."""
 
 _TS_TIME_BASE = Fraction(1, 90_000)
-
-
-@dataclass(frozen=True)
-class ClosedSlice:
-    """A finished slice file in the work folder."""
-
-    index: int
-    name: str
-    path: Path
-    start: float  # seconds on the output timeline
-    duration: float
-    size: int
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
-from core.server.recordings import (
-    CHECK_TIMEOUT,
-    ConflictError,
-    NotFoundError,
-    RecordingService,
-    RecordingSession,
-)
+from core.server.service import ConflictError, NotFoundError, RecordingService
+from core.server.session import CHECK_TIMEOUT, RecordingSession
 from core.server.state import StateStore
 from core.storage.destination import StorageError
 from core.storage.factory import make_destination

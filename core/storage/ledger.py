@@ -69,40 +69,57 @@ class SliceLedger(Database):
         super().__init__(path, _SCHEMA)
 
     def open_recording(self, sid: str, playlist_key: str) -> None:
+        """Start the upload state of ``sid`` (nothing happens if it exists: a resume)."""
         self.execute(
             "INSERT OR IGNORE INTO uploads (sid, playlist_key) VALUES (?, ?)", (sid, playlist_key)
         )
 
-    def add_slice(self, sid: str, name: str, key: str, backup_path: Path, size: int) -> int:
+    def add_slice(
+        self,
+        sid: str,
+        name: str,
+        key: str,
+        backup_path: Path,
+        size: int,
+        *,
+        duration: float | None = None,
+    ) -> int:
+        """Record a slice kept at ``backup_path``; its sequence number (1, 2, ...)."""
         with self.transaction() as db:
             row = db.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM slices WHERE sid = ?", (sid,)
             ).fetchone()
             seq = int(row[0]) + 1
             db.execute(
-                "INSERT INTO slices (sid, seq, name, key, backup_path, bytes) VALUES (?,?,?,?,?,?)",
-                (sid, seq, name, key, str(backup_path), size),
+                "INSERT INTO slices (sid, seq, name, key, backup_path, bytes, duration) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (sid, seq, name, key, str(backup_path), size, duration),
             )
         return seq
 
     def set_duration(self, sid: str, name: str, duration: float) -> None:
+        """Record the duration of slice ``name`` (measured after the fact)."""
         self.execute(
             "UPDATE slices SET duration = ? WHERE sid = ? AND name = ?", (duration, sid, name)
         )
 
     def mark_uploaded(self, sid: str, seq: int) -> None:
+        """Slice ``seq`` is in the destination."""
         self.execute("UPDATE slices SET uploaded = 1 WHERE sid = ? AND seq = ?", (sid, seq))
 
     def mark_ended(self, sid: str) -> None:
+        """The recording ended: no slice follows, the playlist may end."""
         self.execute("UPDATE uploads SET ended = 1 WHERE sid = ?", (sid,))
 
     def mark_playlist(self, sid: str, *, uploaded: bool, done: bool) -> None:
+        """The destination's playlist was written; ``done`` once it is complete."""
         self.execute(
             "UPDATE uploads SET playlist_uploaded = ?, done = ? WHERE sid = ?",
             (int(uploaded), int(done), sid),
         )
 
     def slices(self, sid: str) -> list[SliceRow]:
+        """Every slice of ``sid``, in order."""
         rows = self.fetchall(
             "SELECT sid, seq, name, key, backup_path, bytes, duration, uploaded "
             "FROM slices WHERE sid = ? ORDER BY seq",
@@ -111,6 +128,7 @@ class SliceLedger(Database):
         return [SliceRow(r[0], r[1], r[2], r[3], Path(r[4]), r[5], r[6], bool(r[7])) for r in rows]
 
     def upload(self, sid: str) -> UploadRow | None:
+        """The upload state of ``sid`` (None if unknown)."""
         r = self.fetchone(f"{_UPLOAD_COLUMNS} WHERE sid = ?", (sid,))
         return UploadRow(r[0], r[1], bool(r[2]), bool(r[3]), bool(r[4])) if r else None
 

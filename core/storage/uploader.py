@@ -1,12 +1,13 @@
 """The durable uploader: continuous upload, local backup, retry until stored.
 
-:class:`DurableUploader` is the destination the recorder writes through. A closed
-slice is first linked (or copied) into the backup folder and written to the slice
-ledger; only then does ``put_file`` return, so the recorder lists a slice only once
-it is safe on disk. A worker task uploads slices to the real destination in order,
-as soon as they close, and rewrites the destination's playlist after each uploaded
-slice: the playlist there lists only the slices that are there (the uploaded prefix),
-and gets ``#EXT-X-ENDLIST`` once the recording has ended and every slice is up.
+:class:`DurableUploader` is the slice sink the server's recorders write into (the
+``SliceSink`` protocol of :mod:`core.media.slices`). A closed slice is first linked (or
+copied) into the backup folder and written, with its duration, to the slice ledger;
+only then does ``add_slice`` return, so the recorder counts a slice only once it is
+safe on disk. A worker task uploads slices to the real destination in order, as soon
+as they close, and rewrites the destination's playlist after each uploaded slice: the
+playlist there lists only the slices that are there (the uploaded prefix), and gets
+``#EXT-X-ENDLIST`` once the recording has ended (``end``) and every slice is up.
 
 A failing upload is retried with backoff (1 s doubling to 30 s) for as long as it
 takes, across restarts (``resume``): the first failure of an outage is reported
@@ -23,16 +24,17 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from core.media.playlist import Playlist, PlaylistEntry, parse_playlist
 from core.storage.destination import (
     PLAYLIST_CONTENT_TYPE,
     SLICE_CONTENT_TYPE,
     Destination,
     StorageError,
 )
+from core.storage.hls import Playlist, PlaylistEntry, SliceFile
 from core.storage.ledger import SliceLedger, SliceRow
+from core.storage.playlist_writer import key_beside
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ UploadEvent = UploadFailed | UploadRecovered | BackedUp | AllUploaded
 
 
 class DurableUploader:
-    """A :class:`Destination` that never loses a slice (see the module docstring)."""
+    """A slice sink over ``target`` that never loses a slice (see the module docstring)."""
 
     def __init__(
         self,
@@ -88,7 +90,8 @@ class DurableUploader:
         self.backup_dir = backup_dir
         self.description = target.description
         self._target_duration = target_duration
-        self._listener = listener
+        self.listener = listener
+        """Called on the loop with every :data:`UploadEvent` (its exceptions are logged)."""
         self._delays = retry_delays
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
@@ -98,41 +101,36 @@ class DurableUploader:
         self._last_playlist: bytes | None = None
         ledger.open_recording(sid, playlist_key)
 
-    # --- the Destination interface, as the recorder sees it ------------------------
+    # --- the slice sink, as the recorder sees it ---------------------------------
 
     async def check(self) -> None:
+        """The destination's preflight."""
         await self.target.check()
 
-    async def put_file(self, key: str, path: Path, content_type: str) -> None:
-        """Keep the slice safe locally, record it, and queue its upload."""
-        name = PurePosixPath(key).name
+    async def add_slice(self, closed: SliceFile) -> str:
+        """Keep the slice safe locally, record it in the ledger and queue its upload; its key.
+
+        Raises :class:`StorageError` when the backup folder cannot hold it.
+        """
+        name = closed.name
+        key = key_beside(self.playlist_key, name)
         backup = self.backup_dir / name
         try:
-            size = await asyncio.to_thread(_keep, Path(path), backup)
+            size = await asyncio.to_thread(_keep, Path(closed.path), backup)
         except OSError as exc:
             raise StorageError(
                 f"cannot keep {name} in the backup folder {self.backup_dir}: {exc.strerror or exc}"
             ) from exc
-        self.ledger.add_slice(self.sid, name, key, backup, size)
+        self.ledger.add_slice(self.sid, name, key, backup, size, duration=closed.duration)
         self.start()
         self._wake.set()
+        return key
 
-    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
-        """The recorder's playlist only tells durations and the end; others go through."""
-        if key != self.playlist_key:
-            await self.target.put_bytes(key, data, content_type)
-            return
-        written = parse_playlist(data.decode())
-        for entry in written.entries:
-            self.ledger.set_duration(self.sid, PurePosixPath(entry.uri).name, entry.duration)
-        self._target_duration = max(self._target_duration, written.target_duration)
-        if written.ended:
-            self.ledger.mark_ended(self.sid)
+    async def end(self) -> None:
+        """The recording ended: the playlist ends once every slice is uploaded."""
+        self.ledger.mark_ended(self.sid)
         self.start()
         self._wake.set()
-
-    async def delete(self, key: str) -> None:
-        await self.target.delete(key)
 
     async def aclose(self) -> None:
         """Stop the worker (uploads resume with ``resume`` on the next start)."""
@@ -149,8 +147,13 @@ class DurableUploader:
         rows = self.ledger.slices(self.sid)
         return sum(r.bytes for r in rows if r.uploaded), sum(r.bytes for r in rows)
 
+    def slices(self) -> list[SliceRow]:
+        """Every slice of the recording as the ledger knows it, in order."""
+        return self.ledger.slices(self.sid)
+
     @property
     def pending(self) -> int:
+        """Slices not yet in the destination (only in the local backup)."""
         return sum(1 for r in self.ledger.slices(self.sid) if not r.uploaded)
 
     async def wait_done(self, timeout: float | None = None) -> bool:
@@ -167,9 +170,9 @@ class DurableUploader:
     # --- the worker -----------------------------------------------------------------
 
     def _emit(self, event: UploadEvent) -> None:
-        if self._listener is not None:
+        if self.listener is not None:
             try:
-                self._listener(event)
+                self.listener(event)
             except Exception:
                 logger.exception("upload listener failed on %r", event)
 
@@ -218,14 +221,17 @@ class DurableUploader:
     async def _upload_slice(self, row: SliceRow) -> None:
         await self.target.put_file(row.key, row.backup_path, SLICE_CONTENT_TYPE)
         self.ledger.mark_uploaded(self.sid, row.seq)
-        if row.duration is None:  # the recorder had no time to list it: measure it
+        if row.duration is None:  # a ledger row of an older version has none: measure it
             duration = await asyncio.to_thread(_probe_duration, row.backup_path)
             self.ledger.set_duration(self.sid, row.name, duration)
         with contextlib.suppress(OSError):
             await asyncio.to_thread(row.backup_path.unlink)
 
     def _render(self, rows: list[SliceRow], ended: bool) -> bytes:
-        playlist = Playlist(target_duration=self._target_duration)
+        # The target covers every slice recorded so far, listed or not, so that it does
+        # not grow as the uploads catch up.
+        target = max([self._target_duration] + [round(r.duration) for r in rows if r.duration])
+        playlist = Playlist(target_duration=target)
         for row in rows:  # the uploaded prefix: a gap would break playback order
             if not row.uploaded or row.duration is None:
                 break

@@ -16,6 +16,7 @@ from core.enums import SANDBOX_APP_ID, DecryptionMode
 from core.media.recorder import Recorder, RecorderEvent, RecorderFailure, RecorderStatus
 from core.participants.analysis import decode_audio, iter_video, playlist_slices
 from core.storage.local import LocalFolderDestination
+from core.storage.playlist_writer import PlaylistWriter
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 
 SECRET = "browser secret 42"
@@ -35,13 +36,22 @@ def playwright_api() -> Any:
 
 
 FRAMES = [
-    ("VP8", bytes([0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A, 0xA0, 0x00, 0x78, 0x00]) + bytes(range(200))),
+    (
+        "VP8",
+        bytes([0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A, 0xA0, 0x00, 0x78, 0x00]) + bytes(range(200)),
+    ),
     ("VP8", bytes([0x31, 0x02, 0x00]) + bytes(range(7))),
     ("OPUS", bytes([0xFC]) + bytes(range(100, 180))),
     ("OPUS", b""),
-    ("H264", b"\x00\x00\x00\x01\x67" + bytes(20) + b"\x00\x00\x01\x68\xce\x3c\x80"
-             + b"\x00\x00\x00\x01\x65" + bytes(range(256)) * 3),
-]  # fmt: skip
+    (
+        "H264",
+        b"\x00\x00\x00\x01\x67"
+        + bytes(20)
+        + b"\x00\x00\x01\x68\xce\x3c\x80"
+        + b"\x00\x00\x00\x01\x65"
+        + bytes(range(256)) * 3,
+    ),
+]
 
 JS_ENCRYPT = """async ([mode, secret, salt, frames]) => {
   const E = window.cloudrecE2ee;
@@ -87,8 +97,11 @@ async def test_join_page_encryption_matches_python(channel_server: Any) -> None:
                 "xts256": "1c3b3a102f770386e4836c99e370cf9bea00803f5e482357a4ae12d414a3e63b"
                 "5d31e276f8fe4a8d66b317f9ac683f44680a86ac35adfc3345befecb4bb188fd",  # IEEE 1619 #10
             }
-            for mode in (DecryptionMode.AES_128_XTS, DecryptionMode.AES_128_ECB,
-                         DecryptionMode.AES_256_XTS):  # fmt: skip
+            for mode in (
+                DecryptionMode.AES_128_XTS,
+                DecryptionMode.AES_128_ECB,
+                DecryptionMode.AES_256_XTS,
+            ):
                 frames = [[codec, data.hex()] for codec, data in FRAMES]
                 js = await page.evaluate(
                     JS_ENCRYPT, [mode.name.lower(), SECRET, list(SALT), frames]
@@ -115,9 +128,18 @@ async def test_encrypted_join_page_is_recorded(
         transcoding_config=TranscodingConfig(width=320, height=180, fps=15, bitrate=300),
     )
     out = tmp_path / "out"
-    recorder = Recorder(channel_server.registry, SANDBOX_APP_ID, "encweb", 4_000_000_009, "sidweb",
-                        config, LocalFolderDestination(out), tmp_path / "work", slice_seconds=2,
-                        events=events.append)  # fmt: skip
+    recorder = Recorder(
+        channel_server.registry,
+        SANDBOX_APP_ID,
+        "encweb",
+        4_000_000_009,
+        "sidweb",
+        config,
+        PlaylistWriter(LocalFolderDestination(out), "sidweb_encweb.m3u8", target_duration=2),
+        tmp_path / "work",
+        slice_seconds=2,
+        events=events.append,
+    )
     channel = channel_server.registry.channel(SANDBOX_APP_ID, "encweb")
     async with api.async_playwright() as pw:
         browser = await launch(pw)

@@ -26,9 +26,9 @@ from core import (
     create_cloud_recorder,
 )
 from core.enums import SANDBOX_APP_ID
-from core.media.playlist import parse_playlist
 from core.participants.bots import run_bots
 from core.sdk.embedded import start_embedded_server
+from core.storage.hls import parse_playlist
 from core.storage.ledger import SliceLedger
 from tests.helpers import CallbackLog, decoded_duration
 from tests.s3server import S3Server, TcpProxy

@@ -29,6 +29,7 @@ from core.participants.analysis import (
 from core.participants.bots import run_bots
 from core.participants.synthetic import identify_uid
 from core.storage.local import LocalFolderDestination
+from core.storage.playlist_writer import PlaylistWriter
 
 SECRET = "s3cret passphrase"
 WIDTH, HEIGHT = 320, 180
@@ -50,7 +51,9 @@ class Recording:
             uid,
             f"sid{uid}",
             cfg,
-            LocalFolderDestination(self.out),
+            PlaylistWriter(
+                LocalFolderDestination(self.out), f"sid{uid}_{cname}.m3u8", target_duration=2
+            ),
             root / f"work-{uid}",
             slice_seconds=2,
             events=lambda e: self.events.append((time.monotonic(), e)),

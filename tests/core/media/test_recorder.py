@@ -54,6 +54,7 @@ from core.participants.bots import Bots, run_bots
 from core.participants.synthetic import identify_uid, is_flash
 from core.storage.destination import StorageError
 from core.storage.local import LocalFolderDestination
+from core.storage.playlist_writer import PlaylistWriter
 
 SID = "0123abcd"
 RECORDER_UID = 4_000_000_001
@@ -69,6 +70,13 @@ class Recording:
         self.work = tmp_path / "work"
         self.events: list[RecorderEvent] = []
         self.event_times: list[float] = []
+        destination = kwargs.pop("destination", None) or LocalFolderDestination(self.out)
+        slice_seconds = float(kwargs.get("slice_seconds") or config.slice_duration)  # type: ignore[arg-type]
+        sink = PlaylistWriter(
+            destination,  # type: ignore[arg-type]
+            f"{SID}_{cname}.m3u8",
+            target_duration=slice_seconds,
+        )
         self.recorder = Recorder(
             server.registry,  # type: ignore[attr-defined]
             SANDBOX_APP_ID,
@@ -76,7 +84,7 @@ class Recording:
             kwargs.pop("uid", RECORDER_UID),  # type: ignore[arg-type]
             SID,
             config,
-            kwargs.pop("destination", None) or LocalFolderDestination(self.out),  # type: ignore[arg-type]
+            sink,
             self.work,
             events=self._on_event,
             **kwargs,  # type: ignore[arg-type]

@@ -1,0 +1,265 @@
+"""The recording service: every recording of the server process, started through REST.
+
+:class:`RecordingService` hands out resource IDs (``acquire``), starts recordings as
+:class:`~core.server.session.RecordingSession` objects, finds them again for
+``query``/``stop`` and the event stream, resumes unfinished uploads after a restart
+and stops everything at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.channel.registry import ChannelRegistry
+from core.config import CloudStorageConfig, RecordingConfig
+from core.errors import CloudRecordingError, ErrorCode
+from core.media.playlist import playlist_name
+from core.media.recorder import Recorder, RecorderEvent
+from core.notices import Status
+from core.server.session import RecordingSession
+from core.server.state import RecordingRow, StateStore
+from core.storage.credentials import CredentialVault
+from core.storage.destination import Destination
+from core.storage.factory import make_destination
+from core.storage.ledger import SliceLedger
+from core.storage.uploader import DurableUploader
+from core.wire import storage_config_from_wire, to_wire
+
+RESOURCE_LIFETIME = 300.0
+"""Seconds an acquired resource ID may wait for ``start`` (Agora: 5 minutes)."""
+
+RESUMED_SLICE_DURATION = 4.0
+"""Target slice length of the playlist of a recording resumed after a restart (its
+configuration was not kept; every slice's own duration is in the ledger)."""
+
+
+class NotFoundError(CloudRecordingError):
+    """No such resource or recording (Agora answers 404)."""
+
+    default_code = ErrorCode.INVALID_OPERATION
+
+
+class ConflictError(CloudRecordingError):
+    """The uid is already recording or present in the channel (409)."""
+
+    default_code = ErrorCode.INVALID_OPERATION
+
+
+@dataclass
+class Resource:
+    """An acquired resource ID, waiting for ``start``."""
+
+    resource_id: str
+    app_id: str
+    cname: str
+    uid: int
+    expires: float
+    sid: str | None = None
+
+
+def _public_config(config: RecordingConfig | CloudStorageConfig) -> dict[str, Any]:
+    """The wire form without secrets, for storage and display."""
+    body = to_wire(config)
+    for secret in ("secret", "accessKey", "secretKey"):
+        body.pop(secret, None)
+    return body
+
+
+class RecordingService:
+    """Every recording of this server process."""
+
+    def __init__(self, channels: ChannelRegistry, store: StateStore, data_dir: Path) -> None:
+        self.channels = channels
+        self.store = store
+        self.data_dir = data_dir
+        self.work_root = data_dir / "work"
+        self.default_folder = data_dir / "recordings"
+        self._resources: dict[str, Resource] = {}
+        self._sessions: dict[str, RecordingSession] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.ledger = SliceLedger(store.path)
+        self.vault = CredentialVault()
+        self.exit_when_done = False
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` as a task of the service (cancelled by :meth:`close`)."""
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def acquire(self, app_id: str, cname: str, uid: int) -> Resource:
+        """A new resource ID for recording ``cname`` as ``uid`` (forgets expired ones)."""
+        now = time.monotonic()
+        for rid in [
+            r for r, res in self._resources.items() if res.expires < now and res.sid is None
+        ]:
+            del self._resources[rid]
+        resource = Resource(secrets.token_urlsafe(48), app_id, cname, uid, now + RESOURCE_LIFETIME)
+        self._resources[resource.resource_id] = resource
+        return resource
+
+    def resource(self, app_id: str, resource_id: str, cname: str, uid: int) -> Resource:
+        """The acquired resource ``resource_id``; raises :class:`NotFoundError` if unknown."""
+        resource = self._resources.get(resource_id)
+        if resource is None or resource.app_id != app_id or resource.expires < time.monotonic():
+            raise NotFoundError("unknown or expired resourceId: call acquire again")
+        if resource.cname != cname or resource.uid != uid:
+            raise CloudRecordingError(
+                "cname and uid must match those of the acquire request", ErrorCode.INVALID_PARAMETER
+            )
+        return resource
+
+    async def start(
+        self, resource: Resource, recording: RecordingConfig, storage: CloudStorageConfig
+    ) -> RecordingSession:
+        """Start recording with ``resource``; raises :class:`ConflictError` if that uid
+        already records the channel, and the session's start errors."""
+        if resource.sid is not None:
+            raise ConflictError("this resourceId already started a recording: acquire a new one")
+        for session in self._sessions.values():
+            row = session.row
+            if (row.app_id, row.cname, row.uid) == (
+                resource.app_id,
+                resource.cname,
+                resource.uid,
+            ) and not session.finished:
+                raise ConflictError(
+                    f"uid {resource.uid} is already recording channel {resource.cname!r} (sid {row.sid})"
+                )
+        sid = uuid.uuid4().hex
+        resource.sid = sid
+        destination, folder = make_destination(storage, self.default_folder)
+        if storage.vendor.is_cloud:
+            await self.vault.keep(
+                sid, storage.access_key.get_secret_value(), storage.secret_key.get_secret_value()
+            )
+        row = RecordingRow(
+            sid=sid,
+            resource_id=resource.resource_id,
+            app_id=resource.app_id,
+            cname=resource.cname,
+            uid=resource.uid,
+            status=int(Status.NOT_STARTED),
+            recording_config=_public_config(recording),
+            storage_config=_public_config(storage),
+            playlist=playlist_name(sid, resource.cname),
+            folder=folder,
+            created_at=time.time(),
+            stopped_at=None,
+            exit_reason=None,
+            uploading_status="unknown",
+        )
+        self.store.add_recording(row)
+        uploader = self._uploader(row, destination, recording.slice_duration)
+        session = self._session_of(row, recording, uploader)
+        self._sessions[sid] = session
+        await session.start()
+        return session
+
+    def _session_of(
+        self, row: RecordingRow, config: RecordingConfig, uploader: DurableUploader | None
+    ) -> RecordingSession:
+        def make_recorder(
+            sink: DurableUploader, events: Callable[[RecorderEvent], None]
+        ) -> Recorder:
+            return Recorder(
+                self.channels,
+                row.app_id,
+                row.cname,
+                row.uid,
+                row.sid,
+                config,
+                sink,
+                self.work_root / row.sid,
+                events=events,
+            )
+
+        return RecordingSession(
+            row,
+            config,
+            uploader,
+            store=self.store,
+            make_recorder=make_recorder,
+            on_uploaded=self.vault.forget,
+        )
+
+    def _uploader(
+        self, row: RecordingRow, destination: Destination, slice_duration: float
+    ) -> DurableUploader:
+        key = f"{row.folder}/{row.playlist}" if row.folder else row.playlist
+        return DurableUploader(
+            destination,
+            self.ledger,
+            row.sid,
+            key,
+            self.data_dir / "backup" / row.sid,
+            target_duration=slice_duration,
+        )
+
+    async def resume(self) -> None:
+        """After a restart: end what was recording, and finish every unfinished upload."""
+        unfinished = {u.sid for u in self.ledger.unfinished()}
+        for row in self.store.recordings():
+            if row.sid not in unfinished and row.stopped_at is not None:
+                self._sessions[row.sid] = self._session_of(row, RecordingConfig(), None)
+                continue
+            await self._resume(row)
+
+    async def _resume(self, row: RecordingRow) -> None:
+        storage_body = dict(row.storage_config)
+        credentials = await self.vault.recall(row.sid)
+        if credentials is not None:
+            storage_body["accessKey"], storage_body["secretKey"] = credentials
+        config = RecordingConfig()
+        try:
+            storage = storage_config_from_wire(storage_body)
+            destination, _ = make_destination(storage, self.default_folder)
+        except CloudRecordingError as exc:
+            session = self._session_of(row, config, None)
+            self._sessions[row.sid] = session
+            await session.log.error(
+                ErrorCode.UPLOADER_FAILED,
+                f"after the restart the uploads cannot resume ({exc.message}); the slices "
+                f"stay in {self.data_dir / 'backup' / row.sid}",
+            )
+            return
+        uploader = self._uploader(row, destination, RESUMED_SLICE_DURATION)
+        session = self._session_of(row, config, uploader)
+        self._sessions[row.sid] = session
+        if row.stopped_at is None:  # it was recording when the server went down
+            self.ledger.mark_ended(row.sid)
+            await session.resume_interrupted()
+        uploader.start()
+
+    def session(self, app_id: str, resource_id: str, sid: str) -> RecordingSession:
+        """The recording ``sid`` of ``resource_id``; raises :class:`NotFoundError` if unknown."""
+        session = self._sessions.get(sid)
+        if (
+            session is None
+            or session.row.app_id != app_id
+            or session.row.resource_id != resource_id
+        ):
+            raise NotFoundError(f"no recording with sid {sid!r} for this resourceId")
+        return session
+
+    def sessions(self) -> list[RecordingSession]:
+        """Every recording this server knows, in start order."""
+        return list(self._sessions.values())
+
+    async def close(self) -> None:
+        """Stop every running recording (server shutdown)."""
+        running = [s for s in self._sessions.values() if not s.settled and s.recorder is not None]
+        await asyncio.gather(*(s.stop() for s in running), return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for session in self._sessions.values():
+            await session.close()
+        self.ledger.close()

@@ -1,0 +1,389 @@
+"""One recording of the server: its recorder, its uploads and its notices.
+
+A :class:`RecordingSession` turns what the recorder (:mod:`core.media.recorder`) and
+the durable uploader (:mod:`core.storage.uploader`) report into notices in its
+:class:`~core.server.notice_log.NoticeLog` and into the status that ``query`` answers.
+
+Life cycle: ``start`` checks the destination and starts the recorder; the recording
+ends by ``stop``, by the recorder itself (idle channel, failure) or, after a restart,
+by :meth:`RecordingSession.resume_interrupted`. It then *settles*: once every slice is
+uploaded (``uploaded``), or after :data:`SETTLE_GRACE` with slices still only in the
+local backup (``backuped``; ``uploaded`` follows when they are up). The notice log is
+closed when nothing more will happen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any
+
+from core.config import RecordingConfig
+from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
+from core.media.recorder import (
+    IdleExit,
+    Recorder,
+    RecorderEvent,
+    RecorderFailure,
+    RecorderStarted,
+    RecorderStopped,
+    SliceStored,
+    StopReason,
+)
+from core.notices import MODULE_UPLOADER, EventType, Status
+from core.server.notice_log import NoticeLog
+from core.server.state import RecordingRow, StateStore
+from core.storage.destination import StorageError
+from core.storage.uploader import (
+    AllUploaded,
+    BackedUp,
+    DurableUploader,
+    UploadEvent,
+    UploadFailed,
+    UploadRecovered,
+)
+
+logger = logging.getLogger(__name__)
+
+CHECK_TIMEOUT = 5.0
+"""Seconds the destination check at start may take (a wrong bucket fails fast)."""
+
+STOP_TIMEOUT = 30.0
+"""Seconds ``stop`` waits for the last slice and the playlist to be stored or backed up."""
+
+SETTLE_GRACE = 5.0
+"""Seconds after the recorder stops that uploads may take before the end is reported as
+backed up (the uploads go on; ``uploaded`` follows once they are done)."""
+
+RecorderFactory = Callable[[DurableUploader, Callable[[RecorderEvent], None]], Recorder]
+"""Builds the recorder of a session: given where its slices go and where its events go."""
+
+
+class RecordingSession:
+    """One recording and its notice log.
+
+    ``make_recorder`` builds the recorder at :meth:`start`; ``on_uploaded`` is awaited
+    with the sid once every file is in the destination (the server then forgets the
+    recording's storage keys). A session without an uploader is one whose uploads
+    cannot go on (finished, or unrecoverable after a restart).
+    """
+
+    def __init__(
+        self,
+        row: RecordingRow,
+        config: RecordingConfig,
+        uploader: DurableUploader | None,
+        *,
+        store: StateStore,
+        make_recorder: RecorderFactory | None = None,
+        on_uploaded: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        self.row = row
+        self.config = config
+        self.uploader = uploader
+        self.recorder: Recorder | None = None
+        self.status = Status(row.status)
+        self.uploading_status = row.uploading_status
+        self._store = store
+        self._make_recorder = make_recorder
+        self._on_uploaded = on_uploaded
+        done = row.uploading_status == "uploaded" or (
+            uploader is None and row.stopped_at is not None
+        )
+        self.log = NoticeLog(store, row.sid, row.cname, row.uid, closed=done)
+        """The notices of this recording (the event stream reads it)."""
+        self._ordering = asyncio.Lock()  # one handler at a time: notices stay in order
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._progress_task: asyncio.Task[None] | None = None
+        self._settled = asyncio.Event()  # recorder stopped, uploads done or backed up
+        self._recorder_stopped = asyncio.Event()
+        # How the recording ended; known once the recorder stopped (kept in the row after).
+        self._abnormal = Status(row.status) is Status.EXITED_ABNORMALLY
+        self._exit_reason = row.exit_reason or ""
+        if done:
+            self._settled.set()
+        if uploader is not None:
+            uploader.listener = self._on_upload_event
+
+    # --- state ------------------------------------------------------------------
+
+    @property
+    def sid(self) -> str:
+        """The recording's id."""
+        return self.row.sid
+
+    @property
+    def finished(self) -> bool:
+        """True once nothing more will happen to this recording (its event stream ends)."""
+        return self.log.closed
+
+    async def wait_finished(self) -> None:
+        """Wait until nothing more will happen to this recording (uploads done)."""
+        await self.log.wait_closed()
+
+    @property
+    def settled(self) -> bool:
+        """True once the recording ended and its files are uploaded or in the backup."""
+        return self._settled.is_set()
+
+    def notices(self, after: int) -> AsyncIterator[dict[str, Any]]:
+        """Every notice after ``after``, then new ones as they come, until the session ends."""
+        return self.log.read(after)
+
+    def query_body(self) -> dict[str, Any]:
+        """``serverResponse`` of ``query``: Agora's fields and cloudrec's progress figures."""
+        recorder = self.recorder
+        body: dict[str, Any] = {
+            "status": int(self.status),
+            "fileListMode": "string",
+            "fileList": self.row.playlist,
+            "sliceStartTime": int((recorder.start_time or 0) * 1000) if recorder else 0,
+            # cloudrec extensions, for progress displays
+            "extensionServiceState": {
+                "duration": recorder.duration if recorder else 0.0,
+                "bytes": recorder.recorded_bytes if recorder else 0,
+                "slices": len(recorder.slices) if recorder else 0,
+                "users": recorder.users if recorder else [],
+                "uploadingStatus": self.uploading_status,
+                "lastSequence": self.log.last_sequence,
+                "renderLag": round(recorder.render_lag, 3) if recorder else 0.0,
+                "maxRenderLag": round(recorder.max_render_lag, 3) if recorder else 0.0,
+                "droppedFrames": recorder.dropped_frames if recorder else 0,
+                "lateFrames": recorder.late_frames if recorder else 0,
+            },
+        }
+        return body
+
+    # --- life cycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check the destination, join the channel and start recording."""
+        await self._set_status(Status.INITIALIZING)
+        if self.uploader is None or self._make_recorder is None:
+            raise InvalidOperationError("this recording cannot start: it has no uploader")
+        try:
+            await asyncio.wait_for(self.uploader.check(), CHECK_TIMEOUT)
+        except (StorageError, TimeoutError) as exc:
+            message = (
+                exc.message
+                if isinstance(exc, StorageError)
+                else (f"{self.uploader.description} did not answer within {CHECK_TIMEOUT:.0f} s")
+            )
+            await self._fail_start(ErrorCode.UPLOADER_INIT, message)
+            raise CloudRecordingError(message, ErrorCode.UPLOADER_INIT) from None
+        await self.log.append(EventType.UPLOADER_STARTED, status=0)
+        self.recorder = self._make_recorder(self.uploader, self._on_recorder_event)
+        try:
+            await self.recorder.start()
+        except CloudRecordingError as exc:
+            await self._fail_start(exc.code, exc.message)
+            raise
+        self._progress_task = asyncio.create_task(self._report_progress())
+
+    async def stop(self) -> None:
+        """Stop recording; returns once the last slice and the playlist are stored or backed up."""
+        if self.settled:
+            return
+        if self.recorder is None:
+            raise InvalidOperationError("the recording has not started")
+        self.status = Status.STOP_RECEIVED
+        await self.recorder.stop()
+        try:
+            await asyncio.wait_for(self._settled.wait(), STOP_TIMEOUT)
+        except TimeoutError:
+            logger.warning("recording %s did not settle within %.0f s", self.sid, STOP_TIMEOUT)
+
+    async def resume_interrupted(self) -> None:
+        """The server went down while this recording was recording: report that it ended
+        abnormally, and settle once its uploads are done (or after the grace period)."""
+        self._abnormal, self._exit_reason = True, "server restarted"
+        await self.log.append(
+            EventType.RECORDER_LEAVE, leaveCode=1, reason="the server restarted while recording"
+        )
+        self._recorder_stopped.set()
+        self._spawn(self._settle_after_grace())
+
+    async def close(self) -> None:
+        """Cancel this session's pending work and stop its uploads (server shutdown);
+        uploads resume on the next start."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.uploader is not None:
+            await self.uploader.aclose()
+
+    # --- recorder events ----------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_recorder_event(self, event: RecorderEvent) -> None:
+        # Called on the loop by the recorder; notices are stored in order by one task chain.
+        self._spawn(self._handle(event))
+
+    async def _handle(self, event: RecorderEvent) -> None:
+        async with self._ordering:
+            if isinstance(event, RecorderStarted):
+                await self._set_status(Status.RECORDING)
+                await self.log.append(
+                    EventType.RECORDER_STARTED, status=0, startTime=event.start_time
+                )
+            elif isinstance(event, SliceStored):
+                await self.log.append(
+                    EventType.RECORDER_SLICE_START,
+                    fileName=event.slice.name,
+                    bytes=event.slice.bytes,
+                    duration=event.slice.duration,
+                    playlist=event.playlist_key,
+                )
+            elif isinstance(event, IdleExit):
+                await self.log.error(
+                    ErrorCode.NO_USERS,
+                    f"no user in the channel for {event.idle_seconds:.0f} s: "
+                    "the recording stops by itself",
+                )
+            elif isinstance(event, RecorderFailure):
+                await self.log.error(event.code, event.message)
+            elif isinstance(event, RecorderStopped):
+                await self._recorder_ended(event)
+
+    async def _recorder_ended(self, event: RecorderStopped) -> None:
+        if self._progress_task is not None:
+            self._progress_task.cancel()
+        self._abnormal = event.reason is StopReason.FAILED
+        self._exit_reason = str(event.reason)
+        await self.log.append(
+            EventType.RECORDER_LEAVE,
+            leaveCode=1 if self._abnormal else 0,
+            reason=str(event.reason),
+            slices=event.slices,
+            duration=event.duration,
+        )
+        if event.slices == 0:
+            await self.log.error(ErrorCode.NO_RECORDED_DATA, "the recording produced no data")
+        self._recorder_stopped.set()
+        self._spawn(self._settle_after_grace())
+
+    async def _fail_start(self, code: ErrorCode, message: str) -> None:
+        await self.log.error(code, message, fatal=True)
+        await self._settle(Status.EXITED_ABNORMALLY, message, "unknown", final=True)
+
+    # --- upload events ------------------------------------------------------------
+
+    def _on_upload_event(self, event: UploadEvent) -> None:
+        self._spawn(self._handle_upload(event))
+
+    async def _handle_upload(self, event: UploadEvent) -> None:
+        async with self._ordering:
+            if isinstance(event, UploadFailed):
+                await self.log.error(
+                    ErrorCode.UPLOADER_FAILED,
+                    f"{event.message}; slices are kept in the local backup and retried",
+                )
+            elif isinstance(event, UploadRecovered):
+                await self.log.append(
+                    EventType.WARNING, module=MODULE_UPLOADER, warnMsg="uploads work again"
+                )
+            elif isinstance(event, BackedUp):
+                if self._recorder_stopped.is_set():
+                    await self._on_backed_up(event.pending)
+            elif isinstance(event, AllUploaded):
+                await self._on_all_uploaded()
+
+    async def _settle_after_grace(self) -> None:
+        """If uploads are not done soon after the end, report the slices in the backup."""
+        assert self.uploader is not None
+        if not await self.uploader.wait_done(SETTLE_GRACE):
+            await self._on_backed_up(self.uploader.pending)
+
+    async def _on_backed_up(self, pending: int) -> None:
+        if self.settled:
+            return
+        await self._announce_files()
+        await self.log.append(
+            EventType.BACKUPED, status=1, fileName=self.row.playlist, pending=pending
+        )
+        await self._settle(self._end_status(), self._exit_reason, "backuped", final=False)
+
+    async def _on_all_uploaded(self) -> None:
+        if self.finished:
+            return
+        if not self.settled:
+            await self._announce_files()
+        await self.log.append(
+            EventType.UPLOADED, status=0, fileName=self.row.playlist, final=self.settled
+        )
+        if not self.settled:
+            await self._settle(self._end_status(), self._exit_reason, "uploaded", final=True)
+        else:
+            self.uploading_status = "uploaded"
+            self._store.update_recording(self.sid, uploading_status="uploaded")
+            await self._finish()
+        if self._on_uploaded is not None:
+            await self._on_uploaded(self.sid)
+
+    # --- status and notices -------------------------------------------------------
+
+    async def _set_status(self, status: Status, **fields: Any) -> None:
+        self.status = status
+        self._store.update_recording(self.sid, status=int(status), **fields)
+        await self.log.append(EventType.STATUS_UPDATE, status=int(status))
+
+    async def _announce_files(self) -> None:
+        await self.log.append(
+            EventType.UPLOADING_PROGRESS,
+            progress=self._progress_ten_thousandths(),
+            playlist=self.row.playlist,
+        )
+        await self.log.append(EventType.FILE_INFOS, fileList=self._file_list())
+
+    def _end_status(self) -> Status:
+        return Status.EXITED_ABNORMALLY if self._abnormal else Status.STOPPED
+
+    async def _settle(
+        self, status: Status, reason: str, uploading_status: str, *, final: bool
+    ) -> None:
+        self.uploading_status = uploading_status
+        await self._set_status(
+            status, stopped_at=time.time(), exit_reason=reason, uploading_status=uploading_status
+        )
+        await self.log.append(
+            EventType.SESSION_EXIT, exitStatus=0 if status is Status.STOPPED else 1, final=final
+        )
+        self._settled.set()
+        if final:
+            await self._finish()
+
+    async def _finish(self) -> None:
+        await self.log.close()
+        if self.uploader is not None:
+            await self.uploader.aclose()
+
+    def _file_list(self) -> list[dict[str, Any]]:
+        if self.uploader is None:
+            return []
+        return [
+            {"fileName": r.name, "bytes": r.bytes, "duration": r.duration, "uploaded": r.uploaded}
+            for r in self.uploader.slices()
+        ]
+
+    def _progress_ten_thousandths(self) -> int:
+        """Stored bytes per recorded bytes, in 1/10000 (Agora's unit)."""
+        if self.uploader is None:
+            return 0
+        stored, recorded = self.uploader.progress()
+        return 10_000 * stored // recorded if recorded else 0
+
+    async def _report_progress(self) -> None:
+        interval = self.config.progress_interval
+        while True:
+            await asyncio.sleep(interval)
+            await self.log.append(
+                EventType.UPLOADING_PROGRESS,
+                progress=self._progress_ten_thousandths(),
+                playlist=self.row.playlist,
+            )
