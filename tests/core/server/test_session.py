@@ -1,0 +1,383 @@
+"""A recording session driven through its public API by a fake recorder.
+
+Everything but the media pipeline is real: the state store and the slice ledger in
+SQLite under tmp_path, the durable uploader, a local folder as the destination. The
+fake recorder stands in for channel + encoder: it hands slices to the session's
+uploader through the slice-sink interface, as the real recorder does, and reports the
+same events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.config import RecordingConfig
+from core.errors import CloudRecordingError, ErrorCode
+from core.media.recorder import (
+    IdleExit,
+    RecorderEvent,
+    RecorderFailure,
+    RecorderStarted,
+    RecorderStopped,
+    SliceStored,
+    StopReason,
+    StoredSlice,
+)
+from core.media.slices import ClosedSlice, SliceSink
+from core.notices import MODULE_RECORDER, MODULE_UPLOADER, Status
+from core.server.session import RecordingSession
+from core.server.state import RecordingRow, StateStore
+from core.storage.destination import StorageError
+from core.storage.ledger import SliceLedger
+from core.storage.local import LocalFolderDestination
+from core.storage.uploader import DurableUploader
+
+SID = "0123abcd"
+CNAME = "chan"
+PLAYLIST = f"{SID}_{CNAME}.m3u8"
+
+
+class FakeRecorder:
+    """The recorder's public face; slices are made on demand instead of encoded."""
+
+    def __init__(self, sink: SliceSink, events: Callable[[RecorderEvent], None], work: Path):
+        self.sink, self.emit, self.work = sink, events, work
+        self.slices: list[StoredSlice] = []
+        self.start_time: float | None = None
+        self.users: list[int] = [7]
+        self.render_lag = self.max_render_lag = 0.0
+        self.dropped_frames = self.late_frames = 0
+        self.stopped = False
+
+    @property
+    def duration(self) -> float:
+        return sum(s.duration for s in self.slices)
+
+    @property
+    def recorded_bytes(self) -> int:
+        return sum(s.bytes for s in self.slices)
+
+    async def start(self) -> None:
+        self.start_time = time.time()
+        self.emit(RecorderStarted(SID, self.start_time))
+
+    async def record_slice(self, duration: float = 2.0) -> None:
+        """One slice closes and is handed to the sink, as the recorder's storing task does."""
+        index = len(self.slices)
+        self.work.mkdir(parents=True, exist_ok=True)
+        path = self.work / f"{SID}_{CNAME}_{index:017d}.ts"
+        path.write_bytes(b"\x47" * 188 * (10 + index))
+        closed = ClosedSlice(index, path.name, path, 2.0 * index, duration, path.stat().st_size)
+        key = await self.sink.add_slice(closed)
+        stored = StoredSlice(closed.name, key, closed.size, closed.duration, closed.start)
+        self.slices.append(stored)
+        path.unlink()
+        self.emit(SliceStored(stored, self.sink.playlist_key))
+
+    async def stop(self) -> None:
+        await self.end(StopReason.REQUESTED)
+
+    async def end(self, reason: StopReason) -> None:
+        if not self.stopped:
+            self.stopped = True
+            await self.sink.end()
+            self.emit(RecorderStopped(reason, len(self.slices), self.duration))
+
+
+class Harness:
+    """A session of a fresh recording writing to ``tmp_path/out/rec``."""
+
+    def __init__(self, tmp_path: Path, destination: LocalFolderDestination | None = None):
+        self.tmp_path = tmp_path
+        self.store = StateStore(tmp_path / "state.sqlite3")
+        self.ledger = SliceLedger(self.store.path)
+        self.out = tmp_path / "out"
+        self.uploaded: list[str] = []
+        self.recorder: FakeRecorder | None = None
+        row = RecordingRow(
+            sid=SID,
+            resource_id="rid",
+            app_id="app",
+            cname=CNAME,
+            uid=99,
+            status=int(Status.NOT_STARTED),
+            recording_config={},
+            storage_config={},
+            playlist=PLAYLIST,
+            folder="rec",
+            created_at=time.time(),
+            stopped_at=None,
+            exit_reason=None,
+            uploading_status="unknown",
+        )
+        self.store.add_recording(row)
+        uploader = DurableUploader(
+            destination or LocalFolderDestination(self.out),
+            self.ledger,
+            SID,
+            f"rec/{PLAYLIST}",
+            tmp_path / "backup",
+            target_duration=2.0,
+            retry_delays=(0.02,),
+        )
+        self.session = RecordingSession(
+            row,
+            RecordingConfig(),  # progress every 60 s: none during a test
+            uploader,
+            store=self.store,
+            make_recorder=self._make_recorder,
+            on_uploaded=self._on_uploaded,
+        )
+
+    def _make_recorder(
+        self, sink: SliceSink, events: Callable[[RecorderEvent], None]
+    ) -> FakeRecorder:
+        self.recorder = FakeRecorder(sink, events, self.tmp_path / "work")
+        return self.recorder
+
+    async def _on_uploaded(self, sid: str) -> None:
+        self.uploaded.append(sid)
+
+    @property
+    def fake(self) -> FakeRecorder:
+        assert self.recorder is not None
+        return self.recorder
+
+    async def notices(self) -> list[dict[str, Any]]:
+        """Every notice, read as the event stream reads them (ends when the session does)."""
+        async with asyncio.timeout(10):
+            return [n async for n in self.session.notices(0)]
+
+    def row(self) -> RecordingRow:
+        row = self.store.recording(SID)
+        assert row is not None
+        return row
+
+    def close(self) -> None:
+        self.ledger.close()
+        self.store.close()
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    h = Harness(tmp_path)
+    yield h
+    h.close()
+
+
+def names(notices: list[dict[str, Any]]) -> list[str]:
+    return [n["payload"]["details"]["msgName"] for n in notices]
+
+
+def details(notices: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [n["payload"]["details"] for n in notices if n["payload"]["details"]["msgName"] == name]
+
+
+async def wait_for(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(10):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_start_slices_stop_then_everything_uploaded(harness: Harness) -> None:
+    session = harness.session
+    await session.start()
+    await wait_for(lambda: session.status is Status.RECORDING)
+    for _ in range(3):
+        await harness.fake.record_slice()
+    body = session.query_body()
+    assert body["status"] == int(Status.RECORDING) and body["fileList"] == PLAYLIST
+    assert body["extensionServiceState"]["slices"] == 3
+    assert body["extensionServiceState"]["users"] == [7]
+
+    await session.stop()
+    assert session.settled
+    await session.wait_finished()
+    notices = await harness.notices()
+    assert names(notices) == [
+        "cloud_recording_status_update",  # 1 initializing
+        "uploader_started",
+        "cloud_recording_status_update",  # 5 recording
+        "recorder_started",
+        "recorder_slice_start",
+        "recorder_slice_start",
+        "recorder_slice_start",
+        "recorder_leave",
+        "uploading_progress",
+        "cloud_recording_file_infos",
+        "uploaded",
+        "cloud_recording_status_update",  # 7 stopped
+        "session_exit",
+    ]
+    assert [d["status"] for d in details(notices, "cloud_recording_status_update")] == [1, 5, 7]
+    slice_notices = details(notices, "recorder_slice_start")
+    assert [d["fileName"] for d in slice_notices] == [s.name for s in harness.fake.slices]
+    assert {d["playlist"] for d in slice_notices} == {f"rec/{PLAYLIST}"}
+    (leave,) = details(notices, "recorder_leave")
+    assert (leave["leaveCode"], leave["reason"], leave["slices"]) == (0, "requested", 3)
+    (files,) = details(notices, "cloud_recording_file_infos")
+    assert [f["fileName"] for f in files["fileList"]] == [s.name for s in harness.fake.slices]
+    assert all(f["uploaded"] for f in files["fileList"])
+    assert details(notices, "uploading_progress")[-1]["progress"] == 10_000
+    assert details(notices, "uploaded") == [
+        {"msgName": "uploaded", "status": 0, "fileName": PLAYLIST, "final": False}
+    ]
+    assert details(notices, "session_exit") == [
+        {"msgName": "session_exit", "exitStatus": 0, "final": True}
+    ]
+
+    assert session.finished and session.status is Status.STOPPED
+    assert session.uploading_status == "uploaded" and harness.uploaded == [SID]
+    row = harness.row()
+    assert (row.status, row.exit_reason, row.uploading_status) == (7, "requested", "uploaded")
+    assert row.stopped_at is not None
+    playlist = (harness.out / "rec" / PLAYLIST).read_text()
+    assert playlist.endswith("#EXT-X-ENDLIST\n")
+    assert [line for line in playlist.splitlines() if line.endswith(".ts")] == [
+        s.name for s in harness.fake.slices
+    ]
+    await session.stop()  # stopping a settled recording is a no-op
+
+
+async def test_an_empty_channel_ends_the_recording_by_itself(harness: Harness) -> None:
+    session = harness.session
+    await session.start()
+    harness.fake.emit(IdleExit(30.2))
+    await harness.fake.end(StopReason.IDLE)
+    await session.wait_finished()
+    notices = await harness.notices()
+    errors = details(notices, "cloud_recording_error")
+    assert errors == [
+        {
+            "msgName": "cloud_recording_error",
+            "module": MODULE_RECORDER,
+            "errorCode": int(ErrorCode.NO_USERS),
+            "errorMsg": "no user in the channel for 30 s: the recording stops by itself",
+            "fatal": False,
+        },
+        {
+            "msgName": "cloud_recording_error",
+            "module": MODULE_RECORDER,
+            "errorCode": int(ErrorCode.NO_RECORDED_DATA),
+            "errorMsg": "the recording produced no data",
+            "fatal": False,
+        },
+    ]
+    (leave,) = details(notices, "recorder_leave")
+    assert (leave["leaveCode"], leave["reason"], leave["slices"]) == (0, "idle", 0)
+    assert session.status is Status.STOPPED and harness.row().exit_reason == "idle"
+    assert details(notices, "session_exit")[-1]["exitStatus"] == 0
+
+
+async def test_a_recorder_failure_is_an_error_notice_and_an_abnormal_exit(
+    harness: Harness,
+) -> None:
+    session = harness.session
+    await session.start()
+    await harness.fake.record_slice()
+    harness.fake.emit(RecorderFailure(ErrorCode.UPLOADER_FAILED, "cannot write x.ts: disk full"))
+    harness.fake.emit(RecorderFailure(ErrorCode.RECORDER_FAILED, "the media pipeline failed"))
+    await harness.fake.end(StopReason.FAILED)
+    await session.wait_finished()
+    notices = await harness.notices()
+    errors = details(notices, "cloud_recording_error")
+    assert [(e["module"], e["errorCode"], e["errorMsg"], e["fatal"]) for e in errors] == [
+        (MODULE_UPLOADER, int(ErrorCode.UPLOADER_FAILED), "cannot write x.ts: disk full", False),
+        (MODULE_RECORDER, int(ErrorCode.RECORDER_FAILED), "the media pipeline failed", False),
+    ]
+    (leave,) = details(notices, "recorder_leave")
+    assert (leave["leaveCode"], leave["reason"], leave["slices"]) == (1, "failed", 1)
+    assert session.status is Status.EXITED_ABNORMALLY
+    assert details(notices, "cloud_recording_status_update")[-1]["status"] == 20
+    assert details(notices, "session_exit") == [
+        {"msgName": "session_exit", "exitStatus": 1, "final": True}
+    ]
+    assert harness.row().status == 20 and harness.row().exit_reason == "failed"
+
+
+async def test_a_destination_that_fails_its_check_fails_the_start(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    harness = Harness(tmp_path, LocalFolderDestination(blocked))
+    try:
+        with pytest.raises(CloudRecordingError) as info:
+            await harness.session.start()
+        assert info.value.code is ErrorCode.UPLOADER_INIT
+        assert harness.recorder is None  # no recorder was built
+        notices = await harness.notices()
+        assert names(notices) == [
+            "cloud_recording_status_update",
+            "cloud_recording_error",
+            "cloud_recording_status_update",
+            "session_exit",
+        ]
+        (error,) = details(notices, "cloud_recording_error")
+        assert (error["module"], error["errorCode"], error["fatal"]) == (
+            MODULE_UPLOADER,
+            int(ErrorCode.UPLOADER_INIT),
+            True,
+        )
+        assert str(blocked) in error["errorMsg"]
+        assert harness.session.finished and harness.session.status is Status.EXITED_ABNORMALLY
+        assert harness.row().exit_reason == error["errorMsg"]
+    finally:
+        harness.close()
+
+
+class Unreachable(LocalFolderDestination):
+    """A local folder whose store is down until ``up`` is set."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.up = False
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        if not self.up:
+            raise StorageError(f"cannot upload {key!r}: the store is unreachable")
+        await super().put_file(key, path, content_type)
+
+
+async def test_slices_left_in_the_backup_are_reported_then_uploaded(tmp_path: Path) -> None:
+    target = Unreachable(tmp_path / "out")
+    harness = Harness(tmp_path, target)
+    session = harness.session
+    try:
+        await session.start()
+        await harness.fake.record_slice()
+        await harness.fake.record_slice()
+        await session.stop()
+        assert session.settled and not session.finished
+        assert session.uploading_status == "backuped"
+        target.up = True
+        await session.wait_finished()
+        notices = await harness.notices()
+        (failure,) = details(notices, "cloud_recording_error")
+        assert (failure["module"], failure["errorCode"]) == (
+            MODULE_UPLOADER,
+            int(ErrorCode.UPLOADER_FAILED),
+        )
+        assert failure["errorMsg"].endswith(
+            "unreachable; slices are kept in the local backup and retried"
+        )
+        (backed_up,) = details(notices, "backuped")
+        assert (backed_up["status"], backed_up["pending"]) == (1, 2)
+        assert details(notices, "cloud_recording_warning") == [
+            {"msgName": "cloud_recording_warning", "module": 1, "warnMsg": "uploads work again"}
+        ]
+        assert details(notices, "session_exit") == [
+            {"msgName": "session_exit", "exitStatus": 0, "final": False}
+        ]
+        assert details(notices, "uploaded") == [
+            {"msgName": "uploaded", "status": 0, "fileName": PLAYLIST, "final": True}
+        ]
+        assert names(notices)[-1] == "uploaded"
+        assert harness.row().uploading_status == "uploaded" and harness.uploaded == [SID]
+        assert (tmp_path / "out" / "rec" / PLAYLIST).read_text().endswith("#EXT-X-ENDLIST\n")
+    finally:
+        harness.close()
