@@ -30,7 +30,7 @@ from core.storage.destination import Destination
 from core.storage.factory import make_destination
 from core.storage.ledger import SliceLedger
 from core.storage.uploader import DurableUploader
-from core.wire import storage_config_from_wire, to_wire
+from core.wire import secret_wire_names, storage_config_from_wire, to_wire
 
 RESOURCE_LIFETIME = 300.0
 """Seconds an acquired resource ID may wait for ``start`` (Agora: 5 minutes)."""
@@ -67,7 +67,7 @@ class Resource:
 def _public_config(config: RecordingConfig | CloudStorageConfig) -> dict[str, Any]:
     """The wire form without secrets, for storage and display."""
     body = to_wire(config)
-    for secret in ("secret", "accessKey", "secretKey"):
+    for secret in secret_wire_names(type(config)):
         body.pop(secret, None)
     return body
 
