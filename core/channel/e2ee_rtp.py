@@ -4,15 +4,7 @@ The frame format is :mod:`core.channel.e2ee`; this module puts it on aiortc's
 RTP path, per sender or receiver instance (other peers are untouched), through
 :mod:`core.channel.aiortc_hooks` (the one module that reaches into aiortc):
 
-* **Sending** (:func:`encrypt_sender`): the sender encodes with aiortc's own
-  encoder for the negotiated codec, subclassed so that each encoded frame is
-  sealed between encoding and packetising (VP8: the frame, H.264: each NAL unit,
-  Opus: each packet; :func:`~core.channel.aiortc_hooks.sealing_encoder`,
-  installed before the first frame by
-  :func:`~core.channel.aiortc_hooks.replace_encoder`). aiortc's encoder settings,
-  REMB bitrate changes and keyframe requests (PLI/FIR) keep working, unlike with a
-  track that returns pre-encoded packets (aiortc's ``pack()`` path ignores
-  keyframe requests).
+* **Sending** is the publishers' side: :mod:`core.participants.e2ee_sender`.
 * **Receiving** (:func:`pass_through_receiver`): aiortc's receiver hands every
   reassembled frame to a decoder thread through a private queue. That queue is
   replaced by one that delivers the still-encoded frame to the track as an
@@ -28,44 +20,18 @@ The hooks raise :class:`~core.channel.errors.UnsupportedAiortcError` (a
 
 from __future__ import annotations
 
-import functools
 import queue
-from collections.abc import Callable
 from typing import Any
 
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCRtpReceiver
 
 from core.channel.aiortc_hooks import (
-    Encoder,
     replace_decoder_queue,
-    replace_encoder,
-    sealing_encoder,
     track_queue,
 )
-from core.channel.e2ee import Codec, E2eeKeys, FrameEncryptor, is_keyframe
+from core.channel.e2ee import Codec, is_keyframe
 from core.channel.streams import EncodedFrame
 from core.enums import VideoStreamType
-
-# --- sending -------------------------------------------------------------------------
-
-
-def encrypting_encoder(codec_name: str, keys: E2eeKeys) -> Encoder:
-    """aiortc's encoder for ``codec_name`` whose frames are sealed with ``keys``."""
-    codec = Codec.of(codec_name)
-    encryptor = FrameEncryptor(keys)
-    # H.264 is sealed per NAL unit (the packetiser's unit), the others per frame.
-    seal: Callable[[bytes], bytes] = (
-        encryptor.encrypt_nal
-        if codec is Codec.H264
-        else functools.partial(encryptor.encrypt, codec)
-    )
-    return sealing_encoder(codec.value, seal)
-
-
-def encrypt_sender(sender: RTCRtpSender, keys: E2eeKeys) -> None:
-    """Make ``sender`` encrypt every frame it sends. Call before it starts sending."""
-    replace_encoder(sender, lambda codec_name: encrypting_encoder(codec_name, keys))
-
 
 # --- receiving -----------------------------------------------------------------------
 

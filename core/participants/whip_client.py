@@ -33,9 +33,9 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 
 from core.channel.e2ee import E2eeKeys
-from core.channel.e2ee_rtp import encrypt_sender
 from core.channel.ice import rtc_configuration
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
+from core.participants.e2ee_sender import encrypt_sender
 
 VIDEO_CODECS = ("VP8", "H264")
 """Video codecs :func:`publish` can prefer."""

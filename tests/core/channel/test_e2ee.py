@@ -29,12 +29,12 @@ from core.channel.e2ee import (
     split_annexb,
     unescape,
 )
-from core.channel.e2ee_rtp import encrypting_encoder
 from core.channel.streams import EncodedFrame
 from core.commands.bots import SECRET_ENV, add_arguments, run
 from core.enums import SANDBOX_APP_ID, DecryptionMode
 from core.errors import InvalidParameterError
 from core.participants.bots import BotOptions, run_bots
+from core.participants.e2ee_sender import encrypting_encoder
 from core.participants.synthetic import render_tile, uid_colour
 
 MODES = [DecryptionMode.AES_128_XTS, DecryptionMode.AES_128_ECB, DecryptionMode.AES_256_XTS]
