@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import math
 import shutil
 import subprocess
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +27,173 @@ class CallbackLog(CloudRecorderObserver):
         return [name for name, _ in self.calls]
 
 
-def decoded_duration(path: Path) -> float:
-    """Decode ``path`` (a slice or a playlist) with ffprobe; fail on any error; its duration."""
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
+AAC_FRAME_SAMPLES = 1024
+"""Samples in one AAC-LC frame (the recorder's audio encoder)."""
+
+EXTINF_ROUNDING = 0.0005
+"""A playlist writes each ``#EXTINF`` with three decimals: up to half a millisecond off."""
+
+_DECODE = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-err_detect", "explode"]
+# framemd5: one line per decoded frame per stream; passthrough: no frame dropped or duplicated
+_TO_FRAMES = ["-map", "0", "-fps_mode", "passthrough", "-f", "framemd5", "-"]
+
+
+@dataclass(frozen=True)
+class DecodedMedia:
+    """What decoding a slice or a playlist found.
+
+    ``listed_seconds`` is the ``#EXTINF`` of a slice as its playlist lists it, or the sum
+    of them for a playlist (``None`` for a slice decoded on its own). ``slices`` holds a
+    playlist's slices, each decoded on its own, in playlist order.
+    """
+
+    path: Path
+    video_frames: int
+    audio_frames: int
+    audio_samples: int
+    sample_rate: int | None
+    listed_seconds: float | None = None
+    slices: tuple[DecodedMedia, ...] = ()
+
+    def audio_seconds(self) -> float:
+        """Decoded audio, in seconds (0 without audio)."""
+        return self.audio_samples / self.sample_rate if self.sample_rate else 0.0
+
+
+def decode_media(path: Path) -> DecodedMedia:
+    """Decode every frame of every stream of ``path`` (an MPEG-TS slice or a playlist).
+
+    A slice is decoded by ``ffmpeg -xerror -err_detect explode``: any message on stderr
+    (demuxer or decoder error, a corrupt packet) or a non-zero exit fails the test with
+    that message. A playlist is checked slice by slice that way, then decoded once more
+    through FFmpeg's HLS demuxer, whose counts must equal the slices' sums: the HLS
+    demuxer skips a slice it cannot open or read with only a warning, so the per-slice
+    pass is what catches a bad slice, and the sum check catches a slice it skipped.
+    The playlist pass runs without ``-xerror``: every slice is its own MPEG-TS file whose
+    continuity counters start at 0, which the HLS demuxer, reading the slices as one
+    stream, flags as a corrupt packet at each slice boundary (a warning; the packets
+    decode). Decoder errors are still errors there.
+    """
+    if path.suffix != ".m3u8":
+        return _decode(path, strict=True)
+    entries = _playlist_entries(path.read_text())
+    assert entries, f"{path} lists no slice"
+    slices = tuple(
+        replace(_decode(path.parent / uri, strict=True), listed_seconds=seconds)
+        for uri, seconds in entries
     )
-    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
-    return float(json.loads(result.stdout)["format"]["duration"])
+    whole = _decode(path, strict=False)
+    totals = (
+        sum(s.video_frames for s in slices),
+        sum(s.audio_frames for s in slices),
+        sum(s.audio_samples for s in slices),
+    )
+    assert (whole.video_frames, whole.audio_frames, whole.audio_samples) == totals, (
+        f"{path}: the HLS demuxer decoded (video frames, audio frames, audio samples) "
+        f"{(whole.video_frames, whole.audio_frames, whole.audio_samples)}, its slices {totals}"
+    )
+    return replace(whole, listed_seconds=sum(seconds for _, seconds in entries), slices=slices)
+
+
+def check_recording(
+    path: Path, *, fps: int | None, audio: bool = True, ended: bool = True
+) -> DecodedMedia:
+    """Decode a recording's playlist (:func:`decode_media`) and check it against its list.
+
+    What ``#EXTINF`` is (``core/media/segmenter.py``): a slice's duration from its start
+    to the next slice's first keyframe, or, for the last slice of a recording, to the end
+    of its last audio or video packet, written with three decimals. Slices are whole GOPs
+    of ``round(slice_seconds * fps)`` frames, and the audio encoder's flush pads the last
+    audio frame, so the audio runs on after the last video frame by less than one AAC
+    frame. Hence, for every slice, exactly:
+
+    * video frames = ``floor((EXTINF + 0.0005) * fps)`` (EXTINF x fps, rounded down past
+      the last slice's audio tail); their sum is the recording's;
+    * decoded audio = EXTINF within one AAC frame (a frame straddling a cut goes into the
+      earlier slice), plus, in the first slice, the encoder's priming frame (1024 samples
+      stamped before time 0: MPEG-TS has no way to tell a decoder to skip it).
+
+    ``fps=None``: no video track may be there; ``audio=False``: no audio track.
+    ``ended``: the playlist must end with ``#EXT-X-ENDLIST``.
+    """
+    text = path.read_text()
+    assert text.rstrip().endswith("#EXT-X-ENDLIST") == ended, text
+    media = decode_media(path)
+    for i, part in enumerate(media.slices):
+        listed = part.listed_seconds
+        assert listed is not None
+        where = f"{part.path.name} (EXTINF {listed:.3f})"
+        if fps is None:
+            assert part.video_frames == 0, f"{where}: {part.video_frames} video frames"
+        else:
+            # Exact only while the audio tail and the rounding stay under one frame period.
+            assert fps * (AAC_FRAME_SAMPLES / 48_000 + 2 * EXTINF_ROUNDING) < 1, fps
+            expected = math.floor((listed + EXTINF_ROUNDING) * fps + 1e-9)
+            assert part.video_frames == expected, (
+                f"{where}: {part.video_frames} video frames, EXTINF x {fps} fps says {expected}"
+            )
+        if not audio:
+            assert part.audio_frames == 0, f"{where}: {part.audio_frames} audio frames"
+            continue
+        assert part.sample_rate, f"{where}: no audio"
+        frame = AAC_FRAME_SAMPLES / part.sample_rate
+        priming = frame if i == 0 else 0.0
+        heard = part.audio_seconds() - priming
+        assert abs(heard - listed) <= frame + EXTINF_ROUNDING, (
+            f"{where}: {heard:.4f} s of audio (without priming), more than one AAC frame off"
+        )
+    return media
+
+
+def _decode(path: Path, *, strict: bool) -> DecodedMedia:
+    """Decode ``path`` to frame checksums and count them per stream."""
+    assert path.is_file(), f"{path} is missing"
+    command = [*_DECODE, *(["-xerror"] if strict else []), "-i", str(path), *_TO_FRAMES]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and not result.stderr.strip(), (
+        f"decoding {path} failed (exit {result.returncode}): {result.stderr.strip()}"
+    )
+    kinds: dict[str, str] = {}
+    rates: dict[str, int] = {}
+    counts = {"video": 0, "audio": 0}
+    samples = 0
+    for line in result.stdout.splitlines():
+        if line.startswith("#media_type "):
+            index, kind = line[len("#media_type ") :].split(": ")
+            kinds[index] = kind
+        elif line.startswith("#tb "):
+            index, tb = line[len("#tb ") :].split(": ")
+            rates[index] = int(tb.split("/")[1])
+        elif line and not line.startswith("#"):
+            index, _dts, _pts, duration, _size, _hash = (f.strip() for f in line.split(","))
+            kind = kinds[index]
+            counts[kind] += 1
+            if kind == "audio":
+                samples += int(duration)  # the audio time base is 1/sample rate
+    audio_rates = {rates[i] for i, kind in kinds.items() if kind == "audio"}
+    assert len(audio_rates) <= 1, f"{path}: audio streams at {audio_rates} Hz"
+    assert counts["video"] + counts["audio"] > 0, f"{path}: no frame decoded"
+    return DecodedMedia(
+        path=path,
+        video_frames=counts["video"],
+        audio_frames=counts["audio"],
+        audio_samples=samples,
+        sample_rate=audio_rates.pop() if audio_rates else None,
+    )
+
+
+def _playlist_entries(text: str) -> list[tuple[str, float]]:
+    """``(uri, EXTINF seconds)`` of each slice a playlist lists (read here, not by core)."""
+    entries: list[tuple[str, float]] = []
+    seconds: float | None = None
+    for line in (raw.strip() for raw in text.splitlines()):
+        if line.startswith("#EXTINF:"):
+            seconds = float(line[len("#EXTINF:") :].split(",", 1)[0])
+        elif line and not line.startswith("#"):
+            assert seconds is not None, f"{line} has no #EXTINF"
+            entries.append((line, seconds))
+            seconds = None
+    return entries
 
 
 # Debian's Chromium as the tests drive it (RECIPES.md): headless, fake camera and

@@ -30,7 +30,7 @@ from core.participants.bots import run_bots
 from core.sdk.embedded import start_embedded_server
 from core.storage.hls import parse_playlist
 from core.storage.ledger import SliceLedger
-from tests.helpers import CallbackLog, decoded_duration
+from tests.helpers import CallbackLog, DecodedMedia, check_recording
 from tests.s3server import S3Server, TcpProxy
 
 pytestmark = pytest.mark.slow
@@ -46,17 +46,20 @@ def _storage(
     )  # fmt: skip
 
 
+FPS = 15
+
+
 def _config() -> RecordingConfig:
     return RecordingConfig(
         progress_interval=2, slice_duration=2,
-        transcoding_config=TranscodingConfig(width=320, height=240, fps=15, bitrate=300),
+        transcoding_config=TranscodingConfig(width=320, height=240, fps=FPS, bitrate=300),
     )  # fmt: skip
 
 
 def _download_and_decode(
     s3: S3Server, bucket: str, playlist_key: str, folder: Path
-) -> tuple[list[str], float]:
-    """Fetch the playlist and its slices from the bucket; decode them end to end."""
+) -> tuple[list[str], DecodedMedia]:
+    """Fetch the playlist and its slices from the bucket; decode and count them."""
     folder.mkdir(parents=True, exist_ok=True)
     text = s3.get_object(bucket, playlist_key).decode()
     playlist = parse_playlist(text)
@@ -69,7 +72,7 @@ def _download_and_decode(
     local = folder / playlist_key.rsplit("/", 1)[1]
     local.write_text(text)
     assert s3.head_object(bucket, playlist_key)["ContentType"] == "application/vnd.apple.mpegurl"
-    return [e.uri for e in playlist.entries], decoded_duration(local)
+    return [e.uri for e in playlist.entries], check_recording(local, fps=FPS)
 
 
 async def test_a_wrong_secret_or_a_missing_bucket_fails_start_fast_with_uploader_init(
@@ -117,8 +120,8 @@ async def test_a_60_s_recording_uploads_while_recording(
         await recorder.wait_finished(30)
         await recorder.release()
     playlist_key = f"recordings/{recorder.sid}_s3live.m3u8"
-    slices, duration = _download_and_decode(s3_server, s3_bucket, playlist_key, tmp_path / "down")
-    assert abs(duration - 60) <= 2.5
+    slices, media = _download_and_decode(s3_server, s3_bucket, playlist_key, tmp_path / "down")
+    assert abs(media.video_frames / FPS - 60) <= 2.5
     assert sorted(f"recordings/{s}" for s in slices) == [
         k for k in s3_server.list_keys(s3_bucket, "recordings/") if k.endswith(".ts")
     ]
@@ -155,11 +158,11 @@ async def test_an_s3_outage_of_30_s_loses_no_slice(
     ledger = SliceLedger(channel_server.settings.data_dir / "state.sqlite3")
     recorded = [r.name for r in ledger.slices(recorder.sid)]
     ledger.close()
-    slices, duration = _download_and_decode(
+    slices, media = _download_and_decode(
         s3_server, s3_bucket, f"recordings/{recorder.sid}_s3out.m3u8", tmp_path / "down"
     )
     assert slices == recorded and len(recorded) >= 20  # every slice, the outage's included
-    assert duration > 40
+    assert media.video_frames / FPS > 40
 
 
 async def _uploaded(log: CallbackLog) -> None:
