@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from core.errors import CloudRecordingError, ErrorCode
 from gui.forms.new_recording import NewRecordingPanel
@@ -22,21 +23,25 @@ LISTED = [
 ]
 
 
-def _controller(
-    qtbot: Any,
+Controlled = tuple[RecordingsController, list[tuple[str, bool]]]
+"""A controller over a fake server's recordings list, and the messages it emitted."""
+
+
+@pytest.fixture
+def controlled(
     settings: AppSettings,
     store: KeyringStore,
-    factory: FakeRecorderFactory,
-    server: FakeServer,
-) -> tuple[RecordingsController, list[tuple[str, bool]]]:
+    recorder_factory: FakeRecorderFactory,
+    fake_server: FakeServer,
+) -> Controlled:
     def api(request: httpx.Request) -> httpx.Response:
         assert request.url.path == "/v1/cloudrec/recordings"
         return httpx.Response(200, json={"recordings": LISTED})
 
     transport = httpx.MockTransport(api)
-    connection = ServerConnection(settings, store, server, transport=transport)  # type: ignore[arg-type]
+    connection = ServerConnection(settings, store, fake_server, transport=transport)  # type: ignore[arg-type]
     connection.use("http://127.0.0.1:9", "tok", owned=True)
-    controller = RecordingsController(connection, factory)
+    controller = RecordingsController(connection, recorder_factory)
     messages: list[tuple[str, bool]] = []
     controller.message.connect(lambda text, error: messages.append((text, error)))
     return controller, messages
@@ -51,13 +56,9 @@ def _request(qtbot: Any) -> Any:
 
 
 async def test_a_failed_start_is_returned_and_shown_on_its_row(
-    qtbot: Any,
-    settings: AppSettings,
-    store: KeyringStore,
-    recorder_factory: FakeRecorderFactory,
-    fake_server: FakeServer,
+    qtbot: Any, controlled: Controlled, recorder_factory: FakeRecorderFactory
 ) -> None:
-    controller, messages = _controller(qtbot, settings, store, recorder_factory, fake_server)
+    controller, messages = controlled
     failure = CloudRecordingError("no route", ErrorCode.CONNECT_ERROR)
     recorder_factory.failures.append(failure)
     started = await controller.start(_request(qtbot))
@@ -72,13 +73,9 @@ async def test_a_failed_start_is_returned_and_shown_on_its_row(
 
 
 async def test_release_keeps_a_recording_in_the_background(
-    qtbot: Any,
-    settings: AppSettings,
-    store: KeyringStore,
-    recorder_factory: FakeRecorderFactory,
-    fake_server: FakeServer,
+    qtbot: Any, controlled: Controlled, recorder_factory: FakeRecorderFactory
 ) -> None:
-    controller, _ = _controller(qtbot, settings, store, recorder_factory, fake_server)
+    controller, _ = controlled
     changes: list[bool] = []
     controller.attachment_changed.connect(lambda: changes.append(True))
     started = await controller.start(_request(qtbot))
@@ -92,13 +89,9 @@ async def test_release_keeps_a_recording_in_the_background(
 
 
 async def test_reattach_shows_the_servers_unfinished_recordings(
-    qtbot: Any,
-    settings: AppSettings,
-    store: KeyringStore,
-    recorder_factory: FakeRecorderFactory,
-    fake_server: FakeServer,
+    qtbot: Any, controlled: Controlled, recorder_factory: FakeRecorderFactory
 ) -> None:
-    controller, messages = _controller(qtbot, settings, store, recorder_factory, fake_server)
+    controller, messages = controlled
     await controller.reattach()
     assert [row.channel for row in controller.model.rows()] == ["lobby"]
     recorder = recorder_factory.made[0]
