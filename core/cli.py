@@ -27,7 +27,17 @@ WINDOW_MODULE = "gui.app"
 
 EXTRAS: dict[str, str] = {
     **dict.fromkeys(
-        ("numpy", "av", "aiortc", "aioice", "fastapi", "uvicorn", "cryptography", "botocore"),
+        (
+            "numpy",
+            "av",
+            "aiortc",
+            "aioice",
+            "fastapi",
+            "uvicorn",
+            "cryptography",
+            "botocore",
+            "packaging",
+        ),
         "server",
     ),
     **dict.fromkeys(("PySide6", "shiboken6", "qasync"), "gui"),

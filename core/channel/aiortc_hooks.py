@@ -29,7 +29,6 @@ import enum
 import importlib
 import logging
 import queue
-import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -37,6 +36,8 @@ from typing import Any
 
 from aiortc import RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender
 from av.frame import Frame
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion
 
 from core.channel.errors import UnsupportedAiortcError
 
@@ -58,10 +59,11 @@ def aiortc_version() -> str:
     return str(getattr(aiortc, "__version__", "unknown"))
 
 
-def _missing_import(exc: ImportError) -> UnsupportedAiortcError:
+def _unsupported(lacking: str) -> UnsupportedAiortcError:
+    """The error for an aiortc that lacks ``lacking``, naming the supported range."""
     return UnsupportedAiortcError(
-        f"aiortc {aiortc_version()} has no {exc.name or exc}: the channel's aiortc hooks "
-        f"(core/channel/aiortc_hooks.py) support aiortc{SUPPORTED_AIORTC}"
+        f"aiortc {aiortc_version()} has no {lacking}: core/channel/aiortc_hooks.py "
+        f"supports aiortc{SUPPORTED_AIORTC}"
     )
 
 
@@ -74,7 +76,7 @@ try:  # internal modules of aiortc: a clear error rather than an ImportError dee
     from aiortc.rtcrtpreceiver import TimestampMapper
     from aiortc.rtp import RtcpSrPacket
 except ImportError as _exc:  # pragma: no cover - only on an unsupported aiortc
-    raise _missing_import(_exc) from _exc
+    raise _unsupported(str(_exc.name or _exc)) from _exc
 
 __all__ = ["Decoder", "Encoder"]
 
@@ -224,27 +226,12 @@ def missing_hooks(
     return missing
 
 
-def _release(version: str) -> tuple[int, ...]:
-    match = re.match(r"\d+(?:\.\d+)*", version)
-    return tuple(int(p) for p in match.group().split(".")) if match else ()
-
-
 def supports_version(version: str, spec: str = SUPPORTED_AIORTC) -> bool:
-    """Whether ``version`` is inside ``spec`` (``>=A.B,<C.D``, the pin's form)."""
-    release = _release(version)
-    compare: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
-        ">=": lambda a, b: a >= b,
-        ">": lambda a, b: a > b,
-        "<=": lambda a, b: a <= b,
-        "<": lambda a, b: a < b,
-    }
-    for clause in spec.split(","):
-        match = re.fullmatch(r"\s*([<>]=?)\s*(\S+)\s*", clause)
-        if match is None:
-            raise ValueError(f"unsupported version clause {clause!r}")
-        if not compare[match.group(1)](release, _release(match.group(2))):
-            return False
-    return True
+    """Whether ``version`` is inside ``spec`` (a PEP 440 specifier such as the pin's)."""
+    try:
+        return SpecifierSet(spec).contains(version, prereleases=True)
+    except InvalidVersion:
+        return False
 
 
 def check_hooks(owners: Mapping[str, object] | None = None, version: str | None = None) -> None:
@@ -272,11 +259,7 @@ def check_hooks(owners: Mapping[str, object] | None = None, version: str | None 
 
 
 def _missing(hook: Hook) -> UnsupportedAiortcError:
-    return UnsupportedAiortcError(
-        f"aiortc {aiortc_version()} has no {hook.label}, needed by "
-        f"{', '.join(hook.used_by)}: core/channel/aiortc_hooks.py supports "
-        f"aiortc{SUPPORTED_AIORTC}"
-    )
+    return _unsupported(f"{hook.label}, needed by {', '.join(hook.used_by)}")
 
 
 def _require(obj: object, hook: Hook) -> None:

@@ -65,7 +65,7 @@ def test_public_names_of_the_design_are_exported() -> None:
 _BLOCK_EXTRAS = """
 import importlib.abc, sys
 BLOCKED = {"numpy", "av", "aiortc", "aioice", "fastapi", "uvicorn", "cryptography",
-           "botocore", "keyring", "PySide6", "shiboken6", "qasync"}
+           "botocore", "packaging", "keyring", "PySide6", "shiboken6", "qasync"}
 class Blocker(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in BLOCKED:
