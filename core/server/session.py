@@ -334,11 +334,7 @@ class RecordingSession:
         await self.log.append(EventType.STATUS_UPDATE, status=int(status))
 
     async def _announce_files(self) -> None:
-        await self.log.append(
-            EventType.UPLOADING_PROGRESS,
-            progress=self._progress_ten_thousandths(),
-            playlist=self.row.playlist,
-        )
+        await self._append_progress()
         await self.log.append(EventType.FILE_INFOS, fileList=self._file_list())
 
     def _end_status(self) -> Status:
@@ -371,19 +367,18 @@ class RecordingSession:
             for r in self.uploader.slices()
         ]
 
-    def _progress_ten_thousandths(self) -> int:
-        """Stored bytes per recorded bytes, in 1/10000 (Agora's unit)."""
-        if self.uploader is None:
-            return 0
-        stored, recorded = self.uploader.progress()
-        return 10_000 * stored // recorded if recorded else 0
+    async def _append_progress(self) -> None:
+        """An uploading-progress notice: stored bytes per recorded bytes, in 1/10000
+        (Agora's unit)."""
+        stored, recorded = self.uploader.progress() if self.uploader is not None else (0, 0)
+        await self.log.append(
+            EventType.UPLOADING_PROGRESS,
+            progress=10_000 * stored // recorded if recorded else 0,
+            playlist=self.row.playlist,
+        )
 
     async def _report_progress(self) -> None:
         interval = self.config.progress_interval
         while True:
             await asyncio.sleep(interval)
-            await self.log.append(
-                EventType.UPLOADING_PROGRESS,
-                progress=self._progress_ten_thousandths(),
-                playlist=self.row.playlist,
-            )
+            await self._append_progress()
