@@ -13,6 +13,9 @@ ruff format --check .
 mypy
 
 export QT_QPA_PLATFORM=offscreen
+# A part a test needs (D-Bus, the Secret Service, Chromium, Playwright) that is
+# missing fails the run with its reason instead of skipping (tests/helpers.py require).
+export CLOUDREC_TEST_STRICT=1
 # A fresh keyring folder each run: an older login keyring with another password
 # would stay locked and make the Secret Service prompt.
 keyring_home="$(mktemp -d)"
@@ -21,7 +24,7 @@ trap 'rm -rf "$keyring_home"' EXIT
 run_pytest() {
   set +e
   XDG_DATA_HOME="$keyring_home" dbus-run-session -- bash -c '
-    eval "$(echo -n cloudrec-test | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null | sed "s/^/export /")"
+    eval "$(echo -n cloudrec-test | gnome-keyring-daemon --unlock --components=secrets | sed "s/^/export /")"
     exec pytest "$@"
   ' pytest "$@"
   local code=$?

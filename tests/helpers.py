@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from core import CloudRecorderObserver
 
@@ -25,6 +28,41 @@ class CallbackLog(CloudRecorderObserver):
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
+
+
+STRICT_ENV = "CLOUDREC_TEST_STRICT"
+"""Set by ``scripts/test.sh`` (the README's test command): a missing part fails the run."""
+
+
+def require(available: bool, reason: str) -> None:
+    """Go on only if a part a test needs (D-Bus, a Secret Service, Chromium...) is there.
+
+    Under the README's test command (``CLOUDREC_TEST_STRICT=1``) a missing part fails
+    the test with ``reason``; in a developer's own ``pytest`` run it skips, with the
+    reason in the summary.
+    """
+    if available:
+        return
+    if os.environ.get(STRICT_ENV) == "1":
+        pytest.fail(f"{reason} ({STRICT_ENV}=1: the test command provides it)", pytrace=False)
+    pytest.skip(reason)
+
+
+def secret_service_available() -> bool:
+    """A D-Bus session whose keyring backend is the Secret Service (gnome-keyring)."""
+    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        return False
+    import keyring
+
+    return "SecretService" in type(keyring.get_keyring()).__module__
+
+
+def require_secret_service() -> None:
+    """:func:`require` a running, unlocked Secret Service."""
+    require(
+        secret_service_available(),
+        "needs a D-Bus session with a Secret Service (scripts/test.sh starts gnome-keyring)",
+    )
 
 
 AAC_FRAME_SAMPLES = 1024
@@ -198,6 +236,16 @@ def _playlist_entries(text: str) -> list[tuple[str, float]]:
 
 # Debian's Chromium as the tests drive it (RECIPES.md): headless, fake camera and
 # microphone, loopback ICE candidates, and no background traffic off the machine.
+def require_browser() -> Any:
+    """Playwright's async API, once Chromium and Playwright are both there."""
+    require(CHROMIUM is not None, "chromium is not installed (apt-get install chromium)")
+    try:
+        import playwright.async_api as api
+    except ImportError:
+        require(False, "playwright is not installed (pip install -e '.[test]')")
+    return api
+
+
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = [
     "--headless=new",

@@ -10,14 +10,12 @@ import pytest
 
 from core.channel.roster import LeaveReason, UserJoined, UserLeft
 from core.enums import SANDBOX_APP_ID, VideoStreamType
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_browser
 
 
 @pytest.mark.browser
 async def test_join_page_publishes_camera_and_microphone(channel_server) -> None:
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    playwright_api = pytest.importorskip("playwright.async_api")
+    playwright_api = require_browser()
     channel = channel_server.registry.channel(SANDBOX_APP_ID, "web")
     sub = channel.subscribe(9000)
     events = sub.events()

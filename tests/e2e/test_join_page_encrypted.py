@@ -17,7 +17,7 @@ from core.media.recorder import Recorder, RecorderEvent, RecorderFailure, Record
 from core.participants.analysis import decode_audio, iter_video, playlist_slices
 from core.storage.local import LocalFolderDestination
 from core.storage.playlist_writer import PlaylistWriter
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_browser
 
 SECRET = "browser secret 42"
 SALT = bytes([1, 2, 3, 4])
@@ -27,12 +27,6 @@ pytestmark = pytest.mark.browser
 
 async def launch(pw: Any) -> Any:
     return await pw.chromium.launch(executable_path=CHROMIUM, headless=False, args=CHROMIUM_ARGS)
-
-
-def playwright_api() -> Any:
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return pytest.importorskip("playwright.async_api")
 
 
 FRAMES = [
@@ -84,7 +78,7 @@ JS_VECTORS = """() => {
 
 
 async def test_join_page_encryption_matches_python(channel_server: Any) -> None:
-    api = playwright_api()
+    api = require_browser()
     async with api.async_playwright() as pw:
         browser = await launch(pw)
         try:
@@ -119,7 +113,7 @@ async def test_encrypted_join_page_is_recorded(
 ) -> None:
     """Chromium has both encoded-transform APIs; the page prefers the insertable streams
     (createEncodedStreams) and takes RTCRtpScriptTransform (a worker) without them."""
-    api = playwright_api()
+    api = require_browser()
     mode = DecryptionMode.AES_128_XTS
     events: list[RecorderEvent] = []
     config = RecordingConfig(

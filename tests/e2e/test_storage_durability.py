@@ -7,7 +7,6 @@ signature checking on), and checks what the bucket holds by reading it back.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from core.participants.bots import run_bots
 from core.sdk.embedded import start_embedded_server
 from core.storage.hls import parse_playlist
 from core.storage.ledger import SliceLedger
-from tests.helpers import CallbackLog, DecodedMedia, check_recording
+from tests.helpers import CallbackLog, DecodedMedia, check_recording, require_secret_service
 from tests.s3server import S3Server, TcpProxy
 
 pytestmark = pytest.mark.slow
@@ -170,23 +169,10 @@ async def _uploaded(log: CallbackLog) -> None:
         await asyncio.sleep(0.2)
 
 
-def _secret_service_available() -> bool:
-    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        return False
-    import keyring
-
-    return "SecretService" in type(keyring.get_keyring()).__module__ or "SecretService" in repr(
-        keyring.get_keyring()
-    )
-
-
-@pytest.mark.skipif(
-    not _secret_service_available(),
-    reason="needs a D-Bus session with a Secret Service (the test command starts one)",
-)
 async def test_a_killed_server_uploads_every_finished_slice_after_restart(
     s3_server: S3Server, s3_bucket: str, tmp_path: Path
 ) -> None:
+    require_secret_service()  # the restarted server reads the upload keys from the keyring
     data = tmp_path / "server"
     first = await start_embedded_server(data)
     log = CallbackLog()

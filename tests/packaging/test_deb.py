@@ -25,10 +25,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-pytestmark = [
-    pytest.mark.packaging,
-    pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="dpkg-deb is not installed"),
-]
+from tests.helpers import require
+
+pytestmark = pytest.mark.packaging
 
 PROJECT = Path(__file__).resolve().parents[2]
 VERSION = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
@@ -66,6 +65,7 @@ class Package:
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Package]:
+    require(shutil.which("dpkg-deb") is not None, "dpkg-deb is not installed (Debian's dpkg)")
     work = tmp_path_factory.mktemp("deb")
     env = {
         **os.environ,
