@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,19 @@ class CallbackLog(CloudRecorderObserver):
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
+
+
+async def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    """Yield to the loop until ``condition()`` is true; fail after ``timeout`` seconds.
+
+    The way to wait in a test: on a condition with a deadline, never a fixed sleep.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
 
 
 STRICT_ENV = "CLOUDREC_TEST_STRICT"

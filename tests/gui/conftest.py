@@ -3,7 +3,7 @@
 Async tests run on a ``qasync.QEventLoop`` (through pytest-asyncio's
 ``pytest_asyncio_loop_factories`` hook), the same loop the window runs on, so
 ``async_slot`` coroutines, ``run_in_executor`` and Qt signals behave as in the app.
-Inside such a test, wait with :func:`wait_until` (it yields to the loop) rather than
+Inside such a test, wait with ``tests.helpers.wait_until`` (it yields to the loop) rather than
 ``qtbot.waitUntil`` (which would spin a nested Qt loop under the running task).
 """
 
@@ -37,16 +37,6 @@ def pytest_asyncio_loop_factories(config: Any, item: Any) -> dict[str, Callable[
         return qasync.QEventLoop(app)
 
     return {"qasync": factory}
-
-
-async def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> None:
-    """Yield to the loop until ``condition()`` is true; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,9 @@ from core.sdk.recorder import create_cloud_recorder
 from gui.dialogs.close_dialog import CloseDialog
 from gui.dialogs.error_dialog import ErrorDialog, RemedyAction
 from gui.models.recordings import PROGRESS_ROLE, RecordingsModel, RowState
+from tests.helpers import wait_until
 
-from .conftest import FakeRecorderFactory, FakeServer, wait_until
+from .conftest import FakeRecorderFactory, FakeServer
 
 
 async def _start(window: Any) -> str:

@@ -9,8 +9,7 @@ import pytest
 from PySide6.QtCore import QObject, Signal
 
 from gui import tasks
-
-from .conftest import wait_until
+from tests.helpers import wait_until
 
 
 async def test_a_failing_task_reaches_the_excepthook(monkeypatch: pytest.MonkeyPatch) -> None:

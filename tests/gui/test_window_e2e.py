@@ -19,9 +19,8 @@ from gui.forms.new_recording import StartRequest
 from gui.keyring_store import KeyringStore
 from gui.models.recordings import PROGRESS_ROLE, RecordingsModel, RowState
 from gui.settings import AppSettings
+from tests.helpers import wait_until
 from tests.s3server import S3Server
-
-from .conftest import wait_until
 
 pytestmark = pytest.mark.slow
 
