@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from core import CloudRecorderObserver
+from core import CloudRecorderObserver, ErrorCode
 
 
 class CallbackLog(CloudRecorderObserver):
@@ -30,6 +30,41 @@ class CallbackLog(CloudRecorderObserver):
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
+
+    def without_id(self) -> list[tuple[str, tuple[Any, ...]]]:
+        """Every callback with its arguments after the recording id."""
+        return [(name, args[1:]) for name, args in self.calls]
+
+
+def promised_callbacks(notices: list[dict[str, Any]]) -> list[tuple[str, tuple[Any, ...]]]:
+    """The observer callbacks ``docs/rest-api.md`` ("Notices and callbacks") promises for a
+    recording's ``notices`` as the server logged them, in order and without the recording
+    id: what a client following the whole event stream gets (after
+    ``on_recording_connecting`` when it started the recording). Written from the docs'
+    table, not from the SDK's code: started and stopped once, progress in percent."""
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+    for notice in notices:
+        kind, details = notice["eventType"], notice["payload"]["details"]
+        if kind == 40 and ("on_recording_started", ()) not in calls:
+            calls.append(("on_recording_started", ()))
+        elif kind == 33:
+            percent = min(100, details["progress"] // 100)
+            calls.append(("on_recording_uploading_progress", (percent, details["playlist"])))
+        elif kind == 1:
+            code = ErrorCode(details["errorCode"])
+            if details["fatal"]:
+                calls.append(("on_recording_fatal_error", (code,)))
+            elif details["module"] == 1:
+                calls.append(("on_uploader_failure", (code, details["errorMsg"])))
+            else:
+                calls.append(("on_recorder_failure", (code, details["errorMsg"])))
+        elif kind == 41 and ("on_recording_stopped", ()) not in calls:
+            calls.append(("on_recording_stopped", ()))
+        elif kind == 31:
+            calls.append(("on_recording_uploaded", (details["fileName"],)))
+        elif kind == 32:
+            calls.append(("on_recording_backed_up", (details["fileName"],)))
+    return calls
 
 
 async def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> None:
