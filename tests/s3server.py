@@ -11,6 +11,14 @@ read objects back through boto3.
 refused, or accepted and left hanging) and resumed, to simulate an outage of the
 store while it keeps its contents (moto's are lost when it restarts).
 
+``S3Gate`` is an HTTP front for moto that answers as Amazon S3 does where moto does
+not: it refuses a request signed more than 15 minutes away from its clock
+(``RequestTimeTooSkewed``) or for another region than the bucket's
+(``AuthorizationHeaderMalformed``), and can answer the next requests with a server
+error (``500 InternalError``, ``503 SlowDown``); everything else goes on to moto,
+which checks the signature. ``full_backlog_port()`` is a port that never completes a
+connection (a black-holed host: the connect times out).
+
 Both are plain threads and subprocesses, independent of any event loop, so
 session-scoped fixtures and tests in any folder can share them.
 """
@@ -18,14 +26,22 @@ session-scoped fixtures and tests in any folder can share them.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import http.client
 import os
 import selectors
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
 
@@ -102,6 +118,15 @@ class S3Server:
         """``head_object`` of boto3: ContentType, ContentLength, ETag, ..."""
         head: dict[str, Any] = self.s3.head_object(Bucket=bucket, Key=key)
         return head
+
+    def create_key(self, user: str, policy: str) -> tuple[str, str]:
+        """A new IAM user whose only policy is ``policy`` (JSON); its (access key, secret key)."""
+        iam = _boto_client("iam", self.endpoint, self.access_key, self.secret_key)
+        with contextlib.closing(iam):
+            iam.create_user(UserName=user)
+            key = iam.create_access_key(UserName=user)["AccessKey"]
+            iam.put_user_policy(UserName=user, PolicyName=f"{user}-policy", PolicyDocument=policy)
+        return key["AccessKeyId"], key["SecretAccessKey"]
 
     def stop(self) -> None:
         """Stop the server process."""
@@ -221,6 +246,17 @@ class TcpProxy:
         for conn in conns:
             _close(conn)
 
+    def held(self) -> int:
+        """Bytes waiting unread in the proxy's connections (what a "hang" outage holds back)."""
+        with self._lock:
+            conns = list(self._conns)
+        waiting = 0
+        for conn in conns:
+            with contextlib.suppress(OSError, ValueError):
+                raw = fcntl.ioctl(conn.fileno(), termios.FIONREAD, b"\0\0\0\0")
+                waiting += struct.unpack("i", raw)[0]
+        return waiting
+
     def resume(self) -> None:
         """End the outage; new connections are forwarded again."""
         with self._lock:
@@ -316,3 +352,180 @@ def _close(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
     sock.close()
+
+
+@contextlib.contextmanager
+def full_backlog_port() -> Iterator[int]:
+    """A port on 127.0.0.1 whose accept queue is full, for the time of the block.
+
+    A listener that never accepts, with its one-place queue taken: the kernel drops
+    further connection attempts, so a client neither connects nor is refused and its
+    connect times out, as with a host whose packets are dropped by a firewall.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port: int = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port), timeout=1)
+    try:
+        yield port
+    finally:
+        filler.close()
+        listener.close()
+
+
+MAX_SKEW_SECONDS = 15 * 60
+"""How far a request's ``X-Amz-Date`` may be from Amazon S3's clock."""
+
+_SLOW_DOWN = (503, "SlowDown", "Please reduce your request rate.")
+_INTERNAL_ERROR = (500, "InternalError", "We encountered an internal error. Please try again.")
+
+
+class S3Gate:
+    """An HTTP front for moto that answers as Amazon S3 does where moto does not.
+
+    Modelled on Amazon S3's documented behaviour for a bucket in ``region``:
+
+    - a request whose ``X-Amz-Date`` is more than 15 minutes from this machine's clock
+      gets ``403 RequestTimeTooSkewed`` (moto accepts any date);
+    - a request signed for another region (the credential scope of its
+      ``Authorization``) gets ``400 AuthorizationHeaderMalformed`` naming the region
+      expected (moto accepts any region);
+    - :meth:`fail` answers the next ``count`` requests with a server error
+      (``500 InternalError`` or ``503 SlowDown``), as S3 does under load or trouble.
+
+    Every other request is forwarded to moto unchanged (the ``Host`` header included,
+    so moto checks the signature the client computed). ``answers`` lists the status
+    of every request, in order.
+    """
+
+    INTERNAL_ERROR = _INTERNAL_ERROR
+    SLOW_DOWN = _SLOW_DOWN
+
+    def __init__(self, target: str, region: str = "us-east-1") -> None:
+        parts = target.removeprefix("http://").split(":")
+        self.target = (parts[0], int(parts[1]))
+        self.region = region
+        self.answers: list[tuple[str, str, int]] = []
+        """(method, path, status) of every request answered."""
+        self._lock = threading.Lock()
+        self._failures: list[tuple[int, str, str]] = []
+        gate = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_PUT(self) -> None:
+                gate._handle(self)
+
+            do_GET = do_DELETE = do_HEAD = do_POST = do_PUT
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def fail(self, count: int, error: tuple[int, str, str] = _INTERNAL_ERROR) -> None:
+        """Answer the next ``count`` requests with ``error`` (status, code, message)."""
+        with self._lock:
+            self._failures.extend([error] * count)
+
+    def statuses(self, method: str = "PUT") -> list[int]:
+        """The status of every ``method`` request answered so far, in order."""
+        with self._lock:
+            return [status for m, _, status in self.answers if m == method]
+
+    def __enter__(self) -> S3Gate:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length) if length else b""
+        status, headers, payload = self._refusal(request) or self._forward(request, body)
+        with self._lock:
+            self.answers.append((request.command, request.path, status))
+        request.send_response(status)
+        for name, value in headers:
+            request.send_header(name, value)
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        if request.command != "HEAD":
+            request.wfile.write(payload)
+
+    def _refusal(self, request: BaseHTTPRequestHandler) -> tuple[int, list[Any], bytes] | None:
+        with self._lock:
+            failure = self._failures.pop(0) if self._failures else None
+        if failure is not None:
+            return _error(*failure)
+        stamp = request.headers.get("X-Amz-Date", "")
+        try:
+            signed = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            signed = None
+        now = datetime.now(UTC)
+        if signed is not None and abs((signed - now).total_seconds()) > MAX_SKEW_SECONDS:
+            return _error(
+                403,
+                "RequestTimeTooSkewed",
+                "The difference between the request time and the current time is too large.",
+                RequestTime=stamp,
+                ServerTime=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                MaxAllowedSkewMilliseconds=str(MAX_SKEW_SECONDS * 1000),
+            )
+        auth = request.headers.get("Authorization", "")
+        scope = auth.partition("Credential=")[2].split(",", 1)[0].split("/")
+        if len(scope) == 5 and scope[2] != self.region:
+            return _error(
+                400,
+                "AuthorizationHeaderMalformed",
+                f"The authorization header is malformed; the region '{scope[2]}' is wrong; "
+                f"expecting '{self.region}'",
+                Region=self.region,
+            )
+        return None
+
+    def _forward(
+        self, request: BaseHTTPRequestHandler, body: bytes
+    ) -> tuple[int, list[Any], bytes]:
+        conn = http.client.HTTPConnection(*self.target, timeout=30)
+        try:
+            conn.putrequest(
+                request.command, request.path, skip_host=True, skip_accept_encoding=True
+            )
+            for name, value in request.headers.items():
+                conn.putheader(name, value)
+            conn.endheaders(body or None)
+            response = conn.getresponse()
+            payload = response.read()
+            headers = [
+                (name, value)
+                for name, value in response.getheaders()
+                if name.lower() not in ("content-length", "transfer-encoding", "connection")
+            ]
+            return response.status, headers, payload
+        finally:
+            conn.close()
+
+
+def _error(status: int, code: str, message: str, **extra: str) -> tuple[int, list[Any], bytes]:
+    """An S3 XML error answer."""
+    fields = "".join(f"<{name}>{value}</{name}>" for name, value in extra.items())
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message>{fields}"
+        f"<RequestId>{uuid.uuid4().hex[:16].upper()}</RequestId></Error>"
+    ).encode()
+    return status, [("Content-Type", "application/xml")], body

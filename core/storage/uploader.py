@@ -9,8 +9,9 @@ as they close, and rewrites the destination's playlist after each uploaded slice
 playlist there lists only the slices that are there (the uploaded prefix), and gets
 ``#EXT-X-ENDLIST`` once the recording has ended (``end``) and every slice is up.
 
-A failing upload is retried with backoff (1 s doubling to 30 s) for as long as it
-takes, across restarts (``resume``): the first failure of an outage is reported
+A failing upload is retried with backoff (after 1, 2, 4, 8 and 15 s, then every 30 s:
+:data:`RETRY_DELAYS`; a slice closing during an outage is tried at once) for as long as
+it takes, across restarts (``resume``): the first failure of an outage is reported
 (``UploadFailed``), the end of a recording with slices still in the backup is
 reported once (``BackedUp``), and ``AllUploaded`` comes when everything is stored.
 """
@@ -39,6 +40,8 @@ from core.storage.playlist_writer import key_beside
 logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+"""Seconds before the 1st, 2nd, ... retry of a failed upload; the last repeats. An
+upload that succeeds starts the schedule again."""
 
 
 @dataclass(frozen=True)
@@ -203,10 +206,16 @@ class DurableUploader:
             await self._wake.wait()
 
     async def _pass(self) -> bool:
-        """Upload what is pending, rewrite the playlist; True when everything is done."""
+        """Upload what is pending, rewriting the playlist after each slice; True when
+        everything is done."""
         for row in self.ledger.slices(self.sid):
             if not row.uploaded:
                 await self._upload_slice(row)
+                await self._write_playlist()
+        return await self._write_playlist()
+
+    async def _write_playlist(self) -> bool:
+        """Store the playlist of the uploaded prefix if it changed; True once it is complete."""
         state = self.ledger.upload(self.sid)
         assert state is not None
         rows = self.ledger.slices(self.sid)

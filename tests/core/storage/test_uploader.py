@@ -8,9 +8,14 @@ media side's own ``ClosedSlice`` handed in as the recorder hands it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from core.media.slices import ClosedSlice
@@ -19,7 +24,9 @@ from core.storage.hls import parse_playlist
 from core.storage.ledger import SliceLedger
 from core.storage.local import LocalFolderDestination
 from core.storage.playlist_writer import PlaylistWriter
+from core.storage.s3 import S3Destination
 from core.storage.uploader import (
+    RETRY_DELAYS,
     AllUploaded,
     BackedUp,
     DurableUploader,
@@ -27,6 +34,9 @@ from core.storage.uploader import (
     UploadFailed,
     UploadRecovered,
 )
+from tests.core.storage.virtual_time import run_virtual
+from tests.helpers import wait_until
+from tests.s3server import S3Server, TcpProxy
 
 SID = "sid1"
 PLAYLIST_KEY = "rec/sid1_chan.m3u8"
@@ -193,3 +203,361 @@ async def test_the_playlist_writer_lists_only_stored_slices_and_ends(tmp_path: P
         [slices[0].name, slices[2].name], (DURATIONS[0], DURATIONS[2]), ended=True
     )
     assert not (tmp_path / "out" / "rec" / slices[1].name).exists()
+
+
+# --- the retry schedule, on a virtual clock ------------------------------------------
+
+
+class ScriptedStore(LocalFolderDestination):
+    """A local folder behind a store that is down while ``down(now)`` is true.
+
+    Models a store that refuses at once (connection refused, HTTP 500): every upload
+    attempt is noted with the loop's time (virtual in these tests) and, while the store
+    is down, fails before any data moves. Playlists are always stored.
+    """
+
+    def __init__(self, root: Path, down: Callable[[float], bool]) -> None:
+        super().__init__(root)
+        self.down = down
+        self.attempts: list[tuple[float, str, bool]] = []
+        """(time, slice name, stored) of every slice upload attempt."""
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        now = asyncio.get_running_loop().time()
+        name = key.rsplit("/", 1)[1]
+        if self.down(now):
+            self.attempts.append((now, name, False))
+            raise StorageError(f"cannot upload {key!r}: the store is unreachable")
+        await super().put_file(key, path, content_type)
+        self.attempts.append((now, name, True))
+
+
+def schedule(failures: int) -> list[float]:
+    """Times of ``failures`` failed attempts and the next one, by the documented backoff."""
+    times = [0.0]
+    for n in range(failures):
+        times.append(times[-1] + RETRY_DELAYS[min(n, len(RETRY_DELAYS) - 1)])
+    return times
+
+
+def test_the_documented_backoff() -> None:
+    # docs/storage.md: retried after 1, 2, 4, 8 and 15 s, then every 30 s.
+    assert RETRY_DELAYS == (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+def test_a_failed_upload_is_retried_after_1_2_4_8_15_then_every_30_s(tmp_path: Path) -> None:
+    up_at = 3600.0  # an hour-long outage: retried for as long as it takes
+
+    async def main() -> tuple[ScriptedStore, list[UploadEvent], list[float]]:
+        store = ScriptedStore(tmp_path / "bucket", down=lambda now: now < up_at)
+        events: list[UploadEvent] = []
+        uploader = DurableUploader(
+            store,
+            SliceLedger(tmp_path / "state.sqlite3"),
+            SID,
+            PLAYLIST_KEY,
+            tmp_path / "backup",
+            target_duration=2.0,
+            listener=events.append,
+        )
+        slices = closed_slices(tmp_path / "work")
+        await uploader.add_slice(slices[0])
+        await uploader.end()
+        assert await uploader.wait_done()
+        done_at = asyncio.get_running_loop().time()
+        await uploader.aclose()
+        uploader.ledger.close()
+        return store, events, [done_at]
+
+    store, events, (done_at,) = run_virtual(main())
+    times = [t for t, _, _ in store.attempts]
+    failures = sum(1 for _, _, ok in store.attempts if not ok)
+    # 0, 1, 3, 7, 15, 30, 60, 90, ... 3570 fail; 3600 is the first attempt after the outage.
+    assert times == pytest.approx(schedule(failures), abs=1e-9)
+    assert failures == 5 + (up_at - 30.0) / 30.0 and times[-1] == pytest.approx(up_at)
+    assert [ok for _, _, ok in store.attempts] == [False] * failures + [True]
+    assert done_at == pytest.approx(up_at)  # the playlist follows at once
+    # The outage is reported once, the backup once (the recording had ended), then the end.
+    assert events[1:] == [BackedUp(pending=1), UploadRecovered(), AllUploaded()]
+    assert isinstance(events[0], UploadFailed)
+    assert (
+        events[0].message == f"cannot upload 'rec/{store.attempts[0][1]}': the store is unreachable"
+    )
+
+
+def test_after_a_recovery_the_next_outage_starts_again_at_1_s(tmp_path: Path) -> None:
+    outages = [(0.0, 20.0), (100.0, 104.0)]
+
+    async def main() -> tuple[ScriptedStore, list[UploadEvent]]:
+        store = ScriptedStore(
+            tmp_path / "bucket", down=lambda now: any(a <= now < b for a, b in outages)
+        )
+        events: list[UploadEvent] = []
+        uploader = DurableUploader(
+            store,
+            SliceLedger(tmp_path / "state.sqlite3"),
+            SID,
+            PLAYLIST_KEY,
+            tmp_path / "backup",
+            target_duration=2.0,
+            listener=events.append,
+        )
+        slices = closed_slices(tmp_path / "work")
+        await uploader.add_slice(slices[0])  # t=0: fails at 0, 1, 3, 7, 15; stored at 30
+        await asyncio.sleep(100.0)
+        await uploader.add_slice(slices[1])  # t=100: fails at 100, 101, 103; stored at 107
+        await uploader.end()
+        assert await uploader.wait_done()
+        await uploader.aclose()
+        uploader.ledger.close()
+        return store, events
+
+    store, events = run_virtual(main())
+    names = [s.name for s in closed_slices(tmp_path / "work")]
+    assert [(round(t, 9), n, ok) for t, n, ok in store.attempts] == [
+        (0.0, names[0], False),
+        (1.0, names[0], False),
+        (3.0, names[0], False),
+        (7.0, names[0], False),
+        (15.0, names[0], False),
+        (30.0, names[0], True),
+        (100.0, names[1], False),
+        (101.0, names[1], False),
+        (103.0, names[1], False),
+        (107.0, names[1], True),
+    ]
+    # Each outage reported once; the second began after the end: its slice is backed up.
+    unreachable = "cannot upload 'rec/{}': the store is unreachable"
+    assert events == [
+        UploadFailed(unreachable.format(names[0])),
+        UploadRecovered(),
+        UploadFailed(unreachable.format(names[1])),
+        BackedUp(pending=1),
+        UploadRecovered(),
+        AllUploaded(),
+    ]
+
+
+def test_a_slice_closing_during_an_outage_is_tried_at_once(tmp_path: Path) -> None:
+    # The backoff wait ends early when a new slice is kept: while recording, an outage
+    # is retried at least once per slice; the backoff still grows with each failure.
+    async def main() -> ScriptedStore:
+        store = ScriptedStore(tmp_path / "bucket", down=lambda now: now < 40.0)
+        uploader = DurableUploader(
+            store,
+            SliceLedger(tmp_path / "state.sqlite3"),
+            SID,
+            PLAYLIST_KEY,
+            tmp_path / "backup",
+            target_duration=2.0,
+        )
+        slices = closed_slices(tmp_path / "work")
+        await uploader.add_slice(slices[0])  # fails at 0, 1, 3
+        await asyncio.sleep(5.0)
+        await uploader.add_slice(slices[1])  # t=5: tried at once; then 5 + 8 = 13
+        await asyncio.sleep(5.0)
+        await uploader.add_slice(slices[2])  # t=10: at once; then 10 + 15 = 25, 25 + 30 = 55
+        await uploader.end()
+        assert await uploader.wait_done()
+        await uploader.aclose()
+        uploader.ledger.close()
+        return store
+
+    store = run_virtual(main())
+    first, second, third = (s.name for s in closed_slices(tmp_path / "work"))
+    assert [(round(t, 9), n, ok) for t, n, ok in store.attempts] == [
+        (0.0, first, False),
+        (1.0, first, False),
+        (3.0, first, False),
+        (5.0, first, False),
+        (10.0, first, False),
+        (25.0, first, False),
+        (55.0, first, True),
+        (55.0, second, True),
+        (55.0, third, True),
+    ]
+
+
+# --- against a real S3 server ------------------------------------------------------------
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """httpx's network transport, noting (method, key, status) of every request answered."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.answered: list[tuple[str, str, int]] = []
+        self.bodies: dict[int, bytes] = {}
+        """The body of each playlist PUT, by its index in ``answered``."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = b""
+        if request.method == "PUT" and request.url.path.endswith(".m3u8"):
+            body = await request.aread()
+        response = await self.inner.handle_async_request(request)
+        key = request.url.path.split("/", 2)[2]
+        if body:
+            self.bodies[len(self.answered)] = body
+        self.answered.append((request.method, key, response.status_code))
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def puts(self) -> list[str]:
+        """Keys of the PUTs the store accepted, in order."""
+        return [key for method, key, status in self.answered if method == "PUT" and status == 200]
+
+
+def s3_uploader(
+    s3: S3Server,
+    bucket: str,
+    endpoint: str,
+    ledger: SliceLedger,
+    backup: Path,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **kwargs: Any,
+) -> DurableUploader:
+    target = S3Destination(
+        endpoint,
+        bucket,
+        region="us-east-1",
+        access_key=s3.access_key,
+        secret_key=s3.secret_key,
+        transport=transport,
+    )
+    return DurableUploader(target, ledger, SID, PLAYLIST_KEY, backup, target_duration=2.0, **kwargs)
+
+
+async def test_after_an_outage_each_slice_is_listed_right_after_it_is_stored(
+    s3_server: S3Server, s3_bucket: str, tmp_path: Path, ledger: SliceLedger
+) -> None:
+    port = httpx.URL(s3_server.endpoint).port
+    assert port is not None
+    transport = CountingTransport()
+    with TcpProxy(port) as proxy:
+        proxy.pause("refuse")
+        uploader = s3_uploader(
+            s3_server,
+            s3_bucket,
+            proxy.url,
+            ledger,
+            tmp_path / "backup",
+            transport,
+            retry_delays=(0.05,),
+        )
+        slices = closed_slices(tmp_path / "work")
+        for s in slices:
+            await uploader.add_slice(s)
+        await uploader.end()
+        await wait_until(lambda: uploader.pending == 3 and transport.answered == [], 5)
+        proxy.resume()
+        assert await uploader.wait_done(10)
+        await uploader.aclose()
+    names = [s.name for s in slices]
+    # The backlog goes up in order, the playlist rewritten after each slice, listing
+    # exactly the slices stored so far.
+    assert transport.puts() == [
+        f"rec/{names[0]}",
+        PLAYLIST_KEY,
+        f"rec/{names[1]}",
+        PLAYLIST_KEY,
+        f"rec/{names[2]}",
+        PLAYLIST_KEY,
+    ]
+    playlists = [transport.bodies[i].decode() for i in sorted(transport.bodies)]
+    assert playlists == [
+        expected_playlist(names[:1], DURATIONS, ended=False),
+        expected_playlist(names[:2], DURATIONS, ended=False),
+        expected_playlist(names, DURATIONS, ended=True),
+    ]
+    assert s3_server.list_keys(s3_bucket) == sorted([PLAYLIST_KEY, *(f"rec/{n}" for n in names)])
+    for s in slices:
+        assert s3_server.get_object(s3_bucket, f"rec/{s.name}") == s.path.read_bytes()
+    assert sorted((tmp_path / "backup").iterdir()) == []
+
+
+async def test_a_killed_uploader_resumes_from_its_ledger_and_uploads_each_slice_once(
+    s3_server: S3Server, s3_bucket: str, tmp_path: Path
+) -> None:
+    # A real crash: the uploader runs in a child process that is SIGKILLed while it
+    # uploads slice 1 (the store's network hangs, so the PUT is in flight); slice 2 is
+    # only in the backup and the ledger. A new uploader on the same ledger file (the
+    # restarted server) uploads what is missing, exactly once, and ends the playlist.
+    port = httpx.URL(s3_server.endpoint).port
+    assert port is not None
+    slices = closed_slices(tmp_path / "work")
+    names = [s.name for s in slices]
+    db, backup = tmp_path / "state.sqlite3", tmp_path / "backup"
+    with TcpProxy(port) as proxy:
+        env = {
+            **os.environ,
+            "CHILD_ENDPOINT": proxy.url,
+            "CHILD_BUCKET": s3_bucket,
+            "CHILD_ACCESS_KEY": s3_server.access_key,
+            "CHILD_SECRET_KEY": s3_server.secret_key,
+            "CHILD_LEDGER": str(db),
+            "CHILD_SID": SID,
+            "CHILD_PLAYLIST_KEY": PLAYLIST_KEY,
+            "CHILD_BACKUP": str(backup),
+        }
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.core.storage.uploader_child",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=Path(__file__).resolve().parents[3],
+            env=env,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        watcher = SliceLedger(db)  # another connection to the child's ledger
+
+        async def add(index: int) -> None:
+            assert child.stdin is not None and child.stdout is not None
+            child.stdin.write(f"add {slices[index].path} {slices[index].duration}\n".encode())
+            await child.stdin.drain()
+            async with asyncio.timeout(20):
+                line = await child.stdout.readline()
+            assert line.decode().strip() == f"added rec/{names[index]}"
+
+        try:
+            await add(0)
+            await wait_until(lambda: (u := watcher.upload(SID)) is not None and u.playlist_uploaded)
+            proxy.pause("hang")
+            await add(1)
+            await wait_until(lambda: proxy.held() > 0)  # slice 1's PUT is on its way
+            await add(2)
+            before = [(r.name, r.uploaded) for r in watcher.slices(SID)]
+            child.kill()
+            assert await asyncio.wait_for(child.wait(), 10) == -signal.SIGKILL
+        finally:
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
+            watcher.close()
+        assert before == [(names[0], True), (names[1], False), (names[2], False)]
+        assert s3_server.list_keys(s3_bucket) == sorted([f"rec/{names[0]}", PLAYLIST_KEY])
+        assert sorted(p.name for p in backup.iterdir()) == names[1:]
+
+        proxy.resume()
+        ledger = SliceLedger(db)
+        transport = CountingTransport()
+        events: list[UploadEvent] = []
+        again = s3_uploader(
+            s3_server, s3_bucket, proxy.url, ledger, backup, transport, listener=events.append
+        )
+        try:
+            await again.end()  # what the restarted server does: the recording has ended
+            assert await again.wait_done(20)
+            await again.aclose()
+        finally:
+            ledger.close()
+    assert transport.puts() == [f"rec/{names[1]}", PLAYLIST_KEY, f"rec/{names[2]}", PLAYLIST_KEY]
+    assert events == [AllUploaded()]
+    text = s3_server.get_object(s3_bucket, PLAYLIST_KEY).decode()
+    assert text == expected_playlist(names, DURATIONS, ended=True)
+    assert s3_server.list_keys(s3_bucket) == sorted([PLAYLIST_KEY, *(f"rec/{n}" for n in names)])
+    for s in slices:
+        assert s3_server.get_object(s3_bucket, f"rec/{s.name}") == s.path.read_bytes()
+    assert list(backup.iterdir()) == []
