@@ -5,11 +5,16 @@ Async tests run on a ``qasync.QEventLoop`` (through pytest-asyncio's
 ``async_slot`` coroutines, ``run_in_executor`` and Qt signals behave as in the app.
 Inside such a test, wait with ``tests.helpers.wait_until`` (it yields to the loop) rather than
 ``qtbot.waitUntil`` (which would spin a nested Qt loop under the running task).
+
+Secrets go to the real Secret Service (``secret_service``, ``store``): each test under a
+service name of its own, emptied after it. Fake keyrings exist only in tests that inject
+a keyring fault, and say which.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import uuid
@@ -20,6 +25,7 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import keyring.backend
+import keyring.errors
 import pytest
 import qasync
 from PySide6.QtCore import QSettings
@@ -29,6 +35,7 @@ from core.errors import CloudRecordingError
 from gui.embedded_server import ServerState
 from gui.keyring_store import KeyringStore
 from gui.settings import AppSettings
+from tests.helpers import require_secret_service
 
 
 def pytest_asyncio_loop_factories(config: Any, item: Any) -> dict[str, Callable[[], Any]]:
@@ -64,34 +71,65 @@ def settings(settings_file: Path) -> Iterator[AppSettings]:
     qsettings.sync()
 
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring backend in memory, for tests that are not about the OS keyring."""
+class ScopedSecretService(keyring.backend.KeyringBackend):
+    """keyring's Secret Service backend under a service name of one test's own.
+
+    Every call goes to the real Secret Service (gnome-keyring in the D-Bus session that
+    ``scripts/test.sh`` starts); only the service name changes, ``cloudrec`` becoming
+    ``cloudrec-test-<hex>``, so a test neither sees another test's entries nor reads or
+    overwrites a developer's own ``cloudrec`` secrets. :meth:`remove_all` deletes what
+    the test stored.
+    """
 
     priority = 1  # type: ignore[assignment]
 
-    def __init__(self) -> None:
+    def __init__(self, backend: keyring.backend.KeyringBackend) -> None:
         super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
+        self.backend = backend
+        self.suffix = f"-test-{uuid.uuid4().hex[:12]}"
+        self.entries: set[tuple[str, str]] = set()
+
+    def scoped(self, service: str) -> str:
+        """The service name this test's entries are stored under in the Secret Service."""
+        return service + self.suffix
 
     def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
+        value: str | None = self.backend.get_password(self.scoped(service), username)
+        return value
 
     def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
+        self.backend.set_password(self.scoped(service), username, password)
+        self.entries.add((service, username))
 
     def delete_password(self, service: str, username: str) -> None:
-        if self.items.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError(username)
+        self.backend.delete_password(self.scoped(service), username)
+        self.entries.discard((service, username))
+
+    def remove_all(self) -> None:
+        """Delete every entry the test stored and check that none is left."""
+        for service, username in list(self.entries):
+            with contextlib.suppress(keyring.errors.PasswordDeleteError):
+                self.delete_password(service, username)
+            assert self.backend.get_password(self.scoped(service), username) is None
 
 
 @pytest.fixture
-def memory_keyring() -> MemoryKeyring:
-    return MemoryKeyring()
+def secret_service() -> Iterator[ScopedSecretService]:
+    """The real Secret Service, under this test's own service name; emptied afterwards."""
+    require_secret_service()
+    backend = keyring.get_keyring()
+    assert "SecretService" in type(backend).__module__, type(backend)
+    scoped = ScopedSecretService(backend)
+    try:
+        yield scoped
+    finally:
+        scoped.remove_all()
 
 
 @pytest.fixture
-def store(memory_keyring: MemoryKeyring) -> KeyringStore:
-    return KeyringStore(memory_keyring)
+def store(secret_service: ScopedSecretService) -> KeyringStore:
+    """The window's keyring store over the real Secret Service (this test's service)."""
+    return KeyringStore(secret_service)
 
 
 class FakeRecorder:
@@ -188,7 +226,8 @@ def window(
     recorder_factory: FakeRecorderFactory,
     fake_server: FakeServer,
 ) -> Iterator[Any]:
-    """A main window with fake recorders, attached to a pretend server."""
+    """A main window with fake recorders, attached to a pretend server; its secrets go
+    to the real Secret Service (``store``)."""
     from gui.main_window import MainWindow
 
     win = MainWindow(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,17 +14,12 @@ from PySide6.QtWidgets import QApplication
 
 from gui.embedded_server import TOKEN_ENV, EmbeddedServer, ServerState, process_alive, reachable
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("core.commands.server") is None,
-    reason="core/commands/server.py (cloudrec server) is not there yet",
-)
-
 
 def _proc_files(pid: int) -> tuple[bytes, bytes] | None:
-    """The command line and environment of a process (Linux), or None elsewhere."""
-    folder = Path(f"/proc/{pid}")
-    if not folder.exists():
+    """The command line and environment of a process on Linux, or None elsewhere."""
+    if not sys.platform.startswith("linux"):
         return None
+    folder = Path(f"/proc/{pid}")
     return (folder / "cmdline").read_bytes(), (folder / "environ").read_bytes()
 
 
@@ -36,14 +31,20 @@ async def test_embedded_server_starts_and_stops(
     url = await server.start()
     try:
         assert server.state is ServerState.RUNNING
-        assert url.startswith("http://127.0.0.1:")
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url), url
         assert await reachable(url)
         pid = server.pid
         assert pid is not None and process_alive(pid)
-        assert server.token and len(server.token) >= 32
+        # secrets.token_urlsafe(32): 32 random bytes, 43 URL-safe base64 characters
+        assert re.fullmatch(r"[A-Za-z0-9_-]{43}", server.token), len(server.token)
         proc = _proc_files(pid)
         if proc is not None:  # the token is passed in the environment, never on the command line
             cmdline, environ = proc
+            args = cmdline.decode().split("\0")[:-1]
+            assert args[:-1] == [
+                *(sys.executable, "-m", "core.cli", "server"),
+                *("--host", "127.0.0.1", "--port", "0", "--ready-file"),
+            ]
             assert server.token.encode() not in cmdline
             assert f"{TOKEN_ENV}={server.token}".encode() in environ
         second = EmbeddedServer(tmp_path / "server2.log")
@@ -94,6 +95,6 @@ def test_main_starts_the_window_and_stops_the_server_on_quit(
     finally:
         asyncio.set_event_loop(None)
         qapp.setQuitOnLastWindowClosed(True)
-    assert seen["url"] in seen["status"]
+    assert seen["status"] == f"Server (embedded): {seen['url']}"
     assert not process_alive(seen["pid"])
     assert (tmp_path / "conf" / "cloudrec" / "cloudrec.conf").exists()

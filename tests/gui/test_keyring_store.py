@@ -1,13 +1,20 @@
-"""Storage profile secrets go to the OS keyring, never to the settings file."""
+"""Storage profile secrets go to the OS keyring, never to the settings file.
+
+The keyring is the real Secret Service (``secret_service`` in conftest: this test's own
+service name; or keyring's default backend itself, as the app uses it). Fake backends
+appear only where a test injects a keyring fault, each saying what it models.
+"""
 
 from __future__ import annotations
 
-import os
+import json
 import uuid
 from pathlib import Path
 from typing import Any
 
 import keyring
+import keyring.backend
+import keyring.errors
 import pytest
 from keyring.backends import fail
 from PySide6.QtWidgets import QComboBox, QLineEdit
@@ -17,12 +24,14 @@ from gui.forms.new_recording import NewRecordingPanel
 from gui.forms.storage_profiles import StorageProfiles
 from gui.keyring_store import SERVICE, KeyringStore, profile_entry
 from gui.settings import AppSettings
+from gui.widgets.keyring_banner import BANNER_STYLE
+from tests.helpers import require_secret_service
 
-from .conftest import MemoryKeyring
+from .conftest import ScopedSecretService
 
-needs_dbus = pytest.mark.skipif(
-    not os.environ.get("DBUS_SESSION_BUS_ADDRESS"),
-    reason="no D-Bus session: the Secret Service keyring needs one (scripts/test.sh starts it)",
+NO_KEYRING_BANNER = (
+    "No usable OS keyring was found: storage secrets are kept for this session "
+    "only and must be entered again next time."
 )
 
 
@@ -91,19 +100,22 @@ async def _save_and_reload(
 
 
 async def test_profile_secrets_go_to_the_keyring_not_the_settings(
-    qtbot: Any, settings: AppSettings, settings_file: Path, memory_keyring: MemoryKeyring
+    qtbot: Any, settings: AppSettings, settings_file: Path, secret_service: ScopedSecretService
 ) -> None:
-    store = KeyringStore(memory_keyring)
+    store = KeyringStore(secret_service)
     access_key, secret_key = await _save_and_reload(qtbot, settings, settings_file, store, "office")
-    stored = memory_keyring.items[(SERVICE, profile_entry("office"))]
-    assert access_key in stored and secret_key in stored
+    stored = secret_service.get_password(SERVICE, profile_entry("office"))
+    assert stored is not None  # one entry holds both keys, as JSON
+    assert json.loads(stored) == {"access_key": access_key, "secret_key": secret_key}
     assert store.persistent is True
 
 
-@needs_dbus
 async def test_profile_secrets_in_the_real_secret_service(
     qtbot: Any, settings: AppSettings, settings_file: Path
 ) -> None:
+    """The app's own path: ``KeyringStore()`` on keyring's default backend, service
+    ``cloudrec``, under a profile name no one else uses (deleted at the end)."""
+    require_secret_service()
     backend = keyring.get_keyring()
     assert not isinstance(backend, fail.Keyring), "a D-Bus session but no usable keyring backend"
     store = KeyringStore()
@@ -112,7 +124,8 @@ async def test_profile_secrets_in_the_real_secret_service(
         access_key, secret_key = await _save_and_reload(qtbot, settings, settings_file, store, name)
         assert store.persistent is True
         raw = keyring.get_password(SERVICE, profile_entry(name))
-        assert raw is not None and access_key in raw and secret_key in raw
+        assert raw is not None
+        assert json.loads(raw) == {"access_key": access_key, "secret_key": secret_key}
     finally:
         await store.delete_profile_keys(name)
     assert keyring.get_password(SERVICE, profile_entry(name)) is None
@@ -121,41 +134,100 @@ async def test_profile_secrets_in_the_real_secret_service(
 async def test_without_keyring_secrets_stay_in_the_session_and_a_banner_says_so(
     window: Any, settings: AppSettings, settings_file: Path
 ) -> None:
+    """Fault: no keyring backend at all (keyring's fail backend, as on a machine with no
+    Secret Service, Keychain or Credential Manager)."""
     store = KeyringStore(fail.Keyring())
     window.keyring = store
     window.profiles.keyring = store
     store.on_availability(window.keyring_banner.show_availability)
+    assert window.keyring_banner.isHidden()
     assert await store.probe() is False
+    assert store.persistent is False
     assert not window.keyring_banner.isHidden()
-    assert "session" in window.keyring_banner.text()
+    assert window.keyring_banner.text() == NO_KEYRING_BANNER
+    assert window.keyring_banner.styleSheet() == BANNER_STYLE
     await store.set("x", "the-secret")
     assert await store.get("x") == "the-secret"
     await store.delete("x")
     assert await store.get("x") is None
 
 
-async def test_profile_delete_removes_its_keys(
-    qtbot: Any, settings: AppSettings, memory_keyring: MemoryKeyring
+class _LockedKeyring(keyring.backend.KeyringBackend):
+    """Fault: a keyring that answers reads but refuses writes, as a Secret Service whose
+    collection is locked and whose unlock prompt the operator dismissed."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self, refuse_reads: bool) -> None:
+        super().__init__()
+        self.refuse_reads = refuse_reads
+        self.writes = 0
+
+    def get_password(self, service: str, username: str) -> str | None:
+        if self.refuse_reads:
+            raise keyring.errors.KeyringLocked("the collection is locked")
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.writes += 1
+        raise keyring.errors.KeyringLocked("the collection is locked")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise keyring.errors.KeyringLocked("the collection is locked")
+
+
+@pytest.mark.parametrize("refuse_reads", [True, False], ids=["locked", "read-only"])
+async def test_a_keyring_that_errors_keeps_secrets_in_the_session(
+    qtbot: Any, refuse_reads: bool
 ) -> None:
-    store = KeyringStore(memory_keyring)
+    """A backend that errors is no usable keyring: the banner shows, secrets are kept
+    in memory for the session (docs/gui.md, Secrets)."""
+    from gui.widgets.keyring_banner import KeyringBanner
+
+    backend = _LockedKeyring(refuse_reads)
+    store = KeyringStore(backend)
+    banner = KeyringBanner()
+    qtbot.addWidget(banner)
+    seen: list[bool] = []
+    store.on_availability(seen.append)
+    store.on_availability(banner.show_availability)
+    # Locked: the probe already fails. Read-only: the probe passes, the first write fails.
+    await store.set_profile_keys("office", "AK", "SK")
+    assert store.persistent is False
+    assert seen == ([False] if refuse_reads else [True, False])
+    assert backend.writes == (0 if refuse_reads else 1)
+    assert not banner.isHidden() and banner.text() == NO_KEYRING_BANNER
+    assert await store.profile_keys("office") == ("AK", "SK")
+    await store.delete_profile_keys("office")
+    assert await store.profile_keys("office") == ("", "")
+
+
+async def test_profile_delete_removes_its_keys(
+    qtbot: Any, settings: AppSettings, secret_service: ScopedSecretService
+) -> None:
+    store = KeyringStore(secret_service)
     panel, bar = _profiles(qtbot, settings, store)
     _fill_cloud(panel, "a-key", "s-key")
     await bar.save("gone")
-    assert (SERVICE, profile_entry("gone")) in memory_keyring.items
+    stored = secret_service.get_password(SERVICE, profile_entry("gone"))
+    assert stored is not None
+    assert json.loads(stored) == {"access_key": "a-key", "secret_key": "s-key"}
     await bar.delete("gone")
-    assert (SERVICE, profile_entry("gone")) not in memory_keyring.items
+    assert secret_service.get_password(SERVICE, profile_entry("gone")) is None
     assert [p.name for p in settings.profiles()] == []
 
 
 async def test_test_storage_without_a_server_says_not_available(window: Any) -> None:
     window.connection.use(None, None, owned=False)
     await window.profiles.test()
-    assert "not available on this server" in window.profiles.status.text()
+    assert window.profiles.status.text() == "Test storage is not available on this server."
     assert window.profiles.test_button.isEnabled()  # busy state was reset
 
 
 async def test_test_storage_reports_an_unreachable_server(window: Any) -> None:
     await window.profiles.test()  # the window's pretend server at 127.0.0.1:9 answers nothing
-    text = window.profiles.status.text()
-    assert text.startswith("Storage check failed:") and "127.0.0.1:9" in text
+    assert window.profiles.status.text() == (
+        "Storage check failed: cannot connect to the recording server at "
+        "http://127.0.0.1:9: ConnectError"
+    )
     assert window.profiles.test_button.isEnabled()

@@ -13,11 +13,11 @@ from core.config import CloudStorageConfig
 from core.errors import CloudRecordingError, ErrorCode
 from gui.embedded_server import ServerState
 from gui.forms.storage_profiles import StorageCheckUnavailable
-from gui.keyring_store import EMBEDDED_SERVER_ENTRY, KeyringStore
+from gui.keyring_store import EMBEDDED_SERVER_ENTRY, SERVICE, KeyringStore
 from gui.server_connection import ServerConnection
 from gui.settings import AppSettings
 
-from .conftest import FakeServer
+from .conftest import FakeServer, ScopedSecretService
 
 STATUS = {
     "cpuSeconds": 1.0,
@@ -117,7 +117,10 @@ async def test_an_unreachable_server_is_reported(
 
 
 async def test_leaving_with_background_recordings_keeps_the_server(
-    settings: AppSettings, store: KeyringStore, fake_server: FakeServer
+    settings: AppSettings,
+    store: KeyringStore,
+    fake_server: FakeServer,
+    secret_service: ScopedSecretService,
 ) -> None:
     api = FakeApi()
     connection = _connection(settings, store, api, fake_server)
@@ -129,6 +132,7 @@ async def test_leaving_with_background_recordings_keeps_the_server(
     assert fake_server.detached and not fake_server.stopped
     assert settings.embedded_server() == ("http://127.0.0.1:9", 4242)
     assert await store.get(EMBEDDED_SERVER_ENTRY) == "server-token"
+    assert secret_service.get_password(SERVICE, EMBEDDED_SERVER_ENTRY) == "server-token"
     assert messages[-1] == ("The embedded server keeps recording in the background.", False)
     assert connection.client is None
 
