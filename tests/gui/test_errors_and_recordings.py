@@ -3,20 +3,27 @@ closing with active recordings."""
 
 from __future__ import annotations
 
+import re
 import socket
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from core.errors import ErrorCode
 from core.sdk.recorder import create_cloud_recorder
 from gui.dialogs.close_dialog import CloseDialog
 from gui.dialogs.error_dialog import ErrorDialog, RemedyAction
+from gui.keyring_store import EMBEDDED_SERVER_ENTRY, SERVICE
 from gui.models.recordings import PROGRESS_ROLE, RecordingsModel, RowState
+from gui.widgets.event_log import ERROR_COLOUR, EventLog
 from tests.helpers import wait_until
 
-from .conftest import FakeRecorderFactory, FakeServer
+from .conftest import FakeRecorderFactory, FakeServer, ScopedSecretService
+
+FAILED_ROW = QColor(255, 221, 216)
+"""The background of a row whose recorder or uploader failed (gui/models/recordings.py)."""
 
 
 async def _start(window: Any) -> str:
@@ -33,21 +40,59 @@ def _label(dialog: ErrorDialog, name: str) -> str:
     return label.text()
 
 
+def _log_lines(log: EventLog) -> list[tuple[str, str | None]]:
+    """Each line of the event log after its time (runs of spaces as one, as the log's
+    HTML shows them) and its text colour (None: the default)."""
+    lines = []
+    block = log.document().firstBlock()
+    while block.isValid():
+        fragment = next(iter(block), None)
+        colour = None
+        if fragment is not None:
+            brush = fragment.fragment().charFormat().foreground()
+            if brush.style() != Qt.BrushStyle.NoBrush:
+                colour = brush.color().name()
+        stamp, text = block.text().split(maxsplit=1)
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", stamp), block.text()
+        lines.append((text, colour))
+        block = block.next()
+    return lines
+
+
+def _backgrounds(model: RecordingsModel, row: int) -> list[object]:
+    """The background of each cell of a row."""
+    return [
+        model.data(model.index(row, column), Qt.ItemDataRole.BackgroundRole)
+        for column in range(model.columnCount())
+    ]
+
+
 async def test_callbacks_drive_the_row(window: Any, recorder_factory: FakeRecorderFactory) -> None:
     rid = await _start(window)
     model: RecordingsModel = window.recordings.model
     row = model.row(rid)
     assert row is not None and row.state is RowState.RECORDING and row.channel == "demo"
-    assert window.status_bar.active.text().endswith("1")
+    assert window.status_bar.active.text() == "Active: 1"
+    assert window.status_bar.backlog.text() == "Upload backlog: 1"  # recording, 0 % uploaded
+    assert _backgrounds(model, 0) == [None] * 7
     observer = window.recordings.observer
     observer.on_recording_uploading_progress(rid, 40, "")
     index = model.index(0, RecordingsModel.UPLOAD)
     assert model.data(index, PROGRESS_ROLE) == 40
-    assert window.status_bar.backlog.text().endswith("1")
+    assert model.data(index) == "40%"
+    assert window.status_bar.backlog.text() == "Upload backlog: 1"
     observer.on_uploader_failure(rid, ErrorCode.UPLOADER_FAILED, "bucket unreachable")
-    assert model.row(rid).failed  # type: ignore[union-attr]
-    assert model.data(model.index(0, 0), Qt.ItemDataRole.BackgroundRole) is not None
-    assert "bucket unreachable" in window.event_log.toPlainText()
+    failed = model.row(rid)
+    code = int(ErrorCode.UPLOADER_FAILED)
+    assert failed is not None and failed.failed and failed.error_code == code
+    assert failed.last_event == f"uploader: UPLOADER_FAILED ({code}): bucket unreachable"
+    assert _backgrounds(model, 0) == [FAILED_ROW] * 7  # the whole row is coloured
+    # Failures are logged in red; the row's own events are not.
+    lines = _log_lines(window.event_log)
+    assert (f"Uploader failure in {rid}: UPLOADER_FAILED: bucket unreachable", ERROR_COLOUR) in (
+        lines
+    )
+    assert (f"{rid[:8]} {failed.last_event}", None) in lines
     observer.on_recording_stopped(rid)
     observer.on_recording_uploaded(rid, "https://bucket.example/sid_demo.m3u8")
     row = model.row(rid)
@@ -73,8 +118,9 @@ async def test_fatal_error_dialog_restart_releases_with_cancel_and_starts_again(
     await wait_until(lambda: window.error_dialog is not None)
     dialog: ErrorDialog = window.error_dialog
     info = ErrorCode.RECORDER_FAILED.info
-    assert "RECORDER_FAILED" in _label(dialog, "error_code")
-    assert info.remedy_text in _label(dialog, "error_remedy")
+    code = int(ErrorCode.RECORDER_FAILED)
+    assert _label(dialog, "error_code") == f"<b>RECORDER_FAILED</b> ({code})"  # name and number
+    assert _label(dialog, "error_remedy") == f"What to do: {info.remedy_text}"
     restart = dialog.findChild(QPushButton, "remedy_cancel_and_restart")
     assert restart is not None
     restart.click()
@@ -94,7 +140,7 @@ async def test_fatal_error_dialog_release_keeps_the_cancel_flag_false(
     window.recordings.observer.on_recording_fatal_error(rid, ErrorCode.NO_USERS)
     await wait_until(lambda: window.error_dialog is not None)
     dialog: ErrorDialog = window.error_dialog
-    assert ErrorCode.NO_USERS.info.remedy_text in _label(dialog, "error_remedy")
+    assert _label(dialog, "error_remedy") == f"What to do: {ErrorCode.NO_USERS.info.remedy_text}"
     assert RemedyAction.CANCEL_AND_RESTART not in dialog.buttons
     dialog.buttons[RemedyAction.RELEASE].click()
     await wait_until(lambda: ("release", False) in recorder_factory.made[0].calls)
@@ -104,7 +150,8 @@ async def test_fatal_error_dialog_release_keeps_the_cancel_flag_false(
 def test_error_dialog_in_chinese_shows_the_seed_remedy(qtbot: Any) -> None:
     dialog = ErrorDialog(ErrorCode.UPLOADER_INIT, "boom", chinese=True)
     qtbot.addWidget(dialog)
-    assert ErrorCode.UPLOADER_INIT.info.remedy_text_zh in _label(dialog, "error_remedy")
+    remedy = ErrorCode.UPLOADER_INIT.info.remedy_text_zh
+    assert _label(dialog, "error_remedy") == f"What to do: {remedy}"  # no translator loaded
     assert _label(dialog, "error_message") == "boom"
 
 
@@ -133,7 +180,10 @@ async def test_failed_start_with_the_real_sdk_opens_the_dialog(window: Any) -> N
 
 
 async def test_close_keeps_recordings_in_the_background(
-    window: Any, recorder_factory: FakeRecorderFactory, fake_server: FakeServer
+    window: Any,
+    recorder_factory: FakeRecorderFactory,
+    fake_server: FakeServer,
+    secret_service: ScopedSecretService,
 ) -> None:
     rid = await _start(window)
     task = window.on_close_requested()
@@ -145,7 +195,10 @@ async def test_close_keeps_recordings_in_the_background(
     assert ("release", False) in recorder_factory.made[0].calls
     assert fake_server.detached and not fake_server.stopped
     assert window.settings.embedded_server() == ("http://127.0.0.1:9", 4242)
-    assert await window.keyring.get("embedded-server") == "test-token"
+    assert await window.keyring.get(EMBEDDED_SERVER_ENTRY) == "test-token"
+    # in the OS keyring itself, where the next window's process finds it
+    assert secret_service.get_password(SERVICE, EMBEDDED_SERVER_ENTRY) == "test-token"
+    assert window.keyring.persistent is True
     assert window.recordings.model.row(rid).state is RowState.BACKGROUND  # type: ignore[union-attr]
     assert not window.isVisible()
 

@@ -61,14 +61,15 @@ async def test_a_failed_start_is_returned_and_shown_on_its_row(
     controller, messages = controlled
     failure = CloudRecordingError("no route", ErrorCode.CONNECT_ERROR)
     recorder_factory.failures.append(failure)
-    started = await controller.start(_request(qtbot))
+    request = _request(qtbot)
+    started = await controller.start(request)
     assert started.failure is not None and started.failure.code is ErrorCode.CONNECT_ERROR
     row = controller.model.row(started.recording_id)
     assert row is not None and row.state is RowState.FAILED and row.failed
     assert row.error_code == int(ErrorCode.CONNECT_ERROR) and row.last_event == str(failure)
     assert messages[-1] == (f"Start failed: {failure}", True)
     assert recorder_factory.servers == [("http://127.0.0.1:9", "tok")]
-    assert controller.request(started.recording_id) is not None  # can be started again
+    assert controller.request(started.recording_id) == request  # can be started again
     controller.ticker.stop()
 
 
@@ -84,7 +85,8 @@ async def test_release_keeps_a_recording_in_the_background(
     assert controller.background and controller.recorder(started.recording_id) is None
     row = controller.model.row(started.recording_id)
     assert row is not None and row.state is RowState.BACKGROUND
-    assert ("release", False) in recorder_factory.made[0].calls and changes
+    assert ("release", False) in recorder_factory.made[0].calls
+    assert changes == [True, True]  # attached at start, released
     controller.ticker.stop()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gui.embedded_server import ServerState
-from gui.widgets.status_bar import StatusBar
+from gui.widgets.status_bar import AMBER, GREEN, GREY, RED, StatusBar
 
 
 def _bar(qtbot: Any) -> StatusBar:
@@ -23,10 +23,19 @@ def test_status_bar_says_whether_the_recorders_keep_up(qtbot: Any) -> None:
     assert label.styleSheet() == ""
     bar.show_render_health({**base, "renderLag": 0.3, "droppedFrames": 4, "lateFrames": 3})
     assert label.text() == "Recorders: on time, 7 frames lost"
-    assert "dropped: 4" in label.toolTip() and "too late: 3" in label.toolTip()
-    assert "more cores" in label.toolTip()
-    bar.show_render_health({**base, "renderLag": 2.46})
-    assert label.text() == "Recorders: 2.5 s behind" and "b3261e" in label.styleSheet()
+    assert label.styleSheet() == f"color: {AMBER};"  # frames lost: amber
+    assert label.toolTip() == (
+        "Input frames dropped: 4, arrived too late: 3. Lost frames and a growing lag mean "
+        "the recording server is short of CPU: record fewer channels or smaller canvases "
+        "on it, or give it more cores."
+    )
+    bar.show_render_health({**base, "renderLag": 0.99})
+    assert label.text() == "Recorders: on time" and label.styleSheet() == ""
+    bar.show_render_health({**base, "renderLag": 1.0})  # red from 1 s
+    assert label.text() == "Recorders: 1.0 s behind" and label.styleSheet() == f"color: {RED};"
+    bar.show_render_health({**base, "renderLag": 2.46, "droppedFrames": 1})
+    assert label.text() == "Recorders: 2.5 s behind, 1 frames lost"
+    assert label.styleSheet() == f"color: {RED};"  # behind wins over amber
     bar.show_render_health({**base, "activeRecordings": 0, "renderLag": 0.0})
     assert label.isHidden()
     bar.show_render_health({"activeRecordings": 1})  # an older server: nothing to show
@@ -37,11 +46,21 @@ def test_server_kind_url_and_state(qtbot: Any) -> None:
     bar = _bar(qtbot)
     assert bar.server_url.text() == "Server (embedded): none"
     assert bar.server_state.text() == "stopped"
+    assert bar.server_state.styleSheet() == f"color: {GREY};"
     bar.show_server("https://rec.example", embedded=False, state=ServerState.UNREACHABLE)
     assert bar.server_url.text() == "Server (remote): https://rec.example"
-    assert bar.server_state.text() == "unreachable" and "b3261e" in bar.server_state.styleSheet()
+    assert bar.server_state.text() == "unreachable"
+    assert bar.server_state.styleSheet() == f"color: {RED};"
+    bar.show_server("http://127.0.0.1:1", embedded=True, state=ServerState.RUNNING)
+    assert bar.server_url.text() == "Server (embedded): http://127.0.0.1:1"
+    assert bar.server_state.text() == "running"
+    assert bar.server_state.styleSheet() == f"color: {GREEN};"
+    bar.show_server("http://127.0.0.1:1", embedded=True, state=ServerState.FAILED)
+    assert bar.server_state.text() == "failed to start"
+    assert bar.server_state.styleSheet() == f"color: {RED};"
     bar.show_server("http://127.0.0.1:1", embedded=True, state=ServerState.DETACHED)
     assert bar.server_state.text() == "running in background"
+    assert bar.server_state.styleSheet() == f"color: {GREY};"
 
 
 def test_the_servers_counts_replace_the_windows_and_cpu_is_a_share(qtbot: Any) -> None:

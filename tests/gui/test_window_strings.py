@@ -38,9 +38,7 @@ def test_moved_strings_are_translated(qtbot: Any, chinese: None) -> None:
     assert state_text(ServerState.RUNNING) == "运行中"
     bar = StatusBar()
     qtbot.addWidget(bar)
-    assert bar.server_state.text() != "stopped"
+    assert bar.server_state.text() == "已停止"
     panel = PreviewPanel(4)
     qtbot.addWidget(panel)
-    assert panel.preview.toolTip() != (
-        "The layout the recorder will compose; ★ marks the max-resolution user."
-    )
+    assert panel.preview.toolTip() == "录制端将合成的布局；★ 标记大流用户。"
