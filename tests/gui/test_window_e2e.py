@@ -1,26 +1,36 @@
-"""The window end to end: the real embedded server, real bots, the real SDK and S3 server."""
+"""The window end to end: the real embedded server, real bots, the real SDK and S3 server,
+and the real Secret Service (``store`` and ``secret_service`` in conftest)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QSettings
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QPushButton
 
 from core import CloudStorageConfig, ErrorCode, RecordingConfig, StorageVendor, TranscodingConfig
 from core.enums import SANDBOX_APP_ID
-from gui.embedded_server import EmbeddedServer
+from gui.dialogs.close_dialog import CloseDialog
+from gui.embedded_server import EmbeddedServer, ServerState, process_alive
 from gui.forms.new_recording import StartRequest
-from gui.keyring_store import KeyringStore
+from gui.keyring_store import EMBEDDED_SERVER_ENTRY, SERVICE, KeyringStore
 from gui.models.recordings import PROGRESS_ROLE, RecordingsModel, RowState
 from gui.settings import AppSettings
-from tests.helpers import wait_until
+from tests.helpers import check_recording, wait_until
 from tests.s3server import S3Server
+
+from .conftest import ScopedSecretService
 
 pytestmark = pytest.mark.slow
 
@@ -107,10 +117,13 @@ async def test_a_recording_on_the_embedded_server_reaches_100_percent(
         await wait_until(lambda: (model.row(rid).progress or 0) > 0, 20)  # type: ignore[union-attr]
         for _ in range(2):  # two samples of the server's CPU clock give a share
             await live_window.connection.check_health()
-        assert live_window.status_bar.cpu.text().startswith("Server CPU:")
-        assert live_window.status_bar.render_health.text().startswith("Recorders: ")
+        assert re.fullmatch(r"Server CPU: \d+ %", live_window.status_bar.cpu.text())
+        assert re.fullmatch(
+            r"Recorders: (on time|\d+\.\d s behind)(, \d+ frames lost)?",
+            live_window.status_bar.render_health.text(),
+        )
         assert not live_window.status_bar.render_health.isHidden()
-        assert live_window.status_bar.active.text().endswith(": 1")
+        assert live_window.status_bar.active.text() == "Active: 1"
         recorder = live_window.recordings.recorder(rid)
         await recorder.stop()
         await wait_until(lambda: model.row(rid).state is RowState.UPLOADED, 30)  # type: ignore[union-attr]
@@ -120,7 +133,7 @@ async def test_a_recording_on_the_embedded_server_reaches_100_percent(
         assert row.playlist == f"{recorder.sid}_guirec.m3u8"  # the name, as Agora reports it
         # The window knows where that is: the file in the local folder, with its slices.
         assert row.location == str(tmp_path / "rec" / row.playlist)
-        assert Path(row.location).read_text().endswith("#EXT-X-ENDLIST\n")
+        check_recording(Path(row.location), fps=15)  # ended; every frame decodes, as listed
         await wait_until(lambda: (model.row(rid).size_bytes or 0) > 10_000, 10)  # type: ignore[union-attr]
         live_window.recordings_view.table.selectRow(0)
         assert (
@@ -201,3 +214,166 @@ async def test_the_storage_check_runs_on_the_server(
         assert info.value.code is ErrorCode.UPLOADER_INIT and "missing-bucket" in info.value.message
     finally:
         await _shut_down(live_window)
+
+
+def _server_children() -> list[int]:
+    """Pids of the running ``cloudrec server`` processes this test process started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and b"core.cli\0server\0" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _reaped(pid: int, codes: list[int]) -> bool:
+    """Whether the child ``pid`` has exited (its exit code then goes to ``codes``)."""
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done == 0:
+        return False
+    codes.append(os.waitstatus_to_exitcode(status))
+    return True
+
+
+async def _close_keeping_recordings(win: Any, run: asyncio.Future[int]) -> None:
+    """Close the window as the operator does and choose "Keep recording in background"."""
+    win.close()
+    await wait_until(lambda: win.findChild(CloseDialog, "close_dialog") is not None, 10)
+    dialog = win.findChild(CloseDialog, "close_dialog")
+    dialog.findChild(QPushButton, "close_background").click()
+    assert await asyncio.wait_for(run, 30) == 0
+
+
+async def test_a_recording_kept_in_the_background_is_reattached_by_the_next_window(
+    qtbot: Any,
+    settings: AppSettings,
+    settings_file: Path,
+    secret_service: ScopedSecretService,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Close with "Keep recording in background", open a new window on the same settings
+    and data folder: it reattaches to the same server and recording (no second server),
+    follows its notices, stops it, and the recording decodes frame for frame."""
+    from gui.main_window import MainWindow
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    channel = "guibg"
+    first_server = EmbeddedServer(tmp_path / "server.log")
+    first = MainWindow(settings, KeyringStore(secret_service), embedded_server=first_server)
+    second: Any = None
+    second_server = EmbeddedServer(tmp_path / "server2.log")
+    bots: subprocess.Popen[bytes] | None = None
+    pid: int | None = None
+    exit_codes: list[int] = []
+    try:
+        # The first window: its own embedded server, a recording of two bots.
+        run_first = asyncio.ensure_future(first.run())
+        await wait_until(lambda: first.connection.state is ServerState.RUNNING, 60)
+        url, pid = first.connection.url, first_server.pid
+        assert url is not None and pid is not None and _server_children() == [pid]
+        bots = _bots(url, channel)
+        await wait_until(lambda: bots.poll() is None and _roster(url, channel) >= 2, 20)
+        storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(tmp_path / "rec"))
+        rid = await first.start_recording(_request(channel, storage))
+        assert rid is not None
+        model: RecordingsModel = first.recordings.model
+        await wait_until(lambda: model.row(rid).state is RowState.RECORDING, 20)  # type: ignore[union-attr]
+        started_at = time.monotonic()
+        await wait_until(lambda: model.row(rid).progress is not None, 20)  # type: ignore[union-attr]
+        sid = first.recordings.recorder(rid).sid
+        assert sid
+
+        def slices() -> int:
+            return len(list((tmp_path / "rec").glob(f"{sid}_{channel}_*.ts")))
+
+        await _close_keeping_recordings(first, run_first)
+        closed_with = slices()
+        assert model.row(rid).state is RowState.BACKGROUND  # type: ignore[union-attr]
+        assert process_alive(pid) and _server_children() == [pid]
+        # With no window open, the server records on: another slice is written.
+        await wait_until(lambda: slices() > closed_with, 20)
+        # What the next window needs: URL and pid in the settings, the token in the keyring.
+        assert settings.embedded_server() == (url, pid)
+        token = secret_service.get_password(SERVICE, EMBEDDED_SERVER_ENTRY)
+        assert token is not None and token == first_server.token
+
+        # The next window: a new process would read the same settings file and keyring.
+        again = AppSettings(QSettings(str(settings_file), QSettings.Format.IniFormat))
+        second = MainWindow(again, KeyringStore(secret_service), embedded_server=second_server)
+        progress_at: list[float] = []
+
+        def on_event(row_id: str, text: str) -> None:
+            if text.startswith("uploaded ") and text.endswith("%"):
+                progress_at.append(time.monotonic())
+
+        second.recordings.observer.event_logged.connect(on_event)
+        run_second = asyncio.ensure_future(second.run())
+        rows: RecordingsModel = second.recordings.model
+        await wait_until(lambda: rows.rowCount() == 1, 20)
+        row = rows.row_at(0)
+        assert row is not None and row.channel == channel
+        new_rid = row.recording_id
+        await wait_until(lambda: rows.row(new_rid).state is RowState.RECORDING, 20)  # type: ignore[union-attr]
+        reattached_at = time.monotonic()
+        recorder = second.recordings.recorder(new_rid)
+        assert recorder is not None and recorder.sid == sid  # the same recording
+        # The same server, not a second one on the same data folder.
+        assert second.connection.url == url and not second.connection.owns_server
+        assert second.connection.state is ServerState.DETACHED
+        assert second_server.pid is None and second_server.state is ServerState.STOPPED
+        assert _server_children() == [pid]
+        assert second.status_bar.server_url.text() == f"Server (embedded): {url}"
+        assert second.status_bar.server_state.text() == "running in background"
+        log = second.event_log.toPlainText()
+        assert f"Reattached to the embedded server {url} left recording in the background" in log
+        assert f"Reattached to the recording of channel {channel}" in log
+        # Its notices go on reaching the new window: progress reports (one a second)
+        # over two seconds, longer than any replay of the ones before takes.
+        await wait_until(lambda: progress_at and progress_at[-1] - progress_at[0] >= 2.0, 20)
+        assert rows.row(new_rid).state is RowState.RECORDING  # type: ignore[union-attr]
+
+        # Stopped from the new window: uploaded, and the server exits once it is done.
+        second.recordings_view.table.selectRow(0)
+        assert second.user_actions.stop.isEnabled()
+        await second.on_stop()
+        await wait_until(lambda: rows.row(new_rid).state is RowState.UPLOADED, 30)  # type: ignore[union-attr]
+        done = rows.row(new_rid)
+        assert done is not None and done.progress == 100
+        assert done.playlist == f"{sid}_{channel}.m3u8"
+        assert done.location == done.playlist  # a reattached recording shows the file name
+        await wait_until(lambda: _reaped(pid, exit_codes), 30)  # asked to exit when done
+        assert exit_codes == [0]
+        media = check_recording(tmp_path / "rec" / done.playlist, fps=15)
+        # One recording from the first window's "started" past the new window's
+        # reattaching, every slice of it listed.
+        assert media.listed_seconds is not None
+        assert media.listed_seconds >= reattached_at - started_at
+        assert len(media.slices) == slices() > closed_with
+
+        second.close()  # nothing is active: no dialog
+        assert await asyncio.wait_for(run_second, 30) == 0
+    finally:
+        if bots is not None:
+            bots.terminate()
+            bots.wait(10)
+        if pid is not None and not exit_codes:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                await wait_until(lambda: _reaped(pid, exit_codes), 10)
+        if second_server.pid is not None:
+            await second_server.stop()
+        for win in (first, second):
+            if win is not None:
+                win.connection.health.stop()
+                win.recordings.ticker.stop()
+                win.close_now()
+                win.deleteLater()
