@@ -22,4 +22,10 @@ def test_no_display_gives_a_clear_message_and_exit_code_2() -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert "no display" in result.stderr and "cloudrec demo" in result.stderr
+    assert result.stderr == (
+        "cloudrec: cannot open the window: there is no display (neither DISPLAY nor "
+        "WAYLAND_DISPLAY is set).\n"
+        "Run it in a desktop session, or use the headless commands: `cloudrec demo` "
+        "records 3 bots into ./recordings, `cloudrec server` runs the recording server, "
+        "`cloudrec record` records a channel.\n"
+    )
