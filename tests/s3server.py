@@ -125,8 +125,14 @@ class S3Server:
         with contextlib.closing(iam):
             iam.create_user(UserName=user)
             key = iam.create_access_key(UserName=user)["AccessKey"]
-            iam.put_user_policy(UserName=user, PolicyName=f"{user}-policy", PolicyDocument=policy)
+        self.set_policy(user, policy)
         return key["AccessKeyId"], key["SecretAccessKey"]
+
+    def set_policy(self, user: str, policy: str) -> None:
+        """Replace the policy of ``user`` (made by :meth:`create_key`) with ``policy``."""
+        iam = _boto_client("iam", self.endpoint, self.access_key, self.secret_key)
+        with contextlib.closing(iam):
+            iam.put_user_policy(UserName=user, PolicyName=f"{user}-policy", PolicyDocument=policy)
 
     def stop(self) -> None:
         """Stop the server process."""
@@ -212,6 +218,7 @@ class TcpProxy:
         self._conns: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self._stop = threading.Event()
+        self._released = threading.Event()  # the accept loop saw that there is no listener
         self._threads: list[threading.Thread] = []
 
     @property
@@ -243,8 +250,13 @@ class TcpProxy:
             if self._listener is not None:
                 self._listener.close()
                 self._listener = None
+                self._released.clear()
         for conn in conns:
             _close(conn)
+        # The accept loop may still be waiting on the closed listener, which keeps the
+        # port listening until that wait ends: only then are connections refused.
+        if any(t.name == "tcp-proxy" and t.is_alive() for t in self._threads):
+            self._released.wait(5)
 
     def held(self) -> int:
         """Bytes waiting unread in the proxy's connections (what a "hang" outage holds back)."""
@@ -299,6 +311,7 @@ class TcpProxy:
         while not self._stop.is_set():
             listener = self._listener
             if listener is None:
+                self._released.set()
                 time.sleep(0.05)
                 continue
             try:
@@ -391,8 +404,9 @@ class S3Gate:
     - a request signed for another region (the credential scope of its
       ``Authorization``) gets ``400 AuthorizationHeaderMalformed`` naming the region
       expected (moto accepts any region);
-    - :meth:`fail` answers the next ``count`` requests with a server error
-      (``500 InternalError`` or ``503 SlowDown``), as S3 does under load or trouble.
+    - :meth:`fail` answers the next ``count`` requests (or all, until :meth:`heal`)
+      with a server error (``500 InternalError`` or ``503 SlowDown``), as S3 does
+      under load or trouble.
 
     Every other request is forwarded to moto unchanged (the ``Host`` header included,
     so moto checks the signature the client computed). ``answers`` lists the status
@@ -410,6 +424,7 @@ class S3Gate:
         """(method, path, status) of every request answered."""
         self._lock = threading.Lock()
         self._failures: list[tuple[int, str, str]] = []
+        self._failing: tuple[int, str, str] | None = None
         gate = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -425,17 +440,29 @@ class S3Gate:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
         """``http://127.0.0.1:<port>``."""
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def fail(self, count: int, error: tuple[int, str, str] = _INTERNAL_ERROR) -> None:
-        """Answer the next ``count`` requests with ``error`` (status, code, message)."""
+    def fail(self, count: int | None, error: tuple[int, str, str] = _INTERNAL_ERROR) -> None:
+        """Answer the next ``count`` requests (``None``: every one, until :meth:`heal`)
+        with ``error`` (status, code, message)."""
         with self._lock:
-            self._failures.extend([error] * count)
+            if count is None:
+                self._failing = error
+            else:
+                self._failures.extend([error] * count)
+
+    def heal(self) -> None:
+        """Stop answering with errors: requests go on to moto again."""
+        with self._lock:
+            self._failing = None
+            self._failures.clear()
 
     def statuses(self, method: str = "PUT") -> list[int]:
         """The status of every ``method`` request answered so far, in order."""
@@ -467,7 +494,7 @@ class S3Gate:
 
     def _refusal(self, request: BaseHTTPRequestHandler) -> tuple[int, list[Any], bytes] | None:
         with self._lock:
-            failure = self._failures.pop(0) if self._failures else None
+            failure = self._failures.pop(0) if self._failures else self._failing
         if failure is not None:
             return _error(*failure)
         stamp = request.headers.get("X-Amz-Date", "")

@@ -22,8 +22,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-REAL_GRACE = 0.05
-"""Real seconds the loop waits for socket or thread I/O before jumping to its next timer."""
+REAL_GRACE = 1.0
+"""Real seconds the loop gives open sockets to become ready before jumping to its next
+timer (a local store answers in milliseconds; a wait that long means it never will)."""
 
 STUCK_AFTER = 30.0
 """Real seconds with no timer and no I/O after which the run fails (it would hang)."""
