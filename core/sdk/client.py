@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from core.config import CloudStorageConfig, RecordingConfig
+from core.enums import MixedVideoLayout
 from core.errors import CloudRecordingError, ErrorCode
 from core.wire import to_wire
 
@@ -156,6 +157,26 @@ class RestClient:
         body = {"cname": cname, "uid": str(uid), "clientRequest": {}}
         data = await self.request("POST", self._sid_path(app_id, resource_id, sid, "stop"), body)
         return dict(data)
+
+    async def update_layout(
+        self,
+        app_id: str,
+        resource_id: str,
+        sid: str,
+        cname: str,
+        uid: int,
+        layout: MixedVideoLayout,
+        max_resolution_uid: int = 0,
+    ) -> dict[str, Any]:
+        """``updateLayout``: the mixed layout from now on. Agora's call replaces every layout
+        setting, so ``maxResolutionUid`` (a string, never 0 on Agora's wire) is sent only
+        when set."""
+        client_request: dict[str, Any] = {"mixedVideoLayout": int(layout)}
+        if max_resolution_uid:
+            client_request["maxResolutionUid"] = str(max_resolution_uid)
+        body = {"cname": cname, "uid": str(uid), "clientRequest": client_request}
+        path = self._sid_path(app_id, resource_id, sid, "updateLayout")
+        return dict(await self.request("POST", path, body))
 
     async def check_storage(self, storage: CloudStorageConfig) -> tuple[bool, str]:
         """Ask the server to test ``storage`` (cloudrec extension): (ok, what it found)."""

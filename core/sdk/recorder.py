@@ -16,15 +16,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import logging
 import uuid
 from enum import Enum
 from typing import Any
 
-from core.config import CloudStorageConfig, RecordingConfig
+from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
+from core.enums import MixedVideoLayout
 from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
 from core.sdk.client import Credentials, RestClient
 from core.sdk.events import NoEventStream, NoticeHandler, QueryPoller, follow_events
 from core.validation import check_app_id, check_channel_name, check_uid
+
+logger = logging.getLogger(__name__)
 
 START_TIMEOUT = 20.0
 """Seconds ``start()`` waits for the server's recorder_started notice."""
@@ -78,9 +82,12 @@ class CloudRecorder:
         callback = getattr(self._observer, method, None)
         if callback is None:
             return
-        result = callback(self._recording_id, *args)
-        if inspect.isawaitable(result):
-            await result
+        try:
+            result = callback(self._recording_id, *args)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:  # the application's bug: logged, the recording goes on
+            logger.exception("the observer's %s raised; the recording goes on", method)
 
     def _require(self, *states: RecorderState, action: str) -> None:
         if self._state is RecorderState.RELEASED:
@@ -178,6 +185,28 @@ class CloudRecorder:
         self._state = RecorderState.RECORDING
         self._follow()
 
+    async def update_layout(self, layout: MixedVideoLayout, max_resolution_uid: int = 0) -> None:
+        """Change the mixed layout of the running recording (``updateLayout``).
+
+        ``layout`` and ``max_resolution_uid`` mean what they mean in
+        :class:`TranscodingConfig` and are checked the same way before any traffic
+        (:class:`InvalidParameterError` naming the field). As Agora's call, it replaces
+        both: ``max_resolution_uid`` 0 is the first user to join. The recording shows the
+        new layout from the server's next output frame on. Only while recording.
+        """
+        self._require(RecorderState.RECORDING, action="update_layout()")
+        checked = TranscodingConfig(layout=layout, max_resolution_uid=max_resolution_uid)
+        assert self.app_id and self.resource_id and self.sid and self.channel_name and self.uid
+        await self._client.update_layout(
+            self.app_id,
+            self.resource_id,
+            self.sid,
+            self.channel_name,
+            self.uid,
+            checked.layout,
+            checked.max_resolution_uid,
+        )
+
     async def stop(self) -> None:
         """Stop recording (``StopCloudRecording``); call ``release()`` afterwards."""
         self._require(RecorderState.RECORDING, action="stop()")
@@ -197,6 +226,17 @@ class CloudRecorder:
             await asyncio.wait_for(self._handler.stopped.wait(), STOPPED_TIMEOUT)
         await self._handler.mark_stopped()
 
+    async def _cancel_started(self) -> None:
+        """The server started the recording, but start() failed here (it never heard that
+        the recorder started): stop it on the server, so that starting again works."""
+        assert self.app_id and self.resource_id and self.sid and self.channel_name and self.uid
+        try:
+            await self._client.stop(
+                self.app_id, self.resource_id, self.sid, self.channel_name, self.uid
+            )
+        except CloudRecordingError as exc:
+            logger.warning("release(cancel=True) could not stop recording %s: %s", self.sid, exc)
+
     async def wait_finished(self, timeout: float | None = None) -> None:
         """Wait until the server reports the recording's session ended (uploads done)."""
         await asyncio.wait_for(self._handler.exited.wait(), timeout)
@@ -215,6 +255,8 @@ class CloudRecorder:
                 await self.stop()
                 with contextlib.suppress(TimeoutError):
                     await self.wait_finished(STOPPED_TIMEOUT)
+            elif cancel and self._state is RecorderState.FAILED and self.sid is not None:
+                await self._cancel_started()
         finally:
             self._state = RecorderState.RELEASED
             if self._events is not None:

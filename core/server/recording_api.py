@@ -58,6 +58,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":  # loc is ("body", character position)
+            position = first.get("loc", ("body", 0))[-1]
+            detail = (first.get("ctx") or {}).get("error", "")
+            reason = f"body: JSON decode error: {detail} (character {position})"
+            return _error_response(400, 2, f"invalid request: {reason}")
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return _error_response(
             400, 2, f"invalid request: {where or 'body'}: {first.get('msg', 'malformed')}"

@@ -180,6 +180,10 @@ class RecordingSession:
         except CloudRecordingError as exc:
             await self._fail_start(exc.code, exc.message)
             raise
+        except OSError as exc:  # e.g. its work folder cannot be made: it cannot start
+            message = f"cannot set up the recorder: {exc}"
+            await self._fail_start(ErrorCode.RECORDER_INIT, message)
+            raise CloudRecordingError(message, ErrorCode.RECORDER_INIT) from exc
         self._progress_task = asyncio.create_task(self._report_progress())
 
     async def stop(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
 import httpx
@@ -12,6 +13,7 @@ from core import (
     CloudRecordingError,
     ErrorCode,
     InvalidParameterError,
+    MixedVideoLayout,
     create_cloud_recorder,
 )
 from core.enums import SANDBOX_APP_ID
@@ -129,3 +131,53 @@ async def test_server_errors_map_to_seed_codes() -> None:
     assert info.value.code is ErrorCode.INVALID_PARAMETER
     assert "invalid appid" in str(info.value)
     await recorder.release()
+
+
+async def test_update_layout_checks_first_and_sends_agoras_update_layout() -> None:
+    """A mock service that answers acquire, start and query (no event stream: 404)."""
+    sent: list[httpx.Request] = []
+
+    def service(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        path = request.url.path
+        if path.endswith("/acquire"):
+            return httpx.Response(200, json={"resourceId": "rid"})
+        if path.endswith("/start"):
+            return httpx.Response(200, json={"resourceId": "rid", "sid": "sid"})
+        if path.endswith("/query"):
+            return httpx.Response(200, json={"serverResponse": {"status": 5}})
+        if path.endswith("/updateLayout"):
+            return httpx.Response(200, json={"resourceId": "rid", "sid": "sid"})
+        return httpx.Response(404, json={"code": 404, "reason": "no such path"})
+
+    recorder = create_cloud_recorder(Recorded(), transport=httpx.MockTransport(service))
+    with pytest.raises(CloudRecordingError) as early:
+        await recorder.update_layout(MixedVideoLayout.BEST_FIT)
+    assert early.value.code is ErrorCode.INVALID_OPERATION and sent == []
+    await recorder.start(SANDBOX_APP_ID, "demo", None, 42)
+    before = len(sent)
+    for layout, uid, field in (
+        (3, 0, "layout"),
+        (MixedVideoLayout.VERTICAL, 2**32, "max_resolution_uid"),
+    ):
+        with pytest.raises(InvalidParameterError) as bad:
+            await recorder.update_layout(layout, uid)  # type: ignore[arg-type]
+        assert bad.value.field == field
+    assert not [r for r in sent[before:] if r.url.path.endswith("/updateLayout")]
+    await recorder.update_layout(MixedVideoLayout.VERTICAL, max_resolution_uid=7)
+    await recorder.update_layout(MixedVideoLayout.FLOAT)
+    calls = [r for r in sent if r.url.path.endswith("/updateLayout")]
+    path = f"/v1/apps/{SANDBOX_APP_ID}/cloud_recording/resourceid/rid/sid/sid/mode/mix/updateLayout"
+    assert [(r.method, r.url.path) for r in calls] == [("POST", path)] * 2
+    assert [json.loads(r.content) for r in calls] == [
+        {
+            "cname": "demo",
+            "uid": "42",
+            "clientRequest": {"mixedVideoLayout": 2, "maxResolutionUid": "7"},
+        },
+        {"cname": "demo", "uid": "42", "clientRequest": {"mixedVideoLayout": 0}},
+    ]
+    await recorder.release()
+    with pytest.raises(CloudRecordingError) as late:
+        await recorder.update_layout(MixedVideoLayout.FLOAT)
+    assert late.value.code is ErrorCode.INVALID_OPERATION

@@ -1,0 +1,496 @@
+"""The recording REST API over real HTTP: what docs/rest-api.md promises, value for value.
+
+A real server (the ``channel_server`` fixture: uvicorn on 127.0.0.1, the recorder and
+the durable uploader writing to a local folder) answers real requests. Recordings of an
+empty channel need no participants (the recorder renders the background); the layout
+test has two synthetic participants, because only decoding their tiles shows who is
+where.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+from httpx_sse import aconnect_sse
+
+import core.server.service as service_module
+from core import (
+    CloudRecordingError,
+    CloudStorageConfig,
+    ErrorCode,
+    MixedVideoLayout,
+    RecordingConfig,
+    StorageVendor,
+    TranscodingConfig,
+    compute_layout,
+    create_cloud_recorder,
+)
+from core.enums import SANDBOX_APP_ID
+from core.media.segmenter import PTS_OFFSET
+from core.participants.analysis import iter_video, window_colour
+from core.participants.bots import run_bots
+from core.participants.synthetic import identify_uid, is_flash
+from core.sdk.client import Credentials, RestClient
+from core.server.service import RecordingService
+from core.server.session import RecordingSession
+from tests.helpers import CallbackLog, check_recording, promised_callbacks, wait_until
+
+APP = SANDBOX_APP_ID
+UNAUTHORIZED = (
+    "unauthorized: send 'Authorization: Bearer <server token>' or Basic customer credentials"
+)
+SMALL = {"width": 160, "height": 120, "fps": 15, "bitrate": 100}
+"""A small mixed picture: recordings of an empty channel only need to run."""
+
+
+@pytest.fixture
+async def http(channel_server: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``channel_server``'s recording API with its bearer token."""
+    async with httpx.AsyncClient(
+        base_url=f"{channel_server.url}/v1/apps/{APP}/cloud_recording",
+        headers={"Authorization": f"Bearer {channel_server.settings.token}"},
+        timeout=30,
+    ) as client:
+        yield client
+
+
+def service_of(channel_server: Any) -> RecordingService:
+    service: RecordingService = channel_server.app.state.recordings
+    return service
+
+
+def local(folder: Path) -> dict[str, Any]:
+    """``storageConfig`` of a local folder on the server (cloudrec's vendor 100)."""
+    return {"vendor": 100, "region": 0, "extensionParams": {"localFolder": str(folder)}}
+
+
+async def acquire(http: httpx.AsyncClient, cname: str, uid: int) -> str:
+    response = await http.post("/acquire", json={"cname": cname, "uid": str(uid)})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"resourceId", "cname", "uid"}
+    assert (body["cname"], body["uid"]) == (cname, str(uid))
+    return str(body["resourceId"])
+
+
+async def start(
+    http: httpx.AsyncClient, rid: str, cname: str, uid: int, folder: Path, **recording: Any
+) -> httpx.Response:
+    config = {"transcodingConfig": SMALL, **recording}
+    client_request = {"recordingConfig": config, "storageConfig": local(folder)}
+    body = {"cname": cname, "uid": str(uid), "clientRequest": client_request}
+    return await http.post(f"/resourceid/{rid}/mode/mix/start", json=body)
+
+
+async def stop(http: httpx.AsyncClient, rid: str, sid: str, cname: str, uid: int) -> Any:
+    body = {"cname": cname, "uid": str(uid), "clientRequest": {}}
+    response = await http.post(f"/resourceid/{rid}/sid/{sid}/mode/mix/stop", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def error(response: httpx.Response) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and the whole JSON body of an error answer."""
+    return response.status_code, response.json()
+
+
+# --- updateLayout --------------------------------------------------------------------
+
+
+async def test_update_layout_over_http_and_through_the_sdk_changes_the_mix(
+    channel_server: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """FLOAT, then VERTICAL with the second joiner large (HTTP), then BEST_FIT (the SDK's
+    ``update_layout``): every decoded frame after a call shows the new arrangement, every
+    frame before it the old one ("take effect at the first tick at or after their time",
+    docs/recorder.md)."""
+    folder = tmp_path / "rec"
+    width, height, fps = 320, 240, 15
+    config = RecordingConfig(
+        slice_duration=2,
+        transcoding_config=TranscodingConfig(width=width, height=height, fps=fps, bitrate=300),
+    )
+    storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(folder))
+    log = CallbackLog()
+    async with run_bots(channel_server.url, channel="layout", uids=[11, 12], size=(160, 120)):
+        recorder = create_cloud_recorder(
+            log, server=channel_server.url, token=channel_server.settings.token
+        )
+        await recorder.start(APP, "layout", None, 950, config, storage)
+        rid, sid = recorder.resource_id, recorder.sid
+        assert rid is not None and sid is not None
+        engine = service_of(channel_server).session(APP, rid, sid).recorder
+        assert engine is not None and engine.clock is not None
+        clock = engine.clock
+        await wait_until(lambda: len(engine.users) == 2)
+        first, second = engine.users  # join order: FLOAT gives the first the canvas
+        await wait_until(lambda: clock.now() >= 2.0)
+
+        http_sent = clock.now()
+        body = {
+            "cname": "layout",
+            "uid": "950",
+            "clientRequest": {"mixedVideoLayout": 2, "maxResolutionUid": str(second)},
+        }
+        answer = await http.post(f"/resourceid/{rid}/sid/{sid}/mode/mix/updateLayout", json=body)
+        http_done = clock.now()
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"resourceId": rid, "sid": sid, "cname": "layout", "uid": "950"}
+        await wait_until(lambda: clock.now() >= http_done + 1.5)
+
+        sdk_sent = clock.now()
+        await recorder.update_layout(MixedVideoLayout.BEST_FIT)
+        sdk_done = clock.now()
+        await wait_until(lambda: clock.now() >= sdk_done + 1.5)
+        await recorder.stop()
+        await recorder.wait_finished(20)
+        await recorder.release()
+
+    media = check_recording(folder / f"{sid}_layout.m3u8", fps=fps)
+    stages = [
+        (
+            float("-inf"),
+            http_sent,
+            compute_layout(MixedVideoLayout.FLOAT, [first, second], width, height),
+        ),
+        (
+            http_done,
+            sdk_sent,
+            compute_layout(MixedVideoLayout.VERTICAL, [first, second], width, height, second),
+        ),
+        (
+            sdk_done,
+            float("inf"),
+            compute_layout(MixedVideoLayout.BEST_FIT, [first, second], width, height),
+        ),
+    ]
+    assert stages[1][2][second].width > stages[1][2][first].width  # the large one is the second
+    shown: list[dict[int, int]] = [{first: 0, second: 0} for _ in stages]
+    for t, image in iter_video([s.path for s in media.slices]):
+        t -= PTS_OFFSET
+        for index, (begin, end, windows) in enumerate(stages):
+            if not begin <= t < end:
+                continue  # frames while a call was under way may show either layout
+            for uid, window in windows.items():
+                colour = window_colour(image, window)
+                if is_flash(colour):
+                    continue  # the once-a-second white flash of every participant
+                found = identify_uid(colour, [first, second])
+                if index == 0 and found is None and shown[0][uid] == 0:
+                    continue  # background until the user's first picture arrives
+                assert found == uid, (t, index, uid, found, colour)
+                shown[index][uid] += 1
+    # every stage showed both users on at least a second of frames (1.5 s were recorded)
+    assert all(count >= fps for stage in shown for count in stage.values()), shown
+    assert log.names().count("on_recording_stopped") == 1
+
+
+async def test_update_layout_answers_agoras_errors(
+    channel_server: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    rid = await acquire(http, "lay2", 951)
+    started = await start(http, rid, "lay2", 951, tmp_path)
+    assert started.status_code == 200, started.text
+    sid = started.json()["sid"]
+    path = f"/resourceid/{rid}/sid/{sid}/mode/mix/updateLayout"
+    ident = {"cname": "lay2", "uid": "951"}
+    bad = await http.post(path, json={**ident, "clientRequest": {"mixedVideoLayout": 3}})
+    assert error(bad) == (
+        400,
+        {
+            "code": 432,
+            "reason": "layout: 3 is not allowed; FLOAT (0), BEST_FIT (1) or VERTICAL (2)",
+        },
+    )
+    unknown = await http.post(
+        f"/resourceid/{rid}/sid/nosuchsid/mode/mix/updateLayout",
+        json={**ident, "clientRequest": {"mixedVideoLayout": 1}},
+    )
+    assert error(unknown) == (
+        404,
+        {"code": 404, "reason": "no recording with sid 'nosuchsid' for this resourceId"},
+    )
+    await stop(http, rid, sid, "lay2", 951)
+    await wait_until(lambda: service_of(channel_server).session(APP, rid, sid).finished)
+    ended = await http.post(path, json={**ident, "clientRequest": {"mixedVideoLayout": 1}})
+    assert error(ended) == (404, {"code": 404, "reason": "the recording is not running"})
+
+
+# --- acquire's resource, 409 and 400 ------------------------------------------------
+
+
+async def test_a_resource_is_valid_five_minutes_and_starts_one_recording(
+    channel_server: Any, http: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's clock is moved on by the test (the 5 minutes are not waited for)."""
+    offset = [0.0]
+    clock = SimpleNamespace(monotonic=lambda: time.monotonic() + offset[0], time=time.time)
+    monkeypatch.setattr(service_module, "time", clock)
+    kept = await acquire(http, "exp", 1)
+    late = await acquire(http, "exp", 2)
+
+    offset[0] = 299.5  # the requests below take far less than the remaining half second
+    started = await start(http, kept, "exp", 1, tmp_path)
+    assert started.status_code == 200, started.text
+    sid = started.json()["sid"]
+    assert started.json() == {"resourceId": kept, "sid": sid, "cname": "exp", "uid": "1"}
+
+    again = await start(http, kept, "exp", 1, tmp_path)
+    assert error(again) == (
+        409,
+        {"code": 53, "reason": "this resourceId already started a recording: acquire a new one"},
+    )
+    twice = await acquire(http, "exp", 1)
+    conflict = await start(http, twice, "exp", 1, tmp_path)
+    assert error(conflict) == (
+        409,
+        {"code": 53, "reason": f"uid 1 is already recording channel 'exp' (sid {sid})"},
+    )
+    other = await acquire(http, "exp", 3)
+    mismatch = await start(http, other, "exp", 4, tmp_path)
+    assert error(mismatch) == (
+        400,
+        {"code": 432, "reason": "cname and uid must match those of the acquire request"},
+    )
+
+    offset[0] = 300.0  # acquired a moment more than 300 s ago on this clock
+    expired = await start(http, late, "exp", 2, tmp_path)
+    assert error(expired) == (
+        404,
+        {"code": 404, "reason": "unknown or expired resourceId: call acquire again"},
+    )
+
+    stopped = await stop(http, kept, sid, "exp", 1)
+    assert stopped == {
+        "resourceId": kept,
+        "sid": sid,
+        "cname": "exp",
+        "uid": "1",
+        "serverResponse": {
+            "fileListMode": "string",
+            "fileList": f"{sid}_exp.m3u8",
+            "uploadingStatus": "uploaded",
+        },
+    }
+    await wait_until(lambda: service_of(channel_server).session(APP, kept, sid).finished)
+    # the conflict used nothing up: once the first recording ended, the uid records again
+    restarted = await start(http, twice, "exp", 1, tmp_path)
+    assert restarted.status_code == 200, restarted.text
+    await stop(http, twice, restarted.json()["sid"], "exp", 1)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (
+            b"{not json",
+            "invalid request: body: JSON decode error: Expecting property name enclosed "
+            "in double quotes (character 1)",
+        ),
+        (
+            b"[]",
+            "invalid request: body: Input should be a valid dictionary or object to extract fields from",
+        ),
+        (b'{"uid": "1"}', "invalid request: cname: Field required"),
+        (b'{"cname": "a"}', "invalid request: uid: Field required"),
+        (b'{"cname": "a", "uid": 5}', "invalid request: uid: Input should be a valid string"),
+        (
+            b'{"cname": "a", "uid": "1", "clientRequest": 3}',
+            "invalid request: clientRequest: Input should be a valid dictionary or object to extract fields from",
+        ),
+    ],
+)
+async def test_a_malformed_request_is_400_with_code_2(
+    http: httpx.AsyncClient, content: bytes, reason: str
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    for path in (
+        "/acquire",
+        "/resourceid/any/mode/mix/start",
+        "/resourceid/any/sid/s/mode/mix/updateLayout",
+    ):
+        response = await http.post(path, content=content, headers=headers)
+        assert error(response) == (400, {"code": 2, "reason": reason}), path
+
+
+async def test_parameter_auth_and_lookup_errors_have_agoras_shape(
+    channel_server: Any, http: httpx.AsyncClient
+) -> None:
+    zero = await http.post("/acquire", json={"cname": "a", "uid": "0"})
+    assert error(zero) == (
+        400,
+        {
+            "code": 432,
+            "reason": "uid: 0 is not allowed; an integer from 1 to 4294967295 (0 is reserved)",
+        },
+    )
+    rid = await acquire(http, "a", 1)
+    idle = await http.post(
+        f"/resourceid/{rid}/mode/mix/start",
+        json={"cname": "a", "uid": "1", "clientRequest": {"recordingConfig": {"maxIdleTime": 2}}},
+    )
+    assert error(idle) == (
+        400,
+        {
+            "code": 432,
+            "reason": "max_idle_time: 2 is not allowed; "
+            "an integer number of seconds from 5 to 2592000",
+        },
+    )
+    missing = await http.get("/resourceid/x/sid/y/mode/mix/query")
+    assert error(missing) == (
+        404,
+        {"code": 404, "reason": "no recording with sid 'y' for this resourceId"},
+    )
+    base = f"{channel_server.url}/v1/apps/{APP}/cloud_recording/acquire"
+    async with httpx.AsyncClient() as anonymous:
+        for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic !!"}):
+            denied = await anonymous.post(base, json={"cname": "a", "uid": "1"}, headers=headers)
+            assert error(denied) == (401, {"code": 401, "reason": UNAUTHORIZED}), headers
+        spec = await anonymous.get(f"{channel_server.url}/openapi.json")
+    assert "/v1/apps/{appid}/cloud_recording/acquire" in spec.json()["paths"]
+
+
+# --- the event stream ----------------------------------------------------------------
+
+
+async def read_events(
+    http: httpx.AsyncClient, path: str, headers: dict[str, str], until: int | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """``(id, notice)`` of each event, until sequence ``until`` or the stream's end."""
+    got: list[tuple[str, dict[str, Any]]] = []
+    async with aconnect_sse(http, "GET", path, headers=headers) as source:
+        assert source.response.status_code == 200
+        async for event in source.aiter_sse():
+            assert event.event == "notice"
+            notice = json.loads(event.data)
+            got.append((event.id, notice))
+            if until is not None and notice["payload"]["sequence"] >= until:
+                break
+    return got
+
+
+async def test_last_event_id_replays_exactly_the_notices_after_it(
+    channel_server: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    rid = await acquire(http, "replay", 5)
+    started = await start(http, rid, "replay", 5, tmp_path, progressInterval=1, sliceDuration=1)
+    assert started.status_code == 200, started.text
+    sid = started.json()["sid"]
+    session: RecordingSession = service_of(channel_server).session(APP, rid, sid)
+    events = f"/resourceid/{rid}/sid/{sid}/mode/mix/events"
+
+    first = await read_events(http, events, {}, until=4)  # then the client goes away
+    assert [n["payload"]["sequence"] for _, n in first] == [1, 2, 3, 4]
+    # the recording goes on without it: slices and progress notices are logged
+    await wait_until(lambda: session.log.last_sequence >= 12)
+    stopping = await stop(http, rid, sid, "replay", 5)
+    assert stopping["serverResponse"]["uploadingStatus"] == "uploaded"
+    await wait_until(lambda: session.finished)
+    rest = await read_events(http, events, {"Last-Event-ID": "4"})
+
+    logged = service_of(channel_server).store.notices(sid)
+    assert [n["payload"]["sequence"] for n in logged] == list(range(1, len(logged) + 1))
+    assert [n for _, n in first] + [n for _, n in rest] == logged  # each once, in order
+    assert [i for i, _ in first + rest] == [str(n["payload"]["sequence"]) for n in logged]
+    for last in (1, 7, len(logged) - 1, len(logged)):
+        again = await read_events(http, events, {"Last-Event-ID": str(last)})
+        assert [n for _, n in again] == logged[last:], last
+
+
+# --- reattaching ------------------------------------------------------------------------
+
+
+async def test_a_recording_started_by_another_client_is_listed_and_reattached(
+    channel_server: Any, tmp_path: Path
+) -> None:
+    url, token = channel_server.url, channel_server.settings.token
+    config = RecordingConfig(transcoding_config=TranscodingConfig(**SMALL), progress_interval=1)
+    storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(tmp_path))
+    before = time.time()
+    first_log = CallbackLog()
+    first = create_cloud_recorder(first_log, server=url, token=token)
+    await first.start(APP, "listed", None, 77, config, storage)
+    after = time.time()
+    await first.release(cancel=False)
+    assert first_log.names() == ["on_recording_connecting", "on_recording_started"]
+
+    lister = RestClient(url, Credentials(bearer=token))
+    try:
+        (entry,) = await lister.recordings()
+        assert before <= entry.pop("createdAt") <= after
+        assert entry == {
+            "sid": first.sid,
+            "resourceId": first.resource_id,
+            "appId": APP,
+            "cname": "listed",
+            "uid": "77",
+            "status": 5,
+            "fileList": f"{first.sid}_listed.m3u8",
+            "folder": "",
+            "uploadingStatus": "unknown",
+            "finished": False,
+        }
+        log = CallbackLog()
+        second = create_cloud_recorder(log, server=url, token=token)
+        await second.attach(
+            entry["appId"], entry["resourceId"], entry["sid"], entry["cname"], int(entry["uid"])
+        )
+        await wait_until(lambda: "on_recording_uploading_progress" in log.names())
+        await second.stop()
+        await second.wait_finished(20)
+        await second.release()
+        (done,) = await lister.recordings()
+    finally:
+        await lister.aclose()
+    assert (done["status"], done["uploadingStatus"], done["finished"]) == (7, "uploaded", True)
+    notices = service_of(channel_server).store.notices(entry["sid"])
+    assert log.without_id() == promised_callbacks(notices)  # replayed, then live, once each
+    assert log.names().count("on_recording_started") == 1
+    assert log.names().count("on_recording_stopped") == 1
+    assert log.names().count("on_recording_uploaded") == 1
+    assert first_log.names() == ["on_recording_connecting", "on_recording_started"]
+    check_recording(tmp_path / entry["fileList"], fps=15)
+
+
+# --- RECORDER_INIT ----------------------------------------------------------------------
+
+
+async def test_a_recorder_that_cannot_be_set_up_is_recorder_init(
+    channel_server: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """The server's work folder cannot be made (a file is where it should be: a broken
+    data folder): the recorder cannot initialise."""
+    work = channel_server.settings.data_dir / "work"
+    work.parent.mkdir(parents=True, exist_ok=True)
+    work.write_text("not a folder")
+    url, token = channel_server.url, channel_server.settings.token
+    log = CallbackLog()
+    recorder = create_cloud_recorder(log, server=url, token=token)
+    storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(tmp_path))
+    with pytest.raises(CloudRecordingError) as info:
+        await recorder.start(APP, "noinit", None, 78, RecordingConfig(), storage)
+    assert info.value.code is ErrorCode.RECORDER_INIT
+    assert info.value.message.startswith("HTTP 400: cannot set up the recorder: ")
+    assert log.names() == ["on_recording_connecting"]
+    await recorder.release()
+
+    (entry,) = (await http.get(f"{url}/v1/cloudrec/recordings")).json()["recordings"]
+    assert (entry["status"], entry["finished"]) == (20, True)
+    attached_log = CallbackLog()
+    attached = create_cloud_recorder(attached_log, server=url, token=token)
+    await attached.attach(APP, entry["resourceId"], entry["sid"], "noinit", 78)
+    await attached.wait_finished(10)
+    await attached.release()
+    assert attached_log.without_id() == [("on_recording_fatal_error", (ErrorCode.RECORDER_INIT,))]
+    (notice,) = [
+        n for n in service_of(channel_server).store.notices(entry["sid"]) if n["eventType"] == 1
+    ]
+    assert notice["payload"]["details"]["errorMsg"] == info.value.message.removeprefix("HTTP 400: ")
