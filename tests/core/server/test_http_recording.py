@@ -253,6 +253,15 @@ async def test_a_resource_is_valid_five_minutes_and_starts_one_recording(
         409,
         {"code": 53, "reason": f"uid 1 is already recording channel 'exp' (sid {sid})"},
     )
+    sdk = create_cloud_recorder(
+        CallbackLog(), server=channel_server.url, token=channel_server.settings.token
+    )
+    storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(tmp_path))
+    with pytest.raises(CloudRecordingError) as info:  # the SDK's code for a 409
+        await sdk.start(APP, "exp", None, 1, RecordingConfig(), storage)
+    assert info.value.code is ErrorCode.INVALID_OPERATION
+    assert info.value.message == f"HTTP 409: uid 1 is already recording channel 'exp' (sid {sid})"
+    await sdk.release()
     other = await acquire(http, "exp", 3)
     mismatch = await start(http, other, "exp", 4, tmp_path)
     assert error(mismatch) == (
