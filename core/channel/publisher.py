@@ -126,12 +126,19 @@ class Publisher:
         self.video_streams: set[FrameStream] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._pending: list[tuple[MediaStreamTrack, VideoStreamType | None, TrackClock]] = []
+        self._clocks: list[TrackClock] = []
         self._video_receivers: dict[VideoStreamType, RTCRtpReceiver] = {}
         self.gates: dict[VideoStreamType | None, DecodeGate] = {}
         """Decoder gates of a decoded publisher's tracks (``None``: audio)."""
         self._keyframe_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._on_leave: Callable[[Publisher, LeaveReason], None] | None = None
+
+    @property
+    def synchronized(self) -> bool:
+        """Whether every track's frame times come from the sender's RTCP reports (not
+        yet in the first 0.5-1.5 s, when they are estimated from arrival)."""
+        return bool(self._clocks) and all(c.synchronized for c in self._clocks)
 
     # -- negotiation -----------------------------------------------------------------
 
@@ -177,6 +184,7 @@ class Publisher:
                 self.sender_clock, _CLOCK_RATES[kind], _BUFFER_DELAYS[kind], _CODEC_DELAYS[kind]
             )
             observe_receiver(receiver, clock)
+            self._clocks.append(clock)
             if track.kind == "audio" and self.audio_track is None:
                 self.audio_track = track
                 self._pending.append((track, None, clock))

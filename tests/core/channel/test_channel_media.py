@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import math
 import time
 
 import av
 import numpy as np
 import numpy.typing as npt
-from aiortc.mediastreams import MediaStreamTrack
 
 from core.channel.decoding import DecoderPool, TrackDecoder
 from core.channel.publisher import MEDIA_TIMEOUT
 from core.channel.streams import VIDEO_QUEUE_FRAMES, FrameStream, ReceivedFrame
 from core.enums import SANDBOX_APP_ID, VideoStreamType
 from core.participants.synthetic import (
+    AUDIO_FRAME_SAMPLES,
     AUDIO_SAMPLE_RATE,
     identify_uid,
     is_flash,
     synthetic_media,
     tone_frequency,
 )
-from core.participants.whip_client import WhipSession, publish
+from core.participants.whip_client import publish
+from tests.helpers import wait_until
+from tests.publishers import Publishers
 
 FPS = 15
 SIZE = (320, 240)
@@ -92,72 +96,75 @@ def peak_frequency(samples: npt.NDArray[np.float64], below: float = 950.0) -> fl
     return float(freqs[band][np.argmax(spectrum[band])])
 
 
+def grid_window(fps: int, *, mid_second: bool = False) -> float:
+    """A window start (monotonic) midway between two capture instants of the wall-clock
+    grid of ``fps`` (synthetic participants capture frame ``k`` at Unix time ``k / fps``),
+    so a window of whole seconds holds exactly ``seconds x fps`` frames, and at least
+    half a second away so no frame of it arrived yet. ``mid_second``: also half a second
+    from the whole seconds where flashes and beeps are."""
+    wall_minus_mono = time.time() - time.monotonic()
+    earliest = time.time() + 0.5
+    if mid_second:
+        earliest = math.floor(earliest) + 0.5 + (earliest % 1 > 0.5)
+    first = math.ceil(earliest * fps)
+    return (first + 0.5) / fps - wall_minus_mono
+
+
 async def test_three_publishers_reach_a_subscriber(channel_server) -> None:
+    """Every frame captured in a 3 s window reaches the subscriber, in order and in its
+    user's colour and tone; an idle subscriber's queue stays bounded and slows no one."""
     uids = [11, 12, 13]
     channel = channel_server.registry.channel(SANDBOX_APP_ID, "three")
     reader = channel.subscribe(9000)
     idle = channel.subscribe(9001)  # never reads: must not slow anyone down
-    media = [synthetic_media(uid, size=SIZE, fps=FPS, low_stream=False) for uid in uids]
-    sessions = [
-        await publish(channel_server.whip_url("three", m.uid), audio=m.audio, video=m.video)
-        for m in media
-    ]
-    try:
-        events = reader.events()
+    events = reader.events()
+    async with Publishers(channel_server.url, "three", uids, size=SIZE, fps=FPS):
         joined = [await anext(events) for _ in uids]
         assert [e.uid for e in joined] == uids
         video = {uid: reader.video(uid) for uid in uids}
         audio = {uid: reader.audio(uid) for uid in uids}
         idle_video = idle.video(uids[0])
         assert idle_video is not None
-        await asyncio.sleep(1.5)  # keyframes and first sender reports
-        for stream in [*video.values(), *audio.values()]:
+        # frame times come from the senders' reports from here on
+        await wait_until(lambda: all(channel.publisher(u).synchronized for u in uids))
+        seconds = 3.0
+        start = grid_window(FPS)
+        streams = [*video.values(), *audio.values()]
+        for stream in streams:
             assert stream is not None
             drain(stream)
-        seconds = 3.0
-        start = time.monotonic()
-        results = await asyncio.gather(
-            *(collect_captured(s, start, seconds) for s in [*video.values(), *audio.values()])  # type: ignore[arg-type]
-        )
-        got_video = dict(zip(uids, results[: len(uids)], strict=True))
-        got_audio = dict(zip(uids, results[len(uids) :], strict=True))
+        results = await asyncio.gather(*(collect_captured(s, start, seconds) for s in streams))  # type: ignore[arg-type]
+    got_video = dict(zip(uids, results[: len(uids)], strict=True))
+    got_audio = dict(zip(uids, results[len(uids) :], strict=True))
+    await reader.close()
+    await idle.close()
 
-        for uid in uids:
-            frames = got_video[uid]
-            assert len(frames) >= 0.9 * FPS * seconds, (uid, len(frames))
-            colours = [median_rgb(rf.frame) for rf in frames[::5]]  # type: ignore[arg-type]
-            tiles = [c for c in colours if not is_flash(c)]
-            assert tiles and all(identify_uid(c, uids) == uid for c in tiles), (uid, tiles[:3])
-            times = [rf.time for rf in frames]
-            assert times == sorted(times)
-            assert 0 < start + seconds - times[-1] < 1.0
+    for uid in uids:
+        frames = got_video[uid]
+        assert len(frames) == FPS * seconds, (uid, len(frames))
+        tiles = [c for c in (median_rgb(rf.frame) for rf in frames) if not is_flash(c)]  # type: ignore[arg-type]
+        assert len(tiles) == len(frames) - seconds  # one flash a second
+        assert all(identify_uid(c, uids) == uid for c in tiles), uid
+        times = [rf.time for rf in frames]
+        assert all(0.5 / FPS < b - a < 1.5 / FPS for a, b in itertools.pairwise(times)), times
 
-            samples = np.concatenate([mono(rf.frame) for rf in got_audio[uid]])  # type: ignore[arg-type]
-            assert len(samples) >= 0.9 * AUDIO_SAMPLE_RATE * seconds
-            freq = peak_frequency(samples[-AUDIO_SAMPLE_RATE:])
-            assert abs(freq - tone_frequency(uid)) <= 2, (uid, freq)
+        # 20 ms audio frames on a grid 1/3 frame from the window's edges: one frame
+        # more or less where a frame's reported time is that far off.
+        samples = np.concatenate([mono(rf.frame) for rf in got_audio[uid]])  # type: ignore[arg-type]
+        assert abs(len(samples) - AUDIO_SAMPLE_RATE * seconds) <= AUDIO_FRAME_SAMPLES, len(samples)
+        freq = peak_frequency(samples[-AUDIO_SAMPLE_RATE:])
+        assert abs(freq - tone_frequency(uid)) <= 2, (uid, freq)
 
-        # The idle subscriber's queue stayed bounded and lost its oldest frames.
-        assert len(idle_video) == VIDEO_QUEUE_FRAMES
-        assert idle_video.dropped > 0
-        assert all(s.dropped == 0 for s in video.values() if s is not None)
-    finally:
-        for session in sessions:
-            await session.close()
-        for m in media:
-            m.stop()
-        await reader.close()
-        await idle.close()
+    # The idle subscriber's queue stayed bounded and lost its oldest frames.
+    assert len(idle_video) == VIDEO_QUEUE_FRAMES
+    assert idle_video.dropped > 0
+    assert all(s.dropped == 0 for s in video.values() if s is not None)
 
 
 async def test_dual_stream_is_switchable(channel_server) -> None:
     channel = channel_server.registry.channel(SANDBOX_APP_ID, "dual")
     sub = channel.subscribe(9000, audio=False, video_stream=VideoStreamType.LOW)
-    m = synthetic_media(31, size=SIZE, fps=FPS, low_stream=True)
-    session = await publish(
-        channel_server.whip_url("dual", 31), audio=m.audio, video=m.video, low_video=m.low_video
-    )
-    try:
+    async with Publishers(channel_server.url, "dual", [31], size=SIZE, low_stream=True):
         (info,) = [p for p in channel.participants() if p.uid == 31]
         assert info.has_video and info.has_low_video
         assert sub.audio(31) is None
@@ -169,30 +176,7 @@ async def test_dual_stream_is_switchable(channel_server) -> None:
         drain(stream)
         high = await collect(stream, 0.7)
         assert high and high[-1].frame.width == SIZE[0]  # type: ignore[union-attr]
-    finally:
-        await session.close()
-        m.stop()
-        await sub.close()
-
-
-class _LateStart(MediaStreamTrack):
-    """Starts ``inner`` only after ``delay`` seconds (tracks starting apart)."""
-
-    def __init__(self, inner: MediaStreamTrack, delay: float) -> None:
-        super().__init__()
-        self.kind = inner.kind
-        self._inner = inner
-        self._delay: float | None = delay
-
-    async def recv(self) -> av.frame.Frame:
-        if self._delay is not None:
-            await asyncio.sleep(self._delay)
-            self._delay = None
-        return await self._inner.recv()
-
-    def stop(self) -> None:
-        super().stop()
-        self._inner.stop()
+    await sub.close()
 
 
 def beep_onsets(frames: list[ReceivedFrame]) -> list[float]:
@@ -217,25 +201,24 @@ async def test_audio_and_video_times_are_lip_synced(channel_server) -> None:
     """Video starts 0.6 s after audio; frame times still match capture times."""
     channel = channel_server.registry.channel(SANDBOX_APP_ID, "sync")
     sub = channel.subscribe(9000)
-    m = synthetic_media(41, size=SIZE, fps=FPS, low_stream=False)
-    session: WhipSession = await publish(
-        channel_server.whip_url("sync", 41), audio=m.audio, video=_LateStart(m.video, 0.6)
-    )
-    try:
-        await anext(sub.events())
+    events = sub.events()
+    async with Publishers(channel_server.url, "sync", [41], size=SIZE, video_delay=0.6):
+        await anext(events)
         video, audio = sub.video(41), sub.audio(41)
         assert video is not None and audio is not None
-        await asyncio.sleep(2.5)  # both tracks past their first sender report
+        await wait_until(lambda: channel.publisher(41).synchronized)
+        seconds = 3.0
+        start = grid_window(FPS, mid_second=True)
         drain(video)
         drain(audio)
-        got_video, got_audio = await asyncio.gather(collect(video, 3.2), collect(audio, 3.2))
-    finally:
-        await session.close()
-        m.stop()
-        await sub.close()
+        got_video, got_audio = await asyncio.gather(
+            collect_captured(video, start, seconds), collect_captured(audio, start, seconds)
+        )
+    await sub.close()
     flashes = [rf.time for rf in got_video if is_flash(median_rgb(rf.frame))]  # type: ignore[arg-type]
     beeps = beep_onsets(got_audio)
-    assert len(flashes) >= 2 and len(beeps) >= 2, (flashes, beeps)
+    # one flash and one beep on each whole second of the 3 s window
+    assert len(flashes) == 3 and len(beeps) == 3, (flashes, beeps)
     # Flash and beep are captured on whole seconds of the wall clock.
     wall_minus_mono = time.time() - time.monotonic()
     for t in flashes + beeps:
