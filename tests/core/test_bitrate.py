@@ -30,11 +30,15 @@ def test_any_size_gets_a_positive_bitrate_doubled_for_live(w: int, h: int, fps: 
     assert recommended_bitrate(w, h, fps, ChannelType.LIVE) == min(10_000, 2 * communication)
 
 
-@given(st.integers(1, 4))
-def test_beyond_the_table_more_pixels_get_more_bitrate(step: int) -> None:
+@given(st.integers(1, 4), st.integers(1, 30))
+def test_beyond_the_table_more_pixels_get_more_bitrate(step: int, fps: int) -> None:
     # Above 1280x720@30 and below 120x120@15 the fitted power law extrapolates.
-    assert recommended_bitrate(1920, 1080, 30) > recommended_bitrate(1600, 900, 30) > 1710
-    assert recommended_bitrate(16, 16, step) == 50  # never below what TranscodingConfig accepts
+    width, height = 1280 + 160 * step, 720 + 90 * step
+    assert recommended_bitrate(width, height, 30) > recommended_bitrate(
+        width - 160, height - 90, 30
+    )
+    assert recommended_bitrate(1920, 1080, 30) > 1710
+    assert recommended_bitrate(16, 16, fps) == 50  # never below what TranscodingConfig accepts
 
 
 def test_between_rows_the_value_lies_between_its_neighbours() -> None:
