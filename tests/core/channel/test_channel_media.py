@@ -315,3 +315,21 @@ async def test_a_failing_decoder_does_not_stop_the_pool() -> None:
     assert delivered == ["healthy"] and errors == ["broken"]
     broken.close()
     healthy.close()
+
+
+async def test_low_falls_back_to_high_for_a_user_without_a_low_stream(channel_server) -> None:
+    """docs/channel.md: a subscriber asking for LOW of a user who sends no low stream
+    gets the HIGH stream, from its first frames on."""
+    channel = channel_server.registry.channel(SANDBOX_APP_ID, "nolow")
+    sub = channel.subscribe(9000, audio=False, video_stream=VideoStreamType.LOW)
+    async with Publishers(channel_server.url, "nolow", [32], size=SIZE, low_stream=False):
+        (info,) = [p for p in channel.participants() if p.uid == 32]
+        assert info.has_video and not info.has_low_video
+        stream = sub.video(32)
+        assert stream is not None
+        async with asyncio.timeout(10):
+            frames = [await anext(stream) for _ in range(FPS)]
+    await sub.close()
+    assert {(rf.frame.width, rf.frame.height) for rf in frames} == {SIZE}  # type: ignore[union-attr]
+    tiles = [c for c in (median_rgb(rf.frame) for rf in frames) if not is_flash(c)]  # type: ignore[arg-type]
+    assert tiles and all(identify_uid(c, [32]) == 32 for c in tiles)
