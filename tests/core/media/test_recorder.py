@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from core.channel.errors import UidInUseError
+from core.channel.roster import UserJoined, UserLeft
 from core.config import RecordingConfig, TranscodingConfig
 from core.enums import (
     SANDBOX_APP_ID,
@@ -294,38 +295,51 @@ async def test_every_layout_shows_every_user(channel_server: object, tmp_path: P
             assert identify_uid(image[y, x], uids) in (uid, None)  # None: a digit's pixel
 
 
-async def test_joiners_and_leavers_within_half_a_second(
+async def test_joiners_and_leavers_retile_at_their_tick(
     channel_server: object, tmp_path: Path
 ) -> None:
-    rec = Recording(channel_server, tmp_path, "retile", config(layout=MixedVideoLayout.BEST_FIT),
-                    slice_seconds=2)  # fmt: skip
+    """A joiner's window appears at the first tick at or after its join (background
+    until its first frame, which shows within half a second of its media connecting);
+    a leaver's window goes at the first tick at or after its leave (docs/recorder.md)."""
+    cfg = config(layout=MixedVideoLayout.BEST_FIT, background_color="#204080")
+    rec = Recording(channel_server, tmp_path, "retile", cfg, slice_seconds=2)
     channel = channel_server.registry.channel(SANDBOX_APP_ID, "retile")  # type: ignore[attr-defined]
+    watcher = channel.subscribe(9100, audio=False, video=False)
+    events = watcher.events()
     async with bots_in(channel_server, "retile", [1, 2]) as bots:
+        assert [(await anext(events)).uid for _ in range(2)] == [1, 2]
         await rec.recorder.start()
-        await asyncio.sleep(1.5)
+        clock = rec.recorder.clock
+        assert clock is not None
+        await wait_until(lambda: clock.now() >= 1.0)
         await bots.join(3)
-        publisher = channel.publisher(3)
-        assert publisher is not None and rec.recorder.clock is not None
-        joined = rec.recorder.clock.to_output(publisher.joined_monotonic)
-        await asyncio.sleep(2.0)
-        left_call = rec.output_time()
+        connected = clock.to_output(time.monotonic())
+        joined = await anext(events)
+        await wait_until(lambda: clock.now() >= connected + 1.5)
         await bots.leave(1)
-        await asyncio.sleep(1.5)
+        left = await anext(events)
+        await wait_until(lambda: clock.now() >= clock.to_output(left.time) + 1.0)
         await rec.recorder.stop()
-    three = compute_layout(MixedVideoLayout.BEST_FIT, [1, 2, 3], 640, 360)
-    two = compute_layout(MixedVideoLayout.BEST_FIT, [2, 3], 640, 360)
-    appeared = retiled = None
+    await watcher.close()
+    assert isinstance(joined, UserJoined) and joined.uid == 3
+    assert isinstance(left, UserLeft) and left.uid == 1
+    join_at, leave_at = clock.to_output(joined.time), clock.to_output(left.time)
+    background = (0x20, 0x40, 0x80)
+    appeared = None
     for t, image in iter_video(rec.slice_paths()):
         t -= PTS_OFFSET
-        if appeared is None and identify_uid(window_colour(image, three[3]), [1, 2, 3]) == 3:
-            appeared = t
-        if t >= left_call and retiled is None:
-            if identify_uid(window_colour(image, two[2]), [1, 2, 3]) == 2:
-                retiled = t
-    print(f"appeared {appeared and appeared - joined:.3f} s after joining, "
-          f"re-tiled {retiled and retiled - left_call:.3f} s after leaving")  # fmt: skip
-    assert appeared is not None and 0 <= appeared - joined <= 0.5
-    assert retiled is not None and 0 <= retiled - left_call <= 0.5
+        uids = [1, 2] if t < join_at else [1, 2, 3] if t < leave_at else [2, 3]
+        for uid, window in compute_layout(MixedVideoLayout.BEST_FIT, uids, 640, 360).items():
+            colour = window_colour(image, window)
+            shown = uid if is_flash(colour) else identify_uid(colour, [1, 2, 3])
+            if uid == 3 and appeared is None:
+                if shown is None:  # before its first frame: the background
+                    assert np.abs(np.subtract(colour, background)).max() <= 8, (t, colour)
+                    continue
+                appeared = t
+            assert shown == uid, (t, uids, uid)
+    print(f"appeared {appeared and appeared - connected:.3f} s after connecting")
+    assert appeared is not None and appeared - connected <= 0.5
 
 
 IDLE_SLACK = IDLE_CHECK_INTERVAL + 0.25
