@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from types import TracebackType
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+SECRET_ENV = "CLOUDREC_ENCRYPTION_SECRET"
 JOIN_TIMEOUT = 30.0
 """Seconds a join may take, process start included, on a loaded 2-core machine."""
 
@@ -53,17 +55,27 @@ class PublisherOptions:
     audio: bool = True
     video_delay: float = 0.0
     """Seconds the video track waits before its first frame (tracks starting apart)."""
+    encryption: str = "NONE"
+    """End-to-end encryption mode (a ``DecryptionMode`` name); the secret goes to the
+    child in its environment, never on its command line."""
 
 
 class Publishers:
     """Synthetic participants of ``channel`` published from a child process."""
 
     def __init__(
-        self, server_url: str, channel: str, uids: list[int] | None = None, **options: Any
+        self,
+        server_url: str,
+        channel: str,
+        uids: list[int] | None = None,
+        *,
+        secret: str | None = None,
+        **options: Any,
     ) -> None:
         self.server_url = server_url
         self.channel = channel
         self.options = PublisherOptions(**options)
+        self._secret = secret
         self._initial = list(uids or [])
         self._uids: list[int] = []
         self._process: asyncio.subprocess.Process | None = None
@@ -82,6 +94,7 @@ class Publishers:
             self.channel,
             json.dumps(asdict(self.options)),
             cwd=REPO,
+            env={**os.environ, SECRET_ENV: self._secret or ""},
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -155,7 +168,8 @@ async def _child(server_url: str, channel: str, options: PublisherOptions) -> No
     import httpx
     from aiortc.mediastreams import MediaStreamTrack
 
-    from core.enums import SANDBOX_APP_ID
+    from core.channel.e2ee import E2eeKeys
+    from core.enums import SANDBOX_APP_ID, DecryptionMode
     from core.participants.synthetic import SyntheticClock, SyntheticMedia, synthetic_media
     from core.participants.whip_client import WhipSession, publish
 
@@ -184,6 +198,10 @@ async def _child(server_url: str, channel: str, options: PublisherOptions) -> No
     query = {"role": options.role}
     if options.channel_type:
         query["channel_type"] = options.channel_type
+    keys = None
+    if options.encryption != "NONE":
+        keys = E2eeKeys.derive(DecryptionMode[options.encryption], os.environ[SECRET_ENV])
+        query["encryption"] = options.encryption.lower()
     out = sys.stdout
 
     def answer(reply: dict[str, object]) -> None:
@@ -206,6 +224,7 @@ async def _child(server_url: str, channel: str, options: PublisherOptions) -> No
                 low_video=media.low_video,
                 video_codec=options.codec,
                 client=client,
+                encryption=keys,
             )
         joined[uid] = (media, session)
         await session.wait_connected()

@@ -8,6 +8,7 @@ the recorder cannot decrypt.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from pathlib import Path
 
@@ -26,10 +27,11 @@ from core.participants.analysis import (
     playlist_slices,
     window_colour,
 )
-from core.participants.bots import run_bots
-from core.participants.synthetic import identify_uid
+from core.participants.synthetic import identify_uid, is_flash
 from core.storage.local import LocalFolderDestination
 from core.storage.playlist_writer import PlaylistWriter
+from tests.helpers import check_recording, wait_until
+from tests.publishers import Publishers
 
 SECRET = "s3cret passphrase"
 WIDTH, HEIGHT = 320, 180
@@ -67,18 +69,35 @@ class Recording:
         return [p for p, _ in playlist_slices(self.playlist)]
 
 
-def check_tiles(paths: list[Path], uids: list[int], shown: list[int]) -> None:
-    """The last second of video shows each of ``shown`` in its window of ``uids``."""
+def check_tiles(playlist: Path, uids: list[int], shown: list[int]) -> None:
+    """Every frame of the recording's last second shows each of ``shown`` in its window
+    of ``uids`` (once a second, its flash), and the others' windows as background."""
+    media = check_recording(playlist, fps=15)
+    assert media.video_frames >= 15
     windows = compute_layout(LAYOUT, uids, WIDTH, HEIGHT)
-    frames = list(iter_video(paths))
-    assert len(frames) >= 30
+    paths = [p for p, _ in playlist_slices(playlist)]
+    last_second = list(iter_video(paths))[-15:]
     for uid in uids:
-        found = [
-            identify_uid(window_colour(image, windows[uid]), uids) for _, image in frames[-15:]
-        ]
-        expected = uid if uid in shown else None
-        # A flash (white) frame identifies no uid; every other frame shows the uid.
-        assert found.count(expected) >= 12, (uid, found)
+        colours = [window_colour(image, windows[uid]) for _, image in last_second]
+        if uid in shown:
+            assert sum(is_flash(c) for c in colours) == 1, (uid, colours)
+            assert all(is_flash(c) or identify_uid(c, uids) == uid for c in colours), uid
+        else:
+            assert all(max(c) <= 24 for c in colours), (uid, colours)  # the black background
+
+
+def check_beeps(paths: list[Path]) -> None:
+    """A beep on every whole second from the users' first sound to the end."""
+    audio = decode_audio(paths)
+    assert audio is not None
+    loud = np.flatnonzero(np.abs(audio.samples) > 0.05)
+    assert loud.size, "silence"
+    first, end = audio.start + loud[0] / audio.sample_rate, audio.start + audio.duration
+    onsets = beep_onsets(audio)
+    # none missing: one a second, the first within a second of the first sound, the
+    # last within a second (and its 100 ms) of the end
+    assert onsets and all(abs(b - a - 1.0) < 0.01 for a, b in itertools.pairwise(onsets)), onsets
+    assert onsets[0] - first < 1.0 and end - onsets[-1] < 1.1, (onsets, first, end)
 
 
 @pytest.mark.parametrize(
@@ -97,17 +116,15 @@ async def test_each_mode_records_three_encrypted_bots(
     rec = Recording(channel_server, tmp_path, cname, 4_000_000_001,
                     decryption_mode=mode, secret=SECRET)  # fmt: skip
     uids = [21, 22, 23]
-    async with run_bots(channel_server.url, channel=cname, uids=uids, size=(160, 120),  # type: ignore[attr-defined]
-                        low_stream=False, codec=codec, encryption=mode, secret=SECRET):  # fmt: skip
+    async with Publishers(channel_server.url, cname, uids, size=(160, 120), codec=codec,  # type: ignore[attr-defined]
+                          encryption=mode.name, secret=SECRET):  # fmt: skip
         await rec.recorder.start()
-        await asyncio.sleep(4.5)
+        await asyncio.sleep(4.5)  # the length of the recording
         await rec.recorder.stop()
     assert rec.recorder.status is RecorderStatus.STOPPED
     assert not rec.failures()
-    paths = rec.paths()
-    check_tiles(paths, uids, shown=uids)
-    audio = decode_audio(paths)
-    assert audio is not None and len(beep_onsets(audio)) >= 3
+    check_tiles(rec.playlist, uids, shown=uids)
+    check_beeps(rec.paths())
 
 
 async def test_wrong_secret_is_a_failure_and_records_no_garbage(
@@ -117,11 +134,12 @@ async def test_wrong_secret_is_a_failure_and_records_no_garbage(
     rec = Recording(channel_server, tmp_path, "wrong", 4_000_000_002,
                     decryption_mode=mode, secret="another secret")  # fmt: skip
     uids = [31, 32]
-    async with run_bots(channel_server.url, channel="wrong", uids=uids, size=(160, 120),  # type: ignore[attr-defined]
-                        low_stream=False, encryption=mode, secret=SECRET):  # fmt: skip
-        started = time.monotonic()
+    async with Publishers(channel_server.url, "wrong", uids, size=(160, 120),  # type: ignore[attr-defined]
+                          encryption=mode.name, secret=SECRET):  # fmt: skip
         await rec.recorder.start()
-        await asyncio.sleep(4.5)
+        started = time.monotonic()
+        await wait_until(lambda: len(rec.failures()) == 2, 1.0)  # "within a second"
+        await asyncio.sleep(1.5)  # the recording goes on
         await rec.recorder.stop()
     failures = rec.failures()
     assert {e.code for _, e in failures} == {ErrorCode.RECORDER_FAILED}
@@ -130,14 +148,15 @@ async def test_wrong_secret_is_a_failure_and_records_no_garbage(
         " — check decryption_mode and secret"
         for uid in uids
     ]
-    assert all(t - started < 3.0 for t, _ in failures), [t - started for t, _ in failures]
+    assert all(t - started < 1.0 for t, _ in failures), [t - started for t, _ in failures]
     assert all(SECRET not in e.message and "another secret" not in e.message for _, e in failures)
     # The recording goes on (the users' windows are laid out) but shows only background
     # and has only silence: nothing that failed its check was decoded.
     assert rec.recorder.status is RecorderStatus.STOPPED
+    media = check_recording(rec.playlist, fps=15)
     paths = rec.paths()
     frames = list(iter_video(paths))
-    assert len(frames) >= 30
+    assert len(frames) == media.video_frames >= 15
     for _, image in frames:
         assert int(image.max()) <= 24, "non-background pixels in the recording"
     audio = decode_audio(paths)
@@ -158,15 +177,15 @@ async def test_mode_mismatch_and_unencrypted_users_are_reported_and_left_out(
                     decryption_mode=DecryptionMode.AES_128_XTS, secret=SECRET)  # fmt: skip
     plain = Recording(channel_server, tmp_path, cname, 4_000_000_004)
     url = channel_server.url  # type: ignore[attr-defined]
-    common = {"channel": cname, "size": (160, 120), "low_stream": False}
+    common = {"size": (160, 120)}
     async with (
-        run_bots(url, uids=[41], encryption=DecryptionMode.AES_128_XTS, secret=SECRET, **common),  # type: ignore[arg-type]
-        run_bots(url, uids=[42], encryption=DecryptionMode.AES_128_ECB, secret=SECRET, **common),  # type: ignore[arg-type]
-        run_bots(url, uids=[43], **common),  # type: ignore[arg-type]
+        Publishers(url, cname, [41], encryption="AES_128_XTS", secret=SECRET, **common),
+        Publishers(url, cname, [42], encryption="AES_128_ECB", secret=SECRET, **common),
+        Publishers(url, cname, [43], **common),
     ):
         await xts.recorder.start()
         await plain.recorder.start()
-        await asyncio.sleep(4.0)
+        await asyncio.sleep(4.0)  # the length of the recordings
         await xts.recorder.stop()
         await plain.recorder.stop()
     uids = [41, 42, 43]
@@ -182,5 +201,5 @@ async def test_mode_mismatch_and_unencrypted_users_are_reported_and_left_out(
         " decrypt — set decryption_mode and secret to the channel's"
         for uid in (41, 42)
     ]
-    check_tiles(xts.paths(), uids, shown=[41])
-    check_tiles(plain.paths(), uids, shown=[43])
+    check_tiles(xts.playlist, uids, shown=[41])
+    check_tiles(plain.playlist, uids, shown=[43])
