@@ -4,8 +4,9 @@ The preview draws exactly what the recorder's compositor will compose (both call
 ``core.compute_layout``) for sample users with uids 1001, 1002, … (the uids
 ``cloudrec bots`` uses), each tile in a colour of its own with its uid written on
 it. The max-resolution user (VERTICAL's large window) is outlined and starred.
-:attr:`LayoutPreview.rects` holds the canvas rectangles of the last paint, so tests
-can compare them with ``compute_layout``.
+:attr:`LayoutPreview.rects` holds the canvas rectangles of the last paint and
+:attr:`LayoutPreview.widget_rects` where it drew them, in widget pixels (the tests
+check those, and the pixels, against hand-computed numbers).
 """
 
 from __future__ import annotations
