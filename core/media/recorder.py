@@ -464,6 +464,8 @@ class Recorder:
                     self._update_stream_choice()
                 elif isinstance(event, UserLeft) and event.uid in self._users:
                     del self._users[event.uid]
+                    if not self._users:  # idle time counts from the leave itself
+                        self._idle_since = event.time
                     self._high_size.pop(event.uid, None)
                     self._commands.put(_Roster(event.uid, False, clock.to_output(event.time)))
                     self._update_stream_choice()
@@ -515,16 +517,18 @@ class Recorder:
         limit = self.config.max_idle_time
         while True:
             now = time.monotonic()
+            wait = IDLE_CHECK_INTERVAL
             if self._users:
                 self._idle_since = None
             elif self._idle_since is None:
                 self._idle_since = now
-            elif now - self._idle_since >= limit:
-                idle = now - self._idle_since
+            elif (idle := now - self._idle_since) >= limit:
                 self._emit(IdleExit(idle))
                 self._spawn(self._stop(StopReason.IDLE), tracked=False)
                 return
-            await asyncio.sleep(IDLE_CHECK_INTERVAL)
+            else:  # wake at the limit itself, not at the next check after it
+                wait = min(wait, limit - idle)
+            await asyncio.sleep(wait)
 
     # --- worker thread ----------------------------------------------------------
 

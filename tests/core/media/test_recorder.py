@@ -32,7 +32,6 @@ from core.enums import (
 from core.errors import ErrorCode
 from core.layout import Rect, compute_layout
 from core.media.recorder import (
-    IDLE_CHECK_INTERVAL,
     IdleExit,
     Recorder,
     RecorderEvent,
@@ -342,9 +341,10 @@ async def test_joiners_and_leavers_retile_at_their_tick(
     assert appeared is not None and appeared - connected <= 0.5
 
 
-IDLE_SLACK = IDLE_CHECK_INTERVAL + 0.25
-"""The idle exit comes ``max_idle_time`` after the channel emptied, late by at most one
-watcher period, plus the leave's way to the recorder and the loop's scheduling."""
+SCHEDULING = 0.25
+"""How late a loaded 2-core machine may run the recorder's event loop (a check waking
+at the limit, the leave's way to the recorder); the idle exit is otherwise exactly
+``max_idle_time`` after the channel emptied (docs/recorder.md)."""
 
 
 def idle_exit(rec: Recording) -> tuple[IdleExit, float]:
@@ -367,8 +367,8 @@ async def test_empty_channel_ends_after_max_idle_time(
     started = rec.event_times[0]
     assert isinstance(rec.events[0], RecorderStarted)
     event, at = idle_exit(rec)
-    assert 5.0 <= at - started <= 5.0 + IDLE_SLACK, at - started
-    assert 5.0 <= event.idle_seconds <= 5.0 + IDLE_CHECK_INTERVAL
+    assert 5.0 <= at - started <= 5.0 + SCHEDULING, at - started
+    assert 5.0 <= event.idle_seconds <= 5.0 + SCHEDULING
     assert rec.recorder.status is RecorderStatus.STOPPED
     assert rec.recorder.stop_reason is StopReason.IDLE
     (stopped,) = rec.of(RecorderStopped)
@@ -386,14 +386,16 @@ async def test_idle_time_counts_from_the_last_user_leaving(
         await rec.recorder.start()
         await asyncio.sleep(6)  # longer than max_idle_time, with a user there: no exit
         assert rec.recorder.status is RecorderStatus.RECORDING and not rec.of(IdleExit)
+        leaving = time.monotonic()
+        await bots.leave(5)  # the leave happens between leaving and left
         left = time.monotonic()
-        await bots.leave(5)
         async with asyncio.timeout(15):
             await rec.recorder.wait_stopped()
     event, at = idle_exit(rec)
-    assert 5.0 <= at - left <= 5.0 + IDLE_SLACK, at - left
-    assert 5.0 <= event.idle_seconds <= 5.0 + IDLE_CHECK_INTERVAL
+    assert at - leaving >= 5.0 and at - left <= 5.0 + SCHEDULING, (at - leaving, at - left)
+    assert 5.0 <= event.idle_seconds <= 5.0 + SCHEDULING
     assert rec.recorder.stop_reason is StopReason.IDLE
+    check_recording(rec.playlist, fps=None)
 
 
 async def test_a_uid_in_the_channel_cannot_record(channel_server: object, tmp_path: Path) -> None:
@@ -481,6 +483,7 @@ async def test_storage_failure_is_reported_and_unlisted(
     assert "disk full" in failures[0].message
     assert len(rec.recorder.slices) == 2 and len(rec.slice_paths()) == 2
     assert rec.playlist.read_text().endswith("#EXT-X-ENDLIST\n")
+    assert check_recording(rec.playlist, fps=15).video_frames == 2 * 15  # two whole slices
     assert rec.recorder.status is RecorderStatus.STOPPED
     assert len(list(rec.work.glob("*.ts"))) >= 1  # unstored slices stay for a retry
 
@@ -502,6 +505,7 @@ async def test_losing_the_work_folder_is_a_recorder_failure(
     assert rec.recorder.status is RecorderStatus.FAILED
     assert rec.playlist.read_text().endswith("#EXT-X-ENDLIST\n")
     assert len(rec.recorder.slices) >= 1
+    check_recording(rec.playlist, fps=15)  # what was stored before the failure plays
 
 
 @pytest.mark.slow
