@@ -29,7 +29,6 @@ from core import (
     create_cloud_recorder,
 )
 from core.enums import SANDBOX_APP_ID
-from core.media.recorder import IDLE_CHECK_INTERVAL
 from core.sdk.client import Credentials, RestClient
 from core.sdk.events import RECONNECT_DELAYS
 from core.server.service import RecordingService
@@ -43,6 +42,11 @@ ONCE = (
     "on_recording_stopped",
     "on_recording_uploaded",
 )
+
+
+SCHEDULING_MS = 250
+"""How late a loaded 2-core machine may run the server's event loop (the recorder's
+idle watcher, the notices written after it), as in tests/core/media/test_recorder.py."""
 
 
 def config(**fields: Any) -> RecordingConfig:
@@ -111,15 +115,15 @@ async def test_an_empty_channel_ends_the_recording_by_itself_with_each_callback_
     playlist = f"{recorder.sid}_idle.m3u8"
     assert ("on_recording_uploaded", (playlist,)) in log.without_id()
 
-    # max_idle_time after the start, within the watcher's period (docs/recorder.md)
+    # max_idle_time after the recorder began watching the empty channel (which it did
+    # after the uploader_started notice and before the recorder_started one), late only
+    # by the loop's scheduling (docs/recorder.md)
     def when(event_type: int) -> int:
         (ms,) = [n["notifyMs"] for n in notices if n["eventType"] == event_type]
         return int(ms)
 
-    idle_ms = when(1) - when(40)
-    print("idle exit", idle_ms, "ms after the started notice")
-    slack_ms = 50  # the loop's turns between the watcher and the two notices being written
-    assert 5000 - slack_ms <= idle_ms <= 5000 + IDLE_CHECK_INTERVAL * 1000 + slack_ms, idle_ms
+    print("idle exit", when(1) - when(30), when(1) - when(40), "ms after notices 30 and 40")
+    assert when(30) + 5000 <= when(1) <= when(40) + 5000 + SCHEDULING_MS
     (leave,) = [n["payload"]["details"] for n in notices if n["eventType"] == 41]
     assert (leave["leaveCode"], leave["reason"]) == (0, "idle")
     check_recording(tmp_path / playlist, fps=15)
