@@ -14,7 +14,9 @@ The test sends one JSON line per command and reads one JSON line per answer:
 * ``{"leave": uid}`` answers ``{"left": uid}`` once its WHIP session is deleted,
 * a failure answers ``{"error": "..."}`` (the test fails with that message).
 
-Closing the pipe makes every publisher leave and the child exit.
+Closing the pipe makes every publisher leave and the child exit; its last line,
+``{"skipped": n}``, counts the video frames its tracks skipped because the process
+fell more than half a second behind (a loss at the source, not the recorder's).
 
 Usage::
 
@@ -79,6 +81,8 @@ class Publishers:
         self._initial = list(uids or [])
         self._uids: list[int] = []
         self._process: asyncio.subprocess.Process | None = None
+        self.skipped = 0
+        """Video frames the publishers skipped at the source (known after closing)."""
 
     @property
     def uids(self) -> list[int]:
@@ -149,10 +153,12 @@ class Publishers:
         process, self._process = self._process, None
         if process is None:
             return
-        assert process.stdin is not None
+        assert process.stdin is not None and process.stdout is not None
         process.stdin.close()
         try:
             async with asyncio.timeout(15):
+                for line in (await process.stdout.read()).splitlines():
+                    self.skipped = json.loads(line).get("skipped", self.skipped)
                 await process.wait()
         except TimeoutError:
             process.kill()
@@ -194,6 +200,7 @@ async def _child(server_url: str, channel: str, options: PublisherOptions) -> No
 
     clock = SyntheticClock()
     posting = asyncio.Lock()
+    skipped = 0
     joined: dict[int, tuple[SyntheticMedia, WhipSession]] = {}
     query = {"role": options.role}
     if options.channel_type:
@@ -231,7 +238,9 @@ async def _child(server_url: str, channel: str, options: PublisherOptions) -> No
         answer({"joined": uid})
 
     async def leave(uid: int) -> None:
+        nonlocal skipped
         media, session = joined.pop(uid)
+        skipped += media.video.skipped + (media.low_video.skipped if media.low_video else 0)
         try:
             await session.close()
         finally:
@@ -260,6 +269,7 @@ async def _child(server_url: str, channel: str, options: PublisherOptions) -> No
         finally:
             await asyncio.gather(*tasks, return_exceptions=True)
             await asyncio.gather(*(leave(uid) for uid in list(joined)), return_exceptions=True)
+            answer({"skipped": skipped})
 
 
 def main() -> None:

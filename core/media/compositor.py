@@ -143,7 +143,10 @@ class Compositor:
         """The composed frame (yuv420p)."""
         canvas = self._canvas
         np.copyto(canvas, self._background)
+        painted = False
         for uid, tile in self._tiles.items():
+            if painted:  # a window shows background, not what lies under it
+                self._fill(tile.window)
             if tile.frame is None:
                 continue
             if tile.scaled is None:
@@ -159,7 +162,23 @@ class Compositor:
                     continue
             assert tile.placed is not None
             self._blit(tile.scaled, tile.placed)
+            painted = True
         return av.VideoFrame.from_ndarray(canvas, format="yuv420p")
+
+    def _fill(self, window: Rect) -> None:
+        """Paint ``window`` (clipped to the canvas) in the background colour."""
+        w, h = self.width, self.height
+        x0, y0 = max(0, window.x), max(0, window.y)
+        x1, y1 = min(w, window.x + window.width), min(h, window.y + window.height)
+        if x1 <= x0 or y1 <= y0:
+            return
+        y, u, v = self._bg_yuv
+        canvas = self._canvas
+        canvas[y0:y1, x0:x1] = y
+        chroma = canvas[h:].reshape(2, h // 2, w // 2)  # U then V
+        cy, cx = slice(y0 // 2, (y1 + 1) // 2), slice(x0 // 2, (x1 + 1) // 2)
+        chroma[0, cy, cx] = u
+        chroma[1, cy, cx] = v
 
     def take_errors(self) -> list[tuple[int, str]]:
         """(uid, message) of pictures dropped since the last call."""

@@ -296,6 +296,8 @@ class SyntheticVideoTrack(MediaStreamTrack):
         self.fps = fps
         self.clock = clock or SyntheticClock()
         self.flashes = 0
+        self.skipped = 0
+        """Frames skipped because the puller fell more than half a second behind."""
         self._next_index: int | None = None
         self._time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
 
@@ -313,6 +315,8 @@ class SyntheticVideoTrack(MediaStreamTrack):
         first_due = math.ceil(now * self.fps)
         k = self._next_index
         if k is None or (now - k / self.fps) > _MAX_LAG_S:
+            if k is not None:
+                self.skipped += first_due - k
             k = first_due
         self._next_index = k + 1
         await _sleep_until(k / self.fps)

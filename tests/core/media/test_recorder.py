@@ -202,7 +202,7 @@ async def test_a_minute_of_three_users(channel_server: object, tmp_path: Path) -
     its beep within 40 ms for a whole minute (one output frame while settling)."""
     rec = Recording(channel_server, tmp_path, "minute", config(layout=MixedVideoLayout.BEST_FIT))
     uids = [1, 2, 3]
-    async with bots_in(channel_server, "minute", uids):
+    async with bots_in(channel_server, "minute", uids) as bots:
         await rec.recorder.start()
         await asyncio.sleep(60)  # the length of the recording under test
         stop_called = rec.output_time()
@@ -254,6 +254,13 @@ async def test_a_minute_of_three_users(channel_server: object, tmp_path: Path) -
     assert 400 <= video_kbps <= 600
     assert 48 * 0.85 <= audio_kbps <= 48 * 1.15
 
+    # a frame lost by the publishers' process (starved for half a second) is lost at
+    # the source; say so rather than blame the recorder for a missing flash
+    health = (rec.recorder.late_frames, rec.recorder.dropped_frames)
+    assert bots.skipped == 0, (
+        f"the publishers skipped {bots.skipped} frames; (late, dropped) {health}"
+    )
+    assert health == (0, 0), "(late, dropped) input frames"
     paths = rec.slice_paths()
     for uid, window in compute_layout(MixedVideoLayout.BEST_FIT, uids, 640, 360).items():
         pairs = sync_offsets(paths, window, 15)
@@ -261,7 +268,6 @@ async def test_a_minute_of_three_users(channel_server: object, tmp_path: Path) -
         print(f"uid {uid}: {len(pairs)} flashes, offset ms: mean {np.mean(offsets) * 1000:.1f}, "
               f"max |{max(abs(o) for o in offsets) * 1000:.1f}|")  # fmt: skip
         check_sync(pairs, first_shown(paths, window, uid, uids), 15)
-    assert (rec.recorder.late_frames, rec.recorder.dropped_frames) == (0, 0)
 
 
 async def test_every_layout_shows_every_user(channel_server: object, tmp_path: Path) -> None:
