@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from enum import IntEnum
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 from pydantic import SecretStr
 
 from core.config import (
@@ -20,6 +22,9 @@ from core.config import (
     RecordingConfig,
     TranscodingConfig,
 )
+from core.errors import InvalidParameterError
+
+ENDPOINT_ALLOWED = "empty, or http(s)://host[:port] with a port from 1 to 65535"
 
 _STORAGE_EXTENSION_PARAMS = ("endpoint", "localFolder")
 
@@ -100,5 +105,25 @@ def recording_config_from_wire(body: dict[str, Any]) -> RecordingConfig:
 
 
 def storage_config_from_wire(body: dict[str, Any]) -> CloudStorageConfig:
-    """Parse ``clientRequest.storageConfig``; raises InvalidParameterError."""
-    return CloudStorageConfig(**_decode(CloudStorageConfig, body))
+    """Parse ``clientRequest.storageConfig``; raises InvalidParameterError.
+
+    The endpoint must also be a URL the uploader can send to (a port within 1-65535, a
+    well-formed IPv6 address): the server checks it here, before it keeps any key."""
+    config = CloudStorageConfig(**_decode(CloudStorageConfig, body))
+    check_endpoint(config.endpoint)
+    return config
+
+
+def check_endpoint(endpoint: str) -> None:
+    """Raise InvalidParameterError unless ``endpoint`` is empty or a URL httpx can use
+    with a port from 1 to 65535 (the config's pattern alone lets ``:99999`` and
+    ``[zz]`` through)."""
+    if not endpoint:
+        return
+    try:
+        port = urlsplit(endpoint).port
+        httpx.URL(endpoint)
+    except (ValueError, httpx.InvalidURL):
+        raise InvalidParameterError("endpoint", endpoint, ENDPOINT_ALLOWED) from None
+    if port == 0:
+        raise InvalidParameterError("endpoint", endpoint, ENDPOINT_ALLOWED)

@@ -2,8 +2,9 @@
 
 The sandbox app (:data:`core.enums.SANDBOX_APP_ID`) has no certificate: anyone
 joins, the role comes from the request. An app configured with a certificate
-(``--app APPID:CERTIFICATE`` or ``CLOUDREC_APPS``) needs an AccessToken2 for the
-channel and uid; its privileges decide whether the user may publish.
+(``CLOUDREC_APPS``, ``--apps-file PATH`` or ``--app APPID:CERTIFICATE``) needs an
+AccessToken2 for the channel and uid; its privileges decide whether the user may
+publish.
 """
 
 from __future__ import annotations
@@ -38,6 +39,24 @@ def parse_app_specs(specs: Iterable[str]) -> dict[str, str]:
     return apps
 
 
+def parse_apps_file(text: str, source: str) -> dict[str, str]:
+    """The apps of an apps file: one ``APPID:CERTIFICATE`` a line; blank lines and lines
+    starting with ``#`` are skipped. A bad line is named by its number, never shown."""
+    apps: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        item = line.strip()
+        if not item or item.startswith("#"):
+            continue
+        try:
+            app_id, certificate = parse_app_spec(item)
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(
+                f"{source} line {number}", item, exc.allowed, redact=True
+            ) from None
+        apps[app_id] = certificate
+    return apps
+
+
 @dataclass(frozen=True)
 class Admission:
     """What a joiner may do: its role, and which media it may publish."""
@@ -67,7 +86,7 @@ class AppRegistry:
         except KeyError:
             raise UnknownAppError(
                 f"unknown app ID {app_id!r}: this server serves the sandbox app "
-                f"{SANDBOX_APP_ID} and the apps configured with --app / CLOUDREC_APPS"
+                f"{SANDBOX_APP_ID} and the apps configured with CLOUDREC_APPS, --apps-file or --app"
             ) from None
 
     def admit(

@@ -27,8 +27,8 @@ from aiortc.sdp import candidate_from_sdp
 from fastapi import APIRouter, Request, Response
 
 from core.channel.apps import AppRegistry
-from core.channel.errors import ChannelError, SdpError
-from core.channel.names import validate_channel_name, validate_uid
+from core.channel.errors import ChannelError, InvalidNameError, SdpError, UnauthorizedError
+from core.channel.names import MAX_UID, validate_channel_name, validate_uid
 from core.channel.registry import ChannelRegistry
 from core.channel.roster import LeaveReason, Role
 from core.channel.sdp import parse_offer, parse_trickle_fragment
@@ -69,6 +69,51 @@ def _bearer(request: Request) -> str | None:
     return value.strip() or None if scheme.lower() == "bearer" else None
 
 
+def _uid(text: str) -> int:
+    """The uid of a WHIP path: ASCII digits, at most as many as 4294967295 has (so a
+    thousands-digit path never reaches ``int``), from 1 to 4294967295."""
+    if len(text) > len(str(MAX_UID)):
+        shown = f"{text[:24]!r}... ({len(text)} characters)"
+        raise InvalidNameError(f"uid: {shown} is not allowed; a decimal number from 1 to {MAX_UID}")
+    return validate_uid(text)
+
+
+def _token(request: Request, app_id: str, apps: AppRegistry) -> str | None:
+    """The bearer token, if any; for an app with a certificate a token that is not ASCII
+    is refused (401) as what it is, instead of as garbled Latin-1 text."""
+    token = _bearer(request)
+    if token is not None and not token.isascii() and apps.certificate(app_id) is not None:
+        raise UnauthorizedError(
+            "token rejected: the Authorization header is not ASCII; "
+            "send 'Authorization: Bearer <AccessToken2>' (ASCII text starting with '007')"
+        )
+    return token
+
+
+_CANDIDATE_NUMBERS = (
+    ("component", 1, 1, 256),
+    ("priority", 3, 1, 2**31 - 1),
+    ("port", 5, 0, 65535),
+)
+"""Name, position and range (RFC 8839, RFC 8445) of a candidate's numbers."""
+
+
+def _check_candidate(line: str) -> None:
+    """A trickled candidate's layout and numbers, checked before aiortc parses it (it
+    takes any integer, and fails on others with a message that names no field)."""
+    bits = line.split()
+    if len(bits) < 8 or bits[6] != "typ":
+        raise ValueError(
+            "expected 'a=candidate:FOUNDATION COMPONENT TRANSPORT PRIORITY ADDRESS PORT typ TYPE'"
+        )
+    for name, index, low, high in _CANDIDATE_NUMBERS:
+        text = bits[index]
+        if not (text.isascii() and text.isdigit() and len(text) <= 10 and low <= int(text) <= high):
+            raise ValueError(
+                f"{name} {text[:24]!r} is not allowed; an integer from {low} to {high}"
+            )
+
+
 def _choice(value: str | None, options: dict[str, _T], name: str) -> _T | None:
     if value is None or value == "":
         return None
@@ -102,13 +147,15 @@ async def whip_publish(
     try:
         apps.certificate(app_id)
         validate_channel_name(channel)
-        number = validate_uid(uid)
+        number = _uid(uid)
         requested_role = _choice(role, _ROLES, "role") or Role.HOST
         requested_type = _choice(channel_type, _TYPES, "channel_type")
         mode = _choice(encryption, _ENCRYPTION, "encryption") or DecryptionMode.NONE
         if _content_type(request) != "application/sdp":
             return error_response(415, "send the offer with Content-Type: application/sdp")
-        admission = apps.admit(app_id, channel, number, _bearer(request), requested_role)
+        admission = apps.admit(
+            app_id, channel, number, _token(request, app_id, apps), requested_role
+        )
         body = await request.body()
         if len(body) > MAX_OFFER_BYTES:
             raise SdpError(f"offer larger than {MAX_OFFER_BYTES} bytes")
@@ -149,12 +196,13 @@ async def whip_trickle(request: Request, session_id: str) -> Response:
     fragment = parse_trickle_fragment((await request.body()).decode(errors="replace"))
     try:
         for mid, index, line in fragment.candidates:
+            _check_candidate(line)
             candidate = candidate_from_sdp(line)
             candidate.sdpMid = mid
             candidate.sdpMLineIndex = index
             await publisher.pc.addIceCandidate(candidate)
     except (AssertionError, ValueError) as exc:
-        return error_response(400, f"bad candidate: {exc or 'malformed'}")
+        return error_response(400, f"bad candidate: {str(exc) or 'malformed'}")
     return Response(status_code=204, headers=CORS_HEADERS)
 
 

@@ -2,16 +2,22 @@
 
 Options and environment become :class:`~core.server.app.ServerSettings`; the process
 itself (listening, the ready file, signals) is :func:`core.server.main.serve`.
+
+Secrets come from the environment or from a file readable by its owner only, never
+from the command line if it can be helped: a process's arguments are readable by every
+user of the machine (``ps``, ``/proc/PID/cmdline``). ``--app APPID:CERTIFICATE`` still
+works, with a warning on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from pathlib import Path
 
-from core.channel.apps import parse_app_specs
+from core.channel.apps import parse_app_specs, parse_apps_file
 from core.errors import CloudRecordingError
 from core.server.app import DEFAULT_HOST, ServerSettings, new_token
 from core.server.main import default_data_dir, serve
@@ -30,7 +36,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="APPID:CERTIFICATE",
-        help=f"an app that needs tokens (repeatable; or env {APPS_ENV}, comma separated)",
+        help="an app that needs tokens (repeatable); the certificate shows in the process "
+        f"list, so prefer env {APPS_ENV} (comma separated) or --apps-file",
+    )
+    parser.add_argument(
+        "--apps-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="apps that need tokens, one APPID:CERTIFICATE a line ('#' comments); "
+        "the file must be readable by its owner only (chmod 600)",
     )
     parser.add_argument(
         "--ice-address",
@@ -54,16 +69,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+APP_OPTION_WARNING = (
+    "cloudrec server: warning: --app puts app certificates on the command line, where "
+    f"every user of this machine can read them (ps, /proc/PID/cmdline); use {APPS_ENV} "
+    "or --apps-file instead"
+)
+
+
 def settings_from_args(args: argparse.Namespace) -> ServerSettings:
     """Settings from the parsed options and the environment."""
-    apps = parse_app_specs([os.environ.get(APPS_ENV, ""), *args.app])
+    apps = parse_app_specs([os.environ.get(APPS_ENV, "")])
+    if args.apps_file is not None:
+        apps.update(read_apps_file(args.apps_file))
+    if args.app:
+        apps.update(parse_app_specs(args.app))
     addresses: tuple[str, ...] | None = ("127.0.0.1",)
     if args.ice_address:
         addresses = None if "all" in args.ice_address else tuple(args.ice_address)
+    token = os.environ.get(TOKEN_ENV)
     return ServerSettings(
         host=args.host,
         port=args.port,
-        token=os.environ.get(TOKEN_ENV) or new_token(),
+        token=token or new_token(),
+        token_source=TOKEN_ENV if token else "",
         apps=apps,
         ice_addresses=addresses,
         data_dir=args.data_dir or default_data_dir(),
@@ -71,6 +99,37 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         if args.customers_from_env
         else {},
     )
+
+
+def read_apps_file(path: Path) -> dict[str, str]:
+    """The apps of an apps file (:func:`~core.channel.apps.parse_apps_file`), refused as
+    ssh refuses a private key file when its permissions are too open: it must be a
+    regular file of this user (or root) that neither group nor others may read or write."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise CloudRecordingError(f"--apps-file {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise CloudRecordingError(f"--apps-file {path}: not a regular file")
+        if info.st_uid not in (os.getuid(), 0):
+            raise CloudRecordingError(
+                f"--apps-file {path}: owned by uid {info.st_uid}, not by this user "
+                f"({os.getuid()}) or root: another user could change the apps"
+            )
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & 0o077:
+            raise CloudRecordingError(
+                f"--apps-file {path}: permissions {mode:04o} are too open: it holds app "
+                f"certificates, so only its owner may read it (chmod 600 {path})"
+            )
+        data = file.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CloudRecordingError(f"--apps-file {path}: not UTF-8 text") from None
+    return parse_apps_file(text, f"--apps-file {path}")
 
 
 def parse_customers(text: str) -> dict[str, str]:
@@ -91,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
     except CloudRecordingError as exc:
         print(f"cloudrec server: {exc.message}", file=sys.stderr)
         return 2
+    if args.app:
+        print(APP_OPTION_WARNING, file=sys.stderr, flush=True)
     return serve(settings, ready_file=args.ready_file, log_level=args.log_level)
 
 

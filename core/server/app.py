@@ -46,6 +46,9 @@ class ServerSettings:
     """TCP port; 0 picks a free one."""
     token: str = field(default_factory=new_token, repr=False)
     """Bearer token of the admin API."""
+    token_source: str = ""
+    """Where ``token`` came from (e.g. ``CLOUDREC_SERVER_TOKEN``); empty when the server
+    generated it, the only case in which the server prints it."""
     apps: Mapping[str, str] = field(default_factory=dict, repr=False)
     """App ID -> app certificate of apps that need tokens (the sandbox app needs none)."""
     ice_addresses: tuple[str, ...] | None = ice.LOOPBACK_ONLY

@@ -1,9 +1,11 @@
 """The server process: listen, serve until SIGINT/SIGTERM, then stop cleanly.
 
-:func:`serve` prints ``cloudrec server listening on http://HOST:PORT`` and ``admin
-token: TOKEN`` once it accepts connections, and with ``ready_file`` also writes
-``{"url": ..., "pid": ...}`` (never the token) there, so a parent that asked for a
-random port (port 0) can find it. ``cloudrec server`` (:mod:`core.commands.server`)
+:func:`serve` prints ``cloudrec server listening on http://HOST:PORT`` once it
+accepts connections, then ``admin token: TOKEN`` when it generated the token (one
+given to it, e.g. in ``CLOUDREC_SERVER_TOKEN``, is never printed: ``admin token: (from
+CLOUDREC_SERVER_TOKEN, not shown)``), and with ``ready_file`` also writes ``{"url":
+..., "pid": ...}`` (never the token) there, so a parent that asked for a random port
+(port 0) can find it. ``cloudrec server`` (:mod:`core.commands.server`)
 parses the options into :class:`~core.server.app.ServerSettings` and calls it.
 """
 
@@ -109,7 +111,7 @@ async def _serve(
     if server.ready.is_set():
         url = _url(sock)
         print(f"cloudrec server listening on {url}", flush=True)
-        print(f"admin token: {settings.token}", flush=True)
+        print(f"admin token: {_shown_token(settings)}", flush=True)
         if ready_file is not None:
             await asyncio.to_thread(_write_ready_file, ready_file, url)
     try:
@@ -117,6 +119,14 @@ async def _serve(
     finally:
         sock.close()
     return 0 if server.ready.is_set() else 1
+
+
+def _shown_token(settings: ServerSettings) -> str:
+    """The token itself when the server generated it (nobody else knows it); otherwise
+    only where it came from: whoever gave it knows it, and output is often logged."""
+    if settings.token_source:
+        return f"(from {settings.token_source}, not shown)"
+    return settings.token
 
 
 def _write_ready_file(path: Path, url: str) -> None:

@@ -15,14 +15,17 @@ import binascii
 import json
 import os
 import secrets
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
 from core.server.service import ConflictError, NotFoundError, RecordingService
@@ -30,10 +33,15 @@ from core.server.session import CHECK_TIMEOUT, RecordingSession
 from core.server.state import StateStore
 from core.storage.destination import StorageError
 from core.storage.factory import make_destination
-from core.validation import check_app_id, check_channel_name, check_uid
+from core.validation import MAX_UID, check_app_id, check_channel_name, check_uid
 from core.wire import recording_config_from_wire, storage_config_from_wire
 
 KEEPALIVE_SECONDS = 10.0
+
+MAX_SEQUENCE = 2**31
+"""The largest notice sequence number ``after`` and ``Last-Event-ID`` take."""
+
+_BODY_PARSE_ERROR = "There was an error parsing the body"  # FastAPI's detail
 
 
 class ApiError(Exception):
@@ -68,6 +76,70 @@ def install_error_handlers(app: FastAPI) -> None:
             400, 2, f"invalid request: {where or 'body'}: {first.get('msg', 'malformed')}"
         )
 
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        # FastAPI answers a body its JSON parser gave up on (not UTF-8, nested too
+        # deeply, a number of more than 4300 digits) with its own shape: answer Agora's.
+        if exc.status_code == 400 and exc.detail == _BODY_PARSE_ERROR:
+            reason = f"body: JSON decode error: {_parse_failure(exc.__cause__)}"
+            return _error_response(400, 2, f"invalid request: {reason}")
+        return await http_exception_handler(request, exc)
+
+
+def _parse_failure(cause: BaseException | None) -> str:
+    """Why Python's JSON parser could not read a body, for a reason a person can act on."""
+    if isinstance(cause, UnicodeDecodeError):
+        bad = cause.object[cause.start : cause.start + 1].hex()
+        return f"not UTF-8 text (byte 0x{bad} at position {cause.start}); send JSON in UTF-8"
+    if isinstance(cause, RecursionError):
+        return "arrays or objects nested too deeply to read"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return f"a number of more than {sys.get_int_max_str_digits()} digits"
+    return f"unreadable ({type(cause).__name__})"
+
+
+def _shown(text: str, limit: int = 24) -> str:
+    """``text`` as a reason quotes it: its repr, cut after ``limit`` characters."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def _header_text(value: str) -> str:
+    """A header's bytes (Starlette decodes them as Latin-1) as UTF-8 text, undecodable
+    bytes escaped, for quoting in a reason."""
+    return value.encode("latin-1").decode("utf-8", "backslashreplace")
+
+
+def _check_text(value: Any, where: str) -> None:
+    """Refuse strings that are not Unicode text (JSON's ``\\ud800`` escapes decode to
+    lone surrogates, which no UTF-8 encoder takes): 400 naming the field, never its value
+    (it may be a key). Walks without recursion: a body may nest as deep as JSON allows."""
+    pending: list[tuple[Any, str]] = [(value, where)]
+    while pending:
+        item, at = pending.pop()
+        if isinstance(item, str) and not _is_text(item):
+            raise ApiError(
+                400,
+                2,
+                f"invalid request: {at or 'body'}: not Unicode text (it holds an unpaired "
+                "surrogate escape such as \\ud800); send text that UTF-8 can encode",
+            )
+        if isinstance(item, dict):
+            for key, child in item.items():  # the key is popped, and checked, first
+                pending.append((child, f"{at}.{key}" if at else str(key)))
+                pending.append((key, at))
+        elif isinstance(item, list):
+            pending.extend((child, f"{at}.{i}" if at else str(i)) for i, child in enumerate(item))
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
 
 def _as_api_error(exc: CloudRecordingError) -> ApiError:
     if isinstance(exc, NotFoundError):
@@ -82,18 +154,26 @@ def _as_api_error(exc: CloudRecordingError) -> ApiError:
 
 
 def authorize(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Accept the server's bearer token or a configured customer ID/secret (Basic)."""
+    """Accept the server's bearer token or a configured customer ID/secret (Basic).
+
+    Credentials are compared as bytes (the header's own bytes against the UTF-8 of the
+    configured ones), so any header, ASCII or not, is either accepted or a 401.
+    """
     settings = request.app.state.settings
-    scheme, _, value = (authorization or "").partition(" ")
-    if scheme.lower() == "bearer" and value and secrets.compare_digest(value, settings.token):
-        return
-    if scheme.lower() == "basic" and value:
+    # Starlette decodes headers as Latin-1: encoding back gives the bytes as sent.
+    scheme, _, value = (authorization or "").encode("latin-1").partition(b" ")
+    if scheme.lower() == b"bearer" and value:
+        if secrets.compare_digest(value, settings.token.encode("utf-8")):
+            return
+    if scheme.lower() == b"basic" and value:
         try:
-            customer, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            customer, secret = "", ""
-        expected = dict(getattr(settings, "customers", {}) or {}).get(customer)
-        if expected is not None and secrets.compare_digest(secret, expected):
+            decoded = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            decoded = b""
+        customer, _, secret = decoded.partition(b":")
+        customers = dict(getattr(settings, "customers", {}) or {})
+        expected = customers.get(customer.decode("utf-8", "replace")) if customer else None
+        if expected is not None and secrets.compare_digest(secret, expected.encode("utf-8")):
             return
     raise ApiError(
         401,
@@ -128,17 +208,30 @@ def _service(request: Request) -> RecordingService:
 
 
 def _identify(appid: str, body: RecordingRequest) -> tuple[str, str, int]:
+    _check_text(body.model_dump(), "")
     try:
         app_id = check_app_id(appid)
         cname = check_channel_name(body.cname)
-        if not body.uid.isdigit():
-            raise InvalidParameterError(
-                "uid", body.uid, "a decimal string of an integer from 1 to 4294967295"
-            )
-        uid = check_uid(int(body.uid))
+        uid = check_uid(_uid_of(body.uid))
     except InvalidParameterError as exc:
         raise ApiError(400, int(ErrorCode.INVALID_PARAMETER), exc.message) from None
     return app_id, cname, uid
+
+
+def _uid_of(text: str) -> int:
+    """The uid of a request body: the decimal string of an integer (Agora sends strings).
+
+    Only ASCII digits count (``str.isdigit`` also takes "²" and "١"), and at most as
+    many as 4294967295 has, so ``int`` never sees a number it cannot or should not read.
+    """
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_UID))):
+        raise ApiError(
+            400,
+            int(ErrorCode.INVALID_PARAMETER),
+            f"uid: {_shown(text)} is not allowed; "
+            f"a decimal string of an integer from 1 to {MAX_UID}",
+        )
+    return int(text)
 
 
 router = APIRouter(
@@ -212,22 +305,23 @@ async def update_layout(
     appid: str, resourceid: str, sid: str, mode: str, body: RecordingRequest, request: Request
 ) -> dict[str, Any]:
     """Change the mixed layout of a running recording."""
+    _check_text(body.model_dump(), "")
     session = _session(request, appid, resourceid, sid, mode)
     try:
         fields = body.clientRequest.model_extra or {}
         layout = fields.get("mixedVideoLayout", 0)
         max_uid = fields.get("maxResolutionUid", 0)
         current = session.config.transcoding_config
+        # Both values are checked as TranscodingConfig checks them (a uid as a number or,
+        # as Agora sends it, a decimal string; never inf, NaN, a fraction or a negative).
         updated = type(current)(
-            **{**current.model_dump(), "layout": layout, "max_resolution_uid": int(max_uid)}
+            **{**current.model_dump(), "layout": layout, "max_resolution_uid": max_uid}
         )
         if session.recorder is None or session.finished:
             raise NotFoundError("the recording is not running")
         await session.recorder.update_layout(updated.layout, updated.max_resolution_uid)
-    except (CloudRecordingError, ValueError, TypeError) as exc:
-        if isinstance(exc, CloudRecordingError):
-            raise _as_api_error(exc) from None
-        raise ApiError(400, int(ErrorCode.INVALID_PARAMETER), f"invalid layout: {exc}") from None
+    except CloudRecordingError as exc:
+        raise _as_api_error(exc) from None
     return _identity(resourceid, session)
 
 
@@ -255,13 +349,13 @@ async def events(
     sid: str,
     mode: str,
     request: Request,
-    after: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQUENCE)] = 0,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Server-sent events: every notice after sequence ``after``, then live ones (extension)."""
     session = _session(request, appid, resourceid, sid, mode)
-    if last_event_id and last_event_id.isdigit():
-        after = max(after, int(last_event_id))
+    if last_event_id:
+        after = max(after, _sequence_of(last_event_id))
 
     async def stream() -> AsyncIterator[bytes]:
         notices = session.notices(after).__aiter__()
@@ -286,6 +380,20 @@ async def events(
 
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
+
+
+def _sequence_of(last_event_id: str) -> int:
+    """The notice sequence number a ``Last-Event-ID`` header holds (an ``id:`` this
+    stream sent: a decimal integer), or 400 naming the header and what it may be."""
+    if last_event_id.isascii() and last_event_id.isdigit() and len(last_event_id) <= 10:
+        if (number := int(last_event_id)) <= MAX_SEQUENCE:
+            return number
+    raise ApiError(
+        400,
+        2,
+        f"invalid request: header.Last-Event-ID: {_shown(_header_text(last_event_id))} is not "
+        f"allowed; the id of a notice this stream sent, a decimal integer from 0 to {MAX_SEQUENCE}",
     )
 
 
@@ -333,6 +441,7 @@ async def check_storage(body: StorageCheckRequest, request: Request) -> dict[str
     "reason": ...}`` naming what is wrong (unknown bucket, access denied, bad signature,
     endpoint unreachable); the keys never appear in the answer.
     """
+    _check_text(body.storageConfig, "storageConfig")
     try:
         storage = storage_config_from_wire(body.storageConfig)
     except CloudRecordingError as exc:

@@ -136,10 +136,30 @@ class RecordingService:
         sid = uuid.uuid4().hex
         resource.sid = sid
         destination, folder = make_destination(storage, self.default_folder)
-        if storage.vendor.is_cloud:
-            await self.vault.keep(
-                sid, storage.access_key.get_secret_value(), storage.secret_key.get_secret_value()
-            )
+        kept = storage.vendor.is_cloud
+        try:
+            if kept:
+                await self.vault.keep(
+                    sid,
+                    storage.access_key.get_secret_value(),
+                    storage.secret_key.get_secret_value(),
+                )
+            return await self._start(sid, resource, recording, storage, destination, folder)
+        except BaseException:
+            # A start that fails leaves no key behind: nothing of it will ever upload.
+            if kept:
+                await self.vault.forget(sid)
+            raise
+
+    async def _start(
+        self,
+        sid: str,
+        resource: Resource,
+        recording: RecordingConfig,
+        storage: CloudStorageConfig,
+        destination: Destination,
+        folder: str,
+    ) -> RecordingSession:
         row = RecordingRow(
             sid=sid,
             resource_id=resource.resource_id,
