@@ -456,6 +456,9 @@ async def test_without_a_keyring_a_restart_reports_that_the_uploads_cannot_resum
     assert s3_server.list_keys(s3_bucket, "recordings/") == in_bucket
     for text in (first_log.read_text(), second_log.read_text(), message, query.text):
         assert s3_server.secret_key not in text and s3_server.access_key not in text
+    # Nor did the keys go to a file instead of the keyring (DESIGN section 7).
+    for file in (p for p in data.rglob("*") if p.is_file()):
+        assert s3_server.secret_key.encode() not in file.read_bytes(), file
     assert query.status_code == 200, query.text
 
 
