@@ -73,7 +73,7 @@ def _uid(text: str) -> int:
     """The uid of a WHIP path: ASCII digits, at most as many as 4294967295 has (so a
     thousands-digit path never reaches ``int``), from 1 to 4294967295."""
     if len(text) > len(str(MAX_UID)):
-        shown = f"{text[:24]!r}... ({len(text)} characters)"
+        shown = repr(text) if len(text) <= 24 else f"{text[:24]!r}... ({len(text)} characters)"
         raise InvalidNameError(f"uid: {shown} is not allowed; a decimal number from 1 to {MAX_UID}")
     return validate_uid(text)
 

@@ -1,0 +1,174 @@
+"""Odd inputs to WHIP answer 4xx in WHIP's documented shape (readable plain text with
+CORS headers, docs/channel.md), never 500: uids that are digits only to ``str.isdigit``
+or have thousands of digits, Authorization headers that are not ASCII, trickled
+candidates with numbers out of their RFC ranges. After each group an ordinary
+publish still gets its 201.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from aiortc import RTCPeerConnection
+
+from core.channel.ice import rtc_configuration
+from core.enums import SANDBOX_APP_ID
+from core.participants.synthetic import synthetic_media
+from tests.conftest import TEST_APP_ID
+
+SDP = {"Content-Type": "application/sdp"}
+TRICKLE = {"Content-Type": "application/trickle-ice-sdpfrag"}
+UID_ALLOWED = "is not allowed; a decimal number from 1 to 4294967295"
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def offer() -> str:
+    """An aiortc offer sending audio and video."""
+    pc = RTCPeerConnection(rtc_configuration())
+    media = synthetic_media(1, size=(160, 120), low_stream=False)
+    try:
+        pc.addTransceiver(media.audio, direction="sendonly")
+        pc.addTransceiver(media.video, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        return str(pc.localDescription.sdp)
+    finally:
+        media.stop()
+        await pc.close()
+
+
+def url(server: Any, path_uid: str, app_id: str = SANDBOX_APP_ID) -> str:
+    """The WHIP URL with ``path_uid`` exactly as given (already URL-encoded)."""
+    return f"{server.url}/whip/{app_id}/odd/{path_uid}"
+
+
+def text_error(response: httpx.Response) -> tuple[int, str, str]:
+    return (
+        response.status_code,
+        response.text,
+        response.headers.get("access-control-allow-origin", ""),
+    )
+
+
+async def publishes(server: Any, http: httpx.AsyncClient, offer: str, uid: int) -> None:
+    """An ordinary publish gets its 201, and leaves again."""
+    response = await http.post(url(server, str(uid)), content=offer, headers=SDP)
+    assert response.status_code == 201, response.text
+    left = await http.delete(server.url + response.headers["location"])
+    assert left.status_code == 200
+
+
+async def test_odd_uids_in_the_path_are_400(
+    channel_server: Any, http: httpx.AsyncClient, offer: str
+) -> None:
+    cases = {
+        quote("²"): f"uid: '²' {UID_ALLOWED}",  # '²'.isdigit() is true
+        quote("١"): f"uid: '١' {UID_ALLOWED}",  # an Arabic-Indic 1: int() reads it as 1
+        "%201": f"uid: ' 1' {UID_ALLOWED}",
+        "1%20": f"uid: '1 ' {UID_ALLOWED}",
+        "1.0": f"uid: '1.0' {UID_ALLOWED}",
+        "+1": f"uid: '+1' {UID_ALLOWED}",
+        "-1": f"uid: '-1' {UID_ALLOWED}",
+        "0x10": f"uid: '0x10' {UID_ALLOWED}",
+        "1_000": f"uid: '1_000' {UID_ALLOWED}",
+        "42949672950": f"uid: '42949672950' {UID_ALLOWED}",  # 11 digits
+        "9" * 5000: f"uid: '{'9' * 24}'... (5000 characters) {UID_ALLOWED}",
+        "4294967296": "uid: 4294967296 is not allowed; an integer from 1 to 4294967295 "
+        "(0 is reserved)",
+        "0": "uid: 0 is not allowed; an integer from 1 to 4294967295 (0 is reserved)",
+    }
+    for path_uid, message in cases.items():
+        response = await http.post(url(channel_server, path_uid), content=offer, headers=SDP)
+        assert text_error(response) == (400, message + "\n", "*"), path_uid[:20]
+    await publishes(channel_server, http, offer, 4294967295)
+
+
+async def test_non_ascii_authorization_headers_are_401_for_apps_with_certificates(
+    channel_server: Any, http: httpx.AsyncClient, offer: str
+) -> None:
+    not_ascii = (
+        "token rejected: the Authorization header is not ASCII; send 'Authorization: "
+        "Bearer <AccessToken2>' (ASCII text starting with '007')\n"
+    )
+    needs_token = f"app {TEST_APP_ID} needs a token: send 'Authorization: Bearer <token>'\n"
+    cases = {
+        "Bearer é".encode(): not_ascii,
+        b"Bearer \xff": not_ascii,
+        "Bearer 007é".encode(): not_ascii,
+        "Bearer ²".encode(): not_ascii,
+        "Basic é".encode(): needs_token,
+        b"Basic " + base64.b64encode("é:é".encode()): needs_token,
+    }
+    for header, message in cases.items():
+        response = await http.post(
+            url(channel_server, "7", TEST_APP_ID),
+            content=offer,
+            headers=[(b"Content-Type", b"application/sdp"), (b"Authorization", header)],
+        )
+        assert text_error(response) == (401, message, "*"), header
+        # the sandbox app needs no token, and ignores whatever header comes
+        sandbox = await http.post(
+            url(channel_server, "7"),
+            content=offer,
+            headers=[(b"Content-Type", b"application/sdp"), (b"Authorization", header)],
+        )
+        assert sandbox.status_code == 201, sandbox.text
+        assert (
+            await http.delete(channel_server.url + sandbox.headers["location"])
+        ).status_code == 200
+
+
+async def test_trickled_candidates_with_numbers_out_of_range_are_400(
+    channel_server: Any, http: httpx.AsyncClient, offer: str
+) -> None:
+    posted = await http.post(url(channel_server, "8"), content=offer, headers=SDP)
+    assert posted.status_code == 201, posted.text
+    session = channel_server.url + posted.headers["location"]
+    layout = (
+        "bad candidate: expected 'a=candidate:FOUNDATION COMPONENT TRANSPORT PRIORITY "
+        "ADDRESS PORT typ TYPE'\n"
+    )
+    cases = {
+        "1 1 udp 2130706431 127.0.0.1 99999999 typ host": "port '99999999' is not allowed; "
+        "an integer from 0 to 65535",
+        "1 1 udp 2130706431 127.0.0.1 65536 typ host": "port '65536' is not allowed; "
+        "an integer from 0 to 65535",
+        "1 1 udp 2130706431 127.0.0.1 -5 typ host": "port '-5' is not allowed; "
+        "an integer from 0 to 65535",
+        "1 1 udp 2130706431 127.0.0.1 ² typ host": "port '²' is not allowed; "
+        "an integer from 0 to 65535",
+        f"1 1 udp {'9' * 30} 127.0.0.1 9 typ host": f"priority '{'9' * 24}' is not allowed; "
+        "an integer from 1 to 2147483647",
+        "1 1 udp 2147483648 127.0.0.1 9 typ host": "priority '2147483648' is not allowed; "
+        "an integer from 1 to 2147483647",
+        "1 1 udp 0 127.0.0.1 9 typ host": "priority '0' is not allowed; "
+        "an integer from 1 to 2147483647",
+        "1 257 udp 2130706431 127.0.0.1 9 typ host": "component '257' is not allowed; "
+        "an integer from 1 to 256",
+        "1 x udp 2130706431 127.0.0.1 9 typ host": "component 'x' is not allowed; "
+        "an integer from 1 to 256",
+    }
+    for candidate, reason in cases.items():
+        fragment = f"a=mid:0\r\na=candidate:{candidate}\r\n"
+        response = await http.patch(session, content=fragment, headers=TRICKLE)
+        assert text_error(response) == (400, f"bad candidate: {reason}\n", "*"), candidate
+    for candidate in ("1 1 udp 2130706431 127.0.0.1 9 typ", "1 1 udp 1 127.0.0.1 9 host x"):
+        response = await http.patch(
+            session, content=f"a=candidate:{candidate}\r\n", headers=TRICKLE
+        )
+        assert text_error(response) == (400, layout, "*"), candidate
+    # candidates at the edges of the ranges are taken
+    edges = "a=mid:0\r\na=candidate:1 256 udp 2147483647 127.0.0.1 65535 typ host\r\n"
+    assert (await http.patch(session, content=edges, headers=TRICKLE)).status_code == 204
+    assert (await http.delete(session)).status_code == 200
+    await publishes(channel_server, http, offer, 9)
