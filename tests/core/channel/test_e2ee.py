@@ -150,8 +150,14 @@ def test_clear_headers_stay_readable() -> None:
     assert sealed_key[-1] == 0xA1 and encryptor.encrypt(Codec.OPUS, b"")[-1] == 0xA1
 
     # H.264: same NAL units, same headers, no start code inside an encrypted NAL unit,
-    # also when the plaintext is full of zeros (emulation prevention).
-    nals = [b"\x67" + bytes(40), b"\x68\xce\x3c\x80", b"\x65" + bytes(3000) + os.urandom(3000)]
+    # also when the plaintext is full of zeros (emulation prevention). The plaintext is a
+    # valid NAL unit, escaped as an encoder writes it: unescaped random bytes would hold
+    # a start code of their own (1 run in 256: the first random byte 0x01 after zeros).
+    nals = [
+        b"\x67" + escape(bytes(40)),
+        b"\x68\xce\x3c\x80",
+        b"\x65" + escape(bytes(3000) + os.urandom(3000)),
+    ]
     sealed = encryptor.encrypt(Codec.H264, annexb(*nals))
     split = list(H264Encoder._split_bitstream(sealed))
     assert [n[:1] for n in split] == [n[:1] for n in nals]
