@@ -51,7 +51,7 @@ def parse_apps_file(text: str, source: str) -> dict[str, str]:
             app_id, certificate = parse_app_spec(item)
         except InvalidParameterError as exc:
             raise InvalidParameterError(
-                f"{source} line {number}", item, exc.allowed, redact=True
+                f"{source}: line {number}", item, exc.allowed, redact=True
             ) from None
         apps[app_id] = certificate
     return apps

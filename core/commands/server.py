@@ -105,12 +105,12 @@ def read_apps_file(path: Path) -> dict[str, str]:
     """The apps of an apps file (:func:`~core.channel.apps.parse_apps_file`), refused as
     ssh refuses a private key file when its permissions are too open: it must be a
     regular file of this user (or root) that neither group nor others may read or write."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
+    try:  # O_NONBLOCK: a FIFO must not hang the start; it is refused below
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError as exc:
         raise CloudRecordingError(f"--apps-file {path}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(file.fileno())
+    try:
+        info = os.fstat(fd)  # of the file opened, not of whatever the path names later
         if not stat.S_ISREG(info.st_mode):
             raise CloudRecordingError(f"--apps-file {path}: not a regular file")
         if info.st_uid not in (os.getuid(), 0):
@@ -124,7 +124,10 @@ def read_apps_file(path: Path) -> dict[str, str]:
                 f"--apps-file {path}: permissions {mode:04o} are too open: it holds app "
                 f"certificates, so only its owner may read it (chmod 600 {path})"
             )
-        data = file.read()
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = file.read()
+    finally:
+        os.close(fd)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
