@@ -431,7 +431,10 @@ async def test_an_outage_while_recording_is_one_uploader_failure_then_uploads_wo
             session = harness.session
             await session.start()
             first = await harness.fake.record_slice()
-            await wait_until(lambda: f"rec/{first}" in s3_server.list_keys(s3_bucket))
+            # Down once the first slice and its playlist are up (the uploader is idle).
+            await wait_until(
+                lambda: (u := harness.ledger.upload(SID)) is not None and u.playlist_uploaded
+            )
             gate.fail(None, S3Gate.SLOW_DOWN)
             second = await harness.fake.record_slice()
             third = await harness.fake.record_slice()
