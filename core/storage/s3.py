@@ -146,7 +146,6 @@ class S3Destination:
         self.key_prefix = key_prefix.strip("/")
         self.base_url = bucket_url(self.endpoint, bucket, addressing)
         self.description = f"{label} bucket '{bucket}' at {self.endpoint}"
-        self._secrets = tuple(s for s in (access_key, secret_key) if s)
         self._auth = _PrecomputedPayloadAuth(Credentials(access_key, secret_key), "s3", region)
         self._timeout = timeout
         self._client = httpx.AsyncClient(transport=transport, timeout=timeout, trust_env=False)
@@ -241,11 +240,12 @@ class S3Destination:
         raise error
 
     def _error(self, method: str, key: str, reason: str) -> StorageError:
+        # Built only from fields that never hold a key (the object key, the bucket, the
+        # endpoint, the region, the store's error code and message): nothing to mask.
+        # The secret key never leaves this process (requests carry signatures); the
+        # access key travels in the Authorization header, never in a URL or a message.
         verb = "upload" if method == "PUT" else method.lower()
-        message = f"cannot {verb} '{key}' ({self.description}): {reason}"
-        for secret in self._secrets:
-            message = message.replace(secret, "<hidden>")
-        return StorageError(message)
+        return StorageError(f"cannot {verb} '{key}' ({self.description}): {reason}")
 
     def _transport_reason(self, exc: httpx.TransportError) -> str:
         target = self.base_url if self.addressing == "virtual" else self.endpoint
