@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -271,7 +272,8 @@ def _decode(path: Path, *, strict: bool) -> DecodedMedia:
 
 
 def _playlist_entries(text: str) -> list[tuple[str, float]]:
-    """``(uri, EXTINF seconds)`` of each slice a playlist lists (read here, not by core)."""
+    """``(file name, EXTINF seconds)`` of each slice a playlist lists (read here, not by
+    core): each entry is a relative URI, percent-decoded to the name (UTF-8, strict)."""
     entries: list[tuple[str, float]] = []
     seconds: float | None = None
     for line in (raw.strip() for raw in text.splitlines()):
@@ -279,7 +281,7 @@ def _playlist_entries(text: str) -> list[tuple[str, float]]:
             seconds = float(line[len("#EXTINF:") :].split(",", 1)[0])
         elif line and not line.startswith("#"):
             assert seconds is not None, f"{line} has no #EXTINF"
-            entries.append((line, seconds))
+            entries.append((unquote(line, errors="strict"), seconds))
             seconds = None
     return entries
 
