@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import httpx
 
@@ -146,7 +147,9 @@ class Bots:
             params["channel_type"] = self.options.channel_type
         if self.options.encryption is not DecryptionMode.NONE:
             params["encryption"] = self.options.encryption.name.lower()
-        url = httpx.URL(f"{self.server_url}/whip/{self.app_id}/{self.channel}/{uid}")
+        # Path segments percent-encoded: a channel name may hold '#', '?', '%' or spaces.
+        app, channel = quote(self.app_id, safe=""), quote(self.channel, safe="")
+        url = httpx.URL(f"{self.server_url}/whip/{app}/{channel}/{uid}")
         return str(url.copy_merge_params(params))
 
     async def join(self, uid: int) -> Bot:
