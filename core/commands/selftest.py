@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 RECORD_SECONDS = 5.0
 BOT_UIDS = (1001, 1002)
@@ -214,7 +215,8 @@ def check_recording(playlist: Path) -> Result:
         raise SelfTestError(f"cannot read the playlist {playlist.name}: {exc}") from exc
     if not text.rstrip().endswith("#EXT-X-ENDLIST"):
         raise SelfTestError(f"the playlist {playlist.name} does not end with #EXT-X-ENDLIST")
-    names = [line.strip() for line in text.splitlines() if line.strip().endswith(".ts")]
+    # Entries are relative URIs (core.storage.hls): percent-decoded to the file names.
+    names = [unquote(line.strip()) for line in text.splitlines() if line.strip().endswith(".ts")]
     if not names:
         raise SelfTestError(f"the playlist {playlist.name} lists no slices")
     slices = [decode_slice(playlist.parent / name) for name in names]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import av
 import numpy as np
@@ -21,14 +22,17 @@ RGBImage = npt.NDArray[np.uint8]
 
 
 def playlist_slices(playlist: Path) -> list[tuple[Path, float]]:
-    """The slices an HLS playlist lists (paths next to it) with their EXTINF durations."""
+    """The slices an HLS playlist lists (paths next to it) with their EXTINF durations.
+
+    Each entry is a relative URI (``core.storage.hls``): percent-decoded to the file name.
+    """
     out: list[tuple[Path, float]] = []
     duration = 0.0
     for line in playlist.read_text().splitlines():
         if line.startswith("#EXTINF:"):
             duration = float(line[len("#EXTINF:") :].split(",")[0])
         elif line and not line.startswith("#"):
-            out.append((playlist.parent / line, duration))
+            out.append((playlist.parent / unquote(line), duration))
     return out
 
 

@@ -4,6 +4,13 @@ The playlist is storage's business (DESIGN section 5): it lists a slice only onc
 slice is safely stored, and ends with ``#EXT-X-ENDLIST`` when the recording has ended
 and every slice is listed. :class:`~core.storage.playlist_writer.PlaylistWriter` and the
 durable uploader render it from the slices they stored (:class:`SliceFile`).
+
+A slice is listed by its file name written as a relative URI reference (RFC 3986,
+:func:`name_to_uri`): a player resolves it against the playlist's URL, so a channel
+name's ``#``, ``?``, ``%`` or space must not be read as a fragment, a query, an
+escape or the end of the line. The files keep their names as Agora gives them
+(``<sid>_<cname>_<utc>.ts``); only the playlist's text is percent-encoded, and
+:func:`parse_playlist` decodes it back.
 """
 
 from __future__ import annotations
@@ -12,6 +19,28 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote, unquote
+
+URI_SAFE_SUB_DELIMS = "!$&'()*,=@"
+"""Characters besides RFC 3986's unreserved ones (letters, digits, ``-._~``) that a
+slice's URI keeps as they are: sub-delimiters and ``@``, which mean nothing special in a
+path segment. Every other character is percent-encoded, as UTF-8 for non-ASCII ones:
+``%``, space, ``#``, ``?``, ``/`` and the rest of the gen-delims, ``:`` (a first
+segment holding one would read as a scheme), ``;`` (path parameters to some servers)
+and ``+`` (a space in Amazon S3's object URLs, as in form encoding)."""
+
+
+def name_to_uri(name: str) -> str:
+    """The relative URI reference of the file ``name`` beside the playlist.
+
+    ``"3f_q&a #1?_20260101000000000.ts"`` -> ``"3f_q&a%20%231%3F_20260101000000000.ts"``.
+    """
+    return quote(name, safe=URI_SAFE_SUB_DELIMS)
+
+
+def uri_to_name(uri: str) -> str:
+    """The file name a playlist's URI line stands for (percent-decoded, UTF-8)."""
+    return unquote(uri, errors="strict")
 
 
 class SliceFile(Protocol):
@@ -19,7 +48,7 @@ class SliceFile(Protocol):
 
     @property
     def name(self) -> str:
-        """File name: its key's last part and its URI in the playlist."""
+        """File name: its key's last part (its URI in the playlist is :func:`name_to_uri`)."""
         ...
 
     @property
@@ -35,10 +64,15 @@ class SliceFile(Protocol):
 
 @dataclass(frozen=True)
 class PlaylistEntry:
-    """One slice as the playlist lists it: its URI (relative to the playlist) and duration."""
+    """One slice as the playlist lists it: its file name (beside the playlist) and duration."""
 
-    uri: str
+    name: str
     duration: float
+
+    @property
+    def uri(self) -> str:
+        """The entry's line in the playlist: ``name`` as a relative URI reference."""
+        return name_to_uri(self.name)
 
 
 @dataclass
@@ -54,11 +88,11 @@ class Playlist:
     entries: list[PlaylistEntry] = field(default_factory=list)
     ended: bool = False
 
-    def add(self, uri: str, duration: float) -> None:
-        """List one more slice (after it was stored)."""
+    def add(self, name: str, duration: float) -> None:
+        """List one more slice, by its file name (after it was stored)."""
         if self.ended:
             raise RuntimeError("the playlist has ended")
-        self.entries.append(PlaylistEntry(uri, duration))
+        self.entries.append(PlaylistEntry(name, duration))
 
     def end(self) -> None:
         """Mark the recording as finished (``#EXT-X-ENDLIST``)."""
@@ -88,7 +122,8 @@ class Playlist:
 
 
 def parse_playlist(text: str) -> Playlist:
-    """Read back a playlist :meth:`Playlist.render` wrote (entries, end mark, target)."""
+    """Read back a playlist :meth:`Playlist.render` wrote (entries, end mark, target);
+    each entry's URI is decoded back to its file name."""
     playlist = Playlist(target_duration=1.0)
     duration: float | None = None
     for line in text.splitlines():
@@ -100,6 +135,6 @@ def parse_playlist(text: str) -> Playlist:
         elif line == "#EXT-X-ENDLIST":
             playlist.ended = True
         elif line and not line.startswith("#") and duration is not None:
-            playlist.entries.append(PlaylistEntry(line, duration))
+            playlist.entries.append(PlaylistEntry(uri_to_name(line), duration))
             duration = None
     return playlist

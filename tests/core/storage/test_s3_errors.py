@@ -362,7 +362,7 @@ async def test_the_uploader_retries_every_cause_and_uploads_once_it_is_gone(
         keys = s3_server.list_keys(failing.bucket)
         assert keys == sorted([PLAYLIST_KEY, *(f"rec/{s.name}" for s in slices)])
         playlist = parse_playlist(s3_server.get_object(failing.bucket, PLAYLIST_KEY).decode())
-        assert playlist.ended and [e.uri for e in playlist.entries] == [s.name for s in slices]
+        assert playlist.ended and [e.name for e in playlist.entries] == [s.name for s in slices]
     finally:
         await uploader.aclose()
         ledger.close()
@@ -469,7 +469,7 @@ async def test_an_outage_while_recording_is_one_uploader_failure_then_uploads_wo
     assert "backuped" not in order  # everything was up before the end
     assert details(notices, "uploaded")[-1]["fileName"] == harness.session.row.playlist
     playlist = parse_playlist(s3_server.get_object(s3_bucket, PLAYLIST_KEY).decode())
-    assert playlist.ended and [e.uri for e in playlist.entries] == [first, second, third]
+    assert playlist.ended and [e.name for e in playlist.entries] == [first, second, third]
 
 
 # --- the documented timeouts, on a virtual clock ----------------------------------------

@@ -152,7 +152,7 @@ async def test_a_store_that_fails_n_times_gets_every_slice_after_retries(
     # Every playlist written listed only slices already in the store, in order.
     assert target.playlists
     for text, stored in target.playlists:
-        listed = [e.uri for e in parse_playlist(text).entries]
+        listed = [e.name for e in parse_playlist(text).entries]
         assert listed == names[: len(listed)] and set(listed) <= set(stored)
     assert [parse_playlist(t).ended for t, _ in target.playlists].count(True) == 1
     state = ledger.upload(SID)
