@@ -242,12 +242,21 @@ class RecordingService:
             storage = storage_config_from_wire(storage_body)
             destination, _ = make_destination(storage, self.default_folder)
         except CloudRecordingError as exc:
+            backup = self.data_dir / "backup" / row.sid
+            if credentials is None:  # a cloud store's keys: never in a file
+                why = (
+                    "its storage keys are not in the server's OS keyring: there was no "
+                    "Secret Service when it started, or it cannot be reached now"
+                )
+            else:
+                why = exc.message
+            pending = sum(not s.uploaded for s in self.ledger.slices(row.sid))
             session = self._session_of(row, config, None)
             self._sessions[row.sid] = session
-            await session.log.error(
-                ErrorCode.UPLOADER_FAILED,
-                f"after the restart the uploads cannot resume ({exc.message}); the slices "
-                f"stay in {self.data_dir / 'backup' / row.sid}",
+            await session.end_unresumable(
+                f"after the restart the uploads cannot resume ({why}); the {pending} slices "
+                f"not uploaded stay in {backup}",
+                pending,
             )
             return
         uploader = self._uploader(row, destination, RESUMED_SLICE_DURATION)

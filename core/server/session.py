@@ -209,6 +209,25 @@ class RecordingSession:
         self._recorder_stopped.set()
         self._spawn(self._settle_after_grace())
 
+    async def end_unresumable(self, message: str, pending: int) -> None:
+        """After a restart the uploads of this recording cannot resume (``message`` says
+        why and where the slices are): report it, end the recording if it was recording
+        when the server went down, and finish it as backed up with ``pending`` slices
+        left in the backup. Nothing more will happen to it, so its notices end."""
+        was_recording = self.row.stopped_at is None
+        if was_recording:
+            self._abnormal, self._exit_reason = True, "server restarted"
+            await self.log.append(
+                EventType.RECORDER_LEAVE, leaveCode=1, reason="the server restarted while recording"
+            )
+        await self.log.error(ErrorCode.UPLOADER_FAILED, message)
+        await self.log.append(
+            EventType.BACKUPED, status=1, fileName=self.row.playlist, pending=pending
+        )
+        status = self._end_status() if was_recording else self.status
+        reason = self._exit_reason if was_recording else (self.row.exit_reason or "stopped")
+        await self._settle(status, reason, "backuped", final=True)
+
     async def close(self) -> None:
         """Cancel this session's pending work and stop its uploads (server shutdown);
         uploads resume on the next start."""

@@ -433,7 +433,7 @@ async def test_without_a_keyring_a_restart_reports_that_the_uploads_cannot_resum
         again = create_cloud_recorder(after, server=second.url, token=second.token)
         try:
             await again.attach(SANDBOX_APP_ID, rid, sid, "s3nokr", 985)
-            await wait_until(lambda: _restart_failures(after) != [], 20)
+            await again.wait_finished(20)  # nothing more can happen to it: it ends
             async with httpx.AsyncClient(
                 headers={"Authorization": f"Bearer {second.token}"}
             ) as http:
@@ -448,10 +448,24 @@ async def test_without_a_keyring_a_restart_reports_that_the_uploads_cannot_resum
         f"no OS keyring (NoKeyringError): recording {sid} cannot resume uploads after a restart"
     )
     assert warning in first_log.read_text()
-    # After the restart: one uploader failure naming the backup folder; nothing uploaded.
+    # After the restart: the recording ends (it was recording when the server went
+    # down), one uploader failure says why and where the slices are, and it is
+    # reported backed up, finally; nothing uploaded.
     backup = data / "backup" / sid
     (message,) = _restart_failures(after)
-    assert message.endswith(f"); the slices stay in {backup}"), message
+    assert message == (
+        "after the restart the uploads cannot resume (its storage keys are not in the "
+        "server's OS keyring: there was no Secret Service when it started, or it cannot be "
+        f"reached now); the {len(pending)} slices not uploaded stay in {backup}"
+    )
+    names = [n for n in after.names() if n != "on_recording_uploading_progress"]
+    assert names == [
+        "on_recording_started",
+        "on_uploader_failure",  # replayed: the first server's uploads through the paused proxy
+        "on_recording_stopped",
+        "on_uploader_failure",  # the restarted server's
+        "on_recording_backed_up",
+    ], names
     assert sorted(p.name for p in backup.iterdir()) == pending
     assert s3_server.list_keys(s3_bucket, "recordings/") == in_bucket
     for text in (first_log.read_text(), second_log.read_text(), message, query.text):
@@ -460,6 +474,7 @@ async def test_without_a_keyring_a_restart_reports_that_the_uploads_cannot_resum
     for file in (p for p in data.rglob("*") if p.is_file()):
         assert s3_server.secret_key.encode() not in file.read_bytes(), file
     assert query.status_code == 200, query.text
+    assert query.json()["serverResponse"]["status"] == 20  # exited abnormally
 
 
 def _restart_failures(log: CallbackLog) -> list[str]:
