@@ -190,11 +190,14 @@ class FakeServer:
         self.pid: int | None = 4242
         self.stopped = False
         self.detached = False
+        self.grants: tuple[tuple[Any, ...], tuple[str, ...]] | None = None
+        """The storage roots and allowed endpoints of the last start."""
 
     def exit_code(self) -> int | None:
         return None
 
-    async def start(self) -> str:
+    async def start(self, *, storage_roots: Any = (), allowed_endpoints: Any = ()) -> str:
+        self.grants = (tuple(storage_roots), tuple(allowed_endpoints))
         self.url = "http://127.0.0.1:9"
         self.state = ServerState.RUNNING
         return self.url
