@@ -162,7 +162,9 @@ def main() -> None:
         asyncio.set_event_loop(loop)
         settings = AppSettings(QSettings(str(folder / "cloudrec.ini"), QSettings.Format.IniFormat))
         window = MainWindow(
-            settings, KeyringStore(fail.Keyring()), embedded_server=EmbeddedServer(folder / "log")
+            settings,
+            KeyringStore(fail.Keyring()),
+            embedded_server=EmbeddedServer(folder / "log", storage_roots=(folder / "rec",)),
         )
         window.show()
         with loop:

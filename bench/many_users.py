@@ -58,7 +58,7 @@ UID_BASE = 2001
 
 
 async def run(args: argparse.Namespace, folder: Path) -> None:
-    server = await start_embedded_server(folder / "data")
+    server = await start_embedded_server(folder / "data", storage_roots=(folder / "rec",))
     pid = server.pid
     per_proc = -(-args.users // args.procs)
     bots = []

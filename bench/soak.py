@@ -78,7 +78,7 @@ def describe(name: str, values: list[float]) -> str:
 
 
 async def run(args: argparse.Namespace, folder: Path) -> None:
-    server = await start_embedded_server(folder / "data")
+    server = await start_embedded_server(folder / "data", storage_roots=(folder / "rec",))
     pid = server.pid
     print(f"server pid {pid}; {load()}", flush=True)
     bots = spawn_bots(server.url, CHANNEL, len(UIDS), uid_base=UIDS[0], size="320x240")

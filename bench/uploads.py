@@ -39,6 +39,7 @@ from _common import (
 
 from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
 from core.enums import MixedVideoLayout, StorageVendor
+from core.sdk.embedded import endpoint_host
 from tests.s3server import start_s3_server  # the repository root is on sys.path (_common)
 
 CHANNEL = "uploads"
@@ -101,7 +102,9 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
     watch = None
     try:
         s3.create_bucket(BUCKET)
-        server = await start_embedded_server(folder / "data")
+        server = await start_embedded_server(
+            folder / "data", allowed_endpoints=(endpoint_host(s3.endpoint),)
+        )
         bots = spawn_bots(server.url, CHANNEL, 2, size="320x240")
         await wait_for_users(server.url, CHANNEL, 2, [bots])
         watch = Watch(folder / "data", s3.s3)

@@ -152,7 +152,7 @@ async def record_and_check() -> Result:
     with tempfile.TemporaryDirectory(prefix="cloudrec-selftest-") as temp:
         state, output = Path(temp) / "server", Path(temp) / "recordings"
         state.mkdir()
-        server = await start_embedded_server(state)
+        server = await start_embedded_server(state, storage_roots=(output,))
         observer = _Observer()
         try:
             async with run_bots(server.url, channel=CHANNEL, uids=BOT_UIDS, size=BOT_SIZE):
