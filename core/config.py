@@ -476,10 +476,10 @@ class CloudStorageConfig(ConfigModel):
     )
     endpoint: str = Field(
         "",
-        description="Endpoint override for any S3-compatible store, e.g. http://127.0.0.1:9000 (cloudrec extension).",
+        description="Endpoint override for any S3-compatible store, e.g. http://127.0.0.1:9000; its host must be one the recording server allows (cloudrec extension).",
         json_schema_extra=_help(
             "",
-            "任意 S3 兼容存储的服务地址，例如 http://127.0.0.1:9000（cloudrec 扩展）。",
+            "任意 S3 兼容存储的服务地址，例如 http://127.0.0.1:9000；其主机须为录制服务器允许的主机（cloudrec 扩展）。",
             "empty, or http(s)://host[:port]",
             extension=True,
             wire="endpoint",
@@ -487,11 +487,11 @@ class CloudStorageConfig(ConfigModel):
     )
     local_folder: str = Field(
         "",
-        description="Folder on the recording server for the LOCAL vendor (empty: the server's recordings folder) (cloudrec extension).",
+        description="Folder on the recording server for the LOCAL vendor (empty: the server's recordings folder); it must lie inside the server's storage roots (cloudrec extension).",
         json_schema_extra=_help(
             "",
-            "LOCAL 存储在录制服务器上的文件夹（空：服务器的默认录制文件夹）（cloudrec 扩展）。",
-            "empty or a folder path",
+            "LOCAL 存储在录制服务器上的文件夹（空：服务器的默认录制文件夹），须位于服务器允许的存储根目录内（cloudrec 扩展）。",
+            "empty, or an absolute folder path inside the recording server's storage roots",
             extension=True,
             wire="localFolder",
         ),

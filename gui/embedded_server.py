@@ -4,7 +4,9 @@ with the state the status bar shows, a log file, and its own session.
 The process handling (token in the environment, ready file, SIGTERM then kill,
 detach) is core's; this adds :class:`ServerState` and keeps the server's stderr in a
 log file for diagnosis. It runs in its own session, so closing the terminal that
-started the window does not end a server left recording in the background.
+started the window does not end a server left recording in the background. The window
+starts it with the folders and S3 hosts its user chose as the server's storage roots
+and allowed endpoints (docs/security.md, "Confinement").
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from core.sdk.embedded import TOKEN_ENV, EmbeddedServerError
@@ -27,6 +31,8 @@ __all__ = [
     "process_alive",
     "reachable",
 ]
+
+_T = TypeVar("_T")
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -52,14 +58,30 @@ class EmbeddedServer(_ServerProcess):
         *,
         extra_args: tuple[str, ...] = (),
         ready_timeout: float = READY_TIMEOUT,
+        storage_roots: Iterable[Path | str] = (),
+        allowed_endpoints: Iterable[str] = (),
     ) -> None:
         super().__init__(
-            log_file=log_file, extra_args=extra_args, own_session=True, start_timeout=ready_timeout
+            log_file=log_file,
+            extra_args=extra_args,
+            own_session=True,
+            start_timeout=ready_timeout,
+            storage_roots=storage_roots,
+            allowed_endpoints=allowed_endpoints,
         )
         self.state = ServerState.STOPPED
 
-    async def start(self) -> str:
-        """Start the server and return its URL once it accepts connections."""
+    async def start(
+        self, *, storage_roots: Iterable[Path | str] = (), allowed_endpoints: Iterable[str] = ()
+    ) -> str:
+        """Start the server and return its URL once it accepts connections.
+
+        ``storage_roots`` and ``allowed_endpoints`` are added, for this launch, to those
+        given at construction: the folders and hosts the window's user chose
+        (:func:`gui.server_connection.user_grants`)."""
+        base_roots, base_endpoints = self.storage_roots, self.allowed_endpoints
+        self.storage_roots = _unique((*base_roots, *(Path(r) for r in storage_roots)))
+        self.allowed_endpoints = _unique((*base_endpoints, *allowed_endpoints))
         self.state = ServerState.STARTING
         try:
             url = await super().start()
@@ -67,6 +89,8 @@ class EmbeddedServer(_ServerProcess):
             if self.state is not ServerState.STOPPED:
                 self.state = ServerState.FAILED
             raise
+        finally:
+            self.storage_roots, self.allowed_endpoints = base_roots, base_endpoints
         self.state = ServerState.RUNNING
         return url
 
@@ -80,6 +104,10 @@ class EmbeddedServer(_ServerProcess):
         """Leave the server running (recordings continue) and forget the process."""
         super().detach()
         self.state = ServerState.DETACHED
+
+
+def _unique(items: tuple[_T, ...]) -> tuple[_T, ...]:
+    return tuple(dict.fromkeys(items))
 
 
 async def reachable(url: str, wait: float = 2.0) -> bool:

@@ -11,6 +11,8 @@ recorders talk to the server through their own SDK clients.
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +21,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from core.config import CloudStorageConfig
 from core.errors import CloudRecordingError, ErrorCode
 from core.sdk.client import Credentials, RestClient
+from core.sdk.embedded import endpoint_host
 from gui.embedded_server import (
     EmbeddedServer,
     EmbeddedServerError,
@@ -35,6 +38,32 @@ from gui.tasks import async_slot, spawn
 translate = QCoreApplication.translate
 
 HEALTH_INTERVAL_MS = 5000
+
+
+def user_grants(settings: AppSettings) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+    """The storage roots and endpoint hosts the window's embedded server gets.
+
+    The server runs as the window's user and only the window holds its token, so it may
+    write where that user chose and call the hosts that user typed: the user's home
+    folder, the local folder of every storage profile and of the Storage tab's last
+    draft, and the ``HOST:PORT`` of their endpoints, as they are when the server starts
+    (docs/security.md, "Confinement")."""
+    folders: list[str] = [str(Path.home())]
+    endpoints: list[str] = []
+    storage = settings.draft("storage")
+    sources = [(str(storage.get("local_folder") or ""), str(storage.get("endpoint") or ""))]
+    sources += [(p.local_folder, p.endpoint) for p in settings.profiles()]
+    for folder, endpoint in sources:
+        folder = os.path.expanduser(folder.strip()) if folder.strip() else ""
+        if folder and os.path.isabs(folder) and folder not in folders:
+            folders.append(folder)
+        try:
+            host = endpoint_host(endpoint.strip()) if endpoint.strip() else ""
+        except ValueError:  # not a URL the server would take anyway
+            host = ""
+        if host and host not in endpoints:
+            endpoints.append(host)
+    return tuple(Path(f) for f in folders), tuple(endpoints)
 
 
 class ServerConnection(QObject):
@@ -166,8 +195,9 @@ class ServerConnection(QObject):
         """Start this window's embedded server and watch it."""
         self._set_state(ServerState.STARTING)
         self._log(translate("MainWindow", "Starting the embedded server…"))
+        roots, endpoints = user_grants(self.settings)
         try:
-            url = await self.server.start()
+            url = await self.server.start(storage_roots=roots, allowed_endpoints=endpoints)
         except EmbeddedServerError as exc:
             self._set_state(ServerState.FAILED)
             self._log(

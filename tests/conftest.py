@@ -3,7 +3,9 @@
 ``channel_server``: a real cloudrec server (uvicorn, the app of
 ``core.server.app.create_app``) on 127.0.0.1 with a random port, running in the
 test's event loop, so a test can publish over WHIP like any client and subscribe
-in-process through ``channel_server.registry`` like the recorder.
+in-process through ``channel_server.registry`` like the recorder. Its storage root is
+the test's ``tmp_path`` and it allows S3 endpoints on 127.0.0.1;
+``serve_channel_server`` starts one with other settings.
 
 ``s3_server`` (one per session) and ``s3_bucket``: a signature-checking S3 server
 (moto) on 127.0.0.1 and a fresh bucket in it.
@@ -17,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -64,14 +67,22 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-@pytest.fixture
-async def channel_server(tmp_path: Path) -> AsyncIterator[ChannelServer]:
-    """A cloudrec server on 127.0.0.1:<random port>, stopped after the test."""
-    settings = ServerSettings(
-        apps={TEST_APP_ID: TEST_APP_CERTIFICATE},
-        data_dir=tmp_path / "server-data",
-        customers=dict([TEST_CUSTOMER]),
-    )
+@contextlib.asynccontextmanager
+async def serve_channel_server(tmp_path: Path, **overrides: Any) -> AsyncIterator[ChannelServer]:
+    """A cloudrec server on 127.0.0.1:<random port> with the ``channel_server``
+    settings, ``overrides`` replacing any of them; stopped on exit.
+
+    Its clients may record into any folder under ``tmp_path`` (a storage root) and name
+    S3 endpoints on 127.0.0.1, any port (the test S3 server): loopback is allowed only
+    because it is listed here."""
+    fields: dict[str, Any] = {
+        "apps": {TEST_APP_ID: TEST_APP_CERTIFICATE},
+        "data_dir": tmp_path / "server-data",
+        "customers": dict([TEST_CUSTOMER]),
+        "storage_roots": (tmp_path,),
+        "allowed_endpoints": ("127.0.0.1",),
+    }
+    settings = ServerSettings(**{**fields, **overrides})
     app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = _QuietServer(config)
@@ -87,6 +98,14 @@ async def channel_server(tmp_path: Path) -> AsyncIterator[ChannelServer]:
     finally:
         server.should_exit = True
         await task
+
+
+@pytest.fixture
+async def channel_server(tmp_path: Path) -> AsyncIterator[ChannelServer]:
+    """A cloudrec server on 127.0.0.1:<random port>, stopped after the test
+    (:func:`serve_channel_server`)."""
+    async with serve_channel_server(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

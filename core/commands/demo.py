@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
 async def _demo(seconds: float, users: int, output: Path) -> int:
     observer = PrintingObserver()
     with tempfile.TemporaryDirectory(prefix="cloudrec-demo-") as state:
-        server = await start_embedded_server(Path(state))
+        # The one folder this server's client (this command) writes to.
+        server = await start_embedded_server(Path(state), storage_roots=(output,))
         try:
             print(f"embedded server at {server.url}")
             uids = [1001 + i for i in range(users)]

@@ -5,8 +5,10 @@ with the config models' field names) and flags, flags winning. Storage keys and 
 decryption secret come from the environment (``CLOUDREC_ACCESS_KEY``,
 ``CLOUDREC_SECRET_KEY``, ``CLOUDREC_DECRYPTION_SECRET``) or the file, never from flags,
 so they stay out of shell history and process lists. Without ``--server`` an embedded
-server is started. Ctrl-C stops the recording and releases it; a fatal error exits
-with status 2 after printing the code and the seed's remedy.
+server is started, allowed to write to the configured folder and to call the configured
+endpoint (and nothing else beyond its own recordings folder and the vendors' region
+hosts). Ctrl-C stops the recording and releases it; a fatal error exits with status 2
+after printing the code and the seed's remedy.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 from core.config import CloudStorageConfig, RecordingConfig
 from core.enums import DEMO_CHANNEL, SANDBOX_APP_ID
 from core.errors import CloudRecordingError
-from core.sdk.embedded import EmbeddedServer, start_embedded_server
+from core.sdk.embedded import EmbeddedServer, endpoint_host, start_embedded_server
 from core.sdk.printing import PrintingObserver
 from core.sdk.recorder import create_cloud_recorder
 
@@ -100,6 +102,26 @@ def load_configs(args: argparse.Namespace) -> tuple[RecordingConfig, CloudStorag
     return recording, CloudStorageConfig(**tables["storage"])
 
 
+def _on_this_machine(storage: CloudStorageConfig) -> CloudStorageConfig:
+    """``storage`` for a server on this machine: a relative local folder is made absolute
+    from this command's working folder (the server's own is elsewhere)."""
+    if not storage.local_folder:
+        return storage
+    folder = Path(storage.local_folder).expanduser().absolute()
+    return storage.model_copy(update={"local_folder": str(folder)})
+
+
+def _grants(storage: CloudStorageConfig) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+    """The folder and endpoint host the embedded server may use: the ones this command's
+    user gave, and nothing else (docs/security.md, "Confinement")."""
+    roots = (Path(storage.local_folder),) if storage.local_folder else ()
+    try:
+        endpoints = (endpoint_host(storage.endpoint),) if storage.endpoint else ()
+    except ValueError:  # the server refuses it with the reason
+        endpoints = ()
+    return roots, endpoints
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         recording, storage = load_configs(args)
@@ -116,7 +138,9 @@ async def _record(
     embedded: EmbeddedServer | None = None
     server, token = args.server, args.server_token or os.environ.get("CLOUDREC_SERVER_TOKEN")
     if server is None:
-        embedded = await start_embedded_server()
+        storage = _on_this_machine(storage)
+        roots, endpoints = _grants(storage)
+        embedded = await start_embedded_server(storage_roots=roots, allowed_endpoints=endpoints)
         server, token = embedded.url, embedded.token
         print(f"embedded server at {server}")
     stop = asyncio.Event()

@@ -20,6 +20,7 @@ from pathlib import Path
 from core.channel.apps import parse_app_specs, parse_apps_file
 from core.errors import CloudRecordingError
 from core.server.app import DEFAULT_HOST, ServerSettings, new_token
+from core.server.confinement import parse_endpoint_rule
 from core.server.main import default_data_dir, serve
 
 TOKEN_ENV = "CLOUDREC_SERVER_TOKEN"
@@ -56,6 +57,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--data-dir", type=Path, default=None, help="state and recordings")
     parser.add_argument(
+        "--storage-root",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="a folder clients may record into (localFolder) and below (repeatable); the "
+        "data folder's recordings folder always is one",
+    )
+    parser.add_argument(
+        "--allow-endpoint",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="a host an S3 endpoint override may name (repeatable; without a port: any port "
+        "of it); the vendors' region hosts are always allowed, loopback only if listed",
+    )
+    parser.add_argument(
         "--customers-from-env",
         action="store_true",
         help=f"accept Basic auth with the customer ID:secret pairs of env {CUSTOMERS_ENV} "
@@ -87,6 +105,11 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
     if args.ice_address:
         addresses = None if "all" in args.ice_address else tuple(args.ice_address)
     token = os.environ.get(TOKEN_ENV)
+    for spec in args.allow_endpoint:
+        try:
+            parse_endpoint_rule(spec)
+        except ValueError as exc:
+            raise CloudRecordingError(f"--allow-endpoint: {exc}") from None
     return ServerSettings(
         host=args.host,
         port=args.port,
@@ -98,6 +121,10 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         customers=parse_customers(os.environ.get(CUSTOMERS_ENV, ""))
         if args.customers_from_env
         else {},
+        storage_roots=tuple(
+            Path(os.path.abspath(os.path.expanduser(root))) for root in args.storage_root
+        ),
+        allowed_endpoints=tuple(spec.strip() for spec in args.allow_endpoint),
     )
 
 

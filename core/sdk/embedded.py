@@ -10,7 +10,10 @@ command line, where other users could read it) and writes ``{"url", "pid"}`` to 
 ready file once it listens; :meth:`EmbeddedServer.start` waits for that file without
 blocking the event loop. The server's stdout (which prints the token) goes nowhere;
 its stderr goes to a log file when one is given, and the last lines of that log are in
-the error when the server exits while starting.
+the error when the server exits while starting. ``storage_roots`` and
+``allowed_endpoints`` become ``--storage-root`` and ``--allow-endpoint``: the folders and
+S3 hosts its user chose, which the server may then write to and call (besides its own
+recordings folder and the vendors' region hosts; docs/security.md, "Confinement").
 
 :meth:`EmbeddedServer.stop` ends it with SIGTERM (a clean uvicorn shutdown) and kills
 it only if it does not exit in time. :meth:`EmbeddedServer.detach` leaves it running
@@ -34,7 +37,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from core.errors import CloudRecordingError, ErrorCode
 
@@ -62,6 +67,18 @@ def cloudrec_command() -> list[str]:
     return [sys.executable, "-m", "core.cli"]
 
 
+def endpoint_host(endpoint: str) -> str:
+    """``HOST:PORT`` of an endpoint URL, for ``--allow-endpoint`` (the scheme's port when
+    it names none): how a client that starts its own server allows the endpoint its user
+    typed and nothing else on that host."""
+    parts = urlsplit(endpoint)
+    host = parts.hostname
+    if not host:
+        raise ValueError(f"{endpoint!r} names no host")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def server_command() -> list[str]:
     """The command that runs ``cloudrec server`` with this installation."""
     return [*cloudrec_command(), "server"]
@@ -79,6 +96,8 @@ class EmbeddedServer:
         log_level: str | None = None,
         own_session: bool = False,
         start_timeout: float = START_TIMEOUT,
+        storage_roots: Iterable[Path | str] = (),
+        allowed_endpoints: Iterable[str] = (),
     ) -> None:
         self.data_dir = data_dir
         self.log_file = log_file
@@ -86,6 +105,11 @@ class EmbeddedServer:
         self.log_level = log_level
         self.own_session = own_session
         self.start_timeout = start_timeout
+        self.storage_roots: tuple[Path, ...] = tuple(Path(root) for root in storage_roots)
+        """Folders the server may record into besides its own (``--storage-root``)."""
+        self.allowed_endpoints: tuple[str, ...] = tuple(allowed_endpoints)
+        """Hosts an endpoint override may name besides the region hosts
+        (``--allow-endpoint HOST[:PORT]``)."""
         self.url = ""
         """``http://127.0.0.1:<port>`` once started."""
         self.token = ""
@@ -178,6 +202,10 @@ class EmbeddedServer:
             str(ready_file),
             *self.extra_args,
         ]
+        for root in self.storage_roots:
+            args += ["--storage-root", str(root)]
+        for host in self.allowed_endpoints:
+            args += ["--allow-endpoint", host]
         if self.log_level is not None:
             args += ["--log-level", self.log_level]
         if self.data_dir is not None:
@@ -230,9 +258,24 @@ def _wait(process: subprocess.Popen[bytes], timeout: float) -> int | None:
 
 
 async def start_embedded_server(
-    data_dir: Path | None = None, *, extra_args: tuple[str, ...] = (), log_level: str = "warning"
+    data_dir: Path | None = None,
+    *,
+    extra_args: tuple[str, ...] = (),
+    log_level: str = "warning",
+    storage_roots: Iterable[Path | str] = (),
+    allowed_endpoints: Iterable[str] = (),
 ) -> EmbeddedServer:
-    """Start ``cloudrec server`` on 127.0.0.1 with a random port and a fresh token."""
-    server = EmbeddedServer(data_dir, extra_args=extra_args, log_level=log_level)
+    """Start ``cloudrec server`` on 127.0.0.1 with a random port and a fresh token.
+
+    ``storage_roots`` and ``allowed_endpoints`` are the folders and hosts, besides its own
+    recordings folder and the vendors' region hosts, that its client may name: the ones
+    the caller's user chose (docs/security.md, "Confinement")."""
+    server = EmbeddedServer(
+        data_dir,
+        extra_args=extra_args,
+        log_level=log_level,
+        storage_roots=storage_roots,
+        allowed_endpoints=allowed_endpoints,
+    )
     await server.start()
     return server

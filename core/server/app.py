@@ -57,6 +57,13 @@ class ServerSettings:
     """Where the server keeps its state and recordings."""
     customers: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Customer ID -> customer secret accepted with Basic auth by the recording API."""
+    storage_roots: tuple[Path, ...] = ()
+    """Folders a LOCAL destination (``localFolder``) may lie in, besides the data folder's
+    ``recordings`` folder, which always is one (``--storage-root``; see
+    :mod:`core.server.confinement`)."""
+    allowed_endpoints: tuple[str, ...] = ()
+    """``HOST[:PORT]`` an endpoint override may name, besides the vendors' region hosts
+    (``--allow-endpoint``; without a port, any port of the host). Loopback only if listed."""
 
 
 def create_app(settings: ServerSettings) -> FastAPI:

@@ -28,11 +28,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
+from core.server.confinement import Confinement
 from core.server.service import ConflictError, NotFoundError, RecordingService
 from core.server.session import CHECK_TIMEOUT, RecordingSession
 from core.server.state import StateStore
 from core.storage.destination import StorageError
-from core.storage.factory import make_destination
 from core.validation import MAX_UID, check_app_id, check_channel_name, check_uid
 from core.wire import recording_config_from_wire, storage_config_from_wire
 
@@ -419,7 +419,8 @@ def install(app: FastAPI) -> RecordingService:
     """Add the recording API to the server app; close the returned service on shutdown."""
     settings = app.state.settings
     store = StateStore(settings.data_dir / "state.sqlite3")
-    service = RecordingService(app.state.channels, store, settings.data_dir)
+    confinement = Confinement(settings.data_dir, settings.storage_roots, settings.allowed_endpoints)
+    service = RecordingService(app.state.channels, store, settings.data_dir, confinement)
     app.state.recordings = service
     install_error_handlers(app)
     app.include_router(router)
@@ -448,7 +449,11 @@ async def check_storage(body: StorageCheckRequest, request: Request) -> dict[str
         raise _as_api_error(exc) from None
     service = _service(request)
     try:
-        destination, _ = make_destination(storage, service.default_folder)
+        service.confinement.check(storage)  # 432 before anything is made or sent
+    except CloudRecordingError as exc:
+        raise _as_api_error(exc) from None
+    try:
+        destination, _ = service.destination(storage)
     except CloudRecordingError as exc:
         return {"ok": False, "code": int(ErrorCode.UPLOADER_INIT), "reason": exc.message}
     try:

@@ -19,10 +19,12 @@ from typing import Any
 
 from core.channel.registry import ChannelRegistry
 from core.config import CloudStorageConfig, RecordingConfig
+from core.enums import StorageVendor
 from core.errors import CloudRecordingError, ErrorCode
 from core.media.playlist import playlist_name
 from core.media.recorder import Recorder, RecorderEvent
 from core.notices import Status
+from core.server.confinement import Confinement
 from core.server.session import RecordingSession
 from core.server.state import RecordingRow, StateStore
 from core.storage.credentials import CredentialVault
@@ -72,15 +74,31 @@ def _public_config(config: RecordingConfig | CloudStorageConfig) -> dict[str, An
     return body
 
 
+def _is_cloud(storage_body: dict[str, Any]) -> bool:
+    """Whether a stored storage config names a cloud vendor (whose keys it lacks)."""
+    try:
+        return StorageVendor(storage_body.get("vendor", StorageVendor.LOCAL)).is_cloud
+    except ValueError:
+        return False
+
+
 class RecordingService:
     """Every recording of this server process."""
 
-    def __init__(self, channels: ChannelRegistry, store: StateStore, data_dir: Path) -> None:
+    def __init__(
+        self,
+        channels: ChannelRegistry,
+        store: StateStore,
+        data_dir: Path,
+        confinement: Confinement | None = None,
+    ) -> None:
         self.channels = channels
         self.store = store
         self.data_dir = data_dir
         self.work_root = data_dir / "work"
         self.default_folder = data_dir / "recordings"
+        self.confinement = confinement or Confinement(data_dir)
+        """The folders and hosts a storage config may name (the operator's limits)."""
         self._resources: dict[str, Resource] = {}
         self._sessions: dict[str, RecordingSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -116,11 +134,21 @@ class RecordingService:
             )
         return resource
 
+    def destination(self, storage: CloudStorageConfig) -> tuple[Destination, str]:
+        """The destination of ``storage`` and its key prefix, once :attr:`confinement`
+        allows it: raises :class:`~core.errors.InvalidParameterError` (432) for a folder
+        or endpoint outside the operator's limits, before anything is made or sent."""
+        local_root = self.confinement.check(storage)
+        return make_destination(storage, self.default_folder, local_root=local_root)
+
     async def start(
         self, resource: Resource, recording: RecordingConfig, storage: CloudStorageConfig
     ) -> RecordingSession:
         """Start recording with ``resource``; raises :class:`ConflictError` if that uid
-        already records the channel, and the session's start errors."""
+        already records the channel, InvalidParameterError for a folder or endpoint
+        outside the operator's limits (the resource stays usable), and the session's
+        start errors."""
+        self.confinement.check(storage)
         if resource.sid is not None:
             raise ConflictError("this resourceId already started a recording: acquire a new one")
         for session in self._sessions.values():
@@ -135,7 +163,7 @@ class RecordingService:
                 )
         sid = uuid.uuid4().hex
         resource.sid = sid
-        destination, folder = make_destination(storage, self.default_folder)
+        destination, folder = self.destination(storage)
         kept = storage.vendor.is_cloud
         try:
             if kept:
@@ -240,10 +268,10 @@ class RecordingService:
         config = RecordingConfig()
         try:
             storage = storage_config_from_wire(storage_body)
-            destination, _ = make_destination(storage, self.default_folder)
+            destination, _ = self.destination(storage)  # the limits of this run apply
         except CloudRecordingError as exc:
             backup = self.data_dir / "backup" / row.sid
-            if credentials is None:  # a cloud store's keys: never in a file
+            if credentials is None and _is_cloud(storage_body):  # keys: never in a file
                 why = (
                     "its storage keys are not in the server's OS keyring: there was no "
                     "Secret Service when it started, or it cannot be reached now"

@@ -19,16 +19,23 @@ def make_destination(
     default_folder: Path,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    local_root: Path | None = None,
 ) -> tuple[Destination, str]:
     """The destination for ``storage`` and the key prefix (folder) files go under.
 
     Keys handed to the destination are built by the recorder as ``<prefix>/<name>``;
     a cloud destination also knows the prefix so that its check writes inside it.
-    ``transport`` replaces the network for a cloud destination (tests).
+    ``transport`` replaces the network for a cloud destination (tests). ``local_root``
+    is the LOCAL folder as the server resolved and confined it
+    (:class:`core.server.confinement.Confinement`); it replaces ``local_folder``.
     """
     prefix = storage.object_prefix.rstrip("/")
     if storage.vendor is StorageVendor.LOCAL:
-        root = Path(storage.local_folder).expanduser() if storage.local_folder else default_folder
+        root = local_root
+        if root is None:
+            root = (
+                Path(storage.local_folder).expanduser() if storage.local_folder else default_folder
+            )
         return LocalFolderDestination(root), prefix
     endpoint = cloud_endpoint(storage)
     label = "S3-compatible store" if storage.endpoint else VENDOR_LABELS[storage.vendor]

@@ -106,7 +106,7 @@ async def test_callbacks_in_order_and_agora_named_files(
 async def test_a_background_server_exits_once_its_recordings_are_done(tmp_path: Path) -> None:
     from core.sdk.embedded import start_embedded_server
 
-    server = await start_embedded_server(tmp_path / "data")
+    server = await start_embedded_server(tmp_path / "data", storage_roots=(tmp_path / "rec",))
     try:
         recorder = create_cloud_recorder(CallbackLog(), server=server.url, token=server.token)
         storage = CloudStorageConfig(local_folder=str(tmp_path / "rec"))

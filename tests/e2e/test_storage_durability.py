@@ -53,6 +53,8 @@ FPS = 15
 SLICE_SECONDS = 2
 """The recordings' slice length; also the documented bound from a slice closing to its
 being in the bucket (docs/performance.md, target 4: one slice)."""
+LOOPBACK = ("127.0.0.1",)
+"""The S3 server's host, which an embedded server calls only when told to."""
 
 
 def _storage(
@@ -326,7 +328,7 @@ async def test_a_killed_server_uploads_every_finished_slice_after_restart(
 ) -> None:
     require_secret_service()  # the restarted server reads the upload keys from the keyring
     data = tmp_path / "server"
-    first = EmbeddedServer(data, log_level="warning")
+    first = EmbeddedServer(data, log_level="warning", allowed_endpoints=LOOPBACK)
     await first.start()
     log = CallbackLog()
     try:
@@ -349,7 +351,7 @@ async def test_a_killed_server_uploads_every_finished_slice_after_restart(
     lost = {p.name for p in (data / "work" / sid).glob("*.ts")} - set(finished)
     assert len(lost) <= 1, lost
 
-    second = EmbeddedServer(data, log_level="warning")
+    second = EmbeddedServer(data, log_level="warning", allowed_endpoints=LOOPBACK)
     await second.start()
     after = CallbackLog()
     again = create_cloud_recorder(after, server=second.url, token=second.token)
@@ -399,7 +401,9 @@ async def test_without_a_keyring_a_restart_reports_that_the_uploads_cannot_resum
     port = int(s3_server.endpoint.rsplit(":", 1)[1])
     data = tmp_path / "server"
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
-    first = EmbeddedServer(data, log_file=first_log, log_level="warning")
+    first = EmbeddedServer(
+        data, log_file=first_log, log_level="warning", allowed_endpoints=LOOPBACK
+    )
     await first.start()
     with TcpProxy(port) as proxy:
         try:
@@ -427,7 +431,9 @@ async def test_without_a_keyring_a_restart_reports_that_the_uploads_cannot_resum
         in_bucket = s3_server.list_keys(s3_bucket, "recordings/")
         proxy.resume()
 
-        second = EmbeddedServer(data, log_file=second_log, log_level="warning")
+        second = EmbeddedServer(
+            data, log_file=second_log, log_level="warning", allowed_endpoints=LOOPBACK
+        )
         await second.start()
         after = CallbackLog()
         again = create_cloud_recorder(after, server=second.url, token=second.token)

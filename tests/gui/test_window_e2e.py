@@ -35,6 +35,12 @@ from .conftest import ScopedSecretService
 pytestmark = pytest.mark.slow
 
 
+def _grants(tmp_path: Path) -> dict[str, Any]:
+    """What the tests' embedded server may use: folders under ``tmp_path`` (outside the
+    user's home, the window's own grant) and the S3 server on 127.0.0.1."""
+    return {"storage_roots": (tmp_path,), "allowed_endpoints": ("127.0.0.1",)}
+
+
 @pytest.fixture
 async def live_window(
     qtbot: Any,
@@ -46,7 +52,7 @@ async def live_window(
     from gui.main_window import MainWindow
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    server = EmbeddedServer(tmp_path / "server.log")
+    server = EmbeddedServer(tmp_path / "server.log", **_grants(tmp_path))
     win = MainWindow(settings, store, embedded_server=server)
     await win.connection.start_embedded()
     assert win.connection.url is not None
@@ -266,10 +272,10 @@ async def test_a_recording_kept_in_the_background_is_reattached_by_the_next_wind
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     channel = "guibg"
-    first_server = EmbeddedServer(tmp_path / "server.log")
+    first_server = EmbeddedServer(tmp_path / "server.log", **_grants(tmp_path))
     first = MainWindow(settings, KeyringStore(secret_service), embedded_server=first_server)
     second: Any = None
-    second_server = EmbeddedServer(tmp_path / "server2.log")
+    second_server = EmbeddedServer(tmp_path / "server2.log", **_grants(tmp_path))
     bots: subprocess.Popen[bytes] | None = None
     pid: int | None = None
     exit_codes: list[int] = []

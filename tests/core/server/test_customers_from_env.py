@@ -106,7 +106,8 @@ async def test_customers_from_the_environment_authenticate_and_their_secrets_nev
 ) -> None:
     base = f"/v1/apps/{SANDBOX_APP_ID}/cloud_recording"
     identity = {"cname": "basic", "uid": "5"}
-    async with server(tmp_path, "--customers-from-env") as running:
+    rec = tmp_path / "rec"
+    async with server(tmp_path, "--customers-from-env", "--storage-root", str(rec)) as running:
         async with httpx.AsyncClient(base_url=running.url, timeout=30) as http:
             for customer in (ACME, BETA):
                 ok = await http.post(f"{base}/acquire", json=identity, auth=basic(*customer))
@@ -128,7 +129,7 @@ async def test_customers_from_the_environment_authenticate_and_their_secrets_nev
 
             # a whole recording with Basic auth, so that every part of the server logs
             rid = (await http.post(f"{base}/acquire", json=identity, auth=basic(*ACME))).json()
-            storage = {"vendor": 100, "extensionParams": {"localFolder": str(tmp_path / "rec")}}
+            storage = {"vendor": 100, "extensionParams": {"localFolder": str(rec)}}
             body = {**identity, "clientRequest": {"storageConfig": storage}}
             path = f"{base}/resourceid/{rid['resourceId']}/mode/mix"
             started = await http.post(f"{path}/start", json=body, auth=basic(*ACME))
