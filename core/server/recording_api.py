@@ -440,7 +440,9 @@ async def check_storage(body: StorageCheckRequest, request: Request) -> dict[str
 
     Answers ``{"ok": true, "destination": ...}`` or ``{"ok": false, "code": 438,
     "reason": ...}`` naming what is wrong (unknown bucket, access denied, bad signature,
-    endpoint unreachable); the keys never appear in the answer.
+    endpoint unreachable); the keys never appear in the answer. A folder outside the
+    server's storage roots or an endpoint host it does not allow is a 400 (432), as in
+    ``start``, before anything is made or sent (docs/security.md, "Confinement").
     """
     _check_text(body.storageConfig, "storageConfig")
     try:
