@@ -164,6 +164,37 @@ def beep_onsets(
     return onsets
 
 
+def tone_level(audio: DecodedAudio, start: float, frequency: int, window: float = 0.3) -> float:
+    """Amplitude of ``frequency`` Hz in the ``window`` seconds of ``audio`` from
+    presentation time ``start`` (exact for whole cycles: integer Hz over 0.1 s steps)."""
+    rate = audio.sample_rate
+    first = round((start - audio.start) * rate)
+    part = audio.samples[first : first + round(window * rate)]
+    if first < 0 or len(part) < round(window * rate):
+        raise ValueError(f"{window} s from {start:.3f} s is outside the audio")
+    spectrum = np.abs(np.fft.rfft(part)) * 2 / len(part)
+    return float(spectrum[round(frequency * window)])
+
+
+def heard_from(audio: DecodedAudio, frequencies: Sequence[int], level: float) -> float | None:
+    """The first presentation time from which every tone of ``frequencies`` is at least
+    ``level`` in two consecutive 0.3 s windows (0.05 s steps); ``None`` if never.
+
+    Each participant's audio begins wherever its first frame falls, possibly inside a
+    beep, which :func:`beep_onsets` takes for an onset: count beeps from here.
+    """
+    end = audio.start + audio.duration - 0.6
+    t = audio.start
+    while t <= end:
+        if all(
+            tone_level(audio, t, f) >= level and tone_level(audio, t + 0.3, f) >= level
+            for f in frequencies
+        ):
+            return t
+        t += 0.05
+    return None
+
+
 def pair_offsets(flashes: Sequence[float], beeps: Sequence[float]) -> list[float]:
     """``beep - flash`` for each flash and its nearest beep within half a second."""
     offsets = []

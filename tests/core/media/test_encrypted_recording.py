@@ -23,11 +23,12 @@ from core.media.recorder import Recorder, RecorderEvent, RecorderFailure, Record
 from core.participants.analysis import (
     beep_onsets,
     decode_audio,
+    heard_from,
     iter_video,
     playlist_slices,
     window_colour,
 )
-from core.participants.synthetic import identify_uid, is_flash
+from core.participants.synthetic import TONE_AMPLITUDE, identify_uid, is_flash, tone_frequency
 from core.storage.local import LocalFolderDestination
 from core.storage.playlist_writer import PlaylistWriter
 from tests.helpers import check_recording, wait_until
@@ -86,18 +87,19 @@ def check_tiles(playlist: Path, uids: list[int], shown: list[int]) -> None:
             assert all(max(c) <= 24 for c in colours), (uid, colours)  # the black background
 
 
-def check_beeps(paths: list[Path]) -> None:
-    """A beep on every whole second from the users' first sound to the end."""
+def check_beeps(paths: list[Path], uids: list[int]) -> None:
+    """A beep on every whole second from when every user is heard to the end."""
     audio = decode_audio(paths)
     assert audio is not None
-    loud = np.flatnonzero(np.abs(audio.samples) > 0.05)
-    assert loud.size, "silence"
-    first, end = audio.start + loud[0] / audio.sample_rate, audio.start + audio.duration
-    onsets = beep_onsets(audio)
-    # none missing: one a second, the first within a second of the first sound, the
-    # last within a second (and its 100 ms) of the end
+    # every user's tone (0.25 in the mono mix) heard at half its level or more
+    start = heard_from(audio, [tone_frequency(u) for u in uids], 0.5 * TONE_AMPLITUDE)
+    assert start is not None, "the users are never heard together"
+    onsets = [b for b in beep_onsets(audio) if b > start]
+    end = audio.start + audio.duration
+    # none missing: one a second, the first within a second of everyone being heard,
+    # the last within a second (and its 100 ms) of the end
     assert onsets and all(abs(b - a - 1.0) < 0.01 for a, b in itertools.pairwise(onsets)), onsets
-    assert onsets[0] - first < 1.0 and end - onsets[-1] < 1.1, (onsets, first, end)
+    assert onsets[0] - start < 1.0 and end - onsets[-1] < 1.1, (onsets, start, end)
 
 
 @pytest.mark.parametrize(
@@ -124,7 +126,7 @@ async def test_each_mode_records_three_encrypted_bots(
     assert rec.recorder.status is RecorderStatus.STOPPED
     assert not rec.failures()
     check_tiles(rec.playlist, uids, shown=uids)
-    check_beeps(rec.paths())
+    check_beeps(rec.paths(), uids)
 
 
 async def test_wrong_secret_is_a_failure_and_records_no_garbage(

@@ -44,12 +44,13 @@ from core.media.recorder import (
 )
 from core.media.segmenter import PTS_OFFSET
 from core.participants.analysis import (
-    DecodedAudio,
     beep_onsets,
     decode_audio,
+    heard_from,
     iter_video,
     pair_offsets,
     playlist_slices,
+    tone_level,
     window_colour,
 )
 from core.participants.synthetic import TONE_AMPLITUDE, identify_uid, is_flash, tone_frequency
@@ -418,16 +419,6 @@ async def test_a_uid_in_the_channel_cannot_record(channel_server: object, tmp_pa
         await first.recorder.stop()
 
 
-def tone_level(audio: DecodedAudio, start: float, frequency: int) -> float:
-    """Amplitude of ``frequency`` in the 0.3 s of ``audio`` from presentation time ``start``."""
-    rate = audio.sample_rate
-    first = round((start - audio.start) * rate)
-    part = audio.samples[first : first + round(0.3 * rate)]
-    assert len(part) == round(0.3 * rate)
-    spectrum = np.abs(np.fft.rfft(part)) * 2 / len(part)
-    return float(spectrum[round(frequency * 0.3)])  # whole cycles: exact bins
-
-
 async def test_live_channel_audio_only_records_every_host(
     channel_server: object, tmp_path: Path
 ) -> None:
@@ -450,18 +441,10 @@ async def test_live_channel_audio_only_records_every_host(
         assert info["streams"] == [{"codec_type": "audio", "sample_rate": "48000", "channels": 2}]
     audio = decode_audio(rec.slice_paths())
     assert audio is not None
-    # Each host's audio begins wherever its first frame falls, possibly inside a beep,
-    # which the onset detector takes for an onset: count beeps from when both hosts are
-    # heard (both tones at least half their level in a 0.3 s window without a beep).
+    # Count beeps from when both hosts are heard (analysis.heard_from says why).
     centre = TONE_AMPLITUDE * math.sqrt(0.5)
-
-    def both_heard(t: float) -> bool:
-        return all(tone_level(audio, t, tone_frequency(u)) >= 0.5 * centre for u in hosts)
-
-    t = audio.start
-    while not (both_heard(t) and both_heard(t + 0.3)):
-        t += 0.05
-        assert t < audio.start + audio.duration - 1.0, "the hosts are never heard together"
+    t = heard_from(audio, [tone_frequency(u) for u in hosts], 0.5 * centre)
+    assert t is not None, "the hosts are never heard together"
     onsets = [b for b in beep_onsets(audio) if b > t]
     assert len(onsets) >= 2 and all(abs(b - a - 1.0) < 0.01 for a, b in itertools.pairwise(onsets))
     assert onsets[0] - t < 1.0 and audio.start + audio.duration - onsets[-1] < 1.1, (t, onsets)
