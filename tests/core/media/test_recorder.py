@@ -159,29 +159,41 @@ SYNC_BOUND = 0.040
 """The design target for ``|beep - flash|`` (docs/recorder.md)."""
 
 
-def sync_offsets(paths: list[Path], window: Rect, fps: int) -> list[tuple[float, float]]:
-    """``(flash time, beep - flash)`` for every flash of ``window``, checked complete.
+def sync_offsets(
+    paths: list[Path], window: Rect, fps: int, uids: list[int]
+) -> tuple[list[tuple[float, float]], float]:
+    """``(flash time, beep - flash)`` for every flash of ``window`` from when every user
+    of ``uids`` is heard (a flash before its user's audio arrives has no beep to pair
+    with; see analysis.heard_from), checked complete; and that time.
 
     Every flash must have its beep (an unpaired flash fails, it is never dropped), and
-    flashes must come once a second without a gap from the user's first shown frame to
-    the end of the recording: a lost flash frame is a lost frame.
+    flashes must come once a second without a gap to the end of the recording: a lost
+    flash frame is a lost frame. Times are output times (``PTS_OFFSET`` taken off).
     """
     audio = decode_audio(paths)
     assert audio is not None
+    heard = heard_from(audio, [tone_frequency(u) for u in uids], 0.5 * TONE_AMPLITUDE)
+    assert heard is not None, "the users are never heard together"
     frames = [(t, is_flash(window_colour(image, window))) for t, image in iter_video(paths)]
-    flashes = [t for i, (t, flash) in enumerate(frames) if flash and not (i and frames[i - 1][1])]
-    beeps = beep_onsets(audio)
+    flashes = [
+        t
+        for i, (t, flash) in enumerate(frames)
+        if flash and not (i and frames[i - 1][1]) and t > heard
+    ]
+    beeps = [b for b in beep_onsets(audio) if b > heard]
     offsets = pair_offsets(flashes, beeps)
     assert len(offsets) == len(flashes), ("flashes without a beep", flashes, beeps)
     gaps = np.diff(flashes)
     assert all(abs(g - 1.0) <= 1.0 / fps + 1e-6 for g in gaps), ("flash gaps", flashes)
     end = frames[-1][0]
     assert flashes and end - flashes[-1] < 1.0 + 1.0 / fps, (flashes, end)
-    return [(t - PTS_OFFSET, o) for t, o in zip(flashes, offsets, strict=True)]
+    pairs = [(t - PTS_OFFSET, o) for t, o in zip(flashes, offsets, strict=True)]
+    return pairs, heard - PTS_OFFSET
 
 
 def check_sync(pairs: list[tuple[float, float]], first_frame: float, fps: int) -> None:
-    """Every pair within its bound: one output frame while settling, then 40 ms."""
+    """Every pair within its bound: one output frame while settling (the first 2 s of
+    the user's picture), then 40 ms; and a flash within a second of ``first_frame``."""
     for t, offset in pairs:
         bound = 1.0 / fps if t - first_frame < SETTLING_SECONDS else SYNC_BOUND
         assert abs(offset) <= bound, (round(t, 3), round(offset * 1000, 1), "ms", pairs)
@@ -264,11 +276,11 @@ async def test_a_minute_of_three_users(channel_server: object, tmp_path: Path) -
     assert health == (0, 0), "(late, dropped) input frames"
     paths = rec.slice_paths()
     for uid, window in compute_layout(MixedVideoLayout.BEST_FIT, uids, 640, 360).items():
-        pairs = sync_offsets(paths, window, 15)
+        pairs, heard = sync_offsets(paths, window, 15, uids)
         offsets = [o for _, o in pairs]
         print(f"uid {uid}: {len(pairs)} flashes, offset ms: mean {np.mean(offsets) * 1000:.1f}, "
               f"max |{max(abs(o) for o in offsets) * 1000:.1f}|")  # fmt: skip
-        check_sync(pairs, first_shown(paths, window, uid, uids), 15)
+        check_sync(pairs, max(first_shown(paths, window, uid, uids), heard), 15)
 
 
 async def test_every_layout_shows_every_user(channel_server: object, tmp_path: Path) -> None:
