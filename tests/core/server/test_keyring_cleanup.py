@@ -32,15 +32,23 @@ def _items() -> dict[str, str]:
     import secretstorage
     from jeepney.wrappers import DBusErrorResponse
 
-    found = {}
-    with closing(secretstorage.dbus_init()) as connection:
-        collection = secretstorage.get_default_collection(connection)
-        for item in collection.search_items({"service": SERVICE}):
+    gone = (secretstorage.exceptions.ItemNotFoundException, DBusErrorResponse)
+    for _ in range(20):
+        found = {}
+        with closing(secretstorage.dbus_init()) as connection:
+            collection = secretstorage.get_default_collection(connection)
             try:
-                found[item.get_attributes()["username"]] = item.get_secret().decode()
-            except (secretstorage.exceptions.ItemNotFoundException, DBusErrorResponse):
-                continue  # deleted by the server while we read: not there
-    return found
+                # search_items reads each found item's label: an item the server deletes
+                # between the search and that read raises here, so search again.
+                for item in collection.search_items({"service": SERVICE}):
+                    try:
+                        found[item.get_attributes()["username"]] = item.get_secret().decode()
+                    except gone:
+                        continue  # deleted by the server while we read: not there
+            except gone:
+                continue
+        return found
+    raise AssertionError("the keyring's items kept vanishing during 20 searches")
 
 
 async def keyring_items() -> dict[str, str]:
