@@ -209,7 +209,9 @@ def _ffmpeg_counts(url: str) -> tuple[int, int]:
 async def test_a_channel_named_q_and_a_1_plays_back_from_a_local_folder(
     channel_server: Any, tmp_path: Path
 ) -> None:
-    folder = channel_server.settings.data_dir / "local-recordings"
+    # inside the server's recordings folder, a storage root (docs/security.md,
+    # "Confinement"; the rest of its data folder is never a destination)
+    folder = channel_server.settings.data_dir / "recordings" / "local"
     storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(folder))
     sid = await _record(channel_server, storage, 990)
     location = Path(playlist_location(storage, playlist_name(sid, CHANNEL)))
