@@ -181,10 +181,15 @@ def heard_from(audio: DecodedAudio, frequencies: Sequence[int], level: float) ->
     ``level`` in two consecutive 0.3 s windows (0.05 s steps); ``None`` if never.
 
     Each participant's audio begins wherever its first frame falls, possibly inside a
-    beep, which :func:`beep_onsets` takes for an onset: count beeps from here.
+    beep, which :func:`beep_onsets` takes for an onset: count beeps from here. It is
+    never earlier than just after the first sound, for the same reason (a recording
+    that starts while its participants beep).
     """
+    loud = np.flatnonzero(np.abs(audio.samples) > 0.05)
+    if not loud.size:
+        return None
     end = audio.start + audio.duration - 0.6
-    t = audio.start
+    t = audio.start + float(loud[0]) / audio.sample_rate + 0.01
     while t <= end:
         if all(
             tone_level(audio, t, f) >= level and tone_level(audio, t + 0.3, f) >= level
