@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException
 
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
 from core.server.confinement import Confinement
-from core.server.service import ConflictError, NotFoundError, RecordingService
+from core.server.service import OPERATOR, ConflictError, NotFoundError, RecordingService
 from core.server.session import CHECK_TIMEOUT, RecordingSession
 from core.server.state import StateStore
 from core.storage.destination import StorageError
@@ -154,17 +154,30 @@ def _as_api_error(exc: CloudRecordingError) -> ApiError:
 
 
 def authorize(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Accept the server's bearer token or a configured customer ID/secret (Basic).
+    """Accept the server's bearer token or a configured customer ID/secret (Basic), and
+    note who called in ``request.state.caller`` (:func:`caller`).
 
     Credentials are compared as bytes (the header's own bytes against the UTF-8 of the
     configured ones), so any header, ASCII or not, is either accepted or a 401.
     """
+    request.state.caller = _authenticate(request, authorization)
+
+
+def caller(request: Request) -> str | None:
+    """Who sent an authorized request: a Basic customer's ID, or
+    :data:`~core.server.service.OPERATOR` (None) for the server's bearer token, which
+    sees and controls every recording; a customer sees and controls only its own."""
+    who: str | None = request.state.caller
+    return who
+
+
+def _authenticate(request: Request, authorization: str | None) -> str | None:
     settings = request.app.state.settings
     # Starlette decodes headers as Latin-1: encoding back gives the bytes as sent.
     scheme, _, value = (authorization or "").encode("latin-1").partition(b" ")
     if scheme.lower() == b"bearer" and value:
         if secrets.compare_digest(value, settings.token.encode("utf-8")):
-            return
+            return OPERATOR
     if scheme.lower() == b"basic" and value:
         try:
             decoded = base64.b64decode(value, validate=True)
@@ -174,7 +187,7 @@ def authorize(request: Request, authorization: Annotated[str | None, Header()] =
         customers = dict(getattr(settings, "customers", {}) or {})
         expected = customers.get(customer.decode("utf-8", "replace")) if customer else None
         if expected is not None and secrets.compare_digest(secret, expected.encode("utf-8")):
-            return
+            return customer.decode("utf-8", "replace")
     raise ApiError(
         401,
         401,
@@ -245,7 +258,7 @@ router = APIRouter(
 async def acquire(appid: str, body: RecordingRequest, request: Request) -> dict[str, Any]:
     """Reserve a recording resource (valid for 5 minutes)."""
     app_id, cname, uid = _identify(appid, body)
-    resource = _service(request).acquire(app_id, cname, uid)
+    resource = _service(request).acquire(app_id, cname, uid, caller(request))
     return {"resourceId": resource.resource_id, "cname": cname, "uid": str(uid)}
 
 
@@ -258,7 +271,7 @@ async def start(
     app_id, cname, uid = _identify(appid, body)
     service = _service(request)
     try:
-        resource = service.resource(app_id, resourceid, cname, uid)
+        resource = service.resource(app_id, resourceid, cname, uid, caller(request))
         recording = recording_config_from_wire(body.clientRequest.recordingConfig)
         storage = storage_config_from_wire(body.clientRequest.storageConfig)
         session = await service.start(resource, recording, storage)
@@ -280,7 +293,7 @@ def _session(
     """The recording a ``.../sid/{sid}/mode/{mode}/...`` path names, or an Agora-style error."""
     _check_mode(mode)
     try:
-        return _service(request).session(appid, resourceid, sid)
+        return _service(request).session(appid, resourceid, sid, caller(request))
     except CloudRecordingError as exc:
         raise _as_api_error(exc) from None
 
@@ -402,9 +415,10 @@ admin = APIRouter(prefix="/v1/cloudrec", dependencies=[Depends(authorize)], tags
 
 @admin.get("/recordings")
 async def recordings(request: Request) -> dict[str, Any]:
-    """Every recording this server knows, for clients that reattach (extension)."""
+    """Every recording of the caller (the operator: every recording of this server), for
+    clients that reattach (extension)."""
     items = []
-    for session in _service(request).sessions():
+    for session in _service(request).sessions(caller(request)):
         row = session.row
         items.append({
             "sid": row.sid, "resourceId": row.resource_id, "appId": row.app_id, "cname": row.cname,

@@ -64,6 +64,18 @@ class Resource:
     uid: int
     expires: float
     sid: str | None = None
+    owner: str | None = None
+    """The Basic customer that acquired it; None for the server's operator."""
+
+
+OPERATOR = None
+"""The caller that holds the server's bearer token: sees and controls every recording."""
+
+
+def visible(owner: str | None, caller: str | None) -> bool:
+    """Whether ``caller`` (a Basic customer ID, or :data:`OPERATOR`) may see and control
+    what ``owner`` acquired or started: the operator everything, a customer its own."""
+    return caller is OPERATOR or owner == caller
 
 
 def _public_config(config: RecordingConfig | CloudStorageConfig) -> dict[str, Any]:
@@ -112,21 +124,32 @@ class RecordingService:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def acquire(self, app_id: str, cname: str, uid: int) -> Resource:
-        """A new resource ID for recording ``cname`` as ``uid`` (forgets expired ones)."""
+    def acquire(self, app_id: str, cname: str, uid: int, owner: str | None = OPERATOR) -> Resource:
+        """A new resource ID for recording ``cname`` as ``uid`` (forgets expired ones),
+        owned by ``owner`` (a Basic customer ID, or :data:`OPERATOR`)."""
         now = time.monotonic()
         for rid in [
             r for r, res in self._resources.items() if res.expires < now and res.sid is None
         ]:
             del self._resources[rid]
-        resource = Resource(secrets.token_urlsafe(48), app_id, cname, uid, now + RESOURCE_LIFETIME)
+        resource = Resource(
+            secrets.token_urlsafe(48), app_id, cname, uid, now + RESOURCE_LIFETIME, owner=owner
+        )
         self._resources[resource.resource_id] = resource
         return resource
 
-    def resource(self, app_id: str, resource_id: str, cname: str, uid: int) -> Resource:
-        """The acquired resource ``resource_id``; raises :class:`NotFoundError` if unknown."""
+    def resource(
+        self, app_id: str, resource_id: str, cname: str, uid: int, caller: str | None = OPERATOR
+    ) -> Resource:
+        """The acquired resource ``resource_id``; raises :class:`NotFoundError` if unknown,
+        or not ``caller``'s (the same error: another customer's resource is not revealed)."""
         resource = self._resources.get(resource_id)
-        if resource is None or resource.app_id != app_id or resource.expires < time.monotonic():
+        if (
+            resource is None
+            or resource.app_id != app_id
+            or resource.expires < time.monotonic()
+            or not visible(resource.owner, caller)
+        ):
             raise NotFoundError("unknown or expired resourceId: call acquire again")
         if resource.cname != cname or resource.uid != uid:
             raise CloudRecordingError(
@@ -158,8 +181,9 @@ class RecordingService:
                 resource.cname,
                 resource.uid,
             ) and not session.finished:
+                which = f" (sid {row.sid})" if visible(row.owner, resource.owner) else ""
                 raise ConflictError(
-                    f"uid {resource.uid} is already recording channel {resource.cname!r} (sid {row.sid})"
+                    f"uid {resource.uid} is already recording channel {resource.cname!r}{which}"
                 )
         sid = uuid.uuid4().hex
         resource.sid = sid
@@ -203,6 +227,7 @@ class RecordingService:
             stopped_at=None,
             exit_reason=None,
             uploading_status="unknown",
+            owner=resource.owner,
         )
         self.store.add_recording(row)
         uploader = self._uploader(row, destination, recording.slice_duration)
@@ -295,20 +320,25 @@ class RecordingService:
             await session.resume_interrupted()
         uploader.start()
 
-    def session(self, app_id: str, resource_id: str, sid: str) -> RecordingSession:
-        """The recording ``sid`` of ``resource_id``; raises :class:`NotFoundError` if unknown."""
+    def session(
+        self, app_id: str, resource_id: str, sid: str, caller: str | None = OPERATOR
+    ) -> RecordingSession:
+        """The recording ``sid`` of ``resource_id``; raises :class:`NotFoundError` if
+        unknown, or not ``caller``'s (the same error, so another customer's recording is
+        not revealed)."""
         session = self._sessions.get(sid)
         if (
             session is None
             or session.row.app_id != app_id
             or session.row.resource_id != resource_id
+            or not visible(session.row.owner, caller)
         ):
             raise NotFoundError(f"no recording with sid {sid!r} for this resourceId")
         return session
 
-    def sessions(self) -> list[RecordingSession]:
-        """Every recording this server knows, in start order."""
-        return list(self._sessions.values())
+    def sessions(self, caller: str | None = OPERATOR) -> list[RecordingSession]:
+        """Every recording this server knows that ``caller`` may see, in start order."""
+        return [s for s in self._sessions.values() if visible(s.row.owner, caller)]
 
     async def close(self) -> None:
         """Stop every running recording (server shutdown)."""

@@ -15,7 +15,10 @@ from typing import Any
 
 from core.database import Database
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first schema; 2: ``recordings.owner`` (the Basic customer that started a
+recording; NULL for the server's operator, its bearer token). A version-1 database is
+migrated when opened: its recordings get a NULL owner (the operator's)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS recordings (
@@ -32,7 +35,8 @@ CREATE TABLE IF NOT EXISTS recordings (
     created_at REAL NOT NULL,
     stopped_at REAL,
     exit_reason TEXT,
-    uploading_status TEXT NOT NULL DEFAULT 'unknown'
+    uploading_status TEXT NOT NULL DEFAULT 'unknown',
+    owner TEXT
 );
 CREATE TABLE IF NOT EXISTS notices (
     sid TEXT NOT NULL,
@@ -41,6 +45,13 @@ CREATE TABLE IF NOT EXISTS notices (
     PRIMARY KEY (sid, sequence)
 );
 """
+
+_COLUMNS = (
+    "sid, resource_id, app_id, cname, uid, status, recording_config, storage_config, "
+    "playlist, folder, created_at, stopped_at, exit_reason, uploading_status, owner"
+)
+"""Columns in :class:`RecordingRow`'s order (a migrated table has them in this order
+too, but naming them keeps reads independent of how the table grew)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,9 @@ class RecordingRow:
     stopped_at: float | None
     exit_reason: str | None
     uploading_status: str
+    owner: str | None = None
+    """The customer ID of the Basic customer that started the recording; None for the
+    server's operator (bearer token). Only the owner and the operator see it."""
 
 
 class StateStore(Database):
@@ -68,6 +82,9 @@ class StateStore(Database):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
+        columns = {r[1] for r in self.fetchall("PRAGMA table_info(recordings)")}
+        if "owner" not in columns:  # a version-1 database: its recordings are the operator's
+            self.execute("ALTER TABLE recordings ADD COLUMN owner TEXT")
         self.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def add_recording(self, row: RecordingRow) -> None:
@@ -75,12 +92,12 @@ class StateStore(Database):
             db.execute(
                 "INSERT INTO recordings (sid, resource_id, app_id, cname, uid, status, "
                 "recording_config, storage_config, playlist, folder, created_at, stopped_at, "
-                "exit_reason, uploading_status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "exit_reason, uploading_status, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     row.sid, row.resource_id, row.app_id, row.cname, row.uid, row.status,
                     json.dumps(row.recording_config), json.dumps(row.storage_config),
                     row.playlist, row.folder, row.created_at, row.stopped_at,
-                    row.exit_reason, row.uploading_status,
+                    row.exit_reason, row.uploading_status, row.owner,
                 ),
             )  # fmt: skip
 
@@ -95,14 +112,14 @@ class StateStore(Database):
             )
 
     def recordings(self, *, active_only: bool = False) -> list[RecordingRow]:
-        query = "SELECT * FROM recordings"
+        query = f"SELECT {_COLUMNS} FROM recordings"
         if active_only:
             query += " WHERE stopped_at IS NULL"
         rows = self.fetchall(query + " ORDER BY created_at")
         return [self._row(r) for r in rows]
 
     def recording(self, sid: str) -> RecordingRow | None:
-        row = self.fetchone("SELECT * FROM recordings WHERE sid = ?", (sid,))
+        row = self.fetchone(f"SELECT {_COLUMNS} FROM recordings WHERE sid = ?", (sid,))
         return self._row(row) if row else None
 
     @staticmethod
@@ -111,7 +128,7 @@ class StateStore(Database):
             sid=r[0], resource_id=r[1], app_id=r[2], cname=r[3], uid=r[4], status=r[5],
             recording_config=json.loads(r[6]), storage_config=json.loads(r[7]),
             playlist=r[8], folder=r[9], created_at=r[10], stopped_at=r[11],
-            exit_reason=r[12], uploading_status=r[13],
+            exit_reason=r[12], uploading_status=r[13], owner=r[14],
         )  # fmt: skip
 
     def add_notice(self, sid: str, sequence: int, notice: dict[str, Any]) -> None:

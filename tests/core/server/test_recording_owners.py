@@ -1,0 +1,252 @@
+"""Each Basic customer sees and controls only its own recordings (docs/security.md,
+"Who may do what"): over real HTTP, with two customers and the server's bearer token.
+
+A recording belongs to the customer that acquired its resource; another customer gets,
+for it, exactly the 404 an unknown resource or sid gets, so it cannot even learn that
+it exists. The owner is stored with the recording and survives a restart; a database of
+schema version 1 (no owner column) is migrated, its recordings becoming the operator's.
+"""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from core.enums import SANDBOX_APP_ID
+from core.server.state import StateStore
+from tests.conftest import ChannelServer, serve_channel_server
+
+APP = SANDBOX_APP_ID
+CUSTOMERS = {"alice": "a-secret", "bob": "b-secret"}
+SMALL = {"width": 160, "height": 120, "fps": 15, "bitrate": 100}
+
+
+def _basic(customer: str) -> str:
+    pair = f"{customer}:{CUSTOMERS[customer]}".encode()
+    return "Basic " + base64.b64encode(pair).decode()
+
+
+@asynccontextmanager
+async def _clients(server: ChannelServer) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    """A client per caller: ``alice``, ``bob`` (Basic) and ``operator`` (bearer)."""
+    headers = {name: _basic(name) for name in CUSTOMERS}
+    headers["operator"] = f"Bearer {server.settings.token}"
+    clients = {
+        name: httpx.AsyncClient(base_url=server.url, headers={"Authorization": value}, timeout=30)
+        for name, value in headers.items()
+    }
+    try:
+        yield clients
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+
+def _api(rid: str = "", sid: str = "") -> str:
+    path = f"/v1/apps/{APP}/cloud_recording"
+    if rid:
+        path += f"/resourceid/{rid}"
+    if sid:
+        path += f"/sid/{sid}"
+    return path
+
+
+async def _acquire(client: httpx.AsyncClient, cname: str, uid: int) -> str:
+    response = await client.post(_api() + "/acquire", json={"cname": cname, "uid": str(uid)})
+    assert response.status_code == 200, response.text
+    return str(response.json()["resourceId"])
+
+
+def _start_body(cname: str, uid: int, folder: Path) -> dict[str, Any]:
+    storage = {"vendor": 100, "region": 0, "extensionParams": {"localFolder": str(folder)}}
+    config = {"transcodingConfig": SMALL}
+    return {
+        "cname": cname,
+        "uid": str(uid),
+        "clientRequest": {"recordingConfig": config, "storageConfig": storage},
+    }
+
+
+async def _record(client: httpx.AsyncClient, cname: str, uid: int, folder: Path) -> tuple[str, str]:
+    rid = await _acquire(client, cname, uid)
+    response = await client.post(
+        _api(rid) + "/mode/mix/start", json=_start_body(cname, uid, folder)
+    )
+    assert response.status_code == 200, response.text
+    return rid, str(response.json()["sid"])
+
+
+async def _listed(client: httpx.AsyncClient) -> list[str]:
+    response = await client.get("/v1/cloudrec/recordings")
+    assert response.status_code == 200, response.text
+    return [item["sid"] for item in response.json()["recordings"]]
+
+
+def _unknown_sid(sid: str) -> dict[str, Any]:
+    return {"code": 404, "reason": f"no recording with sid {sid!r} for this resourceId"}
+
+
+UNKNOWN_RESOURCE = {"code": 404, "reason": "unknown or expired resourceId: call acquire again"}
+
+
+async def _every_call(
+    client: httpx.AsyncClient, rid: str, sid: str, cname: str, uid: int
+) -> list[tuple[int, Any]]:
+    """query, updateLayout, stop and events of one recording: (status, JSON body) each."""
+    body = {"cname": cname, "uid": str(uid), "clientRequest": {"mixedVideoLayout": 1}}
+    answers = [
+        await client.get(_api(rid, sid) + "/mode/mix/query"),
+        await client.post(_api(rid, sid) + "/mode/mix/updateLayout", json=body),
+        await client.post(
+            _api(rid, sid) + "/mode/mix/stop",
+            json={"cname": cname, "uid": str(uid), "clientRequest": {}},
+        ),
+        await client.get(_api(rid, sid) + "/mode/mix/events"),
+    ]
+    return [(a.status_code, a.json()) for a in answers]
+
+
+async def test_a_customer_cannot_see_or_control_another_customers_recording(
+    tmp_path: Path,
+) -> None:
+    """Bob gets Agora's 404 for every call on Alice's recording, word for word the answer
+    for a sid that does not exist; he cannot start with her resource; the list shows each
+    customer its own recordings and the operator all of them; Alice's recording is still
+    recording after Bob's stop and stops for her."""
+    async with (
+        serve_channel_server(tmp_path, customers=CUSTOMERS) as server,
+        _clients(server) as clients,
+    ):
+        alice, bob, operator = clients["alice"], clients["bob"], clients["operator"]
+        rid, sid = await _record(alice, "own-a", 11, tmp_path / "a")
+        bob_rid, bob_sid = await _record(bob, "own-b", 12, tmp_path / "b")
+
+        # Bob on Alice's recording: what he gets for a sid nobody has
+        unknown = "f" * 32
+        assert (
+            await _every_call(bob, rid, unknown, "own-a", 11) == [(404, _unknown_sid(unknown))] * 4
+        )
+        assert await _every_call(bob, rid, sid, "own-a", 11) == [(404, _unknown_sid(sid))] * 4
+
+        # Alice's resource of a second acquire: Bob cannot start with it
+        second = await _acquire(alice, "own-a2", 13)
+        refused = await bob.post(
+            _api(second) + "/mode/mix/start", json=_start_body("own-a2", 13, tmp_path / "x")
+        )
+        assert (refused.status_code, refused.json()) == (404, UNKNOWN_RESOURCE)
+        assert not (tmp_path / "x").exists()
+
+        assert await _listed(alice) == [sid]
+        assert await _listed(bob) == [bob_sid]
+        assert await _listed(operator) == [sid, bob_sid]
+
+        # Alice's recording went on recording through Bob's stop (status 5)
+        query = await alice.get(_api(rid, sid) + "/mode/mix/query")
+        assert query.status_code == 200, query.text
+        assert query.json()["serverResponse"]["status"] == 5
+        # Alice controls it; the operator controls Bob's
+        stopped = await alice.post(
+            _api(rid, sid) + "/mode/mix/stop",
+            json={"cname": "own-a", "uid": "11", "clientRequest": {}},
+        )
+        assert stopped.status_code == 200, stopped.text
+        stopped = await operator.post(
+            _api(bob_rid, bob_sid) + "/mode/mix/stop",
+            json={"cname": "own-b", "uid": "12", "clientRequest": {}},
+        )
+        assert stopped.status_code == 200, stopped.text
+        # Alice's resource still works for Alice (Bob's refused start did not use it)
+        started = await alice.post(
+            _api(second) + "/mode/mix/start", json=_start_body("own-a2", 13, tmp_path / "a2")
+        )
+        assert started.status_code == 200, started.text
+        assert await _listed(bob) == [bob_sid]
+        assert await _listed(alice) == [sid, started.json()["sid"]]
+
+
+async def test_the_owner_survives_a_restart(tmp_path: Path) -> None:
+    """Ownership is stored with the recording: after a restart of the server on the same
+    data folder Bob still gets 404 for Alice's recording, which Alice still queries."""
+    async with (
+        serve_channel_server(tmp_path, customers=CUSTOMERS) as server,
+        _clients(server) as clients,
+    ):
+        rid, sid = await _record(clients["alice"], "own-r", 21, tmp_path / "a")
+        stopped = await clients["alice"].post(
+            _api(rid, sid) + "/mode/mix/stop",
+            json={"cname": "own-r", "uid": "21", "clientRequest": {}},
+        )
+        assert stopped.status_code == 200, stopped.text
+    async with (
+        serve_channel_server(tmp_path, customers=CUSTOMERS) as server,
+        _clients(server) as clients,
+    ):
+        query = await clients["alice"].get(_api(rid, sid) + "/mode/mix/query")
+        assert query.status_code == 200, query.text
+        assert query.json()["sid"] == sid
+        answer = await clients["bob"].get(_api(rid, sid) + "/mode/mix/query")
+        assert (answer.status_code, answer.json()) == (404, _unknown_sid(sid))
+        assert await _listed(clients["alice"]) == [sid]
+        assert await _listed(clients["bob"]) == []
+        assert await _listed(clients["operator"]) == [sid]
+
+
+_SCHEMA_1 = """
+CREATE TABLE recordings (
+    sid TEXT PRIMARY KEY, resource_id TEXT NOT NULL, app_id TEXT NOT NULL,
+    cname TEXT NOT NULL, uid INTEGER NOT NULL, status INTEGER NOT NULL,
+    recording_config TEXT NOT NULL, storage_config TEXT NOT NULL, playlist TEXT NOT NULL,
+    folder TEXT NOT NULL, created_at REAL NOT NULL, stopped_at REAL, exit_reason TEXT,
+    uploading_status TEXT NOT NULL DEFAULT 'unknown'
+);
+PRAGMA user_version=1;
+"""
+
+
+async def test_a_version_1_database_is_migrated_its_recordings_the_operators(
+    tmp_path: Path,
+) -> None:
+    """A data folder written before owners were kept: the server opens it, adds the
+    column (schema version 2), and its recordings are the operator's alone."""
+    data = tmp_path / "server-data"
+    data.mkdir()
+    db = sqlite3.connect(data / "state.sqlite3")
+    db.executescript(_SCHEMA_1)
+    sid = "0" * 32
+    db.execute(
+        "INSERT INTO recordings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (sid, "old-rid", APP, "old", 5, 7, "{}", '{"vendor": 100}', f"{sid}_old.m3u8",
+         "", 1.0, 2.0, "stopped", "uploaded"),
+    )  # fmt: skip
+    db.commit()
+    db.close()
+
+    async with (
+        serve_channel_server(tmp_path, customers=CUSTOMERS) as server,
+        _clients(server) as clients,
+    ):
+        assert await _listed(clients["operator"]) == [sid]
+        assert await _listed(clients["alice"]) == []
+        answer = await clients["alice"].get(_api("old-rid", sid) + "/mode/mix/query")
+        assert (answer.status_code, answer.json()) == (404, _unknown_sid(sid))
+        query = await clients["operator"].get(_api("old-rid", sid) + "/mode/mix/query")
+        assert query.status_code == 200, query.text
+        assert query.json()["serverResponse"]["status"] == 7
+
+    store = StateStore(data / "state.sqlite3")
+    try:
+        assert store.fetchone("PRAGMA user_version") == (2,)
+        row = store.recording(sid)
+        assert row is not None and (row.owner, row.cname, row.uploading_status) == (
+            None,
+            "old",
+            "uploaded",
+        )
+    finally:
+        store.close()
