@@ -114,6 +114,29 @@ class AppRegistry:
             raise UnauthorizedError("token rejected: its join privilege has expired")
         return _admission(grant, requested_role)
 
+    def check_recorder(self, app_id: str, channel: str, uid: int, token: str | None) -> None:
+        """Check the token a recorder of ``channel`` as ``uid`` presents (``start``'s
+        ``clientRequest.token``), if the app needs one: it must be valid now, for this
+        app, channel and uid, with the join privilege. Raises UnauthorizedError naming
+        what is wrong, never quoting the token; apps this server does not serve and the
+        sandbox app need none."""
+        try:
+            certificate = self.certificate(app_id)
+        except UnknownAppError:
+            return
+        if certificate is None:
+            return
+        if not token:
+            raise UnauthorizedError(f"missing; app {app_id} needs a token")
+        try:
+            grant = verify_rtc_token(
+                token, app_id=app_id, app_certificate=certificate, channel_name=channel, uid=uid
+            )
+        except TokenError as exc:
+            raise UnauthorizedError(exc.message) from exc
+        if not grant.join:
+            raise UnauthorizedError("its join privilege has expired")
+
     @staticmethod
     def check_publish(
         admission: Admission, channel_type: ChannelType, sends_audio: bool, sends_video: bool

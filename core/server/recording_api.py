@@ -27,6 +27,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
+from core.channel.apps import AppRegistry
+from core.channel.errors import UnauthorizedError
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
 from core.server.confinement import Confinement
 from core.server.service import OPERATOR, ConflictError, NotFoundError, RecordingService
@@ -272,12 +274,31 @@ async def start(
     service = _service(request)
     try:
         resource = service.resource(app_id, resourceid, cname, uid, caller(request))
+        _check_token(request, app_id, cname, uid, body.clientRequest.token)
         recording = recording_config_from_wire(body.clientRequest.recordingConfig)
         storage = storage_config_from_wire(body.clientRequest.storageConfig)
         session = await service.start(resource, recording, storage)
     except CloudRecordingError as exc:
         raise _as_api_error(exc) from None
     return {"resourceId": resourceid, "sid": session.sid, "cname": cname, "uid": str(uid)}
+
+
+def _check_token(request: Request, app_id: str, cname: str, uid: int, token: str | None) -> None:
+    """``clientRequest.token`` of ``start``: for an app with a certificate, an RTC token
+    valid now for ``cname`` and ``uid`` with the join privilege, as a publisher's
+    (docs/security.md, "Who may do what"); 400 code 432 naming the field otherwise,
+    before anything is made (the resource stays usable). The token is never quoted."""
+    apps: AppRegistry = request.app.state.apps
+    try:
+        apps.check_recorder(app_id, cname, uid, token)
+    except UnauthorizedError as exc:
+        raise ApiError(
+            400,
+            int(ErrorCode.INVALID_PARAMETER),
+            f"clientRequest.token: {exc.message}; app {app_id} needs an RTC token "
+            f"(AccessToken2) for channel {cname!r} and uid {uid}, unexpired, with the "
+            "join privilege (cloudrec token)",
+        ) from None
 
 
 def _check_mode(mode: str) -> None:
