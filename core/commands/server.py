@@ -80,11 +80,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(comma separated), as Agora's REST API does",
     )
     parser.add_argument(
+        "--lease",
+        type=_lease_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="exit cleanly once no lease renewal (POST /v1/cloudrec/lease) came for SECONDS "
+        "and nothing records or uploads (for a window's embedded server; default: run "
+        "until stopped)",
+    )
+    parser.add_argument(
         "--ready-file", type=Path, default=None, help='write {"url", "pid"} here once listening'
     )
     parser.add_argument(
         "--log-level", default="warning", choices=("debug", "info", "warning", "error")
     )
+
+
+def _lease_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < 1e9:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return seconds
 
 
 APP_OPTION_WARNING = (
@@ -125,6 +144,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
             Path(os.path.abspath(os.path.expanduser(root))) for root in args.storage_root
         ),
         allowed_endpoints=tuple(spec.strip() for spec in args.allow_endpoint),
+        lease=args.lease,
     )
 
 

@@ -14,6 +14,9 @@ the error when the server exits while starting. ``storage_roots`` and
 ``allowed_endpoints`` become ``--storage-root`` and ``--allow-endpoint``: the folders and
 S3 hosts its user chose, which the server may then write to and call (besides its own
 recordings folder and the vendors' region hosts; docs/security.md, "Confinement").
+``lease`` becomes ``--lease``: the server then exits by itself once its client stopped
+renewing the lease for that long and nothing records (the window renews it on its health
+timer, so a killed window leaves no server behind; :mod:`core.server.lease`).
 
 :meth:`EmbeddedServer.stop` ends it with SIGTERM (a clean uvicorn shutdown) and kills
 it only if it does not exit in time. :meth:`EmbeddedServer.detach` leaves it running
@@ -98,6 +101,7 @@ class EmbeddedServer:
         start_timeout: float = START_TIMEOUT,
         storage_roots: Iterable[Path | str] = (),
         allowed_endpoints: Iterable[str] = (),
+        lease: float | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.log_file = log_file
@@ -110,6 +114,9 @@ class EmbeddedServer:
         self.allowed_endpoints: tuple[str, ...] = tuple(allowed_endpoints)
         """Hosts an endpoint override may name besides the region hosts
         (``--allow-endpoint HOST[:PORT]``)."""
+        self.lease = lease
+        """``--lease SECONDS``: the server exits once its client stopped renewing for that
+        long and nothing records (:mod:`core.server.lease`); None: it runs until stopped."""
         self.url = ""
         """``http://127.0.0.1:<port>`` once started."""
         self.token = ""
@@ -198,6 +205,7 @@ class EmbeddedServer:
             "127.0.0.1",
             "--port",
             "0",
+            *(("--lease", f"{self.lease:g}") if self.lease is not None else ()),
             "--ready-file",
             str(ready_file),
             *self.extra_args,

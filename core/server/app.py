@@ -27,7 +27,7 @@ from fastapi import FastAPI
 from core.channel import ice, web, whip
 from core.channel.apps import AppRegistry
 from core.channel.registry import ChannelRegistry
-from core.server import memory, recording_api
+from core.server import lease, memory, recording_api
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -64,6 +64,9 @@ class ServerSettings:
     allowed_endpoints: tuple[str, ...] = ()
     """``HOST[:PORT]`` an endpoint override may name, besides the vendors' region hosts
     (``--allow-endpoint``; without a port, any port of the host). Loopback only if listed."""
+    lease: float | None = None
+    """Seconds the server runs on without a renewal (``POST /v1/cloudrec/lease``) once
+    nothing records (``--lease``; :mod:`core.server.lease`); None: until stopped."""
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -90,4 +93,5 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(whip.router)
     app.include_router(web.router)
     recordings = recording_api.install(app)
+    lease.install(app, settings.lease)
     return app

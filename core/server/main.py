@@ -26,6 +26,7 @@ from types import FrameType
 
 import uvicorn
 
+from core.server import lease
 from core.server.app import ServerSettings, create_app
 
 
@@ -108,7 +109,9 @@ async def _serve(
     ready = asyncio.create_task(server.ready.wait())
     await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
     ready.cancel()
+    watching: asyncio.Task[None] | None = None
     if server.ready.is_set():
+        watching = asyncio.create_task(lease.watch(app, app.state.request_shutdown))
         url = _url(sock)
         print(f"cloudrec server listening on {url}", flush=True)
         print(f"admin token: {_shown_token(settings)}", flush=True)
@@ -117,6 +120,8 @@ async def _serve(
     try:
         await task
     finally:
+        if watching is not None:
+            watching.cancel()
         sock.close()
     return 0 if server.ready.is_set() else 1
 
