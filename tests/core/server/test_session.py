@@ -2,181 +2,42 @@
 
 Everything but the media pipeline is real: the state store and the slice ledger in
 SQLite under tmp_path, the durable uploader, a local folder as the destination. The
-fake recorder stands in for channel + encoder: it hands slices to the session's
-uploader through the slice-sink interface, as the real recorder does, and reports the
-same events.
+fake recorder (tests.core.storage.sessions.SliceFeeder) stands in for channel + encoder:
+it hands slices to the session's uploader through the slice-sink interface, as the real
+recorder does, and reports the same events.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from core.config import RecordingConfig
 from core.errors import CloudRecordingError, ErrorCode
-from core.media.recorder import (
-    IdleExit,
-    RecorderEvent,
-    RecorderFailure,
-    RecorderStarted,
-    RecorderStopped,
-    SliceStored,
-    StopReason,
-    StoredSlice,
-)
-from core.media.slices import ClosedSlice, SliceSink
+from core.media.recorder import IdleExit, RecorderFailure, StopReason
 from core.notices import MODULE_RECORDER, MODULE_UPLOADER, Status
-from core.server.session import RecordingSession
-from core.server.state import RecordingRow, StateStore
 from core.storage.destination import StorageError
-from core.storage.ledger import SliceLedger
 from core.storage.local import LocalFolderDestination
-from core.storage.uploader import DurableUploader
-
-SID = "0123abcd"
-CNAME = "chan"
-PLAYLIST = f"{SID}_{CNAME}.m3u8"
-
-
-class FakeRecorder:
-    """The recorder's public face; slices are made on demand instead of encoded."""
-
-    def __init__(self, sink: SliceSink, events: Callable[[RecorderEvent], None], work: Path):
-        self.sink, self.emit, self.work = sink, events, work
-        self.slices: list[StoredSlice] = []
-        self.start_time: float | None = None
-        self.users: list[int] = [7]
-        self.render_lag = self.max_render_lag = 0.0
-        self.dropped_frames = self.late_frames = 0
-        self.stopped = False
-
-    @property
-    def duration(self) -> float:
-        return sum(s.duration for s in self.slices)
-
-    @property
-    def recorded_bytes(self) -> int:
-        return sum(s.bytes for s in self.slices)
-
-    async def start(self) -> None:
-        self.start_time = time.time()
-        self.emit(RecorderStarted(SID, self.start_time))
-
-    async def record_slice(self, duration: float = 2.0) -> None:
-        """One slice closes and is handed to the sink, as the recorder's storing task does."""
-        index = len(self.slices)
-        self.work.mkdir(parents=True, exist_ok=True)
-        path = self.work / f"{SID}_{CNAME}_{index:017d}.ts"
-        path.write_bytes(b"\x47" * 188 * (10 + index))
-        closed = ClosedSlice(index, path.name, path, 2.0 * index, duration, path.stat().st_size)
-        key = await self.sink.add_slice(closed)
-        stored = StoredSlice(closed.name, key, closed.size, closed.duration, closed.start)
-        self.slices.append(stored)
-        path.unlink()
-        self.emit(SliceStored(stored, self.sink.playlist_key))
-
-    async def stop(self) -> None:
-        await self.end(StopReason.REQUESTED)
-
-    async def end(self, reason: StopReason) -> None:
-        if not self.stopped:
-            self.stopped = True
-            await self.sink.end()
-            self.emit(RecorderStopped(reason, len(self.slices), self.duration))
-
-
-class Harness:
-    """A session of a fresh recording writing to ``tmp_path/out/rec``."""
-
-    def __init__(self, tmp_path: Path, destination: LocalFolderDestination | None = None):
-        self.tmp_path = tmp_path
-        self.store = StateStore(tmp_path / "state.sqlite3")
-        self.ledger = SliceLedger(self.store.path)
-        self.out = tmp_path / "out"
-        self.uploaded: list[str] = []
-        self.recorder: FakeRecorder | None = None
-        row = RecordingRow(
-            sid=SID,
-            resource_id="rid",
-            app_id="app",
-            cname=CNAME,
-            uid=99,
-            status=int(Status.NOT_STARTED),
-            recording_config={},
-            storage_config={},
-            playlist=PLAYLIST,
-            folder="rec",
-            created_at=time.time(),
-            stopped_at=None,
-            exit_reason=None,
-            uploading_status="unknown",
-        )
-        self.store.add_recording(row)
-        uploader = DurableUploader(
-            destination or LocalFolderDestination(self.out),
-            self.ledger,
-            SID,
-            f"rec/{PLAYLIST}",
-            tmp_path / "backup",
-            target_duration=2.0,
-            retry_delays=(0.02,),
-        )
-        self.session = RecordingSession(
-            row,
-            RecordingConfig(),  # progress every 60 s: none during a test
-            uploader,
-            store=self.store,
-            make_recorder=self._make_recorder,
-            on_uploaded=self._on_uploaded,
-        )
-
-    def _make_recorder(
-        self, sink: SliceSink, events: Callable[[RecorderEvent], None]
-    ) -> FakeRecorder:
-        self.recorder = FakeRecorder(sink, events, self.tmp_path / "work")
-        return self.recorder
-
-    async def _on_uploaded(self, sid: str) -> None:
-        self.uploaded.append(sid)
-
-    @property
-    def fake(self) -> FakeRecorder:
-        assert self.recorder is not None
-        return self.recorder
-
-    async def notices(self) -> list[dict[str, Any]]:
-        """Every notice, read as the event stream reads them (ends when the session does)."""
-        async with asyncio.timeout(10):
-            return [n async for n in self.session.notices(0)]
-
-    def row(self) -> RecordingRow:
-        row = self.store.recording(SID)
-        assert row is not None
-        return row
-
-    def close(self) -> None:
-        self.ledger.close()
-        self.store.close()
+from tests.core.storage.sessions import PLAYLIST, PLAYLIST_KEY, SID, Harness, details, names
 
 
 @pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    h = Harness(tmp_path)
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    h = local_harness(tmp_path)
     yield h
-    h.close()
+    await h.close()
 
 
-def names(notices: list[dict[str, Any]]) -> list[str]:
-    return [n["payload"]["details"]["msgName"] for n in notices]
-
-
-def details(notices: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
-    return [n["payload"]["details"] for n in notices if n["payload"]["details"]["msgName"] == name]
+def local_harness(tmp_path: Path, destination: LocalFolderDestination | None = None) -> Harness:
+    """A session of a fresh recording writing to ``tmp_path/out/rec`` (or ``destination``)."""
+    return Harness(
+        tmp_path,
+        destination or LocalFolderDestination(tmp_path / "out"),
+        retry_delays=(0.02,),
+        notices_timeout=10,
+    )
 
 
 async def wait_for(condition: Callable[[], bool]) -> None:
@@ -218,7 +79,7 @@ async def test_start_slices_stop_then_everything_uploaded(harness: Harness) -> N
     assert [d["status"] for d in details(notices, "cloud_recording_status_update")] == [1, 5, 7]
     slice_notices = details(notices, "recorder_slice_start")
     assert [d["fileName"] for d in slice_notices] == [s.name for s in harness.fake.slices]
-    assert {d["playlist"] for d in slice_notices} == {f"rec/{PLAYLIST}"}
+    assert {d["playlist"] for d in slice_notices} == {PLAYLIST_KEY}
     (leave,) = details(notices, "recorder_leave")
     assert (leave["leaveCode"], leave["reason"], leave["slices"]) == (0, "requested", 3)
     (files,) = details(notices, "cloud_recording_file_infos")
@@ -237,7 +98,7 @@ async def test_start_slices_stop_then_everything_uploaded(harness: Harness) -> N
     row = harness.row()
     assert (row.status, row.exit_reason, row.uploading_status) == (7, "requested", "uploaded")
     assert row.stopped_at is not None
-    playlist = (harness.out / "rec" / PLAYLIST).read_text()
+    playlist = (harness.tmp_path / "out" / "rec" / PLAYLIST).read_text()
     assert playlist.endswith("#EXT-X-ENDLIST\n")
     assert [line for line in playlist.splitlines() if line.endswith(".ts")] == [
         s.name for s in harness.fake.slices
@@ -304,12 +165,12 @@ async def test_a_recorder_failure_is_an_error_notice_and_an_abnormal_exit(
 async def test_a_destination_that_fails_its_check_fails_the_start(tmp_path: Path) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the folder should be")
-    harness = Harness(tmp_path, LocalFolderDestination(blocked))
+    harness = local_harness(tmp_path, LocalFolderDestination(blocked))
     try:
         with pytest.raises(CloudRecordingError) as info:
             await harness.session.start()
         assert info.value.code is ErrorCode.UPLOADER_INIT
-        assert harness.recorder is None  # no recorder was built
+        assert harness.feeder is None  # no recorder was built
         notices = await harness.notices()
         assert names(notices) == [
             "cloud_recording_status_update",
@@ -327,7 +188,7 @@ async def test_a_destination_that_fails_its_check_fails_the_start(tmp_path: Path
         assert harness.session.finished and harness.session.status is Status.EXITED_ABNORMALLY
         assert harness.row().exit_reason == error["errorMsg"]
     finally:
-        harness.close()
+        await harness.close()
 
 
 class Unreachable(LocalFolderDestination):
@@ -345,7 +206,7 @@ class Unreachable(LocalFolderDestination):
 
 async def test_slices_left_in_the_backup_are_reported_then_uploaded(tmp_path: Path) -> None:
     target = Unreachable(tmp_path / "out")
-    harness = Harness(tmp_path, target)
+    harness = local_harness(tmp_path, target)
     session = harness.session
     try:
         await session.start()
@@ -380,4 +241,4 @@ async def test_slices_left_in_the_backup_are_reported_then_uploaded(tmp_path: Pa
         assert harness.row().uploading_status == "uploaded" and harness.uploaded == [SID]
         assert (tmp_path / "out" / "rec" / PLAYLIST).read_text().endswith("#EXT-X-ENDLIST\n")
     finally:
-        harness.close()
+        await harness.close()

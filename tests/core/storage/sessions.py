@@ -98,8 +98,10 @@ class Harness:
         *,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
         config: RecordingConfig | None = None,
+        notices_timeout: float = 60,
     ) -> None:
         self.tmp_path = tmp_path
+        self.notices_timeout = notices_timeout
         self.store = StateStore(tmp_path / "state.sqlite3")
         self.ledger = SliceLedger(self.store.path)
         self.uploaded: list[str] = []
@@ -159,7 +161,7 @@ class Harness:
 
     async def notices(self) -> list[dict[str, Any]]:
         """Every notice, read as the event stream reads them (ends when the session does)."""
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(self.notices_timeout):
             return [n async for n in self.session.notices(0)]
 
     def row(self) -> RecordingRow:
