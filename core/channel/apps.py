@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from core.channel.accesstoken import RtcGrant, TokenError, is_agora_id, verify_rtc_token
+from core.channel.accesstoken import (
+    RtcGrant,
+    RtcPrivilege,
+    TokenError,
+    is_agora_id,
+    verify_rtc_token,
+)
 from core.channel.errors import PublishForbiddenError, UnauthorizedError, UnknownAppError
 from core.channel.roster import Role
 from core.enums import SANDBOX_APP_ID, ChannelType
@@ -64,6 +70,26 @@ class Admission:
     role: Role
     publish_audio: bool = True
     publish_video: bool = True
+    join_until: float | None = None
+    """Unix time the token's join privilege ends (None: no token, no end)."""
+    audio_until: float | None = None
+    """Unix time the token's privilege to publish audio ends (None: not granted)."""
+    video_until: float | None = None
+    """Unix time the token's privilege to publish video ends (None: not granted)."""
+
+    def ends_at(self, sends_audio: bool, sends_video: bool) -> float | None:
+        """When a publisher admitted so and sending what it says must leave the channel
+        (leave reason ``token_expired``): the earliest end of its join privilege and of
+        the publish privilege of each kind it sends that the token grants. None: never
+        (the sandbox app). A kind the token does not grant, published where that needs
+        no privilege (COMMUNICATION), sets no end."""
+        ends = [self.join_until]
+        if sends_audio:
+            ends.append(self.audio_until)
+        if sends_video:
+            ends.append(self.video_until)
+        known = [end for end in ends if end is not None]
+        return min(known) if known else None
 
 
 class AppRegistry:
@@ -158,4 +184,16 @@ class AppRegistry:
 
 def _admission(grant: RtcGrant, requested_role: Role) -> Admission:
     role = Role.HOST if grant.can_publish and requested_role is Role.HOST else Role.AUDIENCE
-    return Admission(role, grant.publish_audio, grant.publish_video)
+    ends = grant.privileges_expire_at
+
+    def until(privilege: RtcPrivilege, live: bool) -> float | None:
+        return float(ends[privilege]) if live and privilege in ends else None
+
+    return Admission(
+        role,
+        grant.publish_audio,
+        grant.publish_video,
+        join_until=until(RtcPrivilege.JOIN_CHANNEL, grant.join),
+        audio_until=until(RtcPrivilege.PUBLISH_AUDIO_STREAM, grant.publish_audio),
+        video_until=until(RtcPrivilege.PUBLISH_VIDEO_STREAM, grant.publish_video),
+    )

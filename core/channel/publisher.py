@@ -133,6 +133,10 @@ class Publisher:
         self._keyframe_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._on_leave: Callable[[Publisher, LeaveReason], None] | None = None
+        self.privileges_end: float | None = None
+        """Unix time the publisher's token stops allowing what it does (see
+        :meth:`core.channel.apps.Admission.ends_at`); the watchdog makes it leave then
+        (``token_expired``). None: no end."""
 
     @property
     def synchronized(self) -> bool:
@@ -326,6 +330,8 @@ class Publisher:
                 return
 
     def _leave_reason(self) -> LeaveReason | None:
+        if self.privileges_end is not None and time.time() >= self.privileges_end:
+            return LeaveReason.TOKEN_EXPIRED
         if self.pc.connectionState in ("failed", "closed"):
             return LeaveReason.DROPPED
         pumps = self._tasks[:-1]

@@ -33,6 +33,9 @@ class LeaveReason(StrEnum):
     """No media arrived for :data:`core.channel.publisher.MEDIA_TIMEOUT` seconds."""
     SERVER_SHUTDOWN = "server_shutdown"
     """The server is stopping."""
+    TOKEN_EXPIRED = "token_expired"
+    """The privilege of the publisher's token to be in the channel ran out: its join
+    privilege, or the publish privilege of a kind it sends (apps with certificates)."""
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,8 @@ async def whip_publish(
         publisher, answer = await room.publish(
             number, admission.role, effective, offer, summary, mode
         )
+        # the watchdog ends the session when the token's privileges run out
+        publisher.privileges_end = admission.ends_at(summary.sends_audio, summary.sends_video)
     except ChannelError as exc:
         return error_response(exc.status, exc.message)
     headers = {
