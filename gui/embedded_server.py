@@ -6,7 +6,9 @@ detach) is core's; this adds :class:`ServerState` and keeps the server's stderr 
 log file for diagnosis. It runs in its own session, so closing the terminal that
 started the window does not end a server left recording in the background. The window
 starts it with the folders and S3 hosts its user chose as the server's storage roots
-and allowed endpoints (docs/security.md, "Confinement").
+and allowed endpoints (docs/security.md, "Confinement"), and with a lease
+(:data:`LEASE_SECONDS`) that the window renews on its health timer: once the window is
+gone and nothing records, the server exits by itself (docs/gui.md).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ _T = TypeVar("_T")
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+LEASE_SECONDS = 60.0
+"""The window's server exits this long after the window's last lease renewal once
+nothing records (``cloudrec server --lease``): a killed window leaves no server behind."""
 
 
 class ServerState(Enum):
@@ -60,9 +65,11 @@ class EmbeddedServer(_ServerProcess):
         ready_timeout: float = READY_TIMEOUT,
         storage_roots: Iterable[Path | str] = (),
         allowed_endpoints: Iterable[str] = (),
+        lease: float = LEASE_SECONDS,
     ) -> None:
         super().__init__(
             log_file=log_file,
+            lease=lease,
             extra_args=extra_args,
             own_session=True,
             start_timeout=ready_timeout,

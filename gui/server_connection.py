@@ -2,8 +2,9 @@
 
 The server is a remote one from the settings, an embedded one left recording in the
 background by an earlier window (reattached), or a fresh embedded one. Every 5 s the
-health timer checks it (process alive, TCP connect) and reads its status report for
-the status bar. All requests of the window itself go through one :class:`RestClient`,
+health timer checks it (process alive, TCP connect), renews an embedded server's lease
+(so it exits by itself once the window is gone and nothing records; docs/gui.md) and
+reads its status report for the status bar. All requests of the window itself go through one :class:`RestClient`,
 made when the server is known and closed once in :meth:`ServerConnection.aclose`;
 recorders talk to the server through their own SDK clients.
 """
@@ -178,6 +179,7 @@ class ServerConnection(QObject):
             token = await self.keyring.get(EMBEDDED_SERVER_ENTRY)
             if token and process_alive(pid) and await reachable(url):
                 self.use(url, token, owned=False)
+                await self.renew_lease()
                 self._set_state(ServerState.DETACHED)
                 self._log(
                     translate(
@@ -206,6 +208,7 @@ class ServerConnection(QObject):
             )
             return
         self.use(url, self.server.token, owned=True)
+        await self.renew_lease()
         self._set_state(ServerState.RUNNING)
         self._log(translate("MainWindow", "Embedded server running at {0}").format(url))
         self.health.start()
@@ -238,6 +241,8 @@ class ServerConnection(QObject):
             return
         ok = await reachable(url)
         if ok:
+            if self.embedded:
+                await self.renew_lease()
             await self._read_status()
         if ok and self._state is ServerState.DETACHED:
             return
@@ -252,6 +257,19 @@ class ServerConnection(QObject):
         except CloudRecordingError:
             return  # an older server or Agora's service: the bar keeps the window's counts
         self.status_received.emit(status)
+
+    async def renew_lease(self) -> bool:
+        """Renew the embedded server's lease (``POST /v1/cloudrec/lease``): the server
+        exits once no renewal came for its lease and nothing records. False when the
+        server did not take it (an older server without leases; it runs until stopped)."""
+        client = self.client
+        if client is None:
+            return False
+        try:
+            await client.request("POST", "/v1/cloudrec/lease")
+        except CloudRecordingError:
+            return False  # the health check reports an unreachable server
+        return True
 
     # ------------------------------------------------------------------ requests
     async def check_storage(self, storage: CloudStorageConfig) -> None:
