@@ -17,6 +17,7 @@ from core.channel.accesstoken import (
     RtcPrivilege,
     TokenError,
     is_agora_id,
+    parse_token,
     verify_rtc_token,
 )
 from core.channel.errors import PublishForbiddenError, UnauthorizedError, UnknownAppError
@@ -162,6 +163,34 @@ class AppRegistry:
             raise UnauthorizedError(exc.message) from exc
         if not grant.join:
             raise UnauthorizedError("its join privilege has expired")
+
+    def check_roster(self, app_id: str, channel: str, token: str | None) -> None:
+        """Check the token a reader of ``channel``'s roster presents, if the app needs
+        one: an RTC token valid now for this app and channel (any uid; the one it names),
+        with the join privilege. Raises UnauthorizedError naming what is wrong; the
+        sandbox app's rosters are public."""
+        certificate = self.certificate(app_id)
+        if certificate is None:
+            return
+        if not token:
+            raise UnauthorizedError(
+                f"the roster of app {app_id} needs a token: send 'Authorization: Bearer "
+                "<token>' with an RTC token for this channel (or the server's admin token)"
+            )
+        try:
+            services = parse_token(token).rtc_services()
+            accounts = [s.account for s in services if s.channel_name == channel]
+            grant = verify_rtc_token(
+                token,
+                app_id=app_id,
+                app_certificate=certificate,
+                channel_name=channel,
+                uid=accounts[0] if accounts else "",
+            )
+        except TokenError as exc:
+            raise UnauthorizedError(f"token rejected: {exc.message}") from exc
+        if not grant.join:
+            raise UnauthorizedError("token rejected: its join privilege has expired")
 
     @staticmethod
     def check_publish(

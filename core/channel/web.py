@@ -2,12 +2,16 @@
 
 * ``GET /channels/{app_id}/{channel}``: who is in the channel, as JSON
   (``{"app_id", "channel", "channel_type", "users": [{uid, role, joined_at,
-  tracks}]}``; ``joined_at`` is Unix time, ``channel_type`` null while empty).
+  tracks}]}``; ``joined_at`` is Unix time, ``channel_type`` null while empty). Public
+  for the sandbox app; for an app with a certificate it needs ``Authorization: Bearer``
+  with an RTC token for the channel or the server's admin token (401 otherwise).
 * ``GET /join``: a page that publishes camera and microphone over WHIP
   (``resources/join/``).
 """
 
 from __future__ import annotations
+
+import secrets
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -37,6 +41,8 @@ async def roster(request: Request, app_id: str, channel: str) -> Response:
     try:
         apps.certificate(app_id)
         validate_channel_name(channel)
+        if not _is_admin(request):
+            apps.check_roster(app_id, channel, _bearer(request))
     except ChannelError as exc:
         return JSONResponse({"error": exc.message}, exc.status, headers=headers)
     room = registry.get(app_id, channel)
@@ -44,6 +50,21 @@ async def roster(request: Request, app_id: str, channel: str) -> Response:
     kind = None if room is None or room.channel_type is None else room.channel_type.name.lower()
     body = {"app_id": app_id, "channel": channel, "channel_type": kind, "users": users}
     return JSONResponse(body, headers=headers)
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _is_admin(request: Request) -> bool:
+    """Whether the request carries the server's admin (bearer) token, compared as bytes."""
+    token = _bearer(request)
+    settings = getattr(request.app.state, "settings", None)
+    if token is None or settings is None:
+        return False
+    expected: str = settings.token
+    return secrets.compare_digest(token.encode("latin-1"), expected.encode("utf-8"))
 
 
 def _join_file(name: str) -> Response:

@@ -60,8 +60,10 @@ async def test_server_process_runs_and_stops_cleanly(tmp_path: Path) -> None:
         async with httpx.AsyncClient(base_url=url) as http:
             unknown = await http.get(f"/channels/{'ab' * 16}/x")
             assert unknown.status_code == 404 and "unknown app" in unknown.json()["error"]
-            known = await http.get(f"/channels/{APP.split(':')[0]}/x")
-            assert known.status_code == 200
+            known = f"/channels/{APP.split(':')[0]}/x"  # a certificate app: needs a token
+            assert (await http.get(known)).status_code == 401
+            admin = {"Authorization": "Bearer s3cret-admin"}
+            assert (await http.get(known, headers=admin)).status_code == 200
             page = await http.get("/join")
             assert page.status_code == 200 and SANDBOX_APP_ID in page.text
 
