@@ -41,12 +41,12 @@ from core.storage.s3 import DEFAULT_TIMEOUT, S3Destination
 from core.storage.uploader import (
     AllUploaded,
     BackedUp,
-    DurableUploader,
     UploadEvent,
     UploadFailed,
     UploadRecovered,
 )
 from tests.core.storage.sessions import PLAYLIST_KEY, SID, Harness, details, names
+from tests.core.storage.stores import STORED, durable_uploader, note_uploads, s3_destination
 from tests.core.storage.virtual_time import run_virtual
 from tests.helpers import wait_until
 from tests.s3server import S3Gate, S3Server, TcpProxy, full_backlog_port
@@ -314,25 +314,14 @@ async def test_the_uploader_retries_every_cause_and_uploads_once_it_is_gone(
     ledger = SliceLedger(tmp_path / "state.sqlite3")
     target = failing.destination()
     tried: list[str] = []
-    put_file = target.put_file
-
-    async def counted(key: str, path: Path, content_type: str) -> None:
-        try:
-            await put_file(key, path, content_type)
-        except StorageError as exc:
-            tried.append(exc.message)
-            raise
-        tried.append("stored")
-
-    target.put_file = counted  # type: ignore[method-assign]
+    note_uploads(target, tried.append)
     events: list[UploadEvent] = []
-    uploader = DurableUploader(
+    uploader = durable_uploader(
         target,
         ledger,
         SID,
         PLAYLIST_KEY,
         tmp_path / "backup",
-        target_duration=2.0,
         listener=events.append,
         retry_delays=(0.05,),
     )
@@ -358,7 +347,7 @@ async def test_the_uploader_retries_every_cause_and_uploads_once_it_is_gone(
         failing.recover()
         assert await uploader.wait_done(20)
         assert events[2:] == [UploadRecovered(), AllUploaded()]
-        assert tried.count("stored") == 2
+        assert tried.count(STORED) == 2
         keys = s3_server.list_keys(failing.bucket)
         assert keys == sorted([PLAYLIST_KEY, *(f"rec/{s.name}" for s in slices)])
         playlist = parse_playlist(s3_server.get_object(failing.bucket, PLAYLIST_KEY).decode())
@@ -419,13 +408,7 @@ async def test_an_outage_while_recording_is_one_uploader_failure_then_uploads_wo
     s3_server: S3Server, s3_bucket: str, tmp_path: Path
 ) -> None:
     with S3Gate(s3_server.endpoint) as gate:
-        destination = S3Destination(
-            gate.url,
-            s3_bucket,
-            region="us-east-1",
-            access_key=s3_server.access_key,
-            secret_key=s3_server.secret_key,
-        )
+        destination = s3_destination(s3_server, gate.url, s3_bucket)
         harness = Harness(tmp_path, destination, retry_delays=(0.05,))
         try:
             session = harness.session
@@ -491,13 +474,7 @@ def test_a_put_that_never_connects_fails_after_10_s_and_one_that_is_never_answer
     port = int(s3_server.endpoint.rsplit(":", 1)[1])
 
     async def attempt(endpoint: str) -> tuple[float, str]:
-        dest = S3Destination(
-            endpoint,
-            s3_bucket,
-            region="us-east-1",
-            access_key=s3_server.access_key,
-            secret_key=s3_server.secret_key,
-        )
+        dest = s3_destination(s3_server, endpoint, s3_bucket)
         loop = asyncio.get_running_loop()
         began = loop.time()
         with pytest.raises(StorageError) as info:
@@ -529,14 +506,7 @@ def test_a_store_that_never_answers_the_check_fails_the_start_after_5_s(
     port = int(s3_server.endpoint.rsplit(":", 1)[1])
 
     async def main(proxy: TcpProxy) -> tuple[float, CloudRecordingError, list[dict[str, object]]]:
-        destination = S3Destination(
-            proxy.url,
-            s3_bucket,
-            region="us-east-1",
-            access_key=s3_server.access_key,
-            secret_key=s3_server.secret_key,
-        )
-        harness = Harness(tmp_path, destination)
+        harness = Harness(tmp_path, s3_destination(s3_server, proxy.url, s3_bucket))
         loop = asyncio.get_running_loop()
         began = loop.time()
         try:
@@ -566,38 +536,20 @@ def test_an_upload_that_is_never_answered_is_retried_after_each_60_s_timeout(
     port = int(s3_server.endpoint.rsplit(":", 1)[1])
 
     async def main(proxy: TcpProxy) -> tuple[list[tuple[float, str]], list[UploadEvent]]:
-        target = S3Destination(
-            proxy.url,
-            s3_bucket,
-            region="us-east-1",
-            access_key=s3_server.access_key,
-            secret_key=s3_server.secret_key,
-        )
+        target = s3_destination(s3_server, proxy.url, s3_bucket)
         loop = asyncio.get_running_loop()
         ends: list[tuple[float, str]] = []
-        put_file = target.put_file
 
-        async def timed(key: str, path: Path, content_type: str) -> None:
-            try:
-                await put_file(key, path, content_type)
-            except StorageError as exc:
-                ends.append((loop.time(), exc.message))
-                if len(ends) == 3:
-                    proxy.resume()
-                raise
-            ends.append((loop.time(), "stored"))
+        def timed(outcome: str) -> None:
+            ends.append((loop.time(), outcome))
+            if outcome != STORED and len(ends) == 3:
+                proxy.resume()
 
-        target.put_file = timed  # type: ignore[method-assign]
+        note_uploads(target, timed)
         ledger = SliceLedger(tmp_path / "state.sqlite3")
         events: list[UploadEvent] = []
-        uploader = DurableUploader(
-            target,
-            ledger,
-            SID,
-            PLAYLIST_KEY,
-            tmp_path / "backup",
-            target_duration=2.0,
-            listener=events.append,
+        uploader = durable_uploader(
+            target, ledger, SID, PLAYLIST_KEY, tmp_path / "backup", listener=events.append
         )
         path = tmp_path / "slice.ts"
         path.write_bytes(b"\x47" * 1880)
@@ -621,7 +573,7 @@ def test_an_upload_that_is_never_answered_is_retried_after_each_60_s_timeout(
         (60.0, hung),
         (121.0, hung),
         (183.0, hung),
-        (187.0, "stored"),
+        (187.0, STORED),
     ]
     assert events == [UploadFailed(hung), BackedUp(pending=1), UploadRecovered(), AllUploaded()]
     assert s3_server.list_keys(s3_bucket) == sorted([PLAYLIST_KEY, "rec/slice.ts"])
