@@ -24,7 +24,6 @@ from core.storage.hls import parse_playlist
 from core.storage.ledger import SliceLedger
 from core.storage.local import LocalFolderDestination
 from core.storage.playlist_writer import PlaylistWriter
-from core.storage.s3 import S3Destination
 from core.storage.uploader import (
     RETRY_DELAYS,
     AllUploaded,
@@ -34,6 +33,7 @@ from core.storage.uploader import (
     UploadFailed,
     UploadRecovered,
 )
+from tests.core.storage.stores import durable_uploader, s3_destination
 from tests.core.storage.virtual_time import run_virtual
 from tests.helpers import wait_until
 from tests.s3server import S3Server, TcpProxy
@@ -41,6 +41,8 @@ from tests.s3server import S3Server, TcpProxy
 SID = "sid1"
 PLAYLIST_KEY = "rec/sid1_chan.m3u8"
 DURATIONS = (2.0, 2.0, 1.5)
+FAST = (0.02, 0.05)
+"""Retry delays of the tests on the real clock."""
 
 
 class FlakyFolder(LocalFolderDestination):
@@ -103,18 +105,17 @@ def ledger(tmp_path: Path) -> Iterator[SliceLedger]:
 
 
 def uploader_for(
-    target: LocalFolderDestination, ledger: SliceLedger, tmp_path: Path, events: list[UploadEvent]
+    target: LocalFolderDestination,
+    ledger: SliceLedger,
+    tmp_path: Path,
+    events: list[UploadEvent] | None = None,
+    **kwargs: Any,
 ) -> DurableUploader:
-    return DurableUploader(
-        target,
-        ledger,
-        SID,
-        PLAYLIST_KEY,
-        tmp_path / "backup",
-        target_duration=2.0,
-        listener=events.append,
-        retry_delays=(0.02, 0.05),
-    )
+    """The uploader of recording ``SID`` with its backup in ``tmp_path/backup``, telling
+    ``events`` what it reports."""
+    if events is not None:
+        kwargs["listener"] = events.append
+    return durable_uploader(target, ledger, SID, PLAYLIST_KEY, tmp_path / "backup", **kwargs)
 
 
 async def test_a_store_that_fails_n_times_gets_every_slice_after_retries(
@@ -123,7 +124,7 @@ async def test_a_store_that_fails_n_times_gets_every_slice_after_retries(
     failures = 4
     target = FlakyFolder(tmp_path / "bucket", failures)
     events: list[UploadEvent] = []
-    uploader = uploader_for(target, ledger, tmp_path, events)
+    uploader = uploader_for(target, ledger, tmp_path, events, retry_delays=FAST)
     slices = closed_slices(tmp_path / "work")
     keys = [await uploader.add_slice(s) for s in slices]
     await uploader.end()
@@ -166,7 +167,7 @@ async def test_uploads_resume_from_the_ledger_after_a_restart(
 ) -> None:
     down = FlakyFolder(tmp_path / "bucket", failures=0)  # its gate never opens: no upload
     first_events: list[UploadEvent] = []
-    first = uploader_for(down, ledger, tmp_path, first_events)
+    first = uploader_for(down, ledger, tmp_path, first_events, retry_delays=FAST)
     slices = closed_slices(tmp_path / "work")
     for s in slices[:2]:
         await first.add_slice(s)
@@ -175,7 +176,9 @@ async def test_uploads_resume_from_the_ledger_after_a_restart(
     assert first_events == [] and [u.sid for u in ledger.unfinished()] == [SID]
 
     events: list[UploadEvent] = []
-    again = uploader_for(LocalFolderDestination(tmp_path / "bucket"), ledger, tmp_path, events)
+    again = uploader_for(
+        LocalFolderDestination(tmp_path / "bucket"), ledger, tmp_path, events, retry_delays=FAST
+    )
     again.start()
     assert await again.wait_done(10)
     await again.aclose()
@@ -251,15 +254,7 @@ def test_a_failed_upload_is_retried_after_1_2_4_8_15_then_every_30_s(tmp_path: P
     async def main() -> tuple[ScriptedStore, list[UploadEvent], list[float]]:
         store = ScriptedStore(tmp_path / "bucket", down=lambda now: now < up_at)
         events: list[UploadEvent] = []
-        uploader = DurableUploader(
-            store,
-            SliceLedger(tmp_path / "state.sqlite3"),
-            SID,
-            PLAYLIST_KEY,
-            tmp_path / "backup",
-            target_duration=2.0,
-            listener=events.append,
-        )
+        uploader = uploader_for(store, SliceLedger(tmp_path / "state.sqlite3"), tmp_path, events)
         slices = closed_slices(tmp_path / "work")
         await uploader.add_slice(slices[0])
         await uploader.end()
@@ -293,15 +288,7 @@ def test_after_a_recovery_the_next_outage_starts_again_at_1_s(tmp_path: Path) ->
             tmp_path / "bucket", down=lambda now: any(a <= now < b for a, b in outages)
         )
         events: list[UploadEvent] = []
-        uploader = DurableUploader(
-            store,
-            SliceLedger(tmp_path / "state.sqlite3"),
-            SID,
-            PLAYLIST_KEY,
-            tmp_path / "backup",
-            target_duration=2.0,
-            listener=events.append,
-        )
+        uploader = uploader_for(store, SliceLedger(tmp_path / "state.sqlite3"), tmp_path, events)
         slices = closed_slices(tmp_path / "work")
         await uploader.add_slice(slices[0])  # t=0: fails at 0, 1, 3, 7, 15; stored at 30
         await asyncio.sleep(100.0)
@@ -343,14 +330,7 @@ def test_a_slice_closing_during_an_outage_is_tried_at_once(tmp_path: Path) -> No
     # is retried at least once per slice; the backoff still grows with each failure.
     async def main() -> ScriptedStore:
         store = ScriptedStore(tmp_path / "bucket", down=lambda now: now < 40.0)
-        uploader = DurableUploader(
-            store,
-            SliceLedger(tmp_path / "state.sqlite3"),
-            SID,
-            PLAYLIST_KEY,
-            tmp_path / "backup",
-            target_duration=2.0,
-        )
+        uploader = uploader_for(store, SliceLedger(tmp_path / "state.sqlite3"), tmp_path)
         slices = closed_slices(tmp_path / "work")
         await uploader.add_slice(slices[0])  # fails at 0, 1, 3
         await asyncio.sleep(5.0)
@@ -418,15 +398,8 @@ def s3_uploader(
     transport: httpx.AsyncBaseTransport | None = None,
     **kwargs: Any,
 ) -> DurableUploader:
-    target = S3Destination(
-        endpoint,
-        bucket,
-        region="us-east-1",
-        access_key=s3.access_key,
-        secret_key=s3.secret_key,
-        transport=transport,
-    )
-    return DurableUploader(target, ledger, SID, PLAYLIST_KEY, backup, target_duration=2.0, **kwargs)
+    target = s3_destination(s3, endpoint, bucket, transport=transport)
+    return durable_uploader(target, ledger, SID, PLAYLIST_KEY, backup, **kwargs)
 
 
 async def test_after_an_outage_each_slice_is_listed_right_after_it_is_stored(
