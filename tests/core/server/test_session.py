@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import CloudRecordingError, ErrorCode
+from core.errors import ErrorCode
 from core.media.recorder import IdleExit, RecorderFailure, StopReason
 from core.notices import MODULE_RECORDER, MODULE_UPLOADER, Status
 from core.storage.destination import StorageError
@@ -167,17 +167,7 @@ async def test_a_destination_that_fails_its_check_fails_the_start(tmp_path: Path
     blocked.write_text("a file where the folder should be")
     harness = local_harness(tmp_path, LocalFolderDestination(blocked))
     try:
-        with pytest.raises(CloudRecordingError) as info:
-            await harness.session.start()
-        assert info.value.code is ErrorCode.UPLOADER_INIT
-        assert harness.feeder is None  # no recorder was built
-        notices = await harness.notices()
-        assert names(notices) == [
-            "cloud_recording_status_update",
-            "cloud_recording_error",
-            "cloud_recording_status_update",
-            "session_exit",
-        ]
+        _, notices = await harness.start_fails()
         (error,) = details(notices, "cloud_recording_error")
         assert (error["module"], error["errorCode"], error["fatal"]) == (
             MODULE_UPLOADER,

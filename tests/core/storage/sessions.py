@@ -16,7 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from core.config import RecordingConfig
+from core.errors import CloudRecordingError, ErrorCode
 from core.media.recorder import (
     RecorderEvent,
     RecorderStarted,
@@ -163,6 +166,22 @@ class Harness:
         """Every notice, read as the event stream reads them (ends when the session does)."""
         async with asyncio.timeout(self.notices_timeout):
             return [n async for n in self.session.notices(0)]
+
+    async def start_fails(self) -> tuple[CloudRecordingError, list[dict[str, Any]]]:
+        """Starts the session, which must fail with ``UPLOADER_INIT`` before a recorder is
+        built and end with the notices of a failed start; the error and the notices."""
+        with pytest.raises(CloudRecordingError) as info:
+            await self.session.start()
+        assert info.value.code is ErrorCode.UPLOADER_INIT
+        assert self.feeder is None  # no recorder was built
+        notices = await self.notices()
+        assert names(notices) == [
+            "cloud_recording_status_update",
+            "cloud_recording_error",
+            "cloud_recording_status_update",
+            "session_exit",
+        ]
+        return info.value, notices
 
     def row(self) -> RecordingRow:
         row = self.store.recording(SID)

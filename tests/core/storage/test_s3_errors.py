@@ -369,37 +369,23 @@ async def test_a_failing_check_fails_the_start_with_uploader_init(
     caplog.set_level(logging.DEBUG)
     harness = Harness(tmp_path, failing.destination())
     try:
-        with pytest.raises(CloudRecordingError) as info:
-            await harness.session.start()
-        assert info.value.code is ErrorCode.UPLOADER_INIT
+        error, notices = await harness.start_fails()
         # The probe object has a random name under the prefix (none here).
-        probe = re.fullmatch(
-            r"cannot upload '(\.cloudrec-check-[0-9a-f]{32})' .*", info.value.message
-        )
-        assert probe is not None, info.value.message
-        assert info.value.message == failing.message(probe.group(1))
-        assert harness.feeder is None  # no recorder was built
-        notices = await harness.notices()
-        assert names(notices) == [
-            "cloud_recording_status_update",
-            "cloud_recording_error",
-            "cloud_recording_status_update",
-            "session_exit",
-        ]
+        probe = re.fullmatch(r"cannot upload '(\.cloudrec-check-[0-9a-f]{32})' .*", error.message)
+        assert probe is not None, error.message
+        assert error.message == failing.message(probe.group(1))
         assert details(notices, "cloud_recording_error") == [
             {
                 "msgName": "cloud_recording_error",
                 "module": MODULE_UPLOADER,
                 "errorCode": int(ErrorCode.UPLOADER_INIT),
-                "errorMsg": info.value.message,
+                "errorMsg": error.message,
                 "fatal": True,
             }
         ]
         assert [d["status"] for d in details(notices, "cloud_recording_status_update")] == [1, 20]
-        assert harness.row().exit_reason == info.value.message
-        assert_no_secrets(
-            [json.dumps(notices), str(info.value)], logged(caplog), failing, s3_server
-        )
+        assert harness.row().exit_reason == error.message
+        assert_no_secrets([json.dumps(notices), str(error)], logged(caplog), failing, s3_server)
     finally:
         await harness.close()
 
