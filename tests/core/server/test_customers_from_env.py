@@ -2,27 +2,21 @@
 from ``CLOUDREC_CUSTOMERS``, as docs/rest-api.md says, and the secrets never shown.
 
 Each test runs the real command (``python -m core.cli server``) as a child process on
-127.0.0.1 with a random port, at log level debug, and keeps everything it prints.
+127.0.0.1 with a random port, at log level debug, and keeps everything it prints
+(tests.server_process).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
 
 from core.enums import SANDBOX_APP_ID
-from tests.helpers import wait_until
+from tests.server_process import ServerProcess, refused_server, server_process
 
-REPO = Path(__file__).resolve().parents[3]
 ACME, BETA = ("acme", "acme-S3cret-7f2b9c"), ("beta", "beta-S3cret-91c4d0")
 CUSTOMERS = f"{ACME[0]}:{ACME[1]},{BETA[0]}:{BETA[1]}"
 TOKEN = "bearer-token-of-this-test"
@@ -32,69 +26,14 @@ UNAUTHORIZED = {
 }
 
 
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
-    out: Path
-    err: Path
-    data: Path
-
-    def printed(self) -> str:
-        """Everything the server wrote to stdout and stderr so far."""
-        return self.out.read_text() + self.err.read_text()
-
-
-def command(tmp: Path, *flags: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "core.cli",
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--ready-file",
-        str(tmp / "ready.json"),
-        "--data-dir",
-        str(tmp / "data"),
-        "--log-level",
-        "debug",
-        *flags,
-    ]
-
-
 def environment(customers: str) -> dict[str, str]:
     return {**os.environ, "CLOUDREC_CUSTOMERS": customers, "CLOUDREC_SERVER_TOKEN": TOKEN}
 
 
-@asynccontextmanager
-async def server(tmp: Path, *flags: str) -> AsyncIterator[Server]:
-    """The server running; on exit it is stopped with SIGTERM and must exit 0."""
-    out, err = tmp / "stdout.txt", tmp / "stderr.txt"
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        process = await asyncio.to_thread(
-            subprocess.Popen,
-            command(tmp, *flags),
-            env=environment(CUSTOMERS),
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
-        )
-    ready = tmp / "ready.json"
-    try:
-        await wait_until(lambda: ready.exists() or process.poll() is not None, timeout=60)
-        assert process.poll() is None, err.read_text()
-        await wait_until(lambda: "listening on" in out.read_text(), timeout=10)
-        url = out.read_text().split("listening on ", 1)[1].split()[0]
-        yield Server(url, process, out, err, tmp / "data")
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        code = await asyncio.to_thread(process.wait, 30)
-    assert code == 0, err.read_text()
+def server(tmp: Path, *flags: str) -> AbstractAsyncContextManager[ServerProcess]:
+    """The server running with ``CUSTOMERS``; on exit it is stopped with SIGTERM and must
+    exit 0."""
+    return server_process(tmp, *flags, env=environment(CUSTOMERS))
 
 
 def basic(customer: str, secret: str) -> httpx.BasicAuth:
@@ -145,7 +84,7 @@ async def test_customers_from_the_environment_authenticate_and_their_secrets_nev
     assert f'"POST {base}/acquire HTTP/1.1" 401' in printed  # it did log the requests
     assert f'"POST {base}/acquire HTTP/1.1" 200' in printed
     assert "DEBUG" in printed
-    stored = b"".join(p.read_bytes() for p in running.data.rglob("*") if p.is_file())
+    stored = running.stored()
     for _, secret in (ACME, BETA):
         assert secret not in printed
         assert secret.encode() not in stored
@@ -166,17 +105,8 @@ async def test_a_malformed_customer_list_stops_the_server_without_showing_it(
     tmp_path: Path,
 ) -> None:
     for customers in (f"{ACME[0]}:{ACME[1]},broken", f"{ACME[0]}:{ACME[1]},:{BETA[1]}"):
-        result = await asyncio.to_thread(
-            subprocess.run,
-            command(tmp_path, "--customers-from-env"),
-            env=environment(customers),
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        code, stdout, stderr = await refused_server(
+            tmp_path, "--customers-from-env", env=environment(customers)
         )
-        assert (result.returncode, result.stdout) == (2, ""), result.stderr
-        assert (
-            result.stderr == "cloudrec server: CLOUDREC_CUSTOMERS: each entry must be ID:SECRET\n"
-        )
+        assert (code, stdout) == (2, ""), stderr
+        assert stderr == "cloudrec server: CLOUDREC_CUSTOMERS: each entry must be ID:SECRET\n"

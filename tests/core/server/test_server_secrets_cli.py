@@ -7,14 +7,7 @@ owner-only file (``--apps-file``) or, with a warning, from the command line, whe
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -22,9 +15,8 @@ import pytest
 
 from core.channel.accesstoken import build_rtc_token
 from core.commands.server import main, read_apps_file
-from tests.helpers import wait_until
+from tests.server_process import refused_server, server_process
 
-REPO = Path(__file__).resolve().parents[3]
 ENV_APP = ("11111111111111111111111111111111", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1")
 FILE_APP = ("22222222222222222222222222222222", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2")
 FILE_APP_2 = ("33333333333333333333333333333333", "ccccccccccccccccccccccccccccccc3")
@@ -38,67 +30,14 @@ WARNING = (
 OURS = ("CLOUDREC_SERVER_TOKEN", "CLOUDREC_APPS", "CLOUDREC_CUSTOMERS")
 
 
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
-    out: Path
-    err: Path
-    data: Path
-
-    def stdout(self) -> str:
-        return self.out.read_text()
-
-    def stderr(self) -> str:
-        return self.err.read_text()
-
-    def cmdline(self) -> bytes:
-        return Path(f"/proc/{self.process.pid}/cmdline").read_bytes()
-
-
-def command(tmp: Path, *flags: str) -> list[str]:
-    return [
-        sys.executable, "-m", "core.cli", "server", "--host", "127.0.0.1", "--port", "0",
-        "--ready-file", str(tmp / "ready.json"), "--data-dir", str(tmp / "data"),
-        "--log-level", "debug", *flags,
-    ]  # fmt: skip
-
-
 def environment(**extra: str) -> dict[str, str]:
     """This process's environment without cloudrec's variables, plus ``extra``."""
     return {**{k: v for k, v in os.environ.items() if k not in OURS}, **extra}
 
 
-@asynccontextmanager
-async def server(tmp: Path, *flags: str, env: dict[str, str]) -> AsyncIterator[Server]:
-    """The server running; on exit it is stopped with SIGTERM and must exit 0."""
-    out, err = tmp / "stdout.txt", tmp / "stderr.txt"
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        process = await asyncio.to_thread(
-            subprocess.Popen, command(tmp, *flags), env=env, cwd=REPO,
-            stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-        )  # fmt: skip
-    try:
-        await wait_until(
-            lambda: "admin token: " in out.read_text() or process.poll() is not None, 60
-        )
-        assert process.poll() is None, err.read_text()
-        url = out.read_text().split("listening on ", 1)[1].split()[0]
-        yield Server(url, process, out, err, tmp / "data")
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        code = await asyncio.to_thread(process.wait, 30)
-    assert code == 0, err.read_text()
-
-
 async def refused(tmp: Path, *flags: str) -> tuple[int, str, str]:
     """Run a server that must refuse to start: its exit code, stdout and stderr."""
-    result = await asyncio.to_thread(
-        subprocess.run, command(tmp, *flags), env=environment(), cwd=REPO,
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    return result.returncode, result.stdout, result.stderr
+    return await refused_server(tmp, *flags, env=environment())
 
 
 def apps_file(path: Path, text: str, mode: int) -> Path:
@@ -135,7 +74,7 @@ async def test_given_token_and_certificates_from_env_and_file_are_never_shown(
         0o600,
     )
     env = environment(CLOUDREC_SERVER_TOKEN=TOKEN, CLOUDREC_APPS=":".join(ENV_APP))
-    async with server(tmp_path, "--apps-file", str(listed), env=env) as running:
+    async with server_process(tmp_path, "--apps-file", str(listed), env=env) as running:
         lines = running.stdout().splitlines()
         assert lines == [
             f"cloudrec server listening on {running.url}",
@@ -151,9 +90,9 @@ async def test_given_token_and_certificates_from_env_and_file_are_never_shown(
                 assert await admitted(http, app_id, "f" * 32) == BAD_SIGNATURE, app_id
             unknown = await http.get(f"/channels/{OPTION_APP[0]}/sec")
             assert unknown.status_code == 404
-    printed = running.stdout() + running.stderr()
+    printed = running.printed()
     assert "DEBUG" in printed and "warning: --app" not in printed
-    stored = b"".join(p.read_bytes() for p in running.data.rglob("*") if p.is_file())
+    stored = running.stored()
     for secret in (TOKEN, ENV_APP[1], FILE_APP[1], FILE_APP_2[1]):
         assert secret not in printed
         assert secret.encode() not in cmdline
@@ -164,7 +103,7 @@ async def test_a_generated_token_is_printed_and_app_on_the_command_line_is_warne
     tmp_path: Path,
 ) -> None:
     spec = ":".join(OPTION_APP)
-    async with server(tmp_path, "--app", spec, env=environment()) as running:
+    async with server_process(tmp_path, "--app", spec, env=environment()) as running:
         url_line, token_line = running.stdout().splitlines()
         assert url_line == f"cloudrec server listening on {running.url}"
         token = token_line.removeprefix("admin token: ")
