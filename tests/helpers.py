@@ -13,9 +13,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import httpx
 import pytest
 
 from core import CloudRecorderObserver, ErrorCode
+
+
+def bearer_client(server: Any) -> httpx.AsyncClient:
+    """An HTTP client of ``server`` (the ``channel_server`` fixture) that sends the server's
+    admin token as a Bearer token."""
+    return httpx.AsyncClient(
+        base_url=server.url,
+        headers={"Authorization": f"Bearer {server.settings.token}"},
+        timeout=30,
+    )
 
 
 class CallbackLog(CloudRecorderObserver):
