@@ -19,6 +19,7 @@ import pytest
 
 from core.enums import SANDBOX_APP_ID
 from tests.conftest import TEST_CUSTOMER
+from tests.helpers import bearer_client
 
 APP = SANDBOX_APP_ID
 BASE = f"/v1/apps/{APP}/cloud_recording"
@@ -34,11 +35,7 @@ SMALL = {"width": 160, "height": 120, "fps": 15, "bitrate": 100}
 
 @pytest.fixture
 async def http(channel_server: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=channel_server.url,
-        headers={"Authorization": f"Bearer {channel_server.settings.token}"},
-        timeout=30,
-    ) as client:
+    async with bearer_client(channel_server) as client:
         yield client
 
 
@@ -51,6 +48,36 @@ async def still_answers(http: httpx.AsyncClient) -> None:
     ok = await http.post(f"{BASE}/acquire", json={"cname": "after", "uid": "9"})
     assert ok.status_code == 200, ok.text
     assert set(ok.json()) == {"resourceId", "cname", "uid"}
+
+
+async def start_recording(
+    http: httpx.AsyncClient, cname: str, uid: str, folder: Path
+) -> tuple[str, str]:
+    """Acquire and start a small recording into the local ``folder``: its resource id and
+    sid (the start must answer 200)."""
+    rid = (await http.post(f"{BASE}/acquire", json={"cname": cname, "uid": uid})).json()
+    rid = rid["resourceId"]
+    started = await http.post(
+        f"{BASE}/resourceid/{rid}/mode/mix/start",
+        json={
+            "cname": cname,
+            "uid": uid,
+            "clientRequest": {
+                "recordingConfig": {"transcodingConfig": SMALL},
+                "storageConfig": {"vendor": 100, "extensionParams": {"localFolder": str(folder)}},
+            },
+        },
+    )
+    assert started.status_code == 200, started.text
+    return rid, started.json()["sid"]
+
+
+async def stop_recording(
+    http: httpx.AsyncClient, rid: str, sid: str, cname: str, uid: str
+) -> httpx.Response:
+    return await http.post(
+        f"{BASE}/resourceid/{rid}/sid/{sid}/mode/mix/stop", json={"cname": cname, "uid": uid}
+    )
 
 
 async def post_raw(http: httpx.AsyncClient, path: str, body: bytes) -> httpx.Response:
@@ -157,21 +184,7 @@ async def test_odd_max_resolution_uid_at_start_is_432(
 async def test_odd_update_layout_values_are_432_and_the_recording_goes_on(
     http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    rid = (await http.post(f"{BASE}/acquire", json={"cname": "upd", "uid": "4"})).json()
-    rid = rid["resourceId"]
-    started = await http.post(
-        f"{BASE}/resourceid/{rid}/mode/mix/start",
-        json={
-            "cname": "upd",
-            "uid": "4",
-            "clientRequest": {
-                "recordingConfig": {"transcodingConfig": SMALL},
-                "storageConfig": {"vendor": 100, "extensionParams": {"localFolder": str(tmp_path)}},
-            },
-        },
-    )
-    assert started.status_code == 200, started.text
-    sid = started.json()["sid"]
+    rid, sid = await start_recording(http, "upd", "4", tmp_path)
     path = f"{BASE}/resourceid/{rid}/sid/{sid}/mode/mix/updateLayout"
     layout_allowed = "is not allowed; FLOAT (0), BEST_FIT (1) or VERTICAL (2)"
     cases = {
@@ -198,29 +211,14 @@ async def test_odd_update_layout_values_are_432_and_the_recording_goes_on(
         body = b'{"cname": "upd", "uid": "4", "clientRequest": {"maxResolutionUid": %s}}'
         ok = await post_raw(http, path, body % value.encode())
         assert answer(ok) == (200, {"resourceId": rid, "sid": sid, "cname": "upd", "uid": "4"})
-    stopped = await http.post(
-        f"{BASE}/resourceid/{rid}/sid/{sid}/mode/mix/stop", json={"cname": "upd", "uid": "4"}
-    )
+    stopped = await stop_recording(http, rid, sid, "upd", "4")
     assert stopped.json()["serverResponse"]["uploadingStatus"] == "uploaded", stopped.text
 
 
 async def test_odd_last_event_ids_are_400_naming_the_header(
     http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    rid = (await http.post(f"{BASE}/acquire", json={"cname": "lei", "uid": "5"})).json()
-    rid = rid["resourceId"]
-    started = await http.post(
-        f"{BASE}/resourceid/{rid}/mode/mix/start",
-        json={
-            "cname": "lei",
-            "uid": "5",
-            "clientRequest": {
-                "recordingConfig": {"transcodingConfig": SMALL},
-                "storageConfig": {"vendor": 100, "extensionParams": {"localFolder": str(tmp_path)}},
-            },
-        },
-    )
-    sid = started.json()["sid"]
+    rid, sid = await start_recording(http, "lei", "5", tmp_path)
     events = f"{BASE}/resourceid/{rid}/sid/{sid}/mode/mix/events"
     allowed = (
         "is not allowed; the id of a notice this stream sent, a decimal integer from 0 to "
@@ -247,9 +245,7 @@ async def test_odd_last_event_ids_are_400_naming_the_header(
         assert replay.status_code == 200
         first = await anext(replay.aiter_lines())
         assert first == "id: 2"
-    stopped = await http.post(
-        f"{BASE}/resourceid/{rid}/sid/{sid}/mode/mix/stop", json={"cname": "lei", "uid": "5"}
-    )
+    stopped = await stop_recording(http, rid, sid, "lei", "5")
     assert stopped.status_code == 200, stopped.text
     await still_answers(http)
 

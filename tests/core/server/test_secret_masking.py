@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from core.enums import SANDBOX_APP_ID
+from tests.helpers import bearer_client
 from tests.s3server import S3Server
 
 BASE = f"/v1/apps/{SANDBOX_APP_ID}/cloud_recording"
@@ -25,11 +26,7 @@ SMALL = {"width": 160, "height": 120, "fps": 15, "bitrate": 100}
 
 @pytest.fixture
 async def http(channel_server: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=channel_server.url,
-        headers={"Authorization": f"Bearer {channel_server.settings.token}"},
-        timeout=30,
-    ) as client:
+    async with bearer_client(channel_server) as client:
         yield client
 
 
