@@ -449,7 +449,11 @@ async function refreshRoster() {
   const channel = encodeURIComponent($("channel").value);
   if (!app || !channel) return;
   try {
-    const response = await fetch(`/channels/${app}/${channel}`, { cache: "no-store" });
+    // A certificate app's roster needs the channel's token (docs/channel.md).
+    const headers = {};
+    const token = $("token").value.trim();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const response = await fetch(`/channels/${app}/${channel}`, { cache: "no-store", headers });
     const data = await response.json();
     if (response.ok) renderRoster(data.users);
     else renderRoster([]);

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from urllib.parse import urlencode
 
 import pytest
 
+from core.channel.accesstoken import build_rtc_token
 from core.channel.roster import LeaveReason, UserJoined, UserLeft
 from core.enums import SANDBOX_APP_ID, VideoStreamType
+from tests.conftest import TEST_APP_CERTIFICATE, TEST_APP_ID
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_browser
 
 
@@ -71,6 +74,34 @@ async def test_join_page_publishes_camera_and_microphone(channel_server) -> None
                 left = await anext(events)
             assert isinstance(left, UserLeft) and left.reason is LeaveReason.QUIT
             await page.wait_for_selector("#roster tr[data-uid='77']", state="detached")
+        finally:
+            await browser.close()
+            await sub.close()
+
+
+@pytest.mark.browser
+async def test_join_page_shows_a_certificate_apps_roster_with_its_token(channel_server) -> None:
+    """docs/channel.md: a certificate app's roster needs the channel's token; the page
+    sends the token it publishes with (before, it showed "nobody")."""
+    playwright_api = require_browser()
+    token = build_rtc_token(TEST_APP_ID, TEST_APP_CERTIFICATE, "secure", 78, "publisher", 600)
+    channel = channel_server.registry.channel(TEST_APP_ID, "secure")
+    events = (sub := channel.subscribe(9000)).events()
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, headless=False, args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page()
+            query = urlencode({"app": TEST_APP_ID, "channel": "secure", "uid": 78, "token": token})
+            await page.goto(f"{channel_server.url}/join?{query}")
+            await page.wait_for_function("document.getElementById('camera').options.length > 1")
+            await page.click("#join")
+            async with asyncio.timeout(15):
+                joined = await anext(events)
+            assert isinstance(joined, UserJoined) and joined.uid == 78
+            await page.wait_for_selector("#roster tr[data-uid='78']", timeout=5000)
+            await page.click("#leave")
         finally:
             await browser.close()
             await sub.close()
