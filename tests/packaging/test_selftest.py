@@ -8,12 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 
 from core.commands import selftest
 from core.sdk.embedded import server_command
+from tests.ts_slices import write_ts_slice
 
 OK_LINE = re.compile(
     r"^cloudrec self-test: ok, (\d+\.\d) s recorded, (\d+) slices, 320x240@15, audio 48 kHz$"
@@ -43,27 +42,6 @@ def test_embedded_server_runs_the_cli_module_from_source() -> None:
     assert server_command() == [sys.executable, "-m", "core.cli", "server"]
 
 
-def _write_slice(path: Path, seconds: float = 1.0, audio: bool = True) -> None:
-    """A small MPEG-TS slice like the recorder's: H.264 320x240@15 and AAC 48 kHz."""
-    with av.open(str(path), "w", format="mpegts") as out:
-        video = out.add_stream("libx264", rate=selftest.FPS)
-        video.width, video.height, video.pix_fmt = selftest.WIDTH, selftest.HEIGHT, "yuv420p"
-        sound = out.add_stream("aac", rate=selftest.AUDIO_RATE) if audio else None
-        for i in range(int(seconds * selftest.FPS)):
-            image = np.full((selftest.HEIGHT, selftest.WIDTH, 3), i * 8 % 256, np.uint8)
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = i
-            out.mux(video.encode(frame))
-        out.mux(video.encode())
-        if sound is not None:
-            for i in range(int(seconds * selftest.AUDIO_RATE / 1024)):
-                samples = np.zeros((1, 1024), np.float32)
-                chunk = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-                chunk.sample_rate, chunk.pts = selftest.AUDIO_RATE, i * 1024
-                out.mux(sound.encode(chunk))
-            out.mux(sound.encode())
-
-
 def _playlist(folder: Path, names: list[str], ended: bool = True) -> Path:
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:4"]
     for name in names:
@@ -75,7 +53,7 @@ def _playlist(folder: Path, names: list[str], ended: bool = True) -> Path:
 
 def test_check_recording_counts_what_the_slices_hold(tmp_path: Path) -> None:
     for name in ("a.ts", "b.ts"):
-        _write_slice(tmp_path / name, seconds=2.0)
+        write_ts_slice(tmp_path / name, seconds=2.0)
     result = selftest.check_recording(_playlist(tmp_path, ["a.ts", "b.ts"]))
     assert (result.slices, result.width, result.height, result.audio_rate) == (2, 320, 240, 48000)
     assert 3.5 <= result.seconds <= 4.5
@@ -83,13 +61,13 @@ def test_check_recording_counts_what_the_slices_hold(tmp_path: Path) -> None:
 
 
 def test_an_unfinished_playlist_fails(tmp_path: Path) -> None:
-    _write_slice(tmp_path / "a.ts")
+    write_ts_slice(tmp_path / "a.ts")
     with pytest.raises(selftest.SelfTestError, match="EXT-X-ENDLIST"):
         selftest.check_recording(_playlist(tmp_path, ["a.ts"], ended=False))
 
 
 def test_a_slice_without_audio_or_a_broken_slice_fails(tmp_path: Path) -> None:
-    _write_slice(tmp_path / "silent.ts", audio=False)
+    write_ts_slice(tmp_path / "silent.ts", audio=False)
     with pytest.raises(selftest.SelfTestError, match=r"silent\.ts lacks"):
         selftest.check_recording(_playlist(tmp_path, ["silent.ts"]))
     (tmp_path / "broken.ts").write_bytes(b"\x00" * 1000)
@@ -98,6 +76,6 @@ def test_a_slice_without_audio_or_a_broken_slice_fails(tmp_path: Path) -> None:
 
 
 def test_too_little_media_fails(tmp_path: Path) -> None:
-    _write_slice(tmp_path / "a.ts", seconds=1.0)
+    write_ts_slice(tmp_path / "a.ts", seconds=1.0)
     with pytest.raises(selftest.SelfTestError, match=r"only 1\.0 s of video"):
         selftest.check_recording(_playlist(tmp_path, ["a.ts"]))

@@ -16,8 +16,6 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import url2pathname
 
-import av
-import numpy as np
 import pytest
 
 from core.commands import selftest
@@ -35,6 +33,7 @@ from core.storage.playlist_writer import PlaylistWriter
 from core.storage.uploader import AllUploaded, DurableUploader, UploadEvent
 from core.validation import check_channel_name
 from tests.helpers import _playlist_entries, wait_until
+from tests.ts_slices import write_ts_slice
 
 SID = "0123456789abcdef0123456789abcdef"
 STAMP = "20260102030405678"
@@ -180,25 +179,6 @@ CNAME = "q&a #1? %41"
 decoded twice (``A``), would not find."""
 
 
-def write_slice(path: Path, seconds: float = 2.0) -> None:
-    """An MPEG-TS slice as the recorder writes it: H.264 320x240@15 and AAC 48 kHz."""
-    with av.open(str(path), "w", format="mpegts") as out:
-        video = out.add_stream("libx264", rate=selftest.FPS)
-        video.width, video.height, video.pix_fmt = selftest.WIDTH, selftest.HEIGHT, "yuv420p"
-        sound = out.add_stream("aac", rate=selftest.AUDIO_RATE)
-        for i in range(int(seconds * selftest.FPS)):
-            image = np.full((selftest.HEIGHT, selftest.WIDTH, 3), i * 8 % 256, np.uint8)
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = i
-            out.mux(video.encode(frame))
-        out.mux(video.encode())
-        for i in range(int(seconds * selftest.AUDIO_RATE / 1024)):
-            chunk = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), "fltp", "mono")
-            chunk.sample_rate, chunk.pts = selftest.AUDIO_RATE, i * 1024
-            out.mux(sound.encode(chunk))
-        out.mux(sound.encode())
-
-
 @pytest.fixture
 def slices(tmp_path: Path) -> list[ClosedSlice]:
     work = tmp_path / "work"
@@ -206,7 +186,7 @@ def slices(tmp_path: Path) -> list[ClosedSlice]:
     out = []
     for index, stamp in enumerate(("20260102030405678", "20260102030407678")):
         path = work / f"{SID}_{CNAME}_{stamp}.ts"
-        write_slice(path)
+        write_ts_slice(path, seconds=2.0)
         out.append(ClosedSlice(index, path.name, path, 2.0 * index, 2.0, path.stat().st_size))
     return out
 
