@@ -21,7 +21,7 @@ import pytest
 
 from core.enums import SANDBOX_APP_ID
 from core.storage.credentials import SERVICE
-from tests.helpers import require_secret_service
+from tests.helpers import bearer_client, require_secret_service
 from tests.s3server import S3Server
 
 BASE = f"/v1/apps/{SANDBOX_APP_ID}/cloud_recording"
@@ -59,11 +59,7 @@ async def keyring_items() -> dict[str, str]:
 @pytest.fixture
 async def http(channel_server: Any) -> AsyncIterator[httpx.AsyncClient]:
     require_secret_service()
-    async with httpx.AsyncClient(
-        base_url=channel_server.url,
-        headers={"Authorization": f"Bearer {channel_server.settings.token}"},
-        timeout=30,
-    ) as client:
+    async with bearer_client(channel_server) as client:
         yield client
 
 
