@@ -183,8 +183,15 @@ def sync_offsets(
     beeps = [b for b in beep_onsets(audio) if b > heard]
     offsets = pair_offsets(flashes, beeps)
     assert len(offsets) == len(flashes), ("flashes without a beep", flashes, beeps)
-    gaps = np.diff(flashes)
-    assert all(abs(g - 1.0) <= 1.0 / fps + 1e-6 for g in gaps), ("flash gaps", flashes)
+    # Flashes once a second without a gap; while frame times still come from arrival
+    # (the first SETTLING_SECONDS of the user's picture, docs/channel.md) a flash frame
+    # may lose its tick to its neighbour, as it may land one frame off.
+    settled = flashes[0] + SETTLING_SECONDS
+    gaps = [(b, b - a) for a, b in itertools.pairwise(flashes)]
+    assert all(
+        abs(g - 1.0) <= 1.0 / fps + 1e-6 or (t <= settled and abs(g - 2.0) <= 1.0 / fps + 1e-6)
+        for t, g in gaps
+    ), ("flash gaps", flashes)
     end = frames[-1][0]
     assert flashes and end - flashes[-1] < 1.0 + 1.0 / fps, (flashes, end)
     pairs = [(t - PTS_OFFSET, o) for t, o in zip(flashes, offsets, strict=True)]
@@ -197,7 +204,8 @@ def check_sync(pairs: list[tuple[float, float]], first_frame: float, fps: int) -
     for t, offset in pairs:
         bound = 1.0 / fps if t - first_frame < SETTLING_SECONDS else SYNC_BOUND
         assert abs(offset) <= bound, (round(t, 3), round(offset * 1000, 1), "ms", pairs)
-    assert pairs[0][0] - first_frame < 1.0 + 1.0 / fps, ("no flash in the first second", pairs)
+    # a flash in the first second, or the second while settling (see sync_offsets)
+    assert pairs[0][0] - first_frame < 2.0 + 1.0 / fps, ("no flash in the first seconds", pairs)
 
 
 def first_shown(paths: list[Path], window: Rect, uid: int, uids: list[int]) -> float:
