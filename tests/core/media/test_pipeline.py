@@ -216,9 +216,7 @@ def test_pictures_keep_their_aspect_ratio_on_the_background(tmp_path: Path) -> N
     assert np.abs(image[180, 150].astype(int) - (220, 0, 0)).max() < 30
 
 
-def test_joiners_and_leavers_retile_at_their_tick(
-    tmp_path: Path, synthetic_feed: Feed
-) -> None:
+def test_joiners_and_leavers_retile_at_their_tick(tmp_path: Path, synthetic_feed: Feed) -> None:
     pipeline, slices = make(tmp_path, layout=MixedVideoLayout.BEST_FIT, audio_profile=None)
     pipeline.user_joined(1, 0.0)
     pipeline.user_joined(2, 0.0)
