@@ -23,7 +23,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
-from core.server.recording_api import authorize
+from core.server.recording_api import authorize, require_operator
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ async def renew_lease(request: Request) -> dict[str, Any]:
 
     Answers ``{"ok": true, "leaseSeconds": N}``; a server without a lease answers
     ``{"ok": true, "leaseSeconds": null}`` (nothing to renew: it runs until stopped)."""
+    require_operator(request, "renew the server's lease")
     lease: Lease | None = getattr(request.app.state, "lease", None)
     if lease is None:
         return {"ok": True, "leaseSeconds": None}

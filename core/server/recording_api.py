@@ -173,6 +173,15 @@ def caller(request: Request) -> str | None:
     return who
 
 
+def require_operator(request: Request, what: str) -> None:
+    """Refuse ``what`` to a Basic customer: only the server's operator (its bearer token)
+    may steer the server itself (a customer controls only its own recordings)."""
+    if caller(request) is not OPERATOR:
+        raise ApiError(
+            403, 403, f"forbidden: only the server's operator (its bearer token) may {what}"
+        )
+
+
 def _authenticate(request: Request, authorization: str | None) -> str | None:
     settings = request.app.state.settings
     # Starlette decodes headers as Latin-1: encoding back gives the bytes as sent.
@@ -512,6 +521,7 @@ async def exit_when_done(request: Request) -> dict[str, Any]:
     The window calls this when it closes and leaves its embedded server recording in
     the background, so the server does not outlive its work.
     """
+    require_operator(request, "make the server exit")
     service = _service(request)
     shutdown = getattr(request.app.state, "request_shutdown", None)
     if shutdown is None:  # an app served by someone else (tests): nothing to shut down
