@@ -8,11 +8,9 @@ WHIP publisher in the channel.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 
 from core.channel.accesstoken import build_rtc_token
 from core.enums import SANDBOX_APP_ID
@@ -25,14 +23,6 @@ NEEDS = (
     f"the roster of app {TEST_APP_ID} needs a token: send 'Authorization: Bearer <token>' "
     "with an RTC token for this channel (or the server's admin token)"
 )
-
-
-@pytest.fixture
-async def media() -> AsyncIterator[list[SyntheticMedia]]:
-    made: list[SyntheticMedia] = []
-    yield made
-    for m in made:
-        m.stop()
 
 
 def _token(channel: str = CHANNEL, uid: int = 7, **options: Any) -> str:

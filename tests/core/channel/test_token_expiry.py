@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 
 from core.channel.accesstoken import RtcPrivilege, RtcService, build_rtc_token, build_token
 from core.channel.roster import LeaveReason, UserLeft
@@ -25,14 +23,6 @@ from core.participants.whip_client import publish
 from tests.conftest import TEST_APP_CERTIFICATE, TEST_APP_ID
 
 SIZE = (160, 120)
-
-
-@pytest.fixture
-async def media() -> AsyncIterator[list[SyntheticMedia]]:
-    made: list[SyntheticMedia] = []
-    yield made
-    for m in made:
-        m.stop()
 
 
 async def _left_after(

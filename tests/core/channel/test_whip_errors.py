@@ -25,14 +25,6 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.fixture
-async def media() -> AsyncIterator[list[SyntheticMedia]]:
-    made: list[SyntheticMedia] = []
-    yield made
-    for m in made:
-        m.stop()
-
-
 def app_of(channel_server) -> tuple[str, str]:
     (app,) = channel_server.settings.apps.items()
     return app
