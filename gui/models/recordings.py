@@ -8,6 +8,7 @@ progress bar delegate; a row whose recorder or uploader failed is coloured.
 from __future__ import annotations
 
 import contextlib
+import glob
 import time
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -105,7 +106,8 @@ def recording_size(playlist: Path) -> int | None:
     if not playlist.exists():
         return None
     total = 0
-    for path in playlist.parent.glob(f"{playlist.stem}*"):
+    # a channel name may hold glob characters ("[", "*", "?"): match them literally
+    for path in playlist.parent.glob(f"{glob.escape(playlist.stem)}*"):
         with contextlib.suppress(OSError):  # a file may go while we count: not an error
             if path.is_file():
                 total += path.stat().st_size

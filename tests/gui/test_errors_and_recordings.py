@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import socket
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -16,7 +17,7 @@ from core.sdk.recorder import create_cloud_recorder
 from gui.dialogs.close_dialog import CloseDialog
 from gui.dialogs.error_dialog import ErrorDialog, RemedyAction
 from gui.keyring_store import EMBEDDED_SERVER_ENTRY, SERVICE
-from gui.models.recordings import PROGRESS_ROLE, RecordingsModel, RowState
+from gui.models.recordings import PROGRESS_ROLE, RecordingsModel, RowState, recording_size
 from gui.widgets.event_log import ERROR_COLOUR, EventLog
 from tests.helpers import wait_until
 
@@ -238,3 +239,12 @@ async def test_stop_and_release_actions(window: Any, recorder_factory: FakeRecor
     assert ("release", True) in recorder_factory.made[0].calls
     assert window.recordings.model.row(rid).state is RowState.RELEASED  # type: ignore[union-attr]
     assert not window.user_actions.release.isEnabled()
+
+
+def test_recording_size_counts_a_channel_named_with_glob_characters(tmp_path: Path) -> None:
+    """A channel name may hold "[", "]", "*" and "?": they are matched literally."""
+    playlist = tmp_path / "sid_[a]*?b.m3u8"
+    playlist.write_bytes(b"x" * 10)
+    (tmp_path / "sid_[a]*?b_20261130000000000.ts").write_bytes(b"y" * 100)
+    (tmp_path / "sid_ab_20261130000000000.ts").write_bytes(b"z" * 1000)  # another channel
+    assert recording_size(playlist) == 110
