@@ -40,7 +40,11 @@ from core.layout import compute_layout
 from core.participants.analysis import iter_video, playlist_slices, window_colour
 from core.participants.synthetic import is_flash
 from core.sdk.client import Credentials, RestClient
-from core.sdk.embedded import EmbeddedServer, cloudrec_command, start_embedded_server
+from core.sdk.embedded import (
+    EmbeddedServer,
+    bots_command,
+    start_embedded_server,
+)
 from core.sdk.recorder import CloudRecorder, create_cloud_recorder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,24 +110,10 @@ def spawn_bots(
     low_stream: bool = False,
 ) -> subprocess.Popen[bytes]:
     """``cloudrec bots`` in a child process (their encoding is not this process's CPU)."""
-    args = [
-        *cloudrec_command(),
-        "bots",
-        "--server",
-        url,
-        "--channel",
-        channel,
-        "--users",
-        str(users),
-        "--uid-base",
-        str(uid_base),
-        "--size",
-        size,
-        "--fps",
-        str(fps),
-    ]
-    if not low_stream:
-        args.append("--no-low-stream")
+    width, height = (int(n) for n in size.split("x"))
+    args = bots_command(
+        url, channel, users, uid_base=uid_base, size=(width, height), fps=fps, low_stream=low_stream
+    )
     return subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL)
 
 

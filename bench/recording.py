@@ -46,6 +46,7 @@ from core.config import RecordingConfig, TranscodingConfig
 from core.enums import SANDBOX_APP_ID, MixedVideoLayout
 from core.media.pipeline import MixPipeline, PipelineSettings
 from core.media.recorder import Recorder
+from core.sdk.embedded import bots_command
 from core.server.app import ServerSettings, create_app
 from core.storage.local import LocalFolderDestination
 from core.storage.playlist_writer import PlaylistWriter
@@ -240,23 +241,7 @@ async def live(seconds: float, folder: Path) -> tuple[float, float, float, list[
     await _until(lambda: server.started)
     url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     bots = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "core.cli",
-        "bots",
-        "--server",
-        url,
-        "--channel",
-        CHANNEL,
-        "--users",
-        "4",
-        "--uid-base",
-        str(UIDS[0]),
-        "--size",
-        f"{BOT_SIZE[0]}x{BOT_SIZE[1]}",
-        "--fps",
-        str(FPS),
-        "--no-low-stream",
+        *bots_command(url, CHANNEL, 4, uid_base=UIDS[0], size=BOT_SIZE, fps=FPS, low_stream=False),
         cwd=str(ROOT),
     )
     registry = app.state.channels

@@ -10,7 +10,7 @@ import asyncio
 
 from PySide6.QtCore import QCoreApplication, QObject, QProcess, Signal
 
-from core.sdk.embedded import cloudrec_command
+from core.sdk.embedded import bots_command
 from gui import paths
 
 # The strings were written in the window; the catalogue keeps them in its context.
@@ -37,12 +37,10 @@ class DemoParticipants(QObject):
         """Run ``cloudrec bots --server URL --channel NAME --users N``."""
         if self.process is not None:
             self.process.kill()
-        program, *prefix = cloudrec_command()
+        program, *arguments = bots_command(server_url, channel, users)
         process = QProcess(self)
         process.setProgram(program)
-        process.setArguments(
-            [*prefix, "bots", "--server", server_url, "--channel", channel, "--users", str(users)]
-        )
+        process.setArguments(arguments)
         process.setWorkingDirectory(str(paths.PROJECT_ROOT))
         process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         process.readyReadStandardOutput.connect(self._read_output)

@@ -87,6 +87,31 @@ def server_command() -> list[str]:
     return [*cloudrec_command(), "server"]
 
 
+def bots_command(
+    server_url: str,
+    channel: str,
+    users: int,
+    *,
+    uid_base: int | None = None,
+    size: tuple[int, int] | None = None,
+    fps: int | None = None,
+    low_stream: bool = True,
+) -> list[str]:
+    """The command that runs ``cloudrec bots`` (synthetic participants) with this
+    installation; options left ``None`` keep the command's defaults."""
+    args = [*cloudrec_command(), "bots", "--server", server_url, "--channel", channel]
+    args += ["--users", str(users)]
+    if uid_base is not None:
+        args += ["--uid-base", str(uid_base)]
+    if size is not None:
+        args += ["--size", f"{size[0]}x{size[1]}"]
+    if fps is not None:
+        args += ["--fps", str(fps)]
+    if not low_stream:
+        args.append("--no-low-stream")
+    return args
+
+
 class EmbeddedServer:
     """One ``cloudrec server`` child on 127.0.0.1: start, stop, or leave running."""
 

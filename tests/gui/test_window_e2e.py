@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import QPushButton
 
 from core import CloudStorageConfig, ErrorCode, RecordingConfig, StorageVendor, TranscodingConfig
 from core.enums import SANDBOX_APP_ID
+from core.sdk.embedded import bots_command
 from gui.dialogs.close_dialog import CloseDialog
 from gui.embedded_server import EmbeddedServer, ServerState, process_alive
 from gui.forms.new_recording import StartRequest
@@ -80,20 +80,7 @@ async def _shut_down(win: Any) -> None:
 
 def _bots(url: str, channel: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "core.cli",
-            "bots",
-            "--server",
-            url,
-            "--channel",
-            channel,
-            "--users",
-            "2",
-            "--size",
-            "160x120",
-        ],
+        bots_command(url, channel, 2, size=(160, 120)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
