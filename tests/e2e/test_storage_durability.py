@@ -143,16 +143,29 @@ def _details(notices: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
 
 @contextmanager
 def _watch_bucket(s3: S3Server, bucket: str) -> Iterator[dict[str, float]]:
-    """Key -> the wall time it was first listed in the bucket, polled every 0.1 s."""
+    """Key -> the wall time it was first listed in the bucket, polled every 0.1 s.
+
+    A listing takes a while on a busy machine, so a key stored just before the block ends can
+    miss the last poll: one more listing on leaving gives every key a time, which is never
+    earlier than its arrival (a lag computed from it can only be overstated). A listing that
+    fails is raised on leaving rather than silently ending the watch.
+    """
     seen: dict[str, float] = {}
+    failed: list[BaseException] = []
     stop = threading.Event()
 
+    def look() -> None:
+        now = time.time()
+        for key in s3.list_keys(bucket, "recordings/"):
+            seen.setdefault(key, now)
+
     def poll() -> None:
-        while not stop.is_set():
-            now = time.time()
-            for key in s3.list_keys(bucket, "recordings/"):
-                seen.setdefault(key, now)
-            stop.wait(0.1)
+        try:
+            while not stop.is_set():
+                look()
+                stop.wait(0.1)
+        except BaseException as exc:  # handed to the test below
+            failed.append(exc)
 
     thread = threading.Thread(target=poll, name="bucket-watch", daemon=True)
     thread.start()
@@ -160,7 +173,11 @@ def _watch_bucket(s3: S3Server, bucket: str) -> Iterator[dict[str, float]]:
         yield seen
     finally:
         stop.set()
-        thread.join(timeout=10)
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the bucket listing did not return within 30 s"
+        if failed:
+            raise failed[0]
+        look()
 
 
 async def test_a_failing_storage_check_fails_start_with_uploader_init_over_rest(
@@ -206,13 +223,13 @@ async def test_each_slice_is_in_the_bucket_within_one_slice_of_closing(
     channel_server: Any, s3_server: S3Server, s3_bucket: str, tmp_path: Path
 ) -> None:
     log = CallbackLog()
-    with _watch_bucket(s3_server, s3_bucket) as first_seen:
-        async with run_bots(
-            channel_server.url, channel="s3live", uids=[61, 62, 63], size=(160, 120)
-        ):
-            recorder = create_cloud_recorder(
-                log, server=channel_server.url, token=channel_server.settings.token
-            )
+    async with run_bots(channel_server.url, channel="s3live", uids=[61, 62, 63], size=(160, 120)):
+        recorder = create_cloud_recorder(
+            log, server=channel_server.url, token=channel_server.settings.token
+        )
+        # The watch ends as soon as every upload is done, so that its closing listing
+        # (for a key stored after the last poll) is taken right after the last upload.
+        with _watch_bucket(s3_server, s3_bucket) as first_seen:
             await recorder.start(
                 SANDBOX_APP_ID, "s3live", None, 960, _config(), _storage(s3_server, s3_bucket)
             )
@@ -220,11 +237,11 @@ async def test_each_slice_is_in_the_bucket_within_one_slice_of_closing(
             await wait_until(lambda: len([k for k in first_seen if k.endswith(".ts")]) >= 8, 60)
             await recorder.stop()
             await recorder.wait_finished(30)
-            await recorder.release()
-        assert recorder.resource_id is not None and recorder.sid is not None
-        notices = await _notices(
-            channel_server.url, channel_server.settings.token, recorder.resource_id, recorder.sid
-        )
+        await recorder.release()
+    assert recorder.resource_id is not None and recorder.sid is not None
+    notices = await _notices(
+        channel_server.url, channel_server.settings.token, recorder.resource_id, recorder.sid
+    )
     playlist = f"{recorder.sid}_s3live.m3u8"
     slices, media = _download_and_decode(
         s3_server, s3_bucket, f"recordings/{playlist}", tmp_path / "down"
