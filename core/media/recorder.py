@@ -61,6 +61,11 @@ logger = logging.getLogger(__name__)
 IDLE_CHECK_INTERVAL = 0.25
 """Seconds between two checks of whether the channel is empty."""
 
+KEEP_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)
+"""Seconds between tries to keep a closed slice that the sink could not keep (its
+backup folder or the ledger failing): a fault of up to ~8 s loses nothing; a longer
+one fails the recording with BACKUP_FAILED (440)."""
+
 
 class RecorderStatus(StrEnum):
     """Life cycle of a :class:`Recorder`."""
@@ -213,6 +218,7 @@ class Recorder:
         self._users: dict[int, list[asyncio.Task[None]]] = {}
         self._idle_since: float | None = None
         self._stored: list[StoredSlice] = []
+        self._unkept: list[str] = []  # slices the sink could not keep (see _store)
         self._failed_uids: set[int] = set()
         self._high_size: dict[int, tuple[int, int]] = {}
         self._layout = config.transcoding_config.layout
@@ -369,6 +375,16 @@ class Recorder:
     async def stop(self) -> None:
         """Stop recording: render what was captured until now, store it, end the playlist."""
         await self._stop(StopReason.REQUESTED)
+
+    def fail(self, code: ErrorCode, message: str) -> None:
+        """End the recording as failed (a fault outside the recorder, e.g. the server's
+        database): ``message`` is reported with ``code``, then it stops as on a failure."""
+        if self._status in (
+            RecorderStatus.STARTING,
+            RecorderStatus.RECORDING,
+            RecorderStatus.STOPPING,
+        ):
+            self._fail(code, message)
 
     async def wait_stopped(self) -> None:
         """Wait until the recording ended (by :meth:`stop`, idle exit or failure)."""
@@ -623,12 +639,31 @@ class Recorder:
             self._emit(RecorderFailure(ErrorCode.UPLOADER_FAILED, exc.message))
 
     async def _store(self, closed: ClosedSlice) -> None:
-        try:
-            key = await self.sink.add_slice(closed)
-        except CloudRecordingError as exc:
-            # The slice stays in the work folder, unlisted; the backup path retries it.
-            self._emit(RecorderFailure(ErrorCode.UPLOADER_FAILED, exc.message))
+        """Hand a closed slice to the sink, retrying a sink that cannot keep it (its
+        backup folder or ledger failing) for :data:`KEEP_RETRY_DELAYS`; then the
+        recording fails loudly and no later slice is stored, so that the playlist ends
+        at the last slice kept instead of skipping one. Unkept slices stay in the
+        work folder."""
+        if self._unkept:
+            self._unkept.append(closed.name)
             return
+        for delay in (*KEEP_RETRY_DELAYS, None):
+            try:
+                key = await self.sink.add_slice(closed)
+                break
+            except CloudRecordingError as exc:
+                if delay is None:
+                    self._unkept.append(closed.name)
+                    tried = sum(KEEP_RETRY_DELAYS)
+                    self._fail(
+                        ErrorCode.BACKUP_FAILED,
+                        f"{exc.message} (tried for {tried:.0f} s): the recording stops; its "
+                        f"{len(self._stored)} slices kept so far are safe, {closed.name} and "
+                        f"any later slice stay in the work folder {self.work_dir}",
+                    )
+                    return
+                logger.warning("recorder %s: %s; trying again in %.2f s", self.sid, exc, delay)
+                await asyncio.sleep(delay)
         stored = StoredSlice(closed.name, key, closed.size, closed.duration, closed.start)
         self._stored.append(stored)
         with contextlib.suppress(OSError):

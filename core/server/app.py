@@ -28,6 +28,7 @@ from core.channel import ice, web, whip
 from core.channel.apps import AppRegistry
 from core.channel.registry import ChannelRegistry
 from core.server import lease, memory, recording_api
+from core.server.datalock import DataFolderLock
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -76,15 +77,20 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await recordings.resume()
-        trimming = asyncio.create_task(memory.trim_periodically())
+        lock = DataFolderLock(settings.data_dir)  # one server per data folder
+        lock.acquire()
         try:
-            yield
+            await recordings.resume()
+            trimming = asyncio.create_task(memory.trim_periodically())
+            try:
+                yield
+            finally:
+                trimming.cancel()
+                await recordings.close()
+                await channels.close()
+                recordings.store.close()
         finally:
-            trimming.cancel()
-            await recordings.close()
-            await channels.close()
-            recordings.store.close()
+            lock.release()
 
     app = FastAPI(title="cloudrec server", lifespan=lifespan)
     app.state.settings = settings

@@ -26,7 +26,7 @@ from types import FrameType
 
 import uvicorn
 
-from core.server import lease
+from core.server import datalock, lease
 from core.server.app import ServerSettings, create_app
 
 
@@ -39,6 +39,11 @@ def default_data_dir() -> Path:
 def serve(settings: ServerSettings, *, ready_file: Path | None, log_level: str) -> int:
     """Run the server until SIGINT/SIGTERM; 0 on a clean stop, 1 when it cannot listen."""
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        datalock.check_free(settings.data_dir)
+    except (datalock.DataFolderInUse, OSError) as exc:
+        print(f"cloudrec server: {exc}", file=sys.stderr)
+        return 1
     try:
         sock = _bind(settings.host, settings.port)
     except OSError as exc:

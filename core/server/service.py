@@ -9,7 +9,10 @@ and stops everything at shutdown.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import secrets
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Coroutine
@@ -19,6 +22,7 @@ from typing import Any
 
 from core.channel.registry import ChannelRegistry
 from core.config import CloudStorageConfig, RecordingConfig
+from core.database import DatabaseError
 from core.enums import StorageVendor
 from core.errors import CloudRecordingError, ErrorCode
 from core.media.playlist import playlist_name
@@ -33,6 +37,20 @@ from core.storage.factory import make_destination
 from core.storage.ledger import SliceLedger
 from core.storage.uploader import DurableUploader
 from core.wire import secret_wire_names, storage_config_from_wire, to_wire
+
+logger = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+
+MIN_FREE_SPACE = 100 * MIB
+"""Bytes that must be free in the data folder for a recording to start (its work
+files, backup and database grow there; about 8 MB a minute at the default bitrates)."""
+
+LOW_DISK_WARNING = 500 * MIB
+"""Free bytes in the data folder below which every recording gets a warning notice."""
+
+DISK_CHECK_INTERVAL = 5.0
+"""Seconds between two looks at the data folder's free space."""
 
 RESOURCE_LIFETIME = 300.0
 """Seconds an acquired resource ID may wait for ``start`` (Agora: 5 minutes)."""
@@ -103,6 +121,10 @@ class RecordingService:
         store: StateStore,
         data_dir: Path,
         confinement: Confinement | None = None,
+        *,
+        min_free_space: int = MIN_FREE_SPACE,
+        low_disk_warning: int = LOW_DISK_WARNING,
+        disk_check_interval: float = DISK_CHECK_INTERVAL,
     ) -> None:
         self.channels = channels
         self.store = store
@@ -117,6 +139,9 @@ class RecordingService:
         self.ledger = SliceLedger(store.path)
         self.vault = CredentialVault()
         self.exit_when_done = False
+        self.min_free_space = min_free_space
+        self.low_disk_warning = low_disk_warning
+        self._disk_check_interval = disk_check_interval
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` as a task of the service (cancelled by :meth:`close`)."""
@@ -185,6 +210,7 @@ class RecordingService:
                 raise ConflictError(
                     f"uid {resource.uid} is already recording channel {resource.cname!r}{which}"
                 )
+        self._check_free_space()
         sid = uuid.uuid4().hex
         resource.sid = sid
         destination, folder = self.destination(storage)
@@ -229,12 +255,46 @@ class RecordingService:
             uploading_status="unknown",
             owner=resource.owner,
         )
-        self.store.add_recording(row)
-        uploader = self._uploader(row, destination, recording.slice_duration)
+        try:
+            self.store.add_recording(row)
+            uploader = self._uploader(row, destination, recording.slice_duration)
+        except DatabaseError as exc:
+            # Nothing recorded yet; a row that was written is marked ended, if it can be.
+            with contextlib.suppress(DatabaseError):
+                self.store.update_recording(
+                    sid, status=int(Status.EXITED_ABNORMALLY), stopped_at=time.time()
+                )
+            raise CloudRecordingError(
+                f"{exc}: the recording cannot start (free space in the server's data folder)",
+                ErrorCode.RECORDER_INIT,
+            ) from exc
         session = self._session_of(row, recording, uploader)
         self._sessions[sid] = session
         await session.start()
         return session
+
+    def free_space(self) -> int:
+        """Bytes free in the data folder (where work files, backups and the database grow)."""
+        return shutil.disk_usage(self.data_dir).free
+
+    def _check_free_space(self) -> None:
+        free = self.free_space()
+        if free < self.min_free_space:
+            raise CloudRecordingError(
+                f"only {free // MIB} MiB free in the server's data folder, {self.min_free_space // MIB} "
+                "MiB needed to start a recording: free space there, or move the data folder "
+                "(cloudrec server --data-dir)",
+                ErrorCode.RECORDER_INIT,
+            )
+
+    async def watch_disk(self) -> None:
+        """Warn every live recording once when the data folder's free space falls below
+        :attr:`low_disk_warning` (again after it recovered and fell again)."""
+        while True:
+            free = await asyncio.to_thread(self.free_space)
+            for session in list(self._sessions.values()):
+                await session.disk_space(free, self.low_disk_warning)
+            await asyncio.sleep(self._disk_check_interval)
 
     def _session_of(
         self, row: RecordingRow, config: RecordingConfig, uploader: DurableUploader | None
@@ -277,7 +337,9 @@ class RecordingService:
         )
 
     async def resume(self) -> None:
-        """After a restart: end what was recording, and finish every unfinished upload."""
+        """After a restart: end what was recording, and finish every unfinished upload;
+        then watch the data folder's free space."""
+        self.spawn(self.watch_disk())
         unfinished = {u.sid for u in self.ledger.unfinished()}
         for row in self.store.recordings():
             if row.sid not in unfinished and row.stopped_at is not None:

@@ -10,6 +10,12 @@ by :meth:`RecordingSession.resume_interrupted`. It then *settles*: once every sl
 uploaded (``uploaded``), or after :data:`SETTLE_GRACE` with slices still only in the
 local backup (``backuped``; ``uploaded`` follows when they are up). The notice log is
 closed when nothing more will happen.
+
+Faults of the server's own disk: when the database cannot be written (a full disk, an
+I/O error), the notices and the status are kept in memory and served as usual, the
+recording ends at once with RECORDER_FAILED (437), since what is not stored would
+not survive a restart, and every slice already kept goes on uploading; what was kept
+in memory is written as soon as the database works again.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from core.config import RecordingConfig
+from core.database import DatabaseError
 from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
 from core.media.recorder import (
     IdleExit,
@@ -32,7 +39,7 @@ from core.media.recorder import (
     SliceStored,
     StopReason,
 )
-from core.notices import MODULE_UPLOADER, EventType, Status
+from core.notices import MODULE_RECORDER, MODULE_UPLOADER, EventType, Status
 from core.server.notice_log import NoticeLog
 from core.server.state import RecordingRow, StateStore
 from core.storage.destination import StorageError
@@ -40,6 +47,7 @@ from core.storage.uploader import (
     AllUploaded,
     BackedUp,
     DurableUploader,
+    SliceLost,
     UploadEvent,
     UploadFailed,
     UploadRecovered,
@@ -94,6 +102,10 @@ class RecordingSession:
         )
         self.log = NoticeLog(store, row.sid, row.cname, row.uid, closed=done)
         """The notices of this recording (the event stream reads it)."""
+        self.log.on_fault = self._database_fault
+        self._unsaved_row: dict[str, Any] = {}  # row fields the database could not take
+        self._faulted = False  # the database failed while recording (reported once)
+        self._low_disk = False  # a low-disk warning was given (until space recovers)
         self._ordering = asyncio.Lock()  # one handler at a time: notices stay in order
         self._tasks: set[asyncio.Task[None]] = set()
         self._progress_task: asyncio.Task[None] | None = None
@@ -165,12 +177,14 @@ class RecordingSession:
             raise InvalidOperationError("this recording cannot start: it has no uploader")
         try:
             await asyncio.wait_for(self.uploader.check(), CHECK_TIMEOUT)
-        except (StorageError, TimeoutError) as exc:
-            message = (
-                exc.message
-                if isinstance(exc, StorageError)
-                else (f"{self.uploader.description} did not answer within {CHECK_TIMEOUT:.0f} s")
-            )
+        except Exception as exc:
+            if isinstance(exc, StorageError):
+                message = exc.message
+            elif isinstance(exc, TimeoutError):
+                message = f"{self.uploader.description} did not answer within {CHECK_TIMEOUT:.0f} s"
+            else:  # not a storage answer: the check itself could not be made
+                logger.exception("recording %s: the storage check failed", self.sid)
+                message = f"{self.uploader.description} cannot be checked: {type(exc).__name__}"
             await self._fail_start(ErrorCode.UPLOADER_INIT, message)
             raise CloudRecordingError(message, ErrorCode.UPLOADER_INIT) from None
         await self.log.append(EventType.UPLOADER_STARTED, status=0)
@@ -180,7 +194,9 @@ class RecordingSession:
         except CloudRecordingError as exc:
             await self._fail_start(exc.code, exc.message)
             raise
-        except OSError as exc:  # e.g. its work folder cannot be made: it cannot start
+        except Exception as exc:  # e.g. its work folder cannot be made: it cannot start
+            if not isinstance(exc, OSError):
+                logger.exception("recording %s: the recorder failed to start", self.sid)
             message = f"cannot set up the recorder: {exc}"
             await self._fail_start(ErrorCode.RECORDER_INIT, message)
             raise CloudRecordingError(message, ErrorCode.RECORDER_INIT) from exc
@@ -227,6 +243,26 @@ class RecordingSession:
         status = self._end_status() if was_recording else self.status
         reason = self._exit_reason if was_recording else (self.row.exit_reason or "stopped")
         await self._settle(status, reason, "backuped", final=True)
+
+    async def disk_space(self, free: int, threshold: int) -> None:
+        """The data folder has ``free`` bytes: warn once while recording if that is below
+        ``threshold`` (and again if it recovered and fell again)."""
+        if free >= threshold:
+            self._low_disk = False
+            return
+        if self._low_disk or self.recorder is None or self._recorder_stopped.is_set():
+            return
+        self._low_disk = True
+        async with self._ordering:
+            await self.log.append(
+                EventType.WARNING,
+                module=MODULE_RECORDER,
+                warnMsg=(
+                    f"only {free // 2**20} MiB free in the server's data folder "
+                    f"(warning below {threshold // 2**20} MiB): free space there, or the "
+                    "recording fails when the disk is full"
+                ),
+            )
 
     async def close(self) -> None:
         """Cancel this session's pending work and stop its uploads (server shutdown);
@@ -316,6 +352,13 @@ class RecordingSession:
                     await self._on_backed_up(event.pending)
             elif isinstance(event, AllUploaded):
                 await self._on_all_uploaded()
+            elif isinstance(event, SliceLost):
+                await self.log.error(
+                    ErrorCode.BACKUP_FAILED,
+                    f"{event.name} was removed from the backup folder before it was "
+                    "uploaded: it cannot be stored; the playlist goes on after it with a "
+                    "discontinuity",
+                )
 
     async def _settle_after_grace(self) -> None:
         """If uploads are not done soon after the end, report the slices in the backup."""
@@ -344,7 +387,7 @@ class RecordingSession:
             await self._settle(self._end_status(), self._exit_reason, "uploaded", final=True)
         else:
             self.uploading_status = "uploaded"
-            self._store.update_recording(self.sid, uploading_status="uploaded")
+            self._update_row(uploading_status="uploaded")
             await self._finish()
         if self._on_uploaded is not None:
             await self._on_uploaded(self.sid)
@@ -353,8 +396,30 @@ class RecordingSession:
 
     async def _set_status(self, status: Status, **fields: Any) -> None:
         self.status = status
-        self._store.update_recording(self.sid, status=int(status), **fields)
+        self._update_row(status=int(status), **fields)
         await self.log.append(EventType.STATUS_UPDATE, status=int(status))
+
+    def _update_row(self, **fields: Any) -> None:
+        """Store row fields, with any an earlier fault kept in memory (see the module
+        docstring)."""
+        self._unsaved_row.update(fields)
+        try:
+            self._store.update_recording(self.sid, **self._unsaved_row)
+        except DatabaseError as exc:
+            self._database_fault(exc)
+            return
+        self._unsaved_row.clear()
+
+    def _database_fault(self, exc: DatabaseError) -> None:
+        """The database cannot be written: end the recording (once), loudly."""
+        if self._faulted or self.recorder is None or self._recorder_stopped.is_set():
+            return
+        self._faulted = True
+        self.recorder.fail(
+            ErrorCode.RECORDER_FAILED,
+            f"{exc} (free space in the server's data folder): the recording stops; the "
+            "slices recorded so far are kept and uploaded",
+        )
 
     async def _announce_files(self) -> None:
         await self._append_progress()

@@ -68,6 +68,9 @@ class PlaylistEntry:
 
     name: str
     duration: float
+    discontinuity: bool = False
+    """A slice is missing before this one (``#EXT-X-DISCONTINUITY``: players reset their
+    decoders and timestamps instead of expecting continuous media)."""
 
     @property
     def uri(self) -> str:
@@ -114,6 +117,8 @@ class Playlist:
             "#EXT-X-PLAYLIST-TYPE:EVENT",
         ]
         for e in self.entries:
+            if e.discontinuity:
+                lines.append("#EXT-X-DISCONTINUITY")
             lines.append(f"#EXTINF:{e.duration:.3f},")
             lines.append(e.uri)
         if self.ended:
@@ -126,15 +131,18 @@ def parse_playlist(text: str) -> Playlist:
     each entry's URI is decoded back to its file name."""
     playlist = Playlist(target_duration=1.0)
     duration: float | None = None
+    discontinuity = False
     for line in text.splitlines():
         line = line.strip()
-        if line.startswith("#EXT-X-TARGETDURATION:"):
+        if line == "#EXT-X-DISCONTINUITY":
+            discontinuity = True
+        elif line.startswith("#EXT-X-TARGETDURATION:"):
             playlist.target_duration = float(line.split(":", 1)[1])
         elif line.startswith("#EXTINF:"):
             duration = float(line.split(":", 1)[1].split(",", 1)[0])
         elif line == "#EXT-X-ENDLIST":
             playlist.ended = True
         elif line and not line.startswith("#") and duration is not None:
-            playlist.entries.append(PlaylistEntry(uri_to_name(line), duration))
-            duration = None
+            playlist.entries.append(PlaylistEntry(uri_to_name(line), duration, discontinuity))
+            duration, discontinuity = None, False
     return playlist

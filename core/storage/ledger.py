@@ -3,12 +3,20 @@
 A slice is written here (with its copy in the backup folder) before the recorder is
 told it is stored, so a crash never loses a finished slice: on restart the uploader
 reads the ledger and carries on. The ledger shares the server's database file (WAL).
+
+Backup paths are stored relative to the database's folder (the server's data folder),
+so a data folder that was moved or restored elsewhere still finds its slices; a row
+written by an older version holds an absolute path, which is tried as it is and then as
+the same ``backup/<sid>/<name>`` under the database's folder. A slice whose backup file
+is gone before it was uploaded is marked *lost* (it can never be uploaded; the playlist
+goes on after it with a discontinuity).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.database import Database
 
@@ -22,6 +30,7 @@ CREATE TABLE IF NOT EXISTS slices (
     bytes INTEGER NOT NULL,
     duration REAL,
     uploaded INTEGER NOT NULL DEFAULT 0,
+    lost INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (sid, seq)
 );
 CREATE TABLE IF NOT EXISTS uploads (
@@ -49,6 +58,13 @@ class SliceRow:
     bytes: int
     duration: float | None
     uploaded: bool
+    lost: bool = False
+    """Its backup file vanished before it was uploaded: it will never be stored."""
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more will be done with it: uploaded, or lost."""
+        return self.uploaded or self.lost
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,26 @@ class SliceLedger(Database):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
+        columns = {r[1] for r in self.fetchall("PRAGMA table_info(slices)")}
+        if "lost" not in columns:  # a ledger of an older version
+            self.execute("ALTER TABLE slices ADD COLUMN lost INTEGER NOT NULL DEFAULT 0")
+
+    def _stored_path(self, backup_path: Path) -> str:
+        root = self.path.parent.resolve()
+        try:
+            return Path(backup_path).resolve().relative_to(root).as_posix()
+        except ValueError:  # outside the data folder: kept as it is
+            return str(backup_path)
+
+    def _backup_path(self, stored: str, sid: str, name: str) -> Path:
+        path = Path(stored)
+        if not path.is_absolute():
+            return self.path.parent / path
+        if not path.exists():  # an older row, in a data folder that was moved
+            moved = self.path.parent / "backup" / sid / name
+            if moved.exists():
+                return moved
+        return path
 
     def open_recording(self, sid: str, playlist_key: str) -> None:
         """Start the upload state of ``sid`` (nothing happens if it exists: a resume)."""
@@ -93,7 +129,7 @@ class SliceLedger(Database):
             db.execute(
                 "INSERT INTO slices (sid, seq, name, key, backup_path, bytes, duration) "
                 "VALUES (?,?,?,?,?,?,?)",
-                (sid, seq, name, key, str(backup_path), size, duration),
+                (sid, seq, name, key, self._stored_path(backup_path), size, duration),
             )
         return seq
 
@@ -106,6 +142,10 @@ class SliceLedger(Database):
     def mark_uploaded(self, sid: str, seq: int) -> None:
         """Slice ``seq`` is in the destination."""
         self.execute("UPDATE slices SET uploaded = 1 WHERE sid = ? AND seq = ?", (sid, seq))
+
+    def mark_lost(self, sid: str, seq: int) -> None:
+        """Slice ``seq``'s backup file is gone: it will never be uploaded."""
+        self.execute("UPDATE slices SET lost = 1 WHERE sid = ? AND seq = ?", (sid, seq))
 
     def mark_ended(self, sid: str) -> None:
         """The recording ended: no slice follows, the playlist may end."""
@@ -121,11 +161,16 @@ class SliceLedger(Database):
     def slices(self, sid: str) -> list[SliceRow]:
         """Every slice of ``sid``, in order."""
         rows = self.fetchall(
-            "SELECT sid, seq, name, key, backup_path, bytes, duration, uploaded "
+            "SELECT sid, seq, name, key, backup_path, bytes, duration, uploaded, lost "
             "FROM slices WHERE sid = ? ORDER BY seq",
             (sid,),
         )
-        return [SliceRow(r[0], r[1], r[2], r[3], Path(r[4]), r[5], r[6], bool(r[7])) for r in rows]
+        return [self._slice_row(r) for r in rows]
+
+    def _slice_row(self, r: tuple[Any, ...]) -> SliceRow:
+        sid, seq, name, key, stored, size, duration, uploaded, lost = r
+        path = self._backup_path(stored, sid, name)
+        return SliceRow(sid, seq, name, key, path, size, duration, bool(uploaded), bool(lost))
 
     def upload(self, sid: str) -> UploadRow | None:
         """The upload state of ``sid`` (None if unknown)."""

@@ -14,6 +14,13 @@ A failing upload is retried with backoff (after 1, 2, 4, 8 and 15 s, then every 
 it takes, across restarts (``resume``): the first failure of an outage is reported
 (``UploadFailed``), the end of a recording with slices still in the backup is
 reported once (``BackedUp``), and ``AllUploaded`` comes when everything is stored.
+
+Faults of the server's own disk: a backup folder or ledger that cannot take a slice
+makes ``add_slice`` raise :class:`StorageError` (the recorder retries, then fails the
+recording: nothing is dropped silently); a ledger that cannot be written while
+uploading is retried like a failing destination (``UploadFailed`` names the database);
+a backup file that vanished before its upload is reported once (``SliceLost``) and the
+uploads go on with the next slice instead of waiting for it for ever.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.database import DatabaseError
 from core.storage.destination import (
     PLAYLIST_CONTENT_TYPE,
     SLICE_CONTENT_TYPE,
@@ -68,7 +76,15 @@ class AllUploaded:
     """Every slice and the final playlist are in the destination."""
 
 
-UploadEvent = UploadFailed | UploadRecovered | BackedUp | AllUploaded
+@dataclass(frozen=True)
+class SliceLost:
+    """Slice ``name``'s backup file was gone before it was uploaded: it cannot be stored."""
+
+    name: str
+    backup_path: Path
+
+
+UploadEvent = UploadFailed | UploadRecovered | BackedUp | AllUploaded | SliceLost
 
 
 class DurableUploader:
@@ -102,6 +118,7 @@ class DurableUploader:
         self._backed_up_reported = False
         self._done = asyncio.Event()
         self._last_playlist: bytes | None = None
+        self._ended = False  # known here before the ledger may have been able to note it
         ledger.open_recording(sid, playlist_key)
 
     # --- the slice sink, as the recorder sees it ---------------------------------
@@ -124,14 +141,20 @@ class DurableUploader:
             raise StorageError(
                 f"cannot keep {name} in the backup folder {self.backup_dir}: {exc.strerror or exc}"
             ) from exc
-        self.ledger.add_slice(self.sid, name, key, backup, size, duration=closed.duration)
+        try:
+            self.ledger.add_slice(self.sid, name, key, backup, size, duration=closed.duration)
+        except DatabaseError as exc:
+            raise StorageError(f"cannot record {name} in the slice ledger: {exc}") from exc
         self.start()
         self._wake.set()
         return key
 
     async def end(self) -> None:
-        """The recording ended: the playlist ends once every slice is uploaded."""
-        self.ledger.mark_ended(self.sid)
+        """The recording ended: the playlist ends once every slice is uploaded (the
+        worker notes it in the ledger if the ledger cannot be written now)."""
+        self._ended = True
+        with contextlib.suppress(DatabaseError):
+            self.ledger.mark_ended(self.sid)
         self.start()
         self._wake.set()
 
@@ -157,7 +180,7 @@ class DurableUploader:
     @property
     def pending(self) -> int:
         """Slices not yet in the destination (only in the local backup)."""
-        return sum(1 for r in self.ledger.slices(self.sid) if not r.uploaded)
+        return sum(1 for r in self.ledger.slices(self.sid) if not r.settled)
 
     async def wait_done(self, timeout: float | None = None) -> bool:
         """True once everything is uploaded (within ``timeout``)."""
@@ -185,10 +208,11 @@ class DurableUploader:
             self._wake.clear()
             try:
                 finished = await self._pass()
-            except StorageError as exc:
+            except (StorageError, DatabaseError) as exc:
                 if not self._failing:
                     self._failing = True
-                    self._emit(UploadFailed(exc.message))
+                    message = exc.message if isinstance(exc, StorageError) else str(exc)
+                    self._emit(UploadFailed(message))
                 self._report_backed_up()
                 delay = self._delays[min(attempt, len(self._delays) - 1)]
                 attempt += 1
@@ -208,8 +232,11 @@ class DurableUploader:
     async def _pass(self) -> bool:
         """Upload what is pending, rewriting the playlist after each slice; True when
         everything is done."""
+        state = self.ledger.upload(self.sid)
+        if self._ended and state is not None and not state.ended:
+            self.ledger.mark_ended(self.sid)
         for row in self.ledger.slices(self.sid):
-            if not row.uploaded:
+            if not row.settled:
                 await self._upload_slice(row)
                 await self._write_playlist()
         return await self._write_playlist()
@@ -219,7 +246,8 @@ class DurableUploader:
         state = self.ledger.upload(self.sid)
         assert state is not None
         rows = self.ledger.slices(self.sid)
-        complete = state.ended and all(r.uploaded and r.duration is not None for r in rows)
+        ended = state.ended or self._ended
+        complete = ended and all(r.lost or (r.uploaded and r.duration is not None) for r in rows)
         playlist = self._render(rows, complete)
         if playlist != self._last_playlist:
             await self.target.put_bytes(self.playlist_key, playlist, PLAYLIST_CONTENT_TYPE)
@@ -228,6 +256,13 @@ class DurableUploader:
         return complete
 
     async def _upload_slice(self, row: SliceRow) -> None:
+        if not await asyncio.to_thread(row.backup_path.is_file):
+            # Removed behind cloudrec's back (it deletes a backup only once uploaded):
+            # it can never be stored; the uploads go on without it.
+            self.ledger.mark_lost(self.sid, row.seq)
+            logger.error("recording %s: %s is gone from the backup", self.sid, row.backup_path)
+            self._emit(SliceLost(row.name, row.backup_path))
+            return
         await self.target.put_file(row.key, row.backup_path, SLICE_CONTENT_TYPE)
         self.ledger.mark_uploaded(self.sid, row.seq)
         if row.duration is None:  # a ledger row of an older version has none: measure it
@@ -241,16 +276,22 @@ class DurableUploader:
         # not grow as the uploads catch up.
         target = max([self._target_duration] + [round(r.duration) for r in rows if r.duration])
         playlist = Playlist(target_duration=target)
+        gap = False
         for row in rows:  # the uploaded prefix: a gap would break playback order
+            if row.lost:  # never coming: the playlist goes on after it
+                gap = True
+                continue
             if not row.uploaded or row.duration is None:
                 break
-            playlist.entries.append(PlaylistEntry(row.name, row.duration))
+            playlist.entries.append(PlaylistEntry(row.name, row.duration, gap))
+            gap = False
         playlist.ended = ended
         return playlist.render().encode()
 
     def _report_backed_up(self) -> None:
         state = self.ledger.upload(self.sid)
-        if state is not None and state.ended and not self._backed_up_reported and self.pending:
+        ended = self._ended or (state is not None and state.ended)
+        if ended and not self._backed_up_reported and self.pending:
             self._backed_up_reported = True
             self._emit(BackedUp(self.pending))
 
