@@ -289,10 +289,12 @@ class RecordingService:
 
     async def watch_disk(self) -> None:
         """Warn every live recording once when the data folder's free space falls below
-        :attr:`low_disk_warning` (again after it recovered and fell again)."""
+        :attr:`low_disk_warning` (again after it recovered and fell again), and write
+        what a database fault kept in memory once the database works again."""
         while True:
             free = await asyncio.to_thread(self.free_space)
             for session in list(self._sessions.values()):
+                session.save_pending()
                 await session.disk_space(free, self.low_disk_warning)
             await asyncio.sleep(self._disk_check_interval)
 

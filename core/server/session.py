@@ -21,6 +21,7 @@ in memory is written as soon as the database works again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -243,6 +244,16 @@ class RecordingSession:
         status = self._end_status() if was_recording else self.status
         reason = self._exit_reason if was_recording else (self.row.exit_reason or "stopped")
         await self._settle(status, reason, "backuped", final=True)
+
+    def save_pending(self) -> None:
+        """Write what a database fault kept in memory (notices, row fields), if it can be
+        written now (the service calls this periodically)."""
+        if self._unsaved_row:
+            with contextlib.suppress(DatabaseError):
+                self._store.update_recording(self.sid, **self._unsaved_row)
+                self._unsaved_row.clear()
+        if self.log.unsaved:
+            self.log.save()
 
     async def disk_space(self, free: int, threshold: int) -> None:
         """The data folder has ``free`` bytes: warn once while recording if that is below

@@ -232,9 +232,6 @@ class DurableUploader:
     async def _pass(self) -> bool:
         """Upload what is pending, rewriting the playlist after each slice; True when
         everything is done."""
-        state = self.ledger.upload(self.sid)
-        if self._ended and state is not None and not state.ended:
-            self.ledger.mark_ended(self.sid)
         for row in self.ledger.slices(self.sid):
             if not row.settled:
                 await self._upload_slice(row)
@@ -251,8 +248,10 @@ class DurableUploader:
         playlist = self._render(rows, complete)
         if playlist != self._last_playlist:
             await self.target.put_bytes(self.playlist_key, playlist, PLAYLIST_CONTENT_TYPE)
-            self._last_playlist = playlist
+            if complete and not state.ended:  # end() could not note it in the ledger
+                self.ledger.mark_ended(self.sid)
             self.ledger.mark_playlist(self.sid, uploaded=True, done=complete)
+            self._last_playlist = playlist  # only once noted: a failed note is retried
         return complete
 
     async def _upload_slice(self, row: SliceRow) -> None:

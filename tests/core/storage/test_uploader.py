@@ -29,6 +29,7 @@ from core.storage.uploader import (
     AllUploaded,
     BackedUp,
     DurableUploader,
+    SliceLost,
     UploadEvent,
     UploadFailed,
     UploadRecovered,
@@ -534,3 +535,114 @@ async def test_a_killed_uploader_resumes_from_its_ledger_and_uploads_each_slice_
     for s in slices:
         assert s3_server.get_object(s3_bucket, f"rec/{s.name}") == s.path.read_bytes()
     assert list(backup.iterdir()) == []
+
+
+# --- faults of the server's own disk (issue 16, finding 6 and item 3) ----------------
+
+
+async def test_a_backup_file_removed_before_its_upload_is_reported_and_skipped(
+    tmp_path: Path, ledger: SliceLedger
+) -> None:
+    """One missing backup file used to block every later slice for ever, silently: now
+    it is reported once, the others are uploaded, and the playlist goes on after it
+    with a discontinuity and ends."""
+    target = FlakyFolder(tmp_path / "bucket", failures=0)  # gate closed: nothing up yet
+    events: list[UploadEvent] = []
+    uploader = uploader_for(target, ledger, tmp_path, events, retry_delays=FAST)
+    slices = closed_slices(tmp_path / "work")
+    for s in slices:
+        await uploader.add_slice(s)
+    await uploader.end()
+    missing = tmp_path / "backup" / slices[1].name
+    missing.unlink()  # e.g. an operator cleaning the backup folder by hand
+    target.gate.set()
+    assert await uploader.wait_done(10)
+    await uploader.aclose()
+
+    assert events == [SliceLost(slices[1].name, missing), AllUploaded()]
+    assert target.stored == [slices[0].name, slices[2].name]
+    assert [(r.name, r.uploaded, r.lost) for r in ledger.slices(SID)] == [
+        (slices[0].name, True, False),
+        (slices[1].name, False, True),
+        (slices[2].name, True, False),
+    ]
+    assert uploader.pending == 0 and ledger.unfinished() == []
+    assert (tmp_path / "bucket" / PLAYLIST_KEY).read_text() == "\n".join([
+        "#EXTM3U",
+        "#EXT-X-VERSION:3",
+        "#EXT-X-TARGETDURATION:2",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        "#EXT-X-PLAYLIST-TYPE:EVENT",
+        f"#EXTINF:{DURATIONS[0]:.3f},",
+        slices[0].name,
+        "#EXT-X-DISCONTINUITY",
+        f"#EXTINF:{DURATIONS[2]:.3f},",
+        slices[2].name,
+        "#EXT-X-ENDLIST",
+    ]) + "\n"  # fmt: skip
+    entries = parse_playlist((tmp_path / "bucket" / PLAYLIST_KEY).read_text()).entries
+    assert [e.discontinuity for e in entries] == [False, True]
+
+
+async def test_a_read_only_ledger_while_uploading_is_retried_like_an_outage(
+    tmp_path: Path, ledger: SliceLedger
+) -> None:
+    """The database turning read-only (a file system remounted read-only after I/O
+    errors; ``query_only`` gives SQLite's same SQLITE_READONLY answer) used to end the
+    upload worker with an exception: now it is reported, retried, and every slice is
+    stored once the database can be written again; ``end`` never raises for it."""
+    target = FlakyFolder(tmp_path / "bucket", failures=0)
+    events: list[UploadEvent] = []
+    uploader = uploader_for(target, ledger, tmp_path, events, retry_delays=FAST)
+    slices = closed_slices(tmp_path / "work")
+    for s in slices:
+        await uploader.add_slice(s)
+    ledger.execute("PRAGMA query_only = ON")
+    await uploader.end()  # the ledger cannot note it: the uploader knows it all the same
+    target.gate.set()
+    failed = await wait_for_event(events, UploadFailed)
+    assert failed.message == (
+        "the server's database state.sqlite3 cannot be used: attempt to write a readonly database"
+    )
+    assert not await uploader.wait_done(0.3)  # retried, not finished, not given up
+    ledger.execute("PRAGMA query_only = OFF")
+    assert await uploader.wait_done(10)
+    await uploader.aclose()
+
+    assert events[1:] == [BackedUp(pending=3), UploadRecovered(), AllUploaded()]
+    for s in slices:
+        assert (tmp_path / "bucket" / "rec" / s.name).read_bytes() == s.path.read_bytes()
+    names = [s.name for s in slices]
+    playlist = (tmp_path / "bucket" / PLAYLIST_KEY).read_text()
+    assert playlist == expected_playlist(names, DURATIONS, ended=True)
+    state = ledger.upload(SID)
+    assert state is not None and state.ended and state.done
+
+
+async def test_a_full_ledger_refuses_a_slice_with_a_storage_error(
+    tmp_path: Path, ledger: SliceLedger
+) -> None:
+    """``add_slice`` says the slice is not safe (the recorder retries, then fails the
+    recording loudly) instead of raising SQLite's error at it."""
+    uploader = uploader_for(FlakyFolder(tmp_path / "bucket", 0), ledger, tmp_path)
+    slices = closed_slices(tmp_path / "work")
+    await uploader.add_slice(slices[0])
+    pages = ledger.fetchall("PRAGMA page_count")[0][0]
+    ledger.execute(f"PRAGMA max_page_count = {pages}")
+    ledger.execute("PRAGMA cache_size = 0")
+    with pytest.raises(StorageError) as info:
+        for n in range(200):  # rows of 4 kB keys: the file must grow
+            big = ClosedSlice(
+                9, f"big{n}.ts", slices[1].path, 0.0, 2.0, slices[1].size
+            )  # the same bytes under new names
+            await uploader.add_slice(big)
+    assert info.value.message.endswith(
+        "in the slice ledger: the server's database state.sqlite3 cannot be used: "
+        "database or disk is full"
+    ), info.value.message
+    await uploader.aclose()
+
+
+async def wait_for_event(events: list[UploadEvent], kind: type[Any]) -> Any:
+    await wait_until(lambda: any(isinstance(e, kind) for e in events), 10)
+    return next(e for e in events if isinstance(e, kind))
