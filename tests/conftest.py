@@ -29,6 +29,7 @@ from fastapi import FastAPI
 from core.channel.registry import ChannelRegistry
 from core.enums import SANDBOX_APP_ID
 from core.server.app import ServerSettings, create_app
+from core.server.limits import http_protocol
 from tests.s3server import S3Server, start_s3_server
 
 TEST_APP_ID = "0123456789abcdef0123456789abcdef"
@@ -84,7 +85,14 @@ async def serve_channel_server(tmp_path: Path, **overrides: Any) -> AsyncIterato
     }
     settings = ServerSettings(**{**fields, **overrides})
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        http=http_protocol(settings.request_timeout),  # as cloudrec server runs it
+    )
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

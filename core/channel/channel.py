@@ -65,6 +65,10 @@ class Channel:
         """Every publisher in the channel."""
         return list(self._publishers.values())
 
+    def whip_sessions(self) -> int:
+        """Publishers in the channel plus joiners being answered (their uid reserved)."""
+        return len(self._publishers) + len(self._reserved)
+
     @property
     def idle(self) -> bool:
         """No publisher, no joiner under way and no subscription."""

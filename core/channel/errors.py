@@ -55,6 +55,20 @@ class SdpError(ChannelError):
     status = 400
 
 
+class BusyError(ChannelError):
+    """An app's WHIP limits refuse a new session for now: 503 when it has as many
+    sessions as allowed, 429 when new ones come faster than allowed. ``retry_after``:
+    whole seconds to wait (the ``Retry-After`` header)."""
+
+    status = 503
+    default_code = ErrorCode.INVALID_OPERATION
+
+    def __init__(self, message: str, *, status: int, retry_after: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
 class UnsupportedAiortcError(CloudRecordingError, RuntimeError):
     """The installed aiortc lacks an internal the channel hooks into
     (:mod:`core.channel.aiortc_hooks`): the message names it and the supported range."""

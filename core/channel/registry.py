@@ -38,6 +38,10 @@ class ChannelRegistry:
         """Every existing channel."""
         return list(self._channels.values())
 
+    def whip_sessions(self, app_id: str) -> int:
+        """WHIP sessions of ``app_id``: publishers, and joiners being answered."""
+        return sum(c.whip_sessions() for c in self._channels.values() if c.app_id == app_id)
+
     def session(self, session_id: str) -> Publisher | None:
         """The publisher of the WHIP session ``session_id``."""
         for channel in self._channels.values():

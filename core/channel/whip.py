@@ -11,11 +11,14 @@
 * ``PATCH /whip/session/{id}`` (``application/trickle-ice-sdpfrag``) adds trickled
   candidates: 204.
 * ``DELETE /whip/session/{id}`` leaves: 200.
-* ``OPTIONS`` on both, and CORS headers on every answer, so a web page can publish.
+* ``OPTIONS`` on both (``Accept-Post``); CORS for the join page's origin and the ones
+  the operator allows is :mod:`core.server.cors`.
 
 Errors are plain text a person can read: 400 unusable SDP or names, 401 missing,
 bad or expired token, 403 no right to publish, 404 unknown app or session, 409 uid
-already in the channel or channel type mismatch, 415 wrong content type.
+already in the channel or channel type mismatch, 413 a body over 256 KiB
+(:mod:`core.server.limits`), 415 wrong content type, 429 and 503 (with ``Retry-After``)
+new sessions too fast or too many for the app (:mod:`core.channel.whip_limits`).
 """
 
 from __future__ import annotations
@@ -27,11 +30,18 @@ from aiortc.sdp import candidate_from_sdp
 from fastapi import APIRouter, Request, Response
 
 from core.channel.apps import AppRegistry
-from core.channel.errors import ChannelError, InvalidNameError, SdpError, UnauthorizedError
+from core.channel.errors import (
+    BusyError,
+    ChannelError,
+    InvalidNameError,
+    SdpError,
+    UnauthorizedError,
+)
 from core.channel.names import MAX_UID, validate_channel_name, validate_uid
 from core.channel.registry import ChannelRegistry
 from core.channel.roster import LeaveReason, Role
 from core.channel.sdp import parse_offer, parse_trickle_fragment
+from core.channel.whip_limits import WhipLimits
 from core.enums import ChannelType, DecryptionMode
 
 logger = logging.getLogger(__name__)
@@ -42,22 +52,15 @@ _T = TypeVar("_T")
 
 MAX_OFFER_BYTES = 256 * 1024
 
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "POST, PATCH, DELETE, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
-    "Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Patch",
-    "Access-Control-Max-Age": "86400",
-}
 
 _ROLES = {"host": Role.HOST, "audience": Role.AUDIENCE}
 _TYPES = {"communication": ChannelType.COMMUNICATION, "live": ChannelType.LIVE}
 _ENCRYPTION = {mode.name.lower(): mode for mode in DecryptionMode}
 
 
-def error_response(status: int, message: str) -> Response:
-    """A readable plain-text error with CORS headers."""
-    return Response(message.rstrip() + "\n", status, headers=CORS_HEADERS, media_type="text/plain")
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """A readable plain-text error (CORS headers: :mod:`core.server.cors`)."""
+    return Response(message.rstrip() + "\n", status, headers=headers, media_type="text/plain")
 
 
 def _content_type(request: Request) -> str:
@@ -126,9 +129,9 @@ def _choice(value: str | None, options: dict[str, _T], name: str) -> _T | None:
 @router.options("/whip/{app_id}/{channel}/{uid}", include_in_schema=False)
 @router.options("/whip/session/{session_id}", include_in_schema=False)
 async def whip_options() -> Response:
-    """CORS preflight (and WHIP capability discovery)."""
-    headers = {**CORS_HEADERS, "Accept-Post": "application/sdp"}
-    return Response(status_code=204, headers=headers)
+    """WHIP capability discovery (a browser's CORS preflight is answered by
+    :mod:`core.server.cors`)."""
+    return Response(status_code=204, headers={"Accept-Post": "application/sdp"})
 
 
 @router.post("/whip/{app_id}/{channel}/{uid}", status_code=201)
@@ -167,15 +170,19 @@ async def whip_publish(
         room = registry.channel(app_id, channel)
         effective = room.resolve_type(requested_type)
         apps.check_publish(admission, effective, summary.sends_audio, summary.sends_video)
+        limits: WhipLimits | None = getattr(request.app.state, "whip_limits", None)
+        if limits is not None:  # no await from here to the uid's reservation in publish
+            limits.admit(app_id, registry.whip_sessions(app_id))
         publisher, answer = await room.publish(
             number, admission.role, effective, offer, summary, mode
         )
         # the watchdog ends the session when the token's privileges run out
         publisher.privileges_end = admission.ends_at(summary.sends_audio, summary.sends_video)
+    except BusyError as exc:
+        return error_response(exc.status, exc.message, {"Retry-After": str(exc.retry_after)})
     except ChannelError as exc:
         return error_response(exc.status, exc.message)
     headers = {
-        **CORS_HEADERS,
         "Location": f"/whip/session/{publisher.session_id}",
         "ETag": publisher.etag,
         "Accept-Patch": "application/trickle-ice-sdpfrag",
@@ -205,7 +212,7 @@ async def whip_trickle(request: Request, session_id: str) -> Response:
             await publisher.pc.addIceCandidate(candidate)
     except (AssertionError, ValueError) as exc:
         return error_response(400, f"bad candidate: {str(exc) or 'malformed'}")
-    return Response(status_code=204, headers=CORS_HEADERS)
+    return Response(status_code=204)
 
 
 @router.delete("/whip/session/{session_id}")
@@ -216,4 +223,4 @@ async def whip_leave(request: Request, session_id: str) -> Response:
     if publisher is None:
         return error_response(404, f"no WHIP session {session_id!r}")
     await publisher.close(LeaveReason.QUIT)
-    return Response("left\n", 200, headers=CORS_HEADERS, media_type="text/plain")
+    return Response("left\n", 200, media_type="text/plain")

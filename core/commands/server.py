@@ -18,9 +18,12 @@ import sys
 from pathlib import Path
 
 from core.channel.apps import parse_app_specs, parse_apps_file
+from core.channel.whip_limits import DEFAULT_BURST, DEFAULT_MAX_SESSIONS, DEFAULT_RATE
 from core.errors import CloudRecordingError
 from core.server.app import DEFAULT_HOST, ServerSettings, new_token
 from core.server.confinement import parse_endpoint_rule
+from core.server.cors import parse_origin
+from core.server.limits import DEFAULT_REQUEST_TIMEOUT
 from core.server.main import default_data_dir, serve
 
 TOKEN_ENV = "CLOUDREC_SERVER_TOKEN"
@@ -89,11 +92,59 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "until stopped)",
     )
     parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web page origin (http(s)://host[:port]) that may publish over WHIP and read "
+        "rosters from a browser, besides the server's own (its join page) (repeatable; '*': any)",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=_positive_seconds,
+        default=DEFAULT_REQUEST_TIMEOUT,
+        metavar="SECONDS",
+        help="a client must send a request's headers within SECONDS, and its body within "
+        "SECONDS more, or gets 408 (default %(default)g)",
+    )
+    parser.add_argument(
+        "--whip-max-sessions",
+        type=_at_least_one,
+        default=DEFAULT_MAX_SESSIONS,
+        metavar="N",
+        help="WHIP sessions an app may have at once; more get 503 (default %(default)d)",
+    )
+    parser.add_argument(
+        "--whip-rate",
+        type=_positive_seconds,
+        default=DEFAULT_RATE,
+        metavar="PER_SECOND",
+        help="new WHIP sessions per second an app may open on average; faster get 429 "
+        "(default %(default)g)",
+    )
+    parser.add_argument(
+        "--whip-burst",
+        type=_at_least_one,
+        default=DEFAULT_BURST,
+        metavar="N",
+        help="new WHIP sessions an app may open at once (default %(default)d)",
+    )
+    parser.add_argument(
         "--ready-file", type=Path, default=None, help='write {"url", "pid"} here once listening'
     )
     parser.add_argument(
         "--log-level", default="warning", choices=("debug", "info", "warning", "error")
     )
+
+
+def _positive_seconds(text: str) -> float:
+    return _lease_seconds(text)
+
+
+def _at_least_one(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and len(text) <= 9 and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def _lease_seconds(text: str) -> float:
@@ -102,7 +153,7 @@ def _lease_seconds(text: str) -> float:
     except ValueError:
         seconds = float("nan")
     if not 0 < seconds < 1e9:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0")
     return seconds
 
 
@@ -129,6 +180,11 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
             parse_endpoint_rule(spec)
         except ValueError as exc:
             raise CloudRecordingError(f"--allow-endpoint: {exc}") from None
+    for spec in args.allow_origin:
+        try:
+            parse_origin(spec)
+        except ValueError as exc:
+            raise CloudRecordingError(f"--allow-origin: {exc}") from None
     return ServerSettings(
         host=args.host,
         port=args.port,
@@ -145,6 +201,11 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         ),
         allowed_endpoints=tuple(spec.strip() for spec in args.allow_endpoint),
         lease=args.lease,
+        request_timeout=args.request_timeout,
+        allowed_origins=tuple(parse_origin(spec) for spec in args.allow_origin),
+        whip_max_sessions=args.whip_max_sessions,
+        whip_rate=args.whip_rate,
+        whip_burst=args.whip_burst,
     )
 
 

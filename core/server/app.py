@@ -22,13 +22,22 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from core.channel import ice, web, whip
 from core.channel.apps import AppRegistry
 from core.channel.registry import ChannelRegistry
+from core.channel.whip_limits import (
+    DEFAULT_BURST,
+    DEFAULT_MAX_SESSIONS,
+    DEFAULT_RATE,
+    WhipLimits,
+)
 from core.server import lease, memory, recording_api
+from core.server.cors import OriginPolicy
 from core.server.datalock import DataFolderLock
+from core.server.service import LOW_DISK_WARNING, MIN_FREE_SPACE
+from core.server.limits import DEFAULT_REQUEST_TIMEOUT, RequestLimits
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -68,6 +77,25 @@ class ServerSettings:
     lease: float | None = None
     """Seconds the server runs on without a renewal (``POST /v1/cloudrec/lease``) once
     nothing records (``--lease``; :mod:`core.server.lease`); None: until stopped."""
+    min_free_space: int = MIN_FREE_SPACE
+    """Bytes that must be free in the data folder for a recording to start
+    (``--min-free-space``, in MiB); :mod:`core.server.service`."""
+    low_disk_warning: int = LOW_DISK_WARNING
+    """Free bytes in the data folder below which recordings get a warning notice
+    (``--low-disk-warning``, in MiB)."""
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    """Seconds a client has to send a request's headers, and as much again for its body
+    (``--request-timeout``; :mod:`core.server.limits`)."""
+    allowed_origins: tuple[str, ...] = ()
+    """Origins of web pages that may call WHIP and the rosters, besides the server's own
+    (``--allow-origin``; ``*``: any; :mod:`core.server.cors`)."""
+    whip_max_sessions: int = DEFAULT_MAX_SESSIONS
+    """WHIP sessions an app may have at once (``--whip-max-sessions``)."""
+    whip_rate: float = DEFAULT_RATE
+    """New WHIP sessions per second an app may open (``--whip-rate``)."""
+    whip_burst: int = DEFAULT_BURST
+    """New WHIP sessions an app may open at once (``--whip-burst``;
+    :mod:`core.channel.whip_limits`)."""
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -100,4 +128,17 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(web.router)
     recordings = recording_api.install(app)
     lease.install(app, settings.lease)
+    app.state.whip_limits = WhipLimits(
+        settings.whip_max_sessions, settings.whip_rate, settings.whip_burst
+    )
+    # The last added runs first: foreign origins are refused before a body is read.
+    app.add_middleware(
+        RequestLimits, request_timeout=settings.request_timeout, authenticate=_authenticate
+    )
+    app.add_middleware(OriginPolicy, allowed=settings.allowed_origins)
     return app
+
+
+def _authenticate(request: Request) -> None:
+    """The recording API's credentials check, run before a body of it is read."""
+    recording_api.authorize(request, request.headers.get("authorization"))

@@ -28,6 +28,7 @@ import uvicorn
 
 from core.server import datalock, lease
 from core.server.app import ServerSettings, create_app
+from core.server.limits import http_protocol
 
 
 def default_data_dir() -> Path:
@@ -107,7 +108,13 @@ async def _serve(
     settings: ServerSettings, sock: socket.socket, ready_file: Path | None, log_level: str
 ) -> int:
     app = create_app(settings)
-    config = uvicorn.Config(app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        http=http_protocol(settings.request_timeout),  # a deadline on each request's headers
+    )
     server = _Server(config)
     app.state.request_shutdown = lambda: setattr(server, "should_exit", True)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import os
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -148,7 +149,14 @@ class S3Destination:
         self.description = f"{label} bucket '{bucket}' at {self.endpoint}"
         self._auth = _PrecomputedPayloadAuth(Credentials(access_key, secret_key), "s3", region)
         self._timeout = timeout
-        self._client = httpx.AsyncClient(transport=transport, timeout=timeout, trust_env=False)
+        # identity: a store's answer is read as sent, so the cap on it (_capped_body)
+        # is on bytes received, never on what they might decompress to
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=timeout,
+            trust_env=False,
+            headers={"Accept-Encoding": "identity"},
+        )
 
     def object_url(self, key: str) -> str:
         """The URL of ``key``; the key is percent-encoded once, as S3 signs it."""
@@ -225,7 +233,12 @@ class S3Destination:
         # httpx exceptions hold the request, and with it the Authorization header.
         error: StorageError
         try:
-            response = await self._client.request(method, url, headers=headers, content=body)
+            request = self._client.build_request(method, url, headers=headers, content=body)
+            response = await self._client.send(request, stream=True)
+            try:
+                answer = await self._capped_body(response)
+            finally:
+                await response.aclose()
         except httpx.TransportError as exc:
             error = self._error(method, key, self._transport_reason(exc))
         except OSError as exc:  # reading the file while streaming it
@@ -233,11 +246,29 @@ class S3Destination:
         else:
             if response.is_success:
                 return
-            code, message = _parse_error(response)
+            code, message = _parse_error(answer)
             if method == "DELETE" and code == "NoSuchKey":
                 return
             error = self._error(method, key, self._http_reason(response, code, message))
         raise error
+
+    async def _capped_body(self, response: httpx.Response) -> bytes:
+        """The first :data:`_MAX_ERROR_BODY` bytes of the answer's body, as sent (never
+        more, however much the store sends: the rest is left unread and the connection
+        closed), read within one read timeout; what came in time when it is slower."""
+        data = bytearray()
+        try:
+            async with (
+                asyncio.timeout(self._timeout.read or DEFAULT_TIMEOUT.read),
+                contextlib.aclosing(cast(AsyncGenerator[bytes], response.aiter_raw())) as chunks,
+            ):
+                async for chunk in chunks:
+                    data += chunk[: _MAX_ERROR_BODY - len(data)]
+                    if len(data) >= _MAX_ERROR_BODY:
+                        break
+        except TimeoutError:
+            pass
+        return bytes(data)
 
     def _error(self, method: str, key: str, reason: str) -> StorageError:
         # Built only from fields that never hold a key (the object key, the bucket, the
@@ -303,15 +334,27 @@ def _os_reason(exc: BaseException) -> str:
     return ""
 
 
-def _parse_error(response: httpx.Response) -> tuple[str, str]:
-    """The ``Code`` and ``Message`` of an S3 XML error body ('' when there are none)."""
-    text = response.content[:_MAX_ERROR_BODY]
+def _parse_error(body: bytes) -> tuple[str, str]:
+    """The ``Code`` and ``Message`` of an S3 XML error body ('' when there are none).
+
+    ``body`` may be the start of a longer one (:meth:`S3Destination._capped_body`): it is
+    read as far as it goes, so ``Code`` and ``Message`` count once their elements have
+    ended, whatever follows.
+    """
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    found: dict[str, str] = {}
+    depth = 0
     try:
-        root = ET.fromstring(text)
+        parser.feed(body)
+        for event, element in cast(Iterator[tuple[str, object]], parser.read_events()):
+            depth += 1 if event == "start" else -1
+            # Only Code and Message, children of the root, are read: other elements
+            # (AWSAccessKeyId, StringToSign, CanonicalRequest) echo request details
+            # that have no place in a message.
+            if not isinstance(element, ET.Element):
+                continue
+            if event == "end" and depth == 1 and element.tag in ("Code", "Message"):
+                found.setdefault(element.tag, (element.text or "").strip())
     except ET.ParseError:
-        return "", ""
-    # Only Code and Message are read: other elements (AWSAccessKeyId, StringToSign,
-    # CanonicalRequest) echo request details that have no place in a message.
-    code = (root.findtext("Code") or "").strip()
-    message = (root.findtext("Message") or "").strip()
-    return code, message[:300]
+        pass
+    return found.get("Code", ""), found.get("Message", "")[:300]

@@ -71,7 +71,7 @@ async def test_publish_answers_201_with_location_etag_and_cors(channel_server, h
     response = await http.post(
         channel_server.whip_url("ok", 5),
         content=offer,
-        headers={"Content-Type": "application/sdp", "Origin": "http://example.test"},
+        headers={"Content-Type": "application/sdp", "Origin": channel_server.url},
     )
     assert response.status_code == 201, response.text
     assert response.headers["content-type"].startswith("application/sdp")
@@ -80,7 +80,8 @@ async def test_publish_answers_201_with_location_etag_and_cors(channel_server, h
     location = response.headers["location"]
     assert location.startswith("/whip/session/")
     assert response.headers["etag"]
-    assert response.headers["access-control-allow-origin"] == "*"
+    # the join page's own origin (core.server.cors; foreign ones: test_whip_limits.py)
+    assert response.headers["access-control-allow-origin"] == channel_server.url
     assert "Location" in response.headers["access-control-expose-headers"]
 
     roster = (await http.get(f"{channel_server.url}/channels/{SANDBOX_APP_ID}/ok")).json()
@@ -110,7 +111,10 @@ async def test_publish_answers_201_with_location_etag_and_cors(channel_server, h
     )
     assert stale.status_code == 412
 
-    preflight = await http.options(session_url)
+    preflight = await http.options(
+        session_url,
+        headers={"Origin": channel_server.url, "Access-Control-Request-Method": "DELETE"},
+    )
     assert preflight.status_code == 204
     assert "DELETE" in preflight.headers["access-control-allow-methods"]
     assert (await http.delete(session_url)).status_code == 200
@@ -193,10 +197,11 @@ async def test_duplicate_uid(channel_server, media) -> None:
 )
 async def test_bad_requests(channel_server, http, body, content_type, status, words) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
+    headers["Origin"] = channel_server.url  # errors carry CORS headers for the join page
     response = await http.post(channel_server.whip_url("bad", 5), content=body, headers=headers)
     assert response.status_code == status
     assert words in response.text
-    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["access-control-allow-origin"] == channel_server.url
 
 
 async def test_no_common_codec(channel_server, http) -> None:

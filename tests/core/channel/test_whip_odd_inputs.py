@@ -27,8 +27,9 @@ UID_ALLOWED = "is not allowed; a decimal number from 1 to 4294967295"
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
+async def http(channel_server: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client sending the ``Origin`` of the server's join page, as a browser there does."""
+    async with httpx.AsyncClient(timeout=30, headers={"Origin": channel_server.url}) as client:
         yield client
 
 
@@ -53,11 +54,11 @@ def url(server: Any, path_uid: str, app_id: str = SANDBOX_APP_ID) -> str:
 
 
 def text_error(response: httpx.Response) -> tuple[int, str, str]:
-    return (
-        response.status_code,
-        response.text,
-        response.headers.get("access-control-allow-origin", ""),
-    )
+    """Status, text, and whether the answer allows the join page's origin (``"*"``
+    standing for it: the origin the ``http`` client sends)."""
+    allowed = response.headers.get("access-control-allow-origin", "")
+    origin = response.request.headers.get("origin")
+    return (response.status_code, response.text, "*" if allowed and allowed == origin else allowed)
 
 
 async def publishes(server: Any, http: httpx.AsyncClient, offer: str, uid: int) -> None:
