@@ -115,8 +115,9 @@ class RecordingSession:
         # How the recording ended; known once the recorder stopped (kept in the row after).
         self._abnormal = Status(row.status) is Status.EXITED_ABNORMALLY
         self._exit_reason = row.exit_reason or ""
-        if done:
+        if done or row.stopped_at is not None:  # e.g. it ended "backuped" before a restart
             self._settled.set()
+            self._recorder_stopped.set()
         if uploader is not None:
             uploader.listener = self._on_upload_event
 

@@ -19,8 +19,9 @@ Faults of the server's own disk: a backup folder or ledger that cannot take a sl
 makes ``add_slice`` raise :class:`StorageError` (the recorder retries, then fails the
 recording: nothing is dropped silently); a ledger that cannot be written while
 uploading is retried like a failing destination (``UploadFailed`` names the database);
-a backup file that vanished before its upload is reported once (``SliceLost``) and the
-uploads go on with the next slice instead of waiting for it for ever.
+a backup file that vanished from its folder before its upload is reported once
+(``SliceLost``) and the uploads go on with the next slice instead of waiting for it for
+ever, while a backup folder that is not there at all is retried like an outage.
 """
 
 from __future__ import annotations
@@ -256,6 +257,9 @@ class DurableUploader:
 
     async def _upload_slice(self, row: SliceRow) -> None:
         if not await asyncio.to_thread(row.backup_path.is_file):
+            folder = row.backup_path.parent
+            if not await asyncio.to_thread(folder.is_dir):  # a disk or mount not there
+                raise StorageError(f"the backup folder {folder} is not there (retrying)")
             # Removed behind cloudrec's back (it deletes a backup only once uploaded):
             # it can never be stored; the uploads go on without it.
             self.ledger.mark_lost(self.sid, row.seq)

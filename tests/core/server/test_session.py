@@ -15,10 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from core.channel.registry import ChannelRegistry
 from core.errors import ErrorCode
 from core.media.recorder import IdleExit, RecorderFailure, StopReason
 from core.notices import MODULE_RECORDER, MODULE_UPLOADER, Status
+from core.server.service import RecordingService
 from core.storage.destination import StorageError
+from core.storage.hls import parse_playlist
 from core.storage.local import LocalFolderDestination
 from tests.core.storage.sessions import PLAYLIST, PLAYLIST_KEY, SID, Harness, details, names
 
@@ -232,3 +235,45 @@ async def test_slices_left_in_the_backup_are_reported_then_uploaded(tmp_path: Pa
         assert (tmp_path / "out" / "rec" / PLAYLIST).read_text().endswith("#EXT-X-ENDLIST\n")
     finally:
         await harness.close()
+
+
+async def test_a_recording_that_ended_backed_up_finishes_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """Issue 16, finding 4: after a restart, a recording that had ended "backuped" never
+    finished (no final notice, its keys kept). The restarted service (its real
+    ``resume``) uploads what is left and finishes it exactly as without the restart:
+    one ``session_exit`` (from before), then ``uploaded`` with ``final: true``."""
+    target = Unreachable(tmp_path / "recordings")  # the service's default folder
+    harness = local_harness(tmp_path, target)
+    await harness.session.start()
+    await harness.fake.record_slice()
+    await harness.fake.record_slice()
+    await harness.session.stop()
+    assert harness.session.uploading_status == "backuped" and not harness.session.finished
+    before = harness.logged()
+    await harness.session.close()  # the server goes down
+
+    service = RecordingService(ChannelRegistry(), harness.store, tmp_path)
+    try:
+        await service.resume()  # the store is up again: a plain local folder
+        (session,) = service.sessions()
+        async with asyncio.timeout(10):
+            await session.wait_finished()
+        notices = harness.logged()
+        assert notices[: len(before)] == before
+        assert names(notices[len(before) :]) == ["uploaded"]
+        assert details(notices, "uploaded") == [
+            {"msgName": "uploaded", "status": 0, "fileName": PLAYLIST, "final": True}
+        ]
+        assert names(notices).count("session_exit") == 1
+        row = harness.row()
+        assert (row.status, row.uploading_status) == (int(Status.STOPPED), "uploaded")
+        playlist = (tmp_path / "recordings" / PLAYLIST_KEY).read_text()
+        assert [e.name for e in parse_playlist(playlist).entries] == [
+            s.name for s in harness.fake.slices
+        ]
+        assert playlist.endswith("#EXT-X-ENDLIST\n")
+    finally:
+        await service.close()
+        harness.store.close()
