@@ -424,6 +424,10 @@ class S3Gate:
         """(method, path, status) of every request answered."""
         self._lock = threading.Lock()
         self._failures: list[tuple[int, str, str]] = []
+        self._huge: list[tuple[tuple[int, str, str] | None, int]] = []
+        self.padded: list[int] = []
+        """Bytes of padding written of each huge answer (:meth:`fail_huge`) before the
+        client stopped reading."""
         self._failing: tuple[int, str, str] | None = None
         gate = self
 
@@ -458,6 +462,15 @@ class S3Gate:
             else:
                 self._failures.extend([error] * count)
 
+    def fail_huge(self, error: tuple[int, str, str] | None, size: int) -> None:
+        """Answer the next request with ``error`` (status, code, message) whose XML
+        document goes on with ``size`` bytes of white space before it ends; with
+        ``error`` None, ``502`` and ``size`` bytes that are not XML (a proxy's page). The
+        body has a ``Content-Length`` and is generated while sent, 64 KiB at a time, so
+        the gate holds none of it; :attr:`padded` notes how much the client took."""
+        with self._lock:
+            self._huge.append((error, size))
+
     def heal(self) -> None:
         """Stop answering with errors: requests go on to moto again."""
         with self._lock:
@@ -481,6 +494,11 @@ class S3Gate:
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
+        with self._lock:
+            huge = self._huge.pop(0) if self._huge else None
+        if huge is not None:
+            self._answer_huge(request, *huge)
+            return
         status, headers, payload = self._refusal(request) or self._forward(request, body)
         with self._lock:
             self.answers.append((request.command, request.path, status))
@@ -491,6 +509,34 @@ class S3Gate:
         request.end_headers()
         if request.command != "HEAD":
             request.wfile.write(payload)
+
+    def _answer_huge(
+        self, request: BaseHTTPRequestHandler, error: tuple[int, str, str] | None, size: int
+    ) -> None:
+        if error is None:
+            status, start, piece, end = 502, b"<html>", b"x" * 65536, b"</html>"
+        else:
+            status, _, payload = _error(*error)
+            start, end = payload.removesuffix(b"</Error>"), b"</Error>"
+            piece = b" " * 65536
+        with self._lock:
+            self.answers.append((request.command, request.path, status))
+        request.send_response(status)
+        request.send_header("Content-Type", "application/xml" if error else "text/html")
+        request.send_header("Content-Length", str(len(start) + size + len(end)))
+        request.end_headers()
+        written = 0
+        try:
+            request.wfile.write(start)
+            while written < size:
+                chunk = piece[: size - written]
+                request.wfile.write(chunk)
+                written += len(chunk)
+            request.wfile.write(end)
+        except OSError:  # the client stopped reading and closed the connection
+            request.close_connection = True
+        with self._lock:
+            self.padded.append(written)
 
     def _refusal(self, request: BaseHTTPRequestHandler) -> tuple[int, list[Any], bytes] | None:
         with self._lock:
