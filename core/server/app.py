@@ -36,8 +36,8 @@ from core.channel.whip_limits import (
 from core.server import lease, memory, recording_api
 from core.server.cors import OriginPolicy
 from core.server.datalock import DataFolderLock
-from core.server.service import LOW_DISK_WARNING, MIN_FREE_SPACE
 from core.server.limits import DEFAULT_REQUEST_TIMEOUT, RequestLimits
+from core.server.service import LOW_DISK_WARNING, MIN_FREE_SPACE
 
 DEFAULT_HOST = "127.0.0.1"
 

@@ -464,7 +464,14 @@ def install(app: FastAPI) -> RecordingService:
     settings = app.state.settings
     store = StateStore(settings.data_dir / "state.sqlite3")
     confinement = Confinement(settings.data_dir, settings.storage_roots, settings.allowed_endpoints)
-    service = RecordingService(app.state.channels, store, settings.data_dir, confinement)
+    service = RecordingService(
+        app.state.channels,
+        store,
+        settings.data_dir,
+        confinement,
+        min_free_space=settings.min_free_space,
+        low_disk_warning=settings.low_disk_warning,
+    )
     app.state.recordings = service
     install_error_handlers(app)
     app.include_router(router)
