@@ -25,6 +25,7 @@ from core.server.confinement import parse_endpoint_rule
 from core.server.cors import parse_origin
 from core.server.limits import DEFAULT_REQUEST_TIMEOUT
 from core.server.main import default_data_dir, serve
+from core.server.service import LOW_DISK_WARNING, MIB, MIN_FREE_SPACE
 
 TOKEN_ENV = "CLOUDREC_SERVER_TOKEN"
 APPS_ENV = "CLOUDREC_APPS"
@@ -130,6 +131,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="new WHIP sessions an app may open at once (default %(default)d)",
     )
     parser.add_argument(
+        "--min-free-space",
+        type=_mebibytes,
+        default=MIN_FREE_SPACE,
+        metavar="MIB",
+        help="MiB that must be free in the data folder for a recording to start "
+        f"(default {MIN_FREE_SPACE // MIB})",
+    )
+    parser.add_argument(
+        "--low-disk-warning",
+        type=_mebibytes,
+        default=LOW_DISK_WARNING,
+        metavar="MIB",
+        help="warn every recording when the data folder has less than this many MiB free "
+        f"(default {LOW_DISK_WARNING // MIB})",
+    )
+    parser.add_argument(
         "--ready-file", type=Path, default=None, help='write {"url", "pid"} here once listening'
     )
     parser.add_argument(
@@ -139,6 +156,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _positive_seconds(text: str) -> float:
     return _lease_seconds(text)
+
+
+def _mebibytes(text: str) -> int:
+    """A whole number of MiB (0 allowed: no limit), in bytes."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MiB (0 or more)")
+    return int(text) * MIB
 
 
 def _at_least_one(text: str) -> int:
@@ -206,6 +230,8 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         whip_max_sessions=args.whip_max_sessions,
         whip_rate=args.whip_rate,
         whip_burst=args.whip_burst,
+        min_free_space=args.min_free_space,
+        low_disk_warning=args.low_disk_warning,
     )
 
 

@@ -21,6 +21,7 @@ slice that was already safe: decoded frame by frame from the destination.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
@@ -33,10 +34,11 @@ from typing import Any
 import httpx
 import pytest
 
+from core.commands.server import add_arguments, settings_from_args
 from core.enums import SANDBOX_APP_ID
 from core.notices import Status
 from core.sdk.embedded import server_command
-from core.server.service import MIN_FREE_SPACE, RecordingService
+from core.server.service import MIB, MIN_FREE_SPACE, RecordingService
 from core.server.session import RecordingSession
 from core.storage.hls import parse_playlist
 from tests.conftest import ChannelServer, serve_channel_server
@@ -345,3 +347,18 @@ async def test_a_second_server_on_the_same_data_folder_refuses_to_start(
         assert session.status is Status.RECORDING
         assert not playlist_of(folder, session).read_text().endswith("#EXT-X-ENDLIST\n")
         await stop(http, rid, session.sid, "twoservers", 900)
+
+
+def test_the_free_space_options_and_their_documented_defaults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    defaults = settings_from_args(parser.parse_args([]))
+    assert (defaults.min_free_space, defaults.low_disk_warning) == (100 * MIB, 500 * MIB)
+    given = settings_from_args(parser.parse_args(["--min-free-space=0", "--low-disk-warning=2048"]))
+    assert (given.min_free_space, given.low_disk_warning) == (0, 2048 * MIB)
+    for bad in ("-1", "1.5", "lots"):
+        with pytest.raises(SystemExit):
+            parser.parse_args([f"--min-free-space={bad}"])
+        assert "is not a whole number of MiB (0 or more)" in capsys.readouterr().err
