@@ -121,8 +121,10 @@ class RequestLimits:
         if path.startswith("/v1/"):
             try:
                 self.authenticate(Request(scope))
-            except Exception as exc:  # the recording API's ApiError
-                status, reason = getattr(exc, "status", 401), getattr(exc, "reason", str(exc))
+            except Exception as exc:
+                status, reason = getattr(exc, "status", None), getattr(exc, "reason", None)
+                if not isinstance(status, int) or not isinstance(reason, str):
+                    raise  # not a refusal (the recording API's ApiError): a bug
                 await refusal(path, status, reason)(scope, receive, send)
                 return
         too_large = refusal(
