@@ -9,6 +9,7 @@ import json
 import socket
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +80,18 @@ def exchange(
     closed = _closed_after(sock, received)
     sock.close()
     return _parse(bytes(received), sent, closed, seconds)
+
+
+def traced_exchange(url: str, head: bytes, body: Iterable[bytes]) -> tuple[Answer, int]:
+    """:func:`exchange`, and the peak of the memory Python allocated meanwhile (in this
+    process: the server under test runs in it), by ``tracemalloc``."""
+    tracemalloc.start()
+    try:
+        answer = exchange(url, head, body)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return answer, peak
 
 
 def _chain(head: bytes, body: Iterable[bytes]) -> Iterable[bytes]:

@@ -9,24 +9,20 @@ Offers are real (aiortc's); a 201 is a real session, left with DELETE.
 from __future__ import annotations
 
 import asyncio
-import tracemalloc
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiortc import RTCPeerConnection
 
 from core.channel.accesstoken import build_rtc_token
 from core.channel.errors import BusyError
-from core.channel.ice import rtc_configuration
 from core.channel.whip_limits import WhipLimits
 from core.enums import SANDBOX_APP_ID
-from core.participants.synthetic import synthetic_media
 from core.server.cors import parse_origin
 from tests.conftest import TEST_APP_CERTIFICATE, TEST_APP_ID, serve_channel_server
-from tests.rawhttp import chunked, exchange, request_head
+from tests.rawhttp import chunked, exchange, request_head, traced_exchange
 
 MiB = 1024 * 1024
 SDP = {"Content-Type": "application/sdp"}
@@ -43,21 +39,6 @@ def foreign(origin: str) -> str:
         "its own origin (its join page) and the origins its operator allows (cloudrec "
         "server --allow-origin)"
     )
-
-
-@pytest.fixture
-async def offer() -> str:
-    """An aiortc offer sending audio and video."""
-    pc = RTCPeerConnection(rtc_configuration())
-    media = synthetic_media(1, size=(160, 120), low_stream=False)
-    try:
-        pc.addTransceiver(media.audio, direction="sendonly")
-        pc.addTransceiver(media.video, direction="sendonly")
-        await pc.setLocalDescription(await pc.createOffer())
-        return str(pc.localDescription.sdp)
-    finally:
-        media.stop()
-        await pc.close()
 
 
 @pytest.fixture
@@ -108,12 +89,8 @@ async def test_a_streamed_offer_is_cut_off_at_256_kib_and_memory_does_not_grow(
     """Finding 10: WHIP read the whole offer, then checked its 256 KiB limit."""
     url = whip(channel_server, 5)
     head = request_head("POST", url, {**SDP, "Transfer-Encoding": "chunked"})
-    tracemalloc.start()
-    try:
-        answer = await asyncio.to_thread(exchange, url, head, chunked(b"a" * 65536, 200 * MiB))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    body = chunked(b"a" * 65536, 200 * MiB)
+    answer, peak = await asyncio.to_thread(traced_exchange, url, head, body)
     assert (answer.status, answer.body.decode()) == (413, TOO_LARGE)
     assert answer.closed
     assert answer.sent < 32 * MiB, answer.sent

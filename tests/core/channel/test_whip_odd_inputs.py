@@ -14,11 +14,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from aiortc import RTCPeerConnection
 
-from core.channel.ice import rtc_configuration
 from core.enums import SANDBOX_APP_ID
-from core.participants.synthetic import synthetic_media
 from tests.conftest import TEST_APP_ID
 
 SDP = {"Content-Type": "application/sdp"}
@@ -31,21 +28,6 @@ async def http(channel_server: Any) -> AsyncIterator[httpx.AsyncClient]:
     """A client sending the ``Origin`` of the server's join page, as a browser there does."""
     async with httpx.AsyncClient(timeout=30, headers={"Origin": channel_server.url}) as client:
         yield client
-
-
-@pytest.fixture
-async def offer() -> str:
-    """An aiortc offer sending audio and video."""
-    pc = RTCPeerConnection(rtc_configuration())
-    media = synthetic_media(1, size=(160, 120), low_stream=False)
-    try:
-        pc.addTransceiver(media.audio, direction="sendonly")
-        pc.addTransceiver(media.video, direction="sendonly")
-        await pc.setLocalDescription(await pc.createOffer())
-        return str(pc.localDescription.sdp)
-    finally:
-        media.stop()
-        await pc.close()
 
 
 def url(server: Any, path_uid: str, app_id: str = SANDBOX_APP_ID) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from core.server.app import ServerSettings
 from core.server.limits import MAX_API_BODY
 from tests.conftest import serve_channel_server
 from tests.helpers import bearer_client
-from tests.rawhttp import chunked, exchange, repeated, request_head
+from tests.rawhttp import chunked, exchange, repeated, request_head, traced_exchange
 
 MiB = 1024 * 1024
 TOO_LARGE = (
@@ -65,12 +64,8 @@ async def test_a_streamed_body_is_cut_off_at_the_cap_and_memory_does_not_grow_wi
     of traced memory during the request stays a few times the cap, not the body."""
     url = acquire_url(channel_server)
     head = request_head("POST", url, {**auth(channel_server), "Transfer-Encoding": "chunked"})
-    tracemalloc.start()
-    try:
-        answer = await asyncio.to_thread(exchange, url, head, chunked(b" " * 65536, 200 * MiB))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    body = chunked(b" " * 65536, 200 * MiB)
+    answer, peak = await asyncio.to_thread(traced_exchange, url, head, body)
     assert (answer.status, answer.json()) == (413, {"code": 413, "reason": TOO_LARGE})
     assert answer.closed
     assert answer.sent < 32 * MiB, answer.sent  # the server stopped taking it at the cap
