@@ -85,7 +85,23 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400 and exc.detail == _BODY_PARSE_ERROR:
             reason = f"body: JSON decode error: {_parse_failure(exc.__cause__)}"
             return _error_response(400, 2, f"invalid request: {reason}")
+        if request.url.path.startswith("/v1/") and exc.status_code in (404, 405):
+            return _no_such_path(request, exc)  # Starlette's router: {"detail": ...}
         return await http_exception_handler(request, exc)
+
+
+def _no_such_path(request: Request, exc: HTTPException) -> JSONResponse:
+    """A path or method the REST API does not have, answered in Agora's shape (e.g.
+    ``.../mode//query``, a ``GET`` of ``acquire``)."""
+    where = f"{request.method} {_shown(request.url.path, 120)}"
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        reason = f"method not allowed: {where}; this path takes {allowed}"
+    else:
+        reason = f"not found: {where} is no path of this API (docs/rest-api.md lists them)"
+    response = _error_response(exc.status_code, exc.status_code, reason)
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def _parse_failure(cause: BaseException | None) -> str:

@@ -341,3 +341,35 @@ async def test_storage_endpoints_the_uploader_cannot_use_are_432(http: httpx.Asy
         assert answer(started) == (400, reason), endpoint
     assert (await http.get("/v1/cloudrec/recordings")).json() == {"recordings": []}
     await still_answers(http)
+
+
+async def test_paths_and_methods_the_api_lacks_answer_agoras_shape(
+    http: httpx.AsyncClient,
+) -> None:
+    """The router's own 404/405 ({"detail": ...}) came through for an empty mode
+    (``.../mode//query``, found by the stateful fuzz), a wrong method or a path the API
+    does not have."""
+    where = "is no path of this API (docs/rest-api.md lists them)"
+    cases = [
+        ("GET", f"{BASE}/resourceid/r/sid/s/mode//query", 404,
+         f"not found: GET '{BASE}/resourceid/r/sid/s/mode//query' {where}"),
+        ("POST", f"{BASE}/resourceid/r/mode/mix/x/start", 404,
+         f"not found: POST '{BASE}/resourceid/r/mode/mix/x/start' {where}"),
+        ("GET", "/v1/cloudrec/nothing", 404, f"not found: GET '/v1/cloudrec/nothing' {where}"),
+        ("GET", f"{BASE}/acquire", 405,
+         f"method not allowed: GET '{BASE}/acquire'; this path takes POST"),
+        ("DELETE", f"{BASE}/resourceid/r/sid/s/mode/mix/query", 405,
+         f"method not allowed: DELETE '{BASE}/resourceid/r/sid/s/mode/mix/query'; "
+         "this path takes GET"),
+    ]  # fmt: skip
+    for method, path, status, reason in cases:
+        body = {"cname": "a", "uid": "1"} if method == "POST" else None
+        response = await http.request(method, path, json=body)
+        assert answer(response) == (status, {"code": status, "reason": reason}), path
+        if status == 405:
+            assert response.headers["allow"] == reason.rsplit(" ", 1)[-1]
+    long = f"{BASE}/{'x' * 200}"
+    response = await http.get(long)
+    shown = f"{long[:120]!r}... ({len(long)} characters)"
+    assert answer(response) == (404, {"code": 404, "reason": f"not found: GET {shown} {where}"})
+    await still_answers(http)
