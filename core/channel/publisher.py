@@ -54,7 +54,7 @@ from core.channel.errors import SdpError
 from core.channel.ice import rtc_configuration
 from core.channel.roster import LeaveReason, ParticipantInfo, Role
 from core.channel.rtcp_sync import observe_receiver
-from core.channel.sdp import AUDIO_CODECS, VIDEO_CODECS, OfferSummary
+from core.channel.sdp import AUDIO_CODECS, VIDEO_CODECS, OfferSummary, with_explicit_directions
 from core.channel.streams import EncodedFrame, FrameStream, ReceivedFrame
 from core.enums import DecryptionMode, VideoStreamType
 
@@ -150,12 +150,17 @@ class Publisher:
         """Apply the offer and return the SDP answer (with every ICE candidate)."""
         self._add_transceivers(summary)
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+            description = RTCSessionDescription(sdp=with_explicit_directions(offer), type="offer")
+            await self.pc.setRemoteDescription(description)
         except Exception as exc:  # aiortc raises many kinds for SDP it cannot use
             raise SdpError(f"unusable offer: {exc or type(exc).__name__}") from exc
         self._collect_tracks()
         # aiortc gathers all candidates inside setLocalDescription: the answer is complete.
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        try:
+            answer = await self.pc.createAnswer()
+        except Exception as exc:  # an offer aiortc took but cannot answer
+            raise SdpError(f"unusable offer: {exc or type(exc).__name__}") from exc
+        await self.pc.setLocalDescription(answer)
         description = self.pc.localDescription
         assert description is not None
         return str(description.sdp)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from core.channel.errors import SdpError
 
 AUDIO_CODECS = frozenset({"opus"})
+DIRECTIONS = frozenset({"sendrecv", "sendonly", "recvonly", "inactive"})
 VIDEO_CODECS = frozenset({"vp8", "h264"})
 MAX_AUDIO_SECTIONS = 1
 MAX_VIDEO_SECTIONS = 2
@@ -31,6 +32,7 @@ class MediaSection:
     port: int
     direction: str = "sendrecv"
     codecs: list[str] = field(default_factory=list)  # lower-case encoding names
+    mids: list[str] = field(default_factory=list)  # its a=mid values (one, if valid)
 
     @property
     def sends(self) -> bool:
@@ -45,6 +47,8 @@ class OfferSummary:
     sections: list[MediaSection]
     bundled: bool = False
     """Whether the offer bundles its media sections (``a=group:BUNDLE``)."""
+    bundle: list[str] = field(default_factory=list)
+    """The mids its BUNDLE groups name."""
 
     def sending(self, kind: str) -> list[MediaSection]:
         """The sections of ``kind`` ("audio"/"video") in which the offerer sends."""
@@ -66,27 +70,71 @@ def parse_offer(text: str) -> OfferSummary:
         raise SdpError("the body is not an SDP offer (it must start with 'v=0')")
     sections: list[MediaSection] = []
     bundled = False
+    bundle: list[str] = []
+    default = _session_direction(lines)
     for line in lines[1:]:
         if line.startswith("a=group:BUNDLE ") and not sections:
             bundled = True
+            bundle += line.split()[1:]
         elif line.startswith("m="):
             sections.append(_parse_m_line(line))
+            sections[-1].direction = default
         elif sections and line.startswith("a="):
             _parse_attribute(sections[-1], line[2:])
-    summary = OfferSummary(sections, bundled)
+    summary = OfferSummary(sections, bundled, bundle)
+    _check_kinds(summary)
     _check_sections(summary)
+    _check_mids(summary)
     return summary
 
 
 def _parse_m_line(line: str) -> MediaSection:
     parts = line[2:].split()
-    if len(parts) < 3 or not parts[1].split("/")[0].isdigit():
-        raise SdpError(f"malformed media line {line!r}")
-    return MediaSection(kind=parts[0], port=int(parts[1].split("/")[0]))
+    port = parts[1].split("/")[0] if len(parts) > 1 else ""
+    # ASCII digits only: '²'.isdigit() is true, and int() refuses it
+    if len(parts) < 3 or not (port.isascii() and port.isdigit()):
+        raise SdpError(f"malformed media line {_shown(line, 120)}")
+    if len(port) > 5 or int(port) > 65535:
+        raise SdpError(
+            f"media line {_shown(line, 120)}: port {_shown(port)} is not allowed; "
+            "an integer from 0 to 65535"
+        )
+    return MediaSection(kind=parts[0], port=int(port))
+
+
+def _session_direction(lines: list[str]) -> str:
+    """The direction a media section without its own has (RFC 8866 6.7): the session's
+    direction attribute (before the first ``m=``), else sendrecv."""
+    for line in lines:
+        if line.startswith("m="):
+            break
+        if line[2:] in DIRECTIONS and line.startswith("a="):
+            return line[2:]
+    return "sendrecv"
+
+
+def with_explicit_directions(text: str) -> str:
+    """``text`` with a direction attribute in every media section that has none (the
+    session's, else sendrecv), as :func:`parse_offer` reads it: aiortc takes a missing
+    one for no direction at all, and fails creating the answer."""
+    lines = text.splitlines()
+    default = _session_direction([line.strip() for line in lines])
+    out: list[str] = []
+    added = in_section = has_direction = False
+    for line in [*lines, "m="]:  # a last "m=" closes the last section
+        if line.strip().startswith("m="):
+            if in_section and not has_direction:
+                out.append(f"a={default}")
+                added = True
+            in_section, has_direction = True, False
+        elif line.strip()[2:] in DIRECTIONS and line.strip().startswith("a="):
+            has_direction = True
+        out.append(line)
+    return "\r\n".join(out[:-1]) + "\r\n" if added else text
 
 
 def _parse_attribute(section: MediaSection, attribute: str) -> None:
-    if attribute in {"sendrecv", "sendonly", "recvonly", "inactive"}:
+    if attribute in DIRECTIONS:
         section.direction = attribute
     elif attribute.startswith("rtpmap:"):
         try:
@@ -94,6 +142,60 @@ def _parse_attribute(section: MediaSection, attribute: str) -> None:
         except IndexError:
             raise SdpError(f"malformed attribute 'a={attribute}'") from None
         section.codecs.append(encoding.split("/")[0].lower())
+    elif attribute.startswith("mid:"):
+        section.mids.append(attribute[4:])
+
+
+def _shown(text: str, limit: int = 24) -> str:
+    """``text`` as a message quotes it: its repr, cut after ``limit`` characters."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+KINDS = ("audio", "video", "application")
+"""Media sections the peer connection can answer (application: a data channel)."""
+
+
+def _check_kinds(summary: OfferSummary) -> None:
+    """aiortc answers any other kind (``text``, ``message``...) as a data channel and
+    failed doing so."""
+    for number, section in enumerate(summary.sections, 1):
+        if section.kind not in KINDS:
+            raise SdpError(
+                f"media section {number} is {_shown(section.kind)}, a kind this server cannot "
+                f"answer; it takes {', '.join(KINDS[:-1])} and {KINDS[-1]} (data channel) sections"
+            )
+
+
+def _check_mids(summary: OfferSummary) -> None:
+    """Each media section names itself once (``a=mid``, RFC 8843) with a mid of its own,
+    and a BUNDLE group names only those: an offer that breaks this made the peer
+    connection fail answering it (a section without a mid, two with one mid, a group
+    naming a mid no section has)."""
+    owner: dict[str, int] = {}
+    for number, section in enumerate(summary.sections, 1):
+        where = f"media section {number} ({_shown(section.kind)})"
+        if len(section.mids) != 1 or not section.mids[0]:
+            found = (
+                "none"
+                if not section.mids
+                else f"{len(section.mids)}: " + ", ".join(_shown(mid) for mid in section.mids[:3])
+            )
+            raise SdpError(f"{where} needs exactly one non-empty a=mid line (found {found})")
+        mid = section.mids[0]
+        if mid in owner:
+            raise SdpError(
+                f"{where} has mid {_shown(mid)} (a=mid), as media section {owner[mid]} does; "
+                "each media section needs a mid of its own"
+            )
+        owner[mid] = number
+    for mid in summary.bundle:
+        if mid not in owner:
+            raise SdpError(
+                f"a=group:BUNDLE names mid {_shown(mid)}, which no media section has "
+                f"(their mids: {', '.join(_shown(m) for m in list(owner)[:8])})"
+            )
 
 
 def _check_sections(summary: OfferSummary) -> None:

@@ -32,8 +32,9 @@ def test_uids_and_app_ids() -> None:
 
 
 def offer(*sections: str) -> str:
+    """An offer of ``sections``, each named by its index (``a=mid``, which WHIP needs)."""
     head = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
-    return head + "".join(sections)
+    return head + "".join(f"{section}a=mid:{i}\r\n" for i, section in enumerate(sections))
 
 
 AUDIO = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\na=rtpmap:111 opus/48000/2\r\n"

@@ -155,3 +155,67 @@ async def test_trickled_candidates_with_numbers_out_of_range_are_400(
     assert (await http.patch(session, content=edges, headers=TRICKLE)).status_code == 204
     assert (await http.delete(session)).status_code == 200
     await publishes(channel_server, http, offer, 9)
+
+
+async def test_offers_the_peer_connection_could_not_answer_are_400(
+    channel_server: Any, http: httpx.AsyncClient, offer: str
+) -> None:
+    """Found by the SDP fuzz (test_whip_sdp_fuzz.py): aiortc failed answering these
+    offers (500): a BUNDLE group naming a mid no media section has (also what dropping an
+    m-line leaves), sections without a mid, with two, or sharing one, a section of a
+    kind it answers as a data channel; and a port '²' ('²'.isdigit() is true) reached
+    int()."""
+    lines = offer.split("\r\n")
+    audio = next(i for i, line in enumerate(lines) if line.startswith("m=audio"))
+    video = next(line for line in lines if line.startswith("m=video"))
+    port = video.split()[1]
+    odd_port, far_port = video.replace(port, "\u00b2", 1), video.replace(port, "65536", 1)
+    assert "a=group:BUNDLE 0 1" in lines and "a=mid:0" in lines and "a=mid:1" in lines
+    one_mid = "needs exactly one non-empty a=mid line"
+    cases = {
+        offer.replace("a=group:BUNDLE 0 1", "a=group:BUNDLE 0 1 7"): "a=group:BUNDLE names "
+        "mid '7', which no media section has (their mids: '0', '1')",
+        "\r\n".join(lines[:audio] + lines[audio + 1 :]): "a=group:BUNDLE names mid '0', "
+        "which no media section has (their mids: '1')",
+        offer.replace("a=mid:1\r\n", "a=mid:0\r\n"): "media section 2 ('video') has mid '0' "
+        "(a=mid), as media section 1 does; each media section needs a mid of its own",
+        offer.replace("a=mid:0\r\n", "").replace("a=mid:1\r\n", ""): "media section 1 "
+        f"('audio') {one_mid} (found none)",
+        offer.replace("a=mid:0\r\n", "a=mid:0\r\na=mid:x\r\n"): "media section 1 ('audio') "
+        f"{one_mid} (found 2: '0', 'x')",
+        offer.replace("a=mid:1\r\n", "a=mid:\r\n"): f"media section 2 ('video') {one_mid} "
+        "(found 1: '')",
+        offer.replace("m=video ", "m=text ", 1): "media section 2 is 'text', a kind this "
+        "server cannot answer; it takes audio, video and application (data channel) sections",
+        offer.replace(video, odd_port): f"malformed media line {odd_port!r}",
+        offer.replace(video, far_port): f"media line {far_port!r}: port '65536' is not "
+        "allowed; an integer from 0 to 65535",
+    }
+    for uid, (body, message) in enumerate(cases.items(), 20):
+        response = await http.post(url(channel_server, str(uid)), content=body, headers=SDP)
+        assert text_error(response) == (400, message + "\n", "*"), message
+    await publishes(channel_server, http, offer, 30)
+
+
+async def test_media_sections_without_a_direction_take_the_sessions_or_sendrecv(
+    channel_server: Any, http: httpx.AsyncClient, offer: str
+) -> None:
+    """RFC 8866 6.7: a media section without a direction attribute has the session's, or
+    sendrecv. aiortc took none for no direction and failed answering (500, found by the
+    SDP fuzz)."""
+    assert offer.count("a=sendonly\r\n") == 2
+    undirected = offer.replace("a=sendonly\r\n", "")
+    response = await http.post(url(channel_server, "40"), content=undirected, headers=SDP)
+    assert response.status_code == 201, response.text
+    sections = response.text.split("m=")[1:]  # sendrecv offered: the channel receives
+    assert [s.split()[0] for s in sections] == ["audio", "video"], response.text
+    assert all("a=recvonly\r\n" in s for s in sections), response.text
+    roster = (await http.get(f"{channel_server.url}/channels/{SANDBOX_APP_ID}/odd")).json()
+    assert [user["uid"] for user in roster["users"]] == [40], roster
+    assert (await http.delete(channel_server.url + response.headers["location"])).status_code == 200
+    # the session's direction is the sections' default: inactive sends nothing
+    inactive = undirected.replace("a=msid-semantic", "a=inactive\r\na=msid-semantic", 1)
+    response = await http.post(url(channel_server, "41"), content=inactive, headers=SDP)
+    message = "the offer sends no audio or video (no sendonly/sendrecv m-line)\n"
+    assert text_error(response) == (400, message, "*")
+    await publishes(channel_server, http, offer, 42)
