@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import shutil
+import socket
 import subprocess
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,34 @@ def bearer_client(server: Any) -> httpx.AsyncClient:
         headers={"Authorization": f"Bearer {server.settings.token}"},
         timeout=30,
     )
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """Serve the ASGI ``app`` with uvicorn on 127.0.0.1:<random port> in a thread of its
+    own (for synchronous tests: fuzzers, child processes); its base URL, stopped on exit.
+
+    The listening socket says it is TCP (``IPPROTO_TCP``, not 0): asyncio sets
+    ``TCP_NODELAY`` only on such sockets, and without it every answer waits ~40 ms for
+    the client's delayed ACK (headers and body go out as two writes)."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the server in a thread did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(60)
+        sock.close()
 
 
 class CallbackLog(CloudRecorderObserver):
