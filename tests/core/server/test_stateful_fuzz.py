@@ -13,7 +13,8 @@ Checked at every request (each under an httpx timeout, so a hang fails): no answ
 5xx; every JSON error has Agora's shape (an integer ``code``, a non-empty ``reason``);
 where the request is valid by construction the answer is exactly what the API documents
 (200 with the same resource, 401 for bad credentials, 404 for another customer's
-recording, 409 for a second recorder of the same uid). After every step the server still
+recording or one that ended, 409 for a second recorder of the same uid or a resource
+used twice). After every step the server still
 answers, and it has no more recordings running than this run left running (a start that
 failed leaves nothing active). At the end, acquire, start, query, updateLayout and stop
 each answered 200 many times: the fuzz reached the deep paths, not only the 400s.
@@ -50,10 +51,10 @@ TOKEN = "stateful-fuzz-token"
 CUSTOMERS = {"alice": "alice-secret", "bob": "bob-secret"}
 BASE = f"/v1/apps/{SANDBOX_APP_ID}/cloud_recording"
 MAX_ACTIVE = 2
+"""Recordings a run keeps running at once: a start beyond that stops the oldest first."""
 STARTS_PER_RUN = 2
 """Recordings a run starts from its own resources (a stop takes ~0.5 s: the time budget);
 after that, a valid start names a resource that started one already (409)."""
-"""Recordings a run keeps running at once: a start beyond that stops the oldest first."""
 TIMEOUT = 40.0
 """Seconds any request may take (the server's own stop timeout is 30 s): a hang fails."""
 Expect = int | tuple[int, ...] | None
@@ -273,9 +274,6 @@ class Recording:
         """Not stopped, and not yet near the end of its ``maxIdleTime`` (the channel is
         empty: the recorder ends by itself then)."""
         return not self.stopped and time.monotonic() - self.started < self.idle - 2
-
-    def surely_ended(self) -> bool:
-        return self.stopped
 
 
 class RecordingApi(RuleBasedStateMachine):
@@ -649,7 +647,7 @@ class RecordingApi(RuleBasedStateMachine):
             expect = 400
         elif recording.surely_running():
             expect = 200
-        elif recording.surely_ended():
+        elif recording.stopped:
             expect = 404
         else:  # it may just have ended by itself, its channel empty for maxIdleTime
             expect = (200, 404)
@@ -769,7 +767,7 @@ def test_chained_calls_never_answer_500(server: Server) -> None:
     machine.TestCase().runTest()
     seen = RecordingApi.seen
     report = sorted(seen.items())
-    print("(call, status): answers", *report, sep="\n")  # shown with -s, or on a failure
+    print("(call, status): answers", *report, sep="\n")  # shown with -s
     # the fuzz went deep: every call of the chain succeeded many times...
     for call in ("acquire", "start", "query", "updateLayout", "stop"):
         assert seen[(call, 200)] >= 10, f"{call}: {report}"
