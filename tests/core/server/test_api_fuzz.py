@@ -7,18 +7,15 @@ generates requests from ``/openapi.json``, valid and invalid, with the bearer to
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from core.server.app import ServerSettings, create_app
+from tests.helpers import serve_in_thread
 
 TOKEN = "fuzz-token"
 
@@ -27,20 +24,8 @@ TOKEN = "fuzz-token"
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = Path(tmp_path_factory.mktemp("fuzz"))
     app = create_app(ServerSettings(token=TOKEN, data_dir=data, customers={"customer": "secret"}))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        sock.close()
+    with serve_in_thread(app) as url:
+        yield url
 
 
 HEADERS = {"bearer": (f"Authorization: Bearer {TOKEN}",), "anonymous": ()}
