@@ -144,6 +144,11 @@ def _parse_attribute(section: MediaSection, attribute: str) -> None:
         section.codecs.append(encoding.split("/")[0].lower())
     elif attribute.startswith("mid:"):
         section.mids.append(attribute[4:])
+    elif attribute.startswith("candidate:"):
+        try:
+            check_candidate(attribute[10:])
+        except ValueError as exc:
+            raise SdpError(f"bad candidate {_shown(attribute, 120)}: {exc}") from None
 
 
 def _shown(text: str, limit: int = 24) -> str:
@@ -165,6 +170,32 @@ def _check_kinds(summary: OfferSummary) -> None:
             raise SdpError(
                 f"media section {number} is {_shown(section.kind)}, a kind this server cannot "
                 f"answer; it takes {', '.join(KINDS[:-1])} and {KINDS[-1]} (data channel) sections"
+            )
+
+
+CANDIDATE_NUMBERS = (
+    ("component", 1, 1, 256),
+    ("priority", 3, 1, 2**31 - 1),
+    ("port", 5, 0, 65535),
+)
+"""Name, position and range (RFC 8839, RFC 8445) of a candidate's numbers."""
+
+
+def check_candidate(line: str) -> None:
+    """A candidate's layout and numbers (``line`` without ``a=candidate:``), checked
+    before aiortc parses it: it takes any integer (a port of 99999 failed every packet
+    sent to it), and fails on others with a message that names no field. Raises
+    ValueError saying what is wrong."""
+    bits = line.split()
+    if len(bits) < 8 or bits[6] != "typ":
+        raise ValueError(
+            "expected 'a=candidate:FOUNDATION COMPONENT TRANSPORT PRIORITY ADDRESS PORT typ TYPE'"
+        )
+    for name, index, low, high in CANDIDATE_NUMBERS:
+        text = bits[index]
+        if not (text.isascii() and text.isdigit() and len(text) <= 10 and low <= int(text) <= high):
+            raise ValueError(
+                f"{name} {text[:24]!r} is not allowed; an integer from {low} to {high}"
             )
 
 

@@ -40,6 +40,7 @@ from core.channel.errors import (
 from core.channel.names import MAX_UID, validate_channel_name, validate_uid
 from core.channel.registry import ChannelRegistry
 from core.channel.roster import LeaveReason, Role
+from core.channel.sdp import check_candidate as _check_candidate
 from core.channel.sdp import parse_offer, parse_trickle_fragment
 from core.channel.whip_limits import WhipLimits
 from core.enums import ChannelType, DecryptionMode
@@ -91,30 +92,6 @@ def _token(request: Request, app_id: str, apps: AppRegistry) -> str | None:
             "send 'Authorization: Bearer <AccessToken2>' (ASCII text starting with '007')"
         )
     return token
-
-
-_CANDIDATE_NUMBERS = (
-    ("component", 1, 1, 256),
-    ("priority", 3, 1, 2**31 - 1),
-    ("port", 5, 0, 65535),
-)
-"""Name, position and range (RFC 8839, RFC 8445) of a candidate's numbers."""
-
-
-def _check_candidate(line: str) -> None:
-    """A trickled candidate's layout and numbers, checked before aiortc parses it (it
-    takes any integer, and fails on others with a message that names no field)."""
-    bits = line.split()
-    if len(bits) < 8 or bits[6] != "typ":
-        raise ValueError(
-            "expected 'a=candidate:FOUNDATION COMPONENT TRANSPORT PRIORITY ADDRESS PORT typ TYPE'"
-        )
-    for name, index, low, high in _CANDIDATE_NUMBERS:
-        text = bits[index]
-        if not (text.isascii() and text.isdigit() and len(text) <= 10 and low <= int(text) <= high):
-            raise ValueError(
-                f"{name} {text[:24]!r} is not allowed; an integer from {low} to {high}"
-            )
 
 
 def _choice(value: str | None, options: dict[str, _T], name: str) -> _T | None:

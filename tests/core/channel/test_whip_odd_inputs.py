@@ -219,3 +219,25 @@ async def test_media_sections_without_a_direction_take_the_sessions_or_sendrecv(
     message = "the offer sends no audio or video (no sendonly/sendrecv m-line)\n"
     assert text_error(response) == (400, message, "*")
     await publishes(channel_server, http, offer, 42)
+
+
+async def test_candidates_in_offers_are_checked_as_trickled_ones(
+    channel_server: Any, http: httpx.AsyncClient, offer: str
+) -> None:
+    """aiortc took a port of 99999 in an offer's candidate (the SDP fuzz) and every
+    connectivity check to it failed ("Fatal write error on datagram transport", logged
+    for each); numbers that are no numbers reached int() with a message naming none."""
+    line = next(line for line in offer.split("\r\n") if line.startswith("a=candidate:"))
+    bits = line.split()
+    cases = {
+        5: ("99999", "port '99999' is not allowed; an integer from 0 to 65535"),
+        3: ("\u00b2", "priority '\u00b2' is not allowed; an integer from 1 to 2147483647"),
+        1: ("0", "component '0' is not allowed; an integer from 1 to 256"),
+    }
+    for uid, (index, (value, reason)) in enumerate(cases.items(), 50):
+        odd = " ".join([*bits[:index], value, *bits[index + 1 :]])
+        body = offer.replace(line, odd)
+        response = await http.post(url(channel_server, str(uid)), content=body, headers=SDP)
+        message = f"bad candidate {odd[2:]!r}: {reason}\n"
+        assert text_error(response) == (400, message, "*"), reason
+    await publishes(channel_server, http, offer, 60)
