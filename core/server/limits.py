@@ -27,6 +27,7 @@ the rest of the body is never read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 from collections.abc import Callable
@@ -125,6 +126,12 @@ class RequestLimits:
                 status, reason = getattr(exc, "status", None), getattr(exc, "reason", None)
                 if not isinstance(status, int) or not isinstance(reason, str):
                     raise  # not a refusal (the recording API's ApiError): a bug
+                # A body of a declared length within the cap is read and dropped first
+                # (never kept, never parsed): closing on unread data makes the kernel
+                # reset the connection, and the client would see that instead of the
+                # answer. A body of unknown length is not waited for.
+                if not chunked and length <= cap:
+                    await _drain(receive, cap, self.request_timeout)
                 await refusal(path, status, reason)(scope, receive, send)
                 return
         too_large = refusal(
@@ -161,6 +168,20 @@ class RequestLimits:
             if not message.get("more_body", False):
                 break
         await self.app(scope, _replay(bytes(body), receive), send)
+
+
+async def _drain(receive: Receive, cap: int, timeout: float) -> None:
+    """Read and drop a request's body: at most ``cap`` bytes within ``timeout`` s."""
+    seen = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            while seen <= cap:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                seen += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return
 
 
 def _api_name(path: str) -> str:
