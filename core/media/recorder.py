@@ -64,7 +64,7 @@ IDLE_CHECK_INTERVAL = 0.25
 KEEP_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)
 """Seconds between tries to keep a closed slice that the sink could not keep (its
 backup folder or the ledger failing): a fault of up to ~8 s loses nothing; a longer
-one fails the recording with BACKUP_FAILED (440)."""
+one fails the recording with the sink's code (the durable uploader's: BACKUP_FAILED, 440)."""
 
 
 class RecorderStatus(StrEnum):
@@ -656,7 +656,7 @@ class Recorder:
                     self._unkept.append(closed.name)
                     tried = sum(KEEP_RETRY_DELAYS)
                     self._fail(
-                        ErrorCode.BACKUP_FAILED,
+                        exc.code,  # the sink's: BACKUP_FAILED for the durable uploader's backup
                         f"{exc.message} (tried for {tried:.0f} s): the recording stops; its "
                         f"{len(self._stored)} slices kept so far are safe, {closed.name} and "
                         f"any later slice stay in the work folder {self.work_dir}",

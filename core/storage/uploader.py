@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.database import DatabaseError
+from core.errors import ErrorCode
 from core.storage.destination import (
     PLAYLIST_CONTENT_TYPE,
     SLICE_CONTENT_TYPE,
@@ -131,7 +132,8 @@ class DurableUploader:
     async def add_slice(self, closed: SliceFile) -> str:
         """Keep the slice safe locally, record it in the ledger and queue its upload; its key.
 
-        Raises :class:`StorageError` when the backup folder cannot hold it.
+        Raises :class:`StorageError` (BACKUP_FAILED) when the backup folder or the ledger
+        cannot hold it.
         """
         name = closed.name
         key = key_beside(self.playlist_key, name)
@@ -140,12 +142,15 @@ class DurableUploader:
             size = await asyncio.to_thread(_keep, Path(closed.path), backup)
         except OSError as exc:
             raise StorageError(
-                f"cannot keep {name} in the backup folder {self.backup_dir}: {exc.strerror or exc}"
+                f"cannot keep {name} in the backup folder {self.backup_dir}: {exc.strerror or exc}",
+                ErrorCode.BACKUP_FAILED,
             ) from exc
         try:
             self.ledger.add_slice(self.sid, name, key, backup, size, duration=closed.duration)
         except DatabaseError as exc:
-            raise StorageError(f"cannot record {name} in the slice ledger: {exc}") from exc
+            raise StorageError(
+                f"cannot record {name} in the slice ledger: {exc}", ErrorCode.BACKUP_FAILED
+            ) from exc
         self.start()
         self._wake.set()
         return key

@@ -494,22 +494,33 @@ class FullDisk(LocalFolderDestination):
         await super().put_file(key, path, content_type)
 
 
-async def test_storage_failure_is_reported_and_unlisted(
+async def test_storage_failure_is_retried_then_fails_loudly_without_a_hole(
     channel_server: object, tmp_path: Path
 ) -> None:
+    """A sink that cannot keep a slice (here it writes straight to a full destination)
+    is retried for KEEP_RETRY_DELAYS, then the recording fails once with the sink's
+    code; no later slice is stored, so the playlist ends after the slices kept (issue
+    16, finding 5: slices were dropped silently and the recording went on)."""
     dest = FullDisk(tmp_path / "out", room=2)
     rec = Recording(channel_server, tmp_path, "full", config(), slice_seconds=1, destination=dest)
     await rec.recorder.start()
-    await asyncio.sleep(3.5)
-    await rec.recorder.stop()
-    failures = rec.of(RecorderFailure)
-    assert failures and all(f.code is ErrorCode.UPLOADER_FAILED for f in failures)
-    assert "disk full" in failures[0].message
+    async with asyncio.timeout(30):
+        await rec.recorder.wait_stopped()  # it stops by itself: nothing more can be kept
+    (failure,) = rec.of(RecorderFailure)
+    assert failure.code is ErrorCode.UPLOADER_FAILED
+    assert re.fullmatch(
+        r"cannot write \S+: disk full \(tried for 8 s\): the recording stops; its 2 "
+        r"slices kept so far are safe, (\S+\.ts) and any later slice stay in the work "
+        rf"folder {re.escape(str(rec.work))}",
+        failure.message,
+    ), failure.message
+    (stopped,) = rec.of(RecorderStopped)
+    assert (stopped.reason, stopped.slices) == (StopReason.FAILED, 2)
     assert len(rec.recorder.slices) == 2 and len(rec.slice_paths()) == 2
     assert rec.playlist.read_text().endswith("#EXT-X-ENDLIST\n")
     assert check_recording(rec.playlist, fps=15).video_frames == 2 * 15  # two whole slices
-    assert rec.recorder.status is RecorderStatus.STOPPED
-    assert len(list(rec.work.glob("*.ts"))) >= 1  # unstored slices stay for a retry
+    assert rec.recorder.status is RecorderStatus.FAILED
+    assert len(list(rec.work.glob("*.ts"))) >= 1  # the slices not kept stay there
 
 
 async def test_losing_the_work_folder_is_a_recorder_failure(
