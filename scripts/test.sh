@@ -44,6 +44,10 @@ if [ "$#" -gt 0 ]; then
   exit $?
 fi
 status=0
-run_pytest tests --ignore=tests/gui || status=$?
+# Two workers (pytest-xdist), each file's tests on one of them (its module fixtures,
+# such as the .deb build, made once): many engine tests wait on real time (recordings
+# of several seconds), so two side by side nearly halve the wall time even on 2 cores
+# (docs/testing.md, "Time").
+run_pytest tests --ignore=tests/gui --numprocesses=2 --dist=loadfile || status=$?
 run_pytest tests/gui || status=$?
 exit "$status"

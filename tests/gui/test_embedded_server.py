@@ -47,15 +47,19 @@ async def test_embedded_server_starts_and_stops(
             ]
             assert server.token.encode() not in cmdline
             assert f"{TOKEN_ENV}={server.token}".encode() in environ
-        second = EmbeddedServer(tmp_path / "server2.log")
-        await second.start()
-        assert second.token != server.token  # a fresh token per launch
-        await second.stop()
     finally:
         await server.stop()
     assert server.state is ServerState.STOPPED
     assert not process_alive(pid)
     assert not await reachable(url)
+    # The next launch on the same data folder (one server at a time holds it) has a
+    # token of its own.
+    second = EmbeddedServer(tmp_path / "server2.log")
+    await second.start()
+    try:
+        assert second.token != server.token
+    finally:
+        await second.stop()
 
 
 async def test_a_server_that_cannot_start_is_reported(tmp_path: Path) -> None:
