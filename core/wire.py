@@ -35,6 +35,12 @@ def _wire_name(model: type[ConfigModel], name: str) -> str:
     return str(wire or name)
 
 
+def wire_name(model: type[ConfigModel], name: str) -> str:
+    """The name field ``name`` of ``model`` has on the REST wire (``background_color`` ->
+    ``backgroundColor``); a name the model lacks is returned as it is."""
+    return _wire_name(model, name) if name in model.model_fields else name
+
+
 def _is_extension(model: type[ConfigModel], name: str) -> bool:
     return model.field_help(name).extension
 

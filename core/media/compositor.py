@@ -110,6 +110,14 @@ class Compositor:
         chroma[quarter:] = v
         return canvas
 
+    def set_background(self, colour: str) -> None:
+        """Paint windowless areas (and users' bars) in ``colour`` (``#RRGGBB``) from the
+        next render on."""
+        self._bg_yuv = rgb_to_yuv(parse_colour(colour))
+        self._background = self._blank()
+        for tile in self._tiles.values():
+            tile.scaled = None  # letterbox bars are drawn in the background colour
+
     def set_layout(self, windows: dict[int, Rect]) -> None:
         """Replace the windows (drawing order = the dict's order); keeps users' pictures."""
         old = self._tiles

@@ -86,7 +86,7 @@ class MixPipeline:
         self._max_resolution_uid = s.max_resolution_uid
         self._roster: list[int] = []  # join order
         self._roster_events: list[tuple[float, int, bool]] = []  # (time, uid, joined)
-        self._layout_events: list[tuple[float, MixedVideoLayout, int]] = []
+        self._layout_events: list[tuple[float, MixedVideoLayout, int, str | None]] = []
         self._video_queues: dict[int, deque[tuple[float, av.VideoFrame]]] = {}
         self._tick = 0
         self.frames_encoded = 0
@@ -125,18 +125,28 @@ class MixPipeline:
         bisect.insort(self._roster_events, (time, uid, False), key=lambda e: e[0])
 
     def set_layout(
-        self, layout: MixedVideoLayout, max_resolution_uid: int, time: float | None = None
+        self,
+        layout: MixedVideoLayout,
+        max_resolution_uid: int,
+        time: float | None = None,
+        background: str | None = None,
     ) -> None:
-        """Change the layout at output ``time`` (``None``: from the next tick on)."""
+        """Change the layout (and, if given, the background colour) at output ``time``
+        (``None``: from the next tick on)."""
+        event = (time or 0.0, MixedVideoLayout(layout), max_resolution_uid, background)
         if time is None:
-            self._apply_layout(layout, max_resolution_uid)
+            self._apply_layout(*event[1:])
         else:
-            self._layout_events.append((time, MixedVideoLayout(layout), max_resolution_uid))
+            self._layout_events.append(event)
             self._layout_events.sort(key=lambda e: e[0])
 
-    def _apply_layout(self, layout: MixedVideoLayout, max_resolution_uid: int) -> None:
+    def _apply_layout(
+        self, layout: MixedVideoLayout, max_resolution_uid: int, background: str | None
+    ) -> None:
         self._layout = MixedVideoLayout(layout)
         self._max_resolution_uid = max_resolution_uid
+        if background is not None and self.compositor is not None:
+            self.compositor.set_background(background)
         self._retile()
 
     def push_video(self, uid: int, frame: av.VideoFrame, time: float) -> None:
@@ -223,8 +233,10 @@ class MixPipeline:
                     self.mixer.remove_user(uid)
                 changed = True
         while self._layout_events and self._layout_events[0][0] <= tick_time + 1e-9:
-            _, layout, max_resolution_uid = self._layout_events.pop(0)
+            _, layout, max_resolution_uid, background = self._layout_events.pop(0)
             self._layout, self._max_resolution_uid = layout, max_resolution_uid
+            if background is not None and self.compositor is not None:
+                self.compositor.set_background(background)
             changed = True
         if changed:
             self._retile()

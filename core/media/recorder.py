@@ -165,6 +165,7 @@ class _Layout:
     layout: MixedVideoLayout
     max_resolution_uid: int
     time: float
+    background: str | None = None
 
 
 _Command = _Frame | _Roster | _Layout
@@ -394,15 +395,19 @@ class Recorder:
         self,
         layout: MixedVideoLayout | None = None,
         max_resolution_uid: int | None = None,
+        background_color: str | None = None,
     ) -> None:
-        """Change the layout (and VERTICAL's large user) from the next frame on."""
+        """Change the layout (and VERTICAL's large user, and the background colour
+        ``#RRGGBB``) from the next frame on; what is ``None`` stays."""
         if layout is not None:
             self._layout = MixedVideoLayout(layout)
         if max_resolution_uid is not None:
             self._max_resolution_uid = max_resolution_uid
         if self._clock is not None:
             now = self._clock.now()
-            self._commands.put(_Layout(self._layout, self._max_resolution_uid, now))
+            self._commands.put(
+                _Layout(self._layout, self._max_resolution_uid, now, background_color)
+            )
         self._update_stream_choice()
 
     async def _stop(self, reason: StopReason) -> None:
@@ -592,7 +597,9 @@ class Recorder:
                     pipeline.user_left(command.uid, command.time)
                     opener.forget(command.uid)
             else:
-                pipeline.set_layout(command.layout, command.max_resolution_uid, command.time)
+                pipeline.set_layout(
+                    command.layout, command.max_resolution_uid, command.time, command.background
+                )
 
     def _slice_closed_threadsafe(self, closed: ClosedSlice) -> None:
         self._loop_call(self._closed_slices.put_nowait, closed)

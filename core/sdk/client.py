@@ -167,11 +167,15 @@ class RestClient:
         uid: int,
         layout: MixedVideoLayout,
         max_resolution_uid: int = 0,
+        background_color: str = "#000000",
     ) -> dict[str, Any]:
         """``updateLayout``: the mixed layout from now on. Agora's call replaces every layout
         setting, so ``maxResolutionUid`` (a string, never 0 on Agora's wire) is sent only
-        when set."""
-        client_request: dict[str, Any] = {"mixedVideoLayout": int(layout)}
+        when set, and the background colour always."""
+        client_request: dict[str, Any] = {
+            "mixedVideoLayout": int(layout),
+            "backgroundColor": background_color,
+        }
         if max_resolution_uid:
             client_request["maxResolutionUid"] = str(max_resolution_uid)
         body = {"cname": cname, "uid": str(uid), "clientRequest": client_request}

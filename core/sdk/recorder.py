@@ -185,17 +185,25 @@ class CloudRecorder:
         self._state = RecorderState.RECORDING
         self._follow()
 
-    async def update_layout(self, layout: MixedVideoLayout, max_resolution_uid: int = 0) -> None:
+    async def update_layout(
+        self,
+        layout: MixedVideoLayout,
+        max_resolution_uid: int = 0,
+        background_color: str = "#000000",
+    ) -> None:
         """Change the mixed layout of the running recording (``updateLayout``).
 
-        ``layout`` and ``max_resolution_uid`` mean what they mean in
+        ``layout``, ``max_resolution_uid`` and ``background_color`` mean what they mean in
         :class:`TranscodingConfig` and are checked the same way before any traffic
         (:class:`InvalidParameterError` naming the field). As Agora's call, it replaces
-        both: ``max_resolution_uid`` 0 is the first user to join. The recording shows the
-        new layout from the server's next output frame on. Only while recording.
+        all three: ``max_resolution_uid`` 0 is the first user to join, and the background
+        returns to black unless given again. The recording shows the new layout from the
+        server's next output frame on. Only while recording.
         """
         self._require(RecorderState.RECORDING, action="update_layout()")
-        checked = TranscodingConfig(layout=layout, max_resolution_uid=max_resolution_uid)
+        checked = TranscodingConfig(
+            layout=layout, max_resolution_uid=max_resolution_uid, background_color=background_color
+        )
         assert self.app_id and self.resource_id and self.sid and self.channel_name and self.uid
         await self._client.update_layout(
             self.app_id,
@@ -205,6 +213,7 @@ class CloudRecorder:
             self.uid,
             checked.layout,
             checked.max_resolution_uid,
+            checked.background_color,
         )
 
     async def stop(self) -> None:

@@ -36,7 +36,7 @@ from core.server.session import CHECK_TIMEOUT, RecordingSession
 from core.server.state import StateStore
 from core.storage.destination import StorageError
 from core.validation import MAX_UID, check_app_id, check_channel_name, check_uid
-from core.wire import recording_config_from_wire, storage_config_from_wire
+from core.wire import recording_config_from_wire, storage_config_from_wire, wire_name
 
 KEEPALIVE_SECONDS = 10.0
 
@@ -363,22 +363,31 @@ async def query(
 async def update_layout(
     appid: str, resourceid: str, sid: str, mode: str, body: RecordingRequest, request: Request
 ) -> dict[str, Any]:
-    """Change the mixed layout of a running recording."""
+    """Change the mixed layout of a running recording. As Agora's call, it replaces every
+    layout setting: a field it omits returns to its default (``mixedVideoLayout`` 0,
+    ``maxResolutionUid`` the first user, ``backgroundColor`` ``#000000``)."""
     _check_text(body.model_dump(), "")
     session = _session(request, appid, resourceid, sid, mode)
     try:
         fields = body.clientRequest.model_extra or {}
-        layout = fields.get("mixedVideoLayout", 0)
-        max_uid = fields.get("maxResolutionUid", 0)
+        changes = {
+            "layout": fields.get("mixedVideoLayout", 0),
+            "max_resolution_uid": fields.get("maxResolutionUid", 0),
+            "background_color": fields.get("backgroundColor", "#000000"),
+        }
         current = session.config.transcoding_config
-        # Both values are checked as TranscodingConfig checks them (a uid as a number or,
-        # as Agora sends it, a decimal string; never inf, NaN, a fraction or a negative).
-        updated = type(current)(
-            **{**current.model_dump(), "layout": layout, "max_resolution_uid": max_uid}
-        )
+        # Each value is checked as TranscodingConfig checks it (a uid as a number or, as
+        # Agora sends it, a decimal string; a colour as #RRGGBB), naming the wire field.
+        try:
+            updated = type(current)(**{**current.model_dump(), **changes})
+        except InvalidParameterError as exc:
+            field = wire_name(type(current), exc.field)
+            raise InvalidParameterError(field, exc.value, exc.allowed) from None
         if session.recorder is None or session.finished:
             raise NotFoundError("the recording is not running")
-        await session.recorder.update_layout(updated.layout, updated.max_resolution_uid)
+        await session.recorder.update_layout(
+            updated.layout, updated.max_resolution_uid, updated.background_color
+        )
     except CloudRecordingError as exc:
         raise _as_api_error(exc) from None
     return _identity(resourceid, session)

@@ -33,6 +33,7 @@ from core import (
     create_cloud_recorder,
 )
 from core.enums import SANDBOX_APP_ID
+from core.layout import Rect
 from core.media.segmenter import PTS_OFFSET
 from core.participants.analysis import iter_video, window_colour
 from core.participants.bots import run_bots
@@ -197,6 +198,69 @@ async def test_update_layout_over_http_and_through_the_sdk_changes_the_mix(
     assert log.names().count("on_recording_stopped") == 1
 
 
+async def test_update_layout_replaces_every_setting_the_background_colour_included(
+    channel_server: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """Agora's updateLayout replaces all layout settings: a colour given changes the
+    background from the next frame on, and a call that omits it returns it to
+    ``#000000`` (before, ``backgroundColor`` was accepted and ignored). Every decoded
+    frame of the empty channel's recording is the colour of its stage."""
+    folder, width, height = tmp_path / "rec", 160, 120
+    rid = await acquire(http, "colours", 951)
+    started = await start(
+        http, rid, "colours", 951, folder, sliceDuration=2,
+        transcodingConfig={**SMALL, "backgroundColor": "#FF0000"},
+    )  # fmt: skip
+    assert started.status_code == 200, started.text
+    sid = started.json()["sid"]
+    engine = service_of(channel_server).session(APP, rid, sid).recorder
+    assert engine is not None
+    await wait_until(lambda: engine.clock is not None)
+    clock = engine.clock
+    assert clock is not None
+    path = f"/resourceid/{rid}/sid/{sid}/mode/mix/updateLayout"
+    colours = [(255, 0, 0)]
+    bounds: list[tuple[float, float]] = []  # output times each colour must fill
+    begin = clock.now()
+    for colour, request in (
+        ((0, 0, 255), {"mixedVideoLayout": 0, "backgroundColor": "#0000FF"}),
+        ((0, 0, 0), {"mixedVideoLayout": 1}),  # no colour: back to the default
+    ):
+        await wait_until(lambda at=begin: clock.now() >= at + 1.5, 15)
+        sent = clock.now()
+        body = {"cname": "colours", "uid": "951", "clientRequest": request}
+        answer = await http.post(path, json=body)
+        assert answer.status_code == 200, answer.text
+        bounds.append((begin, sent))
+        colours.append(colour)
+        begin = clock.now()
+    await wait_until(lambda: clock.now() >= begin + 1.5, 15)
+    bounds.append((begin, float("inf")))
+    bad = await http.post(
+        path, json={"cname": "colours", "uid": "951", "clientRequest": {"backgroundColor": "red"}}
+    )
+    assert error(bad) == (
+        400,
+        {"code": 432, "reason": "backgroundColor: 'red' is not allowed; a colour as #RRGGBB"},
+    )
+    await stop(http, rid, sid, "colours", 951)
+
+    stages = [(first, last, colour) for (first, last), colour in zip(bounds, colours, strict=True)]
+    media = check_recording(folder / f"{sid}_colours.m3u8", fps=SMALL["fps"])
+    counted = [0, 0, 0]
+    canvas = Rect(0, 0, width, height)
+    for t, image in iter_video([s.path for s in media.slices]):
+        t -= PTS_OFFSET
+        for index, (first, last, colour) in enumerate(stages):
+            if first <= t < last:  # frames while a call was under way may show either
+                seen = window_colour(image, canvas, fraction=0.9)
+                assert all(abs(a - b) <= 24 for a, b in zip(seen, colour, strict=True)), (
+                    t, index, seen, colour,
+                )  # fmt: skip
+                counted[index] += 1
+    assert all(n >= SMALL["fps"] for n in counted), counted  # over a second of each
+
+
 async def test_update_layout_answers_agoras_errors(
     channel_server: Any, http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
@@ -211,7 +275,7 @@ async def test_update_layout_answers_agoras_errors(
         400,
         {
             "code": 432,
-            "reason": "layout: 3 is not allowed; FLOAT (0), BEST_FIT (1) or VERTICAL (2)",
+            "reason": "mixedVideoLayout: 3 is not allowed; FLOAT (0), BEST_FIT (1) or VERTICAL (2)",
         },
     )
     unknown = await http.post(
