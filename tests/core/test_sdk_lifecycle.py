@@ -173,9 +173,17 @@ async def test_update_layout_checks_first_and_sends_agoras_update_layout() -> No
         {
             "cname": "demo",
             "uid": "42",
-            "clientRequest": {"mixedVideoLayout": 2, "maxResolutionUid": "7"},
+            "clientRequest": {
+                "mixedVideoLayout": 2,
+                "backgroundColor": "#000000",  # Agora's call replaces it too
+                "maxResolutionUid": "7",
+            },
         },
-        {"cname": "demo", "uid": "42", "clientRequest": {"mixedVideoLayout": 0}},
+        {
+            "cname": "demo",
+            "uid": "42",
+            "clientRequest": {"mixedVideoLayout": 0, "backgroundColor": "#000000"},
+        },
     ]
     await recorder.release()
     with pytest.raises(CloudRecordingError) as late:

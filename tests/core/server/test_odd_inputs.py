@@ -188,18 +188,18 @@ async def test_odd_update_layout_values_are_432_and_the_recording_goes_on(
     path = f"{BASE}/resourceid/{rid}/sid/{sid}/mode/mix/updateLayout"
     layout_allowed = "is not allowed; FLOAT (0), BEST_FIT (1) or VERTICAL (2)"
     cases = {
-        b'"maxResolutionUid": 1e400': f"max_resolution_uid: inf {MAX_UID_ALLOWED}",
-        b'"maxResolutionUid": Infinity': f"max_resolution_uid: inf {MAX_UID_ALLOWED}",
-        b'"maxResolutionUid": NaN': f"max_resolution_uid: nan {MAX_UID_ALLOWED}",
-        b'"maxResolutionUid": -1': f"max_resolution_uid: -1 {MAX_UID_ALLOWED}",
-        b'"maxResolutionUid": 4294967296': f"max_resolution_uid: 4294967296 {MAX_UID_ALLOWED}",
-        b'"maxResolutionUid": 1.5': f"max_resolution_uid: 1.5 {MAX_UID_ALLOWED}",  # was 1
-        b'"maxResolutionUid": "x"': f"max_resolution_uid: 'x' {MAX_UID_ALLOWED}",
-        b'"maxResolutionUid": null': f"max_resolution_uid: None {MAX_UID_ALLOWED}",
-        b'"maxResolutionUid": []': f"max_resolution_uid: [] {MAX_UID_ALLOWED}",
-        b'"mixedVideoLayout": 1e400': f"layout: inf {layout_allowed}",
-        b'"mixedVideoLayout": NaN': f"layout: nan {layout_allowed}",
-        b'"mixedVideoLayout": -1': f"layout: -1 {layout_allowed}",
+        b'"maxResolutionUid": 1e400': f"maxResolutionUid: inf {MAX_UID_ALLOWED}",
+        b'"maxResolutionUid": Infinity': f"maxResolutionUid: inf {MAX_UID_ALLOWED}",
+        b'"maxResolutionUid": NaN': f"maxResolutionUid: nan {MAX_UID_ALLOWED}",
+        b'"maxResolutionUid": -1': f"maxResolutionUid: -1 {MAX_UID_ALLOWED}",
+        b'"maxResolutionUid": 4294967296': f"maxResolutionUid: 4294967296 {MAX_UID_ALLOWED}",
+        b'"maxResolutionUid": 1.5': f"maxResolutionUid: 1.5 {MAX_UID_ALLOWED}",  # was 1
+        b'"maxResolutionUid": "x"': f"maxResolutionUid: 'x' {MAX_UID_ALLOWED}",
+        b'"maxResolutionUid": null': f"maxResolutionUid: None {MAX_UID_ALLOWED}",
+        b'"maxResolutionUid": []': f"maxResolutionUid: [] {MAX_UID_ALLOWED}",
+        b'"mixedVideoLayout": 1e400': f"mixedVideoLayout: inf {layout_allowed}",
+        b'"mixedVideoLayout": NaN': f"mixedVideoLayout: nan {layout_allowed}",
+        b'"mixedVideoLayout": -1': f"mixedVideoLayout: -1 {layout_allowed}",
     }
     for field, reason in cases.items():
         body = b'{"cname": "upd", "uid": "4", "clientRequest": {%s}}' % field
