@@ -12,6 +12,7 @@ works, with a warning on stderr.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import stat
 import sys
@@ -23,6 +24,8 @@ from core.errors import CloudRecordingError
 from core.server.app import DEFAULT_HOST, ServerSettings, new_token
 from core.server.confinement import parse_endpoint_rule
 from core.server.cors import parse_origin
+from core.server.customers import FILE_NAME as CUSTOMERS_FILE
+from core.server.customers import own_customer
 from core.server.limits import DEFAULT_REQUEST_TIMEOUT
 from core.server.main import default_data_dir, serve
 from core.server.service import LOW_DISK_WARNING, MIB, MIN_FREE_SPACE
@@ -82,6 +85,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help=f"accept Basic auth with the customer ID:secret pairs of env {CUSTOMERS_ENV} "
         "(comma separated), as Agora's REST API does",
+    )
+    parser.add_argument(
+        "--no-basic",
+        action="store_true",
+        help="make no REST customer of the server's own (by default a server without "
+        "--customers-from-env makes one on first start and prints its secret once; "
+        "clients holding the bearer token need none)",
     )
     parser.add_argument(
         "--lease",
@@ -289,6 +299,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.app:
         print(APP_OPTION_WARNING, file=sys.stderr, flush=True)
+    if not (args.customers_from_env or args.no_basic):
+        try:
+            made = own_customer(settings.data_dir)
+        except (OSError, ValueError, KeyError) as exc:
+            where = settings.data_dir / CUSTOMERS_FILE
+            print(f"cloudrec server: cannot read or make {where}: {exc}", file=sys.stderr)
+            return 2
+        settings = dataclasses.replace(settings, own_customer=made)
     return serve(settings, ready_file=args.ready_file, log_level=args.log_level)
 
 

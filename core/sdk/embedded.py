@@ -230,6 +230,7 @@ class EmbeddedServer:
             "127.0.0.1",
             "--port",
             "0",
+            "--no-basic",  # its clients hold the bearer token
             *(("--lease", f"{self.lease:g}") if self.lease is not None else ()),
             "--ready-file",
             str(ready_file),

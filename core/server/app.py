@@ -35,6 +35,7 @@ from core.channel.whip_limits import (
 )
 from core.server import lease, memory, recording_api
 from core.server.cors import OriginPolicy
+from core.server.customers import MadeCustomer
 from core.server.datalock import DataFolderLock
 from core.server.limits import DEFAULT_REQUEST_TIMEOUT, RequestLimits
 from core.server.service import LOW_DISK_WARNING, MIN_FREE_SPACE
@@ -66,6 +67,10 @@ class ServerSettings:
     data_dir: Path = Path("cloudrec-data")
     """Where the server keeps its state and recordings."""
     customers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    own_customer: MadeCustomer | None = field(default=None, repr=False)
+    """The customer the server made for itself (Basic auth by default, as Agora's;
+    :mod:`core.server.customers`): accepted besides ``customers``; None with
+    ``--customers-from-env`` or ``--no-basic``."""
     """Customer ID -> customer secret accepted with Basic auth by the recording API."""
     storage_roots: tuple[Path, ...] = ()
     """Folders a LOCAL destination (``localFolder``) may lie in, besides the data folder's

@@ -127,6 +127,8 @@ async def _serve(
         url = _url(sock)
         print(f"cloudrec server listening on {url}", flush=True)
         print(f"admin token: {_shown_token(settings)}", flush=True)
+        if settings.own_customer is not None:
+            print(f"REST customer (Basic auth): {_shown_customer(settings)}", flush=True)
         if ready_file is not None:
             await asyncio.to_thread(_write_ready_file, ready_file, url)
     try:
@@ -144,6 +146,19 @@ def _shown_token(settings: ServerSettings) -> str:
     if settings.token_source:
         return f"(from {settings.token_source}, not shown)"
     return settings.token
+
+
+def _shown_customer(settings: ServerSettings) -> str:
+    """The server's own customer: ID and secret the one time it was just made (nobody
+    else knows the secret, and only its hash is kept); the ID alone after that."""
+    made = settings.own_customer
+    assert made is not None
+    if made.new_secret is not None:
+        return (
+            f"{made.customer_id}:{made.new_secret} (customer ID:secret, shown this once; "
+            "the server keeps only a hash of the secret)"
+        )
+    return f"{made.customer_id} (its secret was shown when it was made)"
 
 
 def _write_ready_file(path: Path, url: str) -> None:

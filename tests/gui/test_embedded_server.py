@@ -43,7 +43,8 @@ async def test_embedded_server_starts_and_stops(
             args = cmdline.decode().split("\0")[:-1]
             assert args[:-1] == [
                 *(sys.executable, "-m", "core.cli", "server"),
-                *("--host", "127.0.0.1", "--port", "0", "--lease", "60", "--ready-file"),
+                *("--host", "127.0.0.1", "--port", "0", "--no-basic"),
+                *("--lease", "60", "--ready-file"),
             ]
             assert server.token.encode() not in cmdline
             assert f"{TOKEN_ENV}={server.token}".encode() in environ

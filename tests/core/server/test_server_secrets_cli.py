@@ -8,6 +8,7 @@ owner-only file (``--apps-file``) or, with a warning, from the command line, whe
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import httpx
@@ -58,6 +59,10 @@ async def admitted(http: httpx.AsyncClient, app_id: str, certificate: str) -> tu
     return response.status_code, response.text
 
 
+CUSTOMER_LINE = (
+    r"REST customer \(Basic auth\): [0-9a-f]{32}:[A-Za-z0-9_-]{43} \(customer ID:secret, "
+    r"shown this once; the server keeps only a hash of the secret\)"
+)
 NOT_SDP = (400, "the body is not an SDP offer (it must start with 'v=0')\n")
 BAD_SIGNATURE = (
     401,
@@ -75,11 +80,14 @@ async def test_given_token_and_certificates_from_env_and_file_are_never_shown(
     )
     env = environment(CLOUDREC_SERVER_TOKEN=TOKEN, CLOUDREC_APPS=":".join(ENV_APP))
     async with server_process(tmp_path, "--apps-file", str(listed), env=env) as running:
-        lines = running.stdout().splitlines()
+        *lines, customer_line = running.stdout().splitlines()
         assert lines == [
             f"cloudrec server listening on {running.url}",
             "admin token: (from CLOUDREC_SERVER_TOKEN, not shown)",
         ]
+        # the server's own REST customer, made on this first start (tests/core/server/
+        # test_own_customer.py): its secret is shown this once
+        assert re.fullmatch(CUSTOMER_LINE, customer_line), customer_line
         cmdline = running.cmdline()
         async with httpx.AsyncClient(base_url=running.url, timeout=30) as http:
             bearer = {"Authorization": f"Bearer {TOKEN}"}
@@ -104,7 +112,8 @@ async def test_a_generated_token_is_printed_and_app_on_the_command_line_is_warne
 ) -> None:
     spec = ":".join(OPTION_APP)
     async with server_process(tmp_path, "--app", spec, env=environment()) as running:
-        url_line, token_line = running.stdout().splitlines()
+        url_line, token_line, customer_line = running.stdout().splitlines()
+        assert re.fullmatch(CUSTOMER_LINE, customer_line), customer_line
         assert url_line == f"cloudrec server listening on {running.url}"
         token = token_line.removeprefix("admin token: ")
         assert token_line.startswith("admin token: ") and len(token) == 43  # token_urlsafe(32)
