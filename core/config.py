@@ -38,6 +38,14 @@ from core.enums import (
 )
 from core.errors import InvalidParameterError
 from core.regions import regions_of
+from core.selection import (
+    UID_GROUPS,
+    UID_LIST_ALLOWED,
+    WIRE_NAMES,
+    StreamSelection,
+    check_lists,
+    check_uid_list,
+)
 
 MAX_LONG_SIDE = 1920
 MAX_SHORT_SIDE = 1080
@@ -384,6 +392,93 @@ class RecordingConfig(ConfigModel):
             wire="sliceDuration",
         ),
     )
+
+    subscribe_audio_uids: tuple[str, ...] | None = Field(
+        None,
+        description="Only these users' audio is recorded (uids as strings; '#allstream#': everyone). None: see the stream selection rules (docs/rest-api.md).",
+        json_schema_extra=_help(
+            "",
+            "指定订阅哪几个 UID 的音频流（UID 为字符串；'#allstream#'：所有用户）。不可与 unsubscribe_audio_uids 同时设置。",
+            UID_LIST_ALLOWED,
+            wire="subscribeAudioUids",
+        ),
+    )
+    unsubscribe_audio_uids: tuple[str, ...] | None = Field(
+        None,
+        description="Every user's audio but these users' is recorded; not together with subscribe_audio_uids.",
+        json_schema_extra=_help(
+            "",
+            "指定不订阅哪几个 UID 的音频流；不可与 subscribe_audio_uids 同时设置。",
+            UID_LIST_ALLOWED,
+            wire="unSubscribeAudioUids",
+        ),
+    )
+    subscribe_video_uids: tuple[str, ...] | None = Field(
+        None,
+        description="Only these users get a window in the mix (uids as strings; '#allstream#': everyone). A list for one kind only records nothing of the other kind.",
+        json_schema_extra=_help(
+            "",
+            "指定订阅哪几个 UID 的视频流（UID 为字符串；'#allstream#'：所有用户）。只设置一种媒体的名单时，不订阅另一种媒体。",
+            UID_LIST_ALLOWED,
+            wire="subscribeVideoUids",
+        ),
+    )
+    unsubscribe_video_uids: tuple[str, ...] | None = Field(
+        None,
+        description="Every user but these users gets a window in the mix; not together with subscribe_video_uids.",
+        json_schema_extra=_help(
+            "",
+            "指定不订阅哪几个 UID 的视频流；不可与 subscribe_video_uids 同时设置。",
+            UID_LIST_ALLOWED,
+            wire="unSubscribeVideoUids",
+        ),
+    )
+    subscribe_uid_group: int | None = Field(
+        None,
+        ge=0,
+        le=max(UID_GROUPS),
+        description="Expected peak number of subscribed users: 0 (1-2), 1 (3-7), 2 (8-12), 3 (13-17), 4 (18-32), 5 (33-49). Agora uses it in individual mode only; in mix mode it is checked and has no effect.",
+        json_schema_extra=_help(
+            "",
+            "预估的订阅人数峰值：0（1-2 个）、1（3-7 个）、2（8-12 个）、3（13-17 个）、4（18-32 个）、5（33-49 个）。仅单流录制模式使用；合流模式下只做校验。",
+            "an integer from 0 to 5 (Agora's subscribeUidGroup)",
+            wire="subscribeUidGroup",
+        ),
+    )
+
+    @field_validator(*WIRE_NAMES)
+    @classmethod
+    def _uid_list(cls, value: tuple[str, ...] | None, info: Any) -> tuple[str, ...] | None:
+        return None if value is None else check_uid_list(info.field_name, value)
+
+    @field_validator(*WIRE_NAMES, mode="before")
+    @classmethod
+    def _uid_list_shape(cls, value: Any, info: Any) -> Any:
+        # A list of strings only: pydantic would read a string as a sequence of characters.
+        if value is not None and not isinstance(value, list | tuple):
+            raise InvalidParameterError(info.field_name, value, UID_LIST_ALLOWED)
+        return value
+
+    @model_validator(mode="after")
+    def _lists_combine(self) -> Self:
+        check_lists(
+            self.recording_stream_types,
+            subscribe_audio_uids=self.subscribe_audio_uids,
+            unsubscribe_audio_uids=self.unsubscribe_audio_uids,
+            subscribe_video_uids=self.subscribe_video_uids,
+            unsubscribe_video_uids=self.unsubscribe_video_uids,
+        )
+        return self
+
+    @property
+    def stream_selection(self) -> StreamSelection:
+        """Whose audio and whose video this recording takes (core.selection's rules)."""
+        return StreamSelection.of(
+            self.subscribe_audio_uids,
+            self.unsubscribe_audio_uids,
+            self.subscribe_video_uids,
+            self.unsubscribe_video_uids,
+        )
 
     @model_validator(mode="after")
     def _secret_matches_mode(self) -> Self:

@@ -82,9 +82,25 @@ def to_wire(config: ConfigModel, *, extensions: bool = True) -> dict[str, Any]:
     return body
 
 
+_WIRE_ALIASES = {
+    "unsubscribeAudioUids": "unSubscribeAudioUids",
+    "unsubscribeVideoUids": "unSubscribeVideoUids",
+}
+"""Other spellings of Agora's fields that Agora's own references use (its Chinese
+reference and REST clients write ``unsubscribeAudioUids``), read as the field."""
+
+
 def _decode(model: type[ConfigModel], body: dict[str, Any]) -> dict[str, Any]:
     by_wire = {_wire_name(model, name): name for name in model.model_fields}
     data: dict[str, Any] = {}
+    for alias, key in _WIRE_ALIASES.items():
+        if alias in body and key in by_wire:
+            if key in body:
+                raise InvalidParameterError(
+                    by_wire[key], body[alias], f"one of {key} and {alias} (the same field)"
+                )
+            body = {**body, key: body[alias]}
+            del body[alias]
     for key, value in body.items():
         if key == "extensionParams" and isinstance(value, dict):
             data.update(_decode(model, value))

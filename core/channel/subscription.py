@@ -185,12 +185,18 @@ class Subscription:
         if not self._closed:
             self._events.put_nowait(event)
 
+    def unsubscribe(self, uid: int, kind: str) -> None:
+        """Stop receiving ``uid``'s ``kind`` ("audio" or "video"): its stream ends and the
+        publisher stops decoding that track for this subscription. :meth:`audio` or
+        :meth:`video` opens a new stream."""
+        stream = (self._audio if kind == "audio" else self._video).pop(uid, None)
+        if stream is not None:
+            self._dropped_before += stream.dropped
+            stream.end()
+            publisher = self._publisher(uid)
+            if publisher is not None:
+                publisher.remove_stream(stream)
+
     def _forget(self, uid: int) -> None:
-        publisher = self._publisher(uid)
-        for streams in (self._audio, self._video):
-            stream = streams.pop(uid, None)
-            if stream is not None:
-                self._dropped_before += stream.dropped
-                stream.end()
-                if publisher is not None:
-                    publisher.remove_stream(stream)
+        for kind in ("audio", "video"):
+            self.unsubscribe(uid, kind)

@@ -86,6 +86,7 @@ class MixPipeline:
         self._max_resolution_uid = s.max_resolution_uid
         self._roster: list[int] = []  # join order
         self._roster_events: list[tuple[float, int, bool]] = []  # (time, uid, joined)
+        self._audio_ends: list[tuple[float, int]] = []  # (time, uid)
         self._layout_events: list[tuple[float, MixedVideoLayout, int, str | None]] = []
         self._video_queues: dict[int, deque[tuple[float, av.VideoFrame]]] = {}
         self._tick = 0
@@ -120,9 +121,17 @@ class MixPipeline:
         """``uid`` joined at output ``time``."""
         bisect.insort(self._roster_events, (time, uid, True), key=lambda e: e[0])
 
-    def user_left(self, uid: int, time: float) -> None:
-        """``uid`` left at output ``time``."""
+    def user_left(self, uid: int, time: float, *, audio: bool = True) -> None:
+        """``uid`` left at output ``time``: its window goes and, unless ``audio`` is
+        false (its video alone is no longer recorded), its voice (:meth:`audio_left`)."""
         bisect.insort(self._roster_events, (time, uid, False), key=lambda e: e[0])
+        if audio:
+            self.audio_left(uid, time)
+
+    def audio_left(self, uid: int, time: float) -> None:
+        """``uid`` is no longer heard from output ``time`` on: at the first tick at or
+        after ``time`` its audio buffered for later is dropped."""
+        bisect.insort(self._audio_ends, (time, uid), key=lambda e: e[0])
 
     def set_layout(
         self,
@@ -229,9 +238,11 @@ class MixPipeline:
             elif not joined and uid in self._roster:
                 self._roster.remove(uid)
                 self._video_queues.pop(uid, None)
-                if self.mixer is not None:
-                    self.mixer.remove_user(uid)
                 changed = True
+        while self._audio_ends and self._audio_ends[0][0] <= tick_time + 1e-9:
+            _, uid = self._audio_ends.pop(0)
+            if self.mixer is not None:
+                self.mixer.remove_user(uid)
         while self._layout_events and self._layout_events[0][0] <= tick_time + 1e-9:
             _, layout, max_resolution_uid, background = self._layout_events.pop(0)
             self._layout, self._max_resolution_uid = layout, max_resolution_uid

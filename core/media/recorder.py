@@ -50,6 +50,7 @@ from core.media.pipeline import MixPipeline, PipelineSettings
 from core.media.playlist import slice_name
 from core.media.slices import ClosedSlice, SliceSink
 from core.media.timeline import DEFAULT_LATENCY, OutputClock
+from core.selection import StreamSelection
 
 if TYPE_CHECKING:
     from core.channel.registry import ChannelRegistry
@@ -155,8 +156,19 @@ class _Frame:
 
 @dataclass(frozen=True)
 class _Roster:
+    """A user's window comes or goes (``audio``: with its voice, as on a leave)."""
+
     uid: int
     joined: bool
+    time: float
+    audio: bool = True
+
+
+@dataclass(frozen=True)
+class _AudioEnd:
+    """A user's voice is no longer recorded from ``time`` on."""
+
+    uid: int
     time: float
 
 
@@ -168,7 +180,26 @@ class _Layout:
     background: str | None = None
 
 
-_Command = _Frame | _Roster | _Layout
+@dataclass(frozen=True)
+class _Gone:
+    """A user left the channel: its decoders go."""
+
+    uid: int
+
+
+_Command = _Frame | _Roster | _AudioEnd | _Gone | _Layout
+
+
+@dataclass
+class _Taken:
+    """What the recorder takes of one user in the channel (its stream selection)."""
+
+    audio: asyncio.Task[None] | None = None
+    """The reader of the user's audio, while its voice is recorded."""
+    video: asyncio.Task[None] | None = None
+    """The reader of the user's video, while it has a window and publishes video."""
+    tile: bool = False
+    """Whether the user has a window in the mix."""
 
 
 class Recorder:
@@ -216,7 +247,8 @@ class Recorder:
         self._closed_slices: asyncio.Queue[ClosedSlice | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._uploader: asyncio.Task[None] | None = None
-        self._users: dict[int, list[asyncio.Task[None]]] = {}
+        self._users: dict[int, _Taken] = {}  # the users in the channel it records, in join order
+        self._selection = config.stream_selection
         self._idle_since: float | None = None
         self._stored: list[StoredSlice] = []
         self._unkept: list[str] = []  # slices the sink could not keep (see _store)
@@ -475,24 +507,72 @@ class Recorder:
                 if isinstance(event, UserJoined):
                     if event.uid in self._users or not self._records(event):
                         continue
-                    readers = []
-                    for stream in (sub.audio(event.uid), sub.video(event.uid)):
-                        if stream is not None:
-                            readers.append(self._spawn(self._read(stream)))
-                    self._users[event.uid] = readers
+                    self._users[event.uid] = _Taken()
                     self._idle_since = None
-                    self._commands.put(_Roster(event.uid, True, clock.to_output(event.time)))
+                    self._take(event.uid, clock.to_output(event.time))
                     self._update_stream_choice()
                 elif isinstance(event, UserLeft) and event.uid in self._users:
-                    del self._users[event.uid]
+                    taken = self._users.pop(event.uid)
                     if not self._users:  # idle time counts from the leave itself
                         self._idle_since = event.time
                     self._high_size.pop(event.uid, None)
-                    self._commands.put(_Roster(event.uid, False, clock.to_output(event.time)))
+                    at = clock.to_output(event.time)
+                    if taken.tile:
+                        self._commands.put(_Roster(event.uid, False, at, audio=False))
+                    if taken.audio is not None:
+                        self._commands.put(_AudioEnd(event.uid, at))
+                    self._commands.put(_Gone(event.uid))
                     self._update_stream_choice()
         except Exception as exc:  # a broken subscription ends the recording
             logger.exception("recorder %s: roster failed", self.sid)
             self._fail(ErrorCode.RECORDER_FAILED, f"lost the channel's roster: {exc}")
+
+    def _take(self, uid: int, at: float) -> None:
+        """Take what the stream selection says of ``uid``'s media from output time ``at``
+        on, and stop taking the rest: a stream not taken is not received (so not decoded),
+        a user without video taken has no window, one without audio taken is not heard."""
+        sub, taken = self._subscription, self._users[uid]
+        assert sub is not None
+        types = self.config.recording_stream_types
+        audio = types.has_audio and self._selection.audio.takes(uid)
+        video = types.has_video and self._selection.video.takes(uid)
+        if audio and taken.audio is None and (stream := sub.audio(uid)) is not None:
+            taken.audio = self._spawn(self._read(stream))
+        elif not audio and taken.audio is not None:
+            taken.audio.cancel()
+            taken.audio = None
+            sub.unsubscribe(uid, "audio")
+            self._commands.put(_AudioEnd(uid, at))
+        if video and not taken.tile:
+            if (stream := sub.video(uid)) is not None:
+                taken.video = self._spawn(self._read(stream))
+            taken.tile = True
+            self._commands.put(_Roster(uid, True, at))
+        elif not video and taken.tile:
+            if taken.video is not None:
+                taken.video.cancel()
+                taken.video = None
+            sub.unsubscribe(uid, "video")
+            self._high_size.pop(uid, None)
+            taken.tile = False
+            self._commands.put(_Roster(uid, False, at, audio=False))
+
+    async def update_subscription(self, selection: StreamSelection) -> None:
+        """Record whose audio and whose video ``selection`` says, from the next output
+        frame on, for the users in the channel now and those who join later (Agora's
+        ``update`` with ``streamSubscribe``)."""
+        self._selection = selection
+        if self._clock is None or self._subscription is None or self._subscription.closed:
+            return
+        now = self._clock.now()
+        for uid in list(self._users):
+            self._take(uid, now)
+        self._update_stream_choice()
+
+    @property
+    def selection(self) -> StreamSelection:
+        """Whose audio and whose video the recording takes now."""
+        return self._selection
 
     async def _read(self, stream: FrameStream) -> None:
         assert self._clock is not None
@@ -514,13 +594,12 @@ class Recorder:
         if self.config.video_stream_type is not VideoStreamType.AUTO:
             return
         sub = self._subscription
-        if sub is None or not self._users:
+        tiled = [uid for uid, taken in self._users.items() if taken.tile]
+        if sub is None or not tiled:
             return
         tc = self.config.transcoding_config
-        windows = compute_layout(
-            self._layout, list(self._users), tc.width, tc.height, self._max_resolution_uid
-        )
-        for uid in self._users:
+        windows = compute_layout(self._layout, tiled, tc.width, tc.height, self._max_resolution_uid)
+        for uid in tiled:
             window = windows.get(uid)
             high = self._high_size.get(uid)
             low = sub.video_size(uid, VideoStreamType.LOW)
@@ -594,8 +673,11 @@ class Recorder:
                 if command.joined:
                     pipeline.user_joined(command.uid, command.time)
                 else:
-                    pipeline.user_left(command.uid, command.time)
-                    opener.forget(command.uid)
+                    pipeline.user_left(command.uid, command.time, audio=command.audio)
+            elif isinstance(command, _AudioEnd):
+                pipeline.audio_left(command.uid, command.time)
+            elif isinstance(command, _Gone):
+                opener.forget(command.uid)
             else:
                 pipeline.set_layout(
                     command.layout, command.max_resolution_uid, command.time, command.background

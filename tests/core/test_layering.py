@@ -33,7 +33,10 @@ ALLOWED: dict[str, set[str]] = {
     "core.bitrate": {"core.enums"},
     "core.layout": {"core.enums"},
     "core.validation": {"core.errors"},
-    "core.config": _BASE | {"core.regions"},
+    # Stream selection (Agora's subscription lists): pure rules the config, the
+    # recorder, the REST API and the SDK share.
+    "core.selection": _BASE | {"core.validation"},
+    "core.config": _BASE | {"core.regions", "core.selection"},
     "core.wire": _BASE | {"core.config"},
     # The channel server: media in, frames out; it knows no recorder, storage or client.
     "core.channel": _BASE | {"core.resources", "core.validation"},
@@ -42,7 +45,7 @@ ALLOWED: dict[str, set[str]] = {
     "core.participants": _BASE | {"core.channel", "core.config", "core.layout"},
     # The recorder subscribes to the channel and hands closed slices to a sink it
     # defines; it never imports storage (the server wires the two).
-    "core.media": _BASE | {"core.channel", "core.config", "core.layout"},
+    "core.media": _BASE | {"core.channel", "core.config", "core.layout", "core.selection"},
     # Storage moves files; it knows nothing of how they were made.
     "core.storage": _BASE | {"core.config", "core.database", "core.regions"},
     # The server wires channel, recorder and storage behind the REST API.
@@ -55,12 +58,14 @@ ALLOWED: dict[str, set[str]] = {
         "core.media",
         "core.notices",
         "core.regions",
+        "core.selection",
         "core.storage",
         "core.validation",
         "core.wire",
     },
     # The SDK speaks REST to a server; it never imports the server it talks to.
-    "core.sdk": _BASE | {"core.config", "core.notices", "core.validation", "core.wire"},
+    "core.sdk": _BASE
+    | {"core.config", "core.notices", "core.selection", "core.validation", "core.wire"},
     # Commands sit on top: they may use any library package, and nothing imports them
     # (core.cli finds them by name).
     "core.commands": _BASE
