@@ -10,6 +10,7 @@ bodies only and never appear in errors.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,6 +181,45 @@ class RestClient:
             client_request["maxResolutionUid"] = str(max_resolution_uid)
         body = {"cname": cname, "uid": str(uid), "clientRequest": client_request}
         path = self._sid_path(app_id, resource_id, sid, "updateLayout")
+        return dict(await self.request("POST", path, body))
+
+    async def update_subscription(
+        self,
+        app_id: str,
+        resource_id: str,
+        sid: str,
+        cname: str,
+        uid: int,
+        *,
+        subscribe_audio_uids: Sequence[str] | None = None,
+        unsubscribe_audio_uids: Sequence[str] | None = None,
+        subscribe_video_uids: Sequence[str] | None = None,
+        unsubscribe_video_uids: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """``update``: the subscription lists from now on, as Agora's
+        ``clientRequest.streamSubscribe`` (``audioUidList`` / ``videoUidList``); a list
+        that is None is not sent."""
+        audio: dict[str, list[str]] = {}
+        video: dict[str, list[str]] = {}
+        for target, wire, value in (
+            (audio, "subscribeAudioUids", subscribe_audio_uids),
+            (audio, "unSubscribeAudioUids", unsubscribe_audio_uids),
+            (video, "subscribeVideoUids", subscribe_video_uids),
+            (video, "unSubscribeVideoUids", unsubscribe_video_uids),
+        ):
+            if value is not None:
+                target[wire] = list(value)
+        stream_subscribe: dict[str, Any] = {}
+        if audio:
+            stream_subscribe["audioUidList"] = audio
+        if video:
+            stream_subscribe["videoUidList"] = video
+        body = {
+            "cname": cname,
+            "uid": str(uid),
+            "clientRequest": {"streamSubscribe": stream_subscribe},
+        }
+        path = self._sid_path(app_id, resource_id, sid, "update")
         return dict(await self.request("POST", path, body))
 
     async def check_storage(self, storage: CloudStorageConfig) -> tuple[bool, str]:

@@ -18,14 +18,21 @@ import contextlib
 import inspect
 import logging
 import uuid
+from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
 from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
-from core.enums import MixedVideoLayout
-from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
+from core.enums import MixedVideoLayout, RecordingStreamType
+from core.errors import (
+    CloudRecordingError,
+    ErrorCode,
+    InvalidOperationError,
+    InvalidParameterError,
+)
 from core.sdk.client import Credentials, RestClient
 from core.sdk.events import NoEventStream, NoticeHandler, QueryPoller, follow_events
+from core.selection import check_lists, check_uid_list
 from core.validation import check_app_id, check_channel_name, check_uid
 
 logger = logging.getLogger(__name__)
@@ -65,6 +72,7 @@ class CloudRecorder:
         self._handler = NoticeHandler(self._dispatch)
         self._events: asyncio.Task[None] | None = None
         self._poller: QueryPoller | None = None
+        self._stream_types = RecordingStreamType.AUDIO_VIDEO  # of the recording started
 
     @property
     def recording_id(self) -> str:
@@ -116,6 +124,7 @@ class CloudRecorder:
         recording = recording_config if recording_config is not None else RecordingConfig()
         storage = storage_config if storage_config is not None else CloudStorageConfig()
         self.app_id, self.channel_name, self.uid = app_id, channel_name, uid
+        self._stream_types = recording.recording_stream_types
         self._state = RecorderState.STARTING
         await self._notify("on_recording_connecting")
         try:
@@ -214,6 +223,47 @@ class CloudRecorder:
             checked.layout,
             checked.max_resolution_uid,
             checked.background_color,
+        )
+
+    async def update_subscription(
+        self,
+        subscribe_audio_uids: Sequence[str] | None = None,
+        unsubscribe_audio_uids: Sequence[str] | None = None,
+        subscribe_video_uids: Sequence[str] | None = None,
+        unsubscribe_video_uids: Sequence[str] | None = None,
+    ) -> None:
+        """Replace whose audio and whose video the running recording takes (Agora's
+        ``update`` with ``streamSubscribe``).
+
+        The lists mean what they mean in :class:`RecordingConfig` (uids as strings,
+        ``"#allstream#"`` for everyone) and combine by the same rules: per kind a
+        subscribe or an unsubscribe list, and a list for one kind only takes nothing of
+        the other kind; at least one list. They are checked before any traffic
+        (:class:`InvalidParameterError` naming the field). From the server's next output
+        frame on, a user taken out loses window and voice and a user taken in gets them.
+        Only while recording.
+        """
+        self._require(RecorderState.RECORDING, action="update_subscription()")
+        lists = {
+            name: None if value is None else check_uid_list(name, value)
+            for name, value in (
+                ("subscribe_audio_uids", subscribe_audio_uids),
+                ("unsubscribe_audio_uids", unsubscribe_audio_uids),
+                ("subscribe_video_uids", subscribe_video_uids),
+                ("unsubscribe_video_uids", unsubscribe_video_uids),
+            )
+        }
+        if all(value is None for value in lists.values()):
+            raise InvalidParameterError(
+                "subscribe_audio_uids",
+                None,
+                "at least one subscription list: each update replaces the subscription "
+                "(['#allstream#'] takes everyone)",
+            )
+        check_lists(self._stream_types, **lists)
+        assert self.app_id and self.resource_id and self.sid and self.channel_name and self.uid
+        await self._client.update_subscription(
+            self.app_id, self.resource_id, self.sid, self.channel_name, self.uid, **lists
         )
 
     async def stop(self) -> None:

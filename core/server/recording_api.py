@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException
 from core.channel.apps import AppRegistry
 from core.channel.errors import UnauthorizedError
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
+from core.selection import StreamSelection, check_lists, check_uid_list
 from core.server.confinement import Confinement
 from core.server.customers import MadeCustomer
 from core.server.service import OPERATOR, ConflictError, NotFoundError, RecordingService
@@ -396,6 +397,102 @@ async def update_layout(
         await session.recorder.update_layout(
             updated.layout, updated.max_resolution_uid, updated.background_color
         )
+    except CloudRecordingError as exc:
+        raise _as_api_error(exc) from None
+    return _identity(resourceid, session)
+
+
+_UID_LISTS = {
+    "audioUidList": {
+        "subscribeAudioUids": "subscribe_audio_uids",
+        "unSubscribeAudioUids": "unsubscribe_audio_uids",
+        "unsubscribeAudioUids": "unsubscribe_audio_uids",
+    },
+    "videoUidList": {
+        "subscribeVideoUids": "subscribe_video_uids",
+        "unSubscribeVideoUids": "unsubscribe_video_uids",
+        "unsubscribeVideoUids": "unsubscribe_video_uids",
+    },
+}
+"""``update``'s ``streamSubscribe`` lists and the config fields they set (Agora's
+references spell the unsubscribe lists both ways)."""
+
+
+def _stream_subscribe(client_request: dict[str, Any]) -> dict[str, Any]:
+    """The subscription lists of ``update``'s ``clientRequest`` by config field name, or
+    400 naming the field: code 2 for a key Agora's ``update`` does not have or a value of
+    the wrong type, 432 for web page recording's fields (cloudrec has no web mode)."""
+    where = "clientRequest.streamSubscribe"
+    for key in client_request:
+        if key in ("webRecordingConfig", "rtmpPublishConfig"):
+            raise ApiError(
+                400,
+                int(ErrorCode.INVALID_PARAMETER),
+                f"clientRequest.{key}: cloudrec does not support this field yet (web page "
+                "recording); leave it out",
+            )
+        if key != "streamSubscribe":
+            raise ApiError(
+                400, 2, f"invalid request: clientRequest.{key}: no such field of Agora's update"
+            )
+    subscribe = client_request.get("streamSubscribe")
+    if not isinstance(subscribe, dict) or not subscribe:
+        raise ApiError(
+            400,
+            2,
+            f"invalid request: {where}: required, an object with audioUidList and/or "
+            "videoUidList (each call replaces the subscription; to record everyone's audio, "
+            "send audioUidList.subscribeAudioUids ['#allstream#'])",
+        )
+    lists: dict[str, Any] = {}
+    for key, uid_list in subscribe.items():
+        names = _UID_LISTS.get(key)
+        if names is None:
+            raise ApiError(
+                400,
+                2,
+                f"invalid request: {where}.{key}: no such field; audioUidList or videoUidList",
+            )
+        if not isinstance(uid_list, dict) or not uid_list:
+            wanted = " or ".join(list(names)[:2])
+            raise ApiError(
+                400, 2, f"invalid request: {where}.{key}: an object with {wanted} is required"
+            )
+        for wire, value in uid_list.items():
+            name = names.get(wire)
+            if name is None:
+                raise ApiError(400, 2, f"invalid request: {where}.{key}.{wire}: no such field")
+            if name in lists:
+                raise ApiError(
+                    400,
+                    int(ErrorCode.INVALID_PARAMETER),
+                    f"{where}.{key}: {' and '.join(uid_list)} are one field; send one of them",
+                )
+            if not isinstance(value, list):
+                raise ApiError(
+                    400, 2, f"invalid request: {where}.{key}.{wire}: an array of uid strings"
+                )
+            lists[name] = check_uid_list(f"{where}.{key}.{wire}", value)
+    return lists
+
+
+@router.post("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/update")
+async def update(
+    appid: str, resourceid: str, sid: str, mode: str, body: RecordingRequest, request: Request
+) -> dict[str, Any]:
+    """Replace the subscription lists of a running recording (Agora's ``update`` with
+    ``clientRequest.streamSubscribe``): from the next output frame on, a user taken out
+    loses window and voice, a user taken in gets them, now and when joining later. The
+    lists combine by Agora's rules (core.selection; docs/rest-api.md, "Stream selection
+    and update"), a list for one kind only taking nothing of the other kind."""
+    _check_text(body.model_dump(), "")
+    session = _session(request, appid, resourceid, sid, mode)
+    try:
+        lists = _stream_subscribe(body.clientRequest.model_dump(exclude_unset=True))
+        check_lists(session.config.recording_stream_types, **lists)
+        if session.recorder is None or session.finished:
+            raise NotFoundError("the recording is not running")
+        await session.recorder.update_subscription(StreamSelection.of(**lists))
     except CloudRecordingError as exc:
         raise _as_api_error(exc) from None
     return _identity(resourceid, session)
