@@ -102,7 +102,8 @@ async def test_only_the_subscribed_tiles_and_voices_and_an_update_changes_them(
             StreamSelection.of(subscribe_video_uids=["3", "4"], subscribe_audio_uids=["4"])
         )
         applied = rec.output_time()
-        await wait_until(lambda: rec.output_time() >= applied + CHANGE_BOUND + 2.5)
+        # stage two spans 3.5 s: at least two of its beeps are followed by 0.9 s of it
+        await wait_until(lambda: rec.output_time() >= applied + CHANGE_BOUND + 3.5)
         after = {uid: decoding(uid) for uid in UIDS}
         await rec.recorder.stop()
     assert not rec.of(RecorderFailure)
