@@ -37,6 +37,7 @@ import httpx
 from core.config import CloudStorageConfig, RecordingConfig
 from core.enums import SANDBOX_APP_ID, MixedVideoLayout
 from core.layout import compute_layout
+from core.notices import service_state
 from core.participants.analysis import iter_video, playlist_slices, window_colour
 from core.participants.synthetic import is_flash
 from core.sdk.client import Credentials, RestClient
@@ -176,7 +177,7 @@ class Recording:
         finally:
             await client.aclose()
         response = body.get("serverResponse", body)
-        extension = response["extensionServiceState"]
+        extension = service_state(response)
         return RecorderState(
             origin=response["sliceStartTime"] / 1000,
             stored=float(extension["duration"]),

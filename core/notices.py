@@ -13,6 +13,22 @@ import uuid
 from enum import IntEnum
 from typing import Any
 
+RECORDER_SERVICE = "cloudrec_recorder"
+"""``serviceName`` of cloudrec's own entry in ``query``'s ``extensionServiceState``
+(Agora's array of ``{serviceName, payload}``): the recording's progress and health."""
+
+
+def service_state(server_response: dict[str, Any], name: str = RECORDER_SERVICE) -> dict[str, Any]:
+    """The ``payload`` of the ``extensionServiceState`` entry named ``name`` in a ``query``
+    answer's ``serverResponse`` ({} when there is none, e.g. from Agora's service)."""
+    entries = server_response.get("extensionServiceState")
+    if isinstance(entries, list):
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("serviceName") == name:
+                payload = entry.get("payload")
+                return dict(payload) if isinstance(payload, dict) else {}
+    return {}
+
 
 class EventType(IntEnum):
     """Agora Cloud Recording notification event types that cloudrec sends."""

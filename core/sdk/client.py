@@ -41,6 +41,33 @@ class Credentials:
         return {}
 
 
+AGORA_CODES: dict[int, ErrorCode] = {
+    2: ErrorCode.INVALID_PARAMETER,  # invalid parameter (malformed, unknown field)
+    7: ErrorCode.INVALID_OPERATION,  # start repeated with the same resource
+    49: ErrorCode.INVALID_OPERATION,  # stop while already exiting
+    53: ErrorCode.INVALID_OPERATION,  # task conflict: the cname and uid already record
+    62: ErrorCode.GENERAL_ERROR,  # request timeout: retry
+    65: ErrorCode.GENERAL_ERROR,  # request not completed: retry
+    401: ErrorCode.INVALID_PARAMETER,  # acquire: invalid_channel_name (an HTTP 400)
+    404: ErrorCode.INVALID_OPERATION,  # failed to find worker: the recording ended
+    432: ErrorCode.INVALID_PARAMETER,  # a parameter is incorrect
+    433: ErrorCode.INVALID_OPERATION,  # the resource expired
+    435: ErrorCode.NO_RECORDED_DATA,  # no recorded data
+}
+"""Agora's REST ``code`` (its "Response status codes" and "Common errors" pages) -> the
+seed's error code the SDK reports. Codes of cloudrec's own (436 RECORDER_INIT, 438
+UPLOADER_INIT, ...) are the seed's already."""
+
+
+class RestError(CloudRecordingError):
+    """An error answer of the REST API: the seed's code, plus the HTTP ``status`` and
+    Agora's ``rest_code`` (None when the body had none)."""
+
+    def __init__(self, message: str, code: ErrorCode, status: int, rest_code: int | None) -> None:
+        super().__init__(message, code)
+        self.status, self.rest_code = status, rest_code
+
+
 def _http_error_code(status: int) -> ErrorCode:
     if status in (400, 422):
         return ErrorCode.INVALID_PARAMETER
@@ -79,8 +106,18 @@ class RestClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """Send one request; return the decoded JSON or raise CloudRecordingError."""
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        accept: tuple[int, ...] = (),
+    ) -> Any:
+        """Send one request; return the decoded JSON or raise CloudRecordingError (a
+        :class:`RestError`). Agora answers some errors with a 2xx status and a ``code``
+        (201 code 7, 206 code 65 or 435): those raise too, unless ``code`` is in
+        ``accept``."""
         try:
             response = await self._http.request(method, path, json=body)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -95,7 +132,10 @@ class RestClient:
                 ErrorCode.DISCONNECTED,
             ) from None
         if response.is_success:
-            return response.json()
+            data = response.json()
+            code = data.get("code") if isinstance(data, dict) else None
+            if response.status_code == 200 or not isinstance(code, int) or code in accept:
+                return data
         raise self._error(response)
 
     def _error(self, response: httpx.Response) -> CloudRecordingError:
@@ -110,11 +150,17 @@ class RestClient:
                 code = body.get("errorCode", body.get("code"))
         except ValueError:
             reason = response.text[:200] or reason
-        if isinstance(code, int) and code in ErrorCode._value2member_map_:
-            seed_code = ErrorCode(code)
+        status = response.status_code
+        rest_code = code if isinstance(code, int) else None
+        if status in (401, 403) or rest_code is None:
+            seed_code = _http_error_code(status)
+        elif rest_code in AGORA_CODES:
+            seed_code = AGORA_CODES[rest_code]
+        elif rest_code in ErrorCode._value2member_map_:
+            seed_code = ErrorCode(rest_code)
         else:
-            seed_code = _http_error_code(response.status_code)
-        return CloudRecordingError(f"HTTP {response.status_code}: {reason}", seed_code)
+            seed_code = _http_error_code(status)
+        return RestError(f"HTTP {status}: {reason}", seed_code, status, rest_code)
 
     def _base(self, app_id: str) -> str:
         return f"/v1/apps/{app_id}/cloud_recording"
@@ -155,9 +201,10 @@ class RestClient:
     async def stop(
         self, app_id: str, resource_id: str, sid: str, cname: str, uid: int
     ) -> dict[str, Any]:
+        """``stop``; a 206 with code 435 (nothing was recorded) is an answer, not an error."""
         body = {"cname": cname, "uid": str(uid), "clientRequest": {}}
-        data = await self.request("POST", self._sid_path(app_id, resource_id, sid, "stop"), body)
-        return dict(data)
+        path = self._sid_path(app_id, resource_id, sid, "stop")
+        return dict(await self.request("POST", path, body, accept=(435,)))
 
     async def update_layout(
         self,
@@ -227,6 +274,11 @@ class RestClient:
         body = {"storageConfig": to_wire(storage)}
         data = await self.request("POST", "/v1/cloudrec/storage/check", body)
         return bool(data.get("ok")), str(data.get("destination") or data.get("reason") or "")
+
+    async def recording(self, sid: str) -> dict[str, Any]:
+        """One recording the server knows, running or ended (cloudrec extension; Agora's
+        ``query`` answers 404 once a recording ended): its listing and ``serverResponse``."""
+        return dict(await self.request("GET", f"/v1/cloudrec/recordings/{sid}"))
 
     async def recordings(self) -> list[dict[str, Any]]:
         """Every recording the server knows (cloudrec extension), for reattaching."""

@@ -30,7 +30,7 @@ from core.errors import (
     InvalidOperationError,
     InvalidParameterError,
 )
-from core.sdk.client import Credentials, RestClient
+from core.sdk.client import Credentials, RestClient, RestError
 from core.sdk.events import NoEventStream, NoticeHandler, QueryPoller, follow_events
 from core.selection import check_lists, check_uid_list
 from core.validation import check_app_id, check_channel_name, check_uid
@@ -190,7 +190,12 @@ class CloudRecorder:
         self._require(RecorderState.CREATED, action="attach()")
         self.app_id, self.resource_id, self.sid = app_id, resource_id, sid
         self.channel_name, self.uid = channel_name, uid
-        await self._client.query(app_id, resource_id, sid)  # raises if the server does not know it
+        # raises if the server does not know it; Agora's query answers 404 for a recording
+        # that ended, cloudrec's extension answers for ended ones too (their notices replay)
+        if self._client.extensions:
+            await self._client.recording(sid)
+        else:
+            await self._client.query(app_id, resource_id, sid)
         self._state = RecorderState.RECORDING
         self._follow()
 
@@ -275,6 +280,13 @@ class CloudRecorder:
             response = await self._client.stop(
                 self.app_id, self.resource_id, self.sid, self.channel_name, self.uid
             )
+        except RestError as exc:
+            if exc.rest_code not in (49, 404):
+                self._state = RecorderState.RECORDING
+                raise
+            # Agora's 49 (already exiting) or 404 (ended): the recording left by itself
+            # (maxIdleTime, a failure) before this stop; its notices say how.
+            response = {}
         except CloudRecordingError:
             self._state = RecorderState.RECORDING
             raise

@@ -30,10 +30,20 @@ from starlette.exceptions import HTTPException
 from core.channel.apps import AppRegistry
 from core.channel.errors import UnauthorizedError
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
+from core.notices import Status
 from core.selection import StreamSelection, check_lists, check_uid_list
+from core.server.agora_fields import FieldRefused, check_request, expired_hour
 from core.server.confinement import Confinement
 from core.server.customers import MadeCustomer
-from core.server.service import OPERATOR, ConflictError, NotFoundError, RecordingService
+from core.server.service import (
+    OPERATOR,
+    AlreadyStartedError,
+    ConflictError,
+    ExitingError,
+    NotFoundError,
+    RecordingService,
+    ResourceExpiredError,
+)
 from core.server.session import CHECK_TIMEOUT, RecordingSession
 from core.server.state import StateStore
 from core.storage.destination import StorageError
@@ -162,12 +172,21 @@ def _is_text(value: str) -> bool:
 
 
 def _as_api_error(exc: CloudRecordingError) -> ApiError:
+    # Agora's statuses and codes (its "Response status codes" page, docs/rest-api.md).
+    if isinstance(exc, ResourceExpiredError):
+        return ApiError(400, 433, exc.message)
     if isinstance(exc, NotFoundError):
         return ApiError(404, 404, exc.message)
+    if isinstance(exc, AlreadyStartedError):
+        return ApiError(201, 7, f"already started: {exc.message}")
     if isinstance(exc, ConflictError):
-        return ApiError(409, 53, exc.message)
+        return ApiError(400, 53, f"task conflict: {exc.message}")
+    if isinstance(exc, ExitingError):
+        return ApiError(400, 49, f"invalid operation: {exc.message}")
     if isinstance(exc, InvalidParameterError) or exc.code is ErrorCode.INVALID_PARAMETER:
         return ApiError(400, int(ErrorCode.INVALID_PARAMETER), exc.message)
+    if exc.code is ErrorCode.INVALID_OPERATION:
+        return ApiError(400, 49, f"invalid operation: {exc.message}")
     if exc.code in (ErrorCode.UPLOADER_INIT, ErrorCode.RECORDER_INIT):
         return ApiError(400, int(exc.code), exc.message)
     return ApiError(500 if exc.code is ErrorCode.GENERAL_ERROR else 400, int(exc.code), exc.message)
@@ -256,6 +275,15 @@ def _service(request: Request) -> RecordingService:
     return service
 
 
+def _check_fields(method: str, body: RecordingRequest) -> None:
+    """Refuse the fields of Agora's ``method`` body cloudrec does not honour, and keys
+    Agora does not have: 400 naming the field (:mod:`core.server.agora_fields`)."""
+    try:
+        check_request(method, body.model_dump(exclude_unset=True))
+    except FieldRefused as exc:
+        raise ApiError(400, exc.code, exc.reason) from None
+
+
 def _identify(appid: str, body: RecordingRequest) -> tuple[str, str, int]:
     _check_text(body.model_dump(), "")
     try:
@@ -293,8 +321,18 @@ router = APIRouter(
 @router.post("/acquire")
 async def acquire(appid: str, body: RecordingRequest, request: Request) -> dict[str, Any]:
     """Reserve a recording resource (valid for 5 minutes)."""
+    _check_text(body.model_dump(), "")
+    try:
+        check_channel_name(body.cname)
+    except InvalidParameterError as exc:  # Agora's acquire: code 401, invalid_channel_name
+        raise ApiError(400, 401, f"invalid_channel_name: {exc.message}") from None
     app_id, cname, uid = _identify(appid, body)
-    resource = _service(request).acquire(app_id, cname, uid, caller(request))
+    _check_fields("acquire", body)
+    try:
+        hours = expired_hour(body.clientRequest.resourceExpiredHour)
+    except FieldRefused as exc:
+        raise ApiError(400, exc.code, exc.reason) from None
+    resource = _service(request).acquire(app_id, cname, uid, caller(request), expired_hour=hours)
     return {"resourceId": resource.resource_id, "cname": cname, "uid": str(uid)}
 
 
@@ -305,6 +343,7 @@ async def start(
     """Start a mix-mode recording; returns once the recorder has joined the channel."""
     _check_mode(mode)
     app_id, cname, uid = _identify(appid, body)
+    _check_fields("start", body)
     service = _service(request)
     try:
         resource = service.resource(app_id, resourceid, cname, uid, caller(request))
@@ -353,6 +392,26 @@ def _session(
         raise _as_api_error(exc) from None
 
 
+def _live_session(
+    request: Request, appid: str, resourceid: str, sid: str, mode: str
+) -> RecordingSession:
+    """The recording of Agora's ``query``, ``updateLayout`` and ``stop``: as Agora's, 404
+    code 404 once it ended (nothing more will happen to it; cloudrec's
+    ``/v1/cloudrec/recordings/{sid}`` still answers) and 400 code 433 once the
+    resource's ``resourceExpiredHour`` passed."""
+    session = _session(request, appid, resourceid, sid, mode)
+    try:
+        if session.finished:
+            raise NotFoundError("the recording is not running")
+        _service(request).check_expired_hour(session)
+    except CloudRecordingError as exc:
+        raise _as_api_error(exc) from None
+    return session
+
+
+_EXITING = (Status.STOP_RECEIVED, Status.STOPPED, Status.EXITING, Status.EXITED_ABNORMALLY)
+
+
 def _identity(resourceid: str, session: RecordingSession) -> dict[str, Any]:
     """The fields every answer about one recording carries."""
     row = session.row
@@ -364,7 +423,7 @@ async def query(
     appid: str, resourceid: str, sid: str, mode: str, request: Request
 ) -> dict[str, Any]:
     """The recording's status (Agora's numbers) and its playlist."""
-    session = _session(request, appid, resourceid, sid, mode)
+    session = _live_session(request, appid, resourceid, sid, mode)
     return {**_identity(resourceid, session), "serverResponse": session.query_body()}
 
 
@@ -376,7 +435,8 @@ async def update_layout(
     layout setting: a field it omits returns to its default (``mixedVideoLayout`` 0,
     ``maxResolutionUid`` the first user, ``backgroundColor`` ``#000000``)."""
     _check_text(body.model_dump(), "")
-    session = _session(request, appid, resourceid, sid, mode)
+    _check_fields("updateLayout", body)
+    session = _live_session(request, appid, resourceid, sid, mode)
     try:
         fields = body.clientRequest.model_extra or {}
         changes = {
@@ -500,11 +560,26 @@ async def update(
 
 @router.post("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/stop")
 async def stop(
-    appid: str, resourceid: str, sid: str, mode: str, request: Request
+    appid: str,
+    resourceid: str,
+    sid: str,
+    mode: str,
+    request: Request,
+    body: RecordingRequest | None = None,
 ) -> dict[str, Any]:
-    """Stop recording; answers once the last slice and the playlist are stored."""
-    session = _session(request, appid, resourceid, sid, mode)
+    """Stop recording; answers once the last slice and the playlist are stored. As
+    Agora's: 400 code 49 while it is already exiting (a stop repeated, or it left the
+    channel by itself), 404 once it ended."""
+    if body is not None:
+        _check_text(body.model_dump(), "")
+        _check_fields("stop", body)
+    session = _live_session(request, appid, resourceid, sid, mode)
     try:
+        if session.status in _EXITING or session.settled:
+            raise ExitingError(
+                "the recording is already exiting (a stop repeated, or it left the channel "
+                "by itself: maxIdleTime passed or it failed)"
+            )
         await session.stop()
     except CloudRecordingError as exc:
         raise _as_api_error(exc) from None
@@ -577,16 +652,29 @@ admin = APIRouter(prefix="/v1/cloudrec", dependencies=[Depends(authorize)], tags
 async def recordings(request: Request) -> dict[str, Any]:
     """Every recording of the caller (the operator: every recording of this server), for
     clients that reattach (extension)."""
-    items = []
+    return {"recordings": [_listing(s) for s in _service(request).sessions(caller(request))]}
+
+
+def _listing(session: RecordingSession) -> dict[str, Any]:
+    row = session.row
+    return {
+        "sid": row.sid, "resourceId": row.resource_id, "appId": row.app_id, "cname": row.cname,
+        "uid": str(row.uid), "status": int(session.status), "fileList": row.playlist,
+        "folder": row.folder, "createdAt": row.created_at,
+        "uploadingStatus": session.uploading_status, "finished": session.finished,
+    }  # fmt: skip
+
+
+@admin.get("/recordings/{sid}")
+async def recording(sid: str, request: Request) -> dict[str, Any]:
+    """One recording of the caller, running or ended, with what ``query`` would answer
+    (extension: Agora's ``query`` answers 404 once a recording ended; clients that
+    reattach to a finished recording ask here). 404 code 404 for an unknown sid or
+    another customer's."""
     for session in _service(request).sessions(caller(request)):
-        row = session.row
-        items.append({
-            "sid": row.sid, "resourceId": row.resource_id, "appId": row.app_id, "cname": row.cname,
-            "uid": str(row.uid), "status": int(session.status), "fileList": row.playlist,
-            "folder": row.folder, "createdAt": row.created_at,
-            "uploadingStatus": session.uploading_status, "finished": session.finished,
-        })  # fmt: skip
-    return {"recordings": items}
+        if session.sid == sid:
+            return {**_listing(session), "serverResponse": session.query_body()}
+    raise ApiError(404, 404, f"failed to find worker: no recording with sid {_shown(sid)}")
 
 
 def install(app: FastAPI) -> RecordingService:

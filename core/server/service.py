@@ -67,9 +67,30 @@ class NotFoundError(CloudRecordingError):
 
 
 class ConflictError(CloudRecordingError):
-    """The uid is already recording or present in the channel (409)."""
+    """The uid is already recording the channel (Agora: 400, code 53, task conflict)."""
 
     default_code = ErrorCode.INVALID_OPERATION
+
+
+class AlreadyStartedError(ConflictError):
+    """The resource already started a recording (Agora: 201, code 7, already started)."""
+
+
+class ResourceExpiredError(NotFoundError):
+    """The resource expired: not started within 5 minutes, or its ``resourceExpiredHour``
+    passed since start (Agora: code 433)."""
+
+
+class ExitingError(CloudRecordingError):
+    """The recording is already exiting: a stop repeated, or it left by itself
+    (Agora: 400, code 49, invalid operation)."""
+
+    default_code = ErrorCode.INVALID_OPERATION
+
+
+EXPIRED_KEPT = 3600.0
+"""Seconds an expired, unstarted resource is remembered, so that start answers 433
+(expired) rather than 404 (unknown)."""
 
 
 @dataclass
@@ -84,6 +105,9 @@ class Resource:
     sid: str | None = None
     owner: str | None = None
     """The Basic customer that acquired it; None for the server's operator."""
+    expired_hour: int = 72
+    """acquire's ``resourceExpiredHour``: hours after start during which query,
+    updateLayout and stop may be called (Agora's default 72)."""
 
 
 OPERATOR = None
@@ -149,16 +173,32 @@ class RecordingService:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def acquire(self, app_id: str, cname: str, uid: int, owner: str | None = OPERATOR) -> Resource:
-        """A new resource ID for recording ``cname`` as ``uid`` (forgets expired ones),
-        owned by ``owner`` (a Basic customer ID, or :data:`OPERATOR`)."""
+    def acquire(
+        self,
+        app_id: str,
+        cname: str,
+        uid: int,
+        owner: str | None = OPERATOR,
+        *,
+        expired_hour: int = 72,
+    ) -> Resource:
+        """A new resource ID for recording ``cname`` as ``uid`` (forgets resources expired
+        an hour ago), owned by ``owner`` (a Basic customer ID, or :data:`OPERATOR`)."""
         now = time.monotonic()
         for rid in [
-            r for r, res in self._resources.items() if res.expires < now and res.sid is None
+            r
+            for r, res in self._resources.items()
+            if res.expires + EXPIRED_KEPT < now and res.sid is None
         ]:
             del self._resources[rid]
         resource = Resource(
-            secrets.token_urlsafe(48), app_id, cname, uid, now + RESOURCE_LIFETIME, owner=owner
+            secrets.token_urlsafe(48),
+            app_id,
+            cname,
+            uid,
+            now + RESOURCE_LIFETIME,
+            owner=owner,
+            expired_hour=expired_hour,
         )
         self._resources[resource.resource_id] = resource
         return resource
@@ -169,13 +209,12 @@ class RecordingService:
         """The acquired resource ``resource_id``; raises :class:`NotFoundError` if unknown,
         or not ``caller``'s (the same error: another customer's resource is not revealed)."""
         resource = self._resources.get(resource_id)
-        if (
-            resource is None
-            or resource.app_id != app_id
-            or resource.expires < time.monotonic()
-            or not visible(resource.owner, caller)
-        ):
+        if resource is None or resource.app_id != app_id or not visible(resource.owner, caller):
             raise NotFoundError("unknown or expired resourceId: call acquire again")
+        if resource.sid is None and resource.expires < time.monotonic():
+            raise ResourceExpiredError(
+                "the resourceId expired (start within 5 minutes of acquire): call acquire again"
+            )
         if resource.cname != cname or resource.uid != uid:
             raise CloudRecordingError(
                 "cname and uid must match those of the acquire request", ErrorCode.INVALID_PARAMETER
@@ -198,7 +237,9 @@ class RecordingService:
         start errors."""
         self.confinement.check(storage)
         if resource.sid is not None:
-            raise ConflictError("this resourceId already started a recording: acquire a new one")
+            raise AlreadyStartedError(
+                "this resourceId already started a recording: acquire a new one"
+            )
         for session in self._sessions.values():
             row = session.row
             if (row.app_id, row.cname, row.uid) == (
@@ -399,6 +440,18 @@ class RecordingService:
         ):
             raise NotFoundError(f"no recording with sid {sid!r} for this resourceId")
         return session
+
+    def check_expired_hour(self, session: RecordingSession) -> None:
+        """Raise :class:`ResourceExpiredError` once the ``resourceExpiredHour`` of the
+        recording's resource passed since its start (72 h for a recording resumed after a
+        restart, whose resource is not kept): Agora's query, updateLayout and stop refuse
+        it then."""
+        resource = self._resources.get(session.row.resource_id)
+        hours = resource.expired_hour if resource is not None else 72
+        if time.time() > session.row.created_at + hours * 3600:
+            raise ResourceExpiredError(
+                f"the resourceId expired: its resourceExpiredHour ({hours} h) passed since start"
+            )
 
     def sessions(self, caller: str | None = OPERATOR) -> list[RecordingSession]:
         """Every recording this server knows that ``caller`` may see, in start order."""

@@ -40,7 +40,7 @@ from core.media.recorder import (
     SliceStored,
     StopReason,
 )
-from core.notices import MODULE_RECORDER, MODULE_UPLOADER, EventType, Status
+from core.notices import MODULE_RECORDER, MODULE_UPLOADER, RECORDER_SERVICE, EventType, Status
 from core.server.notice_log import NoticeLog
 from core.server.state import RecordingRow, StateStore
 from core.storage.destination import StorageError
@@ -154,8 +154,9 @@ class RecordingSession:
             "fileListMode": "string",
             "fileList": self.row.playlist,
             "sliceStartTime": int((recorder.start_time or 0) * 1000) if recorder else 0,
-            # cloudrec extensions, for progress displays
-            "extensionServiceState": {
+            # Agora's array of {serviceName, payload}; cloudrec's entry holds its progress
+            # and health figures, for progress displays (docs/rest-api.md)
+            "extensionServiceState": [{"serviceName": RECORDER_SERVICE, "payload": {
                 "duration": recorder.duration if recorder else 0.0,
                 "bytes": recorder.recorded_bytes if recorder else 0,
                 "slices": len(recorder.slices) if recorder else 0,
@@ -166,8 +167,8 @@ class RecordingSession:
                 "maxRenderLag": round(recorder.max_render_lag, 3) if recorder else 0.0,
                 "droppedFrames": recorder.dropped_frames if recorder else 0,
                 "lateFrames": recorder.late_frames if recorder else 0,
-            },
-        }
+            }}],
+        }  # fmt: skip
         return body
 
     # --- life cycle ---------------------------------------------------------------

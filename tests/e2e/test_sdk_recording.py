@@ -23,6 +23,7 @@ from core import (
     create_cloud_recorder,
 )
 from core.enums import SANDBOX_APP_ID
+from core.notices import service_state
 from core.participants.bots import run_bots
 from core.sdk.client import Credentials, RestClient
 from core.server.service import RecordingService
@@ -60,7 +61,7 @@ async def test_callbacks_in_order_and_agora_named_files(
         client = RestClient(channel_server.url, Credentials(bearer=channel_server.settings.token))
         body = await client.query(SANDBOX_APP_ID, recorder.resource_id, recorder.sid)
         await client.aclose()
-        health = body["serverResponse"]["extensionServiceState"]  # the renderer's health
+        health = service_state(body["serverResponse"])  # the renderer's health
         # it keeps up: no input frame lost, none later than the 0.4 s latency window
         assert (health["droppedFrames"], health["lateFrames"]) == (0, 0)
         assert 0 <= health["renderLag"] <= health["maxRenderLag"] + 1e-9 < 5.0

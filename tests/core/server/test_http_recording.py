@@ -275,7 +275,8 @@ async def test_update_layout_answers_agoras_errors(
         400,
         {
             "code": 432,
-            "reason": "mixedVideoLayout: 3 is not allowed; FLOAT (0), BEST_FIT (1) or VERTICAL (2)",
+            "reason": "clientRequest.mixedVideoLayout: 3 is not supported by cloudrec yet; "
+            "0 (float), 1 (best fit) or 2 (vertical)",
         },
     )
     unknown = await http.post(
@@ -292,7 +293,7 @@ async def test_update_layout_answers_agoras_errors(
     assert error(ended) == (404, {"code": 404, "reason": "the recording is not running"})
 
 
-# --- acquire's resource, 409 and 400 ------------------------------------------------
+# --- acquire's resource: Agora's 201 code 7, 400 code 53, 432 and 433 ------------------
 
 
 async def test_a_resource_is_valid_five_minutes_and_starts_one_recording(
@@ -312,24 +313,33 @@ async def test_a_resource_is_valid_five_minutes_and_starts_one_recording(
     assert started.json() == {"resourceId": kept, "sid": sid, "cname": "exp", "uid": "1"}
 
     again = await start(http, kept, "exp", 1, tmp_path)
-    assert error(again) == (
-        409,
-        {"code": 53, "reason": "this resourceId already started a recording: acquire a new one"},
+    assert error(again) == (  # Agora: 201 Created, code 7, "already started"
+        201,
+        {
+            "code": 7,
+            "reason": "already started: this resourceId already started a recording: "
+            "acquire a new one",
+        },
     )
     twice = await acquire(http, "exp", 1)
     conflict = await start(http, twice, "exp", 1, tmp_path)
-    assert error(conflict) == (
-        409,
-        {"code": 53, "reason": f"uid 1 is already recording channel 'exp' (sid {sid})"},
+    assert error(conflict) == (  # Agora: 400, code 53, "task conflict"
+        400,
+        {
+            "code": 53,
+            "reason": f"task conflict: uid 1 is already recording channel 'exp' (sid {sid})",
+        },
     )
     sdk = create_cloud_recorder(
         CallbackLog(), server=channel_server.url, token=channel_server.settings.token
     )
     storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(tmp_path))
-    with pytest.raises(CloudRecordingError) as info:  # the SDK's code for a 409
+    with pytest.raises(CloudRecordingError) as info:  # the SDK's code for Agora's 53
         await sdk.start(APP, "exp", None, 1, RecordingConfig(), storage)
     assert info.value.code is ErrorCode.INVALID_OPERATION
-    assert info.value.message == f"HTTP 409: uid 1 is already recording channel 'exp' (sid {sid})"
+    assert info.value.message == (
+        f"HTTP 400: task conflict: uid 1 is already recording channel 'exp' (sid {sid})"
+    )
     await sdk.release()
     other = await acquire(http, "exp", 3)
     mismatch = await start(http, other, "exp", 4, tmp_path)
@@ -340,9 +350,13 @@ async def test_a_resource_is_valid_five_minutes_and_starts_one_recording(
 
     offset[0] = 300.0  # acquired a moment more than 300 s ago on this clock
     expired = await start(http, late, "exp", 2, tmp_path)
-    assert error(expired) == (
-        404,
-        {"code": 404, "reason": "unknown or expired resourceId: call acquire again"},
+    assert error(expired) == (  # Agora's 433: the resource ID expired
+        400,
+        {
+            "code": 433,
+            "reason": "the resourceId expired (start within 5 minutes of acquire): "
+            "call acquire again",
+        },
     )
 
     stopped = await stop(http, kept, sid, "exp", 1)

@@ -309,8 +309,8 @@ async def test_unpaired_surrogates_are_400_naming_the_field_never_the_value(
     assert answer(ok) == (
         400,
         {
-            "code": 432,
-            "reason": "channel_name: '\U0001f600' is not allowed; '\U0001f600' may not be used; "
+            "code": 401,  # Agora's acquire: 401 invalid_channel_name
+            "reason": "invalid_channel_name: channel_name: '\U0001f600' is not allowed; '\U0001f600' may not be used; "
             "1 to 64 bytes from a-z, A-Z, 0-9, space and !#$%&()+-:;<=.>?@[]^_{}|~,",
         },
     )

@@ -187,11 +187,16 @@ async def test_the_owner_survives_a_restart(tmp_path: Path) -> None:
         serve_channel_server(tmp_path, customers=CUSTOMERS) as server,
         _clients(server) as clients,
     ):
-        query = await clients["alice"].get(_api(rid, sid) + "/mode/mix/query")
+        # an ended recording: Agora's query answers 404, cloudrec's extension answers
+        ended = await clients["alice"].get(_api(rid, sid) + "/mode/mix/query")
+        assert (ended.status_code, ended.json()["code"]) == (404, 404)
+        query = await clients["alice"].get(f"/v1/cloudrec/recordings/{sid}")
         assert query.status_code == 200, query.text
         assert query.json()["sid"] == sid
         answer = await clients["bob"].get(_api(rid, sid) + "/mode/mix/query")
         assert (answer.status_code, answer.json()) == (404, _unknown_sid(sid))
+        hidden = await clients["bob"].get(f"/v1/cloudrec/recordings/{sid}")
+        assert (hidden.status_code, hidden.json()["code"]) == (404, 404)
         assert await _listed(clients["alice"]) == [sid]
         assert await _listed(clients["bob"]) == []
         assert await _listed(clients["operator"]) == [sid]
@@ -235,7 +240,7 @@ async def test_a_version_1_database_is_migrated_its_recordings_the_operators(
         assert await _listed(clients["alice"]) == []
         answer = await clients["alice"].get(_api("old-rid", sid) + "/mode/mix/query")
         assert (answer.status_code, answer.json()) == (404, _unknown_sid(sid))
-        query = await clients["operator"].get(_api("old-rid", sid) + "/mode/mix/query")
+        query = await clients["operator"].get(f"/v1/cloudrec/recordings/{sid}")
         assert query.status_code == 200, query.text
         assert query.json()["serverResponse"]["status"] == 7
 

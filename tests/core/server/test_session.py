@@ -18,7 +18,7 @@ import pytest
 from core.channel.registry import ChannelRegistry
 from core.errors import ErrorCode
 from core.media.recorder import IdleExit, RecorderFailure, StopReason
-from core.notices import MODULE_RECORDER, MODULE_UPLOADER, Status
+from core.notices import MODULE_RECORDER, MODULE_UPLOADER, Status, service_state
 from core.server.service import RecordingService
 from core.storage.destination import StorageError
 from core.storage.hls import parse_playlist
@@ -57,8 +57,9 @@ async def test_start_slices_stop_then_everything_uploaded(harness: Harness) -> N
         await harness.fake.record_slice()
     body = session.query_body()
     assert body["status"] == int(Status.RECORDING) and body["fileList"] == PLAYLIST
-    assert body["extensionServiceState"]["slices"] == 3
-    assert body["extensionServiceState"]["users"] == [7]
+    assert [e["serviceName"] for e in body["extensionServiceState"]] == ["cloudrec_recorder"]
+    assert service_state(body)["slices"] == 3
+    assert service_state(body)["users"] == [7]
 
     await session.stop()
     assert session.settled

@@ -1,0 +1,186 @@
+"""Agora's documented requests against a real server (the ``channel_server`` fixture,
+real HTTP): each is honoured or refused as ``docs/rest-api.md`` ("Agora's fields")
+says, and the documented error cases answer Agora's HTTP status and ``code``."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core.enums import SANDBOX_APP_ID
+from core.notices import service_state
+from core.server.agora_fields import refused_paths
+from tests.core.server import agora_examples as ex
+from tests.helpers import wait_until
+
+APP = SANDBOX_APP_ID
+
+
+@pytest.fixture
+async def http(channel_server: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=f"{channel_server.url}/v1/apps/{APP}/cloud_recording",
+        headers={"Authorization": f"Bearer {channel_server.settings.token}"},
+        timeout=30,
+    ) as client:
+        yield client
+
+
+def _body(example: dict[str, Any], cname: str, uid: int, folder: Path) -> dict[str, Any]:
+    """A documented body with its placeholders filled and a local folder as storage."""
+    body = copy.deepcopy(example)
+    body["cname"], body["uid"] = cname, str(uid)
+    request = body["clientRequest"]
+    if "storageConfig" in request:
+        request["storageConfig"] = {
+            "vendor": 100,
+            "region": 0,
+            "extensionParams": {"localFolder": str(folder)},
+        }
+    return body
+
+
+async def _acquire(http: httpx.AsyncClient, cname: str, uid: int) -> str:
+    answer = await http.post("/acquire", json=_body(ex.ACQUIRE, cname, uid, Path()))
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["resourceId"])
+
+
+def _composite(cname: str, uid: int, folder: Path) -> dict[str, Any]:
+    """The composite example with the one value cloudrec refuses (mp4) set to HLS only."""
+    body = _body(ex.START_COMPOSITE, cname, uid, folder)
+    body["clientRequest"]["recordingFileConfig"]["avFileType"] = ["hls"]
+    return body
+
+
+def _error(answer: httpx.Response) -> tuple[int, int]:
+    return answer.status_code, answer.json()["code"]
+
+
+async def test_documented_examples_are_honoured_or_refused_per_table(
+    http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    rid = await _acquire(http, "conf", 527841)
+    # as documented (avFileType ["hls","mp4"]): refused, naming the field
+    refused = await http.post(
+        f"/resourceid/{rid}/mode/mix/start",
+        json=_body(ex.START_COMPOSITE, "conf", 527841, tmp_path),
+    )
+    assert _error(refused) == (400, 432)
+    assert refused.json()["reason"].startswith(
+        "clientRequest.recordingFileConfig.avFileType: ['hls', 'mp4'] is not supported"
+    )
+    shot = await http.post(
+        f"/resourceid/{rid}/mode/mix/start",
+        json=_body(ex.START_SCREENSHOT, "conf", 527841, tmp_path),
+    )
+    assert _error(shot) == (400, 432)
+    assert shot.json()["reason"].startswith("clientRequest.snapshotConfig: cloudrec does not")
+    # the refusals left the resource usable: HLS only is honoured
+    started = await http.post(
+        f"/resourceid/{rid}/mode/mix/start", json=_composite("conf", 527841, tmp_path)
+    )
+    assert started.status_code == 200, started.text
+    sid = started.json()["sid"]
+    base = f"/resourceid/{rid}/sid/{sid}/mode/mix"
+    query = (await http.get(f"{base}/query")).json()["serverResponse"]
+    assert (query["fileListMode"], query["fileList"]) == ("string", f"{sid}_conf.m3u8")
+    entries = query["extensionServiceState"]
+    assert [sorted(e) for e in entries] == [["payload", "serviceName"]]
+    assert entries[0]["serviceName"] == "cloudrec_recorder"
+    assert set(service_state(query)) >= {"duration", "bytes", "slices", "users", "renderLag"}
+    layout = await http.post(
+        f"{base}/updateLayout", json=_body(ex.UPDATE_LAYOUT, "conf", 527841, tmp_path)
+    )
+    assert _error(layout) == (400, 432)
+    assert layout.json()["reason"].startswith("clientRequest.mixedVideoLayout: 3 is not supported")
+    stopped = await http.post(f"{base}/stop", json=_body(ex.STOP, "conf", 527841, tmp_path))
+    assert stopped.status_code == 200, stopped.text
+    assert set(stopped.json()["serverResponse"]) == {"fileListMode", "fileList", "uploadingStatus"}
+
+
+START_REFUSED = refused_paths("start")
+
+
+@pytest.mark.parametrize("path", START_REFUSED)
+async def test_a_start_with_an_unsupported_field_is_400_naming_it(
+    http: httpx.AsyncClient, tmp_path: Path, path: str
+) -> None:
+    body = _composite("unsup", 77, tmp_path)
+    where = body["clientRequest"]
+    *parents, leaf = path.split(".")
+    for key in parents:
+        where = where.setdefault(key, {})
+    where[leaf] = "x"
+    rid = await _acquire(http, "unsup", 77)
+    answer = await http.post(f"/resourceid/{rid}/mode/mix/start", json=body)
+    assert _error(answer) == (400, 432)
+    assert answer.json()["reason"].startswith(
+        f"clientRequest.{path}: cloudrec does not support this field yet"
+    )
+
+
+async def test_unknown_keys_are_400_code_2_naming_them(
+    http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    body = _composite("typo", 78, tmp_path)
+    body["clientRequest"]["recordingConfig"]["subscribeAudioUID"] = ["1"]
+    rid = await _acquire(http, "typo", 78)
+    answer = await http.post(f"/resourceid/{rid}/mode/mix/start", json=body)
+    assert _error(answer) == (400, 2)
+    assert (
+        "clientRequest.recordingConfig.subscribeAudioUID: no such field" in answer.json()["reason"]
+    )
+
+
+async def test_agoras_statuses_and_codes(
+    channel_server: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    # acquire: an invalid channel name is 400 code 401; a bad resourceExpiredHour code 2
+    bad_name = await http.post("/acquire", json={"cname": "a/b", "uid": "1"})
+    assert _error(bad_name) == (400, 401)
+    hours = await http.post(
+        "/acquire", json={"cname": "c", "uid": "1", "clientRequest": {"resourceExpiredHour": 721}}
+    )
+    assert _error(hours) == (400, 2)
+    assert hours.json()["reason"].startswith("Acquire: invalid resourceExpiredHour value!")
+    rid = await _acquire(http, "codes", 90)
+    started = await http.post(
+        f"/resourceid/{rid}/mode/mix/start", json=_composite("codes", 90, tmp_path)
+    )
+    assert started.status_code == 200, started.text
+    sid = started.json()["sid"]
+    # the same start again: 201 code 7; the same cname and uid on a new resource: 400 code 53
+    again = await http.post(
+        f"/resourceid/{rid}/mode/mix/start", json=_composite("codes", 90, tmp_path)
+    )
+    assert _error(again) == (201, 7)
+    other = await _acquire(http, "codes", 90)
+    conflict = await http.post(
+        f"/resourceid/{other}/mode/mix/start", json=_composite("codes", 90, tmp_path)
+    )
+    assert _error(conflict) == (400, 53)
+    # two stops at once: one stops, the other finds it exiting (400 code 49)
+    base = f"/resourceid/{rid}/sid/{sid}/mode/mix"
+    stop = _body(ex.STOP, "codes", 90, tmp_path)
+    answers = await asyncio.gather(
+        http.post(f"{base}/stop", json=stop), http.post(f"{base}/stop", json=stop)
+    )
+    assert sorted(a.status_code for a in answers) == [200, 400]
+    assert [a.json()["code"] for a in answers if a.status_code == 400] == [49]
+    service = channel_server.app.state.recordings
+    await wait_until(lambda: service.session(APP, rid, sid).finished, 20)
+    # once it ended: query, updateLayout and stop are 404 code 404, as Agora's
+    assert _error(await http.get(f"{base}/query")) == (404, 404)
+    assert _error(await http.post(f"{base}/stop", json=stop)) == (404, 404)
+    layout = {**stop, "clientRequest": {"mixedVideoLayout": 1}}
+    assert _error(await http.post(f"{base}/updateLayout", json=layout)) == (404, 404)
+    # cloudrec's extension still answers for it (clients that reattach)
+    kept = await http.get(f"{channel_server.url}/v1/cloudrec/recordings/{sid}")
+    assert kept.status_code == 200 and kept.json()["serverResponse"]["status"] in (7, 20)
