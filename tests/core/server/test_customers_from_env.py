@@ -76,9 +76,10 @@ async def test_customers_from_the_environment_authenticate_and_their_secrets_nev
             sid = started.json()["sid"]
             stopped = await http.post(
                 f"{path.rsplit('/mode', 1)[0]}/sid/{sid}/mode/mix/stop",
-                json=body,
+                json={**identity, "clientRequest": {}},  # stop takes no storageConfig
                 auth=basic(*ACME),
             )
+            assert stopped.status_code == 200, stopped.text
             assert stopped.json()["serverResponse"]["uploadingStatus"] == "uploaded"
     printed = running.printed()
     assert f'"POST {base}/acquire HTTP/1.1" 401' in printed  # it did log the requests

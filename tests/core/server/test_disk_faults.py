@@ -123,7 +123,8 @@ async def test_a_full_database_while_recording_ends_it_loudly_and_keeps_every_sa
 ) -> None:
     """Finding 3: a database that cannot be written used to make stop answer 500 and
     leave the recording at status 6 for ever, its finished slices never in the ledger.
-    Now the recording ends (status 20) with the seed's error codes, stop answers, every
+    Now the recording ends (status 20) with the seed's error codes, query and stop answer
+    404 as Agora's for an ended recording (never 500), every
     slice the ledger holds is uploaded and plays, the notices are served from memory,
     and they are written once the database has room again."""
     service, folder = service_of(server), tmp_path / "rec"
@@ -132,15 +133,22 @@ async def test_a_full_database_while_recording_ends_it_loudly_and_keeps_every_sa
         await wait_until(lambda: len(service.ledger.slices(session.sid)) >= 2, 30)
         fill_database(service)
         await wait_until(lambda: session.status is Status.EXITED_ABNORMALLY, 30)
-        response = await http.get(f"/resourceid/{rid}/sid/{session.sid}/mode/mix/query")
-        assert response.status_code == 200, response.text
-        assert response.json()["serverResponse"]["status"] == int(Status.EXITED_ABNORMALLY)
-        stopped = await http.post(
-            f"/resourceid/{rid}/sid/{session.sid}/mode/mix/stop",
-            json={"cname": "fulldb", "uid": "900", "clientRequest": {}},
-        )
-        assert stopped.status_code == 200, stopped.text
         notices = await served(session)
+        # it ended: Agora's query and stop answer 404 (code 404), not 500; cloudrec's
+        # extension tells how it ended
+        for method, call in (("GET", "query"), ("POST", "stop")):
+            body = {"cname": "fulldb", "uid": "900", "clientRequest": {}}
+            answer = await http.request(
+                method,
+                f"/resourceid/{rid}/sid/{session.sid}/mode/mix/{call}",
+                json=body if method == "POST" else None,
+            )
+            assert (answer.status_code, answer.json()["code"]) == (404, 404), answer.text
+        told = await http.get(
+            f"{server.url}/v1/cloudrec/recordings/{session.sid}",
+            headers={"Authorization": f"Bearer {server.settings.token}"},
+        )
+        assert told.json()["serverResponse"]["status"] == int(Status.EXITED_ABNORMALLY)
 
     errors = details(notices, "cloud_recording_error")
     assert errors and {e["errorCode"] for e in errors} <= {437, 440}, errors

@@ -13,8 +13,8 @@ Checked at every request (each under an httpx timeout, so a hang fails): no answ
 5xx; every JSON error has Agora's shape (an integer ``code``, a non-empty ``reason``);
 where the request is valid by construction the answer is exactly what the API documents
 (200 with the same resource, 401 for bad credentials, 404 for another customer's
-recording or one that ended, 409 for a second recorder of the same uid or a resource
-used twice). After every step the server still
+recording or one that ended, Agora's 400 code 53 for a second recorder of the same uid
+and 201 code 7 for a resource used twice). After every step the server still
 answers, and it has no more recordings running than this run left running (a start that
 failed leaves nothing active). At the end, acquire, start, query, updateLayout and stop
 each answered 200 many times: the fuzz reached the deep paths, not only the 400s.
@@ -54,7 +54,7 @@ MAX_ACTIVE = 2
 """Recordings a run keeps running at once: a start beyond that stops the oldest first."""
 STARTS_PER_RUN = 2
 """Recordings a run starts from its own resources (a stop takes ~0.5 s: the time budget);
-after that, a valid start names a resource that started one already (409)."""
+after that, a valid start names a resource that started one already (201, code 7)."""
 TIMEOUT = 40.0
 """Seconds any request may take (the server's own stop timeout is 30 s): a hang fails."""
 Expect = int | tuple[int, ...] | None
@@ -364,7 +364,7 @@ class RecordingApi(RuleBasedStateMachine):
 
     def _stop(
         self, recording: Recording, headers: Headers, expect: Expect, call: str = "stop"
-    ) -> None:
+    ) -> httpx.Response:
         path = f"{BASE}/resourceid/{recording.rid}/sid/{recording.sid}/mode/mix/stop"
         body = {"cname": recording.cname, "uid": recording.uid, "clientRequest": {}}
         answer = self._send(call, "POST", path, headers, body, expect=expect)
@@ -372,6 +372,7 @@ class RecordingApi(RuleBasedStateMachine):
             assert answer.json()["sid"] == recording.sid, answer.text
             assert answer.json()["serverResponse"]["uploadingStatus"] == "uploaded", answer.text
             recording.stopped = True
+        return answer
 
     def _make_room(self, keep: Recording | None) -> None:
         """Stop the oldest running recording (but ``keep``) if a run already has
@@ -418,14 +419,16 @@ class RecordingApi(RuleBasedStateMachine):
 
     def _second_recorder(self, recording: Recording, owner: str) -> None:
         """The channel and uid of a running recording (acquired by its ``owner`` or, if
-        empty, by the recording's): acquire works, start is 409."""
+        empty, by the recording's): acquire works, start is 400 with Agora's code 53."""
         resource = self._acquire(owner or recording.owner, recording.cname, recording.uid)
         resource.fresh = False
         headers = [(b"Authorization", CREDENTIALS[resource.owner])]
         storage = {"vendor": 100, "extensionParams": {"localFolder": self.folder}}
         config = {"maxIdleTime": 5, "transcodingConfig": SMALL}
-        expect = 409 if recording.surely_running() else (200, 409)
-        self._start(resource, headers, config, storage, expect=expect, keep=recording)
+        expect = 400 if recording.surely_running() else (200, 400)
+        answer = self._start(resource, headers, config, storage, expect=expect, keep=recording)
+        if answer.status_code == 400:
+            assert answer.json()["code"] == 53, answer.text
 
     def _pick(self, items: list[Any], index: int) -> Any:
         return items[index % len(items)] if items else None
@@ -536,7 +539,7 @@ class RecordingApi(RuleBasedStateMachine):
         unused = [r for r in self.resources if r.fresh]
         started = [r for r in self.resources if r.started]
         spent = len(started) >= STARTS_PER_RUN
-        if spent:  # a resource that started a recording: a valid start is 409
+        if spent:  # a resource that started a recording: a valid start is 201, code 7
             resource = self._pick(started, index)
         elif fresh or not unused:
             owner = ("operator", "alice", "bob")[index % 3]
@@ -570,7 +573,7 @@ class RecordingApi(RuleBasedStateMachine):
         elif odd == "config":
             expect = None  # fields at their edges may be valid
         elif spent:
-            expect = 409
+            expect = 201  # Agora's "already started" (code 7)
         else:
             expect = 200 if resource.fresh else None
         self._start(resource, headers, config, storage, mode, expect)
@@ -593,7 +596,12 @@ class RecordingApi(RuleBasedStateMachine):
             return
         headers, standing = self._headers(who, recording.owner, bad)
         path = f"{BASE}/resourceid/{recording.rid}/sid/{recording.sid}/mode/{mode}/query"
-        answer = self._send("query", "GET", path, headers, expect=_expected(standing, mode, 200))
+        # As Agora's, a recording that ended answers 404; one whose empty channel may just
+        # have ended it (maxIdleTime) answers either.
+        expect: Expect = _expected(standing, mode, 404 if recording.stopped else 200)
+        if expect == 200 and not recording.surely_running():
+            expect = (200, 404)
+        answer = self._send("query", "GET", path, headers, expect=expect)
         if answer.status_code == 200:
             body = answer.json()
             assert (body["sid"], body["resourceId"], body["cname"]) == (
@@ -641,14 +649,12 @@ class RecordingApi(RuleBasedStateMachine):
         expect: Expect
         if standing == "bad":
             expect = 401
-        elif standing == "stranger" or recording is None:
-            expect = 404
+        elif standing == "stranger" or recording is None or recording.stopped:
+            expect = 404  # an ended recording is 404 before its fields are read (Agora's)
         elif not valid:
-            expect = 400
+            expect = 400 if recording.surely_running() else (400, 404)
         elif recording.surely_running():
             expect = 200
-        elif recording.stopped:
-            expect = 404
         else:  # it may just have ended by itself, its channel empty for maxIdleTime
             expect = (200, 404)
         body = {"cname": cname, "uid": uid, "clientRequest": fields}
@@ -662,8 +668,8 @@ class RecordingApi(RuleBasedStateMachine):
         bad=BAD,
     )
     def stop(self, index: int, odd: str, who: str, bad: bytes) -> None:
-        """Stop a recording of this run, or one stopped already (still 200): mostly the
-        latter, so that the others' calls find recordings running."""
+        """Stop a recording of this run, or one stopped already (404, as Agora's): mostly
+        the latter, so that the others' calls find recordings running."""
         stopped = [r for r in self.recordings if r.stopped]
         recording = self._pick(stopped, index) if stopped and index % 3 else None
         recording = recording or self._pick_recording(index)
@@ -677,7 +683,14 @@ class RecordingApi(RuleBasedStateMachine):
             )
             return
         headers, standing = self._headers(who, recording.owner, bad)
-        self._stop(recording, headers, expect={"bad": 401, "stranger": 404, "ok": 200}[standing])
+        # As Agora's: a recording that ended answers 404 (code 404); one still exiting
+        # answers 400 (code 49), which a stop that returned may just leave behind.
+        done: Expect = (404, 400) if recording.stopped else 200
+        answer = self._stop(
+            recording, headers, expect={"bad": 401, "stranger": 404, "ok": done}[standing]
+        )
+        if standing == "ok" and recording.stopped and answer.status_code != 200:
+            assert answer.json()["code"] == {404: 404, 400: 49}[answer.status_code], answer.text
 
     @rule(
         index=st.integers(0, 100),
@@ -772,5 +785,6 @@ def test_chained_calls_never_answer_500(server: Server) -> None:
     for call in ("acquire", "start", "query", "updateLayout", "stop"):
         assert seen[(call, 200)] >= 10, f"{call}: {report}"
     # ...and was refused in every way it documents
-    for status in (400, 401, 404, 409):
+    for status in (400, 401, 404):
         assert sum(n for (_, s), n in seen.items() if s == status) >= 5, f"{status}: {report}"
+    assert seen[("start", 201)] >= 5, report  # a resource's second start: Agora's code 7
