@@ -377,7 +377,7 @@ async def test_a_killed_server_uploads_every_finished_slice_after_restart(
         await again.wait_finished(60)
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {second.token}"}) as http:
             query = await http.get(
-                f"{second.url}/v1/apps/{SANDBOX_APP_ID}/cloud_recording/resourceid/{rid}/sid/{sid}/mode/mix/query"
+                f"{second.url}/v1/cloudrec/recordings/{sid}"  # ended: Agora's query is 404
             )
         notices = await _notices(second.url, second.token, rid, sid)
     finally:
@@ -461,7 +461,7 @@ async def test_without_a_keyring_a_restart_reports_that_the_uploads_cannot_resum
                 headers={"Authorization": f"Bearer {second.token}"}
             ) as http:
                 query = await http.get(
-                    f"{second.url}/v1/apps/{SANDBOX_APP_ID}/cloud_recording/resourceid/{rid}/sid/{sid}/mode/mix/query"
+                    f"{second.url}/v1/cloudrec/recordings/{sid}"  # ended: Agora's query is 404
                 )
         finally:
             await again.release()
