@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,6 @@ from tests.core.server import agora_examples as ex
 from tests.helpers import wait_until
 
 APP = SANDBOX_APP_ID
-
-
-@pytest.fixture
-async def http(channel_server: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=f"{channel_server.url}/v1/apps/{APP}/cloud_recording",
-        headers={"Authorization": f"Bearer {channel_server.settings.token}"},
-        timeout=30,
-    ) as client:
-        yield client
 
 
 def _body(example: dict[str, Any], cname: str, uid: int, folder: Path) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -49,17 +48,6 @@ UNAUTHORIZED = (
 )
 SMALL = {"width": 160, "height": 120, "fps": 15, "bitrate": 100}
 """A small mixed picture: recordings of an empty channel only need to run."""
-
-
-@pytest.fixture
-async def http(channel_server: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of ``channel_server``'s recording API with its bearer token."""
-    async with httpx.AsyncClient(
-        base_url=f"{channel_server.url}/v1/apps/{APP}/cloud_recording",
-        headers={"Authorization": f"Bearer {channel_server.settings.token}"},
-        timeout=30,
-    ) as client:
-        yield client
 
 
 def service_of(channel_server: Any) -> RecordingService:
