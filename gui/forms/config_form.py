@@ -3,7 +3,8 @@
 Each field's editor follows from its type and ``field_help``: enums become combo
 boxes of their members, bounded integers spin boxes with the model's range (integers
 beyond what a spin box holds, like uids, line edits), secrets password fields,
-folder tuples a ``a/b/c`` line edit. Tooltips are the field's help in the window's
+folder tuples a ``a/b/c`` line edit, optional uid lists a ``1, 2, 3`` line edit (empty:
+not set). Tooltips are the field's help in the window's
 language with what is allowed; the message of an ``InvalidParameterError`` appears
 under the field it names.
 """
@@ -74,6 +75,9 @@ class FieldEditor:
             return text or None
         if self.kind == "folders":
             return tuple(part for part in text.strip().split("/") if part)
+        if self.kind == "uids":  # empty: the list is not set (everyone)
+            parts = tuple(p for p in text.replace(",", " ").split() if p)
+            return parts or None
         return text
 
     def set_value(self, value: Any) -> None:
@@ -99,6 +103,8 @@ class FieldEditor:
             w.setText("")
         elif self.kind == "folders" and isinstance(value, list | tuple):
             w.setText("/".join(str(p) for p in value))
+        elif self.kind == "uids" and isinstance(value, list | tuple):
+            w.setText(", ".join(str(p) for p in value))
         else:
             w.setText(str(value))
 
@@ -131,6 +137,8 @@ def _kind(model: type[ConfigModel], name: str) -> tuple[str, type[IntEnum] | Non
         return "int", None
     if annotation == tuple[str, ...]:
         return "folders", None
+    if annotation == tuple[str, ...] | None:
+        return "uids", None
     return "text", None
 
 
@@ -185,6 +193,10 @@ class ConfigForm(QWidget):
                 edit.setEchoMode(QLineEdit.EchoMode.Password)
             if kind == "folders":
                 edit.setPlaceholderText("recordings/2026")
+            if kind == "uids":
+                edit.setPlaceholderText(
+                    QCoreApplication.translate("ConfigForm", "everyone (or: 1, 2, #allstream#)")
+                )
             widget = edit
         widget.setObjectName(f"field_{name}")
         editor = FieldEditor(name, widget, kind, enum)
@@ -273,7 +285,10 @@ def validate(
         try:
             model = build(trial)
         except InvalidParameterError as exc:
-            name = exc.field.rsplit(".", 1)[-1]
+            # the innermost part naming a field: transcoding_config.width -> width, and
+            # an item of a list (subscribe_video_uids.1) -> the list
+            parts = exc.field.split(".")
+            name = next((p for p in reversed(parts) if p in trial), parts[-1])
             if name not in trial:
                 errors.setdefault("", exc.message)
                 break

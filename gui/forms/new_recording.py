@@ -42,6 +42,10 @@ RECORDING_FIELDS = (
     "max_idle_time",
     "progress_interval",
     "slice_duration",
+    "subscribe_audio_uids",
+    "unsubscribe_audio_uids",
+    "subscribe_video_uids",
+    "unsubscribe_video_uids",
 )
 TRANSCODING_FIELDS = (
     "width",

@@ -34,14 +34,19 @@
 <context>
     <name>ConfigForm</name>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="41"/>
+        <location filename="../../gui/forms/config_form.py" line="42"/>
         <source>Allowed: {0}</source>
         <translation>允许的值：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="44"/>
+        <location filename="../../gui/forms/config_form.py" line="45"/>
         <source>(cloudrec extension)</source>
         <translation>（cloudrec 扩展）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/config_form.py" line="198"/>
+        <source>everyone (or: 1, 2, #allstream#)</source>
+        <translation>所有人（或：1, 2, #allstream#）</translation>
     </message>
 </context>
 <context>
@@ -159,205 +164,225 @@
     </message>
     <message>
         <location filename="../../gui/forms/labels.py" line="29"/>
+        <source>Record voices of</source>
+        <translation>录制这些用户的声音</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/labels.py" line="30"/>
+        <source>Leave out voices of</source>
+        <translation>不录这些用户的声音</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/labels.py" line="31"/>
+        <source>Show pictures of</source>
+        <translation>显示这些用户的画面</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/labels.py" line="32"/>
+        <source>Leave out pictures of</source>
+        <translation>不显示这些用户的画面</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/labels.py" line="33"/>
         <source>Width</source>
         <translation>宽度</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="30"/>
+        <location filename="../../gui/forms/labels.py" line="34"/>
         <source>Height</source>
         <translation>高度</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="31"/>
+        <location filename="../../gui/forms/labels.py" line="35"/>
         <source>Frame rate</source>
         <translation>帧率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="32"/>
+        <location filename="../../gui/forms/labels.py" line="36"/>
         <source>Bitrate</source>
         <translation>码率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="33"/>
+        <location filename="../../gui/forms/labels.py" line="37"/>
         <source>Max-resolution uid</source>
         <translation>大流用户 uid</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="34"/>
+        <location filename="../../gui/forms/labels.py" line="38"/>
         <source>Layout</source>
         <translation>布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="35"/>
+        <location filename="../../gui/forms/labels.py" line="39"/>
         <source>Background</source>
         <translation>背景色</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="36"/>
+        <location filename="../../gui/forms/labels.py" line="40"/>
         <source>Vendor</source>
         <translation>存储厂商</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="37"/>
+        <location filename="../../gui/forms/labels.py" line="41"/>
         <source>Region</source>
         <translation>地区</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="38"/>
+        <location filename="../../gui/forms/labels.py" line="42"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="39"/>
+        <location filename="../../gui/forms/labels.py" line="43"/>
         <source>Access key</source>
         <translation>Access key</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="40"/>
+        <location filename="../../gui/forms/labels.py" line="44"/>
         <source>Secret key</source>
         <translation>Secret key</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="41"/>
+        <location filename="../../gui/forms/labels.py" line="45"/>
         <source>File name prefix</source>
         <translation>文件名前缀</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="42"/>
+        <location filename="../../gui/forms/labels.py" line="46"/>
         <source>Endpoint</source>
         <translation>服务地址</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="43"/>
-        <location filename="../../gui/forms/labels.py" line="84"/>
+        <location filename="../../gui/forms/labels.py" line="47"/>
+        <location filename="../../gui/forms/labels.py" line="88"/>
         <source>Local folder</source>
         <translation>本地文件夹</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="47"/>
-        <location filename="../../gui/forms/labels.py" line="48"/>
-        <location filename="../../gui/forms/labels.py" line="49"/>
+        <location filename="../../gui/forms/labels.py" line="51"/>
+        <location filename="../../gui/forms/labels.py" line="52"/>
+        <location filename="../../gui/forms/labels.py" line="53"/>
         <source> s</source>
         <translation> 秒</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="50"/>
-        <location filename="../../gui/forms/labels.py" line="51"/>
+        <location filename="../../gui/forms/labels.py" line="54"/>
+        <location filename="../../gui/forms/labels.py" line="55"/>
         <source> px</source>
         <translation> 像素</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="52"/>
+        <location filename="../../gui/forms/labels.py" line="56"/>
         <source> fps</source>
         <translation> fps</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="53"/>
+        <location filename="../../gui/forms/labels.py" line="57"/>
         <source> kbps</source>
         <translation> Kbps</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="57"/>
+        <location filename="../../gui/forms/labels.py" line="61"/>
         <source>Audio and video</source>
         <translation>音频和视频</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="58"/>
+        <location filename="../../gui/forms/labels.py" line="62"/>
         <source>Audio only</source>
         <translation>仅音频</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="59"/>
+        <location filename="../../gui/forms/labels.py" line="63"/>
         <source>Video only</source>
         <translation>仅视频</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="60"/>
+        <location filename="../../gui/forms/labels.py" line="64"/>
         <source>None</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="61"/>
+        <location filename="../../gui/forms/labels.py" line="65"/>
         <source>AES-128-XTS</source>
         <translation>AES-128-XTS</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="62"/>
+        <location filename="../../gui/forms/labels.py" line="66"/>
         <source>AES-128-ECB</source>
         <translation>AES-128-ECB</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="63"/>
+        <location filename="../../gui/forms/labels.py" line="67"/>
         <source>AES-256-XTS</source>
         <translation>AES-256-XTS</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="64"/>
+        <location filename="../../gui/forms/labels.py" line="68"/>
         <source>Communication</source>
         <translation>通信模式</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="65"/>
+        <location filename="../../gui/forms/labels.py" line="69"/>
         <source>Live broadcast</source>
         <translation>直播模式</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="66"/>
+        <location filename="../../gui/forms/labels.py" line="70"/>
         <source>Standard (48 kHz mono, ~48 kbps)</source>
         <translation>标准（48 kHz 单声道，约 48 Kbps）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="69"/>
+        <location filename="../../gui/forms/labels.py" line="73"/>
         <source>High quality (48 kHz mono, ~128 kbps)</source>
         <translation>高音质（48 kHz 单声道，约 128 Kbps）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="72"/>
+        <location filename="../../gui/forms/labels.py" line="76"/>
         <source>High quality stereo (48 kHz, ~192 kbps)</source>
         <translation>高音质立体声（48 kHz 双声道，约 192 Kbps）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="75"/>
+        <location filename="../../gui/forms/labels.py" line="79"/>
         <source>High (big stream)</source>
         <translation>大流</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="76"/>
+        <location filename="../../gui/forms/labels.py" line="80"/>
         <source>Low (small stream)</source>
         <translation>小流</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="77"/>
+        <location filename="../../gui/forms/labels.py" line="81"/>
         <source>Automatic per tile</source>
         <translation>按视窗自动选择</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="78"/>
+        <location filename="../../gui/forms/labels.py" line="82"/>
         <source>Floating</source>
         <translation>悬浮布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="79"/>
+        <location filename="../../gui/forms/labels.py" line="83"/>
         <source>Best fit</source>
         <translation>自适应布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="80"/>
+        <location filename="../../gui/forms/labels.py" line="84"/>
         <source>Vertical</source>
         <translation>垂直布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="81"/>
+        <location filename="../../gui/forms/labels.py" line="85"/>
         <source>Qiniu Kodo</source>
         <translation>七牛云</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="82"/>
+        <location filename="../../gui/forms/labels.py" line="86"/>
         <source>Amazon S3</source>
         <translation>Amazon S3</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="83"/>
+        <location filename="../../gui/forms/labels.py" line="87"/>
         <source>Aliyun OSS</source>
         <translation>阿里云 OSS</translation>
     </message>
@@ -365,328 +390,328 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../gui/main_window.py" line="184"/>
+        <location filename="../../gui/widgets/keyring_banner.py" line="19"/>
         <source>No usable OS keyring was found: storage secrets are kept for this session only and must be entered again next time.</source>
         <translation>未找到可用的系统密钥环：存储密钥仅在本次会话中保留，下次需要重新输入。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="216"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="25"/>
         <source>&lt;b&gt;Layout preview&lt;/b&gt;</source>
         <translation>&lt;b&gt;布局预览&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="219"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="27"/>
         <source>Sample users</source>
         <translation>示例用户数</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="228"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="37"/>
         <source>The layout the recorder will compose; ★ marks the max-resolution user.</source>
         <translation>录制端将合成的布局；★ 标记大流用户。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="240"/>
+        <location filename="../../gui/widgets/recordings_view.py" line="49"/>
         <source>&lt;b&gt;Recordings&lt;/b&gt;</source>
         <translation>&lt;b&gt;录制列表&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="276"/>
+        <location filename="../../gui/actions.py" line="31"/>
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="277"/>
+        <location filename="../../gui/actions.py" line="32"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="279"/>
+        <location filename="../../gui/actions.py" line="33"/>
         <source>&amp;Start recording</source>
         <translation>开始录制(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="281"/>
+        <location filename="../../gui/actions.py" line="34"/>
         <source>S&amp;top</source>
         <translation>停止(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="283"/>
+        <location filename="../../gui/actions.py" line="36"/>
         <source>&amp;Release (keep recording in background)</source>
         <translation>释放(&amp;R)（后台继续录制）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="286"/>
+        <location filename="../../gui/actions.py" line="38"/>
         <source>Release and &amp;cancel</source>
         <translation>释放并取消(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="288"/>
+        <location filename="../../gui/actions.py" line="39"/>
         <source>Open &amp;folder</source>
         <translation>打开文件夹(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="289"/>
+        <location filename="../../gui/actions.py" line="40"/>
         <source>&amp;Play</source>
         <translation>播放(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="290"/>
+        <location filename="../../gui/actions.py" line="41"/>
         <source>&amp;Copy playlist location</source>
         <translation>复制播放列表地址(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="291"/>
+        <location filename="../../gui/actions.py" line="42"/>
         <source>Start &amp;demo participants…</source>
         <translation>启动演示参与者(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="293"/>
+        <location filename="../../gui/actions.py" line="43"/>
         <source>Stop demo participants</source>
         <translation>停止演示参与者</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="295"/>
+        <location filename="../../gui/actions.py" line="44"/>
         <source>&amp;About cloudrec</source>
         <translation>关于 cloudrec(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="302"/>
+        <location filename="../../gui/actions.py" line="51"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="306"/>
+        <location filename="../../gui/actions.py" line="55"/>
         <source>&amp;Recordings</source>
         <translation>录制(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="314"/>
+        <location filename="../../gui/actions.py" line="62"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="315"/>
+        <location filename="../../gui/actions.py" line="63"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="329"/>
+        <location filename="../../gui/main_window.py" line="86"/>
         <source>Event log</source>
         <translation>事件日志</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="364"/>
+        <location filename="../../gui/widgets/status_bar.py" line="33"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="365"/>
+        <location filename="../../gui/widgets/status_bar.py" line="34"/>
         <source>starting…</source>
         <translation>正在启动…</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="366"/>
+        <location filename="../../gui/widgets/status_bar.py" line="35"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="367"/>
+        <location filename="../../gui/widgets/status_bar.py" line="36"/>
         <source>unreachable</source>
         <translation>无法连接</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="368"/>
+        <location filename="../../gui/widgets/status_bar.py" line="37"/>
         <source>failed to start</source>
         <translation>启动失败</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="369"/>
+        <location filename="../../gui/widgets/status_bar.py" line="38"/>
         <source>running in background</source>
         <translation>后台运行中</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="375"/>
+        <location filename="../../gui/widgets/status_bar.py" line="76"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="377"/>
+        <location filename="../../gui/widgets/status_bar.py" line="74"/>
         <source>embedded</source>
         <translation>内置</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="379"/>
+        <location filename="../../gui/widgets/status_bar.py" line="74"/>
         <source>remote</source>
         <translation>远程</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="381"/>
+        <location filename="../../gui/widgets/status_bar.py" line="77"/>
         <source>Server ({0}): {1}</source>
         <translation>服务器（{0}）：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="393"/>
+        <location filename="../../gui/widgets/status_bar.py" line="91"/>
         <source>Active: {0}</source>
         <translation>进行中：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="394"/>
+        <location filename="../../gui/widgets/status_bar.py" line="92"/>
         <source>Upload backlog: {0}</source>
         <translation>待上传：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="409"/>
+        <location filename="../../gui/widgets/status_bar.py" line="99"/>
         <source>Server CPU: {0:.0f} %</source>
         <translation>服务器 CPU：{0:.0f} %</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="424"/>
+        <location filename="../../gui/widgets/status_bar.py" line="114"/>
         <source>Recorders: {0:.1f} s behind</source>
         <translation>录制：落后 {0:.1f} 秒</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="426"/>
+        <location filename="../../gui/widgets/status_bar.py" line="116"/>
         <source>Recorders: on time</source>
         <translation>录制：实时</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="429"/>
+        <location filename="../../gui/widgets/status_bar.py" line="119"/>
         <source>, {0} frames lost</source>
         <translation>，丢失 {0} 帧</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="436"/>
+        <location filename="../../gui/widgets/status_bar.py" line="125"/>
         <source>Input frames dropped: {0}, arrived too late: {1}. Lost frames and a growing lag mean the recording server is short of CPU: record fewer channels or smaller canvases on it, or give it more cores.</source>
         <translation>输入帧丢弃：{0}，迟到：{1}。丢帧或延迟持续增长说明录制服务器 CPU 不足：请减少该服务器上录制的频道或缩小画布，或为其增加 CPU 核数。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="480"/>
+        <location filename="../../gui/server_connection.py" line="172"/>
         <source>Using the remote server {0}</source>
         <translation>使用远程服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="495"/>
+        <location filename="../../gui/server_connection.py" line="185"/>
         <source>Reattached to the embedded server {0} left recording in the background</source>
         <translation>已重新连接在后台录制的内置服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="513"/>
+        <location filename="../../gui/recordings_controller.py" line="212"/>
         <source>Cannot list the server&apos;s recordings: {0}</source>
         <translation>无法列出服务器上的录制：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="536"/>
+        <location filename="../../gui/recordings_controller.py" line="231"/>
         <source>Reattached to the recording of channel {0}</source>
         <translation>已重新连接到频道 {0} 的录制</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="541"/>
+        <location filename="../../gui/server_connection.py" line="199"/>
         <source>Starting the embedded server…</source>
         <translation>正在启动内置服务器…</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="547"/>
+        <location filename="../../gui/server_connection.py" line="206"/>
         <source>The embedded server did not start: {0}</source>
         <translation>内置服务器未能启动：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="553"/>
+        <location filename="../../gui/server_connection.py" line="213"/>
         <source>Embedded server running at {0}</source>
         <translation>内置服务器运行于 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="570"/>
+        <location filename="../../gui/server_connection.py" line="237"/>
         <source>The embedded server exited (code {0})</source>
         <translation>内置服务器已退出（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="631"/>
+        <location filename="../../gui/server_connection.py" line="318"/>
         <source>The embedded server keeps recording in the background.</source>
         <translation>内置服务器在后台继续录制。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="645"/>
+        <location filename="../../gui/server_connection.py" line="334"/>
         <source>The server cannot stop by itself: {0}</source>
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="665"/>
-        <location filename="../../gui/main_window.py" line="885"/>
+        <location filename="../../gui/main_window.py" line="274"/>
+        <location filename="../../gui/main_window.py" line="346"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="678"/>
+        <location filename="../../gui/recordings_controller.py" line="127"/>
         <source>Starting a recording of channel {0}</source>
         <translation>开始录制频道 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="693"/>
+        <location filename="../../gui/recordings_controller.py" line="146"/>
         <source>Start failed: {0}</source>
         <translation>启动失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="727"/>
+        <location filename="../../gui/recordings_controller.py" line="271"/>
         <source>Fatal error in recording {0}: {1}</source>
         <translation>录制 {0} 发生严重错误：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="735"/>
+        <location filename="../../gui/recordings_controller.py" line="263"/>
         <source>Recorder failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的录制组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="737"/>
+        <location filename="../../gui/recordings_controller.py" line="265"/>
         <source>Uploader failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的上传组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="772"/>
+        <location filename="../../gui/recordings_controller.py" line="174"/>
         <source>Release failed: {0}</source>
         <translation>释放失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="777"/>
+        <location filename="../../gui/recordings_controller.py" line="181"/>
         <source>released; recording on</source>
         <translation>已释放；继续录制</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="788"/>
+        <location filename="../../gui/recordings_controller.py" line="192"/>
         <source>released and cancelled</source>
         <translation>已释放并取消</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="788"/>
+        <location filename="../../gui/recordings_controller.py" line="194"/>
         <source>released</source>
         <translation>已释放</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="922"/>
+        <location filename="../../gui/demo_participants.py" line="52"/>
         <source>Started {0} demo participants in channel {1}</source>
         <translation>已在频道 {1} 启动 {0} 个演示参与者</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="931"/>
+        <location filename="../../gui/demo_participants.py" line="64"/>
         <source>bots: {0}</source>
         <translation>演示参与者：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="935"/>
+        <location filename="../../gui/demo_participants.py" line="68"/>
         <source>Demo participants ended (code {0})</source>
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="969"/>
+        <location filename="../../gui/main_window.py" line="362"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="973"/>
+        <location filename="../../gui/dialogs/about.py" line="17"/>
         <source>About cloudrec</source>
         <translation>关于 cloudrec</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="976"/>
+        <location filename="../../gui/dialogs/about.py" line="19"/>
         <source>&lt;b&gt;cloudrec&lt;/b&gt;&lt;br&gt;Cloud recording of real-time audio/video channels.&lt;br&gt;Settings: {0}</source>
         <translation>&lt;b&gt;cloudrec&lt;/b&gt;&lt;br&gt;实时音视频频道的云端录制。&lt;br&gt;设置文件：{0}</translation>
     </message>
@@ -694,62 +719,62 @@
 <context>
     <name>NewRecordingPanel</name>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="127"/>
+        <location filename="../../gui/forms/new_recording.py" line="131"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="129"/>
+        <location filename="../../gui/forms/new_recording.py" line="133"/>
         <source>Use the recommended bitrate</source>
         <translation>使用推荐码率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="142"/>
+        <location filename="../../gui/forms/new_recording.py" line="146"/>
         <source>Recording</source>
         <translation>录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="143"/>
+        <location filename="../../gui/forms/new_recording.py" line="147"/>
         <source>Transcoding</source>
         <translation>转码</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="144"/>
+        <location filename="../../gui/forms/new_recording.py" line="148"/>
         <source>Storage</source>
         <translation>存储</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="153"/>
+        <location filename="../../gui/forms/new_recording.py" line="157"/>
         <source>Start recording</source>
         <translation>开始录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="170"/>
+        <location filename="../../gui/forms/new_recording.py" line="174"/>
         <source>not needed for the sandbox app</source>
         <translation>沙盒应用无需 Token</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="172"/>
+        <location filename="../../gui/forms/new_recording.py" line="176"/>
         <source>32 hexadecimal characters; the sandbox app needs no token.</source>
         <translation>32 个十六进制字符；沙盒应用无需 Token。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="173"/>
+        <location filename="../../gui/forms/new_recording.py" line="177"/>
         <source>The channel to record (1 to 64 bytes).</source>
         <translation>要录制的频道（1 到 64 字节）。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="174"/>
+        <location filename="../../gui/forms/new_recording.py" line="178"/>
         <source>AccessToken2 of the recorder, for apps with a certificate.</source>
         <translation>录制端的 AccessToken2，用于启用了 App 证书的应用。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="176"/>
+        <location filename="../../gui/forms/new_recording.py" line="180"/>
         <source>The recorder&apos;s own uid in the channel: 1 to 4294967295, unique in the channel.</source>
         <translation>录制端在频道内的 uid：1 到 4294967295，在频道内唯一。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="330"/>
+        <location filename="../../gui/forms/new_recording.py" line="334"/>
         <source>recommended: {0} kbps</source>
         <translation>推荐：{0} Kbps</translation>
     </message>
@@ -757,82 +782,82 @@
 <context>
     <name>RecordingsModel</name>
     <message>
-        <location filename="../../gui/models/recordings.py" line="36"/>
+        <location filename="../../gui/models/recordings.py" line="41"/>
         <source>connecting</source>
         <translation>正在连接</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="37"/>
+        <location filename="../../gui/models/recordings.py" line="42"/>
         <source>recording</source>
         <translation>录制中</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="38"/>
+        <location filename="../../gui/models/recordings.py" line="43"/>
         <source>stopping</source>
         <translation>正在停止</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="39"/>
+        <location filename="../../gui/models/recordings.py" line="44"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="40"/>
+        <location filename="../../gui/models/recordings.py" line="45"/>
         <source>uploaded</source>
         <translation>已上传</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="41"/>
+        <location filename="../../gui/models/recordings.py" line="46"/>
         <source>backed up, retrying</source>
         <translation>已备份，重试上传中</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="42"/>
+        <location filename="../../gui/models/recordings.py" line="47"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="43"/>
+        <location filename="../../gui/models/recordings.py" line="48"/>
         <source>recording in background</source>
         <translation>后台录制中</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="44"/>
+        <location filename="../../gui/models/recordings.py" line="49"/>
         <source>released</source>
         <translation>已释放</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="115"/>
+        <location filename="../../gui/models/recordings.py" line="142"/>
         <source>Channel</source>
         <translation>频道</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="116"/>
+        <location filename="../../gui/models/recordings.py" line="143"/>
         <source>Recording ID</source>
         <translation>录制 ID</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="117"/>
+        <location filename="../../gui/models/recordings.py" line="144"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="118"/>
+        <location filename="../../gui/models/recordings.py" line="145"/>
         <source>Duration</source>
         <translation>时长</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="119"/>
+        <location filename="../../gui/models/recordings.py" line="146"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="120"/>
+        <location filename="../../gui/models/recordings.py" line="147"/>
         <source>Upload</source>
         <translation>上传</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="121"/>
+        <location filename="../../gui/models/recordings.py" line="148"/>
         <source>Last event</source>
         <translation>最近事件</translation>
     </message>
@@ -840,58 +865,58 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="32"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="33"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="35"/>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="42"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="36"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="43"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="38"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="39"/>
         <source>System default</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="43"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="44"/>
         <source>A new language applies the next time the window starts.</source>
         <translation>新语言在下次启动窗口时生效。</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="46"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="47"/>
         <source>Recording server</source>
         <translation>录制服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="48"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="49"/>
         <source>Embedded server on this computer</source>
         <translation>本机内置服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="49"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="50"/>
         <source>Remote server</source>
         <translation>远程服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="58"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="59"/>
         <source>unchanged</source>
         <translation>不变</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="61"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="62"/>
         <source>URL</source>
         <translation>URL</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="62"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="63"/>
         <source>Token</source>
         <translation>Token</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="63"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="64"/>
         <source>The token is kept in the OS keyring.</source>
         <translation>Token 保存在系统密钥环中。</translation>
     </message>
@@ -977,47 +1002,47 @@
 <context>
     <name>TableObserver</name>
     <message>
-        <location filename="../../gui/models/observer.py" line="39"/>
+        <location filename="../../gui/models/observer.py" line="37"/>
         <source>connecting</source>
         <translation>正在连接</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="43"/>
+        <location filename="../../gui/models/observer.py" line="41"/>
         <source>started</source>
         <translation>已开始</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="51"/>
+        <location filename="../../gui/models/observer.py" line="49"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="56"/>
+        <location filename="../../gui/models/observer.py" line="54"/>
         <source>uploaded: {0}</source>
         <translation>已上传：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="66"/>
+        <location filename="../../gui/models/observer.py" line="63"/>
         <source>kept in the local backup, retrying: {0}</source>
         <translation>已保存在本地备份，重试上传中：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="79"/>
+        <location filename="../../gui/models/observer.py" line="74"/>
         <source>uploaded {0}%</source>
         <translation>已上传 {0}%</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="87"/>
+        <location filename="../../gui/models/observer.py" line="80"/>
         <source>recorder: {0} ({1}): {2}</source>
         <translation>录制组件：{0}（{1}）：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="97"/>
+        <location filename="../../gui/models/observer.py" line="90"/>
         <source>uploader: {0} ({1}): {2}</source>
         <translation>上传组件：{0}（{1}）：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="107"/>
+        <location filename="../../gui/models/observer.py" line="100"/>
         <source>fatal error: {0} ({1})</source>
         <translation>严重错误：{0}（{1}）</translation>
     </message>

@@ -321,3 +321,37 @@ def test_layout_choice_reaches_the_preview_signal(panel: NewRecordingPanel, qtbo
     with qtbot.waitSignal(panel.transcoding_changed) as blocker:
         _set(panel.transcoding_form, "layout", MixedVideoLayout.VERTICAL)
     assert blocker.args[0].layout is MixedVideoLayout.VERTICAL
+
+
+def test_subscription_lists_are_typed_as_uids_and_checked_as_the_model_checks_them(
+    panel: NewRecordingPanel,
+) -> None:
+    """Issue 17: the Recording tab holds Agora's stream selection; empty is "not set"
+    (everyone), a list is typed as uids separated by commas or spaces, and a combination
+    the rules forbid shows the model's own message under the field it names."""
+    form = panel.recording_form
+    _set(form, "subscribe_video_uids", "1, 2")
+    _set(form, "subscribe_audio_uids", " 3 ")
+    request = panel.request()
+    assert request is not None
+    assert request.recording.subscribe_video_uids == ("1", "2")
+    assert request.recording.subscribe_audio_uids == ("3",)
+    assert request.recording.unsubscribe_audio_uids is None
+    assert panel.drafts()["recording"]["subscribe_video_uids"] == ("1", "2")
+
+    _set(form, "unsubscribe_audio_uids", "4")  # together with subscribe_audio_uids
+    expected = _message(
+        lambda: RecordingConfig(subscribe_audio_uids=("3",), unsubscribe_audio_uids=("4",))
+    )
+    shown = [form.error_text(name) for name in RECORDING_FIELDS if form.error_text(name)]
+    assert shown == [expected]
+    assert not panel.start_button.isEnabled() and panel.request() is None
+
+    _set(form, "unsubscribe_audio_uids", "")  # not set again
+    _set(form, "subscribe_video_uids", "1 0")  # 0 is no uid
+    assert not panel.start_button.isEnabled()
+    expected = _message(lambda: RecordingConfig(subscribe_video_uids=("1", "0")))
+    assert form.error_text("subscribe_video_uids") == expected
+    _set(form, "subscribe_video_uids", "#allstream#")
+    assert panel.start_button.isEnabled()
+    assert panel.request().recording.subscribe_video_uids == ("#allstream#",)  # type: ignore[union-attr]
