@@ -121,6 +121,7 @@ class DurableUploader:
         self._done = asyncio.Event()
         self._last_playlist: bytes | None = None
         self._ended = False  # known here before the ledger may have been able to note it
+        self._swept = False  # backups of slices uploaded before a restart are removed once
         ledger.open_recording(sid, playlist_key)
 
     # --- the slice sink, as the recorder sees it ---------------------------------
@@ -238,7 +239,14 @@ class DurableUploader:
     async def _pass(self) -> bool:
         """Upload what is pending, rewriting the playlist after each slice; True when
         everything is done."""
-        for row in self.ledger.slices(self.sid):
+        rows = self.ledger.slices(self.sid)
+        if not self._swept:  # a server killed between an upload and its backup's removal
+            self._swept = True
+            for row in rows:
+                if row.uploaded:
+                    with contextlib.suppress(OSError):
+                        await asyncio.to_thread(row.backup_path.unlink)
+        for row in rows:
             if not row.settled:
                 await self._upload_slice(row)
                 await self._write_playlist()

@@ -17,9 +17,7 @@ import httpx
 import pytest
 
 from core.selection import NOBODY, StreamSelection, UidFilter
-from tests.core.server.test_http_recording import APP, SMALL, acquire, http, local, service_of, stop
-
-__all__ = ["http"]  # the fixture
+from tests.core.server.test_http_recording import APP, SMALL, acquire, local, service_of, stop
 
 EXAMPLES = json.loads(
     (Path(__file__).parent / "fixtures" / "agora_stream_selection.json").read_text()

@@ -646,3 +646,28 @@ async def test_a_full_ledger_refuses_a_slice_with_a_storage_error(
 async def wait_for_event(events: list[UploadEvent], kind: type[Any]) -> Any:
     await wait_until(lambda: any(isinstance(e, kind) for e in events), 10)
     return next(e for e in events if isinstance(e, kind))
+
+
+async def test_a_backup_left_by_a_kill_after_its_upload_is_removed_on_restart(
+    tmp_path: Path, ledger: SliceLedger
+) -> None:
+    """A server killed between an upload and the removal of its backup copy (a loaded
+    run of the killed-server test caught that moment) left the copy for ever: the
+    restarted uploader removes it, and uploads nothing twice."""
+    first = uploader_for(FlakyFolder(tmp_path / "bucket", 0), ledger, tmp_path)
+    slices = closed_slices(tmp_path / "work")
+    for s in slices[:2]:
+        await first.add_slice(s)
+    await first.end()
+    await first.aclose()  # killed: nothing uploaded yet
+    ledger.mark_uploaded(SID, 1)  # the first was stored, then the server was killed
+    (tmp_path / "bucket" / "rec").mkdir(parents=True)
+    (tmp_path / "bucket" / "rec" / slices[0].name).write_bytes(slices[0].path.read_bytes())
+    target = FlakyFolder(tmp_path / "bucket", 0)
+    target.gate.set()
+    again = uploader_for(target, ledger, tmp_path, retry_delays=FAST)
+    again.start()
+    assert await again.wait_done(10)
+    await again.aclose()
+    assert target.stored == [slices[1].name]  # the first is not uploaded again
+    assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == []
