@@ -353,3 +353,27 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
+
+
+def agora_mock(sent: list[httpx.Request]) -> httpx.MockTransport:
+    """A stand-in for Agora's hosted service, for what the SDK sends: answers acquire,
+    start, query (status 5; no event stream: 404), update and updateLayout as Agora's
+    documentation shows, noting each request in ``sent``."""
+    identity = {"cname": "demo", "uid": "42", "resourceId": "rid", "sid": "sid"}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        path = request.url.path
+        if path.endswith("/acquire"):
+            return httpx.Response(200, json={"resourceId": "rid"})
+        if path.endswith("/start"):
+            return httpx.Response(200, json={"resourceId": "rid", "sid": "sid"})
+        if path.endswith("/query"):
+            return httpx.Response(200, json={"serverResponse": {"status": 5}})
+        if path.endswith("/update"):
+            return httpx.Response(200, json=identity)
+        if path.endswith("/updateLayout"):
+            return httpx.Response(200, json={"resourceId": "rid", "sid": "sid"})
+        return httpx.Response(404, json={"code": 404, "reason": "no such path"})
+
+    return httpx.MockTransport(answer)

@@ -17,6 +17,7 @@ from core import (
     create_cloud_recorder,
 )
 from core.enums import SANDBOX_APP_ID
+from tests.helpers import agora_mock
 
 
 class Recorded(CloudRecorderObserver):
@@ -134,23 +135,9 @@ async def test_server_errors_map_to_seed_codes() -> None:
 
 
 async def test_update_layout_checks_first_and_sends_agoras_update_layout() -> None:
-    """A mock service that answers acquire, start and query (no event stream: 404)."""
+    """Against a stand-in for Agora's service (tests.helpers.agora_mock)."""
     sent: list[httpx.Request] = []
-
-    def service(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        path = request.url.path
-        if path.endswith("/acquire"):
-            return httpx.Response(200, json={"resourceId": "rid"})
-        if path.endswith("/start"):
-            return httpx.Response(200, json={"resourceId": "rid", "sid": "sid"})
-        if path.endswith("/query"):
-            return httpx.Response(200, json={"serverResponse": {"status": 5}})
-        if path.endswith("/updateLayout"):
-            return httpx.Response(200, json={"resourceId": "rid", "sid": "sid"})
-        return httpx.Response(404, json={"code": 404, "reason": "no such path"})
-
-    recorder = create_cloud_recorder(Recorded(), transport=httpx.MockTransport(service))
+    recorder = create_cloud_recorder(Recorded(), transport=agora_mock(sent))
     with pytest.raises(CloudRecordingError) as early:
         await recorder.update_layout(MixedVideoLayout.BEST_FIT)
     assert early.value.code is ErrorCode.INVALID_OPERATION and sent == []

@@ -24,31 +24,12 @@ from core import (
 from core.enums import SANDBOX_APP_ID
 from core.selection import NOBODY, StreamSelection, UidFilter
 from tests.core.server.test_http_recording import service_of
-
-
-def mock_service(sent: list[httpx.Request]) -> httpx.MockTransport:
-    """Answers acquire, start, query (no event stream: 404) and update as Agora does."""
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        path = request.url.path
-        if path.endswith("/acquire"):
-            return httpx.Response(200, json={"resourceId": "rid"})
-        if path.endswith("/start"):
-            return httpx.Response(200, json={"resourceId": "rid", "sid": "sid"})
-        if path.endswith("/query"):
-            return httpx.Response(200, json={"serverResponse": {"status": 5}})
-        if path.endswith("/update"):
-            body = {"cname": "demo", "uid": "42", "resourceId": "rid", "sid": "sid"}
-            return httpx.Response(200, json=body)
-        return httpx.Response(404, json={"code": 404, "reason": "no such path"})
-
-    return httpx.MockTransport(answer)
+from tests.helpers import agora_mock
 
 
 async def test_update_subscription_checks_first_and_sends_agoras_update() -> None:
     sent: list[httpx.Request] = []
-    recorder = create_cloud_recorder(None, transport=mock_service(sent))
+    recorder = create_cloud_recorder(None, transport=agora_mock(sent))
     with pytest.raises(CloudRecordingError) as early:
         await recorder.update_subscription(subscribe_audio_uids=["1"])
     assert early.value.code is ErrorCode.INVALID_OPERATION and sent == []
