@@ -21,7 +21,6 @@ in memory is written as soon as the database works again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -250,10 +249,8 @@ class RecordingSession:
     def save_pending(self) -> None:
         """Write what a database fault kept in memory (notices, row fields), if it can be
         written now (the service calls this periodically)."""
-        if self._unsaved_row:
-            with contextlib.suppress(DatabaseError):
-                self._store.update_recording(self.sid, **self._unsaved_row)
-                self._unsaved_row.clear()
+        if self._unsaved_row:  # a fault kept them: it was reported already
+            self._update_row()
         if self.log.unsaved:
             self.log.save()
 
