@@ -19,7 +19,7 @@ Pure functions, no I/O: the config model, the REST API and the recorder share th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from core.enums import RecordingStreamType
@@ -185,3 +185,19 @@ def check_lists(
                     f"no {kind} list ({WIRE_NAMES[name]}) when the recorded stream types are "
                     f"{types}: it records no {kind}",
                 )
+
+
+def lists_for_update(
+    stream_types: RecordingStreamType, lists: Mapping[str, Sequence[str] | None]
+) -> dict[str, tuple[str, ...]]:
+    """The lists of an ``update`` that gives a recording the selection ``lists`` give at
+    ``start`` (the four config fields by name, None for a list not set).
+
+    They mean the same in both calls but for one case: no list at all is everyone at
+    ``start``, while ``update`` needs a list; it becomes ``["#allstream#"]`` to subscribe
+    for each kind among ``stream_types``."""
+    given = {name: tuple(value) for name, value in lists.items() if value is not None}
+    if given:
+        return given
+    recorded = (("audio", stream_types.has_audio), ("video", stream_types.has_video))
+    return {f"subscribe_{kind}_uids": (ALL_STREAMS,) for kind, on in recorded if on}

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.enums import RecordingStreamType
 from core.errors import ErrorCode
 from core.sdk.recorder import create_cloud_recorder
 from gui import paths
@@ -33,11 +34,14 @@ from gui.dialogs.ask import ask
 from gui.dialogs.close_dialog import CloseChoice, CloseDialog
 from gui.dialogs.demo_dialog import DemoDialog
 from gui.dialogs.error_dialog import ErrorDialog, RemedyAction
+from gui.dialogs.roster_dialog import RosterDialog
 from gui.dialogs.settings_dialog import SettingsDialog
 from gui.embedded_server import EmbeddedServer, ServerState
+from gui.forms.labels import field_label
 from gui.forms.new_recording import NewRecordingPanel, StartRequest
 from gui.forms.storage_profiles import StorageProfiles
 from gui.keyring_store import KeyringStore
+from gui.models.recordings import RowState
 from gui.recordings_controller import RecorderFactory, RecordingsController
 from gui.server_connection import ServerConnection
 from gui.settings import AppSettings
@@ -67,6 +71,7 @@ class MainWindow(QMainWindow):
         self.keyring = keyring_store
         self.chinese = chinese
         self.error_dialog: ErrorDialog | None = None
+        self.roster_dialog: RosterDialog | None = None
         """The remedy dialog while it is open."""
         self._closing = False
         self._close_done = False
@@ -161,6 +166,8 @@ class MainWindow(QMainWindow):
         ):
             action.triggered.connect(slot)
         self.panel.start_requested.connect(self.on_start_clicked)
+        self.panel.pick_requested.connect(self.on_pick_uids)
+        self.panel.update_requested.connect(self.on_update_subscription)
         self.panel.transcoding_changed.connect(self.preview_panel.show_config)
         self.preview_panel.show_config(self.panel.transcoding)
         view.selection_changed.connect(self._update_row_actions)
@@ -196,6 +203,8 @@ class MainWindow(QMainWindow):
         row = self.recordings_view.selected_row()
         attached = row is not None and self.recordings.recorder(row.recording_id) is not None
         self.user_actions.enable_for(row, attached=attached)
+        recording = attached and row is not None and row.state is RowState.RECORDING
+        self.panel.set_update_target(recording)
 
     # ------------------------------------------------------------------ life cycle
     async def run(self) -> int:
@@ -337,7 +346,49 @@ class MainWindow(QMainWindow):
         if row is not None:
             await self.recordings.release(row.recording_id, cancel=True)
 
+    @async_slot()
+    async def on_update_subscription(self) -> None:
+        """Apply the Recording tab's uid lists to the selected running recording."""
+        row = self.recordings_view.selected_row()
+        if row is None:
+            return
+        fallback = self.panel.recording_form.values().get("recording_stream_types")
+        failure = await self.recordings.update_subscription(
+            row.recording_id,
+            self.panel.uid_lists(),
+            RecordingStreamType(fallback if fallback is not None else RecordingStreamType.AUDIO_VIDEO),
+        )
+        if failure is not None:
+            await self.handle_error(row.recording_id, failure.code, failure.message)
+
     # ------------------------------------------------------------------ dialogs
+    @async_slot(str)
+    async def on_pick_uids(self, name: str) -> None:
+        """Choose the uids of list ``name`` from who is in the channel now: the selected
+        running recording's channel, or else the one the form names."""
+        row = self.recordings_view.selected_row()
+        recorder = self.recordings.recorder(row.recording_id) if row is not None else None
+        identity = self.panel.identity
+        if recorder is not None and recorder.app_id and row is not None:
+            app_id, channel = recorder.app_id, row.channel
+        else:
+            app_id, channel = identity["app_id"].text().strip(), identity["channel"].text()
+        token = identity["token"].text().strip() or None
+        dialog = RosterDialog(
+            field_label(name),
+            channel,
+            list(self.panel.uid_lists()[name] or ()),
+            lambda: self.connection.roster(app_id, channel, token),
+            self,
+        )
+        self.roster_dialog = dialog
+        dialog.refresh()
+        try:
+            if await ask(dialog):
+                self.panel.set_uid_list(name, dialog.chosen())
+        finally:
+            self.roster_dialog = None
+
     @async_slot()
     async def on_demo(self) -> None:
         """Ask for a channel and a number of users; start the demo participants."""

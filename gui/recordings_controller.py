@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
+from core.enums import RecordingStreamType
 from core.errors import CloudRecordingError, ErrorCode
 from core.sdk.recorder import CloudRecorder, create_cloud_recorder
+from core.selection import lists_for_update
 from gui.forms.new_recording import StartRequest
 from gui.models.observer import TableObserver
 from gui.models.recordings import (
@@ -158,6 +160,31 @@ class RecordingsController(QObject):
         except CloudRecordingError as exc:
             self.model.update(rid, state=RowState.RECORDING, last_event=str(exc))
             return exc
+        return None
+
+    async def update_subscription(
+        self, rid: str, lists: dict[str, tuple[str, ...] | None], fallback: RecordingStreamType
+    ) -> CloudRecordingError | None:
+        """Give recording ``rid`` the stream selection of ``lists`` (the Recording tab's
+        four lists, as at start) from now on; a failure is returned. The stream types
+        are those it was started with (``fallback`` for one reattached)."""
+        recorder = self._recorders.get(rid)
+        if recorder is None:
+            return None
+        request = self.request(rid)
+        types = request.recording.recording_stream_types if request is not None else fallback
+        try:
+            await recorder.update_subscription(**lists_for_update(types, lists))
+        except CloudRecordingError as exc:
+            self._log(translate("MainWindow", "Update failed: {0}").format(exc), error=True)
+            return exc
+        shown = ", ".join(f"{k}={list(v)}" for k, v in lists.items() if v is not None)
+        self.model.update(rid, last_event=translate("MainWindow", "subscription updated"))
+        self._log(
+            translate("MainWindow", "Updated whom the recording takes: {0}").format(
+                shown or translate("MainWindow", "everyone")
+            )
+        )
         return None
 
     async def release(self, rid: str, *, cancel: bool) -> None:

@@ -291,6 +291,17 @@ class ServerConnection(QObject):
         if not ok:
             raise CloudRecordingError(reason, ErrorCode.UPLOADER_INIT)
 
+    async def roster(self, app_id: str, channel: str, token: str | None) -> list[dict[str, Any]]:
+        """Who is in ``channel`` now, as the server's roster tells; raises
+        ``CloudRecordingError`` naming why it cannot be read (no server, refused)."""
+        client = self.client
+        if client is None:
+            raise CloudRecordingError(
+                translate("MainWindow", "no recording server is available"),
+                ErrorCode.CONNECT_ERROR,
+            )
+        return await client.roster(app_id, channel, token)
+
     async def recordings(self) -> list[dict[str, Any]]:
         """Every recording the server knows (empty without a server); may raise
         ``CloudRecordingError``."""

@@ -124,6 +124,15 @@ async def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> 
         await asyncio.sleep(0.02)
 
 
+_UNAUTHORIZED_REASON = (
+    "send 'Authorization: Basic <base64 of customer ID:customer secret>' "
+    "(or the server's bearer token)"
+)
+UNAUTHORIZED = {"message": "Unauthorized", "reason": _UNAUTHORIZED_REASON}
+"""The recording API's 401 without an Authorization header (Agora's gateway message)."""
+BAD_CREDENTIALS = {"message": "Invalid authentication credentials", "reason": _UNAUTHORIZED_REASON}
+"""The recording API's 401 for credentials it does not accept (Agora's message)."""
+
 STRICT_ENV = "CLOUDREC_TEST_STRICT"
 """Set by ``scripts/test.sh`` (the README's test command): a missing part fails the run."""
 

@@ -258,6 +258,9 @@ class Recorder:
         self._max_resolution_uid = config.transcoding_config.max_resolution_uid
         self._stopping: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
+        self.media_frames = 0
+        """Frames of the users' media taken into the recording (audio and video); 0 when
+        no user sent a stream it records (Agora's stop answers 206 code 435 then)."""
         self.render_lag = 0.0
         """Seconds the renderer is behind its schedule (0 while it keeps real time);
         written by the worker thread."""
@@ -578,6 +581,7 @@ class Recorder:
         assert self._clock is not None
         clock, put, uid, kind = self._clock, self._commands.put, stream.uid, stream.kind
         async for received in stream:
+            self.media_frames += 1
             frame = received.frame
             if kind == "video" and stream.video_stream is not VideoStreamType.LOW:
                 size = _picture_size(frame)

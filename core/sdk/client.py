@@ -13,6 +13,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -113,13 +114,14 @@ class RestClient:
         body: dict[str, Any] | None = None,
         *,
         accept: tuple[int, ...] = (),
+        headers: dict[str, str] | None = None,
     ) -> Any:
         """Send one request; return the decoded JSON or raise CloudRecordingError (a
         :class:`RestError`). Agora answers some errors with a 2xx status and a ``code``
         (201 code 7, 206 code 65 or 435): those raise too, unless ``code`` is in
         ``accept``."""
         try:
-            response = await self._http.request(method, path, json=body)
+            response = await self._http.request(method, path, json=body, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise CloudRecordingError(
                 f"cannot connect to the recording server at {self.base_url}: {exc.__class__.__name__}",
@@ -145,7 +147,11 @@ class RestClient:
             body = response.json()
             if isinstance(body, dict):
                 reason = str(
-                    body.get("reason") or body.get("message") or body.get("detail") or reason
+                    body.get("reason")
+                    or body.get("message")
+                    or body.get("detail")
+                    or body.get("error")  # the channel's roster
+                    or reason
                 )
                 code = body.get("errorCode", body.get("code"))
         except ValueError:
@@ -284,6 +290,18 @@ class RestClient:
         """Every recording the server knows (cloudrec extension), for reattaching."""
         data = await self.request("GET", "/v1/cloudrec/recordings")
         return list(data.get("recordings", []))
+
+    async def roster(
+        self, app_id: str, channel: str, token: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The users in ``channel`` now (cloudrec's channel server: ``GET
+        /channels/{app_id}/{channel}``): ``{uid, role, joined_at, tracks}`` each, in join
+        order. The sandbox app's rosters are public; for an app with a certificate the
+        server's bearer token reads any, or ``token`` (an RTC token for the channel)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        path = f"/channels/{quote(app_id, safe='')}/{quote(channel, safe='')}"
+        data = await self.request("GET", path, headers=headers)
+        return list(data.get("users", []))
 
     async def exit_when_done(self) -> int:
         """Ask the server to shut down once its recordings are uploaded; active count."""

@@ -140,11 +140,8 @@ class CloudRecorder:
         await self._wait_started()
 
     def _events_path(self) -> str:
-        assert self.app_id and self.resource_id and self.sid
-        return (
-            f"/v1/apps/{self.app_id}/cloud_recording/resourceid/{self.resource_id}"
-            f"/sid/{self.sid}/mode/mix/events"
-        )
+        assert self.sid
+        return f"/v1/cloudrec/recordings/{self.sid}/events"  # cloudrec's extension
 
     def _follow(self) -> None:
         self._events = asyncio.create_task(self._follow_or_poll())

@@ -19,7 +19,8 @@ Two parts, each where it can act:
   An idle kept-alive connection is closed by uvicorn after ``timeout_keep_alive``.
 
 The answers use the shape of the API the path belongs to: the recording API's
-``{"code": N, "reason": "..."}`` (``code`` = the HTTP status, as its 401/403/404),
+``{"code": N, "reason": "..."}`` (``code`` = the HTTP status, as its 403/404; a 401 is
+Agora's ``{"message": ..., "reason": ...}``),
 WHIP's plain text, the roster's ``{"error": "..."}``. Each closes the connection, since
 the rest of the body is never read.
 """
@@ -75,24 +76,33 @@ def _size(number: int) -> str:
     return f"{number} bytes"
 
 
-def refusal(path: str, status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
-    """An answer in the shape of the API ``path`` belongs to, closing the connection."""
+def refusal(
+    path: str,
+    status: int,
+    reason: str,
+    headers: dict[str, str] | None = None,
+    body: dict[str, object] | None = None,
+) -> Response:
+    """An answer in the shape of the API ``path`` belongs to (``body`` when the refusal
+    brings its own), closing the connection."""
     extra = {"Connection": "close", **(headers or {})}
     if path.startswith("/whip/"):
         return Response(reason + "\n", status, headers=extra, media_type="text/plain")
-    if path.startswith("/v1/"):
-        body = json.dumps({"code": status, "reason": reason})
+    if body is not None:
+        text = json.dumps(body)
+    elif path.startswith("/v1/"):
+        text = json.dumps({"code": status, "reason": reason})
     else:
-        body = json.dumps({"error": reason})
-    return Response(body, status, headers=extra, media_type="application/json")
+        text = json.dumps({"error": reason})
+    return Response(text, status, headers=extra, media_type="application/json")
 
 
 class RequestLimits:
     """The body cap, the body deadline and (for ``/v1/``) credentials before the body.
 
-    ``authenticate(request)`` raises an exception with ``status``, ``code`` and
-    ``reason`` (the recording API's :class:`~core.server.recording_api.ApiError`) for a
-    request without valid credentials.
+    ``authenticate(request)`` raises an exception with ``status``, ``reason`` and the
+    answer's ``body`` (the recording API's :class:`~core.server.recording_api.ApiError`)
+    for a request without valid credentials.
     """
 
     def __init__(
@@ -132,7 +142,8 @@ class RequestLimits:
                 # answer. A body of unknown length is not waited for.
                 if not chunked and length <= cap:
                     await _drain(receive, cap, self.request_timeout)
-                await refusal(path, status, reason)(scope, receive, send)
+                body = getattr(exc, "body", None)
+                await refusal(path, status, reason, body=body)(scope, receive, send)
                 return
         too_large = refusal(
             path,

@@ -59,11 +59,26 @@ _BODY_PARSE_ERROR = "There was an error parsing the body"  # FastAPI's detail
 
 
 class ApiError(Exception):
-    """An error answered as Agora does: an HTTP status and ``{"code", "reason"}``."""
+    """An error answered as Agora does: an HTTP status and ``{"code", "reason"}``, or
+    for 401 Agora's gateway shape ``{"message"}`` (plus cloudrec's ``reason``)."""
 
-    def __init__(self, status: int, code: int, reason: str) -> None:
+    def __init__(self, status: int, code: int, reason: str, message: str | None = None) -> None:
         super().__init__(reason)
-        self.status, self.code, self.reason = status, code, reason
+        self.status, self.code, self.reason, self.message = status, code, reason, message
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The JSON body of the answer."""
+        if self.message is not None:
+            return {"message": self.message, "reason": self.reason}
+        return {"code": self.code, "reason": self.reason}
+
+
+UNAUTHORIZED_REASON = (
+    "send 'Authorization: Basic <base64 of customer ID:customer secret>' "
+    "(or the server's bearer token)"
+)
+"""The ``reason`` of every 401 of the recording API, beside Agora's ``message``."""
 
 
 def _error_response(status: int, code: int, reason: str) -> JSONResponse:
@@ -75,7 +90,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return _error_response(exc.status, exc.code, exc.reason)
+        return JSONResponse(exc.body, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -243,11 +258,10 @@ def _authenticate(request: Request, authorization: str | None) -> str | None:
             and own.hashed.matches(secret)
         ):
             return own.customer_id
-    raise ApiError(
-        401,
-        401,
-        "unauthorized: send 'Authorization: Bearer <server token>' or Basic customer credentials",
-    )
+    # Agora's gateway: "Unauthorized" without the header, "Invalid authentication
+    # credentials" with one it does not accept (its "Response status codes" page).
+    message = "Invalid authentication credentials" if authorization else "Unauthorized"
+    raise ApiError(401, 401, UNAUTHORIZED_REASON, message=message)
 
 
 class ClientRequest(BaseModel):
@@ -395,8 +409,8 @@ def _session(
 def _live_session(
     request: Request, appid: str, resourceid: str, sid: str, mode: str
 ) -> RecordingSession:
-    """The recording of Agora's ``query``, ``updateLayout`` and ``stop``: as Agora's, 404
-    code 404 once it ended (nothing more will happen to it; cloudrec's
+    """The recording of Agora's ``query``, ``update``, ``updateLayout`` and ``stop``: as
+    Agora's, 404 code 404 once it ended (nothing more will happen to it; cloudrec's
     ``/v1/cloudrec/recordings/{sid}`` still answers) and 400 code 433 once the
     resource's ``resourceExpiredHour`` passed."""
     session = _session(request, appid, resourceid, sid, mode)
@@ -546,7 +560,7 @@ async def update(
     lists combine by Agora's rules (core.selection; docs/rest-api.md, "Stream selection
     and update"), a list for one kind only taking nothing of the other kind."""
     _check_text(body.model_dump(), "")
-    session = _session(request, appid, resourceid, sid, mode)
+    session = _live_session(request, appid, resourceid, sid, mode)
     try:
         lists = _stream_subscribe(body.clientRequest.model_dump(exclude_unset=True))
         check_lists(session.config.recording_stream_types, **lists)
@@ -558,7 +572,7 @@ async def update(
     return _identity(resourceid, session)
 
 
-@router.post("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/stop")
+@router.post("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/stop", response_model=None)
 async def stop(
     appid: str,
     resourceid: str,
@@ -566,10 +580,11 @@ async def stop(
     mode: str,
     request: Request,
     body: RecordingRequest | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | JSONResponse:
     """Stop recording; answers once the last slice and the playlist are stored. As
     Agora's: 400 code 49 while it is already exiting (a stop repeated, or it left the
-    channel by itself), 404 once it ended."""
+    channel by itself), 404 once it ended, and 206 code 435 with the usual answer when
+    no user it records sent a stream during the whole recording."""
     if body is not None:
         _check_text(body.model_dump(), "")
         _check_fields("stop", body)
@@ -583,52 +598,18 @@ async def stop(
         await session.stop()
     except CloudRecordingError as exc:
         raise _as_api_error(exc) from None
-    return {
+    answer = {
         **_identity(resourceid, session),
         "serverResponse": {"fileListMode": "string", "fileList": session.row.playlist,
                            "uploadingStatus": session.uploading_status},
     }  # fmt: skip
-
-
-@router.get("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/events")
-async def events(
-    appid: str,
-    resourceid: str,
-    sid: str,
-    mode: str,
-    request: Request,
-    after: Annotated[int, Query(ge=0, le=MAX_SEQUENCE)] = 0,
-    last_event_id: Annotated[str | None, Header()] = None,
-) -> StreamingResponse:
-    """Server-sent events: every notice after sequence ``after``, then live ones (extension)."""
-    session = _session(request, appid, resourceid, sid, mode)
-    if last_event_id:
-        after = max(after, _sequence_of(last_event_id))
-
-    async def stream() -> AsyncIterator[bytes]:
-        notices = session.notices(after).__aiter__()
-        pending: asyncio.Task[dict[str, Any]] | None = None
-        try:
-            while True:
-                pending = pending or asyncio.ensure_future(notices.__anext__())
-                done, _ = await asyncio.wait({pending}, timeout=KEEPALIVE_SECONDS)
-                if not done:
-                    yield b": keep-alive\n\n"
-                    continue
-                try:
-                    notice = pending.result()
-                except StopAsyncIteration:
-                    return
-                pending = None
-                seq = notice["payload"]["sequence"]
-                yield f"id: {seq}\nevent: notice\ndata: {json.dumps(notice)}\n\n".encode()
-        finally:
-            if pending is not None:
-                pending.cancel()
-
-    return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
-    )
+    if session.recorded_no_media:
+        reason = (
+            "no recorded data: no user the recording takes sent a stream during the whole "
+            "recording (its slices hold only the background and silence)"
+        )
+        return JSONResponse({**answer, "code": 435, "reason": reason}, status_code=206)
+    return answer
 
 
 def _sequence_of(last_event_id: str) -> int:
@@ -665,16 +646,63 @@ def _listing(session: RecordingSession) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _own_session(request: Request, sid: str) -> RecordingSession:
+    """The caller's recording ``sid``, running or ended; 404 code 404 for an unknown sid
+    or another customer's."""
+    for session in _service(request).sessions(caller(request)):
+        if session.sid == sid:
+            return session
+    raise ApiError(404, 404, f"failed to find worker: no recording with sid {_shown(sid)}")
+
+
 @admin.get("/recordings/{sid}")
 async def recording(sid: str, request: Request) -> dict[str, Any]:
     """One recording of the caller, running or ended, with what ``query`` would answer
     (extension: Agora's ``query`` answers 404 once a recording ended; clients that
     reattach to a finished recording ask here). 404 code 404 for an unknown sid or
     another customer's."""
-    for session in _service(request).sessions(caller(request)):
-        if session.sid == sid:
-            return {**_listing(session), "serverResponse": session.query_body()}
-    raise ApiError(404, 404, f"failed to find worker: no recording with sid {_shown(sid)}")
+    session = _own_session(request, sid)
+    return {**_listing(session), "serverResponse": session.query_body()}
+
+
+@admin.get("/recordings/{sid}/events")
+async def events(
+    sid: str,
+    request: Request,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQUENCE)] = 0,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Server-sent events of one recording of the caller: every notice after sequence
+    ``after``, then live ones until it ends (extension; 404 code 404 as
+    ``/recordings/{sid}``)."""
+    session = _own_session(request, sid)
+    if last_event_id:
+        after = max(after, _sequence_of(last_event_id))
+
+    async def stream() -> AsyncIterator[bytes]:
+        notices = session.notices(after).__aiter__()
+        pending: asyncio.Task[dict[str, Any]] | None = None
+        try:
+            while True:
+                pending = pending or asyncio.ensure_future(notices.__anext__())
+                done, _ = await asyncio.wait({pending}, timeout=KEEPALIVE_SECONDS)
+                if not done:
+                    yield b": keep-alive\n\n"
+                    continue
+                try:
+                    notice = pending.result()
+                except StopAsyncIteration:
+                    return
+                pending = None
+                seq = notice["payload"]["sequence"]
+                yield f"id: {seq}\nevent: notice\ndata: {json.dumps(notice)}\n\n".encode()
+        finally:
+            if pending is not None:
+                pending.cancel()
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
 
 
 def install(app: FastAPI) -> RecordingService:

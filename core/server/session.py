@@ -141,6 +141,12 @@ class RecordingSession:
         """True once the recording ended and its files are uploaded or in the backup."""
         return self._settled.is_set()
 
+    @property
+    def recorded_no_media(self) -> bool:
+        """True when the recorder ran and took no frame of any user's media (nobody it
+        records sent a stream): Agora's stop answers this with 206 code 435."""
+        return self.recorder is not None and self.recorder.media_frames == 0
+
     def notices(self, after: int) -> AsyncIterator[dict[str, Any]]:
         """Every notice after ``after``, then new ones as they come, until the session ends."""
         return self.log.read(after)

@@ -32,6 +32,13 @@ from core.validation import check_app_id, check_channel_name, check_uid
 from gui.forms.config_form import ERROR_STYLE, ConfigForm, validate
 from gui.forms.labels import field_label
 
+UID_LISTS = (
+    "subscribe_audio_uids",
+    "unsubscribe_audio_uids",
+    "subscribe_video_uids",
+    "unsubscribe_video_uids",
+)
+"""The stream selection lists of the Recording tab (each with a Pick… button)."""
 RECORDING_FIELDS = (
     "recording_stream_types",
     "channel_type",
@@ -42,10 +49,7 @@ RECORDING_FIELDS = (
     "max_idle_time",
     "progress_interval",
     "slice_duration",
-    "subscribe_audio_uids",
-    "unsubscribe_audio_uids",
-    "subscribe_video_uids",
-    "unsubscribe_video_uids",
+    *UID_LISTS,
 )
 TRANSCODING_FIELDS = (
     "width",
@@ -106,6 +110,10 @@ class NewRecordingPanel(QWidget):
     transcoding_changed = Signal(object)
     """The current valid TranscodingConfig (for the layout preview)."""
     start_requested = Signal()
+    pick_requested = Signal(str)
+    """A uid list's Pick… button: the name of its field (the window opens the roster)."""
+    update_requested = Signal()
+    """Update the selected recording: apply the uid lists to it (Agora's ``update``)."""
 
     def __init__(self, *, chinese: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -135,6 +143,31 @@ class NewRecordingPanel(QWidget):
         self.transcoding_form.add_beside("bitrate", self.recommended_label)
         self.transcoding_form.add_beside("bitrate", self.use_bitrate)
 
+        self.pick_buttons: dict[str, QPushButton] = {}
+        for name in UID_LISTS:
+            pick = QPushButton(self.tr("Pick…"))
+            pick.setObjectName(f"pick_{name}")
+            pick.setToolTip(self.tr("Choose from the users in the channel now"))
+            pick.clicked.connect(lambda _=False, n=name: self.pick_requested.emit(n))
+            self.recording_form.add_beside(name, pick)
+            self.pick_buttons[name] = pick
+        self.recording_page = QWidget()
+        recording_layout = QVBoxLayout(self.recording_page)
+        recording_layout.setContentsMargins(0, 0, 0, 0)
+        recording_layout.addWidget(self.recording_form)
+        self.update_button = QPushButton(self.tr("Update the selected recording"))
+        self.update_button.setObjectName("update_subscription_button")
+        self.update_button.setToolTip(
+            self.tr(
+                "Apply these lists of voices and pictures to the recording selected in the "
+                "list, while it records (Agora's update)"
+            )
+        )
+        self.update_button.clicked.connect(self.update_requested.emit)
+        self._update_target = False
+        recording_layout.addWidget(self.update_button)
+        recording_layout.addStretch(1)
+
         self.storage_page = QWidget()
         storage_layout = QVBoxLayout(self.storage_page)
         storage_layout.setContentsMargins(0, 0, 0, 0)
@@ -143,7 +176,7 @@ class NewRecordingPanel(QWidget):
         storage_layout.addWidget(self.storage_form)
         storage_layout.addStretch(1)
 
-        self.tabs.addTab(self.recording_form, self.tr("Recording"))
+        self.tabs.addTab(self.recording_page, self.tr("Recording"))
         self.tabs.addTab(self.transcoding_form, self.tr("Transcoding"))
         self.tabs.addTab(self.storage_page, self.tr("Storage"))
         layout.addWidget(self.tabs, 1)
@@ -294,6 +327,22 @@ class NewRecordingPanel(QWidget):
 
     def _update_start(self) -> None:
         self.start_button.setEnabled(self._valid and not self._busy)
+        lists_valid = not any(name.split(".")[0] in UID_LISTS for name in self.errors)
+        self.update_button.setEnabled(self._update_target and lists_valid)
+
+    def set_update_target(self, available: bool) -> None:
+        """Whether a running recording the window holds is selected (Update applies to it)."""
+        self._update_target = available
+        self._update_start()
+
+    def uid_lists(self) -> dict[str, tuple[str, ...] | None]:
+        """The four stream selection lists as typed (None: not set)."""
+        values = self.recording_form.values()
+        return {name: values.get(name) for name in UID_LISTS}
+
+    def set_uid_list(self, name: str, uids: list[str]) -> None:
+        """Put ``uids`` in the list ``name`` (an empty pick clears it: not set)."""
+        self.recording_form.set_values({name: uids or None})
 
     def request(self) -> StartRequest | None:
         """The validated start request, or None while something is invalid."""

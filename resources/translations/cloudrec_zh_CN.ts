@@ -495,7 +495,7 @@
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="86"/>
+        <location filename="../../gui/main_window.py" line="91"/>
         <source>Event log</source>
         <translation>事件日志</translation>
     </message>
@@ -595,12 +595,12 @@
         <translation>已重新连接在后台录制的内置服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="212"/>
+        <location filename="../../gui/recordings_controller.py" line="239"/>
         <source>Cannot list the server&apos;s recordings: {0}</source>
         <translation>无法列出服务器上的录制：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="231"/>
+        <location filename="../../gui/recordings_controller.py" line="258"/>
         <source>Reattached to the recording of channel {0}</source>
         <translation>已重新连接到频道 {0} 的录制</translation>
     </message>
@@ -625,63 +625,88 @@
         <translation>内置服务器已退出（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="318"/>
+        <location filename="../../gui/server_connection.py" line="300"/>
+        <source>no recording server is available</source>
+        <translation>没有可用的录制服务器</translation>
+    </message>
+    <message>
+        <location filename="../../gui/server_connection.py" line="329"/>
         <source>The embedded server keeps recording in the background.</source>
         <translation>内置服务器在后台继续录制。</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="334"/>
+        <location filename="../../gui/server_connection.py" line="345"/>
         <source>The server cannot stop by itself: {0}</source>
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="274"/>
-        <location filename="../../gui/main_window.py" line="346"/>
+        <location filename="../../gui/main_window.py" line="283"/>
+        <location filename="../../gui/main_window.py" line="397"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="127"/>
+        <location filename="../../gui/recordings_controller.py" line="129"/>
         <source>Starting a recording of channel {0}</source>
         <translation>开始录制频道 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="146"/>
+        <location filename="../../gui/recordings_controller.py" line="148"/>
         <source>Start failed: {0}</source>
         <translation>启动失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="271"/>
+        <location filename="../../gui/recordings_controller.py" line="298"/>
         <source>Fatal error in recording {0}: {1}</source>
         <translation>录制 {0} 发生严重错误：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="263"/>
+        <location filename="../../gui/recordings_controller.py" line="290"/>
         <source>Recorder failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的录制组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="265"/>
+        <location filename="../../gui/recordings_controller.py" line="292"/>
         <source>Uploader failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的上传组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="174"/>
+        <location filename="../../gui/recordings_controller.py" line="201"/>
         <source>Release failed: {0}</source>
         <translation>释放失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="181"/>
+        <location filename="../../gui/recordings_controller.py" line="179"/>
+        <source>Update failed: {0}</source>
+        <translation>更新失败：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/recordings_controller.py" line="182"/>
+        <source>subscription updated</source>
+        <translation>订阅已更新</translation>
+    </message>
+    <message>
+        <location filename="../../gui/recordings_controller.py" line="184"/>
+        <source>Updated whom the recording takes: {0}</source>
+        <translation>已更新录制的对象：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/recordings_controller.py" line="185"/>
+        <source>everyone</source>
+        <translation>所有人</translation>
+    </message>
+    <message>
+        <location filename="../../gui/recordings_controller.py" line="208"/>
         <source>released; recording on</source>
         <translation>已释放；继续录制</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="192"/>
+        <location filename="../../gui/recordings_controller.py" line="219"/>
         <source>released and cancelled</source>
         <translation>已释放并取消</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="194"/>
+        <location filename="../../gui/recordings_controller.py" line="221"/>
         <source>released</source>
         <translation>已释放</translation>
     </message>
@@ -701,7 +726,7 @@
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="362"/>
+        <location filename="../../gui/main_window.py" line="413"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>
@@ -719,62 +744,82 @@
 <context>
     <name>NewRecordingPanel</name>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="131"/>
+        <location filename="../../gui/forms/new_recording.py" line="139"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="133"/>
+        <location filename="../../gui/forms/new_recording.py" line="141"/>
         <source>Use the recommended bitrate</source>
         <translation>使用推荐码率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="146"/>
+        <location filename="../../gui/forms/new_recording.py" line="148"/>
+        <source>Pick…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/new_recording.py" line="150"/>
+        <source>Choose from the users in the channel now</source>
+        <translation>从当前频道内的用户中选择</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/new_recording.py" line="158"/>
+        <source>Update the selected recording</source>
+        <translation>更新所选录制</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/new_recording.py" line="162"/>
+        <source>Apply these lists of voices and pictures to the recording selected in the list, while it records (Agora&apos;s update)</source>
+        <translation>录制进行中，将这些声音和画面名单应用到列表中所选的录制（Agora 的 update）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/new_recording.py" line="179"/>
         <source>Recording</source>
         <translation>录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="147"/>
+        <location filename="../../gui/forms/new_recording.py" line="180"/>
         <source>Transcoding</source>
         <translation>转码</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="148"/>
+        <location filename="../../gui/forms/new_recording.py" line="181"/>
         <source>Storage</source>
         <translation>存储</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="157"/>
+        <location filename="../../gui/forms/new_recording.py" line="190"/>
         <source>Start recording</source>
         <translation>开始录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="174"/>
+        <location filename="../../gui/forms/new_recording.py" line="207"/>
         <source>not needed for the sandbox app</source>
         <translation>沙盒应用无需 Token</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="176"/>
+        <location filename="../../gui/forms/new_recording.py" line="209"/>
         <source>32 hexadecimal characters; the sandbox app needs no token.</source>
         <translation>32 个十六进制字符；沙盒应用无需 Token。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="177"/>
+        <location filename="../../gui/forms/new_recording.py" line="210"/>
         <source>The channel to record (1 to 64 bytes).</source>
         <translation>要录制的频道（1 到 64 字节）。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="178"/>
+        <location filename="../../gui/forms/new_recording.py" line="211"/>
         <source>AccessToken2 of the recorder, for apps with a certificate.</source>
         <translation>录制端的 AccessToken2，用于启用了 App 证书的应用。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="180"/>
+        <location filename="../../gui/forms/new_recording.py" line="213"/>
         <source>The recorder&apos;s own uid in the channel: 1 to 4294967295, unique in the channel.</source>
         <translation>录制端在频道内的 uid：1 到 4294967295，在频道内唯一。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="334"/>
+        <location filename="../../gui/forms/new_recording.py" line="383"/>
         <source>recommended: {0} kbps</source>
         <translation>推荐：{0} Kbps</translation>
     </message>
@@ -860,6 +905,66 @@
         <location filename="../../gui/models/recordings.py" line="148"/>
         <source>Last event</source>
         <translation>最近事件</translation>
+    </message>
+</context>
+<context>
+    <name>RosterDialog</name>
+    <message>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="53"/>
+        <source>Users in channel {0}:</source>
+        <translation>频道 {0} 内的用户：</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="62"/>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="84"/>
+        <source>Check at least one; to unset the list, delete its text</source>
+        <translation>请至少勾选一项；如需取消该名单，请删除其文本</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="92"/>
+        <source>Everyone (#allstream#)</source>
+        <translation>所有人（#allstream#）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="97"/>
+        <source>nothing</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="99"/>
+        <source>{0} ({1}; publishes {2})</source>
+        <translation>{0}（{1}；发布 {2}）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="102"/>
+        <source>{0} (not in the channel now)</source>
+        <translation>{0}（当前不在频道内）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="132"/>
+        <source>Reading the channel&apos;s users…</source>
+        <translation>正在读取频道内的用户…</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="136"/>
+        <source>Cannot read the channel&apos;s users: {0}</source>
+        <translation>无法读取频道内的用户：{0}</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../gui/dialogs/roster_dialog.py" line="140"/>
+        <source>%n user(s) in the channel.</source>
+        <translation>
+            <numerusform>频道内有 %n 个用户。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="142"/>
+        <source>Nobody is in the channel now.</source>
+        <translation>当前频道内没有用户。</translation>
     </message>
 </context>
 <context>

@@ -123,7 +123,7 @@ def _ts_keys(s3: S3Server, bucket: str) -> list[str]:
 
 async def _notices(url: str, token: str, rid: str, sid: str) -> list[dict[str, Any]]:
     """Every notice of a finished recording, read from its event stream."""
-    path = f"/v1/apps/{SANDBOX_APP_ID}/cloud_recording/resourceid/{rid}/sid/{sid}/mode/mix/events"
+    path = f"/v1/cloudrec/recordings/{sid}/events"
     notices: list[dict[str, Any]] = []
     async with httpx.AsyncClient(
         base_url=url, headers={"Authorization": f"Bearer {token}"}

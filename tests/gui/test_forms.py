@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox
 
 from core.bitrate import recommended_bitrate
@@ -27,6 +28,7 @@ from gui.forms.new_recording import (
     RECORDING_FIELDS,
     STORAGE_FIELDS,
     TRANSCODING_FIELDS,
+    UID_LISTS,
     NewRecordingPanel,
 )
 
@@ -355,3 +357,76 @@ def test_subscription_lists_are_typed_as_uids_and_checked_as_the_model_checks_th
     _set(form, "subscribe_video_uids", "#allstream#")
     assert panel.start_button.isEnabled()
     assert panel.request().recording.subscribe_video_uids == ("#allstream#",)  # type: ignore[union-attr]
+
+
+def test_the_update_button_needs_a_running_recording_and_valid_lists(
+    panel: NewRecordingPanel, qtbot: Any
+) -> None:
+    """Issue 17: each uid list has a Pick… button (it asks the window for the roster);
+    Update applies the lists to the selected running recording, so it is enabled only
+    with one and only while the lists are valid."""
+    form = panel.recording_form
+    for name in UID_LISTS:
+        with qtbot.waitSignal(panel.pick_requested) as picked:
+            panel.pick_buttons[name].click()
+        assert picked.args == [name]
+    assert not panel.update_button.isEnabled()
+    panel.set_update_target(True)
+    assert panel.update_button.isEnabled()
+    _set(form, "subscribe_audio_uids", "3")
+    _set(form, "unsubscribe_audio_uids", "4")  # both lists of one kind: invalid
+    assert not panel.update_button.isEnabled()
+    _set(form, "unsubscribe_audio_uids", "")
+    assert panel.update_button.isEnabled()
+    assert panel.uid_lists() == {
+        "subscribe_audio_uids": ("3",),
+        "unsubscribe_audio_uids": None,
+        "subscribe_video_uids": None,
+        "unsubscribe_video_uids": None,
+    }
+    with qtbot.waitSignal(panel.update_requested):
+        panel.update_button.click()
+    panel.set_uid_list("subscribe_audio_uids", ["5", "6"])
+    assert form.values()["subscribe_audio_uids"] == ("5", "6")
+    panel.set_update_target(False)
+    assert not panel.update_button.isEnabled()
+
+
+async def test_the_roster_dialog_keeps_chosen_uids_and_says_why_a_roster_is_missing(
+    qtbot: Any,
+) -> None:
+    """Issue 17: the uids already in a list are checked, those not in the channel now
+    stay listed, a refresh keeps what is checked, and a roster that cannot be read says
+    why and leaves the list as it was."""
+    from core.errors import CloudRecordingError, ErrorCode
+    from gui.dialogs.roster_dialog import RosterDialog
+
+    answers: list[Any] = [
+        [{"uid": 21, "role": "host", "tracks": ["audio", "video"]}, {"uid": 22, "role": "host"}],
+        CloudRecordingError("HTTP 401: the roster needs a token", ErrorCode.CONNECT_ERROR),
+    ]
+
+    async def load() -> list[dict[str, Any]]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return list(answer)
+
+    dialog = RosterDialog("Show pictures of", "demo", ["22", "99"], load)
+    qtbot.addWidget(dialog)
+    assert dialog.listed() == ["#allstream#", "99"] and dialog.chosen() == ["99"]
+    await dialog.refresh()
+    assert dialog.listed() == ["#allstream#", "21", "22", "99"]
+    assert dialog.chosen() == ["22", "99"]
+    assert dialog.users.item(1).text() == "21 (host; publishes audio, video)"
+    assert dialog.users.item(3).text() == "99 (not in the channel now)"
+    assert dialog.status.text() == "2 user(s) in the channel."
+    dialog.users.item(1).setCheckState(Qt.CheckState.Checked)
+    await dialog.refresh()  # cannot be read now: the list stays as it was
+    assert dialog.status.text() == (
+        "Cannot read the channel's users: HTTP 401: the roster needs a token"
+    )
+    assert dialog.chosen() == ["21", "22", "99"]
+    for row in range(dialog.users.count()):
+        dialog.users.item(row).setCheckState(Qt.CheckState.Unchecked)
+    assert not dialog.ok_button.isEnabled()  # nothing checked is no list

@@ -13,13 +13,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QPushButton
 
 from core import CloudStorageConfig, ErrorCode, RecordingConfig, StorageVendor, TranscodingConfig
 from core.enums import SANDBOX_APP_ID
+from core.layout import compute_layout
+from core.participants.analysis import decode_audio, iter_video, playlist_slices, window_colour
+from core.participants.synthetic import identify_uid, is_flash
 from core.sdk.embedded import bots_command
 from gui.dialogs.close_dialog import CloseDialog
 from gui.embedded_server import EmbeddedServer, ServerState, process_alive
@@ -370,3 +374,68 @@ async def test_a_recording_kept_in_the_background_is_reattached_by_the_next_wind
                 win.recordings.ticker.stop()
                 win.close_now()
                 win.deleteLater()
+
+
+async def test_uids_picked_from_the_roster_update_the_running_recording(
+    live_window: Any, tmp_path: Path
+) -> None:
+    """The Recording tab's Pick… lists the users in the selected recording's channel (the
+    server's roster); the picked uid goes into the list, and Update gives the running
+    recording that selection: from then on only that user's picture (a video list only:
+    no audio), checked on the decoded recording's last second."""
+    from gui.dialogs.roster_dialog import RosterDialog
+
+    win, url = live_window, live_window.connection.url
+    bots = _bots(url, "guisel")
+    try:
+        await wait_until(lambda: bots.poll() is None and _roster(url, "guisel") >= 2, 20)
+        storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(tmp_path / "rec"))
+        request = _request("guisel", storage)
+        rid = await win.start_recording(request)
+        model: RecordingsModel = win.recordings.model
+        await wait_until(lambda: model.row(rid).state is RowState.RECORDING, 20)  # type: ignore[union-attr]
+        panel = win.panel
+        assert not panel.update_button.isEnabled()  # nothing selected
+        win.recordings_view.table.selectRow(0)
+        assert panel.update_button.isEnabled()
+
+        picking = asyncio.ensure_future(win.on_pick_uids("subscribe_video_uids"))
+        await wait_until(lambda: win.roster_dialog is not None, 5)
+        dialog: RosterDialog = win.roster_dialog
+        await wait_until(lambda: len(dialog.listed()) == 3, 10)  # everyone + the two bots
+        everyone, first, second = dialog.listed()
+        assert everyone == "#allstream#" and int(first) < int(second)
+        assert dialog.chosen() == [] and not dialog.ok_button.isEnabled()
+        dialog.users.item(1).setCheckState(Qt.CheckState.Checked)
+        assert dialog.chosen() == [first] and dialog.ok_button.isEnabled()
+        dialog.accept()
+        await picking
+        assert panel.uid_lists()["subscribe_video_uids"] == (first,)
+
+        await asyncio.sleep(2.0)  # both users recorded for a while
+        win.panel.update_button.click()
+        updated = f"Updated whom the recording takes: subscribe_video_uids=['{first}']"
+        await wait_until(lambda: updated in win.event_log.toPlainText(), 10)
+        await asyncio.sleep(3.0)  # the recording goes on with the new selection
+        recorder = win.recordings.recorder(rid)
+        await recorder.stop()
+        await wait_until(lambda: model.row(rid).state is RowState.UPLOADED, 30)  # type: ignore[union-attr]
+    finally:
+        bots.terminate()
+        bots.wait(10)
+        await _shut_down(win)
+    row = model.row(rid)
+    assert row is not None
+    playlist = Path(row.location)
+    check_recording(playlist, fps=15)
+    both = [int(first), int(second)]
+    tc = request.recording.transcoding_config
+    windows = compute_layout(tc.layout, both, tc.width, tc.height)
+    paths = [p for p, _ in playlist_slices(playlist)]
+    last_second = [image for _, image in list(iter_video(paths))[-15:]]
+    for image in last_second:  # the second user's window now shows the first user alone
+        colour = window_colour(image, windows[int(second)])
+        assert is_flash(colour) or identify_uid(colour, both) == int(first), colour
+    audio = decode_audio(paths)
+    assert audio is not None
+    assert float(np.abs(audio.samples[-audio.sample_rate :]).max()) < 0.01  # no voice

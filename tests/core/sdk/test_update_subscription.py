@@ -22,7 +22,7 @@ from core import (
     create_cloud_recorder,
 )
 from core.enums import SANDBOX_APP_ID
-from core.selection import NOBODY, StreamSelection, UidFilter
+from core.selection import NOBODY, StreamSelection, UidFilter, lists_for_update
 from tests.core.server.test_http_recording import service_of
 from tests.helpers import agora_mock
 
@@ -109,3 +109,36 @@ async def test_update_subscription_changes_what_the_servers_recorder_takes(
     await recorder.update_subscription(subscribe_audio_uids=["#allstream#"])
     assert engine.recorder.selection == StreamSelection(audio=UidFilter(), video=NOBODY)
     await recorder.release(cancel=True)
+
+
+@pytest.mark.parametrize(
+    ("types", "lists", "sent"),
+    [
+        # no list at all is everyone at start; update needs a list: #allstream# per kind
+        (RecordingStreamType.AUDIO_VIDEO, {}, {"subscribe_audio_uids": ("#allstream#",),
+                                               "subscribe_video_uids": ("#allstream#",)}),
+        (RecordingStreamType.AUDIO_ONLY, {}, {"subscribe_audio_uids": ("#allstream#",)}),
+        (RecordingStreamType.VIDEO_ONLY, {}, {"subscribe_video_uids": ("#allstream#",)}),
+        # any list is sent as it is: a list for one kind only takes nothing of the other
+        (RecordingStreamType.AUDIO_VIDEO, {"subscribe_video_uids": ("3",)},
+         {"subscribe_video_uids": ("3",)}),
+        (RecordingStreamType.AUDIO_VIDEO,
+         {"unsubscribe_audio_uids": ("4",), "subscribe_video_uids": ("3", "5")},
+         {"unsubscribe_audio_uids": ("4",), "subscribe_video_uids": ("3", "5")}),
+    ],
+)  # fmt: skip
+def test_the_windows_lists_become_an_update_meaning_what_they_mean_at_start(
+    types: RecordingStreamType, lists: dict[str, tuple[str, ...]], sent: dict[str, Any]
+) -> None:
+    every = dict.fromkeys(
+        ("subscribe_audio_uids", "unsubscribe_audio_uids", "subscribe_video_uids",
+         "unsubscribe_video_uids"), None)  # fmt: skip
+    update = lists_for_update(types, {**every, **lists})
+    assert update == sent
+    # what the update selects is what the same lists select at start
+    start = StreamSelection.of(**lists)  # type: ignore[arg-type]
+    if lists:
+        assert StreamSelection.of(**update) == start  # type: ignore[arg-type]
+    else:
+        assert all(StreamSelection.of(**update).audio.takes(u) == types.has_audio for u in (1, 9))
+        assert all(StreamSelection.of(**update).video.takes(u) == types.has_video for u in (1, 9))

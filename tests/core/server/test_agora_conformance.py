@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 
+import core.server.service as service_module
 from core.enums import SANDBOX_APP_ID
 from core.notices import service_state
 from core.server.agora_fields import refused_paths
@@ -90,8 +93,47 @@ async def test_documented_examples_are_honoured_or_refused_per_table(
     assert _error(layout) == (400, 432)
     assert layout.json()["reason"].startswith("clientRequest.mixedVideoLayout: 3 is not supported")
     stopped = await http.post(f"{base}/stop", json=_body(ex.STOP, "conf", 527841, tmp_path))
-    assert stopped.status_code == 200, stopped.text
+    assert _error(stopped) == (206, 435)  # nobody sent a stream: Agora's 206
     assert set(stopped.json()["serverResponse"]) == {"fileListMode", "fileList", "uploadingStatus"}
+
+
+async def test_calls_after_resource_expired_hour_are_400_code_433(
+    channel_server: Any, http: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``resourceExpiredHour`` 1: an hour after start, query, update, updateLayout and stop
+    answer Agora's 400 code 433 and change nothing; the recording goes on meanwhile."""
+    acquired = await http.post(
+        "/acquire",
+        json={"cname": "hour", "uid": "91", "clientRequest": {"resourceExpiredHour": 1}},
+    )
+    rid = acquired.json()["resourceId"]
+    started = await http.post(
+        f"/resourceid/{rid}/mode/mix/start", json=_composite("hour", 91, tmp_path)
+    )
+    assert started.status_code == 200, started.text
+    base = f"/resourceid/{rid}/sid/{started.json()['sid']}/mode/mix"
+    identity = {"cname": "hour", "uid": "91"}
+    calls = {
+        "query": ("GET", f"{base}/query", None),
+        "update": ("POST", f"{base}/update", {**identity, "clientRequest": {"streamSubscribe": {
+            "audioUidList": {"subscribeAudioUids": ["#allstream#"]}}}}),
+        "updateLayout": ("POST", f"{base}/updateLayout",
+                         {**identity, "clientRequest": {"mixedVideoLayout": 1}}),
+        "stop": ("POST", f"{base}/stop", {**identity, "clientRequest": {}}),
+    }  # fmt: skip
+    hour_later = time.time() + 3600.5
+    monkeypatch.setattr(service_module, "time", SimpleNamespace(
+        monotonic=time.monotonic, time=lambda: hour_later))  # fmt: skip
+    for name, (method, path, body) in calls.items():
+        answer = await http.request(method, path, json=body)
+        assert _error(answer) == (400, 433), (name, answer.text)
+        assert answer.json()["reason"] == (
+            "the resourceId expired: its resourceExpiredHour (1 h) passed since start"
+        )
+    monkeypatch.undo()  # within the hour again: it was recording all along
+    query = (await http.get(f"{base}/query")).json()["serverResponse"]
+    assert query["status"] == 5
+    assert _error(await http.post(f"{base}/stop", json=calls["stop"][2])) == (206, 435)
 
 
 START_REFUSED = refused_paths("start")
@@ -155,14 +197,18 @@ async def test_agoras_statuses_and_codes(
         f"/resourceid/{other}/mode/mix/start", json=_composite("codes", 90, tmp_path)
     )
     assert _error(conflict) == (400, 53)
-    # two stops at once: one stops, the other finds it exiting (400 code 49)
+    # two stops at once: one stops, the other finds it exiting (400 code 49); nobody
+    # was in the channel, so the stop is Agora's 206 code 435 (no user sent a stream)
+    # with the usual answer
     base = f"/resourceid/{rid}/sid/{sid}/mode/mix"
     stop = _body(ex.STOP, "codes", 90, tmp_path)
     answers = await asyncio.gather(
         http.post(f"{base}/stop", json=stop), http.post(f"{base}/stop", json=stop)
     )
-    assert sorted(a.status_code for a in answers) == [200, 400]
-    assert [a.json()["code"] for a in answers if a.status_code == 400] == [49]
+    assert sorted(_error(a) for a in answers) == [(206, 435), (400, 49)]
+    (stopped,) = [a.json() for a in answers if a.status_code == 206]
+    assert (stopped["sid"], stopped["serverResponse"]["fileListMode"]) == (sid, "string")
+    assert stopped["serverResponse"]["fileList"].endswith(".m3u8")
     service = channel_server.app.state.recordings
     await wait_until(lambda: service.session(APP, rid, sid).finished, 20)
     # once it ended: query, updateLayout and stop are 404 code 404, as Agora's

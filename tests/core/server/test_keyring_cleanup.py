@@ -160,6 +160,6 @@ async def test_a_start_that_fails_leaves_no_key_in_the_keyring(
         f"{BASE}/resourceid/{good.json()['resourceId']}/sid/{good.json()['sid']}/mode/mix/stop",
         json={"cname": "good", "uid": "21"},
     )
-    assert stopped.status_code == 200, stopped.text
+    assert stopped.status_code == 206, stopped.text  # an empty channel: Agora's 206
     await forgotten(good.json()["sid"])
     assert await keyring_items() == before
