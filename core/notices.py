@@ -1,9 +1,13 @@
-"""Notification events of a recording, shaped like Agora's webhook notices.
+"""Notification events of a recording, shaped as Agora's webhook notices.
 
 The server appends one notice per event to each recording's log; the SDK reads the
 log as a server-sent event stream (or derives the same notices from polling
-``query``) and turns notices into observer callbacks. Event type numbers and
-``msgName`` values are Agora's Cloud Recording notification types.
+``query``) and turns notices into observer callbacks, and the server pushes them to
+webhook endpoints. Event type numbers, ``msgName`` values, ``serviceType`` and each
+event's ``details`` fields are those of Agora's Notification Center Service for Cloud
+Recording (docs/webhooks.md, "Events"); ``payload.sequence`` counts from 0. Agora's
+receivers take new fields and ignore unknown event types, which is where cloudrec's
+additions go: a few extra ``details`` fields, and event 2001 (a slice stored).
 """
 
 from __future__ import annotations
@@ -31,20 +35,21 @@ def service_state(server_response: dict[str, Any], name: str = RECORDER_SERVICE)
 
 
 class EventType(IntEnum):
-    """Agora Cloud Recording notification event types that cloudrec sends."""
+    """Agora Cloud Recording notification event types that cloudrec sends (and its own)."""
 
-    ERROR = 1  # cloud_recording_error: details.module 0 recorder, 1 uploader, 2 storage
-    WARNING = 2  # cloud_recording_warning
-    STATUS_UPDATE = 3  # cloud_recording_status_update
-    FILE_INFOS = 4  # cloud_recording_file_infos: the playlist and its slices
-    SESSION_EXIT = 11  # session_exit: the recording service has exited
-    UPLOADER_STARTED = 30  # uploader_started
-    UPLOADED = 31  # uploaded: every file is in the third-party storage
+    ERROR = 1  # cloud_recording_error: module, errorLevel, errorCode, stat, errorMsg
+    WARNING = 2  # cloud_recording_warning: module, warnCode
+    STATUS_UPDATE = 3  # cloud_recording_status_update: status, recordingMode, fileList
+    FILE_INFOS = 4  # cloud_recording_file_infos: fileList (the playlist's name), once
+    SESSION_EXIT = 11  # session_exit: exitStatus
+    UPLOADER_STARTED = 30  # uploader_started: status
+    UPLOADED = 31  # uploaded: every file is in the third-party storage; status, fileList
     BACKUPED = 32  # backuped: some files are in the backup and still being retried
     UPLOADING_PROGRESS = 33  # uploading_progress: details.progress in 1/10000
-    RECORDER_STARTED = 40  # recorder_started
-    RECORDER_LEAVE = 41  # recorder_leave: details.leaveCode, details.reason
-    RECORDER_SLICE_START = 42  # recorder_slice_start
+    RECORDER_STARTED = 40  # recorder_started: status
+    RECORDER_LEAVE = 41  # recorder_leave: leaveCode (a bit mask, LEAVE_*)
+    RECORDER_SLICE_START = 42  # recorder_slice_start: once, at the first slice
+    SLICE_STORED = 2001  # cloudrec's: one slice stored (fileName, bytes, duration)
 
 
 MSG_NAMES: dict[EventType, str] = {
@@ -60,11 +65,72 @@ MSG_NAMES: dict[EventType, str] = {
     EventType.RECORDER_STARTED: "recorder_started",
     EventType.RECORDER_LEAVE: "recorder_leave",
     EventType.RECORDER_SLICE_START: "recorder_slice_start",
+    EventType.SLICE_STORED: "cloudrec_slice_stored",
 }
+
+SERVICE_TYPES: dict[EventType, int] = {
+    EventType.UPLOADER_STARTED: 2,
+    EventType.UPLOADED: 2,
+    EventType.BACKUPED: 2,
+    EventType.UPLOADING_PROGRESS: 2,
+    EventType.RECORDER_STARTED: 1,
+    EventType.RECORDER_LEAVE: 1,
+    EventType.RECORDER_SLICE_START: 1,
+    EventType.SLICE_STORED: 1,
+}
+"""``payload.serviceType`` (Agora: 0 the cloud recording service, 1 the recorder module,
+2 the uploader module); events not listed are the service's (0)."""
 
 MODULE_RECORDER = 0
 MODULE_UPLOADER = 1
-MODULE_STORAGE = 2
+MODULE_SERVICE = 2
+"""``details.module`` of errors and warnings (Agora: 0 recorder, 1 uploader, 2 the cloud
+recording service)."""
+
+LEAVE_INIT = 0
+"""``leaveCode`` of recorder_leave, Agora's bit mask: the recorder could not start."""
+LEAVE_SIGNAL = 2
+"""The service ended the recorder (Agora: SIGINT): cloudrec's server stopped or
+restarted while recording, or the recorder failed."""
+LEAVE_NO_USERS = 4
+"""Nobody was in the channel for ``maxIdleTime``: the recorder left by itself."""
+LEAVE_CLIENT = 16
+"""The recorder left on request (``stop``)."""
+
+ERROR_LEVEL_MEDIUM = 3
+ERROR_LEVEL_FATAL = 5
+"""``errorLevel`` of error notices (Agora: 1 debug ... 5 fatal): cloudrec's errors are
+3 (the recording goes on, or ended as reported by recorder_leave) or 5 (fatal: the
+recording could not start, or ends now)."""
+
+WARN_UPLOADS_RECOVERED = 1001
+WARN_LOW_DISK = 1002
+"""cloudrec's ``warnCode`` values (Agora's 31/32 are re-uploads, which cloudrec reports
+as uploader errors while it retries): uploads work again; the data folder runs low."""
+
+RECORDING_MODE_COMPOSITE = 1
+"""``recordingMode`` of status updates: Agora's English reference (0 individual,
+1 composite; its Chinese reference says the opposite: docs/webhooks.md)."""
+
+
+def track_type(has_audio: bool, has_video: bool) -> str:
+    """Agora's ``trackType`` of a file: ``audio``, ``video`` or ``audio_and_video``."""
+    if has_audio and has_video:
+        return "audio_and_video"
+    return "audio" if has_audio else "video"
+
+
+def mixed_file(name: str, track: str, start_ms: int) -> dict[str, Any]:
+    """One ``fileList`` entry of uploaded/backuped for the mixed recording (``uid`` "0":
+    every user)."""
+    return {
+        "fileName": name,
+        "trackType": track,
+        "uid": "0",
+        "mixedAllUser": True,
+        "isPlayable": True,
+        "sliceStartTime": start_ms,
+    }
 
 
 def make_notice(
@@ -83,7 +149,7 @@ def make_notice(
             "sid": sid,
             "sequence": sequence,
             "sendts": now_ms,
-            "serviceType": 0,
+            "serviceType": SERVICE_TYPES.get(event_type, 0),
             "details": {"msgName": MSG_NAMES[event_type], **details},
         },
     }

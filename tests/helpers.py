@@ -96,7 +96,7 @@ def promised_callbacks(notices: list[dict[str, Any]]) -> list[tuple[str, tuple[A
             calls.append(("on_recording_uploading_progress", (percent, details["playlist"])))
         elif kind == 1:
             code = ErrorCode(details["errorCode"])
-            if details["fatal"]:
+            if details["errorLevel"] == 5:  # Agora's "fatal"
                 calls.append(("on_recording_fatal_error", (code,)))
             elif details["module"] == 1:
                 calls.append(("on_uploader_failure", (code, details["errorMsg"])))
@@ -105,9 +105,9 @@ def promised_callbacks(notices: list[dict[str, Any]]) -> list[tuple[str, tuple[A
         elif kind == 41 and ("on_recording_stopped", ()) not in calls:
             calls.append(("on_recording_stopped", ()))
         elif kind == 31:
-            calls.append(("on_recording_uploaded", (details["fileName"],)))
+            calls.append(("on_recording_uploaded", (details["fileList"][0]["fileName"],)))
         elif kind == 32:
-            calls.append(("on_recording_backed_up", (details["fileName"],)))
+            calls.append(("on_recording_backed_up", (details["fileList"][0]["fileName"],)))
     return calls
 
 

@@ -19,7 +19,7 @@ import httpx
 from httpx_sse import aconnect_sse
 
 from core.errors import CloudRecordingError, ErrorCode
-from core.notices import MODULE_UPLOADER, EventType
+from core.notices import ERROR_LEVEL_FATAL, MODULE_UPLOADER, EventType
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class NoticeHandler:
 
     def __init__(self, dispatch: Dispatch) -> None:
         self._dispatch = dispatch
-        self.last_sequence = 0
+        self.last_sequence = -1  # notices count from 0
         self.started = asyncio.Event()
         self.stopped = asyncio.Event()
         self.exited = asyncio.Event()
@@ -63,7 +63,7 @@ class NoticeHandler:
         elif kind is EventType.ERROR:
             code = ErrorCode(details.get("errorCode", ErrorCode.GENERAL_ERROR))
             message = str(details.get("errorMsg", ""))
-            if details.get("fatal"):
+            if details.get("errorLevel") == ERROR_LEVEL_FATAL:
                 self.fatal = (code, message)
                 await self._dispatch("on_recording_fatal_error", (code,))
             elif details.get("module") == MODULE_UPLOADER:
@@ -73,19 +73,28 @@ class NoticeHandler:
         elif kind is EventType.RECORDER_LEAVE:
             await self.mark_stopped()
         elif kind is EventType.UPLOADED:
-            await self._dispatch("on_recording_uploaded", (str(details.get("fileName", "")),))
+            await self._dispatch("on_recording_uploaded", (_file_names(details),))
         elif kind is EventType.BACKUPED:
-            await self._dispatch("on_recording_backed_up", (str(details.get("fileName", "")),))
+            await self._dispatch("on_recording_backed_up", (_file_names(details),))
         elif kind is EventType.SESSION_EXIT:
             self.exited.set()
-        if details.get("final"):
-            self.done.set()
 
     async def mark_stopped(self) -> None:
         """Report ``on_recording_stopped`` once, whoever notices first."""
         if not self.stopped.is_set():
             self.stopped.set()
             await self._dispatch("on_recording_stopped", ())
+
+
+def _file_names(details: dict[str, Any]) -> str:
+    """The file names of an uploaded/backuped notice (Agora's ``fileList`` of
+    ``{fileName, ...}``), comma-separated: the playlist of a mixed recording."""
+    files = details.get("fileList")
+    if isinstance(files, str):
+        return files
+    if isinstance(files, list):
+        return ",".join(str(f.get("fileName", "")) for f in files if isinstance(f, dict))
+    return ""
 
 
 POLL_INTERVAL = 2.0
@@ -118,9 +127,12 @@ async def follow_events(
                     if event.event == "notice" and event.data:
                         received = True
                         await handler.handle(json.loads(event.data))
+                    elif event.event == "end":  # the recording ended: nothing more will come
+                        handler.done.set()
+                        return
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code == 404:
-                if not received and handler.last_sequence == 0:
+                if not received and handler.last_sequence < 0:
                     raise NoEventStream(path) from None
                 return  # the server forgot the recording: nothing more will come
             failures += 1
@@ -195,7 +207,8 @@ class QueryPoller:
         await self._emit(EventType.RECORDER_LEAVE)
         status = server.get("uploadingStatus")
         if status == "uploaded":
-            await self._emit(EventType.UPLOADED, fileName=name)
+            await self._emit(EventType.UPLOADED, fileList=name)
         elif status == "backuped":
-            await self._emit(EventType.BACKUPED, fileName=name)
-        await self._emit(EventType.SESSION_EXIT, final=True)
+            await self._emit(EventType.BACKUPED, fileList=name)
+        await self._emit(EventType.SESSION_EXIT)
+        self.handler.done.set()

@@ -20,7 +20,14 @@ from typing import Any
 
 from core.database import DatabaseError
 from core.errors import ErrorCode
-from core.notices import MODULE_RECORDER, MODULE_UPLOADER, EventType, make_notice
+from core.notices import (
+    ERROR_LEVEL_FATAL,
+    ERROR_LEVEL_MEDIUM,
+    MODULE_RECORDER,
+    MODULE_UPLOADER,
+    EventType,
+    make_notice,
+)
 from core.server.state import StateStore
 
 logger = logging.getLogger(__name__)
@@ -64,7 +71,7 @@ class NoticeLog:
 
     @property
     def last_sequence(self) -> int:
-        """Sequence number of the newest notice (0 when there is none)."""
+        """Sequence number of the newest notice (-1 when there is none: they count from 0)."""
         return self._sequence
 
     @property
@@ -114,13 +121,15 @@ class NoticeLog:
         return True
 
     async def error(self, code: ErrorCode, message: str, *, fatal: bool = False) -> None:
-        """Append an error notice (``cloud_recording_error``); its module follows ``code``."""
+        """Append an error notice (``cloud_recording_error``); its module follows ``code``.
+        A fatal one (the recording could not start) has ``errorLevel`` 5 and ``stat`` 1."""
         await self.append(
             EventType.ERROR,
             module=error_module(code),
+            errorLevel=ERROR_LEVEL_FATAL if fatal else ERROR_LEVEL_MEDIUM,
             errorCode=int(code),
+            stat=1 if fatal else 0,
             errorMsg=message,
-            fatal=fatal,
         )
 
     async def close(self) -> None:

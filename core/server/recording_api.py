@@ -669,11 +669,12 @@ async def recording(sid: str, request: Request) -> dict[str, Any]:
 async def events(
     sid: str,
     request: Request,
-    after: Annotated[int, Query(ge=0, le=MAX_SEQUENCE)] = 0,
+    after: Annotated[int, Query(ge=-1, le=MAX_SEQUENCE)] = -1,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Server-sent events of one recording of the caller: every notice after sequence
-    ``after``, then live ones until it ends (extension; 404 code 404 as
+    ``after`` (-1, the default: from the first, sequence 0), then live ones until it ends,
+    when an ``end`` event says that nothing more will come (extension; 404 code 404 as
     ``/recordings/{sid}``)."""
     session = _own_session(request, sid)
     if last_event_id:
@@ -691,7 +692,8 @@ async def events(
                     continue
                 try:
                     notice = pending.result()
-                except StopAsyncIteration:
+                except StopAsyncIteration:  # the log is closed: nothing more will come
+                    yield b"event: end\ndata: {}\n\n"
                     return
                 pending = None
                 seq = notice["payload"]["sequence"]

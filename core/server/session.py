@@ -39,7 +39,21 @@ from core.media.recorder import (
     SliceStored,
     StopReason,
 )
-from core.notices import MODULE_RECORDER, MODULE_UPLOADER, RECORDER_SERVICE, EventType, Status
+from core.notices import (
+    LEAVE_CLIENT,
+    LEAVE_NO_USERS,
+    LEAVE_SIGNAL,
+    MODULE_RECORDER,
+    MODULE_UPLOADER,
+    RECORDER_SERVICE,
+    RECORDING_MODE_COMPOSITE,
+    WARN_LOW_DISK,
+    WARN_UPLOADS_RECOVERED,
+    EventType,
+    Status,
+    mixed_file,
+    track_type,
+)
 from core.server.notice_log import NoticeLog
 from core.server.state import RecordingRow, StateStore
 from core.storage.destination import StorageError
@@ -54,6 +68,13 @@ from core.storage.uploader import (
 )
 
 logger = logging.getLogger(__name__)
+
+LEAVE_CODES = {
+    StopReason.REQUESTED: LEAVE_CLIENT,
+    StopReason.IDLE: LEAVE_NO_USERS,
+    StopReason.FAILED: LEAVE_SIGNAL,
+}
+"""recorder_leave's ``leaveCode`` (Agora's bit mask) for each way a recording ends."""
 
 CHECK_TIMEOUT = 5.0
 """Seconds the destination check at start may take (a wrong bucket fails fast)."""
@@ -106,6 +127,8 @@ class RecordingSession:
         self._unsaved_row: dict[str, Any] = {}  # row fields the database could not take
         self._faulted = False  # the database failed while recording (reported once)
         self._low_disk = False  # a low-disk warning was given (until space recovers)
+        self._start_ms: int | None = None  # Unix ms of the recording's output time 0
+        self._slices_started = False  # recorder_slice_start was sent (once, at the first)
         self._ordering = asyncio.Lock()  # one handler at a time: notices stay in order
         self._tasks: set[asyncio.Task[None]] = set()
         self._progress_task: asyncio.Task[None] | None = None
@@ -228,7 +251,9 @@ class RecordingSession:
         abnormally, and settle once its uploads are done (or after the grace period)."""
         self._abnormal, self._exit_reason = True, "server restarted"
         await self.log.append(
-            EventType.RECORDER_LEAVE, leaveCode=1, reason="the server restarted while recording"
+            EventType.RECORDER_LEAVE,
+            leaveCode=LEAVE_SIGNAL,
+            reason="the server restarted while recording",
         )
         self._recorder_stopped.set()
         self._spawn(self._settle_after_grace())
@@ -242,11 +267,13 @@ class RecordingSession:
         if was_recording:
             self._abnormal, self._exit_reason = True, "server restarted"
             await self.log.append(
-                EventType.RECORDER_LEAVE, leaveCode=1, reason="the server restarted while recording"
+                EventType.RECORDER_LEAVE,
+                leaveCode=LEAVE_SIGNAL,
+                reason="the server restarted while recording",
             )
         await self.log.error(ErrorCode.UPLOADER_FAILED, message)
         await self.log.append(
-            EventType.BACKUPED, status=1, fileName=self.row.playlist, pending=pending
+            EventType.BACKUPED, status=0, fileList=self._uploaded_files(), pending=pending
         )
         status = self._end_status() if was_recording else self.status
         reason = self._exit_reason if was_recording else (self.row.exit_reason or "stopped")
@@ -273,6 +300,7 @@ class RecordingSession:
             await self.log.append(
                 EventType.WARNING,
                 module=MODULE_RECORDER,
+                warnCode=WARN_LOW_DISK,
                 warnMsg=(
                     f"only {free // 2**20} MiB free in the server's data folder "
                     f"(warning below {threshold // 2**20} MiB): free space there, or the "
@@ -303,18 +331,13 @@ class RecordingSession:
     async def _handle(self, event: RecorderEvent) -> None:
         async with self._ordering:
             if isinstance(event, RecorderStarted):
+                self._start_ms = round(event.start_time * 1000)
                 await self._set_status(Status.RECORDING)
                 await self.log.append(
                     EventType.RECORDER_STARTED, status=0, startTime=event.start_time
                 )
             elif isinstance(event, SliceStored):
-                await self.log.append(
-                    EventType.RECORDER_SLICE_START,
-                    fileName=event.slice.name,
-                    bytes=event.slice.bytes,
-                    duration=event.slice.duration,
-                    playlist=event.playlist_key,
-                )
+                await self._slice_stored(event)
             elif isinstance(event, IdleExit):
                 await self.log.error(
                     ErrorCode.NO_USERS,
@@ -333,7 +356,7 @@ class RecordingSession:
         self._exit_reason = str(event.reason)
         await self.log.append(
             EventType.RECORDER_LEAVE,
-            leaveCode=1 if self._abnormal else 0,
+            leaveCode=LEAVE_CODES[event.reason],
             reason=str(event.reason),
             slices=event.slices,
             duration=event.duration,
@@ -361,7 +384,10 @@ class RecordingSession:
                 )
             elif isinstance(event, UploadRecovered):
                 await self.log.append(
-                    EventType.WARNING, module=MODULE_UPLOADER, warnMsg="uploads work again"
+                    EventType.WARNING,
+                    module=MODULE_UPLOADER,
+                    warnCode=WARN_UPLOADS_RECOVERED,
+                    warnMsg="uploads work again",
                 )
             elif isinstance(event, BackedUp):
                 if self._recorder_stopped.is_set():
@@ -385,9 +411,9 @@ class RecordingSession:
     async def _on_backed_up(self, pending: int) -> None:
         if self.settled:
             return
-        await self._announce_files()
+        await self._append_progress()
         await self.log.append(
-            EventType.BACKUPED, status=1, fileName=self.row.playlist, pending=pending
+            EventType.BACKUPED, status=0, fileList=self._uploaded_files(), pending=pending
         )
         await self._settle(self._end_status(), self._exit_reason, "backuped", final=False)
 
@@ -395,10 +421,8 @@ class RecordingSession:
         if self.finished:
             return
         if not self.settled:
-            await self._announce_files()
-        await self.log.append(
-            EventType.UPLOADED, status=0, fileName=self.row.playlist, final=self.settled
-        )
+            await self._append_progress()
+        await self.log.append(EventType.UPLOADED, status=0, fileList=self._uploaded_files())
         if not self.settled:
             await self._settle(self._end_status(), self._exit_reason, "uploaded", final=True)
         else:
@@ -413,7 +437,12 @@ class RecordingSession:
     async def _set_status(self, status: Status, **fields: Any) -> None:
         self.status = status
         self._update_row(status=int(status), **fields)
-        await self.log.append(EventType.STATUS_UPDATE, status=int(status))
+        await self.log.append(
+            EventType.STATUS_UPDATE,
+            status=int(status),
+            recordingMode=RECORDING_MODE_COMPOSITE,
+            fileList=self.row.playlist or "",
+        )
 
     def _update_row(self, **fields: Any) -> None:
         """Store row fields, with any an earlier fault kept in memory (see the module
@@ -437,9 +466,51 @@ class RecordingSession:
             "slices recorded so far are kept and uploaded",
         )
 
-    async def _announce_files(self) -> None:
-        await self._append_progress()
-        await self.log.append(EventType.FILE_INFOS, fileList=self._file_list())
+    async def _slice_stored(self, event: SliceStored) -> None:
+        """cloudrec's slice notice; with the first slice, Agora's recorder_slice_start (the
+        recording's start, once) and cloudrec_file_infos (the playlist's name, once)."""
+        start_ms = self._recording_start_ms() + round(event.slice.start * 1000)
+        if not self._slices_started:
+            self._slices_started = True
+            await self.log.append(
+                EventType.RECORDER_SLICE_START,
+                startUtcMs=start_ms,
+                discontinueUtcMs=start_ms,
+                mixedAllUser=True,
+                streamUid="0",
+                trackType=self._track_type(),
+            )
+            await self.log.append(EventType.FILE_INFOS, fileList=event.playlist_key)
+        await self.log.append(
+            EventType.SLICE_STORED,
+            fileName=event.slice.name,
+            bytes=event.slice.bytes,
+            duration=event.slice.duration,
+            sliceStartUtcMs=start_ms,
+            playlist=event.playlist_key,
+        )
+
+    def _recording_start_ms(self) -> int:
+        """Unix ms of the recording's output time 0: from recorder_started (this run's, or
+        the stored one of a recording resumed after a restart), else its start call."""
+        if self._start_ms is None:
+            for notice in self._store.notices(self.sid):
+                start = notice["payload"]["details"].get("startTime")
+                if notice["eventType"] == EventType.RECORDER_STARTED and start is not None:
+                    self._start_ms = round(float(start) * 1000)
+                    break
+            else:
+                return round(self.row.created_at * 1000)
+        return self._start_ms
+
+    def _track_type(self) -> str:
+        types = self.config.recording_stream_types
+        return track_type(types.has_audio, types.has_video)
+
+    def _uploaded_files(self) -> list[dict[str, Any]]:
+        """``fileList`` of uploaded/backuped: the mixed recording's playlist."""
+        name = self.row.playlist or ""
+        return [mixed_file(name, self._track_type(), self._recording_start_ms())]
 
     def _end_status(self) -> Status:
         return Status.EXITED_ABNORMALLY if self._abnormal else Status.STOPPED
@@ -452,7 +523,7 @@ class RecordingSession:
             status, stopped_at=time.time(), exit_reason=reason, uploading_status=uploading_status
         )
         await self.log.append(
-            EventType.SESSION_EXIT, exitStatus=0 if status is Status.STOPPED else 1, final=final
+            EventType.SESSION_EXIT, exitStatus=0 if status is Status.STOPPED else 1
         )
         self._settled.set()
         if final:
@@ -462,14 +533,6 @@ class RecordingSession:
         await self.log.close()
         if self.uploader is not None:
             await self.uploader.aclose()
-
-    def _file_list(self) -> list[dict[str, Any]]:
-        if self.uploader is None:
-            return []
-        return [
-            {"fileName": r.name, "bytes": r.bytes, "duration": r.duration, "uploaded": r.uploaded}
-            for r in self.uploader.slices()
-        ]
 
     async def _append_progress(self) -> None:
         """An uploading-progress notice: stored bytes per recorded bytes, in 1/10000

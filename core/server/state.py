@@ -138,7 +138,8 @@ class StateStore(Database):
                 (sid, sequence, json.dumps(notice)),
             )
 
-    def notices(self, sid: str, after: int = 0) -> list[dict[str, Any]]:
+    def notices(self, sid: str, after: int = -1) -> list[dict[str, Any]]:
+        """The notices of ``sid`` with a sequence number above ``after``, in order."""
         rows = self.fetchall(
             "SELECT body FROM notices WHERE sid = ? AND sequence > ? ORDER BY sequence",
             (sid, after),
@@ -146,5 +147,7 @@ class StateStore(Database):
         return [json.loads(r[0]) for r in rows]
 
     def last_sequence(self, sid: str) -> int:
+        """The sequence number of the newest notice of ``sid`` (-1 when it has none:
+        sequence numbers count from 0, as Agora's)."""
         row = self.fetchone("SELECT MAX(sequence) FROM notices WHERE sid = ?", (sid,))
-        return int(row[0] or 0) if row else 0
+        return int(row[0]) if row and row[0] is not None else -1

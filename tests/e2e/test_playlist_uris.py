@@ -77,7 +77,7 @@ async def _record(channel_server: Any, storage: CloudStorageConfig, uid: int) ->
 
         def stored() -> int:
             return sum(
-                n["payload"]["details"]["msgName"] == "recorder_slice_start"
+                n["payload"]["details"]["msgName"] == "cloudrec_slice_stored"
                 for n in store.notices(sid)
             )
 

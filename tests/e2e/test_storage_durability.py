@@ -129,7 +129,7 @@ async def _notices(url: str, token: str, rid: str, sid: str) -> list[dict[str, A
         base_url=url, headers={"Authorization": f"Bearer {token}"}
     ) as http:
         async with asyncio.timeout(20):
-            async with aconnect_sse(http, "GET", path, params={"after": "0"}) as source:
+            async with aconnect_sse(http, "GET", path, params={"after": "-1"}) as source:
                 source.response.raise_for_status()
                 async for event in source.aiter_sse():
                     if event.event == "notice":
@@ -248,18 +248,19 @@ async def test_each_slice_is_in_the_bucket_within_one_slice_of_closing(
     )
     assert [f"recordings/{s}" for s in slices] == _ts_keys(s3_server, s3_bucket)
     # Each slice is in the bucket within one slice length of being closed and kept
-    # (its recorder_slice_start notice, written once it is in the backup and the ledger).
-    stored = _details(notices, "recorder_slice_start")
+    # (its cloudrec_slice_stored notice, written once it is in the backup and the ledger).
+    stored = _details(notices, "cloudrec_slice_stored")
     assert [d["fileName"] for d in stored] == slices
     closed = {
         n["payload"]["details"]["fileName"]: n["notifyMs"] / 1000
         for n in notices
-        if n["payload"]["details"]["msgName"] == "recorder_slice_start"
+        if n["payload"]["details"]["msgName"] == "cloudrec_slice_stored"
     }
     lags = {name: first_seen[f"recordings/{name}"] - closed[name] for name in slices}
     assert max(lags.values()) <= SLICE_SECONDS, lags
     (leave,) = _details(notices, "recorder_leave")
-    assert (leave["leaveCode"], leave["reason"], leave["slices"]) == (0, "requested", len(slices))
+    # Agora's leaveCode bit 16: the recorder left on request
+    assert (leave["leaveCode"], leave["reason"], leave["slices"]) == (16, "requested", len(slices))
     assert abs(leave["duration"] - media.listed_seconds) <= 0.0005 * len(slices)
     assert log.names().count("on_recording_uploaded") == 1
     assert ("on_recording_uploaded", (recorder.recording_id, playlist)) in log.calls
@@ -267,9 +268,8 @@ async def test_each_slice_is_in_the_bucket_within_one_slice_of_closing(
     assert "on_recording_backed_up" not in log.names()
     progress = [args[1] for n, args in log.calls if n == "on_recording_uploading_progress"]
     assert progress[-1] == 100
-    assert _details(notices, "uploaded") == [
-        {"msgName": "uploaded", "status": 0, "fileName": playlist, "final": False}
-    ]
+    (uploaded,) = _details(notices, "uploaded")
+    assert (uploaded["status"], [f["fileName"] for f in uploaded["fileList"]]) == (0, [playlist])
 
 
 async def test_an_outage_over_the_end_backs_up_then_uploads_every_slice(
@@ -395,11 +395,11 @@ async def test_a_killed_server_uploads_every_finished_slice_after_restart(
     assert leaves == [
         {
             "msgName": "recorder_leave",
-            "leaveCode": 1,
+            "leaveCode": 2,  # Agora's bit 2: the service ended the recorder
             "reason": "the server restarted while recording",
         }
     ]
-    assert _details(notices, "uploaded")[-1]["fileName"] == playlist
+    assert _details(notices, "uploaded")[-1]["fileList"][0]["fileName"] == playlist
     # Replayed and live through a new SDK instance: the end, then the upload.
     names = [n for n in after.names() if n != "on_recording_uploading_progress"]
     assert names == ["on_recording_started", "on_recording_stopped", "on_recording_uploaded"]

@@ -125,7 +125,7 @@ async def test_an_empty_channel_ends_the_recording_by_itself_with_each_callback_
     print("idle exit", when(1) - when(30), when(1) - when(40), "ms after notices 30 and 40")
     assert when(30) + 5000 <= when(1) <= when(40) + 5000 + SCHEDULING_MS
     (leave,) = [n["payload"]["details"] for n in notices if n["eventType"] == 41]
-    assert (leave["leaveCode"], leave["reason"]) == (0, "idle")
+    assert (leave["leaveCode"], leave["reason"]) == (4, "idle")  # Agora: nobody for maxIdleTime
     check_recording(tmp_path / playlist, fps=15)
 
 

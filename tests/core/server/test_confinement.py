@@ -542,11 +542,12 @@ async def test_after_a_restart_without_its_root_a_recording_ends_quoting_the_ref
         {
             "msgName": "cloud_recording_error",
             "module": MODULE_UPLOADER,
+            "errorLevel": 3,
             "errorCode": 439,
+            "stat": 0,
             "errorMsg": f"after the restart the uploads cannot resume "
             f"({FOLDER_REASON.format(str(root / 'rec'))}); the {pending} slices not uploaded "
             f"stay in {data / 'backup' / sid}",
-            "fatal": False,
         }
     ]
     assert query["serverResponse"]["status"] == 20

@@ -94,7 +94,7 @@ async def served(session: RecordingSession) -> list[dict[str, Any]]:
     """Every notice as the event stream serves it, up to the session's end."""
     async with asyncio.timeout(60):
         await session.wait_finished()
-        return [n async for n in session.notices(0)]
+        return [n async for n in session.notices(-1)]
 
 
 def details(notices: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
@@ -154,7 +154,7 @@ async def test_a_full_database_while_recording_ends_it_loudly_and_keeps_every_sa
     assert errors and {e["errorCode"] for e in errors} <= {437, 440}, errors
     assert all(FULL in e["errorMsg"] for e in errors), errors
     (leave,) = details(notices, "recorder_leave")
-    assert (leave["leaveCode"], leave["reason"]) == (1, "failed")
+    assert (leave["leaveCode"], leave["reason"]) == (2, "failed")  # Agora's bit 2
     kept = check_kept(folder, session, service)
     assert leave["slices"] == len(kept) and session.uploading_status == "uploaded"
     # what could not be kept stays in the work folder, and only later slices
@@ -227,17 +227,18 @@ async def test_a_backup_folder_gone_for_two_seconds_loses_no_slice(
         {
             "msgName": "cloud_recording_error",
             "module": 1,
+            "errorLevel": 3,
             "errorCode": 439,
+            "stat": 0,
             "errorMsg": f"the backup folder {backup} is not there (retrying); slices are "
             "kept in the local backup and retried",
-            "fatal": False,
         }
     ]), uploader_failures  # fmt: skip
     if uploader_failures:
-        assert {"msgName": "cloud_recording_warning", "module": 1,
+        assert {"msgName": "cloud_recording_warning", "module": 1, "warnCode": 1001,
                 "warnMsg": "uploads work again"} in details(notices, "cloud_recording_warning")  # fmt: skip
     (leave,) = details(notices, "recorder_leave")
-    assert (leave["leaveCode"], leave["reason"]) == (0, "requested")
+    assert (leave["leaveCode"], leave["reason"]) == (16, "requested")  # Agora's bit 16
     kept = check_kept(folder, session, service)
     assert leave["slices"] == len(kept)
     assert list((service.work_root / session.sid).glob("*.ts")) == []
@@ -278,7 +279,7 @@ async def test_a_backup_folder_gone_for_good_fails_the_recording_with_440(
     assert int(match[2]) == len(kept)
     assert (work / match[1]).is_file() and match[1] > kept[-1]
     (leave,) = details(notices, "recorder_leave")
-    assert (leave["leaveCode"], leave["reason"], leave["slices"]) == (1, "failed", len(kept))
+    assert (leave["leaveCode"], leave["reason"], leave["slices"]) == (2, "failed", len(kept))
 
 
 async def test_a_start_below_the_minimum_free_space_is_refused(tmp_path: Path) -> None:

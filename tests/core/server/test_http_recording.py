@@ -461,11 +461,17 @@ async def test_parameter_auth_and_lookup_errors_have_agoras_shape(
 async def read_events(
     http: httpx.AsyncClient, path: str, headers: dict[str, str], until: int | None = None
 ) -> list[tuple[str, dict[str, Any]]]:
-    """``(id, notice)`` of each event, until sequence ``until`` or the stream's end."""
+    """``(id, notice)`` of each event, until sequence ``until`` or the stream's end (its
+    ``end`` event, which must be its last)."""
     got: list[tuple[str, dict[str, Any]]] = []
     async with aconnect_sse(http, "GET", path, headers=headers) as source:
         assert source.response.status_code == 200
+        ended = False
         async for event in source.aiter_sse():
+            assert not ended, "an event after the end"
+            if event.event == "end":
+                ended = True
+                continue
             assert event.event == "notice"
             notice = json.loads(event.data)
             got.append((event.id, notice))
@@ -484,22 +490,22 @@ async def test_last_event_id_replays_exactly_the_notices_after_it(
     session: RecordingSession = service_of(channel_server).session(APP, rid, sid)
     events = f"{channel_server.url}/v1/cloudrec/recordings/{sid}/events"
 
-    first = await read_events(http, events, {}, until=4)  # then the client goes away
-    assert [n["payload"]["sequence"] for _, n in first] == [1, 2, 3, 4]
+    first = await read_events(http, events, {}, until=3)  # then the client goes away
+    assert [n["payload"]["sequence"] for _, n in first] == [0, 1, 2, 3]  # from 0, as Agora's
     # the recording goes on without it: slices and progress notices are logged
     await wait_until(lambda: session.log.last_sequence >= 12)
     stopping = await stop(http, rid, sid, "replay", 5)
     assert stopping["serverResponse"]["uploadingStatus"] == "uploaded"
     await wait_until(lambda: session.finished)
-    rest = await read_events(http, events, {"Last-Event-ID": "4"})
+    rest = await read_events(http, events, {"Last-Event-ID": "3"})
 
     logged = service_of(channel_server).store.notices(sid)
-    assert [n["payload"]["sequence"] for n in logged] == list(range(1, len(logged) + 1))
+    assert [n["payload"]["sequence"] for n in logged] == list(range(len(logged)))
     assert [n for _, n in first] + [n for _, n in rest] == logged  # each once, in order
     assert [i for i, _ in first + rest] == [str(n["payload"]["sequence"]) for n in logged]
-    for last in (1, 7, len(logged) - 1, len(logged)):
+    for last in (0, 7, len(logged) - 2, len(logged) - 1):
         again = await read_events(http, events, {"Last-Event-ID": str(last)})
-        assert [n for _, n in again] == logged[last:], last
+        assert [n for _, n in again] == logged[last + 1 :], last
 
 
 # --- reattaching ------------------------------------------------------------------------

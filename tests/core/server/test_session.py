@@ -70,32 +70,62 @@ async def test_start_slices_stop_then_everything_uploaded(harness: Harness) -> N
         "uploader_started",
         "cloud_recording_status_update",  # 5 recording
         "recorder_started",
-        "recorder_slice_start",
-        "recorder_slice_start",
-        "recorder_slice_start",
+        "recorder_slice_start",  # Agora's: once, with the first slice
+        "cloud_recording_file_infos",  # Agora's: once, the playlist's name
+        "cloudrec_slice_stored",  # cloudrec's: each slice
+        "cloudrec_slice_stored",
+        "cloudrec_slice_stored",
         "recorder_leave",
         "uploading_progress",
-        "cloud_recording_file_infos",
         "uploaded",
         "cloud_recording_status_update",  # 7 stopped
         "session_exit",
     ]
-    assert [d["status"] for d in details(notices, "cloud_recording_status_update")] == [1, 5, 7]
-    slice_notices = details(notices, "recorder_slice_start")
+    # Agora's serviceType: the uploader's events 2, the recorder's 1, the service's 0
+    assert [n["payload"]["serviceType"] for n in notices] == [
+        0,
+        2,
+        0,
+        1,
+        1,
+        0,
+        1,
+        1,
+        1,
+        1,
+        2,
+        2,
+        0,
+        0,
+    ]
+    assert [n["payload"]["sequence"] for n in notices] == list(range(14))
+    statuses = details(notices, "cloud_recording_status_update")
+    assert [d["status"] for d in statuses] == [1, 5, 7]
+    assert {(d["recordingMode"], d["fileList"]) for d in statuses} == {(1, PLAYLIST)}
+    assert harness.fake.start_time is not None
+    first = harness.fake.slices[0]
+    start_ms = round(harness.fake.start_time * 1000) + round(first.start * 1000)
+    assert details(notices, "recorder_slice_start") == [
+        {"msgName": "recorder_slice_start", "startUtcMs": start_ms, "discontinueUtcMs": start_ms,
+         "mixedAllUser": True, "streamUid": "0", "trackType": "audio_and_video"}
+    ]  # fmt: skip
+    assert details(notices, "cloud_recording_file_infos") == [
+        {"msgName": "cloud_recording_file_infos", "fileList": PLAYLIST_KEY}
+    ]
+    slice_notices = details(notices, "cloudrec_slice_stored")
     assert [d["fileName"] for d in slice_notices] == [s.name for s in harness.fake.slices]
     assert {d["playlist"] for d in slice_notices} == {PLAYLIST_KEY}
     (leave,) = details(notices, "recorder_leave")
-    assert (leave["leaveCode"], leave["reason"], leave["slices"]) == (0, "requested", 3)
-    (files,) = details(notices, "cloud_recording_file_infos")
-    assert [f["fileName"] for f in files["fileList"]] == [s.name for s in harness.fake.slices]
-    assert all(f["uploaded"] for f in files["fileList"])
+    # Agora's leaveCode bit 16: the recorder left on request
+    assert (leave["leaveCode"], leave["reason"], leave["slices"]) == (16, "requested", 3)
     assert details(notices, "uploading_progress")[-1]["progress"] == 10_000
+    started_ms = round(harness.fake.start_time * 1000)
     assert details(notices, "uploaded") == [
-        {"msgName": "uploaded", "status": 0, "fileName": PLAYLIST, "final": False}
-    ]
-    assert details(notices, "session_exit") == [
-        {"msgName": "session_exit", "exitStatus": 0, "final": True}
-    ]
+        {"msgName": "uploaded", "status": 0, "fileList": [
+            {"fileName": PLAYLIST, "trackType": "audio_and_video", "uid": "0",
+             "mixedAllUser": True, "isPlayable": True, "sliceStartTime": started_ms}]}
+    ]  # fmt: skip
+    assert details(notices, "session_exit") == [{"msgName": "session_exit", "exitStatus": 0}]
 
     assert session.finished and session.status is Status.STOPPED
     assert session.uploading_status == "uploaded" and harness.uploaded == [SID]
@@ -122,20 +152,23 @@ async def test_an_empty_channel_ends_the_recording_by_itself(harness: Harness) -
         {
             "msgName": "cloud_recording_error",
             "module": MODULE_RECORDER,
+            "errorLevel": 3,
             "errorCode": int(ErrorCode.NO_USERS),
+            "stat": 0,
             "errorMsg": "no user in the channel for 30 s: the recording stops by itself",
-            "fatal": False,
         },
         {
             "msgName": "cloud_recording_error",
             "module": MODULE_RECORDER,
+            "errorLevel": 3,
             "errorCode": int(ErrorCode.NO_RECORDED_DATA),
+            "stat": 0,
             "errorMsg": "the recording produced no data",
-            "fatal": False,
         },
     ]
     (leave,) = details(notices, "recorder_leave")
-    assert (leave["leaveCode"], leave["reason"], leave["slices"]) == (0, "idle", 0)
+    # Agora's leaveCode bit 4: nobody in the channel for maxIdleTime
+    assert (leave["leaveCode"], leave["reason"], leave["slices"]) == (4, "idle", 0)
     assert session.status is Status.STOPPED and harness.row().exit_reason == "idle"
     assert details(notices, "session_exit")[-1]["exitStatus"] == 0
 
@@ -152,17 +185,16 @@ async def test_a_recorder_failure_is_an_error_notice_and_an_abnormal_exit(
     await session.wait_finished()
     notices = await harness.notices()
     errors = details(notices, "cloud_recording_error")
-    assert [(e["module"], e["errorCode"], e["errorMsg"], e["fatal"]) for e in errors] == [
-        (MODULE_UPLOADER, int(ErrorCode.UPLOADER_FAILED), "cannot write x.ts: disk full", False),
-        (MODULE_RECORDER, int(ErrorCode.RECORDER_FAILED), "the media pipeline failed", False),
+    assert [(e["module"], e["errorCode"], e["errorMsg"], e["errorLevel"]) for e in errors] == [
+        (MODULE_UPLOADER, int(ErrorCode.UPLOADER_FAILED), "cannot write x.ts: disk full", 3),
+        (MODULE_RECORDER, int(ErrorCode.RECORDER_FAILED), "the media pipeline failed", 3),
     ]
     (leave,) = details(notices, "recorder_leave")
-    assert (leave["leaveCode"], leave["reason"], leave["slices"]) == (1, "failed", 1)
+    # Agora's leaveCode bit 2: the service ended the recorder
+    assert (leave["leaveCode"], leave["reason"], leave["slices"]) == (2, "failed", 1)
     assert session.status is Status.EXITED_ABNORMALLY
     assert details(notices, "cloud_recording_status_update")[-1]["status"] == 20
-    assert details(notices, "session_exit") == [
-        {"msgName": "session_exit", "exitStatus": 1, "final": True}
-    ]
+    assert details(notices, "session_exit") == [{"msgName": "session_exit", "exitStatus": 1}]
     assert harness.row().status == 20 and harness.row().exit_reason == "failed"
 
 
@@ -173,10 +205,11 @@ async def test_a_destination_that_fails_its_check_fails_the_start(tmp_path: Path
     try:
         _, notices = await harness.start_fails()
         (error,) = details(notices, "cloud_recording_error")
-        assert (error["module"], error["errorCode"], error["fatal"]) == (
+        assert (error["module"], error["errorCode"], error["errorLevel"], error["stat"]) == (
             MODULE_UPLOADER,
             int(ErrorCode.UPLOADER_INIT),
-            True,
+            5,  # fatal
+            1,
         )
         assert str(blocked) in error["errorMsg"]
         assert harness.session.finished and harness.session.status is Status.EXITED_ABNORMALLY
@@ -221,15 +254,18 @@ async def test_slices_left_in_the_backup_are_reported_then_uploaded(tmp_path: Pa
             "unreachable; slices are kept in the local backup and retried"
         )
         (backed_up,) = details(notices, "backuped")
-        assert (backed_up["status"], backed_up["pending"]) == (1, 2)
+        files = [{"fileName": PLAYLIST, "trackType": "audio_and_video", "uid": "0",
+                  "mixedAllUser": True, "isPlayable": True,
+                  "sliceStartTime": round(harness.fake.start_time * 1000)}]  # fmt: skip
+        assert backed_up == {"msgName": "backuped", "status": 0, "fileList": files, "pending": 2}
         assert details(notices, "cloud_recording_warning") == [
-            {"msgName": "cloud_recording_warning", "module": 1, "warnMsg": "uploads work again"}
-        ]
-        assert details(notices, "session_exit") == [
-            {"msgName": "session_exit", "exitStatus": 0, "final": False}
-        ]
+            {"msgName": "cloud_recording_warning", "module": 1, "warnCode": 1001,
+             "warnMsg": "uploads work again"}
+        ]  # fmt: skip
+        assert details(notices, "session_exit") == [{"msgName": "session_exit", "exitStatus": 0}]
+        # cloudrec goes on uploading what is in the backup and says when it is done
         assert details(notices, "uploaded") == [
-            {"msgName": "uploaded", "status": 0, "fileName": PLAYLIST, "final": True}
+            {"msgName": "uploaded", "status": 0, "fileList": files}
         ]
         assert names(notices)[-1] == "uploaded"
         assert harness.row().uploading_status == "uploaded" and harness.uploaded == [SID]
@@ -244,7 +280,7 @@ async def test_a_recording_that_ended_backed_up_finishes_after_a_restart(
     """Issue 16, finding 4: after a restart, a recording that had ended "backuped" never
     finished (no final notice, its keys kept). The restarted service (its real
     ``resume``) uploads what is left and finishes it exactly as without the restart:
-    one ``session_exit`` (from before), then ``uploaded`` with ``final: true``."""
+    one ``session_exit`` (from before), then ``uploaded``, and its log ends."""
     target = Unreachable(tmp_path / "recordings")  # the service's default folder
     harness = local_harness(tmp_path, target)
     await harness.session.start()
@@ -264,8 +300,10 @@ async def test_a_recording_that_ended_backed_up_finishes_after_a_restart(
         notices = harness.logged()
         assert notices[: len(before)] == before
         assert names(notices[len(before) :]) == ["uploaded"]
+        # the same file list as the backuped notice before the restart
+        (backed_up,) = details(notices, "backuped")
         assert details(notices, "uploaded") == [
-            {"msgName": "uploaded", "status": 0, "fileName": PLAYLIST, "final": True}
+            {"msgName": "uploaded", "status": 0, "fileList": backed_up["fileList"]}
         ]
         assert names(notices).count("session_exit") == 1
         row = harness.row()

@@ -165,7 +165,7 @@ class Harness:
     async def notices(self) -> list[dict[str, Any]]:
         """Every notice, read as the event stream reads them (ends when the session does)."""
         async with asyncio.timeout(self.notices_timeout):
-            return [n async for n in self.session.notices(0)]
+            return [n async for n in self.session.notices(-1)]
 
     async def start_fails(self) -> tuple[CloudRecordingError, list[dict[str, Any]]]:
         """Starts the session, which must fail with ``UPLOADER_INIT`` before a recorder is

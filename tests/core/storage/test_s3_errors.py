@@ -378,9 +378,10 @@ async def test_a_failing_check_fails_the_start_with_uploader_init(
             {
                 "msgName": "cloud_recording_error",
                 "module": MODULE_UPLOADER,
+                "errorLevel": 5,  # fatal
                 "errorCode": int(ErrorCode.UPLOADER_INIT),
+                "stat": 1,
                 "errorMsg": error.message,
-                "fatal": True,
             }
         ]
         assert [d["status"] for d in details(notices, "cloud_recording_status_update")] == [1, 20]
@@ -423,20 +424,24 @@ async def test_an_outage_while_recording_is_one_uploader_failure_then_uploads_wo
         {
             "msgName": "cloud_recording_error",
             "module": MODULE_UPLOADER,
+            "errorLevel": 3,
             "errorCode": int(ErrorCode.UPLOADER_FAILED),
+            "stat": 0,
             "errorMsg": f"cannot upload 'rec/{second}' (S3 bucket '{s3_bucket}' at {gate.url}): "
             f"{reason}; slices are kept in the local backup and retried",
-            "fatal": False,
         }
     ]
     assert details(notices, "cloud_recording_warning") == [
-        {"msgName": "cloud_recording_warning", "module": 1, "warnMsg": "uploads work again"}
-    ]
+        {"msgName": "cloud_recording_warning", "module": 1, "warnCode": 1001,
+         "warnMsg": "uploads work again"}
+    ]  # fmt: skip
     order = names(notices)
     assert order.index("cloud_recording_error") < order.index("cloud_recording_warning")
     assert order.index("cloud_recording_warning") < order.index("uploaded")
     assert "backuped" not in order  # everything was up before the end
-    assert details(notices, "uploaded")[-1]["fileName"] == harness.session.row.playlist
+    assert details(notices, "uploaded")[-1]["fileList"][0]["fileName"] == (
+        harness.session.row.playlist
+    )
     playlist = parse_playlist(s3_server.get_object(s3_bucket, PLAYLIST_KEY).decode())
     assert playlist.ended and [e.name for e in playlist.entries] == [first, second, third]
 
@@ -509,8 +514,8 @@ def test_a_store_that_never_answers_the_check_fails_the_start_after_5_s(
     message = f"S3 bucket '{s3_bucket}' at {proxy.url} did not answer within 5 s"
     assert took == pytest.approx(CHECK_TIMEOUT, abs=1e-6)
     assert (error.code, error.message) == (ErrorCode.UPLOADER_INIT, message)
-    assert [(e["errorCode"], e["errorMsg"], e["fatal"]) for e in errors] == [
-        (int(ErrorCode.UPLOADER_INIT), message, True)
+    assert [(e["errorCode"], e["errorMsg"], e["errorLevel"]) for e in errors] == [
+        (int(ErrorCode.UPLOADER_INIT), message, 5)  # fatal
     ]
 
 
