@@ -29,6 +29,8 @@ from core.server.customers import own_customer
 from core.server.limits import DEFAULT_REQUEST_TIMEOUT
 from core.server.main import default_data_dir, serve
 from core.server.service import LOW_DISK_WARNING, MIB, MIN_FREE_SPACE
+from core.server.webhook_config import WEBHOOKS_ENV, parse_webhooks
+from core.server.webhooks import MAX_AGE, RETRY_CAP
 
 TOKEN_ENV = "CLOUDREC_SERVER_TOKEN"
 APPS_ENV = "CLOUDREC_APPS"
@@ -85,6 +87,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help=f"accept Basic auth with the customer ID:secret pairs of env {CUSTOMERS_ENV} "
         "(comma separated), as Agora's REST API does",
+    )
+    parser.add_argument(
+        "--webhooks-from-env",
+        action="store_true",
+        help=f"push every recording's notices, signed as Agora's, to the endpoints of env "
+        f'{WEBHOOKS_ENV} (a JSON list of {{"url", "secret", "events"}}; docs/webhooks.md)',
+    )
+    parser.add_argument(
+        "--webhook-max-age",
+        type=_positive_seconds,
+        default=MAX_AGE / 3600,
+        metavar="HOURS",
+        help="a notice not delivered this many hours after its event is dropped, with a "
+        "warning (default %(default)g)",
+    )
+    parser.add_argument(
+        "--webhook-retry-cap",
+        type=_positive_seconds,
+        default=RETRY_CAP,
+        metavar="SECONDS",
+        help="a notice is sent again after 1 s, doubling up to this many seconds between "
+        "attempts (default %(default)g)",
     )
     parser.add_argument(
         "--no-basic",
@@ -242,6 +266,9 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         whip_burst=args.whip_burst,
         min_free_space=args.min_free_space,
         low_disk_warning=args.low_disk_warning,
+        webhooks=parse_webhooks(os.environ.get(WEBHOOKS_ENV, "")) if args.webhooks_from_env else (),
+        webhook_max_age=args.webhook_max_age * 3600,
+        webhook_retry_cap=args.webhook_retry_cap,
     )
 
 

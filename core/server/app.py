@@ -8,7 +8,8 @@ routers today; the recording API adds its router here), and shares state through
 * ``app.state.settings``: the :class:`ServerSettings`;
 * ``app.state.channels``: the process's :class:`~core.channel.registry.ChannelRegistry`
   (the recorder subscribes through it);
-* ``app.state.apps``: the :class:`~core.channel.apps.AppRegistry` (apps and certificates).
+* ``app.state.apps``: the :class:`~core.channel.apps.AppRegistry` (apps and certificates);
+* ``app.state.webhooks``: the :class:`~core.server.webhooks.WebhookDeliverer`.
 
 On shutdown every publisher leaves and every peer connection is closed.
 """
@@ -39,6 +40,8 @@ from core.server.customers import MadeCustomer
 from core.server.datalock import DataFolderLock
 from core.server.limits import DEFAULT_REQUEST_TIMEOUT, RequestLimits
 from core.server.service import LOW_DISK_WARNING, MIN_FREE_SPACE
+from core.server.webhook_config import Endpoint
+from core.server.webhooks import MAX_AGE, RETRY_CAP, WebhookDeliverer
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -101,6 +104,13 @@ class ServerSettings:
     whip_burst: int = DEFAULT_BURST
     """New WHIP sessions an app may open at once (``--whip-burst``;
     :mod:`core.channel.whip_limits`)."""
+    webhooks: tuple[Endpoint, ...] = field(default=(), repr=False)
+    """Where every recording's notices are pushed, signed with each endpoint's secret
+    (``--webhooks-from-env``; :mod:`core.server.webhooks`, docs/webhooks.md)."""
+    webhook_max_age: float = MAX_AGE
+    """Seconds after its event a notice is still sent (``--webhook-max-age``, in hours)."""
+    webhook_retry_cap: float = RETRY_CAP
+    """Seconds between two attempts to send a notice at most (``--webhook-retry-cap``)."""
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -113,6 +123,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         lock = DataFolderLock(settings.data_dir)  # one server per data folder
         lock.acquire()
         try:
+            await webhooks.start()  # before resume, whose notices it then sends
             await recordings.resume()
             trimming = asyncio.create_task(memory.trim_periodically())
             try:
@@ -120,6 +131,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             finally:
                 trimming.cancel()
                 await recordings.close()
+                await webhooks.close()  # what it was sending is sent again after a restart
                 await channels.close()
                 recordings.store.close()
         finally:
@@ -132,6 +144,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(whip.router)
     app.include_router(web.router)
     recordings = recording_api.install(app)
+    webhooks = WebhookDeliverer(
+        settings.webhooks,
+        recordings.store.path,
+        max_age=settings.webhook_max_age,
+        retry_cap=settings.webhook_retry_cap,
+    )
+    recordings.store.notice_stored = webhooks.notify
+    app.state.webhooks = webhooks
     lease.install(app, settings.lease)
     app.state.whip_limits = WhipLimits(
         settings.whip_max_sessions, settings.whip_rate, settings.whip_burst

@@ -46,6 +46,7 @@ from core.server.service import (
 )
 from core.server.session import CHECK_TIMEOUT, RecordingSession
 from core.server.state import StateStore
+from core.server.webhooks import WebhookDeliverer
 from core.storage.destination import StorageError
 from core.validation import MAX_UID, check_app_id, check_channel_name, check_uid
 from core.wire import recording_config_from_wire, storage_config_from_wire, wire_name
@@ -800,8 +801,14 @@ async def _exit_when_done(service: RecordingService, shutdown: Callable[[], None
 async def status(request: Request) -> dict[str, Any]:
     """The server's load, for status displays (extension): CPU, recordings, upload backlog,
     and whether its recorders keep up (the largest render lag of the active recordings,
-    their dropped and late input frames)."""
+    their dropped and late input frames); for the operator, each webhook endpoint's
+    backlog and last error (a Basic customer gets an empty list: the endpoints are the
+    server's)."""
     service = _service(request)
+    deliverer: WebhookDeliverer | None = getattr(request.app.state, "webhooks", None)
+    webhooks = []
+    if deliverer is not None and caller(request) is OPERATOR:
+        webhooks = await deliverer.status()
     sessions = service.sessions()
     times = os.times()
     recorders = [s.recorder for s in sessions if not s.settled and s.recorder is not None]
@@ -813,4 +820,5 @@ async def status(request: Request) -> dict[str, Any]:
         "renderLag": round(max((r.render_lag for r in recorders), default=0.0), 3),
         "droppedFrames": sum(r.dropped_frames for r in recorders),
         "lateFrames": sum(r.late_frames for r in recorders),
+        "webhooks": webhooks,
     }

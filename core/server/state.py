@@ -9,6 +9,7 @@ their secret fields removed.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,9 @@ class StateStore(Database):
         if "owner" not in columns:  # a version-1 database: its recordings are the operator's
             self.execute("ALTER TABLE recordings ADD COLUMN owner TEXT")
         self.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self.notice_stored: Callable[[str], None] | None = None
+        """Called with the sid after each notice is committed (the webhook deliverer's
+        :meth:`~core.server.webhooks.WebhookDeliverer.notify`); it must return at once."""
 
     def add_recording(self, row: RecordingRow) -> None:
         with self.transaction() as db:
@@ -137,6 +141,8 @@ class StateStore(Database):
                 "INSERT INTO notices (sid, sequence, body) VALUES (?, ?, ?)",
                 (sid, sequence, json.dumps(notice)),
             )
+        if self.notice_stored is not None:
+            self.notice_stored(sid)
 
     def notices(self, sid: str, after: int = -1) -> list[dict[str, Any]]:
         """The notices of ``sid`` with a sequence number above ``after``, in order."""
