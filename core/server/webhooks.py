@@ -26,6 +26,7 @@ the endpoint's secret as UTF-8 (docs/webhooks.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -334,7 +335,8 @@ class WebhookDeliverer:
         except RuntimeError:
             running = None
         if self._loop is not None and running is not self._loop:
-            self._loop.call_soon_threadsafe(self.notify, sid)
+            with contextlib.suppress(RuntimeError):  # a loop already closed: nothing to wake
+                self._loop.call_soon_threadsafe(self.notify, sid)
             return
         if not self._ready:  # start reads every recording, then wakes these again
             self._woken.add(sid)
@@ -369,17 +371,23 @@ class WebhookDeliverer:
                         delivery.cursor = await asyncio.to_thread(outbox.cursor, endpoint.id, sid)
                         read = False
                     batch = await asyncio.to_thread(outbox.pending, sid, delivery.cursor.delivered)
+                    if not batch:
+                        if delivery.more:
+                            continue
+                        return
+                    await self._send_batch(state, sid, delivery, batch)
+                    attempts = 0
                 except DatabaseError as exc:
                     attempts += 1
                     logger.warning("webhook %s: recording %s: %s", endpoint.shown, sid, exc)
                     await asyncio.sleep(self._retry_delay(attempts))
-                    continue
-                attempts = 0
-                if not batch:
-                    if delivery.more:
-                        continue
-                    return
-                await self._send_batch(state, sid, delivery, batch)
+                except Exception:
+                    # A bug must not end a recording's delivery for good: say so, retry.
+                    attempts += 1
+                    logger.exception(
+                        "webhook %s: recording %s: delivery failed", endpoint.shown, sid
+                    )
+                    await asyncio.sleep(self._retry_delay(attempts))
         finally:
             if self._deliveries.get((endpoint.id, sid)) is delivery:
                 del self._deliveries[(endpoint.id, sid)]
@@ -485,7 +493,7 @@ class WebhookDeliverer:
                 await response.aclose()
         except TimeoutError:
             return f"no answer within {self.timeout:g} s"
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:
             return f"{type(exc).__name__}: {exc}"[:200]
         if response.is_success:
             return None

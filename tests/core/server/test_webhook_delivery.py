@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from core.notices import EventType, make_notice
@@ -322,3 +323,30 @@ async def test_a_hanging_receiver_holds_neither_the_store_nor_another_endpoint(
             await sending.close()
     assert sequences(hanging.unique()) == list(range(20))
     assert slowest < 0.5, slowest  # storing a notice never waits for a receiver
+
+
+async def test_a_fault_of_the_deliverer_itself_is_logged_and_retried(
+    store: StateStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        if len(sent) == 1:
+            raise RuntimeError("a bug on the way out")
+        return httpx.Response(200, json={})
+
+    sending = deliverer(
+        store,
+        Endpoint("https://hooks.example.com/x", SECRET),
+        transport=httpx.MockTransport(answer),
+    )
+    await sending.start()
+    try:
+        append(store, "a", 2)
+        await wait_until(lambda: len(sent) == 3, timeout=5)
+        await wait_until(lambda: not sending._deliveries)
+    finally:
+        await sending.close()
+    assert [json.loads(r.content)["payload"]["sequence"] for r in sent] == [0, 0, 1]
+    assert "recording a: delivery failed" in caplog.text and "a bug on the way out" in caplog.text
