@@ -32,6 +32,7 @@ import hmac
 import json
 import logging
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ from typing import Any
 import httpx
 
 from core.database import Database, DatabaseError
+from core.notices import EventType, make_notice
 from core.server.webhook_config import Endpoint
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,12 @@ BATCH = 64
 """Notices read from the database at once by one delivery task."""
 MAX_CONNECTIONS = 16
 """Connections to one endpoint at once (recordings beyond wait for one)."""
+
+_STATUS_EVENTS = frozenset({
+    EventType.UPLOADER_STARTED, EventType.UPLOADED, EventType.BACKUPED,
+    EventType.RECORDER_STARTED,
+})  # fmt: skip
+"""Events whose ``details`` carry ``status`` (0: normal), which Agora's sample receiver reads."""
 
 NOTHING_DELIVERED = -1
 """The cursor of a recording of which an endpoint has received nothing (sequence numbers
@@ -518,6 +526,41 @@ class WebhookDeliverer:
     def _too_old(self, notice: dict[str, Any]) -> bool:
         event_ms = _event_ms(notice)
         return event_ms is not None and event_ms < self._oldest_ms()
+
+    # --- a test event -------------------------------------------------------------
+
+    async def send_test(self, index: int) -> dict[str, Any]:
+        """Send one test notice to endpoint ``index`` (in configuration order) now, once,
+        and say how it went: ``{endpoint, eventType, noticeId, delivered, error,
+        elapsedMs}``. The notice is of a recording that does not exist (``sid``
+        ``cloudrec_webhook_test_<hex>``, ``details.cloudrecTest`` true), of an event type
+        the endpoint takes (recorder_started when it takes it); it is not stored, not
+        retried and not counted in the status. Raises IndexError for no such endpoint."""
+        if not 0 <= index < len(self.endpoints) or not self._states:
+            raise IndexError(index)
+        state = self._states[self.endpoints[index].id]
+        endpoint = state.endpoint
+        kind = EventType.RECORDER_STARTED
+        if not endpoint.wants(int(kind)):
+            kind = EventType(min(endpoint.events or {int(kind)}))
+        details: dict[str, Any] = {"cloudrecTest": True}
+        if kind in _STATUS_EVENTS:
+            details = {"status": 0, **details}
+        test_id = uuid.uuid4().hex
+        notice = make_notice(
+            kind, sid=f"cloudrec_webhook_test_{test_id}", cname="cloudrec_webhook_test",
+            uid=0, sequence=0, details=details,
+        )  # fmt: skip
+        began = time.monotonic()
+        error = await self._post(state, request_body(notice, int(time.time() * 1000)))
+        return {
+            "endpoint": endpoint.shown,
+            "eventType": int(kind),
+            "noticeId": notice["noticeId"],
+            "delivered": error is None,
+            "error": error,
+            "elapsedMs": round((time.monotonic() - began) * 1000),
+        }
 
     # --- status -----------------------------------------------------------------
 

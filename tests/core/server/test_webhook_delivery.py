@@ -350,3 +350,35 @@ async def test_a_fault_of_the_deliverer_itself_is_logged_and_retried(
         await sending.close()
     assert [json.loads(r.content)["payload"]["sequence"] for r in sent] == [0, 0, 1]
     assert "recording a: delivery failed" in caplog.text and "a bug on the way out" in caplog.text
+
+
+async def test_a_test_event_goes_to_one_endpoint_at_once_and_says_how_it_went(
+    store: StateStore, receiver: WebhookReceiver
+) -> None:
+    only_uploads = Endpoint(receiver.url + "?token=" + TOKEN, SECRET, frozenset({31, 11}))
+    refused = Endpoint("http://127.0.0.1:9/closed", SECRET)  # the discard port: nobody there
+    sending = deliverer(store, Endpoint(receiver.url, SECRET), only_uploads, refused)
+    await sending.start()
+    try:
+        first = await sending.send_test(0)
+        second = await sending.send_test(1)
+        third = await sending.send_test(2)
+        with pytest.raises(IndexError):
+            await sending.send_test(3)
+        status = await sending.status()
+    finally:
+        await sending.close()
+    assert first["delivered"] and first["error"] is None and first["eventType"] == 40
+    assert first["endpoint"] == receiver.url and first["elapsedMs"] >= 0
+    assert second["delivered"] and second["eventType"] == 11  # one it takes
+    assert not third["delivered"] and third["error"].startswith("ConnectError")
+    one, two = receiver.notices()
+    assert one["noticeId"] == first["noticeId"] and two["noticeId"] == second["noticeId"]
+    assert one["payload"]["details"] == {
+        "msgName": "recorder_started", "status": 0, "cloudrecTest": True,
+    }  # fmt: skip
+    assert one["payload"]["sid"].startswith("cloudrec_webhook_test_")
+    assert receiver.forged == 0
+    assert store.notices(one["payload"]["sid"], -1) == []  # not stored, not in the status
+    assert [s["lastError"] for s in status] == [None, None, None]
+    assert TOKEN not in json.dumps([first, second, third])
