@@ -146,7 +146,8 @@ class WebhookOutbox(Database):
         """For every recording with notices: its newest sequence number and that
         notice's event time (Unix ms; None if it has none)."""
         rows = self.fetchall(
-            "SELECT sid, MAX(sequence), json_extract(body, '$.payload.sendts') "
+            "SELECT sid, MAX(sequence), "
+            "CASE WHEN json_valid(body) THEN json_extract(body, '$.payload.sendts') END "
             "FROM notices GROUP BY sid"
         )
         return {
@@ -186,7 +187,7 @@ class WebhookOutbox(Database):
         args: tuple[Any, ...] = (sid, after)
         if events is not None:
             marks = ",".join("?" * len(events))
-            query += f" AND json_extract(body, '$.eventType') IN ({marks})"
+            query += f" AND json_valid(body) AND json_extract(body, '$.eventType') IN ({marks})"
             args += tuple(sorted(events))
         row = self.fetchone(query, args)
         return int(row[0]) if row else 0

@@ -382,3 +382,23 @@ async def test_a_test_event_goes_to_one_endpoint_at_once_and_says_how_it_went(
     assert store.notices(one["payload"]["sid"], -1) == []  # not stored, not in the status
     assert [s["lastError"] for s in status] == [None, None, None]
     assert TOKEN not in json.dumps([first, second, third])
+
+
+async def test_a_stored_notice_that_is_not_json_is_passed_over_with_a_warning(
+    store: StateStore, receiver: WebhookReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    append(store, "a", 1)
+    store.execute("INSERT INTO notices (sid, sequence, body) VALUES ('a', 1, '{broken')")
+    append(store, "a", 1, first=2)
+    store.execute("INSERT INTO notices (sid, sequence, body) VALUES ('b', 0, 'null')")
+    sending = deliverer(store, Endpoint(receiver.url, SECRET, frozenset({33})))
+    await sending.start()
+    try:
+        await wait_until(lambda: len(receiver.arrivals) == 2)
+        await wait_until(lambda: not sending._deliveries)
+        assert (await sending.status())[0]["backlog"] == 0
+    finally:
+        await sending.close()
+    assert sequences(receiver.notices()) == [0, 2]
+    assert "recording a: notice 1 is not a JSON object; not sent" in caplog.text
+    assert WebhookOutbox(store.path).cursor(Endpoint(receiver.url, SECRET).id, "b").delivered == 0
