@@ -8,7 +8,8 @@ started the window does not end a server left recording in the background. The w
 starts it with the folders and S3 hosts its user chose as the server's storage roots
 and allowed endpoints (docs/security.md, "Confinement"), and with a lease
 (:data:`LEASE_SECONDS`) that the window renews on its health timer: once the window is
-gone and nothing records, the server exits by itself (docs/gui.md).
+gone and nothing records, the server exits by itself (docs/gui.md). The webhook
+endpoints of the settings reach it through its environment, as its token does.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 
 from core.sdk.embedded import TOKEN_ENV, EmbeddedServerError
 from core.sdk.embedded import EmbeddedServer as _ServerProcess
+from core.server.webhook_config import WEBHOOKS_ENV
 
 __all__ = [
     "TOKEN_ENV",
@@ -79,16 +81,26 @@ class EmbeddedServer(_ServerProcess):
         self.state = ServerState.STOPPED
 
     async def start(
-        self, *, storage_roots: Iterable[Path | str] = (), allowed_endpoints: Iterable[str] = ()
+        self,
+        *,
+        storage_roots: Iterable[Path | str] = (),
+        allowed_endpoints: Iterable[str] = (),
+        webhooks: str | None = None,
     ) -> str:
         """Start the server and return its URL once it accepts connections.
 
         ``storage_roots`` and ``allowed_endpoints`` are added, for this launch, to those
         given at construction: the folders and hosts the window's user chose
-        (:func:`gui.server_connection.user_grants`)."""
+        (:func:`gui.server_connection.user_grants`). ``webhooks``: the endpoints with
+        their secrets (``CLOUDREC_WEBHOOKS``, :func:`gui.webhooks.server_environment`),
+        put in the child's environment only, with ``--webhooks-from-env``."""
         base_roots, base_endpoints = self.storage_roots, self.allowed_endpoints
+        base_args, base_env = self.extra_args, self.environment
         self.storage_roots = _unique((*base_roots, *(Path(r) for r in storage_roots)))
         self.allowed_endpoints = _unique((*base_endpoints, *allowed_endpoints))
+        if webhooks is not None:
+            self.extra_args = (*base_args, "--webhooks-from-env")
+            self.environment = {**base_env, WEBHOOKS_ENV: webhooks}
         self.state = ServerState.STARTING
         try:
             url = await super().start()
@@ -98,6 +110,7 @@ class EmbeddedServer(_ServerProcess):
             raise
         finally:
             self.storage_roots, self.allowed_endpoints = base_roots, base_endpoints
+            self.extra_args, self.environment = base_args, base_env
         self.state = ServerState.RUNNING
         return url
 

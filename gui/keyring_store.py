@@ -3,7 +3,9 @@
 Service ``cloudrec``; one entry per thing: ``storage-profile:<name>`` holds a storage
 profile's access key and secret key (as JSON), ``server-token:<url>`` a remote
 server's token, ``embedded-server`` the running embedded server's token (so the
-window can reattach to a server that kept recording in the background).
+window can reattach to a server that kept recording in the background),
+``webhook:<url>`` a webhook endpoint's signing secret and the user and password of its
+URL, if any (as JSON; the settings keep the URL without them).
 
 Every keyring call runs off the GUI thread (a daemon thread per call): Secret Service
 talks D-Bus and may wait for an unlock prompt, which must never freeze the window nor
@@ -44,6 +46,11 @@ def profile_entry(name: str) -> str:
 def server_entry(url: str) -> str:
     """The keyring user name of a remote server's token."""
     return f"server-token:{url.rstrip('/')}"
+
+
+def webhook_entry(url: str) -> str:
+    """The keyring user name of a webhook endpoint's secret (``url`` without userinfo)."""
+    return f"webhook:{url}"
 
 
 class KeyringStore:
@@ -181,3 +188,23 @@ class KeyringStore:
 
     async def delete_profile_keys(self, profile: str) -> None:
         await self.delete(profile_entry(profile))
+
+    async def webhook_secret(self, url: str) -> tuple[str, str]:
+        """(secret, ``user:password`` of the URL or "") of the webhook endpoint at ``url``
+        (its URL without userinfo); empty strings when unknown."""
+        raw = await self.get(webhook_entry(url))
+        if not raw:
+            return "", ""
+        try:
+            data = json.loads(raw)
+            return str(data.get("secret", "")), str(data.get("userinfo", ""))
+        except (ValueError, AttributeError):
+            return "", ""
+
+    async def set_webhook_secret(self, url: str, secret: str, userinfo: str = "") -> None:
+        """Store a webhook endpoint's secret and its URL's userinfo as one entry."""
+        payload = {"secret": secret, **({"userinfo": userinfo} if userinfo else {})}
+        await self.set(webhook_entry(url), json.dumps(payload))
+
+    async def delete_webhook_secret(self, url: str) -> None:
+        await self.delete(webhook_entry(url))

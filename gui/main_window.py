@@ -36,6 +36,7 @@ from gui.dialogs.demo_dialog import DemoDialog
 from gui.dialogs.error_dialog import ErrorDialog, RemedyAction
 from gui.dialogs.roster_dialog import RosterDialog
 from gui.dialogs.settings_dialog import SettingsDialog
+from gui.dialogs.webhooks_page import WebhooksPage
 from gui.embedded_server import EmbeddedServer, ServerState
 from gui.forms.labels import field_label
 from gui.forms.new_recording import NewRecordingPanel, StartRequest
@@ -73,6 +74,8 @@ class MainWindow(QMainWindow):
         self.error_dialog: ErrorDialog | None = None
         self.roster_dialog: RosterDialog | None = None
         """The remedy dialog while it is open."""
+        self.settings_dialog: SettingsDialog | None = None
+        """The Settings dialog while it is open (its Webhooks tab: ``.webhooks``)."""
         self._closing = False
         self._close_done = False
         self._closed: asyncio.Future[int] | None = None
@@ -356,7 +359,9 @@ class MainWindow(QMainWindow):
         failure = await self.recordings.update_subscription(
             row.recording_id,
             self.panel.uid_lists(),
-            RecordingStreamType(fallback if fallback is not None else RecordingStreamType.AUDIO_VIDEO),
+            RecordingStreamType(
+                fallback if fallback is not None else RecordingStreamType.AUDIO_VIDEO
+            ),
         )
         if failure is not None:
             await self.handle_error(row.recording_id, failure.code, failure.message)
@@ -405,11 +410,19 @@ class MainWindow(QMainWindow):
 
     @async_slot()
     async def on_settings(self) -> None:
-        """Language and server choice (applied at the next start); a remote server's token."""
-        dialog = SettingsDialog(self.settings.language(), self.settings.server(), self)
-        if not await ask(dialog):
-            return
-        await dialog.save(self.settings, self.keyring)
+        """Language and server choice (applied at the next start); a remote server's token;
+        the embedded server's webhook endpoints (applied at its next start)."""
+        server = self.settings.server()
+        page = WebhooksPage(self.settings.webhooks(), self.connection, remote=server.remote)
+        dialog = SettingsDialog(self.settings.language(), server, self, webhooks=page)
+        self.settings_dialog = dialog
+        page.refresh_status()
+        try:
+            if not await ask(dialog):
+                return
+            await dialog.save(self.settings, self.keyring)
+        finally:
+            self.settings_dialog = None
         self.log_event(self.tr("Settings saved; a new server choice applies at the next start."))
 
     def on_about(self) -> None:

@@ -4,9 +4,12 @@ The server is a remote one from the settings, an embedded one left recording in 
 background by an earlier window (reattached), or a fresh embedded one. Every 5 s the
 health timer checks it (process alive, TCP connect), renews an embedded server's lease
 (so it exits by itself once the window is gone and nothing records; docs/gui.md) and
-reads its status report for the status bar. All requests of the window itself go through one :class:`RestClient`,
-made when the server is known and closed once in :meth:`ServerConnection.aclose`;
-recorders talk to the server through their own SDK clients.
+reads its status report for the status bar. The embedded server is started with the
+webhook endpoints of the settings (their secrets from the keyring, in its environment
+only; ``gui/webhooks.py``). All requests of the window itself go through one
+:class:`RestClient`, made when the server is known and closed once in
+:meth:`ServerConnection.aclose`; recorders talk to the server through their own SDK
+clients.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from gui.forms.storage_profiles import StorageCheckUnavailable
 from gui.keyring_store import EMBEDDED_SERVER_ENTRY, KeyringStore, server_entry
 from gui.settings import AppSettings
 from gui.tasks import async_slot, spawn
+from gui.webhooks import server_environment
 
 # The strings were written in the window; the catalogue keeps them in its context.
 translate = QCoreApplication.translate
@@ -98,6 +102,8 @@ class ServerConnection(QObject):
         self._client: RestClient | None = None
         self._closed = False  # after aclose() no new client is made
         self._state = ServerState.STOPPED
+        self._webhooks: tuple[str, ...] = ()  # the endpoint URLs this window started it with
+        self._last_status: dict[str, Any] | None = None
         self._checking = asyncio.Lock()  # one health check at a time; aclose waits for it
         self.health = QTimer(self)
         """Checks the server every 5 s once it is known; stopped on quit."""
@@ -130,6 +136,17 @@ class ServerConnection(QObject):
         return self._owns_server or not self.settings.server().remote
 
     @property
+    def webhooks_started(self) -> tuple[str, ...]:
+        """The webhook endpoint URLs (without userinfo) this window started its server
+        with, in the server's order; empty for a server it did not start."""
+        return self._webhooks if self._owns_server else ()
+
+    @property
+    def last_status(self) -> dict[str, Any] | None:
+        """The server's last status report, None before the first one."""
+        return self._last_status
+
+    @property
     def client(self) -> RestClient | None:
         """The window's one client to the server, None while there is no server."""
         if self._client is None and self._url is not None and not self._closed:
@@ -147,6 +164,7 @@ class ServerConnection(QObject):
             spawn(old.aclose())
         self._url = url.rstrip("/") if url else None
         self._token = token
+        self._last_status = None
         self._owns_server = owned
         self._closed = False
         self._set_state(self._state)
@@ -198,8 +216,16 @@ class ServerConnection(QObject):
         self._set_state(ServerState.STARTING)
         self._log(translate("MainWindow", "Starting the embedded server…"))
         roots, endpoints = user_grants(self.settings)
+        webhooks, urls, problems = await server_environment(self.settings, self.keyring)
+        for problem in problems:
+            self._log(
+                translate("MainWindow", "Webhook endpoint left out: {0}").format(problem),
+                error=True,
+            )
         try:
-            url = await self.server.start(storage_roots=roots, allowed_endpoints=endpoints)
+            url = await self.server.start(
+                storage_roots=roots, allowed_endpoints=endpoints, webhooks=webhooks
+            )
         except EmbeddedServerError as exc:
             self._set_state(ServerState.FAILED)
             self._log(
@@ -208,6 +234,7 @@ class ServerConnection(QObject):
             )
             return
         self.use(url, self.server.token, owned=True)
+        self._webhooks = urls
         await self.renew_lease()
         self._set_state(ServerState.RUNNING)
         self._log(translate("MainWindow", "Embedded server running at {0}").format(url))
@@ -256,6 +283,7 @@ class ServerConnection(QObject):
             status = await client.status()
         except CloudRecordingError:
             return  # an older server or Agora's service: the bar keeps the window's counts
+        self._last_status = status
         self.status_received.emit(status)
 
     async def renew_lease(self) -> bool:
@@ -301,6 +329,32 @@ class ServerConnection(QObject):
                 ErrorCode.CONNECT_ERROR,
             )
         return await client.roster(app_id, channel, token)
+
+    async def webhook_status(self) -> list[dict[str, Any]] | None:
+        """The server's webhook endpoints as its status lists them now (``webhooks``),
+        None when there is no server or it sends no report (then the last one's)."""
+        client = self.client
+        if client is None:
+            return None
+        try:
+            self._last_status = await client.status()
+        except CloudRecordingError:
+            pass  # the last report, if any, is the best known
+        if self._last_status is None:
+            return None
+        return list(self._last_status.get("webhooks") or [])
+
+    async def send_webhook_test(self, index: int) -> dict[str, Any]:
+        """Have the server send a test notice to its webhook endpoint ``index`` now;
+        its answer (``delivered``, ``error``, ``elapsedMs``). Raises
+        ``CloudRecordingError`` when there is no server or it refuses."""
+        client = self.client
+        if client is None:
+            raise CloudRecordingError(
+                translate("MainWindow", "no recording server is available"),
+                ErrorCode.CONNECT_ERROR,
+            )
+        return await client.send_webhook_test(index)
 
     async def recordings(self) -> list[dict[str, Any]]:
         """Every recording the server knows (empty without a server); may raise

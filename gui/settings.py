@@ -3,8 +3,9 @@
 Everything goes through :class:`AppSettings`, a thin typed layer over ``QSettings``.
 Config drafts are stored as the models' own JSON (``model_dump(mode="json")``) with
 every secret field removed first; storage profiles hold vendor, region, bucket,
-endpoint, prefix and folder only. Secrets (storage keys, a remote server's token,
-the embedded server's token) live in the OS keyring (``gui/keyring_store.py``).
+endpoint, prefix and folder only; webhook endpoints their URL (without user and
+password) and event types. Secrets (storage keys, a remote server's token, the
+embedded server's token, webhook secrets) live in the OS keyring (``gui/keyring_store.py``).
 
 ``SETTINGS_VERSION`` is written on first use; a later version of the window migrates
 older settings in :meth:`AppSettings._migrate` and never reads newer ones blindly.
@@ -68,6 +69,29 @@ class ServerChoice:
     remote: bool = False
     url: str = ""
     """The remote server's base URL (the embedded server's URL is found at start)."""
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """A webhook receiver the embedded server pushes notices to (docs/webhooks.md).
+
+    ``url`` is kept without user and password: those and the signing secret are in the
+    keyring (``gui/webhooks.py``). ``events``: the event types it takes, None for all.
+    """
+
+    url: str
+    events: tuple[int, ...] | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> WebhookEndpoint:
+        events = data.get("events")
+        return cls(
+            url=str(data["url"]),
+            events=None if events is None else tuple(int(e) for e in events),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "events": None if self.events is None else list(self.events)}
 
 
 def without_secrets(data: dict[str, Any]) -> dict[str, Any]:
@@ -158,6 +182,19 @@ class AppSettings:
 
     def set_current_profile(self, name: str) -> None:
         self._s.setValue("storage/current", name)
+
+    # the embedded server's webhook endpoints (secrets and URL user/password: keyring)
+    def webhooks(self) -> list[WebhookEndpoint]:
+        result = []
+        for item in self._json("webhooks/endpoints", []):
+            try:
+                result.append(WebhookEndpoint.from_json(item))
+            except (KeyError, TypeError, ValueError):
+                continue  # a damaged entry is skipped, not fatal
+        return result
+
+    def set_webhooks(self, endpoints: list[WebhookEndpoint]) -> None:
+        self._set_json("webhooks/endpoints", [e.to_json() for e in endpoints])
 
     # language
     def language(self) -> str:

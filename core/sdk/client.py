@@ -311,3 +311,10 @@ class RestClient:
     async def status(self) -> dict[str, Any]:
         """The server's CPU seconds, active recordings and upload backlog (extension)."""
         return dict(await self.request("GET", "/v1/cloudrec/status"))
+
+    async def send_webhook_test(self, endpoint: int) -> dict[str, Any]:
+        """Send one signed test notice to the server's webhook endpoint ``endpoint`` (its
+        place in the status's ``webhooks``) now (extension; docs/webhooks.md): ``{endpoint,
+        eventType, noticeId, delivered, error, elapsedMs}``. A 404 names no such endpoint."""
+        body = {"endpoint": endpoint}
+        return dict(await self.request("POST", "/v1/cloudrec/webhooks/test", body))

@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -127,6 +127,7 @@ class EmbeddedServer:
         storage_roots: Iterable[Path | str] = (),
         allowed_endpoints: Iterable[str] = (),
         lease: float | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.log_file = log_file
@@ -142,6 +143,9 @@ class EmbeddedServer:
         self.lease = lease
         """``--lease SECONDS``: the server exits once its client stopped renewing for that
         long and nothing records (:mod:`core.server.lease`); None: it runs until stopped."""
+        self.environment: dict[str, str] = dict(environment or {})
+        """Variables added to the child's environment only: how secrets other than the
+        token reach it (the window's ``CLOUDREC_WEBHOOKS``), never its command line."""
         self.url = ""
         """``http://127.0.0.1:<port>`` once started."""
         self.token = ""
@@ -257,7 +261,7 @@ class EmbeddedServer:
                 stderr = stack.enter_context(self.log_file.open("ab"))
             return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
                 args,
-                env={**os.environ, TOKEN_ENV: token},
+                env={**os.environ, **self.environment, TOKEN_ENV: token},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,  # it prints the token: never keep it
                 stderr=stderr,

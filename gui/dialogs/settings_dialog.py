@@ -1,7 +1,8 @@
-"""Settings: language override and which recording server to use.
+"""Settings: language override, which recording server to use, webhook endpoints.
 
 A remote server's token is entered here and stored in the keyring (:meth:`save`);
-the field shows nothing that was stored before (secrets are never shown back).
+the field shows nothing that was stored before (secrets are never shown back). The
+Webhooks tab is :class:`gui.dialogs.webhooks_page.WebhooksPage`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QRadioButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from gui.dialogs.webhooks_page import WebhooksPage
 from gui.keyring_store import KeyringStore, server_entry
 from gui.settings import AppSettings, ServerChoice
 
@@ -27,11 +30,26 @@ from gui.settings import AppSettings, ServerChoice
 class SettingsDialog(QDialog):
     """Edit the language and the server choice; read the result after ``accepted``."""
 
-    def __init__(self, language: str, server: ServerChoice, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        language: str,
+        server: ServerChoice,
+        parent: QWidget | None = None,
+        *,
+        webhooks: WebhooksPage | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("settings_dialog")
         self.setWindowTitle(self.tr("Settings"))
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        self.tabs = QTabWidget()
+        outer.addWidget(self.tabs)
+        general = QWidget()
+        layout = QVBoxLayout(general)
+        self.tabs.addTab(general, self.tr("General"))
+        self.webhooks = webhooks
+        if webhooks is not None:
+            self.tabs.addTab(webhooks, self.tr("Webhooks"))
 
         ui = QGroupBox(self.tr("Language"))
         ui_form = QFormLayout(ui)
@@ -65,17 +83,20 @@ class SettingsDialog(QDialog):
         layout.addWidget(box)
         self.remote.toggled.connect(self._update)
         self._update()
+        layout.addStretch(1)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        outer.addWidget(buttons)
 
     def _update(self) -> None:
         self.url.setEnabled(self.remote.isChecked())
         self.token.setEnabled(self.remote.isChecked())
+        if self.webhooks is not None:
+            self.webhooks.set_remote(self.remote.isChecked())
 
     def chosen_language(self) -> str:
         return str(self.language.currentData())
@@ -88,10 +109,13 @@ class SettingsDialog(QDialog):
         return self.token.text()
 
     async def save(self, settings: AppSettings, keyring_store: KeyringStore) -> None:
-        """Keep the choices in ``settings`` and a new remote token in the keyring."""
+        """Keep the choices in ``settings``, a new remote token and webhook secrets in the
+        keyring."""
         settings.set_language(self.chosen_language())
         choice = self.chosen_server()
         settings.set_server(choice)
         token = self.new_token()
         if choice.remote and choice.url and token:
             await keyring_store.set(server_entry(choice.url), token)
+        if self.webhooks is not None:
+            await self.webhooks.save(settings, keyring_store)

@@ -1,7 +1,8 @@
 """The window's status bar: one label per fact about the recording server.
 
 Server URL and kind, its state, active recordings, upload backlog, the server's CPU
-share and, while it records, whether its recorders keep up. The bar only renders what
+share, while it records whether its recorders keep up, and, while a webhook endpoint
+has notices waiting or fails, the webhooks' backlog and error. The bar only renders what
 it is given: the server's state from :class:`gui.server_connection.ServerConnection`,
 the server's status report (``GET /v1/cloudrec/status``), and the window's own counts
 for servers that send no report.
@@ -9,10 +10,11 @@ for servers that send no report.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from gui.embedded_server import ServerState
@@ -58,12 +60,15 @@ class StatusBar(QStatusBar):
         self.cpu = _label("status_cpu")
         self.render_health = _label("status_render")
         self.render_health.hide()  # shown while the server records
+        self.webhooks = _label("status_webhooks")
+        self.webhooks.setTextFormat(Qt.TextFormat.PlainText)
+        self.webhooks.hide()  # shown while an endpoint has a backlog or fails
         self._last_cpu: tuple[float, float] | None = None  # (server CPU s, server clock s)
         # The server's own counts win over the window's once it has sent them: it also
         # knows the recordings this window released or never started.
         self._server_counts: tuple[int, int] | None = None
         labels = (self.server_url, self.server_state, self.active, self.backlog, self.cpu)
-        for label in (*labels, self.render_health):
+        for label in (*labels, self.render_health, self.webhooks):
             self.addPermanentWidget(label)
         self.show_server(None, embedded=True, state=ServerState.STOPPED)
         self.show_window_counts(0, 0)
@@ -101,6 +106,7 @@ class StatusBar(QStatusBar):
         self._server_counts = (int(status["activeRecordings"]), int(status["uploadBacklog"]))
         self._show_counts(*self._server_counts)
         self.show_render_health(status)
+        self.show_webhooks(status.get("webhooks"))
 
     def show_render_health(self, status: Mapping[str, Any]) -> None:
         """Whether the server's recorders keep up: lag behind real time, frames lost."""
@@ -130,3 +136,62 @@ class StatusBar(QStatusBar):
             ).format(dropped, late)
         )
         self.render_health.show()
+
+    def show_webhooks(self, entries: object) -> None:
+        """The webhook endpoints' backlog and failures (the status report's
+        ``webhooks``); hidden with no endpoint, or when all is delivered and none fails."""
+        endpoints = (
+            [e for e in entries if isinstance(e, Mapping)] if isinstance(entries, list) else []
+        )
+        backlog = sum(int(e.get("backlog") or 0) for e in endpoints)
+        failing = [e for e in endpoints if _failing(e)]
+        if not backlog and not failing:
+            self.webhooks.hide()
+            return
+        text = translate("MainWindow", "Webhooks: {0} waiting").format(backlog)
+        if len(failing) == 1:
+            error = str(failing[0].get("lastError") or "")
+            if len(error) > ERROR_CHARS:
+                error = error[: ERROR_CHARS - 1] + "…"
+            text += translate("MainWindow", ", failing: {0}").format(error)
+        elif failing:
+            text += translate("MainWindow", ", {0} endpoints failing").format(len(failing))
+        self.webhooks.setText(text)
+        self.webhooks.setStyleSheet(f"color: {RED};" if failing else "")
+        self.webhooks.setToolTip("\n".join(_webhook_line(e) for e in endpoints))
+        self.webhooks.show()
+
+
+ERROR_CHARS = 48
+"""Characters of a webhook error the bar shows; the tooltip has all of it."""
+
+
+def _failing(entry: Mapping[str, Any]) -> bool:
+    """Whether an endpoint fails now: recordings being retried, or an error newer than
+    its last delivery (the status keeps the last error after a success)."""
+    if int(entry.get("retrying") or 0):
+        return True
+    if not entry.get("lastError"):
+        return False
+    delivered = entry.get("lastDeliveryMs")
+    return delivered is None or int(entry.get("lastErrorMs") or 0) > int(delivered)
+
+
+def _clock(ms: object) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(int(str(ms)) / 1000))
+
+
+def _webhook_line(entry: Mapping[str, Any]) -> str:
+    """One endpoint in the tooltip: backlog, retries, last error and last delivery."""
+    line = translate("MainWindow", "{0}: {1} waiting, {2} recordings retrying").format(
+        entry.get("endpoint", ""), int(entry.get("backlog") or 0), int(entry.get("retrying") or 0)
+    )
+    if entry.get("lastError"):
+        line += translate("MainWindow", "; last error at {0}: {1}").format(
+            _clock(entry.get("lastErrorMs") or 0), entry["lastError"]
+        )
+    if entry.get("lastDeliveryMs"):
+        line += translate("MainWindow", "; last delivered at {0}").format(
+            _clock(entry["lastDeliveryMs"])
+        )
+    return line

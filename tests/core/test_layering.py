@@ -97,6 +97,12 @@ ALLOWED: dict[str, set[str]] = {
         "core.sdk",
         "core.storage.locations",
         "core.validation",
+        # Stream selection lists (the Recording tab, updating a recording's subscription).
+        "core.selection",
+        # The webhooks settings page checks endpoints with the server's own rules and
+        # names the event types (core.notices is a leaf of plain enums).
+        "core.notices",
+        "core.server.webhook_config",
     },
 }
 

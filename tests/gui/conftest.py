@@ -192,12 +192,17 @@ class FakeServer:
         self.detached = False
         self.grants: tuple[tuple[Any, ...], tuple[str, ...]] | None = None
         """The storage roots and allowed endpoints of the last start."""
+        self.webhooks: str | None = None
+        """The ``CLOUDREC_WEBHOOKS`` value of the last start."""
 
     def exit_code(self) -> int | None:
         return None
 
-    async def start(self, *, storage_roots: Any = (), allowed_endpoints: Any = ()) -> str:
+    async def start(
+        self, *, storage_roots: Any = (), allowed_endpoints: Any = (), webhooks: str | None = None
+    ) -> str:
         self.grants = (tuple(storage_roots), tuple(allowed_endpoints))
+        self.webhooks = webhooks
         self.url = "http://127.0.0.1:9"
         self.state = ServerState.RUNNING
         return self.url

@@ -74,3 +74,62 @@ def test_the_servers_counts_replace_the_windows_and_cpu_is_a_share(qtbot: Any) -
     assert bar.cpu.text() == "Server CPU: 25 %"
     bar.show_window_counts(0, 0)  # the server knows more (released, background recordings)
     assert (bar.active.text(), bar.backlog.text()) == ("Active: 3", "Upload backlog: 5")
+
+
+def test_status_bar_shows_webhook_backlog_and_errors(qtbot: Any) -> None:
+    import time
+
+    bar = _bar(qtbot)
+    label = bar.webhooks
+    base = {"cpuSeconds": 1.0, "monotonic": 1.0, "activeRecordings": 0, "uploadBacklog": 0}
+    healthy = {
+        "endpoint": "https://hooks.example.com/agora",
+        "events": None,
+        "backlog": 0,
+        "retrying": 0,
+        "lastError": None,
+        "lastErrorMs": None,
+        "lastDeliveryMs": 1_700_000_000_000,
+    }
+    bar.show_server_status({**base, "webhooks": []})  # no endpoint: nothing
+    assert label.isHidden()
+    bar.show_server_status({**base, "webhooks": [healthy]})  # all delivered: nothing
+    assert label.isHidden()
+    bar.show_server_status({**base, "webhooks": [{**healthy, "backlog": 4}]})
+    assert not label.isHidden()
+    assert label.text() == "Webhooks: 4 waiting" and label.styleSheet() == ""
+    clock = time.strftime("%H:%M:%S", time.localtime(1_700_000_000))
+    assert label.toolTip() == (
+        f"https://hooks.example.com/agora: 4 waiting, 0 recordings retrying; "
+        f"last delivered at {clock}"
+    )
+    failing = {
+        **healthy,
+        "backlog": 7,
+        "retrying": 2,
+        "lastError": "answered HTTP 503",
+        "lastErrorMs": 1_700_000_060_000,
+    }
+    bar.show_server_status({**base, "webhooks": [failing]})
+    assert label.text() == "Webhooks: 7 waiting, failing: answered HTTP 503"
+    assert label.styleSheet() == f"color: {RED};"
+    error_clock = time.strftime("%H:%M:%S", time.localtime(1_700_000_060))
+    assert label.toolTip() == (
+        f"https://hooks.example.com/agora: 7 waiting, 2 recordings retrying; last error at "
+        f"{error_clock}: answered HTTP 503; last delivered at {clock}"
+    )
+    long_error = {**failing, "lastError": "ConnectError: " + "x" * 80}
+    bar.show_server_status({**base, "webhooks": [long_error]})
+    assert label.text().endswith("…") and len(label.text()) < 80
+    assert "x" * 80 in label.toolTip()
+    # An error before the last delivery is history: shown in the tooltip only.
+    recovered = {**failing, "retrying": 0, "lastDeliveryMs": 1_700_000_090_000, "backlog": 1}
+    bar.show_server_status({**base, "webhooks": [recovered, {**failing, "endpoint": "http://b/"}]})
+    assert label.text() == "Webhooks: 8 waiting, failing: answered HTTP 503"
+    bar.show_server_status({**base, "webhooks": [failing, {**failing, "endpoint": "http://b/"}]})
+    assert label.text() == "Webhooks: 14 waiting, 2 endpoints failing"
+    assert len(label.toolTip().splitlines()) == 2
+    bar.show_server_status({**base, "webhooks": [{**recovered, "backlog": 0}]})
+    assert label.isHidden()
+    bar.show_server_status(base)  # an older server without webhooks
+    assert label.isHidden()
