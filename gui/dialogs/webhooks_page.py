@@ -59,6 +59,9 @@ class WebhookServer(Protocol):
     @property
     def webhooks_started(self) -> tuple[str, ...]: ...
 
+    @property
+    def embedded(self) -> bool: ...
+
     async def webhook_status(self) -> list[dict[str, Any]] | None: ...
 
     async def send_webhook_test(self, index: int) -> dict[str, Any]: ...
@@ -224,6 +227,16 @@ class WebhooksPage(QWidget):
 
     def _render(self) -> None:
         chosen = self.selected()
+        # Drawn again when the server's status arrives: that must not reload the editor.
+        self.table.blockSignals(True)
+        try:
+            self._fill_table(chosen)
+        finally:
+            self.table.blockSignals(False)
+        self.add_button.setEnabled(len(self._rows) < MAX_ENDPOINTS)
+        self._update_buttons()
+
+    def _fill_table(self, chosen: int | None) -> None:
         self.table.setRowCount(len(self._rows))
         for index, row in enumerate(self._rows):
             url = QTableWidgetItem(row.endpoint.url)
@@ -240,8 +253,6 @@ class WebhooksPage(QWidget):
             self.table.setCellWidget(index, TEST_COLUMN, button)
         if chosen is not None and chosen < len(self._rows):
             self.table.selectRow(chosen)
-        self.add_button.setEnabled(len(self._rows) < MAX_ENDPOINTS)
-        self._update_buttons()
 
     def test_button(self, index: int) -> QPushButton:
         """The Send test event button of row ``index``."""
@@ -255,6 +266,8 @@ class WebhooksPage(QWidget):
             return ""
         place = self._server_place(index)
         if place is None:
+            if not self._embedded():
+                return self.tr("not on the remote server: it has its own endpoints")
             return self.tr("not on the running server: applies at its next start")
         entry = self._status[place]
         text = self.tr("{0} waiting").format(int(entry.get("backlog") or 0))
@@ -265,6 +278,9 @@ class WebhooksPage(QWidget):
         if entry.get("lastDeliveryMs"):
             text += self.tr("; delivered {0}").format(_clock(entry["lastDeliveryMs"]))
         return text
+
+    def _embedded(self) -> bool:
+        return self.server is None or self.server.embedded
 
     def _server_place(self, index: int) -> int | None:
         if self._status is None or self.server is None:
@@ -371,7 +387,7 @@ class WebhooksPage(QWidget):
     @async_slot(int)
     async def send_test(self, index: int) -> None:
         """Have the running server send a test event to row ``index``'s endpoint."""
-        if self.server is None:
+        if self.server is None or not 0 <= index < len(self._rows):
             return
         self.test_button(index).setEnabled(False)
         url = shown_url(self._rows[index].endpoint.url)
@@ -380,6 +396,14 @@ class WebhooksPage(QWidget):
             self._render()
             self.test_button(index).setEnabled(False)
             place = self._server_place(index)
+            if place is None and not self._embedded():
+                self.result.setText(
+                    self.tr(
+                        "The remote server does not have the endpoint {0}: a remote server "
+                        "has its own webhook endpoints, set where it runs."
+                    ).format(url)
+                )
+                return
             if place is None:
                 self.result.setText(
                     self.tr(

@@ -199,6 +199,7 @@ class StandInServer:
         self.answer = answer
         self.tests: list[int] = []
         self.webhooks_started: tuple[str, ...] = ()
+        self.embedded = True
 
     async def webhook_status(self) -> list[dict[str, Any]] | None:
         return self.entries
@@ -266,10 +267,23 @@ async def test_send_test_event_asks_the_running_server_by_its_place(qtbot: Any) 
     # an endpoint edited here is not the one the server has
     page.table.selectRow(0)
     page.url.setText("https://hooks.example.com/agora2")
+    await page.refresh_status()  # the status arriving keeps what is being typed
+    assert page.url.text() == "https://hooks.example.com/agora2" and page.selected() == 0
     page.update_button.click()
     await page.send_test(0)
     assert server.tests == [1, 1, 1]
     assert page.result.text().startswith("The running server does not have the endpoint")
+    server.embedded = False  # a remote server: its own configuration
+    await page.refresh_status()
+    assert page.table.item(1, SERVER_COLUMN).text() == (
+        "not on the remote server: it has its own endpoints"
+    )
+    await page.send_test(1)
+    assert page.result.text() == (
+        "The remote server does not have the endpoint https://new.example/hook: a remote "
+        "server has its own webhook endpoints, set where it runs."
+    )
+    assert server.tests == [1, 1, 1]
 
 
 def test_the_dialog_has_a_webhooks_tab_that_says_a_remote_server_has_its_own(
@@ -294,3 +308,27 @@ def test_the_dialog_has_a_webhooks_tab_that_says_a_remote_server_has_its_own(
         "2 cloud_recording_warning",
     ]
     assert page.result.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_the_page_and_the_bar_speak_chinese(qtbot: Any, qapp: Any) -> None:
+    from PySide6.QtCore import QCoreApplication, QTranslator
+
+    from gui import paths
+    from gui.widgets.status_bar import StatusBar
+
+    translator = QTranslator()
+    assert translator.load("cloudrec_zh_CN", str(paths.TRANSLATIONS_DIR))
+    QCoreApplication.installTranslator(translator)
+    try:
+        page = _page(qtbot, [WebhookEndpoint("https://hooks.example.com/agora")])
+        assert page.add_button.text() == "添加"
+        assert page.test_button(0).text() == "发送测试事件"
+        assert page.table.item(0, 1).text() == "全部事件"
+        assert page.note.text().startswith("端点在内置服务器下次启动时生效。")
+        bar = StatusBar()
+        qtbot.addWidget(bar)
+        entry = {"endpoint": "https://h.example/", "backlog": 2, "retrying": 1}
+        bar.show_webhooks([{**entry, "lastError": "answered HTTP 503", "lastErrorMs": 1}])
+        assert bar.webhooks.text() == "Webhook：2 条待发送，失败：answered HTTP 503"
+    finally:
+        QCoreApplication.removeTranslator(translator)
