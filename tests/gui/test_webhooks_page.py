@@ -332,3 +332,23 @@ def test_the_page_and_the_bar_speak_chinese(qtbot: Any, qapp: Any) -> None:
         assert bar.webhooks.text() == "Webhook：2 条待发送，失败：answered HTTP 503"
     finally:
         QCoreApplication.removeTranslator(translator)
+
+
+async def test_the_windows_settings_dialog_saves_the_endpoints(
+    window: Any, settings: AppSettings, store: KeyringStore
+) -> None:
+    task = window.on_settings()
+    await wait_until(lambda: window.settings_dialog is not None)
+    dialog = window.settings_dialog
+    page = dialog.webhooks
+    assert dialog.tabs.indexOf(page) == 1
+    _type(page, "https://hooks.example.com/agora", "from-the-window", "11")
+    page.add_button.click()
+    dialog.accept()
+    await task
+    assert window.settings_dialog is None
+    assert settings.webhooks() == [WebhookEndpoint("https://hooks.example.com/agora", (11,))]
+    assert await store.webhook_secret("https://hooks.example.com/agora") == (
+        "from-the-window",
+        "",
+    )
