@@ -31,7 +31,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -200,6 +200,9 @@ class _Taken:
     """The reader of the user's video, while it has a window and publishes video."""
     tile: bool = False
     """Whether the user has a window in the mix."""
+    retiring: dict[str, tuple[asyncio.Task[None], asyncio.Task[None]]] = field(default_factory=dict)
+    """Per kind, a stream no longer taken, still read for the latency window: (the timer
+    that ends it, its reader)."""
 
 
 class Recorder:
@@ -248,6 +251,7 @@ class Recorder:
         self._tasks: set[asyncio.Task[None]] = set()
         self._uploader: asyncio.Task[None] | None = None
         self._users: dict[int, _Taken] = {}  # the users in the channel it records, in join order
+        self._until: dict[tuple[int, str], float] = {}  # retiring streams: (uid, kind) -> end
         self._selection = config.stream_selection
         self._idle_since: float | None = None
         self._stored: list[StoredSlice] = []
@@ -516,6 +520,10 @@ class Recorder:
                     self._update_stream_choice()
                 elif isinstance(event, UserLeft) and event.uid in self._users:
                     taken = self._users.pop(event.uid)
+                    for kind, (timer, reader) in taken.retiring.items():
+                        timer.cancel()  # its streams end with the user
+                        reader.cancel()
+                        self._until.pop((event.uid, kind), None)
                     if not self._users:  # idle time counts from the leave itself
                         self._idle_since = event.time
                     self._high_size.pop(event.uid, None)
@@ -539,26 +547,60 @@ class Recorder:
         types = self.config.recording_stream_types
         audio = types.has_audio and self._selection.audio.takes(uid)
         video = types.has_video and self._selection.video.takes(uid)
-        if audio and taken.audio is None and (stream := sub.audio(uid)) is not None:
-            taken.audio = self._spawn(self._read(stream))
+        if audio and taken.audio is None:
+            taken.audio = self._resume(uid, "audio")
+            if taken.audio is None and (stream := sub.audio(uid)) is not None:
+                taken.audio = self._spawn(self._read(stream))
         elif not audio and taken.audio is not None:
-            taken.audio.cancel()
+            self._retire(uid, "audio", taken.audio, at)
             taken.audio = None
-            sub.unsubscribe(uid, "audio")
             self._commands.put(_AudioEnd(uid, at))
         if video and not taken.tile:
-            if (stream := sub.video(uid)) is not None:
+            taken.video = self._resume(uid, "video")
+            if taken.video is None and (stream := sub.video(uid)) is not None:
                 taken.video = self._spawn(self._read(stream))
             taken.tile = True
             self._commands.put(_Roster(uid, True, at))
         elif not video and taken.tile:
             if taken.video is not None:
-                taken.video.cancel()
+                self._retire(uid, "video", taken.video, at)
                 taken.video = None
-            sub.unsubscribe(uid, "video")
+            else:
+                sub.unsubscribe(uid, "video")
             self._high_size.pop(uid, None)
             taken.tile = False
             self._commands.put(_Roster(uid, False, at, audio=False))
+
+    def _retire(self, uid: int, kind: str, reader: asyncio.Task[None], at: float) -> None:
+        """Stop taking ``uid``'s ``kind`` from output time ``at`` on. Its frames captured
+        before ``at`` may still be on their way (network, receiver, decoder: up to the
+        latency window): the stream is read, and frames from ``at`` on dropped, for
+        :attr:`latency` seconds more, then unsubscribed (no longer received or decoded).
+        Ending it at once lost the last tens of ms of a voice before an update."""
+        self._until[(uid, kind)] = at
+        timer = self._spawn(self._end_retired(uid, kind, reader))
+        self._users[uid].retiring[kind] = (timer, reader)
+
+    def _resume(self, uid: int, kind: str) -> asyncio.Task[None] | None:
+        """A retiring stream of ``uid``'s ``kind`` taken again: its reader, which goes on
+        (``None`` when there is none)."""
+        timer, reader = self._users[uid].retiring.pop(kind, (None, None))
+        if timer is None or reader is None or reader.done():
+            return None
+        timer.cancel()
+        self._until.pop((uid, kind), None)
+        return reader
+
+    async def _end_retired(self, uid: int, kind: str, reader: asyncio.Task[None]) -> None:
+        await asyncio.sleep(self.latency)
+        reader.cancel()
+        self._until.pop((uid, kind), None)
+        taken = self._users.get(uid)
+        if taken is not None:
+            taken.retiring.pop(kind, None)
+        sub = self._subscription
+        if sub is not None and not sub.closed:
+            sub.unsubscribe(uid, kind)
 
     async def update_subscription(self, selection: StreamSelection) -> None:
         """Record whose audio and whose video ``selection`` says, from the next output
@@ -580,7 +622,12 @@ class Recorder:
     async def _read(self, stream: FrameStream) -> None:
         assert self._clock is not None
         clock, put, uid, kind = self._clock, self._commands.put, stream.uid, stream.kind
+        until = self._until
         async for received in stream:
+            time = clock.to_output(received.time)
+            end = until.get((uid, kind))
+            if end is not None and time >= end:
+                continue  # captured after this stream stopped being taken (see _retire)
             self.media_frames += 1
             frame = received.frame
             if kind == "video" and stream.video_stream is not VideoStreamType.LOW:
@@ -588,7 +635,7 @@ class Recorder:
                 if size is not None and self._high_size.get(uid) != size:
                     self._high_size[uid] = size
                     self._update_stream_choice()
-            put(_Frame(uid, kind, frame, clock.to_output(received.time)))
+            put(_Frame(uid, kind, frame, time))
 
     def _update_stream_choice(self) -> None:
         """With AUTO, take a user's LOW stream while its window is no larger than the
