@@ -495,102 +495,132 @@
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="91"/>
+        <location filename="../../gui/main_window.py" line="94"/>
         <source>Event log</source>
         <translation>事件日志</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="33"/>
+        <location filename="../../gui/widgets/status_bar.py" line="35"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="34"/>
+        <location filename="../../gui/widgets/status_bar.py" line="36"/>
         <source>starting…</source>
         <translation>正在启动…</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="35"/>
+        <location filename="../../gui/widgets/status_bar.py" line="37"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="36"/>
+        <location filename="../../gui/widgets/status_bar.py" line="38"/>
         <source>unreachable</source>
         <translation>无法连接</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="37"/>
+        <location filename="../../gui/widgets/status_bar.py" line="39"/>
         <source>failed to start</source>
         <translation>启动失败</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="38"/>
+        <location filename="../../gui/widgets/status_bar.py" line="40"/>
         <source>running in background</source>
         <translation>后台运行中</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="76"/>
+        <location filename="../../gui/widgets/status_bar.py" line="81"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="74"/>
+        <location filename="../../gui/widgets/status_bar.py" line="79"/>
         <source>embedded</source>
         <translation>内置</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="74"/>
+        <location filename="../../gui/widgets/status_bar.py" line="79"/>
         <source>remote</source>
         <translation>远程</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="77"/>
+        <location filename="../../gui/widgets/status_bar.py" line="82"/>
         <source>Server ({0}): {1}</source>
         <translation>服务器（{0}）：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="91"/>
+        <location filename="../../gui/widgets/status_bar.py" line="96"/>
         <source>Active: {0}</source>
         <translation>进行中：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="92"/>
+        <location filename="../../gui/widgets/status_bar.py" line="97"/>
         <source>Upload backlog: {0}</source>
         <translation>待上传：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="99"/>
+        <location filename="../../gui/widgets/status_bar.py" line="104"/>
         <source>Server CPU: {0:.0f} %</source>
         <translation>服务器 CPU：{0:.0f} %</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="114"/>
+        <location filename="../../gui/widgets/status_bar.py" line="120"/>
         <source>Recorders: {0:.1f} s behind</source>
         <translation>录制：落后 {0:.1f} 秒</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="116"/>
+        <location filename="../../gui/widgets/status_bar.py" line="122"/>
         <source>Recorders: on time</source>
         <translation>录制：实时</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="119"/>
+        <location filename="../../gui/widgets/status_bar.py" line="125"/>
         <source>, {0} frames lost</source>
         <translation>，丢失 {0} 帧</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="125"/>
+        <location filename="../../gui/widgets/status_bar.py" line="131"/>
         <source>Input frames dropped: {0}, arrived too late: {1}. Lost frames and a growing lag mean the recording server is short of CPU: record fewer channels or smaller canvases on it, or give it more cores.</source>
         <translation>输入帧丢弃：{0}，迟到：{1}。丢帧或延迟持续增长说明录制服务器 CPU 不足：请减少该服务器上录制的频道或缩小画布，或为其增加 CPU 核数。</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="172"/>
+        <location filename="../../gui/widgets/status_bar.py" line="151"/>
+        <source>Webhooks: {0} waiting</source>
+        <translation>Webhook：{0} 条待发送</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/status_bar.py" line="156"/>
+        <source>, failing: {0}</source>
+        <translation>，失败：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/status_bar.py" line="158"/>
+        <source>, {0} endpoints failing</source>
+        <translation>，{0} 个端点失败</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/status_bar.py" line="186"/>
+        <source>{0}: {1} waiting, {2} recordings retrying</source>
+        <translation>{0}：{1} 条待发送，{2} 个录制在重试</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/status_bar.py" line="190"/>
+        <source>; last error at {0}: {1}</source>
+        <translation>；最近错误（{0}）：{1}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/status_bar.py" line="194"/>
+        <source>; last delivered at {0}</source>
+        <translation>；最近送达：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/server_connection.py" line="190"/>
         <source>Using the remote server {0}</source>
         <translation>使用远程服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="185"/>
+        <location filename="../../gui/server_connection.py" line="203"/>
         <source>Reattached to the embedded server {0} left recording in the background</source>
         <translation>已重新连接在后台录制的内置服务器 {0}</translation>
     </message>
@@ -605,43 +635,49 @@
         <translation>已重新连接到频道 {0} 的录制</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="199"/>
+        <location filename="../../gui/server_connection.py" line="217"/>
         <source>Starting the embedded server…</source>
         <translation>正在启动内置服务器…</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="206"/>
+        <location filename="../../gui/server_connection.py" line="222"/>
+        <source>Webhook endpoint left out: {0}</source>
+        <translation>已略过 Webhook 端点：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/server_connection.py" line="232"/>
         <source>The embedded server did not start: {0}</source>
         <translation>内置服务器未能启动：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="213"/>
+        <location filename="../../gui/server_connection.py" line="240"/>
         <source>Embedded server running at {0}</source>
         <translation>内置服务器运行于 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="237"/>
+        <location filename="../../gui/server_connection.py" line="264"/>
         <source>The embedded server exited (code {0})</source>
         <translation>内置服务器已退出（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="300"/>
+        <location filename="../../gui/server_connection.py" line="328"/>
+        <location filename="../../gui/server_connection.py" line="354"/>
         <source>no recording server is available</source>
         <translation>没有可用的录制服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="329"/>
+        <location filename="../../gui/server_connection.py" line="383"/>
         <source>The embedded server keeps recording in the background.</source>
         <translation>内置服务器在后台继续录制。</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="345"/>
+        <location filename="../../gui/server_connection.py" line="399"/>
         <source>The server cannot stop by itself: {0}</source>
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="283"/>
-        <location filename="../../gui/main_window.py" line="397"/>
+        <location filename="../../gui/main_window.py" line="286"/>
+        <location filename="../../gui/main_window.py" line="402"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
@@ -726,7 +762,7 @@
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="413"/>
+        <location filename="../../gui/main_window.py" line="426"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>
@@ -970,58 +1006,68 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="33"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="43"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="36"/>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="43"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="49"/>
+        <source>General</source>
+        <translation>常规</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="52"/>
+        <source>Webhooks</source>
+        <translation>Webhook</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="54"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="61"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="39"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="57"/>
         <source>System default</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="44"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="62"/>
         <source>A new language applies the next time the window starts.</source>
         <translation>新语言在下次启动窗口时生效。</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="47"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="65"/>
         <source>Recording server</source>
         <translation>录制服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="49"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="67"/>
         <source>Embedded server on this computer</source>
         <translation>本机内置服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="50"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="68"/>
         <source>Remote server</source>
         <translation>远程服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="59"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="77"/>
         <source>unchanged</source>
         <translation>不变</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="62"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="80"/>
         <source>URL</source>
         <translation>URL</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="63"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="81"/>
         <source>Token</source>
         <translation>Token</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="64"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="82"/>
         <source>The token is kept in the OS keyring.</source>
         <translation>Token 保存在系统密钥环中。</translation>
     </message>
@@ -1150,6 +1196,152 @@
         <location filename="../../gui/models/observer.py" line="100"/>
         <source>fatal error: {0} ({1})</source>
         <translation>严重错误：{0}（{1}）</translation>
+    </message>
+</context>
+<context>
+    <name>WebhooksPage</name>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="109"/>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="152"/>
+        <source>URL</source>
+        <translation>URL</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="109"/>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="154"/>
+        <source>Events</source>
+        <translation>事件</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="109"/>
+        <source>Running server</source>
+        <translation>运行中的服务器</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="127"/>
+        <source>The receiver&apos;s http:// or https:// URL (https beyond this computer). A user:password in it is sent as HTTP Basic auth and kept in the keyring with the secret; type it again to change it.</source>
+        <translation>接收端的 http:// 或 https:// URL（本机以外请用 https）。其中的 user:password 作为 HTTP Basic 认证发送，与密钥一起保存在密钥环中；要更改请重新输入。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="137"/>
+        <source>The key of the Agora-Signature and Agora-Signature-V2 headers (Agora&apos;s console calls it the Secret). Kept in the OS keyring, never shown again.</source>
+        <translation>Agora-Signature 和 Agora-Signature-V2 头的签名密钥（Agora 控制台中称为 Secret）。保存在系统密钥环中，不再显示。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="143"/>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="225"/>
+        <source>every event</source>
+        <translation>全部事件</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="146"/>
+        <source>Event types this endpoint takes, as 31, 32, 11; empty for every event:</source>
+        <translation>此端点接收的事件类型，如 31, 32, 11；留空表示全部事件：</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="153"/>
+        <source>Secret</source>
+        <translation>密钥</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="171"/>
+        <source>Add</source>
+        <translation>添加</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="173"/>
+        <source>Save changes</source>
+        <translation>保存修改</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="175"/>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="192"/>
+        <source>Endpoints apply at the next start of the embedded server. The secret is kept in the OS keyring.</source>
+        <translation>端点在内置服务器下次启动时生效。密钥保存在系统密钥环中。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="200"/>
+        <source>A remote server has its own webhook endpoints, set where it runs (CLOUDREC_WEBHOOKS, docs/webhooks.md): these are the embedded server&apos;s.</source>
+        <translation>远程服务器有自己的 Webhook 端点，在其运行处设置（CLOUDREC_WEBHOOKS，见 docs/webhooks.md）：这里的是内置服务器的端点。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="249"/>
+        <source>Send test event</source>
+        <translation>发送测试事件</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="270"/>
+        <source>not on the remote server: it has its own endpoints</source>
+        <translation>不在远程服务器上：它有自己的端点</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="271"/>
+        <source>not on the running server: applies at its next start</source>
+        <translation>不在运行中的服务器上：下次启动时生效</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="273"/>
+        <source>{0} waiting</source>
+        <translation>{0} 条待发送</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="275"/>
+        <source>; last error {0}: {1}</source>
+        <translation>；最近错误 {0}：{1}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="279"/>
+        <source>; delivered {0}</source>
+        <translation>；送达 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="306"/>
+        <source>unchanged</source>
+        <translation>不变</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="328"/>
+        <source>endpoint {0} has this URL already; name each receiver once (one endpoint can take several event types)</source>
+        <translation>端点 {0} 已使用此 URL；每个接收端只填一次（一个端点可接收多种事件类型）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="338"/>
+        <source>at most {0} endpoints</source>
+        <translation>最多 {0} 个端点</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="402"/>
+        <source>The remote server does not have the endpoint {0}: a remote server has its own webhook endpoints, set where it runs.</source>
+        <translation>远程服务器没有端点 {0}：远程服务器有自己的 Webhook 端点，在其运行处设置。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="410"/>
+        <source>The running server does not have the endpoint {0} (added or changed since it started): it applies at the next start of the embedded server.</source>
+        <translation>运行中的服务器没有端点 {0}（在其启动后添加或修改）：它在内置服务器下次启动时生效。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="416"/>
+        <source>Sending a test event to {0}…</source>
+        <translation>正在向 {0} 发送测试事件…</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="420"/>
+        <source>The test event was not sent: {0}</source>
+        <translation>测试事件未发送：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="430"/>
+        <source>Test event {0} delivered to {1} in {2} ms.</source>
+        <translation>测试事件 {0} 已送达 {1}，用时 {2} 毫秒。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/webhooks_page.py" line="431"/>
+        <source>Test event {0} not delivered to {1}: {2} (after {3} ms).</source>
+        <translation>测试事件 {0} 未送达 {1}：{2}（{3} 毫秒后）。</translation>
     </message>
 </context>
 <context>
