@@ -127,9 +127,8 @@ async def follow_events(
                     if event.event == "notice" and event.data:
                         received = True
                         await handler.handle(json.loads(event.data))
-                    elif event.event == "end":  # the recording ended: nothing more will come
-                        handler.done.set()
-                        return
+                    elif event.event == "end":  # the recording ended: nothing more will
+                        handler.done.set()  # come, and the server closes the stream now
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code == 404:
                 if not received and handler.last_sequence < 0:

@@ -450,8 +450,10 @@ async def update_layout(
     layout setting: a field it omits returns to its default (``mixedVideoLayout`` 0,
     ``maxResolutionUid`` the first user, ``backgroundColor`` ``#000000``)."""
     _check_text(body.model_dump(), "")
-    _check_fields("updateLayout", body)
+    # As Agora's, a recording that ended (or another customer's) is 404 before its
+    # fields are read.
     session = _live_session(request, appid, resourceid, sid, mode)
+    _check_fields("updateLayout", body)
     try:
         fields = body.clientRequest.model_extra or {}
         changes = {
@@ -588,8 +590,9 @@ async def stop(
     no user it records sent a stream during the whole recording."""
     if body is not None:
         _check_text(body.model_dump(), "")
+    session = _live_session(request, appid, resourceid, sid, mode)  # 404 before the fields
+    if body is not None:
         _check_fields("stop", body)
-    session = _live_session(request, appid, resourceid, sid, mode)
     try:
         if session.status in _EXITING or session.settled:
             raise ExitingError(
@@ -653,7 +656,7 @@ def _own_session(request: Request, sid: str) -> RecordingSession:
     for session in _service(request).sessions(caller(request)):
         if session.sid == sid:
             return session
-    raise ApiError(404, 404, f"failed to find worker: no recording with sid {_shown(sid)}")
+    raise ApiError(404, 404, f"failed to find worker: no recording with sid {_shown(sid, 64)}")
 
 
 @admin.get("/recordings/{sid}")

@@ -2,7 +2,7 @@
 
 The dialog lists the channel's users as the recording server's roster tells
 (``GET /channels/{app_id}/{channel}``, through :meth:`core.sdk.client.RestClient.roster`),
-each with its role and what it publishes, plus "everyone" (``#allstream#``). The uids
+each with its role and what it publishes (recorders left out: they are never recorded), plus "everyone" (``#allstream#``). The uids
 already in the list are checked, and those not in the channel now stay listed (a list
 may name users who join later). Refresh reads the roster again; a roster that cannot
 be read says why and leaves the list as it was, to edit by hand.
@@ -92,6 +92,8 @@ class RosterDialog(QDialog):
         self._add(ALL_STREAMS, self.tr("Everyone (#allstream#)"), checked)
         present = []
         for user in roster:
+            if user.get("role") == "recorder":  # recorders are never recorded themselves
+                continue
             uid = str(user.get("uid", ""))
             present.append(uid)
             tracks = ", ".join(str(t) for t in user.get("tracks") or []) or self.tr("nothing")
@@ -136,8 +138,9 @@ class RosterDialog(QDialog):
             self.status.setText(self.tr("Cannot read the channel's users: {0}").format(exc.message))
         else:
             self._fill(roster)
-            if roster:
-                self.status.setText(self.tr("%n user(s) in the channel.", "", len(roster)))
+            people = [user for user in roster if user.get("role") != "recorder"]
+            if people:
+                self.status.setText(self.tr("%n user(s) in the channel.", "", len(people)))
             else:
                 self.status.setText(self.tr("Nobody is in the channel now."))
         finally:

@@ -402,7 +402,11 @@ async def test_the_roster_dialog_keeps_chosen_uids_and_says_why_a_roster_is_miss
     from gui.dialogs.roster_dialog import RosterDialog
 
     answers: list[Any] = [
-        [{"uid": 21, "role": "host", "tracks": ["audio", "video"]}, {"uid": 22, "role": "host"}],
+        [
+            {"uid": 21, "role": "host", "tracks": ["audio", "video"]},
+            {"uid": 22, "role": "host"},
+            {"uid": 4321, "role": "recorder", "tracks": []},
+        ],  # a recorder: not listed
         CloudRecordingError("HTTP 401: the roster needs a token", ErrorCode.CONNECT_ERROR),
     ]
 
@@ -414,7 +418,8 @@ async def test_the_roster_dialog_keeps_chosen_uids_and_says_why_a_roster_is_miss
 
     dialog = RosterDialog("Show pictures of", "demo", ["22", "99"], load)
     qtbot.addWidget(dialog)
-    assert dialog.listed() == ["#allstream#", "99"] and dialog.chosen() == ["99"]
+    # before the roster is read: the list's own uids, checked
+    assert dialog.listed() == ["#allstream#", "22", "99"] and dialog.chosen() == ["22", "99"]
     await dialog.refresh()
     assert dialog.listed() == ["#allstream#", "21", "22", "99"]
     assert dialog.chosen() == ["22", "99"]

@@ -528,7 +528,11 @@ async def test_after_a_restart_without_its_root_a_recording_ends_quoting_the_ref
             base = f"/v1/apps/{APP}/cloud_recording/resourceid/{rid}/sid/{sid}/mode/mix"
             events = f"/v1/cloudrec/recordings/{sid}/events"
             async with aconnect_sse(client.http, "GET", events) as source:
-                notices = [json.loads(event.data) async for event in source.aiter_sse()]
+                notices = [
+                    json.loads(event.data)
+                    async for event in source.aiter_sse()
+                    if event.event == "notice"  # then its end
+                ]
             # ended: Agora's query answers 404; cloudrec's extension still tells
             assert (await client.http.get(f"{base}/query")).status_code == 404
             query = (await client.http.get(f"/v1/cloudrec/recordings/{sid}")).json()

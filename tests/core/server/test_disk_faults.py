@@ -164,7 +164,7 @@ async def test_a_full_database_while_recording_ends_it_loudly_and_keeps_every_sa
 
     fill_database(service, 1_073_741_823)  # room again: written by the service's watch
     await wait_until(lambda: session.log.unsaved == 0, 15)
-    assert service.store.notices(session.sid, 0) == notices
+    assert service.store.notices(session.sid) == notices
     row = service.store.recording(session.sid)
     assert row is not None and row.status == int(Status.EXITED_ABNORMALLY)
     assert row.uploading_status == "uploaded"
@@ -315,7 +315,7 @@ async def test_low_free_space_warns_each_recording_once(tmp_path: Path) -> None:
             rid, session = await record(http, service, folder, "lowdisk")
 
             def warnings() -> list[dict[str, Any]]:
-                stored = service.store.notices(session.sid, 0)
+                stored = service.store.notices(session.sid)
                 return details(stored, "cloud_recording_warning")
 
             await wait_until(lambda: warnings(), 15)  # the watch looks every 5 s
