@@ -75,38 +75,34 @@ def check_notice(notice: dict[str, Any]) -> None:
         assert code == 0 or code & ~sum(FIXTURE["leaveCodeBits"]) == 0, code
 
 
-async def test_a_recording_that_stops_and_uploads_sends_agoras_shapes(tmp_path: Path) -> None:
-    harness = local_harness(tmp_path)
+async def recorded(tmp_path: Path, slices: int, target: Unreachable | None = None) -> list[Any]:
+    """The notices of a session that records ``slices`` slices and stops (its store,
+    ``target``, comes up after the stop), each checked by :func:`check_notice`."""
+    harness = local_harness(tmp_path, target)
     try:
         await harness.session.start()
-        for _ in range(3):
+        for _ in range(slices):
             await harness.fake.record_slice()
         await harness.session.stop()
+        if target is not None:
+            target.up = True
         await harness.session.wait_finished()
         notices = await harness.notices()
     finally:
         await harness.close()
     for notice in notices:
         check_notice(notice)
+    return notices
+
+
+async def test_a_recording_that_stops_and_uploads_sends_agoras_shapes(tmp_path: Path) -> None:
+    notices = await recorded(tmp_path, 3)
     kinds = {n["eventType"] for n in notices}
     assert kinds == {3, 4, 11, 30, 31, 33, 40, 41, 42, int(EventType.SLICE_STORED)}, kinds
     assert [n["payload"]["sequence"] for n in notices] == list(range(len(notices)))
 
 
 async def test_a_recording_backed_up_over_its_end_sends_agoras_shapes(tmp_path: Path) -> None:
-    target = Unreachable(tmp_path / "out")
-    harness = local_harness(tmp_path, target)
-    try:
-        await harness.session.start()
-        await harness.fake.record_slice()
-        await harness.fake.record_slice()
-        await harness.session.stop()
-        target.up = True
-        await harness.session.wait_finished()
-        notices = await harness.notices()
-    finally:
-        await harness.close()
-    for notice in notices:
-        check_notice(notice)
+    notices = await recorded(tmp_path, 2, Unreachable(tmp_path / "out"))
     kinds = {n["eventType"] for n in notices}
     assert {1, 2, 32, 31} <= kinds, kinds  # the errors, uploads work again, then both
