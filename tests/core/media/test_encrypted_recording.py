@@ -129,6 +129,10 @@ async def test_each_mode_records_three_encrypted_bots(
         await rec.recorder.start()
         await asyncio.sleep(4.5)  # the length of the recording
         await rec.recorder.stop()
+    # shown when a check below fails: frames the renderer got after their tick was drawn,
+    # and frames lost to a full queue
+    print(f"late {rec.recorder.late_frames} dropped {rec.recorder.dropped_frames} "
+          f"lag {rec.recorder.max_render_lag:.3f} s")  # fmt: skip
     assert rec.recorder.status is RecorderStatus.STOPPED
     assert not rec.failures()
     check_tiles(rec.playlist, uids, shown=uids)
