@@ -197,17 +197,12 @@ class QueryPoller:
     async def stopped_with(self, response: dict[str, Any]) -> None:
         """Report what the ``stop`` response says about the uploads."""
         server = response.get("serverResponse", {})
-        file_list = server.get("fileList", "")
-        name = (
-            file_list
-            if isinstance(file_list, str)
-            else ",".join(str(f.get("fileName", "")) for f in file_list if isinstance(f, dict))
-        )
+        files = server.get("fileList", "")  # a name or Agora's list: NoticeHandler reads both
         await self._emit(EventType.RECORDER_LEAVE)
         status = server.get("uploadingStatus")
         if status == "uploaded":
-            await self._emit(EventType.UPLOADED, fileList=name)
+            await self._emit(EventType.UPLOADED, fileList=files)
         elif status == "backuped":
-            await self._emit(EventType.BACKUPED, fileList=name)
+            await self._emit(EventType.BACKUPED, fileList=files)
         await self._emit(EventType.SESSION_EXIT)
         self.handler.done.set()

@@ -249,12 +249,7 @@ class RecordingSession:
     async def resume_interrupted(self) -> None:
         """The server went down while this recording was recording: report that it ended
         abnormally, and settle once its uploads are done (or after the grace period)."""
-        self._abnormal, self._exit_reason = True, "server restarted"
-        await self.log.append(
-            EventType.RECORDER_LEAVE,
-            leaveCode=LEAVE_SIGNAL,
-            reason="the server restarted while recording",
-        )
+        await self._left_in_restart()
         self._recorder_stopped.set()
         self._spawn(self._settle_after_grace())
 
@@ -265,12 +260,7 @@ class RecordingSession:
         left in the backup. Nothing more will happen to it, so its notices end."""
         was_recording = self.row.stopped_at is None
         if was_recording:
-            self._abnormal, self._exit_reason = True, "server restarted"
-            await self.log.append(
-                EventType.RECORDER_LEAVE,
-                leaveCode=LEAVE_SIGNAL,
-                reason="the server restarted while recording",
-            )
+            await self._left_in_restart()
         await self.log.error(ErrorCode.UPLOADER_FAILED, message)
         await self.log.append(
             EventType.BACKUPED, status=0, fileList=self._uploaded_files(), pending=pending
@@ -278,6 +268,15 @@ class RecordingSession:
         status = self._end_status() if was_recording else self.status
         reason = self._exit_reason if was_recording else (self.row.exit_reason or "stopped")
         await self._settle(status, reason, "backuped", final=True)
+
+    async def _left_in_restart(self) -> None:
+        """The recorder ended with the server that went down while it recorded."""
+        self._abnormal, self._exit_reason = True, "server restarted"
+        await self.log.append(
+            EventType.RECORDER_LEAVE,
+            leaveCode=LEAVE_SIGNAL,
+            reason="the server restarted while recording",
+        )
 
     def save_pending(self) -> None:
         """Write what a database fault kept in memory (notices, row fields), if it can be
