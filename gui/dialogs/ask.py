@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+import shiboken6
 from PySide6.QtWidgets import QDialog
 
 
@@ -25,4 +26,7 @@ async def ask(dialog: QDialog) -> int:
     try:
         return await future
     finally:
-        dialog.finished.disconnect(done)
+        # A dialog closed with its parent window (the window shut down while asking)
+        # is already deleted, and its signal with it.
+        if shiboken6.isValid(dialog):
+            dialog.finished.disconnect(done)

@@ -51,3 +51,40 @@ async def test_an_async_slot_drops_signal_arguments_it_does_not_take() -> None:
     emitter.triggered.emit(True)  # like QAction.triggered(checked)
     await wait_until(lambda: emitter.calls == 1)
     assert await emitter.on_triggered() == 2  # called directly it returns its task
+
+
+async def test_a_question_whose_window_closes_ends_quietly() -> None:
+    """``ask`` awaits a window-modal dialog; when the window shuts down while it asks, the
+    dialog is deleted with it and the cancelled question ends without an error of its own
+    (CI once saw "Signal source has been deleted" raised from the asking slot)."""
+    import asyncio
+
+    import shiboken6
+    from PySide6.QtWidgets import QDialog, QWidget
+
+    from gui.dialogs.ask import ask
+
+    window = QWidget()
+    dialog = QDialog(window)
+    question = asyncio.ensure_future(ask(dialog))
+    await wait_until(dialog.isVisible)
+    shiboken6.delete(window)  # the window and its dialog go
+    assert not shiboken6.isValid(dialog)
+    question.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await question
+
+
+async def test_a_question_is_answered_by_the_dialog() -> None:
+    import asyncio
+
+    from PySide6.QtWidgets import QDialog
+
+    from gui.dialogs.ask import ask
+
+    dialog = QDialog()
+    question = asyncio.ensure_future(ask(dialog))
+    await wait_until(dialog.isVisible)
+    dialog.accept()
+    assert await question == QDialog.DialogCode.Accepted
+    assert not dialog.isVisible()
