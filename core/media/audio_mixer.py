@@ -5,7 +5,8 @@ Each user's frames are resampled once, on arrival, to the output rate and layout
 frame that starts within :data:`CONTINUITY_TOLERANCE` of where the user's previous
 frame ended is placed right after it, so timestamp jitter never turns into clicks;
 a larger jump (packet loss, a clock correction) re-places the user, leaving silence
-in a gap and dropping what overlaps. Where no one speaks the mix is silence, so the
+in a gap and dropping the part of the new frame that overlaps what the user already
+has placed (never the two summed); :attr:`AudioMixer.jumps` lists each re-placement. Where no one speaks the mix is silence, so the
 recording's audio never has holes.
 
 The sum passes a limiter: unity gain while the mix stays under
@@ -16,6 +17,7 @@ wrap around the way an integer sum would.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import av
@@ -29,6 +31,8 @@ CONTINUITY_TOLERANCE = 0.04
 LIMIT_THRESHOLD = 0.89
 """Peak level (about -1 dBFS) above which the limiter reduces gain."""
 
+_JUMPS_KEPT = 256
+
 _LIMITER_BLOCK = 240  # 5 ms gain steps
 _RELEASE_PER_BLOCK = 0.97  # gain recovers by ~3 % per 5 ms block (~80 ms time constant)
 
@@ -39,7 +43,8 @@ FloatArray = npt.NDArray[np.float32]
 class _UserAudio:
     resampler: av.AudioResampler
     chunks: list[tuple[int, FloatArray]] = field(default_factory=list)  # (start sample, data)
-    next_sample: int | None = None
+    next_sample: int | None = None  # where the user's next frame is expected
+    placed_until: int = 0  # where the user's placed audio ends
 
 
 class AudioMixer:
@@ -54,6 +59,10 @@ class AudioMixer:
         self._gain = 1.0
         self._mixed_until = 0
         self.late_samples = 0  # samples that arrived after their time was mixed
+        self.jumps: deque[tuple[int, float, float]] = deque(maxlen=_JUMPS_KEPT)
+        """The latest re-placements, as (uid, output time, seconds moved: negative is
+        earlier): a user's frame that started more than :data:`CONTINUITY_TOLERANCE`
+        away from where its previous frame ended."""
 
     @property
     def users(self) -> list[int]:
@@ -81,23 +90,39 @@ class AudioMixer:
         frame.pts = None  # placement is by ``time``; the resampler must not re-time
         for out in user.resampler.resample(frame):
             data = out.to_ndarray().reshape(-1, self.channels).T.astype(np.float32, copy=False)
-            self._place(user, data, time)
+            jump = self._place(user, data, time)
+            if jump:
+                self.jumps.append((uid, time, jump / self.sample_rate))
             time += data.shape[1] / self.sample_rate
 
-    def _place(self, user: _UserAudio, data: FloatArray, time: float) -> None:
+    def _place(self, user: _UserAudio, data: FloatArray, time: float) -> int:
+        """Place ``data`` for ``time``; the samples the user was re-placed by (0 when
+        placed right after its previous frame, or for its first)."""
         start = round(time * self.sample_rate)
         tolerance = CONTINUITY_TOLERANCE * self.sample_rate
-        if user.next_sample is not None and abs(start - user.next_sample) <= tolerance:
-            start = user.next_sample
+        jump = 0
+        if user.next_sample is not None:
+            if abs(start - user.next_sample) <= tolerance:
+                start = user.next_sample
+            else:
+                jump = start - user.next_sample
         user.next_sample = start + data.shape[1]
-        if user.next_sample <= self._mixed_until:
+        if start < user.placed_until:
+            # a user's frames arrive in capture order, so what lies before
+            # ``placed_until`` is placed already: drop it, never sum a user twice
+            data, start = data[:, user.placed_until - start :], user.placed_until
+            if data.shape[1] == 0:
+                return jump
+        user.placed_until = start + data.shape[1]
+        if start + data.shape[1] <= self._mixed_until:
             self.late_samples += data.shape[1]
-            return
+            return jump
         if start < self._mixed_until:
             cut = self._mixed_until - start
             self.late_samples += cut
             data, start = data[:, cut:], self._mixed_until
         user.chunks.append((start, data))
+        return jump
 
     def mix(self, end_sample: int) -> FloatArray:
         """The limited mix from where the previous call stopped up to ``end_sample``."""

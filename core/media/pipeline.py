@@ -8,7 +8,16 @@ output time into encoded output:
 
 * Video tick ``k`` is output time ``k / fps``. Each user shows the newest frame
   captured no later than half a frame period after the tick (so a frame is matched
-  to the nearest tick, never one tick late), or keeps its previous picture.
+  to the nearest tick, never one tick late), or keeps its previous picture. One
+  exception keeps a user's frames from being skipped and repeated for nothing: when
+  two or more frames are due at a tick and none at the next, the newest waits for
+  the next tick. That happens when a camera's capture times jitter across a tick
+  boundary: a 15 fps camera recorded at 15 fps would otherwise lose one frame and
+  show the next twice (a visible judder); a faster camera, whose next tick has
+  frames of its own, is thinned as before. A correction that moves every later frame
+  of a camera at the output rate one tick earlier cannot be absorbed so (the next
+  tick has a frame of its own): the older of the two frames is never shown, and
+  :attr:`MixPipeline.superseded` lists it.
 * Audio for the span of each tick is mixed by :class:`~core.media.audio_mixer.AudioMixer`.
 * Roster changes take effect at the first tick at or after their time; the layout
   is re-computed with :func:`core.layout.compute_layout`.
@@ -38,6 +47,7 @@ AUDIO_ONLY_TICK_RATE = 25
 """Ticks per second when there is no video (audio is mixed per tick)."""
 
 _MAX_QUEUED_VIDEO = 60
+_SUPERSEDED_KEPT = 256
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,12 @@ class MixPipeline:
         """Video frames pushed out of a full per-user queue, never shown."""
         self.frames_late = 0
         """Video frames pushed after the tick they belong to was rendered."""
+        self.superseded: deque[tuple[int, float]] = deque(maxlen=_SUPERSEDED_KEPT)
+        """The latest frames never shown although their user's camera is no faster than
+        the output, as (uid, capture time): a newer frame a whole output frame later was
+        due at the same tick (a sender clock correction across a tick boundary)."""
+        self.frames_superseded = 0
+        """How many frames :attr:`superseded` has listed in all."""
         self.compositor: Compositor | None = None
         self.video_encoder: VideoEncoder | None = None
         self.mixer: AudioMixer | None = None
@@ -265,9 +281,21 @@ class MixPipeline:
 
     def _select_frames(self, horizon: float) -> None:
         assert self.compositor is not None
+        period = 1 / self.settings.tick_rate
         for uid, queue in self._video_queues.items():
-            chosen: av.VideoFrame | None = None
-            while queue and queue[0][0] <= horizon:
-                chosen = queue.popleft()[1]
-            if chosen is not None and uid in self._roster:
+            due = 0
+            while due < len(queue) and queue[due][0] <= horizon:
+                due += 1
+            if due >= 2 and (due == len(queue) or queue[due][0] > horizon + period):
+                due -= 1  # the next tick has no frame of its own: the newest waits for it
+            if due == 0:
+                continue
+            newest = queue[due - 1][0]
+            for _ in range(due - 1):
+                time, _frame = queue.popleft()
+                if newest - time >= 0.75 * period:  # not a faster camera thinned
+                    self.superseded.append((uid, time))
+                    self.frames_superseded += 1
+            chosen = queue.popleft()[1]
+            if uid in self._roster:
                 self.compositor.update(uid, chosen)

@@ -318,6 +318,20 @@ class Recorder:
         return self._pipeline.frames_late if self._pipeline is not None else 0
 
     @property
+    def superseded_frames(self) -> list[tuple[int, float]]:
+        """The latest video frames never shown though their camera is no faster than the
+        output (a sender clock correction across a tick), as (uid, output time)."""
+        return list(self._pipeline.superseded) if self._pipeline is not None else []
+
+    @property
+    def audio_jumps(self) -> list[tuple[int, float, float]]:
+        """The latest re-placements of a user's audio (a gap, or a sender clock
+        correction beyond the mixer's continuity tolerance), as (uid, output time,
+        seconds moved)."""
+        mixer = self._pipeline.mixer if self._pipeline is not None else None
+        return list(mixer.jumps) if mixer is not None else []
+
+    @property
     def clock(self) -> OutputClock | None:
         """The recording's output timeline (``None`` before start)."""
         return self._clock

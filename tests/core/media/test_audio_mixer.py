@@ -118,3 +118,34 @@ def test_late_audio_is_dropped_and_counted() -> None:
     assert np.abs(out[:480]).max() > 0.4 and not out[480:].any()
     mixer.remove_user(1)
     assert mixer.users == []
+
+
+def test_a_clock_correction_beyond_tolerance_re_places_without_summing_twice() -> None:
+    """A user's 440 Hz tone, 20 ms frames; from frame 10 on its times are 60 ms earlier
+    (a sender clock correction larger than the continuity tolerance). The user is
+    re-placed 60 ms earlier: the 60 ms its new frames share with what it already has
+    placed are dropped (never summed: the level never doubles), the jump is listed, and
+    the tone goes on without a hole."""
+    mixer = AudioMixer(1)
+    n = 960
+    for j in range(30):
+        time = 0.1 + j * 0.02 - (0.060 if j >= 10 else 0.0)
+        mixer.push(5, s16_frame(tone(440, n, 0.5, start=j * n)), time)
+    out = mixer.mix(RATE)[0]
+    start, end = round(0.1 * RATE), round((0.1 + 30 * 0.02 - 0.060) * RATE)
+    assert float(np.abs(out).max()) < 0.51  # one copy of the tone, nowhere two
+    assert not out[:start].any() and not out[end:].any()
+    body = out[start:end]
+    assert len(body) == 30 * n - 3 * n  # three frames' worth overlapped and were dropped
+    for block in body.reshape(-1, 480):  # no hole of 10 ms anywhere
+        assert float(np.abs(block).max()) > 0.45
+    assert list(mixer.jumps) == [(5, 0.1 + 10 * 0.02 - 0.060, -0.060)]
+
+
+def test_jitter_and_first_frames_are_not_jumps() -> None:
+    mixer = AudioMixer(1)
+    for j in range(20):
+        jitter = (j % 3 - 1) * 0.01
+        mixer.push(1, s16_frame(tone(440, 960, 0.5, start=j * 960)), j * 0.02 + jitter)
+        mixer.push(2, s16_frame(tone(440, 960, 0.5, start=j * 960)), 0.5 + j * 0.02)
+    assert list(mixer.jumps) == []

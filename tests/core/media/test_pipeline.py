@@ -312,3 +312,52 @@ def test_late_and_overflowing_input_frames_are_counted(tmp_path: Path) -> None:
     assert pipeline.frames_dropped == 12  # the 2 above and the oldest 10 of the 70
     pipeline.finish(6.0)
     assert slices and sum(s.duration for s in slices) == pytest.approx(6.0, abs=0.01)
+
+
+def shown_frames(tmp_path: Path, times: list[float], duration: float) -> tuple[list[int], list]:  # type: ignore[type-arg]
+    """Record one user (uid 1) whose frame ``k`` (grey level ``40 + 6 k``) is captured at
+    ``times[k]``: the index of the frame each output tick shows, decoded, and the
+    frames the pipeline lists as superseded."""
+    pipeline, slices = make(tmp_path, audio_profile=None, width=320, height=180)
+    pipeline.user_joined(1, 0.0)
+    for k, t in enumerate(times):
+        grey = np.full((180, 320, 3), 40 + 6 * k, dtype=np.uint8)
+        pipeline.push_video(1, av.VideoFrame.from_ndarray(grey, format="rgb24"), t)
+    pipeline.finish(duration)
+    shown = []
+    for _, image in iter_video([s.path for s in slices]):
+        level = float(image[60:120, 100:220].mean())
+        k = round((level - 40) / 6)
+        assert abs(40 + 6 * k - level) < 2.5, level  # one of the frames, not a blend
+        shown.append(k)
+    assert pipeline.frames_superseded == len(pipeline.superseded)
+    return shown, list(pipeline.superseded)
+
+
+def test_a_jittered_frame_waits_a_tick_instead_of_being_skipped(tmp_path: Path) -> None:
+    """A 15 fps camera recorded at 15 fps, its frames 20 ms after each tick, except
+    frame 15, captured 70 ms early (a camera's jitter): frames 14 and 15 are both due at
+    the tick of 14 and nothing at the next, so 15 waits a tick and every frame is shown
+    once, none lost (before, 14 was never shown and 15 twice)."""
+    times = [k / 15 + 0.020 - (0.070 if k == 15 else 0.0) for k in range(30)]
+    assert shown_frames(tmp_path, times, 2.0) == (list(range(30)), [])
+
+
+def test_a_clock_correction_across_a_tick_loses_one_frame_and_lists_it(tmp_path: Path) -> None:
+    """The same camera, its frames 30 ms before each tick, and from frame 15 on its
+    sender's clock estimate corrected 13 ms earlier (a faster sender report; the loaded
+    runs saw corrections of 1-60 ms). Every later frame is then due one tick earlier, so
+    the tick after has a frame of its own and nothing can wait: frame 14 is never
+    shown, and the pipeline lists it with its capture time."""
+    times = [k / 15 - 0.030 - (0.013 if k >= 15 else 0.0) for k in range(31)]
+    shown, superseded = shown_frames(tmp_path, times, 2.0)
+    assert shown == [*range(14), *range(15, 31)]
+    assert superseded == [(1, pytest.approx(times[14]))]
+
+
+def test_a_faster_camera_is_thinned_to_the_newest_due_frame(tmp_path: Path) -> None:
+    """30 fps into 15 fps: each tick shows the newest frame due, every second one; the
+    next tick has frames of its own, so nothing waits, and thinning is not listed as
+    superseded."""
+    times = [k / 30 + 0.005 for k in range(30)]
+    assert shown_frames(tmp_path, times, 1.0) == ([2 * t for t in range(15)], [])
