@@ -207,23 +207,20 @@ def decode_media(path: Path) -> DecodedMedia:
     A slice is decoded by ``ffmpeg -xerror -err_detect explode``: any message on stderr
     (demuxer or decoder error, a corrupt packet) or a non-zero exit fails the test with
     that message. A playlist is checked slice by slice that way, then decoded once more
-    through FFmpeg's HLS demuxer, whose counts must equal the slices' sums: the HLS
-    demuxer skips a slice it cannot open or read with only a warning, so the per-slice
-    pass is what catches a bad slice, and the sum check catches a slice it skipped.
-    The playlist pass runs without ``-xerror``: every slice is its own MPEG-TS file whose
-    continuity counters start at 0, which the HLS demuxer, reading the slices as one
-    stream, flags as a corrupt packet at each slice boundary (a warning; the packets
-    decode). Decoder errors are still errors there.
+    through FFmpeg's HLS demuxer, as strictly, whose counts must equal the slices' sums:
+    the HLS demuxer skips a slice it cannot open or read with only a warning, so the
+    per-slice pass is what catches a bad slice, and the sum check catches a slice it
+    skipped. The strict playlist pass is what checks that the slices join as one stream
+    (continuity counters and timestamps going on across every slice boundary).
     """
     if path.suffix != ".m3u8":
-        return _decode(path, strict=True)
+        return _decode(path)
     entries = _playlist_entries(path.read_text())
     assert entries, f"{path} lists no slice"
     slices = tuple(
-        replace(_decode(path.parent / uri, strict=True), listed_seconds=seconds)
-        for uri, seconds in entries
+        replace(_decode(path.parent / uri), listed_seconds=seconds) for uri, seconds in entries
     )
-    whole = _decode(path, strict=False)
+    whole = _decode(path)
     totals = (
         sum(s.video_frames for s in slices),
         sum(s.audio_frames for s in slices),
@@ -286,8 +283,9 @@ def check_recording(
     return media
 
 
-def _decode(path: Path, *, strict: bool) -> DecodedMedia:
-    """Decode ``path`` to frame checksums and count them per stream."""
+def _decode(path: Path, *, strict: bool = True) -> DecodedMedia:
+    """Decode ``path`` to frame checksums and count them per stream (``strict``: stop at
+    the first error, ``-xerror``)."""
     assert path.is_file(), f"{path} is missing"
     command = [*_DECODE, *(["-xerror"] if strict else []), "-i", str(path), *_TO_FRAMES]
     result = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -6,7 +6,12 @@ with it), and starts a new slice file at the first video keyframe at or after ea
 slice boundary (for audio-only recordings: the first audio packet). Every slice is
 its own MPEG-TS file with its own PAT/PMT, so it plays alone; timestamps continue
 across slices, offset by :data:`PTS_OFFSET` like FFmpeg's own HLS output so that
-AAC's priming packet never has a negative timestamp.
+AAC's priming packet never has a negative timestamp. The slices also join as one
+stream: a new muxer starts every TS packet identifier's continuity counter at 0,
+which a reader of the playlist as one stream (FFmpeg's HLS demuxer, a player
+stitching slices) takes for lost packets and flags as corrupt, so each closed slice's
+counters are rewritten to go on from the slice before (:class:`ContinuityCounters`),
+as FFmpeg's HLS muxer, which keeps one muxer for all slices, writes them.
 
 When a slice is complete (file closed) the ``on_slice`` callback receives a
 :class:`~core.media.slices.ClosedSlice`; storing it is the caller's business, off this
@@ -22,6 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 from av.container import OutputContainer
 from av.stream import Stream
 
@@ -32,6 +38,44 @@ PTS_OFFSET = 1.4
 """Seconds added to every timestamp in the slices (FFmpeg's default mux delay x 2)."""
 
 _TS_TIME_BASE = Fraction(1, 90_000)
+
+
+TS_PACKET = 188
+_NULL_PID = 0x1FFF
+
+
+class ContinuityCounters:
+    """Rewrites MPEG-TS continuity counters so that consecutive files join as one stream.
+
+    Each TS packet carries a 4-bit counter per packet identifier (PID) that goes up by
+    one with every packet that has a payload (ISO/IEC 13818-1, 2.4.3.3). :meth:`rewrite`
+    numbers a file's packets on from where the previous file's left off, per PID;
+    packets without payload repeat the counter, as the standard says, and null packets
+    are left alone. Nothing else in the file changes.
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[int, int] = {}  # PID -> counter of its next payload packet
+
+    def rewrite(self, path: Path) -> None:
+        """Renumber the counters of the TS file ``path`` in place."""
+        data = bytearray(path.read_bytes())
+        if len(data) % TS_PACKET or any(data[i] != 0x47 for i in range(0, len(data), TS_PACKET)):
+            raise ValueError(f"{path.name} is not a sequence of 188-byte TS packets")
+        packets = np.frombuffer(data, dtype=np.uint8).reshape(-1, TS_PACKET).copy()
+        pids = ((packets[:, 1].astype(np.int32) & 0x1F) << 8) | packets[:, 2]
+        has_payload = (packets[:, 3] & 0x10) != 0
+        for pid in np.unique(pids):
+            if pid == _NULL_PID:
+                continue
+            rows = np.nonzero(pids == pid)[0]
+            payload = has_payload[rows].astype(np.int32)
+            start = self._next.get(int(pid), 0)
+            # the n-th payload packet (from 0) gets start + n; one without repeats the last
+            counters = (start + np.cumsum(payload) - 1) & 0x0F
+            packets[rows, 3] = (packets[rows, 3] & 0xF0) | counters.astype(np.uint8)
+            self._next[int(pid)] = (start + int(payload.sum())) & 0x0F
+        path.write_bytes(packets.tobytes())
 
 
 @dataclass(frozen=True)
@@ -77,6 +121,7 @@ class Segmenter:
         self._slice_path = Path()
         self._end_time = 0.0
         self.closed_slices = 0
+        self._counters = ContinuityCounters()
 
     def write(self, packets: list[EncodedPacket]) -> None:
         """Queue packets (each stream's packets in decode order) and write what is ready."""
@@ -145,6 +190,7 @@ class Segmenter:
             return
         self._container.close()
         self._container = None
+        self._counters.rewrite(self._slice_path)
         duration = max(0.0, end - self._slice_start)
         self.closed_slices += 1
         self._on_slice(

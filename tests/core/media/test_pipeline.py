@@ -361,3 +361,26 @@ def test_a_faster_camera_is_thinned_to_the_newest_due_frame(tmp_path: Path) -> N
     superseded."""
     times = [k / 30 + 0.005 for k in range(30)]
     assert shown_frames(tmp_path, times, 1.0) == ([2 * t for t in range(15)], [])
+
+
+@pytest.mark.parametrize("video", [True, False], ids=["audio-video", "audio-only"])
+def test_sixteen_slices_read_as_one_stream_without_a_warning(
+    tmp_path: Path, synthetic_feed: Feed, video: bool
+) -> None:
+    """64 s in 4 s slices, 15 joins: FFmpeg reading the playlist as one stream, at
+    warning level, prints nothing (continuity counters, timestamps and PCR go on across
+    every join), and the joined stream has every frame of the slices."""
+    pipeline, slices = make(tmp_path, width=160, height=90, slice_seconds=4.0, video=video)
+    pipeline.user_joined(1, 0.0)
+    synthetic_feed(pipeline, [1], 0.0, 64.0)
+    pipeline.finish(64.0)
+    assert len(slices) == 16
+    media = listed(tmp_path, slices, fps=15 if video else None)
+    assert media.video_frames == (64 * 15 if video else 0)
+    playlist = tmp_path / "recording.m3u8"
+    result = subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-v", "warning", "-i", str(playlist),
+         "-f", "null", "-"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (result.returncode, result.stderr) == (0, "")
