@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -211,7 +212,10 @@ def decode_media(path: Path) -> DecodedMedia:
     the HLS demuxer skips a slice it cannot open or read with only a warning, so the
     per-slice pass is what catches a bad slice, and the sum check catches a slice it
     skipped. The strict playlist pass is what checks that the slices join as one stream
-    (continuity counters and timestamps going on across every slice boundary).
+    (continuity counters and timestamps going on across every slice boundary). Where the
+    playlist marks a discontinuity (``#EXT-X-DISCONTINUITY``: a recording resumed after a
+    restart, its new slices from a new muxer and a new timeline) a reader must reset, so
+    each continuous run of slices is read as one stream on its own.
     """
     if path.suffix != ".m3u8":
         return _decode(path)
@@ -220,7 +224,7 @@ def decode_media(path: Path) -> DecodedMedia:
     slices = tuple(
         replace(_decode(path.parent / uri), listed_seconds=seconds) for uri, seconds in entries
     )
-    whole = _decode(path)
+    whole = _decode_runs(path)
     totals = (
         sum(s.video_frames for s in slices),
         sum(s.audio_frames for s in slices),
@@ -318,6 +322,38 @@ def _decode(path: Path, *, strict: bool = True) -> DecodedMedia:
         audio_frames=counts["audio"],
         audio_samples=samples,
         sample_rate=audio_rates.pop() if audio_rates else None,
+    )
+
+
+def _decode_runs(path: Path) -> DecodedMedia:
+    """Decode playlist ``path`` strictly, each run of slices between discontinuities as
+    one stream (through a playlist of that run alone), and add up the counts."""
+    text = path.read_text()
+    if "#EXT-X-DISCONTINUITY" not in text:
+        return _decode(path)
+    runs: list[list[str]] = [[]]
+    for line in (raw.strip() for raw in text.splitlines()):
+        if line == "#EXT-X-DISCONTINUITY" and runs[-1]:
+            runs.append([])
+        elif line.startswith("#EXTINF:") or (line and not line.startswith("#")):
+            runs[-1].append(line)  # an entry's URI is relative: resolved below
+    parts = []
+    for run in runs:
+        # beside the playlist, so that its relative URIs resolve as the playlist's do
+        fd, name = tempfile.mkstemp(prefix=".run-", suffix=".m3u8", dir=path.parent)
+        part = Path(name)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write("\n".join(["#EXTM3U", "#EXT-X-TARGETDURATION:3600", *run]))
+                f.write("\n#EXT-X-ENDLIST\n")
+            parts.append(replace(_decode(part), path=path))
+        finally:
+            part.unlink()
+    return replace(
+        parts[0],
+        video_frames=sum(p.video_frames for p in parts),
+        audio_frames=sum(p.audio_frames for p in parts),
+        audio_samples=sum(p.audio_samples for p in parts),
     )
 
 

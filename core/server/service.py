@@ -408,7 +408,8 @@ class RecordingService:
                 )
             else:
                 why = exc.message
-            pending = sum(not s.uploaded for s in self.ledger.slices(row.sid))
+            rows = self.ledger.slices(row.sid) + self.ledger.files(row.sid)
+            pending = sum(not s.uploaded for s in rows)
             session = self._session_of(row, config, None)
             self._sessions[row.sid] = session
             await session.end_unresumable(

@@ -2,7 +2,9 @@
 
 A slice is written here (with its copy in the backup folder) before the recorder is
 told it is stored, so a crash never loses a finished slice: on restart the uploader
-reads the ledger and carries on. The ledger shares the server's database file (WAL).
+reads the ledger and carries on. Whole files of a recording beside its playlist (an
+MP4, a snapshot) are rows too, of another *kind*: kept and uploaded the same way, never
+listed in the playlist. The ledger shares the server's database file (WAL).
 
 Backup paths are stored relative to the database's folder (the server's data folder),
 so a data folder that was moved or restored elsewhere still finds its slices; a row
@@ -43,6 +45,10 @@ CREATE TABLE IF NOT EXISTS uploads (
 """
 
 
+SLICE = "slice"
+"""The kind of a row that is a slice of the playlist."""
+
+_ROW_COLUMNS = "SELECT sid, seq, name, key, backup_path, bytes, duration, uploaded, lost, kind"
 _UPLOAD_COLUMNS = "SELECT sid, playlist_key, ended, playlist_uploaded, done FROM uploads"
 
 
@@ -60,6 +66,9 @@ class SliceRow:
     uploaded: bool
     lost: bool = False
     """Its backup file vanished before it was uploaded: it will never be stored."""
+    kind: str = SLICE
+    """:data:`SLICE` (listed in the playlist), or the kind of a whole file beside it
+    (its extension, e.g. ``mp4`` or ``jpg``)."""
 
     @property
     def settled(self) -> bool:
@@ -86,6 +95,8 @@ class SliceLedger(Database):
         columns = {r[1] for r in self.fetchall("PRAGMA table_info(slices)")}
         if "lost" not in columns:  # a ledger of an older version
             self.execute("ALTER TABLE slices ADD COLUMN lost INTEGER NOT NULL DEFAULT 0")
+        if "kind" not in columns:
+            self.execute(f"ALTER TABLE slices ADD COLUMN kind TEXT NOT NULL DEFAULT '{SLICE}'")
 
     def _stored_path(self, backup_path: Path) -> str:
         root = self.path.parent.resolve()
@@ -119,17 +130,19 @@ class SliceLedger(Database):
         size: int,
         *,
         duration: float | None = None,
+        kind: str = SLICE,
     ) -> int:
-        """Record a slice kept at ``backup_path``; its sequence number (1, 2, ...)."""
+        """Record a slice (or a whole file of ``kind``) kept at ``backup_path``; its
+        sequence number (1, 2, ... over both)."""
         with self.transaction() as db:
             row = db.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM slices WHERE sid = ?", (sid,)
             ).fetchone()
             seq = int(row[0]) + 1
             db.execute(
-                "INSERT INTO slices (sid, seq, name, key, backup_path, bytes, duration) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (sid, seq, name, key, self._stored_path(backup_path), size, duration),
+                "INSERT INTO slices (sid, seq, name, key, backup_path, bytes, duration, kind) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (sid, seq, name, key, self._stored_path(backup_path), size, duration, kind),
             )
         return seq
 
@@ -159,18 +172,23 @@ class SliceLedger(Database):
         )
 
     def slices(self, sid: str) -> list[SliceRow]:
-        """Every slice of ``sid``, in order."""
+        """Every slice of ``sid``'s playlist, in order."""
         rows = self.fetchall(
-            "SELECT sid, seq, name, key, backup_path, bytes, duration, uploaded, lost "
-            "FROM slices WHERE sid = ? ORDER BY seq",
-            (sid,),
+            f"{_ROW_COLUMNS} FROM slices WHERE sid = ? AND kind = ? ORDER BY seq", (sid, SLICE)
+        )
+        return [self._slice_row(r) for r in rows]
+
+    def files(self, sid: str) -> list[SliceRow]:
+        """Every whole file of ``sid`` (not in the playlist), in the order kept."""
+        rows = self.fetchall(
+            f"{_ROW_COLUMNS} FROM slices WHERE sid = ? AND kind != ? ORDER BY seq", (sid, SLICE)
         )
         return [self._slice_row(r) for r in rows]
 
     def _slice_row(self, r: tuple[Any, ...]) -> SliceRow:
-        sid, seq, name, key, stored, size, duration, uploaded, lost = r
+        sid, seq, name, key, stored, size, duration, uploaded, lost, kind = r
         path = self._backup_path(stored, sid, name)
-        return SliceRow(sid, seq, name, key, path, size, duration, bool(uploaded), bool(lost))
+        return SliceRow(sid, seq, name, key, path, size, duration, bool(uploaded), bool(lost), kind)
 
     def upload(self, sid: str) -> UploadRow | None:
         """The upload state of ``sid`` (None if unknown)."""

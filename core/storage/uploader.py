@@ -7,7 +7,9 @@ only then does ``add_slice`` return, so the recorder counts a slice only once it
 safe on disk. A worker task uploads slices to the real destination in order, as soon
 as they close, and rewrites the destination's playlist after each uploaded slice: the
 playlist there lists only the slices that are there (the uploaded prefix), and gets
-``#EXT-X-ENDLIST`` once the recording has ended (``end``) and every slice is up.
+``#EXT-X-ENDLIST`` once the recording has ended (``end``) and every slice is up. Whole
+files beside the playlist (``add_file``: an MP4, a snapshot) go the same way, after the
+slices of each pass; everything is uploaded once both are.
 
 A failing upload is retried with backoff (after 1, 2, 4, 8 and 15 s, then every 30 s:
 :data:`RETRY_DELAYS`; a slice closing during an outage is tried at once) for as long as
@@ -44,10 +46,13 @@ from core.storage.destination import (
     StorageError,
 )
 from core.storage.hls import Playlist, PlaylistEntry, SliceFile
-from core.storage.ledger import SliceLedger, SliceRow
+from core.storage.ledger import SLICE, SliceLedger, SliceRow
 from core.storage.playlist_writer import key_beside
 
 logger = logging.getLogger(__name__)
+
+CONTENT_TYPES = {SLICE: SLICE_CONTENT_TYPE, "mp4": "video/mp4", "jpg": "image/jpeg"}
+"""The content type each kind of ledger row is stored with."""
 
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 """Seconds before the 1st, 2nd, ... retry of a failed upload; the last repeats. An
@@ -136,6 +141,14 @@ class DurableUploader:
         Raises :class:`StorageError` (BACKUP_FAILED) when the backup folder or the ledger
         cannot hold it.
         """
+        return await self._hold(closed, SLICE)
+
+    async def add_file(self, closed: SliceFile) -> str:
+        """A whole file of the recording beside its playlist (an MP4, a snapshot): kept
+        and uploaded as durably as a slice, never listed in the playlist; its key."""
+        return await self._hold(closed, Path(closed.name).suffix.lstrip(".").lower() or "file")
+
+    async def _hold(self, closed: SliceFile, kind: str) -> str:
         name = closed.name
         key = key_beside(self.playlist_key, name)
         backup = self.backup_dir / name
@@ -147,7 +160,9 @@ class DurableUploader:
                 ErrorCode.BACKUP_FAILED,
             ) from exc
         try:
-            self.ledger.add_slice(self.sid, name, key, backup, size, duration=closed.duration)
+            self.ledger.add_slice(
+                self.sid, name, key, backup, size, duration=closed.duration, kind=kind
+            )
         except DatabaseError as exc:
             raise StorageError(
                 f"cannot record {name} in the slice ledger: {exc}", ErrorCode.BACKUP_FAILED
@@ -176,18 +191,23 @@ class DurableUploader:
     # --- state ----------------------------------------------------------------------
 
     def progress(self) -> tuple[int, int]:
-        """(bytes stored in the destination, bytes recorded)."""
-        rows = self.ledger.slices(self.sid)
+        """(bytes stored in the destination, bytes recorded), slices and files."""
+        rows = self.ledger.slices(self.sid) + self.ledger.files(self.sid)
         return sum(r.bytes for r in rows if r.uploaded), sum(r.bytes for r in rows)
 
     def slices(self) -> list[SliceRow]:
         """Every slice of the recording as the ledger knows it, in order."""
         return self.ledger.slices(self.sid)
 
+    def files(self) -> list[SliceRow]:
+        """Every whole file of the recording (MP4s, snapshots), in the order kept."""
+        return self.ledger.files(self.sid)
+
     @property
     def pending(self) -> int:
-        """Slices not yet in the destination (only in the local backup)."""
-        return sum(1 for r in self.ledger.slices(self.sid) if not r.settled)
+        """Slices and files not yet in the destination (only in the local backup)."""
+        rows = self.ledger.slices(self.sid) + self.ledger.files(self.sid)
+        return sum(1 for r in rows if not r.settled)
 
     async def wait_done(self, timeout: float | None = None) -> bool:
         """True once everything is uploaded (within ``timeout``)."""
@@ -242,7 +262,7 @@ class DurableUploader:
         rows = self.ledger.slices(self.sid)
         if not self._swept:  # a server killed between an upload and its backup's removal
             self._swept = True
-            for row in rows:
+            for row in rows + self.ledger.files(self.sid):
                 if row.uploaded:
                     with contextlib.suppress(OSError):
                         await asyncio.to_thread(row.backup_path.unlink)
@@ -250,7 +270,11 @@ class DurableUploader:
             if not row.settled:
                 await self._upload_slice(row)
                 await self._write_playlist()
-        return await self._write_playlist()
+        complete = await self._write_playlist()
+        for row in self.ledger.files(self.sid):  # beside the playlist, in no order of it
+            if not row.settled:
+                await self._upload_slice(row)
+        return complete and all(row.settled for row in self.ledger.files(self.sid))
 
     async def _write_playlist(self) -> bool:
         """Store the playlist of the uploaded prefix if it changed; True once it is complete."""
@@ -279,9 +303,12 @@ class DurableUploader:
             logger.error("recording %s: %s is gone from the backup", self.sid, row.backup_path)
             self._emit(SliceLost(row.name, row.backup_path))
             return
-        await self.target.put_file(row.key, row.backup_path, SLICE_CONTENT_TYPE)
+        content_type = CONTENT_TYPES.get(row.kind, "application/octet-stream")
+        await self.target.put_file(row.key, row.backup_path, content_type)
         self.ledger.mark_uploaded(self.sid, row.seq)
-        if row.duration is None:  # a ledger row of an older version has none: measure it
+        if (
+            row.kind == SLICE and row.duration is None
+        ):  # a ledger row of an older version has none: measure it
             duration = await asyncio.to_thread(_probe_duration, row.backup_path)
             self.ledger.set_duration(self.sid, row.name, duration)
         with contextlib.suppress(OSError):

@@ -125,3 +125,37 @@ def test_a_full_database_raises_a_named_error_and_keeps_what_was_committed(
         assert seq == len(kept) + 1
     finally:
         ledger.close()
+
+
+def test_a_ledger_of_an_older_version_gets_the_kind_column_and_keeps_its_slices(
+    tmp_path: Path,
+) -> None:
+    """A ledger written before whole files (MP4s, snapshots) had rows of their own: its
+    table gains ``kind`` on opening, every old row is a slice, and a file added now is
+    numbered after them and not listed among the slices."""
+    import sqlite3
+
+    path = tmp_path / "state.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE slices (sid TEXT NOT NULL, seq INTEGER NOT NULL, name TEXT NOT NULL,"
+        " key TEXT NOT NULL, backup_path TEXT NOT NULL, bytes INTEGER NOT NULL,"
+        " duration REAL, uploaded INTEGER NOT NULL DEFAULT 0,"
+        " lost INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (sid, seq));"
+        "INSERT INTO slices VALUES ('a', 1, 'a0.ts', 'rec/a0.ts', 'backup/a/a0.ts', 10, 2.0, 1, 0);"
+    )
+    db.commit()
+    db.close()
+    ledger = SliceLedger(path)
+    try:
+        backup = tmp_path / "backup" / "a"
+        assert ledger.slices("a") == [
+            SliceRow("a", 1, "a0.ts", "rec/a0.ts", backup / "a0.ts", 10, 2.0, True)
+        ]
+        assert ledger.add_slice("a", "a.mp4", "rec/a.mp4", backup / "a.mp4", 99, kind="mp4") == 2
+        assert [r.name for r in ledger.slices("a")] == ["a0.ts"]
+        assert ledger.files("a") == [
+            SliceRow("a", 2, "a.mp4", "rec/a.mp4", backup / "a.mp4", 99, None, False, kind="mp4")
+        ]
+    finally:
+        ledger.close()

@@ -671,3 +671,52 @@ async def test_a_backup_left_by_a_kill_after_its_upload_is_removed_on_restart(
     await again.aclose()
     assert target.stored == [slices[1].name]  # the first is not uploaded again
     assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == []
+
+
+async def test_whole_files_are_kept_and_uploaded_beside_the_playlist_across_a_restart(
+    tmp_path: Path, ledger: SliceLedger
+) -> None:
+    """An MP4 and a snapshot handed to ``add_file`` are kept in the backup and the ledger
+    before it returns, uploaded with their content types after a restart, never listed in
+    the playlist, and counted in the progress and the pending count until stored."""
+    down = FlakyFolder(tmp_path / "bucket", failures=0)  # its gate never opens: no upload
+    first = uploader_for(down, ledger, tmp_path, retry_delays=FAST)
+    slices = closed_slices(tmp_path / "work")
+    mp4 = tmp_path / "work" / f"{SID}_chan_0.mp4"
+    jpg = tmp_path / "work" / f"{SID}_chan_0.jpg"
+    mp4.write_bytes(b"m" * 5000)
+    jpg.write_bytes(b"j" * 300)
+    await first.add_slice(slices[0])
+    assert await first.add_file(ClosedSlice(0, mp4.name, mp4, 0.0, 2.0, 5000)) == (
+        f"rec/{mp4.name}"
+    )
+    await first.add_file(ClosedSlice(0, jpg.name, jpg, 0.0, 0.0, 300))
+    await first.end()
+    assert (tmp_path / "backup" / mp4.name).read_bytes() == b"m" * 5000
+    assert [r.kind for r in ledger.files(SID)] == ["mp4", "jpg"]
+    assert [r.name for r in ledger.slices(SID)] == [slices[0].name]
+    assert first.pending == 3 and first.progress() == (0, 1000 + 5000 + 300)
+    await first.aclose()  # the server goes down
+
+    stored: dict[str, str] = {}
+
+    class Folder(LocalFolderDestination):
+        async def put_file(self, key: str, path: Path, content_type: str) -> None:
+            await super().put_file(key, path, content_type)
+            stored[key] = content_type
+
+    events: list[UploadEvent] = []
+    again = uploader_for(Folder(tmp_path / "bucket"), ledger, tmp_path, events, retry_delays=FAST)
+    again.start()
+    assert await again.wait_done(10)
+    await again.aclose()
+    assert events == [AllUploaded()]
+    assert stored == {
+        f"rec/{slices[0].name}": "video/mp2t",
+        f"rec/{mp4.name}": "video/mp4",
+        f"rec/{jpg.name}": "image/jpeg",
+    }
+    assert (tmp_path / "bucket" / "rec" / mp4.name).read_bytes() == b"m" * 5000
+    playlist = (tmp_path / "bucket" / PLAYLIST_KEY).read_text()
+    assert playlist == expected_playlist([slices[0].name], DURATIONS, ended=True)
+    assert again.pending == 0 and not (tmp_path / "backup" / mp4.name).exists()
