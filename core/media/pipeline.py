@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +41,7 @@ from core.layout import compute_layout
 from core.media.audio_mixer import AudioMixer
 from core.media.compositor import Compositor
 from core.media.encoder import AudioEncoder, EncodedPacket, VideoEncoder
-from core.media.segmenter import ClosedSlice, Segmenter, StreamSpec
+from core.media.segmenter import ClosedSlice, PacketOutput, Segmenter, StreamSpec
 
 AUDIO_ONLY_TICK_RATE = 25
 """Ticks per second when there is no video (audio is mixed per tick)."""
@@ -87,7 +87,9 @@ class MixPipeline:
         name_for: Callable[[float], str],
         on_slice: Callable[[ClosedSlice], None],
         on_user_error: Callable[[int, str], None] | None = None,
+        also: Sequence[PacketOutput] = (),
     ) -> None:
+        """``also``: outputs that get every packet the slices get (an MP4 writer)."""
         if not settings.video and settings.audio_profile is None:
             raise ValueError("a recording needs audio or video")
         self.settings = s = settings
@@ -129,7 +131,7 @@ class MixPipeline:
         )
         # Slices are whole GOPs: cut exactly where the encoder puts keyframes.
         slice_seconds = s.gop / s.fps if s.video else s.slice_seconds
-        self.segmenter = Segmenter(work_dir, spec, slice_seconds, name_for, on_slice)
+        self.segmenter = Segmenter(work_dir, spec, slice_seconds, name_for, on_slice, also)
 
     # --- input ----------------------------------------------------------------
 

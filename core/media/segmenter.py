@@ -21,10 +21,11 @@ thread.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Protocol
 
 import av
 import numpy as np
@@ -78,6 +79,18 @@ class ContinuityCounters:
         path.write_bytes(packets.tobytes())
 
 
+class PacketOutput(Protocol):
+    """Another file the segmenter's interleaved packets go to (an MP4 writer)."""
+
+    def mux(self, packet: EncodedPacket) -> None:
+        """Write one packet; packets come in decode-time order across streams."""
+        ...
+
+    def close(self, end: float | None = None) -> None:
+        """The recording ended at output time ``end``."""
+        ...
+
+
 @dataclass(frozen=True)
 class StreamSpec:
     """What the slices carry: video size/rate and/or audio rate/channels."""
@@ -99,9 +112,11 @@ class Segmenter:
         slice_seconds: float,
         name_for: Callable[[float], str],
         on_slice: Callable[[ClosedSlice], None],
+        also: Sequence[PacketOutput] = (),
     ) -> None:
         if spec.video is None and spec.audio is None:
             raise ValueError("a recording needs audio or video")
+        self._also = tuple(also)
         self.work_dir = Path(work_dir)
         self.spec = spec
         self.slice_seconds = slice_seconds
@@ -130,9 +145,11 @@ class Segmenter:
         self._drain(final=False)
 
     def close(self) -> None:
-        """Write everything left and close the last slice."""
+        """Write everything left and close the last slice (and the other outputs)."""
         self._drain(final=True)
         self._close_slice(end=self._end_time)
+        for output in self._also:
+            output.close(self._end_time)
 
     def _drain(self, *, final: bool) -> None:
         queues = list(self._queues.values())
@@ -163,6 +180,8 @@ class Segmenter:
         packet.stream = self._streams[p.kind]
         self._container.mux(packet)
         self._end_time = max(self._end_time, p.end_time)
+        for output in self._also:
+            output.mux(p)
 
     def _open_slice(self, t: float) -> None:
         self._slice_index += 1

@@ -94,6 +94,8 @@ def decode_audio(paths: Sequence[Path]) -> DecodedAudio | None:
             if decoder is None:
                 created = av.CodecContext.create(stream.codec_context.name, "r")
                 assert isinstance(created, av.AudioCodecContext)
+                if stream.codec_context.extradata:  # MP4 carries AAC's config out of band
+                    created.extradata = stream.codec_context.extradata
                 decoder = created
             for packet in container.demux(stream):
                 if packet.size:
