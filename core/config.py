@@ -284,6 +284,95 @@ class TranscodingConfig(ConfigModel):
         return int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)
 
 
+AV_FILE_TYPES_ALLOWED = '["hls"] (the default) or ["hls", "mp4"]: MP4 only beside HLS, as Agora'
+SNAPSHOT_FILE_TYPES_ALLOWED = '["jpg"]'
+MP4_MAX_SECONDS = 2 * 3600
+"""Agora's MP4 files end at about 2 hours (or 2 GB) and the next one starts."""
+
+
+def _strings(field: str, value: Any, allowed: str) -> tuple[str, ...]:
+    """A JSON list of strings, exactly (pydantic would read a string as characters)."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise InvalidParameterError(field, value, allowed)
+    return tuple(value)
+
+
+class RecordingFileConfig(ConfigModel):
+    """Which files a recording writes (Agora's ``clientRequest.recordingFileConfig``)."""
+
+    av_file_type: tuple[str, ...] = Field(
+        ("hls",),
+        description='Files to write: ["hls"] (default: M3U8 playlist and TS slices) or ["hls", "mp4"] (also MP4 files, each up to 2 hours or 2 GB).',
+        json_schema_extra=_help(
+            "",
+            '录制生成的文件类型：["hls"]（默认，M3U8 和 TS 文件）或 ["hls", "mp4"]（另生成 MP4 文件，每个最长约 2 小时或 2 GB）。',
+            AV_FILE_TYPES_ALLOWED,
+            wire="avFileType",
+        ),
+    )
+    mp4_max_seconds: int = Field(
+        MP4_MAX_SECONDS,
+        ge=10,
+        le=MP4_MAX_SECONDS,
+        description="Seconds after which an MP4 file ends at the next keyframe and the next one starts (cloudrec extension; Agora: about 2 hours, also at about 2 GB).",
+        json_schema_extra=_help(
+            "",
+            "MP4 文件达到该秒数后在下一个关键帧处结束并开始下一个文件（cloudrec 扩展；Agora 约 2 小时，或约 2 GB）。",
+            f"an integer number of seconds from 10 to {MP4_MAX_SECONDS}",
+            extension=True,
+            wire="mp4MaxSeconds",
+        ),
+    )
+
+    @field_validator("av_file_type", mode="before")
+    @classmethod
+    def _file_types(cls, value: Any) -> tuple[str, ...]:
+        types = _strings("av_file_type", value, AV_FILE_TYPES_ALLOWED)
+        if len(types) != len(set(types)) or set(types) not in ({"hls"}, {"hls", "mp4"}):
+            raise InvalidParameterError("av_file_type", list(types), AV_FILE_TYPES_ALLOWED)
+        return types
+
+    @property
+    def mp4(self) -> bool:
+        """Whether MP4 files are written beside the HLS playlist."""
+        return "mp4" in self.av_file_type
+
+
+class SnapshotConfig(ConfigModel):
+    """JPEG snapshots of the recording (Agora's ``clientRequest.snapshotConfig``)."""
+
+    capture_interval: int = Field(
+        10,
+        ge=1,
+        le=3600,
+        description="Seconds between snapshots (default 10; 1 to 3600).",
+        json_schema_extra=_help(
+            "",
+            "截图周期，单位为秒（默认 10，1 到 3600）。",
+            "an integer number of seconds from 1 to 3600",
+            wire="captureInterval",
+        ),
+    )
+    file_type: tuple[str, ...] = Field(
+        ("jpg",),
+        description='Snapshot file types: ["jpg"], the only one.',
+        json_schema_extra=_help(
+            "",
+            '截图的文件格式：["jpg"]（唯一支持的格式）。',
+            SNAPSHOT_FILE_TYPES_ALLOWED,
+            wire="fileType",
+        ),
+    )
+
+    @field_validator("file_type", mode="before")
+    @classmethod
+    def _file_type(cls, value: Any) -> tuple[str, ...]:
+        types = _strings("file_type", value, SNAPSHOT_FILE_TYPES_ALLOWED)
+        if types != ("jpg",):
+            raise InvalidParameterError("file_type", list(types), SNAPSHOT_FILE_TYPES_ALLOWED)
+        return types
+
+
 class RecordingConfig(ConfigModel):
     """What to record and how (seed: ``RecordingConfig``)."""
 
@@ -390,6 +479,27 @@ class RecordingConfig(ConfigModel):
             "an integer number of seconds from 1 to 60",
             extension=True,
             wire="sliceDuration",
+        ),
+    )
+
+    recording_file_config: RecordingFileConfig = Field(
+        default_factory=RecordingFileConfig,
+        description="Which files to write: HLS, or HLS and MP4 (on the REST wire beside recordingConfig, as Agora's clientRequest.recordingFileConfig).",
+        json_schema_extra=_help(
+            "",
+            "录制文件的设置：HLS，或 HLS 和 MP4（REST 接口中与 recordingConfig 并列，即 Agora 的 clientRequest.recordingFileConfig）。",
+            "a RecordingFileConfig",
+            wire="recordingFileConfig",
+        ),
+    )
+    snapshot_config: SnapshotConfig | None = Field(
+        None,
+        description="JPEG snapshots of the composed picture every capture_interval seconds; None (default): no snapshots (on the REST wire beside recordingConfig, as Agora's clientRequest.snapshotConfig).",
+        json_schema_extra=_help(
+            "",
+            "每隔 capture_interval 秒对合成画面截图（JPEG）；None（默认）：不截图（REST 接口中与 recordingConfig 并列，即 Agora 的 clientRequest.snapshotConfig）。",
+            "a SnapshotConfig, or None",
+            wire="snapshotConfig",
         ),
     )
 

@@ -20,6 +20,8 @@ from core.config import (
     CloudStorageConfig,
     ConfigModel,
     RecordingConfig,
+    RecordingFileConfig,
+    SnapshotConfig,
     TranscodingConfig,
 )
 from core.errors import InvalidParameterError
@@ -90,6 +92,19 @@ _WIRE_ALIASES = {
 reference and REST clients write ``unsubscribeAudioUids``), read as the field."""
 
 
+_NESTED: dict[str, type[ConfigModel]] = {
+    "transcoding_config": TranscodingConfig,
+    "recording_file_config": RecordingFileConfig,
+    "snapshot_config": SnapshotConfig,
+}
+"""Fields whose value is a config of its own on the wire (a JSON object)."""
+
+BESIDE_RECORDING_CONFIG = ("recordingFileConfig", "snapshotConfig")
+"""RecordingConfig's fields that Agora's ``clientRequest`` carries beside
+``recordingConfig``, not in it: :func:`start_request` and :func:`recording_config_from_wire`
+move them."""
+
+
 def _decode(model: type[ConfigModel], body: dict[str, Any]) -> dict[str, Any]:
     by_wire = {_wire_name(model, name): name for name in model.model_fields}
     data: dict[str, Any] = {}
@@ -108,8 +123,9 @@ def _decode(model: type[ConfigModel], body: dict[str, Any]) -> dict[str, Any]:
         if key not in by_wire:
             continue  # Agora fields cloudrec does not implement are ignored, as Agora does
         name = by_wire[key]
-        if name == "transcoding_config" and isinstance(value, dict):
-            value = TranscodingConfig(**_decode(TranscodingConfig, value))
+        nested = _NESTED.get(name)
+        if nested is not None and isinstance(value, dict):
+            value = nested(**_decode(nested, value))
         data[name] = value
     return data
 
@@ -121,9 +137,31 @@ def secret_wire_names(model: type[ConfigModel]) -> frozenset[str]:
     )
 
 
-def recording_config_from_wire(body: dict[str, Any]) -> RecordingConfig:
-    """Parse ``clientRequest.recordingConfig``; raises InvalidParameterError."""
-    return RecordingConfig(**_decode(RecordingConfig, body))
+def recording_config_from_wire(
+    body: dict[str, Any], client_request: dict[str, Any] | None = None
+) -> RecordingConfig:
+    """Parse ``clientRequest.recordingConfig``, with ``recordingFileConfig`` and
+    ``snapshotConfig`` from beside it in ``client_request``; raises InvalidParameterError."""
+    beside = {k: v for k, v in (client_request or {}).items() if k in BESIDE_RECORDING_CONFIG}
+    return RecordingConfig(**_decode(RecordingConfig, {**body, **beside}))
+
+
+def start_request(
+    recording: RecordingConfig, storage: CloudStorageConfig, *, extensions: bool = True
+) -> dict[str, Any]:
+    """The configs of Agora's start ``clientRequest``: ``recordingConfig`` and
+    ``storageConfig``, and ``recordingFileConfig`` (unless it is the default, HLS only)
+    and ``snapshotConfig`` (when set) beside them, as Agora has them (secrets included:
+    send, never log)."""
+    body = to_wire(recording, extensions=extensions)
+    request = {name: body.pop(name) for name in BESIDE_RECORDING_CONFIG if name in body}
+    if recording.recording_file_config == RecordingFileConfig():
+        del request["recordingFileConfig"]  # Agora's default: HLS only
+    return {
+        "recordingConfig": body,
+        **request,
+        "storageConfig": to_wire(storage, extensions=extensions),
+    }
 
 
 def storage_config_from_wire(body: dict[str, Any]) -> CloudStorageConfig:

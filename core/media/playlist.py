@@ -19,3 +19,9 @@ def slice_name(sid: str, cname: str, start_utc: datetime) -> str:
     utc = start_utc.astimezone(UTC)
     stamp = utc.strftime("%Y%m%d%H%M%S") + f"{utc.microsecond // 1000:03d}"
     return f"{sid}_{cname}_{stamp}.ts"
+
+
+def mp4_name(sid: str, cname: str, index: int) -> str:
+    """``<sid>_<cname>_<index>.mp4``: a recording's ``index``-th MP4 file (from 0), as
+    Agora names them."""
+    return f"{sid}_{cname}_{index}.mp4"

@@ -30,7 +30,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -46,8 +46,9 @@ from core.enums import ChannelType, MixedVideoLayout, VideoStreamType
 from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
 from core.layout import compute_layout
 from core.media.decrypt import MediaOpener
+from core.media.mp4 import Mp4Spec, Mp4Writer, finalize
 from core.media.pipeline import MixPipeline, PipelineSettings
-from core.media.playlist import slice_name
+from core.media.playlist import mp4_name, slice_name
 from core.media.slices import ClosedSlice, SliceSink
 from core.media.timeline import DEFAULT_LATENCY, OutputClock
 from core.selection import StreamSelection
@@ -103,6 +104,18 @@ class StoredSlice:
 
 
 @dataclass(frozen=True)
+class FileStored:
+    """A whole file beside the playlist (an MP4) was handed to the sink, which kept it."""
+
+    name: str
+    key: str
+    bytes: int
+    duration: float
+    start: float
+    """Seconds from the start of the recording."""
+
+
+@dataclass(frozen=True)
 class RecorderStarted:
     """Joined the channel and encoding (no slice is stored yet)."""
 
@@ -142,7 +155,9 @@ class RecorderStopped:
     duration: float
 
 
-RecorderEvent = RecorderStarted | SliceStored | IdleExit | RecorderFailure | RecorderStopped
+RecorderEvent = (
+    RecorderStarted | SliceStored | FileStored | IdleExit | RecorderFailure | RecorderStopped
+)
 
 
 # Commands from the loop to the worker thread.
@@ -188,6 +203,13 @@ class _Gone:
 
 
 _Command = _Frame | _Roster | _AudioEnd | _Gone | _Layout
+
+
+@dataclass(frozen=True)
+class _Mp4Part:
+    """A closed MP4 part, to finalize and store (in order with the slices)."""
+
+    part: ClosedSlice
 
 
 @dataclass
@@ -247,7 +269,7 @@ class Recorder:
         self._worker_done: asyncio.Future[None] | None = None
         self._stop_at: float | None = None  # output time; set by stop(), read by the worker
         self._abort = False  # the worker ends at once (failure)
-        self._closed_slices: asyncio.Queue[ClosedSlice | None] = asyncio.Queue()
+        self._closed_slices: asyncio.Queue[ClosedSlice | _Mp4Part | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._uploader: asyncio.Task[None] | None = None
         self._users: dict[int, _Taken] = {}  # the users in the channel it records, in join order
@@ -400,6 +422,21 @@ class Recorder:
                 self._keyframe_threadsafe,
             )
             self._clock = clock = OutputClock.start(tc.fps)
+            files = cfg.recording_file_config
+            mp4 = (
+                Mp4Writer(
+                    self.work_dir,
+                    Mp4Spec(
+                        (tc.width, tc.height, tc.fps) if types.has_video else None,
+                        (48_000, cfg.audio_profile.channels) if types.has_audio else None,
+                    ),
+                    files.mp4_max_seconds,
+                    lambda index: mp4_name(self.sid, self.cname, index),
+                    self._mp4_part_threadsafe,
+                )
+                if files.mp4
+                else None
+            )
             self._pipeline = await asyncio.to_thread(
                 MixPipeline,
                 settings,
@@ -407,6 +444,7 @@ class Recorder:
                 lambda t: slice_name(self.sid, self.cname, clock.utc(t)),
                 self._slice_closed_threadsafe,
                 self._user_error_threadsafe,
+                () if mp4 is None else (mp4,),
             )
         except Exception as exc:
             self._status = RecorderStatus.FAILED
@@ -751,6 +789,9 @@ class Recorder:
     def _slice_closed_threadsafe(self, closed: ClosedSlice) -> None:
         self._loop_call(self._closed_slices.put_nowait, closed)
 
+    def _mp4_part_threadsafe(self, part: ClosedSlice) -> None:
+        self._loop_call(self._closed_slices.put_nowait, _Mp4Part(part))
+
     def _user_error_threadsafe(self, uid: int, message: str) -> None:
         self._loop_call(self._user_error, uid, message)
 
@@ -786,7 +827,10 @@ class Recorder:
             closed = await self._closed_slices.get()
             if closed is None:
                 break
-            await self._store(closed)
+            if isinstance(closed, _Mp4Part):
+                await self._store_mp4(closed.part)
+            else:
+                await self._store(closed)
         try:
             await self.sink.end()
         except CloudRecordingError as exc:
@@ -798,13 +842,26 @@ class Recorder:
         recording fails loudly and no later slice is stored, so that the playlist ends
         at the last slice kept instead of skipping one. Unkept slices stay in the
         work folder."""
+        key = await self._keep(closed, self.sink.add_slice)
+        if key is None:
+            return
+        stored = StoredSlice(closed.name, key, closed.size, closed.duration, closed.start)
+        self._stored.append(stored)
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(closed.path.unlink)
+        self._emit(SliceStored(stored, self.playlist_key))
+
+    async def _keep(
+        self, closed: ClosedSlice, add: Callable[[ClosedSlice], Awaitable[str]]
+    ) -> str | None:
+        """``add`` (the sink's add_slice or add_file) ``closed``; its key, or None when it
+        cannot be kept (see :meth:`_store`)."""
         if self._unkept:
             self._unkept.append(closed.name)
-            return
+            return None
         for delay in (*KEEP_RETRY_DELAYS, None):
             try:
-                key = await self.sink.add_slice(closed)
-                break
+                return await add(closed)
             except CloudRecordingError as exc:
                 if delay is None:
                     self._unkept.append(closed.name)
@@ -813,16 +870,36 @@ class Recorder:
                         exc.code,  # the sink's: BACKUP_FAILED for the durable uploader's backup
                         f"{exc.message} (tried for {tried:.0f} s): the recording stops; its "
                         f"{len(self._stored)} slices kept so far are safe, {closed.name} and "
-                        f"any later slice stay in the work folder {self.work_dir}",
+                        f"any later file stay in the work folder {self.work_dir}",
                     )
-                    return
+                    return None
                 logger.warning("recorder %s: %s; trying again in %.2f s", self.sid, exc, delay)
                 await asyncio.sleep(delay)
-        stored = StoredSlice(closed.name, key, closed.size, closed.duration, closed.start)
-        self._stored.append(stored)
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(closed.path.unlink)
-        self._emit(SliceStored(stored, self.playlist_key))
+        return None  # not reached: the last delay is None
+
+    async def _store_mp4(self, part: ClosedSlice) -> None:
+        """Make a closed MP4 part a regular MP4 (off the loop) and hand it to the sink."""
+        final = part.path.with_name(part.name)
+        try:
+            seconds = await asyncio.to_thread(finalize, part.path, final)
+        except (ValueError, OSError, av.FFmpegError) as exc:
+            self._emit(
+                RecorderFailure(
+                    ErrorCode.RECORDER_FAILED,
+                    f"{part.name} could not be written: {exc}; its part stays in the work "
+                    f"folder {self.work_dir}",
+                )
+            )
+            return
+        size = (await asyncio.to_thread(final.stat)).st_size
+        closed = ClosedSlice(part.index, part.name, final, part.start, seconds, size)
+        key = await self._keep(closed, self.sink.add_file)
+        if key is None:
+            return
+        for path in (part.path, final):
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(path.unlink)
+        self._emit(FileStored(part.name, key, size, seconds, part.start))
 
     def _emit(self, event: RecorderEvent) -> None:
         if self._emit_to is None:

@@ -59,6 +59,12 @@ class SliceSink(Protocol):
         raise the slice is not listed and its work file stays."""
         ...
 
+    async def add_file(self, closed: ClosedSlice) -> str:
+        """Keep a whole file of the recording beside the playlist (an MP4, a snapshot),
+        never listed in it; its key. As :meth:`add_slice`: afterwards the recorder may
+        delete the work file; on a raise it stays."""
+        ...
+
     async def end(self) -> None:
         """No slice follows: the playlist ends (``#EXT-X-ENDLIST``) once it lists them all."""
         ...

@@ -20,7 +20,7 @@ import httpx
 from core.config import CloudStorageConfig, RecordingConfig
 from core.enums import MixedVideoLayout
 from core.errors import CloudRecordingError, ErrorCode
-from core.wire import to_wire
+from core.wire import start_request, to_wire
 
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
@@ -186,10 +186,7 @@ class RestClient:
         recording: RecordingConfig,
         storage: CloudStorageConfig,
     ) -> str:
-        client_request: dict[str, Any] = {
-            "recordingConfig": to_wire(recording, extensions=self.extensions),
-            "storageConfig": to_wire(storage, extensions=self.extensions),
-        }
+        client_request = start_request(recording, storage, extensions=self.extensions)
         if token:
             client_request["token"] = token
         body = {"cname": cname, "uid": str(uid), "clientRequest": client_request}

@@ -87,13 +87,17 @@ class NoticeHandler:
 
 
 def _file_names(details: dict[str, Any]) -> str:
-    """The file names of an uploaded/backuped notice (Agora's ``fileList`` of
-    ``{fileName, ...}``), comma-separated: the playlist of a mixed recording."""
+    """The recording's file of an uploaded/backuped notice (Agora's ``fileList``: a
+    name, or a list of ``{fileName, ...}``): the mixed recording's playlist, which the
+    seed's callbacks name (MP4 files beside it are listed in the notice and ``query``);
+    a list without a playlist gives its names, comma-separated."""
     files = details.get("fileList")
     if isinstance(files, str):
         return files
     if isinstance(files, list):
-        return ",".join(str(f.get("fileName", "")) for f in files if isinstance(f, dict))
+        names = [str(f.get("fileName", "")) for f in files if isinstance(f, dict)]
+        playlists = [n for n in names if n.endswith(".m3u8")]
+        return ",".join(playlists or names)
     return ""
 
 

@@ -62,10 +62,6 @@ def _layout_ok(value: Any) -> bool:
     return bool(value != 3)
 
 
-def _hls_only(value: Any) -> bool:
-    return bool(value == ["hls"])
-
-
 def _decryption_ok(value: Any) -> bool:
     return not (isinstance(value, int) and not isinstance(value, bool) and 4 <= value <= 8)
 
@@ -239,11 +235,17 @@ FIELDS: tuple[AgoraField, ...] = (
         "recordingFileConfig.avFileType",
         START,
         HONOURED,
-        '["hls"] is what cloudrec '
-        'writes; any other list (e.g. ["hls","mp4"], which Agora\'s examples and '
-        "community clients send) is refused until cloudrec writes MP4",
-        _hls_only,
-        '["hls"] (cloudrec writes HLS only)',
+        '["hls"] (the default) or ["hls","mp4"]: MP4 files beside the playlist, '
+        "named <sid>_<cname>_<index>.mp4, a new one after about 2 hours or 2 GB; "
+        'fileList then comes as JSON (fileListMode "json"); ["mp4"] alone is refused, '
+        "as Agora refuses it",
+    ),
+    AgoraField(
+        "recordingFileConfig.mp4MaxSeconds",
+        START,
+        EXTENSION,
+        "seconds after which an MP4 file ends at the next keyframe (10 to 7200; "
+        "default 7200, Agora's 2 hours)",
     ),
     AgoraField("snapshotConfig", START, REFUSED, "screenshots (individual mode in Agora)"),
     AgoraField("extensionServiceConfig", START, REFUSED, "web page recording and CDN push"),

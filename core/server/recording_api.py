@@ -363,7 +363,9 @@ async def start(
     try:
         resource = service.resource(app_id, resourceid, cname, uid, caller(request))
         _check_token(request, app_id, cname, uid, body.clientRequest.token)
-        recording = recording_config_from_wire(body.clientRequest.recordingConfig)
+        recording = recording_config_from_wire(
+            body.clientRequest.recordingConfig, body.clientRequest.model_dump(exclude_unset=True)
+        )
         storage = storage_config_from_wire(body.clientRequest.storageConfig)
         session = await service.start(resource, recording, storage)
     except CloudRecordingError as exc:
@@ -604,8 +606,7 @@ async def stop(
         raise _as_api_error(exc) from None
     answer = {
         **_identity(resourceid, session),
-        "serverResponse": {"fileListMode": "string", "fileList": session.row.playlist,
-                           "uploadingStatus": session.uploading_status},
+        "serverResponse": {**session.file_list(), "uploadingStatus": session.uploading_status},
     }  # fmt: skip
     if session.recorded_no_media:
         reason = (

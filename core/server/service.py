@@ -25,8 +25,10 @@ from core.config import CloudStorageConfig, RecordingConfig
 from core.database import DatabaseError
 from core.enums import StorageVendor
 from core.errors import CloudRecordingError, ErrorCode
+from core.media.mp4 import PART_SUFFIX, finalize
 from core.media.playlist import playlist_name
 from core.media.recorder import Recorder, RecorderEvent
+from core.media.slices import ClosedSlice
 from core.notices import Status
 from core.server.confinement import Confinement
 from core.server.session import RecordingSession
@@ -36,7 +38,12 @@ from core.storage.destination import Destination
 from core.storage.factory import make_destination
 from core.storage.ledger import SliceLedger
 from core.storage.uploader import DurableUploader
-from core.wire import secret_wire_names, storage_config_from_wire, to_wire
+from core.wire import (
+    recording_config_from_wire,
+    secret_wire_names,
+    storage_config_from_wire,
+    to_wire,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -386,7 +393,7 @@ class RecordingService:
         unfinished = {u.sid for u in self.ledger.unfinished()}
         for row in self.store.recordings():
             if row.sid not in unfinished and row.stopped_at is not None:
-                self._sessions[row.sid] = self._session_of(row, RecordingConfig(), None)
+                self._sessions[row.sid] = self._session_of(row, _files_config(row), None)
                 continue
             await self._resume(row)
 
@@ -395,7 +402,7 @@ class RecordingService:
         credentials = await self.vault.recall(row.sid)
         if credentials is not None:
             storage_body["accessKey"], storage_body["secretKey"] = credentials
-        config = RecordingConfig()
+        config = _files_config(row)
         try:
             storage = storage_config_from_wire(storage_body)
             destination, _ = self.destination(storage)  # the limits of this run apply
@@ -419,12 +426,38 @@ class RecordingService:
             )
             return
         uploader = self._uploader(row, destination, RESUMED_SLICE_DURATION)
+        config = _files_config(row)  # its fileList lists its MP4 files (as JSON) if it wrote any
+        await self._recover_mp4(row.sid, uploader)
         session = self._session_of(row, config, uploader)
         self._sessions[row.sid] = session
         if row.stopped_at is None:  # it was recording when the server went down
             self.ledger.mark_ended(row.sid)
             await session.resume_interrupted()
         uploader.start()
+
+    async def _recover_mp4(self, sid: str, uploader: DurableUploader) -> int:
+        """The MP4 parts a recorder was writing when the server went down: each becomes a
+        regular MP4 of its whole fragments (all but the last second or so) and is kept
+        and uploaded like any file of the recording. Returns how many were recovered; a
+        part that cannot be read or kept stays in the work folder (logged)."""
+        recovered = 0
+        folder = self.work_root / sid
+        parts = await asyncio.to_thread(lambda: sorted(folder.glob(f"*{PART_SUFFIX}")))
+        for index, part in enumerate(parts):
+            final = part.with_name(part.name.removesuffix(PART_SUFFIX))
+            try:
+                seconds = await asyncio.to_thread(finalize, part, final)
+                size = (await asyncio.to_thread(final.stat)).st_size
+                await uploader.add_file(ClosedSlice(index, final.name, final, 0.0, seconds, size))
+            except (ValueError, OSError, CloudRecordingError) as exc:
+                logger.error("recording %s: %s could not be recovered: %s", sid, part.name, exc)
+                continue
+            recovered += 1
+            for path in (part, final):
+                with contextlib.suppress(OSError):
+                    await asyncio.to_thread(path.unlink)
+            logger.info("recording %s: %s recovered (%.1f s)", sid, final.name, seconds)
+        return recovered
 
     def session(
         self, app_id: str, resource_id: str, sid: str, caller: str | None = OPERATOR
@@ -468,3 +501,16 @@ class RecordingService:
         for session in self._sessions.values():
             await session.close()
         self.ledger.close()
+
+
+def _files_config(row: RecordingRow) -> RecordingConfig:
+    """The config a recording resumed after a restart keeps: which files it wrote (from
+    the config stored at its start; a row of an older version has none: HLS only)."""
+    stored = row.recording_config.get("recordingFileConfig")
+    if not isinstance(stored, dict):
+        return RecordingConfig()
+    try:
+        files = recording_config_from_wire({}, {"recordingFileConfig": stored})
+    except CloudRecordingError:
+        return RecordingConfig()
+    return RecordingConfig(recording_file_config=files.recording_file_config)

@@ -174,13 +174,28 @@ class RecordingSession:
         """Every notice after ``after``, then new ones as they come, until the session ends."""
         return self.log.read(after)
 
+    def file_list(self) -> dict[str, Any]:
+        """``fileListMode`` and ``fileList`` of query and stop, as Agora's mix mode: the
+        playlist's name ("string"), or, when MP4 is written, ("json") an entry for each
+        MP4 file kept so far and one for the playlist."""
+        if not self.config.recording_file_config.mp4:
+            return {"fileListMode": "string", "fileList": self.row.playlist}
+        return {"fileListMode": "json", "fileList": self._file_entries()}
+
+    def _file_entries(self) -> list[dict[str, Any]]:
+        """``fileList`` entries of the mixed recording: its MP4 files kept so far (in
+        order), then its playlist, as Agora's notices list them."""
+        track, start = self._track_type(), self._recording_start_ms()
+        files = self.uploader.files() if self.uploader is not None else []
+        names = [row.name for row in files if row.kind == "mp4"]
+        return [mixed_file(name, track, start) for name in [*names, self.row.playlist or ""]]
+
     def query_body(self) -> dict[str, Any]:
         """``serverResponse`` of ``query``: Agora's fields and cloudrec's progress figures."""
         recorder = self.recorder
         body: dict[str, Any] = {
             "status": int(self.status),
-            "fileListMode": "string",
-            "fileList": self.row.playlist,
+            **self.file_list(),
             "sliceStartTime": int((recorder.start_time or 0) * 1000) if recorder else 0,
             # Agora's array of {serviceName, payload}; cloudrec's entry holds its progress
             # and health figures, for progress displays (docs/rest-api.md)
@@ -507,9 +522,9 @@ class RecordingSession:
         return track_type(types.has_audio, types.has_video)
 
     def _uploaded_files(self) -> list[dict[str, Any]]:
-        """``fileList`` of uploaded/backuped: the mixed recording's playlist."""
-        name = self.row.playlist or ""
-        return [mixed_file(name, self._track_type(), self._recording_start_ms())]
+        """``fileList`` of uploaded/backuped: the mixed recording's MP4 files (when it
+        writes them) and its playlist."""
+        return self._file_entries()
 
     def _end_status(self) -> Status:
         return Status.EXITED_ABNORMALLY if self._abnormal else Status.STOPPED

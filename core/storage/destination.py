@@ -17,6 +17,17 @@ PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
 """Content type of an HLS playlist (``.m3u8``)."""
 
 SLICE_CONTENT_TYPE = "video/mp2t"
+
+FILE_CONTENT_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg"}
+"""The content type of each kind of whole file stored beside a playlist, by suffix."""
+
+
+def file_content_type(name: str) -> str:
+    """The content type a whole file beside the playlist is stored with."""
+    suffix = name[name.rfind(".") :].lower() if "." in name else ""
+    return FILE_CONTENT_TYPES.get(suffix, "application/octet-stream")
+
+
 """Content type of an MPEG-TS slice (``.ts``)."""
 
 

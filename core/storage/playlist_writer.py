@@ -10,7 +10,12 @@ that writes to a folder of its own (tests, benchmarks).
 
 from __future__ import annotations
 
-from core.storage.destination import PLAYLIST_CONTENT_TYPE, SLICE_CONTENT_TYPE, Destination
+from core.storage.destination import (
+    PLAYLIST_CONTENT_TYPE,
+    SLICE_CONTENT_TYPE,
+    Destination,
+    file_content_type,
+)
 from core.storage.hls import Playlist, SliceFile
 
 
@@ -51,6 +56,12 @@ class PlaylistWriter:
         except BaseException:
             self._playlist.entries.pop()
             raise
+        return key
+
+    async def add_file(self, closed: SliceFile) -> str:
+        """Store a whole file beside the playlist (an MP4, a snapshot); its key."""
+        key = key_beside(self.playlist_key, closed.name)
+        await self.destination.put_file(key, closed.path, file_content_type(closed.name))
         return key
 
     async def end(self) -> None:

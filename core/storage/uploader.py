@@ -44,15 +44,13 @@ from core.storage.destination import (
     SLICE_CONTENT_TYPE,
     Destination,
     StorageError,
+    file_content_type,
 )
 from core.storage.hls import Playlist, PlaylistEntry, SliceFile
 from core.storage.ledger import SLICE, SliceLedger, SliceRow
 from core.storage.playlist_writer import key_beside
 
 logger = logging.getLogger(__name__)
-
-CONTENT_TYPES = {SLICE: SLICE_CONTENT_TYPE, "mp4": "video/mp4", "jpg": "image/jpeg"}
-"""The content type each kind of ledger row is stored with."""
 
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 """Seconds before the 1st, 2nd, ... retry of a failed upload; the last repeats. An
@@ -303,7 +301,7 @@ class DurableUploader:
             logger.error("recording %s: %s is gone from the backup", self.sid, row.backup_path)
             self._emit(SliceLost(row.name, row.backup_path))
             return
-        content_type = CONTENT_TYPES.get(row.kind, "application/octet-stream")
+        content_type = SLICE_CONTENT_TYPE if row.kind == SLICE else file_content_type(row.name)
         await self.target.put_file(row.key, row.backup_path, content_type)
         self.ledger.mark_uploaded(self.sid, row.seq)
         if (

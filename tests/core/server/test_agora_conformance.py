@@ -45,7 +45,7 @@ async def _acquire(http: httpx.AsyncClient, cname: str, uid: int) -> str:
 
 
 def _composite(cname: str, uid: int, folder: Path) -> dict[str, Any]:
-    """The composite example with the one value cloudrec refuses (mp4) set to HLS only."""
+    """The composite example, HLS only (the tests that need no MP4 write none)."""
     body = _body(ex.START_COMPOSITE, cname, uid, folder)
     body["clientRequest"]["recordingFileConfig"]["avFileType"] = ["hls"]
     return body
@@ -59,14 +59,14 @@ async def test_documented_examples_are_honoured_or_refused_per_table(
     http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     rid = await _acquire(http, "conf", 527841)
-    # as documented (avFileType ["hls","mp4"]): refused, naming the field
-    refused = await http.post(
-        f"/resourceid/{rid}/mode/mix/start",
-        json=_body(ex.START_COMPOSITE, "conf", 527841, tmp_path),
-    )
-    assert _error(refused) == (400, 432)
-    assert refused.json()["reason"].startswith(
-        "clientRequest.recordingFileConfig.avFileType: ['hls', 'mp4'] is not supported"
+    # ["mp4"] alone: refused, naming the field and what is allowed (Agora refuses it too)
+    body = _body(ex.START_COMPOSITE, "conf", 527841, tmp_path)
+    body["clientRequest"]["recordingFileConfig"]["avFileType"] = ["mp4"]
+    alone = await http.post(f"/resourceid/{rid}/mode/mix/start", json=body)
+    assert _error(alone) == (400, 432)
+    assert alone.json()["reason"] == (
+        'av_file_type: [\'mp4\'] is not allowed; ["hls"] (the default) or ["hls", "mp4"]: '
+        "MP4 only beside HLS, as Agora"
     )
     shot = await http.post(
         f"/resourceid/{rid}/mode/mix/start",
@@ -74,15 +74,17 @@ async def test_documented_examples_are_honoured_or_refused_per_table(
     )
     assert _error(shot) == (400, 432)
     assert shot.json()["reason"].startswith("clientRequest.snapshotConfig: cloudrec does not")
-    # the refusals left the resource usable: HLS only is honoured
+    # the refusals left the resource usable: the documented example, HLS and MP4, starts
     started = await http.post(
-        f"/resourceid/{rid}/mode/mix/start", json=_composite("conf", 527841, tmp_path)
+        f"/resourceid/{rid}/mode/mix/start",
+        json=_body(ex.START_COMPOSITE, "conf", 527841, tmp_path),
     )
     assert started.status_code == 200, started.text
     sid = started.json()["sid"]
     base = f"/resourceid/{rid}/sid/{sid}/mode/mix"
     query = (await http.get(f"{base}/query")).json()["serverResponse"]
-    assert (query["fileListMode"], query["fileList"]) == ("string", f"{sid}_conf.m3u8")
+    assert query["fileListMode"] == "json"  # Agora's mode with MP4: no MP4 is written yet
+    assert [f["fileName"] for f in query["fileList"]] == [f"{sid}_conf.m3u8"]
     entries = query["extensionServiceState"]
     assert [sorted(e) for e in entries] == [["payload", "serviceName"]]
     assert entries[0]["serviceName"] == "cloudrec_recorder"
@@ -94,7 +96,11 @@ async def test_documented_examples_are_honoured_or_refused_per_table(
     assert layout.json()["reason"].startswith("clientRequest.mixedVideoLayout: 3 is not supported")
     stopped = await http.post(f"{base}/stop", json=_body(ex.STOP, "conf", 527841, tmp_path))
     assert _error(stopped) == (206, 435)  # nobody sent a stream: Agora's 206
-    assert set(stopped.json()["serverResponse"]) == {"fileListMode", "fileList", "uploadingStatus"}
+    answer = stopped.json()["serverResponse"]
+    assert set(answer) == {"fileListMode", "fileList", "uploadingStatus"}
+    # stopped at once: not one output frame, so no slice and no MP4 (test_mp4_recording
+    # lists a real MP4)
+    assert [f["fileName"] for f in answer["fileList"]] == [f"{sid}_conf.m3u8"]
 
 
 async def test_calls_after_resource_expired_hour_are_400_code_433(
