@@ -16,7 +16,12 @@ Run: ``python bench/recording.py [--seconds 20]``. What it does, all on this mac
    (``xstack``), mixes the audio (``amix``), encodes with the same x264/AAC settings
    and writes HLS; its CPU is taken from ``getrusage(RUSAGE_CHILDREN)``.
 
-Prints CPU seconds per recorded second for each, and the ratios to FFmpeg.
+Steps 4 and 5 run again with MP4 beside HLS (cloudrec: the same packets muxed into an
+MP4 too, made faststart at the end; FFmpeg: the tee muxer writing HLS and a faststart
+MP4 from one encode).
+
+Prints CPU seconds per recorded second for each, the ratios to FFmpeg, and what MP4
+costs on top of HLS (target: within 10 %).
 """
 
 from __future__ import annotations
@@ -44,8 +49,10 @@ from _common import load, own_cpu_seconds
 
 from core.config import RecordingConfig, TranscodingConfig
 from core.enums import SANDBOX_APP_ID, MixedVideoLayout
+from core.media.mp4 import Mp4Spec, Mp4Writer, finalize
 from core.media.pipeline import MixPipeline, PipelineSettings
 from core.media.recorder import Recorder
+from core.media.slices import ClosedSlice
 from core.sdk.embedded import bots_command
 from core.server.app import ServerSettings, create_app
 from core.storage.local import LocalFolderDestination
@@ -125,8 +132,10 @@ async def _save(audio: object, video: object, path: Path, t0: float, seconds: fl
     out.close()
 
 
-def cloudrec_offline(paths: list[Path], folder: Path) -> tuple[float, float]:
-    """Decode + compose + encode + HLS with cloudrec's pipeline; (CPU s, recorded s)."""
+def cloudrec_offline(paths: list[Path], folder: Path, *, mp4: bool = False) -> tuple[float, float]:
+    """Decode + compose + encode + HLS with cloudrec's pipeline (and, with ``mp4``, the
+    same packets into a fragmented MP4 made a faststart MP4 at the end, as the recorder
+    writes them); (CPU s, recorded s)."""
     c0 = own_cpu_seconds()
     events: list[tuple[float, int, av.AudioFrame | av.VideoFrame]] = []
     for uid, path in zip(UIDS, paths, strict=True):
@@ -137,7 +146,23 @@ def cloudrec_offline(paths: list[Path], folder: Path) -> tuple[float, float]:
     events.sort(key=lambda e: e[0])
     folder.mkdir()
     settings = PipelineSettings(WIDTH, HEIGHT, FPS, BITRATE, layout=MixedVideoLayout.BEST_FIT)
-    pipeline = MixPipeline(settings, folder, lambda t: f"s{round(t * 1000):08d}.ts", lambda s: None)
+    parts: list[ClosedSlice] = []
+    also = (
+        [
+            Mp4Writer(
+                folder,
+                Mp4Spec((WIDTH, HEIGHT, FPS), (48_000, 1)),
+                7200,
+                "r_{}.mp4".format,
+                parts.append,
+            )
+        ]
+        if mp4
+        else []
+    )
+    pipeline = MixPipeline(
+        settings, folder, lambda t: f"s{round(t * 1000):08d}.ts", lambda s: None, also=also
+    )
     for uid in UIDS:
         pipeline.user_joined(uid, 0.0)
     for t, uid, media in events:
@@ -148,11 +173,16 @@ def cloudrec_offline(paths: list[Path], folder: Path) -> tuple[float, float]:
         pipeline.render_until(t - 0.4)
     end = events[-1][0]
     pipeline.finish(end)
+    for part in parts:
+        finalize(part.path, part.path.with_name(part.name))
     return own_cpu_seconds() - c0, end
 
 
-def ffmpeg_offline(paths: list[Path], folder: Path) -> tuple[float, float, list[str]]:
-    """The same job on FFmpeg's command line; (CPU s, recorded s, command)."""
+def ffmpeg_offline(
+    paths: list[Path], folder: Path, *, mp4: bool = False
+) -> tuple[float, float, list[str]]:
+    """The same job on FFmpeg's command line (with ``mp4``: the same encode also into a
+    faststart MP4, through the tee muxer); (CPU s, recorded s, command)."""
     folder.mkdir()
     tw, th = WIDTH // 2, HEIGHT // 2
     scale = (
@@ -204,16 +234,18 @@ def ffmpeg_offline(paths: list[Path], folder: Path) -> tuple[float, float, list[
         "1",
         "-ar",
         "48000",
-        "-f",
-        "hls",
-        "-hls_time",
-        "4",
-        "-hls_list_size",
-        "0",
-        "-hls_segment_filename",
-        str(folder / "s%05d.ts"),
-        str(folder / "out.m3u8"),
     ]
+    hls = ["-hls_time", "4", "-hls_list_size", "0",
+           "-hls_segment_filename", str(folder / "s%05d.ts")]  # fmt: skip
+    if mp4:
+        cmd += [
+            "-f",
+            "tee",
+            f"[f=hls:hls_time=4:hls_list_size=0:hls_segment_filename={folder}/s%05d.ts]"
+            f"{folder}/out.m3u8|[f=mp4:movflags=+faststart]{folder}/out.mp4",
+        ]
+    else:
+        cmd += ["-f", "hls", *hls, str(folder / "out.m3u8")]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(cmd, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -300,6 +332,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="cloudrec-bench-"))
     ours_runs: list[float] = []
     ff_runs: list[float] = []
+    ours_mp4_runs: list[float] = []
+    ff_mp4_runs: list[float] = []
     try:
         baseline, recording, recorded, inputs = asyncio.run(live(args.seconds, folder))
         for i in range(args.repeat):
@@ -307,6 +341,10 @@ def main() -> None:
             ff_cpu, ff_s, _ = ffmpeg_offline(inputs, folder / f"ffmpeg{i}")
             ours_runs.append(ours_cpu / ours_s)
             ff_runs.append(ff_cpu / ff_s)
+            ours_cpu, ours_s = cloudrec_offline(inputs, folder / f"cloudrec-mp4-{i}", mp4=True)
+            ff_cpu, ff_s, _ = ffmpeg_offline(inputs, folder / f"ffmpeg-mp4-{i}", mp4=True)
+            ours_mp4_runs.append(ours_cpu / ours_s)
+            ff_mp4_runs.append(ff_cpu / ff_s)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     recorder_live = recording - baseline
@@ -339,6 +377,16 @@ def main() -> None:
     print(
         f"ratio live decoding + recorder (incl. frame delivery from the channel) / ffmpeg: "
         f"{recorder_live / ff:.2f}"
+    )
+    ours_mp4, ff_mp4 = statistics.median(ours_mp4_runs), statistics.median(ff_mp4_runs)
+    print(
+        f"offline cloudrec HLS + MP4  {ours_mp4:.3f} CPU s / recorded s ({runs(ours_mp4_runs)}); "
+        f"MP4 on top of HLS: {ours_mp4 / ours:.3f} x HLS alone (target <= 1.10)"
+    )
+    print(
+        f"offline ffmpeg   HLS + MP4 (tee)  {ff_mp4:.3f} CPU s / recorded s "
+        f"({runs(ff_mp4_runs)}); {ff_mp4 / ff:.3f} x its HLS alone; "
+        f"ratio cloudrec / ffmpeg with MP4: {ours_mp4 / ff_mp4:.2f}"
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -24,7 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from core.bitrate import recommended_bitrate
-from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
+from core.config import (
+    CloudStorageConfig,
+    RecordingConfig,
+    RecordingFileConfig,
+    TranscodingConfig,
+)
 from core.enums import DEMO_CHANNEL, SANDBOX_APP_ID, ChannelType, StorageVendor
 from core.errors import InvalidParameterError
 from core.regions import regions_of
@@ -155,6 +161,16 @@ class NewRecordingPanel(QWidget):
         recording_layout = QVBoxLayout(self.recording_page)
         recording_layout.setContentsMargins(0, 0, 0, 0)
         recording_layout.addWidget(self.recording_form)
+        self.mp4_check = QCheckBox(self.tr("Also write MP4 files"))
+        self.mp4_check.setObjectName("mp4_check")
+        self.mp4_check.setToolTip(
+            self.tr(
+                "Beside the HLS playlist, one MP4 file that plays anywhere, a new one every "
+                '2 hours (Agora\'s avFileType ["hls", "mp4"])'
+            )
+        )
+        self.mp4_check.toggled.connect(self.revalidate)
+        recording_layout.addWidget(self.mp4_check)
         self.update_button = QPushButton(self.tr("Update the selected recording"))
         self.update_button.setObjectName("update_subscription_button")
         self.update_button.setToolTip(
@@ -286,7 +302,9 @@ class NewRecordingPanel(QWidget):
             self.transcoding_changed.emit(transcoding)
         inner = transcoding if transcoding is not None else TranscodingConfig()
         self.recording, r_errors = validate(
-            lambda v: RecordingConfig(**v, transcoding_config=inner),
+            lambda v: RecordingConfig(
+                **v, transcoding_config=inner, recording_file_config=self.file_config()
+            ),
             self.recording_form.values(),
             _fallbacks(RecordingConfig, RECORDING_FIELDS),
         )
@@ -392,6 +410,11 @@ class NewRecordingPanel(QWidget):
             assert isinstance(bitrate, QSpinBox)
             bitrate.setValue(kbps)
 
+    def file_config(self) -> RecordingFileConfig:
+        """Which files the recording writes: HLS, and MP4 when asked."""
+        types = ("hls", "mp4") if self.mp4_check.isChecked() else ("hls",)
+        return RecordingFileConfig(av_file_type=types)
+
     # --- drafts (secrets are dropped by AppSettings)
     def drafts(self) -> dict[str, dict[str, Any]]:
         return {
@@ -401,6 +424,7 @@ class NewRecordingPanel(QWidget):
                 "uid": self.identity["uid"].text(),
             },
             "recording": self.recording_form.values(),
+            "files": {"mp4": self.mp4_check.isChecked()},
             "transcoding": self.transcoding_form.values(),
             "storage": self.storage_form.values(),
         }
@@ -410,6 +434,7 @@ class NewRecordingPanel(QWidget):
             if name in self.identity and isinstance(value, str) and name != "token":
                 self.identity[name].setText(value)
         self.recording_form.set_values(drafts.get("recording", {}))
+        self.mp4_check.setChecked(drafts.get("files", {}).get("mp4") is True)
         self.transcoding_form.set_values(drafts.get("transcoding", {}))
         storage = drafts.get("storage", {})
         if "vendor" in storage:

@@ -780,82 +780,92 @@
 <context>
     <name>NewRecordingPanel</name>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="139"/>
+        <location filename="../../gui/forms/new_recording.py" line="145"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="141"/>
+        <location filename="../../gui/forms/new_recording.py" line="147"/>
         <source>Use the recommended bitrate</source>
         <translation>使用推荐码率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="148"/>
+        <location filename="../../gui/forms/new_recording.py" line="154"/>
         <source>Pick…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="150"/>
+        <location filename="../../gui/forms/new_recording.py" line="156"/>
         <source>Choose from the users in the channel now</source>
         <translation>从当前频道内的用户中选择</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="158"/>
+        <location filename="../../gui/forms/new_recording.py" line="164"/>
+        <source>Also write MP4 files</source>
+        <translation>同时生成 MP4 文件</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/new_recording.py" line="168"/>
+        <source>Beside the HLS playlist, one MP4 file that plays anywhere, a new one every 2 hours (Agora&apos;s avFileType [&quot;hls&quot;, &quot;mp4&quot;])</source>
+        <translation>在 HLS 播放列表之外生成可在任何播放器播放的 MP4 文件，每 2 小时开始一个新文件（即 Agora 的 avFileType [&quot;hls&quot;, &quot;mp4&quot;]）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/new_recording.py" line="174"/>
         <source>Update the selected recording</source>
         <translation>更新所选录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="162"/>
+        <location filename="../../gui/forms/new_recording.py" line="178"/>
         <source>Apply these lists of voices and pictures to the recording selected in the list, while it records (Agora&apos;s update)</source>
         <translation>录制进行中，将这些声音和画面名单应用到列表中所选的录制（Agora 的 update）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="179"/>
+        <location filename="../../gui/forms/new_recording.py" line="195"/>
         <source>Recording</source>
         <translation>录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="180"/>
+        <location filename="../../gui/forms/new_recording.py" line="196"/>
         <source>Transcoding</source>
         <translation>转码</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="181"/>
+        <location filename="../../gui/forms/new_recording.py" line="197"/>
         <source>Storage</source>
         <translation>存储</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="190"/>
+        <location filename="../../gui/forms/new_recording.py" line="206"/>
         <source>Start recording</source>
         <translation>开始录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="207"/>
+        <location filename="../../gui/forms/new_recording.py" line="223"/>
         <source>not needed for the sandbox app</source>
         <translation>沙盒应用无需 Token</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="209"/>
+        <location filename="../../gui/forms/new_recording.py" line="225"/>
         <source>32 hexadecimal characters; the sandbox app needs no token.</source>
         <translation>32 个十六进制字符；沙盒应用无需 Token。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="210"/>
+        <location filename="../../gui/forms/new_recording.py" line="226"/>
         <source>The channel to record (1 to 64 bytes).</source>
         <translation>要录制的频道（1 到 64 字节）。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="211"/>
+        <location filename="../../gui/forms/new_recording.py" line="227"/>
         <source>AccessToken2 of the recorder, for apps with a certificate.</source>
         <translation>录制端的 AccessToken2，用于启用了 App 证书的应用。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="213"/>
+        <location filename="../../gui/forms/new_recording.py" line="229"/>
         <source>The recorder&apos;s own uid in the channel: 1 to 4294967295, unique in the channel.</source>
         <translation>录制端在频道内的 uid：1 到 4294967295，在频道内唯一。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="383"/>
+        <location filename="../../gui/forms/new_recording.py" line="401"/>
         <source>recommended: {0} kbps</source>
         <translation>推荐：{0} Kbps</translation>
     </message>
@@ -966,39 +976,39 @@
         <translation>所有人（#allstream#）</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/roster_dialog.py" line="97"/>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="99"/>
         <source>nothing</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/roster_dialog.py" line="99"/>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="101"/>
         <source>{0} ({1}; publishes {2})</source>
         <translation>{0}（{1}；发布 {2}）</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/roster_dialog.py" line="102"/>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="104"/>
         <source>{0} (not in the channel now)</source>
         <translation>{0}（当前不在频道内）</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/roster_dialog.py" line="132"/>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="134"/>
         <source>Reading the channel&apos;s users…</source>
         <translation>正在读取频道内的用户…</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/roster_dialog.py" line="136"/>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="138"/>
         <source>Cannot read the channel&apos;s users: {0}</source>
         <translation>无法读取频道内的用户：{0}</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../gui/dialogs/roster_dialog.py" line="140"/>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="143"/>
         <source>%n user(s) in the channel.</source>
         <translation>
             <numerusform>频道内有 %n 个用户。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/roster_dialog.py" line="142"/>
+        <location filename="../../gui/dialogs/roster_dialog.py" line="145"/>
         <source>Nobody is in the channel now.</source>
         <translation>当前频道内没有用户。</translation>
     </message>

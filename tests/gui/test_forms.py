@@ -435,3 +435,25 @@ async def test_the_roster_dialog_keeps_chosen_uids_and_says_why_a_roster_is_miss
     for row in range(dialog.users.count()):
         dialog.users.item(row).setCheckState(Qt.CheckState.Unchecked)
     assert not dialog.ok_button.isEnabled()  # nothing checked is no list
+
+
+def test_the_mp4_box_asks_for_mp4_beside_hls_and_is_kept_in_the_drafts(
+    panel: NewRecordingPanel, qtbot: Any
+) -> None:
+    """Unchecked (the default): HLS only, Agora's default; checked: ["hls", "mp4"], what
+    the REST start then sends as recordingFileConfig; a draft remembers the choice."""
+    from core.wire import start_request
+
+    assert panel.recording is not None
+    assert panel.recording.recording_file_config.av_file_type == ("hls",)
+    panel.mp4_check.setChecked(True)
+    assert panel.recording is not None and panel.recording.recording_file_config.mp4
+    assert panel.storage is not None
+    sent = start_request(panel.recording, panel.storage)
+    assert sent["recordingFileConfig"]["avFileType"] == ["hls", "mp4"]
+    drafts = panel.drafts()
+    again = NewRecordingPanel()
+    qtbot.addWidget(again)
+    again.load_drafts(drafts)
+    assert again.mp4_check.isChecked()
+    assert again.recording is not None and again.recording.recording_file_config.mp4
