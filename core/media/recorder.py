@@ -842,7 +842,7 @@ class Recorder:
         recording fails loudly and no later slice is stored, so that the playlist ends
         at the last slice kept instead of skipping one. Unkept slices stay in the
         work folder."""
-        key = await self._keep(closed, self.sink.add_slice)
+        key = await self._keep(closed, self.sink.add_slice, "slice")
         if key is None:
             return
         stored = StoredSlice(closed.name, key, closed.size, closed.duration, closed.start)
@@ -852,10 +852,10 @@ class Recorder:
         self._emit(SliceStored(stored, self.playlist_key))
 
     async def _keep(
-        self, closed: ClosedSlice, add: Callable[[ClosedSlice], Awaitable[str]]
+        self, closed: ClosedSlice, add: Callable[[ClosedSlice], Awaitable[str]], noun: str
     ) -> str | None:
-        """``add`` (the sink's add_slice or add_file) ``closed``; its key, or None when it
-        cannot be kept (see :meth:`_store`)."""
+        """``add`` (the sink's add_slice or add_file) ``closed``, a ``noun`` ("slice",
+        "file"); its key, or None when it cannot be kept (see :meth:`_store`)."""
         if self._unkept:
             self._unkept.append(closed.name)
             return None
@@ -870,7 +870,7 @@ class Recorder:
                         exc.code,  # the sink's: BACKUP_FAILED for the durable uploader's backup
                         f"{exc.message} (tried for {tried:.0f} s): the recording stops; its "
                         f"{len(self._stored)} slices kept so far are safe, {closed.name} and "
-                        f"any later file stay in the work folder {self.work_dir}",
+                        f"any later {noun} stay in the work folder {self.work_dir}",
                     )
                     return None
                 logger.warning("recorder %s: %s; trying again in %.2f s", self.sid, exc, delay)
@@ -893,7 +893,7 @@ class Recorder:
             return
         size = (await asyncio.to_thread(final.stat)).st_size
         closed = ClosedSlice(part.index, part.name, final, part.start, seconds, size)
-        key = await self._keep(closed, self.sink.add_file)
+        key = await self._keep(closed, self.sink.add_file, "file")
         if key is None:
             return
         for path in (part.path, final):
