@@ -100,12 +100,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status_bar)
         self._wire()
 
-        self.panel.load_drafts(
-            {
-                name: settings.draft(name)
-                for name in ("identity", "recording", "transcoding", "storage")
-            }
-        )
+        self.panel.load_drafts({name: settings.draft(name) for name in self.panel.drafts()})
         geometry = settings.geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)

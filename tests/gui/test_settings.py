@@ -69,11 +69,15 @@ def test_window_restores_its_drafts(window: object, settings: AppSettings) -> No
     assert isinstance(window, MainWindow)
     window.panel.identity["channel"].setText("board-meeting")
     window.panel.transcoding_form.widget("fps").setValue(24)  # type: ignore[attr-defined]
+    window.panel.mp4_check.setChecked(True)
     window.save_settings()
     again = MainWindow(settings, window.keyring)
     try:
         assert again.panel.identity["channel"].text() == "board-meeting"
         assert again.panel.transcoding_form.editors["fps"].value() == 24
+        # every section the panel keeps comes back (the MP4 box's was once left out)
+        assert again.panel.drafts() == window.panel.drafts()
+        assert again.panel.mp4_check.isChecked()
     finally:
         again.close_now()
         again.deleteLater()
