@@ -144,3 +144,49 @@ def test_codec_delay_is_taken_off_every_frame_time() -> None:
     assert audio.frame_time(0, arrival=10.0) == pytest.approx(10.0 - 0.08 - 0.0065)
     audio.add_sender_report(48_000, ntp(5001.0), arrival=101.0)
     assert sender_time(audio, 96_000) == pytest.approx(5002.0 - 0.0065)
+
+
+def test_a_report_with_a_zero_ntp_timestamp_is_ignored() -> None:
+    """aiortc reports NTP 0 and RTP 0 until it sent its first RTP packet (a video track
+    starting after its first report); RFC 3550 lets a sender without a clock send 0."""
+    sender = SenderClock()
+    video = TrackClock(sender, 90_000, buffer_delay=0.07)
+    video.set_rtp_origin(5_000)
+    video.add_sender_report(0, 0, arrival=100.0)
+    assert not video.synchronized and sender.offset is None
+    video.add_sender_report(5_000, ntp(5000.0), arrival=100.6)
+    assert video.synchronized
+    assert video.frame_time(9_000, arrival=999.0) == pytest.approx(100.7)
+
+
+def test_a_frame_stamped_before_the_first_report_is_timed_by_it_afterwards() -> None:
+    """The stamp keeps the RTP timestamp: the report that comes later times the frame
+    exactly, as if it had been there when the frame arrived."""
+    sender = SenderClock()
+    audio = TrackClock(sender, 48_000, buffer_delay=0.08)
+    audio.set_rtp_origin(1_000)
+    early = audio.stamp(0, arrival=10.1)  # captured at sender time 4999.0
+    assert audio.report_time(early) is None
+    assert audio.arrival_time(early) == pytest.approx(10.02)
+    later = audio.stamp(960, arrival=10.12)
+    audio.add_sender_report(1_000 + 48_000, ntp(5000.0), arrival=11.03)  # 30 ms in transit
+    assert audio.report_time(early) == pytest.approx(10.03)
+    assert audio.report_time(later) == pytest.approx(10.05)
+    # the arrival estimate keeps the fastest frame's anchor and the RTP spacing
+    assert audio.arrival_time(later) == pytest.approx(10.04)
+
+
+def test_a_sender_waits_for_its_tracks_that_carry_media() -> None:
+    sender = SenderClock()
+    audio = TrackClock(sender, 48_000, buffer_delay=0.08)
+    video = TrackClock(sender, 90_000, buffer_delay=0.07)
+    low = TrackClock(sender, 90_000, buffer_delay=0.07)
+    assert sender.tracks == [audio, video, low]
+    assert sender.waiting() == []  # no media yet: nothing to wait for
+    audio.set_rtp_origin(0)
+    video.set_rtp_origin(0)
+    assert sender.waiting() == [audio, video]  # the low stream sends nothing
+    audio.add_sender_report(48_000, ntp(5001.0), arrival=101.0)
+    assert sender.waiting() == [video]
+    video.add_sender_report(90_000, ntp(5001.0), arrival=101.0)
+    assert sender.waiting() == []
