@@ -106,15 +106,9 @@ class StoredSlice:
 
 
 @dataclass(frozen=True)
-class FileStored:
-    """A whole file beside the playlist (an MP4) was handed to the sink, which kept it."""
-
-    name: str
-    key: str
-    bytes: int
-    duration: float
-    start: float
-    """Seconds from the start of the recording."""
+class FileStored(StoredSlice):
+    """A whole file beside the playlist (an MP4) was handed to the sink, which kept it
+    (never listed in the playlist; the fields are a slice's)."""
 
 
 @dataclass(frozen=True)
