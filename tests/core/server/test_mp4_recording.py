@@ -169,8 +169,8 @@ async def test_thirty_seconds_of_hls_and_mp4_match_frame_for_frame_and_play_in_a
     one frame, its first second within 40 ms, and plays to its end in Chromium."""
     folder, cname = tmp_path / "rec", "mp4three"
     async with Publishers(channel_server.url, cname, UIDS, size=(160, 120)):
-        # no wait for the senders' reports: the first second is timed as exactly as the
-        # rest (the channel holds a user's frames until its first reports come)
+        channel = channel_server.registry.channel(SANDBOX_APP_ID, cname)
+        await wait_until(lambda: all(channel.publisher(u).synchronized for u in UIDS), 15)
         answer = await http.post("/acquire", json={"cname": cname, "uid": "970"})
         rid = answer.json()["resourceId"]
         started = await http.post(
