@@ -28,18 +28,10 @@ How a frame's time is found:
    ``t`` is what the sender's microphone took at ``t`` minus the encoder's
    look-ahead (:data:`OPUS_LOOKAHEAD`, 6.5 ms, the same in libopus for aiortc and
    browsers), which no RTP timestamp accounts for.
-5. Before a track's first SR (0.5-1.5 s after start) its frames have no such time.
-   The channel holds them back (:mod:`core.channel.hold`) and times them from their
-   RTP timestamps once the reports come (:meth:`TrackClock.stamp` keeps what that
-   needs, :meth:`TrackClock.report_time` computes it). Only when no report comes within
-   :data:`HOLD_LIMIT` is a frame timed by its arrival (:meth:`TrackClock.arrival_time`):
-   the arrival time minus the typical buffer delay of its kind
-   (:data:`AUDIO_BUFFER_DELAY`, :data:`VIDEO_BUFFER_DELAY`), anchored on the
-   earliest-arriving frame so that consecutive frames keep their RTP spacing.
-
-A report whose NTP timestamp is zero says nothing of the sender's clock (RFC 3550,
-6.4.1: a sender without a wall clock sends zero; aiortc sends zero, with RTP
-timestamp zero, until its first RTP packet) and is ignored.
+5. Before a track's first SR (0.5-1.5 s after start) the time is the arrival time
+   minus the typical buffer delay of its kind (:data:`AUDIO_BUFFER_DELAY`,
+   :data:`VIDEO_BUFFER_DELAY`), anchored on the earliest-arriving frame so that
+   consecutive frames keep their RTP spacing.
 
 This module is pure arithmetic (no aiortc import) so it can be unit tested;
 :mod:`core.channel.rtcp_sync` feeds it from aiortc's receiver.
@@ -48,7 +40,6 @@ This module is pure arithmetic (no aiortc import) so it can be unit tested;
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 
 AUDIO_BUFFER_DELAY = 0.080
 """Seconds between an audio frame's capture and its ``recv()`` in aiortc (prefetch of
@@ -77,15 +68,6 @@ TIMELINE_JUMP = 0.5
 """Seconds by which a sender report may imply a later capture time than the window's
 best before it is taken for a new RTP timeline rather than a delayed report."""
 
-HOLD_LIMIT = 3.0
-"""Seconds a sender's frames are held back, at most, waiting for its first sender
-reports (from the arrival of the first frame held). aiortc sends a track's first
-report 0.5-1.5 s after the track starts; Chromium sends its video's within half a
-second and its audio's 2.0-2.25 s after the first frame (measured; libwebrtc reports
-audio every 5 s, the first after half that). The rest is for a loaded event loop. A
-subscriber that renders on a deadline (the recorder) waits for held frames up to this
-long (``docs/channel.md``, "Timing and lip sync")."""
-
 NTP_UNIX_EPOCH_DIFF = 2_208_988_800
 """Seconds from the NTP epoch (1900) to the Unix epoch (1970)."""
 
@@ -101,42 +83,22 @@ def rtp_delta(a: int, b: int) -> int:
     return d - (1 << 32) if d >= (1 << 31) else d
 
 
-@dataclass(frozen=True)
-class Stamp:
-    """What a received frame's time is computed from, taken when it arrives."""
-
-    rtp: int
-    """The frame's 32-bit RTP timestamp."""
-    media_time: float
-    """Seconds of RTP time since the track's first frame (unwrapped)."""
-    arrival: float
-    """When the frame was received (server monotonic)."""
-
-
 class SenderClock:
     """The offset between one sender's wall clock (NTP) and our monotonic clock.
 
     Shared by all tracks of one user, so their frames stay in the sender's relative
-    timing. It knows those tracks (each :class:`TrackClock` adds itself), so it can
-    tell which of them still wait for a first report (:meth:`waiting`).
+    timing.
     """
 
     def __init__(self, window: float = OFFSET_WINDOW) -> None:
         self._window = window
         self._samples: deque[tuple[float, float]] = deque()  # (arrival, candidate)
         self._offset: float | None = None
-        self.tracks: list[TrackClock] = []
-        """The clocks of this sender's tracks."""
 
     @property
     def offset(self) -> float | None:
         """``monotonic - sender_ntp_seconds``, or ``None`` before the first SR."""
         return self._offset
-
-    def waiting(self) -> list[TrackClock]:
-        """The tracks that carry media but whose frames cannot be timed from sender
-        reports yet (no usable report of theirs so far)."""
-        return [t for t in self.tracks if t.has_media and not t.synchronized]
 
     def add_report(self, ntp_seconds: float, arrival: float) -> None:
         """Record a sender report sent at ``ntp_seconds`` (sender clock) that arrived
@@ -165,13 +127,10 @@ class TrackClock:
         self.codec_delay = codec_delay
         """Seconds by which decoded media lags its RTP timestamp (taken off every time)."""
         self._rtp_origin = 0
-        self.has_media = False
-        """Whether the track's first frame arrived (its RTP origin is known)."""
         self._report: tuple[int, float] | None = None  # (rtp timestamp, ntp seconds)
         self._reports: deque[tuple[float, int, float]] = deque()  # (arrival, rtp, ntp)
         self._last: tuple[int, int] | None = None  # (rtp timestamp, unwrapped)
         self._fallback_anchor: float | None = None
-        sender.tracks.append(self)
 
     @property
     def synchronized(self) -> bool:
@@ -181,13 +140,9 @@ class TrackClock:
     def set_rtp_origin(self, rtp_timestamp: int) -> None:
         """The RTP timestamp of the track's first frame (``pts`` 0)."""
         self._rtp_origin = rtp_timestamp & 0xFFFFFFFF
-        self.has_media = True
 
     def add_sender_report(self, rtp_timestamp: int, ntp: int, arrival: float) -> None:
-        """Record a sender report of this track (raw 32-bit RTP, 64-bit NTP); one with
-        a zero NTP timestamp carries no sender time and is ignored."""
-        if ntp == 0:
-            return
+        """Record a sender report of this track (raw 32-bit RTP, 64-bit NTP)."""
         ntp_seconds = ntp_to_seconds(ntp)
         rtp = rtp_timestamp & 0xFFFFFFFF
         reports = self._reports
@@ -204,38 +159,23 @@ class TrackClock:
 
     def frame_time(self, pts: int, arrival: float) -> float:
         """Capture time of the frame with ``pts`` that ``recv()`` returned at
-        ``arrival``, on the monotonic clock: from the sender reports, or before the
-        first one from arrival."""
-        stamp = self.stamp(pts, arrival)
-        when = self.report_time(stamp)
-        return self.arrival_time(stamp) if when is None else when
-
-    def stamp(self, pts: int, arrival: float) -> Stamp:
-        """Take what the time of the frame with ``pts``, received at ``arrival``, is
-        computed from. Call for every frame of the track, in the order received (it
-        unwraps the RTP timestamp and anchors the arrival fallback)."""
+        ``arrival``, on the monotonic clock."""
         rtp = (self._rtp_origin + pts) & 0xFFFFFFFF
+        unwrapped = self._unwrap(rtp)
+        offset = self.sender.offset
+        if self._report is not None and offset is not None:
+            report_rtp, report_ntp = self._report
+            sender_time = report_ntp + rtp_delta(rtp, report_rtp) / self.clock_rate
+            return sender_time + offset - self.codec_delay
+        return self._fallback_time(unwrapped / self.clock_rate, arrival) - self.codec_delay
+
+    def _unwrap(self, rtp: int) -> int:
         unwrapped = rtp if self._last is None else self._last[1] + rtp_delta(rtp, self._last[0])
         self._last = (rtp, unwrapped)
-        media_time = unwrapped / self.clock_rate
+        return unwrapped
+
+    def _fallback_time(self, media_time: float, arrival: float) -> float:
         anchor = arrival - self.buffer_delay - media_time
         if self._fallback_anchor is None or anchor < self._fallback_anchor:
             self._fallback_anchor = anchor
-        return Stamp(rtp, media_time, arrival)
-
-    def report_time(self, stamp: Stamp) -> float | None:
-        """The frame's capture time from the sender reports (monotonic clock), with
-        what they tell now; ``None`` before the track's first report."""
-        offset = self.sender.offset
-        if self._report is None or offset is None:
-            return None
-        report_rtp, report_ntp = self._report
-        sender_time = report_ntp + rtp_delta(stamp.rtp, report_rtp) / self.clock_rate
-        return sender_time + offset - self.codec_delay
-
-    def arrival_time(self, stamp: Stamp) -> float:
-        """The frame's capture time estimated from arrival (point 5 of the module's
-        description), anchored on the fastest frame of the track so far."""
-        anchor = self._fallback_anchor
-        assert anchor is not None, "a stamp of this clock anchors it"
-        return anchor + stamp.media_time - self.codec_delay
+        return self._fallback_anchor + media_time

@@ -21,7 +21,6 @@ aiortc upgrade removed them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from aiortc import RTCRtpReceiver
 
@@ -29,12 +28,8 @@ from core.channel.aiortc_hooks import observe_sender_reports, report_rtp_origin,
 from core.channel.clock import TrackClock
 
 
-def observe_receiver(
-    receiver: RTCRtpReceiver, clock: TrackClock, on_report: Callable[[], None] | None = None
-) -> None:
-    """Feed ``clock`` from ``receiver``: call before the receiver gets any packet.
-    ``on_report`` is called after each sender report reached the clock (frames held
-    for it may be timed now: :mod:`core.channel.hold`)."""
+def observe_receiver(receiver: RTCRtpReceiver, clock: TrackClock) -> None:
+    """Feed ``clock`` from ``receiver``: call before the receiver gets any packet."""
     rtx = rtx_ssrcs(receiver)  # live: filled when the receiver starts
     report_rtp_origin(receiver, clock.set_rtp_origin)
 
@@ -42,7 +37,5 @@ def observe_receiver(
         # Sender reports of the retransmission stream describe another timeline.
         if ssrc not in rtx:
             clock.add_sender_report(rtp_timestamp, ntp_timestamp, time.monotonic())
-            if on_report is not None:
-                on_report()
 
     observe_sender_reports(receiver, sender_report)
