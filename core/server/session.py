@@ -204,7 +204,8 @@ class RecordingSession:
         body: dict[str, Any] = {
             "status": int(self.status),
             **self.file_list(),
-            "sliceStartTime": int((recorder.start_time or 0) * 1000) if recorder else 0,
+            # in ms as the recording's fileList entries give it (rounded, not cut)
+            "sliceStartTime": round((recorder.start_time or 0) * 1000) if recorder else 0,
             # Agora's array of {serviceName, payload}; cloudrec's entry holds its progress
             # and health figures, for progress displays (docs/rest-api.md)
             "extensionServiceState": [{"serviceName": RECORDER_SERVICE, "payload": {
