@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -114,6 +115,18 @@ async def channel_server(tmp_path: Path) -> AsyncIterator[ChannelServer]:
     (:func:`serve_channel_server`)."""
     async with serve_channel_server(tmp_path) as server:
         yield server
+
+
+@pytest.fixture
+async def http(channel_server: ChannelServer) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``channel_server``'s recording API (Agora's paths of the sandbox app)
+    with its bearer token. A module may define its own ``http`` instead."""
+    async with httpx.AsyncClient(
+        base_url=f"{channel_server.url}/v1/apps/{SANDBOX_APP_ID}/cloud_recording",
+        headers={"Authorization": f"Bearer {channel_server.settings.token}"},
+        timeout=30,
+    ) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ import asyncio
 import json
 import signal
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -53,17 +52,6 @@ UIDS = [61, 62, 63]
 TRANSCODING = {"width": WIDTH, "height": HEIGHT, "fps": FPS, "bitrate": 300, "mixedVideoLayout": 1}
 FILE_CONFIG = {"avFileType": ["hls", "mp4"]}
 SYNC_BOUND = 0.040
-
-
-@pytest.fixture
-async def http(channel_server: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of ``channel_server``'s recording API (Agora's paths of the sandbox app)."""
-    async with httpx.AsyncClient(
-        base_url=f"{channel_server.url}/v1/apps/{SANDBOX_APP_ID}/cloud_recording",
-        headers={"Authorization": f"Bearer {channel_server.settings.token}"},
-        timeout=30,
-    ) as client:
-        yield client
 
 
 def local(folder: Path) -> dict[str, Any]:

@@ -8,7 +8,6 @@ parts; :func:`finalize` makes each part a regular MP4. Each output is decoded on
 from __future__ import annotations
 
 import struct
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from core.participants.analysis import (
 )
 from core.participants.synthetic import is_flash
 from tests.core.media.conftest import Feed
+from tests.helpers import decode_media
 
 FPS = 15
 UIDS = [7, 8, 9]
@@ -54,22 +54,6 @@ def record(
     feed(pipeline, UIDS, 0.0, seconds)
     pipeline.finish(seconds)
     return slices, parts
-
-
-def decode(path: Path) -> dict[str, int]:
-    """Every frame of ``path`` decoded strictly (ffmpeg -xerror, nothing on stderr):
-    frames per stream."""
-    result = subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-xerror", "-i", str(path), "-map", "0",
-         "-fps_mode", "passthrough", "-f", "framemd5", "-"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert (result.returncode, result.stderr) == (0, ""), result.stderr
-    counts = {"0": 0, "1": 0}
-    for line in result.stdout.splitlines():
-        if line and not line.startswith("#"):
-            counts[line.split(",")[0].strip()] += 1
-    return counts
 
 
 def flash_beep(paths: list[Path], offset: float = 0.0) -> list[tuple[float, float]]:
@@ -113,12 +97,12 @@ def test_one_mp4_matches_the_slices_frame_for_frame_and_in_sync(
     seconds = finalize(part, out)
     boxes = top_level_boxes(out)
     assert boxes.index("moov") < boxes.index("mdat") and "moof" not in boxes
-    mp4 = decode(out)
-    ts = [decode(s.path) for s in slices]
-    assert mp4["0"] == sum(c["0"] for c in ts) == 12 * FPS  # video frames
+    mp4 = decode_media(out)
+    ts = [decode_media(s.path) for s in slices]
+    assert mp4.video_frames == sum(c.video_frames for c in ts) == 12 * FPS
     # audio frames: the slices decode AAC's priming frame too (MPEG-TS cannot say to skip
     # it); the MP4's edit list hides it
-    assert mp4["1"] == sum(c["1"] for c in ts) - 1
+    assert mp4.audio_frames == sum(c.audio_frames for c in ts) - 1
     assert seconds == pytest.approx(12.0, abs=1.5 / FPS)
     # The same media at the same times: every video frame identical at its slice time,
     # the audio identical sample for sample from 0 on (what the slices decode before 0 is
@@ -152,7 +136,7 @@ def test_files_roll_over_at_the_limit_and_together_hold_every_frame(
     for part in parts:
         out = part.path.with_name(part.name)
         finalize(part.path, out)
-        frames.append(decode(out)["0"])
+        frames.append(decode_media(out).video_frames)
         for t, o in flash_beep([out]):
             assert abs(t - round(t)) < 1e-6 and abs(o) <= 0.040, (part.name, t, o)
     assert frames == [4 * FPS, 4 * FPS, 2 * FPS]
@@ -170,7 +154,7 @@ def test_a_part_cut_short_by_a_crash_keeps_every_whole_fragment(
     part.write_bytes(data[: int(len(data) * 0.6)])  # about 7 s in, mid-fragment
     out = tmp_path / "recovered.mp4"
     seconds = finalize(part, out)
-    video = decode(out)["0"]
+    video = decode_media(out).video_frames
     assert 5.5 <= seconds <= 7.5 and abs(video / FPS - seconds) <= 2 / FPS, (seconds, video)
 
 
