@@ -288,7 +288,10 @@ async def test_only_received_tracks_are_decoded(channel_server) -> None:
         low = await collect(stream, 1.0)
         assert low and low[-1].frame.width == SIZE[0] // 2  # type: ignore[union-attr]
         assert gates[VideoStreamType.LOW].is_open and not gates[VideoStreamType.HIGH].is_open
-        assert identify_uid(median_rgb(low[-1].frame), [41]) == 41  # type: ignore[arg-type]
+        # every frame shows 41's tile but the once-a-second white flash (the last may be
+        # one: CI saw it)
+        tiles = [c for c in (median_rgb(rf.frame) for rf in low) if not is_flash(c)]  # type: ignore[arg-type]
+        assert tiles and all(identify_uid(c, [41]) == 41 for c in tiles)
 
         await sub.close()
         assert not any(g.is_open for g in gates.values())
