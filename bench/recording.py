@@ -16,7 +16,8 @@ Run: ``python bench/recording.py [--seconds 20]``. What it does, all on this mac
    (``xstack``), mixes the audio (``amix``), encodes with the same x264/AAC settings
    and writes HLS; its CPU is taken from ``getrusage(RUSAGE_CHILDREN)``.
 
-Steps 4 and 5 run again with MP4 beside HLS (cloudrec: the same packets muxed into an
+Step 4 runs once more with a snapshot every second. Steps 4 and 5 run again with MP4
+beside HLS (cloudrec: the same packets muxed into an
 MP4 too, made faststart at the end; FFmpeg: the tee muxer writing HLS and a faststart
 MP4 from one encode).
 
@@ -53,6 +54,7 @@ from core.media.mp4 import Mp4Spec, Mp4Writer, finalize
 from core.media.pipeline import MixPipeline, PipelineSettings
 from core.media.recorder import Recorder
 from core.media.slices import ClosedSlice
+from core.media.snapshots import SnapshotTaker
 from core.sdk.embedded import bots_command
 from core.server.app import ServerSettings, create_app
 from core.storage.local import LocalFolderDestination
@@ -63,6 +65,9 @@ UIDS = [1001, 1002, 1003, 1004]
 CHANNEL = "bench"
 WIDTH, HEIGHT, FPS, BITRATE = 640, 360, 15, 500
 BOT_SIZE = (320, 240)
+SNAPSHOT_INTERVAL = 1.0
+"""Seconds between snapshots in the bench: the shortest interval Agora allows, the most
+it can cost (the default is 10 s)."""
 
 
 class _Server(uvicorn.Server):
@@ -132,10 +137,13 @@ async def _save(audio: object, video: object, path: Path, t0: float, seconds: fl
     out.close()
 
 
-def cloudrec_offline(paths: list[Path], folder: Path, *, mp4: bool = False) -> tuple[float, float]:
+def cloudrec_offline(
+    paths: list[Path], folder: Path, *, mp4: bool = False, snapshots: float | None = None
+) -> tuple[float, float]:
     """Decode + compose + encode + HLS with cloudrec's pipeline (and, with ``mp4``, the
     same packets into a fragmented MP4 made a faststart MP4 at the end, as the recorder
-    writes them); (CPU s, recorded s)."""
+    writes them; with ``snapshots``, a JPEG of the composed picture every that many
+    seconds, as the recorder takes them); (CPU s, recorded s)."""
     c0 = own_cpu_seconds()
     events: list[tuple[float, int, av.AudioFrame | av.VideoFrame]] = []
     for uid, path in zip(UIDS, paths, strict=True):
@@ -163,6 +171,9 @@ def cloudrec_offline(paths: list[Path], folder: Path, *, mp4: bool = False) -> t
     pipeline = MixPipeline(
         settings, folder, lambda t: f"s{round(t * 1000):08d}.ts", lambda s: None, also=also
     )
+    if snapshots is not None:
+        taker = SnapshotTaker(snapshots, folder, "shot_{:.3f}.jpg".format, lambda s: None)
+        pipeline.on_picture = taker.offer
     for uid in UIDS:
         pipeline.user_joined(uid, 0.0)
     for t, uid, media in events:
@@ -334,6 +345,7 @@ def main() -> None:
     ff_runs: list[float] = []
     ours_mp4_runs: list[float] = []
     ff_mp4_runs: list[float] = []
+    snapshot_runs: list[float] = []
     try:
         baseline, recording, recorded, inputs = asyncio.run(live(args.seconds, folder))
         for i in range(args.repeat):
@@ -345,6 +357,10 @@ def main() -> None:
             ff_cpu, ff_s, _ = ffmpeg_offline(inputs, folder / f"ffmpeg-mp4-{i}", mp4=True)
             ours_mp4_runs.append(ours_cpu / ours_s)
             ff_mp4_runs.append(ff_cpu / ff_s)
+            ours_cpu, ours_s = cloudrec_offline(
+                inputs, folder / f"cloudrec-shots-{i}", snapshots=SNAPSHOT_INTERVAL
+            )
+            snapshot_runs.append(ours_cpu / ours_s)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     recorder_live = recording - baseline
@@ -387,6 +403,11 @@ def main() -> None:
         f"offline ffmpeg   HLS + MP4 (tee)  {ff_mp4:.3f} CPU s / recorded s "
         f"({runs(ff_mp4_runs)}); {ff_mp4 / ff:.3f} x its HLS alone; "
         f"ratio cloudrec / ffmpeg with MP4: {ours_mp4 / ff_mp4:.2f}"
+    )
+    shots = statistics.median(snapshot_runs)
+    print(
+        f"offline cloudrec HLS + a snapshot every {SNAPSHOT_INTERVAL:g} s  {shots:.3f} CPU s / "
+        f"recorded s ({runs(snapshot_runs)}); {shots / ours:.3f} x HLS alone"
     )
 
 

@@ -591,6 +591,20 @@ class RecordingConfig(ConfigModel):
         )
 
     @model_validator(mode="after")
+    def _snapshots_need_video(self) -> Self:
+        # A snapshot is a picture of the composed video: an audio-only recording has none
+        # (Agora's snapshotConfig likewise needs streamTypes 1 or 2).
+        if self.snapshot_config is not None and not self.recording_stream_types.has_video:
+            raise InvalidParameterError(
+                "snapshot_config",
+                {"capture_interval": self.snapshot_config.capture_interval},
+                "no snapshot_config (snapshotConfig) when recording_stream_types is "
+                "AUDIO_ONLY (streamTypes 0): snapshots are pictures of the video; record "
+                "VIDEO_ONLY (1) or AUDIO_VIDEO (2) to take them",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _secret_matches_mode(self) -> Self:
         if self.decryption_mode is DecryptionMode.NONE:
             return self

@@ -49,6 +49,7 @@ class EventType(IntEnum):
     RECORDER_STARTED = 40  # recorder_started: status
     RECORDER_LEAVE = 41  # recorder_leave: leaveCode (a bit mask, LEAVE_*)
     RECORDER_SLICE_START = 42  # recorder_slice_start: once, at the first slice
+    RECORDER_SNAPSHOT_FILE = 45  # recorder_snapshot_file: fileName, each snapshot uploaded
     SLICE_STORED = 2001  # cloudrec's: one slice stored (fileName, bytes, duration)
 
 
@@ -65,6 +66,7 @@ MSG_NAMES: dict[EventType, str] = {
     EventType.RECORDER_STARTED: "recorder_started",
     EventType.RECORDER_LEAVE: "recorder_leave",
     EventType.RECORDER_SLICE_START: "recorder_slice_start",
+    EventType.RECORDER_SNAPSHOT_FILE: "recorder_snapshot_file",
     EventType.SLICE_STORED: "cloudrec_slice_stored",
 }
 
@@ -76,6 +78,7 @@ SERVICE_TYPES: dict[EventType, int] = {
     EventType.RECORDER_STARTED: 1,
     EventType.RECORDER_LEAVE: 1,
     EventType.RECORDER_SLICE_START: 1,
+    EventType.RECORDER_SNAPSHOT_FILE: 1,
     EventType.SLICE_STORED: 1,
 }
 """``payload.serviceType`` (Agora: 0 the cloud recording service, 1 the recorder module,

@@ -29,6 +29,7 @@ from gui.models.recordings import (
     RowState,
     local_path,
     recording_size,
+    thumbnail,
 )
 from gui.server_connection import ServerConnection
 from gui.tasks import spawn
@@ -39,6 +40,9 @@ translate = QCoreApplication.translate
 RecorderFactory = Callable[..., CloudRecorder]
 SIZE_INTERVAL = 2.0
 """Seconds between two sums of a recording's files while it records."""
+SNAPSHOT_INTERVAL = 2.0
+"""Seconds between two asks for the newest snapshot of each recording that takes them
+(an ask for the one already shown is answered 304, without the picture)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,12 @@ class RecordingsController(QObject):
         self.ticker.setInterval(1000)
         self.ticker.timeout.connect(self.model.tick)
         self.ticker.start()
+        self._asking_snapshots = False
+        self.snapshot_poll = QTimer(self)
+        """Asks for the newest snapshots every :data:`SNAPSHOT_INTERVAL` while a recording
+        that takes them is active (started on a start or reattach, stops by itself)."""
+        self.snapshot_poll.setInterval(round(SNAPSHOT_INTERVAL * 1000))
+        self.snapshot_poll.timeout.connect(self._on_snapshot_poll)
         self.observer.event_logged.connect(self._on_event)
         self.observer.failure.connect(self._on_failure)
         self.observer.fatal_error.connect(self._on_fatal_error)
@@ -147,6 +157,7 @@ class RecordingsController(QObject):
             )
             self._log(translate("MainWindow", "Start failed: {0}").format(exc), error=True)
             return Started(rid, exc)
+        self._poll_snapshots()
         return Started(rid)
 
     async def stop(self, rid: str) -> CloudRecordingError | None:
@@ -227,6 +238,7 @@ class RecordingsController(QObject):
         for rid in list(self._recorders):
             await self.release(rid, cancel=False)
         self.ticker.stop()
+        self.snapshot_poll.stop()
 
     async def reattach(self) -> None:
         """Show again the recordings the server still runs or still uploads."""
@@ -259,7 +271,53 @@ class RecordingsController(QObject):
                     item["cname"]
                 )
             )
+        self._poll_snapshots()
         self.attachment_changed.emit()
+
+    # ------------------------------------------------------------------ snapshots
+    def _poll_snapshots(self) -> None:
+        if self._snapshot_targets() and not self.snapshot_poll.isActive():
+            self.snapshot_poll.start()
+
+    def _on_snapshot_poll(self) -> None:
+        if not self._snapshot_targets():
+            self.snapshot_poll.stop()  # nothing takes snapshots now: a start starts it again
+        elif not self._asking_snapshots:  # a slow server: one round at a time
+            spawn(self.refresh_snapshots())
+
+    def _snapshot_targets(self) -> list[tuple[str, str]]:
+        """(row id, sid) of the active recordings that take snapshots (one reattached may:
+        it is asked too)."""
+        targets = []
+        for rid, recorder in self._recorders.items():
+            row, request = self.model.row(rid), self._requests.get(rid)
+            sid = getattr(recorder, "sid", None)
+            takes = request is None or request.recording.snapshot_config is not None
+            if row is not None and row.state.active and sid and takes:
+                targets.append((rid, str(sid)))
+        return targets
+
+    async def refresh_snapshots(self) -> None:
+        """Show the newest snapshot of every active recording that takes them in its row
+        (the server's ``/v1/cloudrec/recordings/{sid}/snapshot``: the storage may be
+        remote). A recording without one yet, or a server away, is asked again next time."""
+        self._asking_snapshots = True
+        try:
+            for rid, sid in self._snapshot_targets():
+                row = self.model.row(rid)
+                etag = f'"{row.snapshot_name}"' if row is not None and row.snapshot_name else None
+                try:
+                    shot = await self.connection.snapshot(sid, etag)
+                except CloudRecordingError:
+                    continue  # 404 until its first snapshot; a lost server is reported elsewhere
+                if shot is None:
+                    continue  # still the one shown
+                loop = asyncio.get_running_loop()
+                image = await loop.run_in_executor(None, thumbnail, shot.data)
+                if image is not None:
+                    self.model.update(rid, snapshot=image, snapshot_name=shot.name)
+        finally:
+            self._asking_snapshots = False
 
     # ------------------------------------------------------------------ callbacks
     def _log(self, text: str, error: bool = False) -> None:

@@ -24,7 +24,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from core.config import CloudStorageConfig
 from core.errors import CloudRecordingError, ErrorCode
-from core.sdk.client import Credentials, RestClient
+from core.sdk.client import Credentials, RestClient, Snapshot
 from core.sdk.embedded import endpoint_host
 from gui.embedded_server import (
     EmbeddedServer,
@@ -361,6 +361,13 @@ class ServerConnection(QObject):
         ``CloudRecordingError``."""
         client = self.client
         return [] if client is None else await client.recordings()
+
+    async def snapshot(self, sid: str, etag: str | None) -> Snapshot | None:
+        """The newest snapshot of recording ``sid`` if it is not the one ``etag`` names
+        (None: no server, or no newer one); raises ``CloudRecordingError`` (a 404 while
+        it has none)."""
+        client = self.client
+        return None if client is None else await client.snapshot(sid, etag)
 
     # ------------------------------------------------------------------ leaving
     async def leave(self, *, keep_recording: bool) -> None:

@@ -109,6 +109,8 @@ def promised_callbacks(notices: list[dict[str, Any]]) -> list[tuple[str, tuple[A
             calls.append(("on_recording_uploaded", (details["fileList"][0]["fileName"],)))
         elif kind == 32:
             calls.append(("on_recording_backed_up", (details["fileList"][0]["fileName"],)))
+        elif kind == 45:
+            calls.append(("on_recording_snapshot", (details["fileName"],)))
     return calls
 
 

@@ -113,6 +113,9 @@ class MixPipeline:
         due at the same tick (a sender clock correction across a tick boundary)."""
         self.frames_superseded = 0
         """How many frames :attr:`superseded` has listed in all."""
+        self.on_picture: Callable[[float, av.VideoFrame], None] | None = None
+        """Called with (output time, frame) for every composed frame, before it is encoded
+        (the recorder's snapshots); the frame is what the encoder gets next: read it only."""
         self.compositor: Compositor | None = None
         self.video_encoder: VideoEncoder | None = None
         self.mixer: AudioMixer | None = None
@@ -241,6 +244,8 @@ class MixPipeline:
             frame = self.compositor.render()
             for uid, message in self.compositor.take_errors():
                 self._on_user_error(uid, message)
+            if self.on_picture is not None:
+                self.on_picture(tick_time, frame)
             packets += self.video_encoder.encode(frame, self._tick)
             self.frames_encoded += 1
         self.segmenter.write(packets)

@@ -16,9 +16,20 @@ def playlist_name(sid: str, cname: str) -> str:
 
 def slice_name(sid: str, cname: str, start_utc: datetime) -> str:
     """``<sid>_<cname>_<UTC yyyyMMddHHmmssSSS>.ts`` for a slice starting at ``start_utc``."""
-    utc = start_utc.astimezone(UTC)
-    stamp = utc.strftime("%Y%m%d%H%M%S") + f"{utc.microsecond // 1000:03d}"
-    return f"{sid}_{cname}_{stamp}.ts"
+    return f"{sid}_{cname}_{_stamp(start_utc)}.ts"
+
+
+def snapshot_name(sid: str, cname: str, taken_utc: datetime) -> str:
+    """``<sid>_<cname>_<UTC yyyyMMddHHmmssSSS>.jpg`` for a snapshot of the picture at
+    ``taken_utc`` (the slices' stamp; Agora's snapshots carry the same one, after the
+    user's part that a composed picture has not: docs/recording-files.md)."""
+    return f"{sid}_{cname}_{_stamp(taken_utc)}.jpg"
+
+
+def _stamp(when: datetime) -> str:
+    """``yyyyMMddHHmmssSSS`` in UTC."""
+    utc = when.astimezone(UTC)
+    return utc.strftime("%Y%m%d%H%M%S") + f"{utc.microsecond // 1000:03d}"
 
 
 def mp4_name(sid: str, cname: str, index: int) -> str:

@@ -48,8 +48,9 @@ from core.layout import compute_layout
 from core.media.decrypt import MediaOpener
 from core.media.mp4 import Mp4Spec, Mp4Writer, finalize
 from core.media.pipeline import MixPipeline, PipelineSettings
-from core.media.playlist import mp4_name, slice_name
+from core.media.playlist import mp4_name, slice_name, snapshot_name
 from core.media.slices import ClosedSlice, SliceSink
+from core.media.snapshots import Snapshot, SnapshotTaker
 from core.media.timeline import DEFAULT_LATENCY, OutputClock
 from core.selection import StreamSelection
 
@@ -110,6 +111,21 @@ class FileStored(StoredSlice):
 
 
 @dataclass(frozen=True)
+class SnapshotStored:
+    """A JPEG snapshot of the composed picture was handed to the sink, which kept it
+    beside the playlist (``docs/recording-files.md``, "Snapshots")."""
+
+    name: str
+    key: str
+    size: int
+    """Bytes."""
+    time: float
+    """Output seconds of the picture."""
+    data: bytes = field(repr=False)
+    """The JPEG."""
+
+
+@dataclass(frozen=True)
 class RecorderStarted:
     """Joined the channel and encoding (no slice is stored yet)."""
 
@@ -150,7 +166,13 @@ class RecorderStopped:
 
 
 RecorderEvent = (
-    RecorderStarted | SliceStored | FileStored | IdleExit | RecorderFailure | RecorderStopped
+    RecorderStarted
+    | SliceStored
+    | FileStored
+    | SnapshotStored
+    | IdleExit
+    | RecorderFailure
+    | RecorderStopped
 )
 
 
@@ -263,7 +285,11 @@ class Recorder:
         self._worker_done: asyncio.Future[None] | None = None
         self._stop_at: float | None = None  # output time; set by stop(), read by the worker
         self._abort = False  # the worker ends at once (failure)
-        self._closed_slices: asyncio.Queue[ClosedSlice | _Mp4Part | None] = asyncio.Queue()
+        self._closed_slices: asyncio.Queue[ClosedSlice | _Mp4Part | Snapshot | None] = (
+            asyncio.Queue()
+        )
+        self.snapshots: SnapshotTaker | None = None
+        """The snapshot taker (worker thread) when the config asks for snapshots."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._uploader: asyncio.Task[None] | None = None
         self._users: dict[int, _Taken] = {}  # the users in the channel it records, in join order
@@ -440,6 +466,7 @@ class Recorder:
                 self._user_error_threadsafe,
                 () if mp4 is None else (mp4,),
             )
+            self._set_up_snapshots(clock)
         except Exception as exc:
             self._status = RecorderStatus.FAILED
             await self._subscription.close()
@@ -780,6 +807,23 @@ class Recorder:
                     command.layout, command.max_resolution_uid, command.time, command.background
                 )
 
+    def _set_up_snapshots(self, clock: OutputClock) -> None:
+        """With a snapshot config, let the pipeline show every composed frame to a
+        :class:`SnapshotTaker`, whose JPEGs go to the sink in order with the slices."""
+        config = self.config.snapshot_config
+        if config is None or self._pipeline is None or self._pipeline.compositor is None:
+            return
+        self.snapshots = SnapshotTaker(
+            config.capture_interval,
+            self.work_dir,
+            lambda t: snapshot_name(self.sid, self.cname, clock.utc(t)),
+            lambda snapshot: self._loop_call(self._closed_slices.put_nowait, snapshot),
+            lambda message: self._loop_call(
+                self._emit, RecorderFailure(ErrorCode.RECORDER_FAILED, message)
+            ),
+        )
+        self._pipeline.on_picture = self.snapshots.offer
+
     def _slice_closed_threadsafe(self, closed: ClosedSlice) -> None:
         self._loop_call(self._closed_slices.put_nowait, closed)
 
@@ -823,6 +867,8 @@ class Recorder:
                 break
             if isinstance(closed, _Mp4Part):
                 await self._store_mp4(closed.part)
+            elif isinstance(closed, Snapshot):
+                await self._store_snapshot(closed)
             else:
                 await self._store(closed)
         try:
@@ -894,6 +940,18 @@ class Recorder:
             with contextlib.suppress(OSError):
                 await asyncio.to_thread(path.unlink)
         self._emit(FileStored(part.name, key, size, seconds, part.start))
+
+    async def _store_snapshot(self, snapshot: Snapshot) -> None:
+        """Hand a snapshot to the sink (kept and uploaded beside the playlist, retried as
+        a slice is) and report it."""
+        size = len(snapshot.data)
+        closed = ClosedSlice(snapshot.index, snapshot.name, snapshot.path, snapshot.time, 0.0, size)
+        key = await self._keep(closed, self.sink.add_file, "file")
+        if key is None:
+            return
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(snapshot.path.unlink)
+        self._emit(SnapshotStored(snapshot.name, key, size, snapshot.time, snapshot.data))
 
     def _emit(self, event: RecorderEvent) -> None:
         if self._emit_to is None:

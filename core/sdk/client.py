@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -58,6 +58,21 @@ AGORA_CODES: dict[int, ErrorCode] = {
 """Agora's REST ``code`` (its "Response status codes" and "Common errors" pages) -> the
 seed's error code the SDK reports. Codes of cloudrec's own (436 RECORDER_INIT, 438
 UPLOADER_INIT, ...) are the seed's already."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A recording's newest snapshot as the server sends it."""
+
+    etag: str
+    """Its ``ETag``: the file name in quotes (send it back to hear only of a newer one)."""
+    data: bytes = field(repr=False)
+    """The JPEG."""
+
+    @property
+    def name(self) -> str:
+        """The file name, ``<sid>_<cname>_<UTC yyyyMMddHHmmssSSS>.jpg``."""
+        return self.etag.strip('"')
 
 
 class RestError(CloudRecordingError):
@@ -120,8 +135,20 @@ class RestClient:
         :class:`RestError`). Agora answers some errors with a 2xx status and a ``code``
         (201 code 7, 206 code 65 or 435): those raise too, unless ``code`` is in
         ``accept``."""
+        response = await self._send(method, path, body, headers)
+        if response.is_success:
+            data = response.json()
+            code = data.get("code") if isinstance(data, dict) else None
+            if response.status_code == 200 or not isinstance(code, int) or code in accept:
+                return data
+        raise self._error(response)
+
+    async def _send(
+        self, method: str, path: str, body: dict[str, Any] | None, headers: dict[str, str] | None
+    ) -> httpx.Response:
+        """One request; a failure to get an answer raises CONNECT_ERROR or DISCONNECTED."""
         try:
-            response = await self._http.request(method, path, json=body, headers=headers)
+            return await self._http.request(method, path, json=body, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise CloudRecordingError(
                 f"cannot connect to the recording server at {self.base_url}: {exc.__class__.__name__}",
@@ -133,12 +160,6 @@ class RestClient:
                 f"{exc.__class__.__name__}",
                 ErrorCode.DISCONNECTED,
             ) from None
-        if response.is_success:
-            data = response.json()
-            code = data.get("code") if isinstance(data, dict) else None
-            if response.status_code == 200 or not isinstance(code, int) or code in accept:
-                return data
-        raise self._error(response)
 
     def _error(self, response: httpx.Response) -> CloudRecordingError:
         reason = response.reason_phrase
@@ -282,6 +303,19 @@ class RestClient:
         """One recording the server knows, running or ended (cloudrec extension; Agora's
         ``query`` answers 404 once a recording ended): its listing and ``serverResponse``."""
         return dict(await self.request("GET", f"/v1/cloudrec/recordings/{sid}"))
+
+    async def snapshot(self, sid: str, etag: str | None = None) -> Snapshot | None:
+        """The newest snapshot of recording ``sid`` (cloudrec extension: ``GET
+        /v1/cloudrec/recordings/{sid}/snapshot``), or None while it is still the one
+        whose :attr:`Snapshot.etag` is ``etag``. A recording without a snapshot yet (and
+        an unknown one) raises :class:`RestError` with status 404."""
+        headers = {"If-None-Match": etag} if etag else None
+        response = await self._send("GET", f"/v1/cloudrec/recordings/{sid}/snapshot", None, headers)
+        if response.status_code == 304:
+            return None
+        if response.status_code != 200 or response.headers.get("content-type") != "image/jpeg":
+            raise self._error(response)
+        return Snapshot(response.headers.get("etag", ""), response.content)
 
     async def recordings(self) -> list[dict[str, Any]]:
         """Every recording the server knows (cloudrec extension), for reattaching."""

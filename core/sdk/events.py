@@ -76,6 +76,8 @@ class NoticeHandler:
             await self._dispatch("on_recording_uploaded", (_file_names(details),))
         elif kind is EventType.BACKUPED:
             await self._dispatch("on_recording_backed_up", (_file_names(details),))
+        elif kind is EventType.RECORDER_SNAPSHOT_FILE:
+            await self._dispatch("on_recording_snapshot", (str(details.get("fileName", "")),))
         elif kind is EventType.SESSION_EXIT:
             self.exited.set()
 

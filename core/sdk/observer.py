@@ -20,7 +20,9 @@ OBSERVER_METHODS = (
     "on_recorder_failure",
     "on_uploader_failure",
     "on_recording_fatal_error",
+    "on_recording_snapshot",
 )
+"""The seed's callbacks, then cloudrec's extensions (after them, never renaming one)."""
 
 
 class CloudRecorderObserver:
@@ -54,3 +56,10 @@ class CloudRecorderObserver:
 
     def on_recording_fatal_error(self, recording_id: str, code: ErrorCode) -> None:
         """An unrecoverable error; ``code.remedy`` says what to do."""
+
+    # --- cloudrec's extensions (not in the seed) ---------------------------------------
+
+    def on_recording_snapshot(self, recording_id: str, file_name: str) -> None:
+        """A snapshot of the composed picture is in the storage (``snapshot_config``;
+        Agora's notice 45); ``file_name`` is ``<fileNamePrefix>/<file name>``, as the
+        playlist's key is written."""

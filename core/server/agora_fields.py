@@ -247,7 +247,27 @@ FIELDS: tuple[AgoraField, ...] = (
         "seconds after which an MP4 file ends at the next keyframe (10 to 7200; "
         "default 7200, Agora's 2 hours)",
     ),
-    AgoraField("snapshotConfig", START, REFUSED, "screenshots (individual mode in Agora)"),
+    AgoraField(
+        "snapshotConfig",
+        START,
+        HONOURED,
+        "JPEG snapshots of the composed picture (Agora: of each user, in individual mode "
+        "only); refused for streamTypes 0 (no video)",
+    ),
+    AgoraField(
+        "snapshotConfig.captureInterval",
+        START,
+        HONOURED,
+        "seconds between snapshots, 1 to 3600 (default 10); the first at one interval "
+        "into the recording",
+    ),
+    AgoraField(
+        "snapshotConfig.fileType",
+        START,
+        HONOURED,
+        '["jpg"], the only type (as Agora); files <sid>_<cname>_<UTC yyyyMMddHHmmssSSS>.jpg '
+        "beside the playlist, each announced by notice 45 once uploaded",
+    ),
     AgoraField("extensionServiceConfig", START, REFUSED, "web page recording and CDN push"),
     AgoraField("appsCollection", START, REFUSED, "postponed transcoding (individual mode)"),
     AgoraField("transcodeOptions", START, REFUSED, "postponed transcoding (individual mode)"),

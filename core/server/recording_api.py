@@ -670,6 +670,44 @@ async def recording(sid: str, request: Request) -> dict[str, Any]:
     return {**_listing(session), "serverResponse": session.query_body()}
 
 
+@admin.get(
+    "/recordings/{sid}/snapshot",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "The newest snapshot (JPEG)."},
+        304: {"description": "The newest snapshot is the one If-None-Match names."},
+        404: {"description": "No such recording of the caller's, or no snapshot of it yet."},
+    },
+)
+async def snapshot(
+    sid: str, request: Request, if_none_match: Annotated[str | None, Header()] = None
+) -> Response:
+    """The newest snapshot of one recording of the caller, as ``image/jpeg`` (extension:
+    the window's thumbnail, wherever the storage is). Its ``ETag`` is its file name in
+    quotes; ``If-None-Match`` with it answers 304 without the picture. 404 code 404 for an
+    unknown sid or another customer's (as ``/recordings/{sid}``) and for a recording
+    without a snapshot yet (none taken, or none since this server started)."""
+    session = _own_session(request, sid)
+    shot = session.latest_snapshot
+    if shot is None:
+        raise ApiError(
+            404,
+            404,
+            f"no snapshot of recording {_shown(sid, 64)} yet: it takes one every "
+            "snapshotConfig.captureInterval seconds from one interval after its start, when "
+            "its start asked for snapshots",
+        )
+    etag = f'"{shot.name}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "no-store",
+        "Content-Disposition": f'inline; filename="{shot.name}"',
+    }
+    if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(shot.data, media_type="image/jpeg", headers=headers)
+
+
 @admin.get("/recordings/{sid}/events")
 async def events(
     sid: str,

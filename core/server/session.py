@@ -37,6 +37,7 @@ from core.media.recorder import (
     RecorderStarted,
     RecorderStopped,
     SliceStored,
+    SnapshotStored,
     StopReason,
 )
 from core.notices import (
@@ -61,6 +62,7 @@ from core.storage.uploader import (
     AllUploaded,
     BackedUp,
     DurableUploader,
+    FileUploaded,
     SliceLost,
     UploadEvent,
     UploadFailed,
@@ -81,6 +83,9 @@ CHECK_TIMEOUT = 5.0
 
 STOP_TIMEOUT = 30.0
 """Seconds ``stop`` waits for the last slice and the playlist to be stored or backed up."""
+
+SNAPSHOT_KIND = "jpg"
+"""The upload ledger's kind of a snapshot (a whole file's suffix)."""
 
 SETTLE_GRACE = 5.0
 """Seconds after the recorder stops that uploads may take before the end is reported as
@@ -129,6 +134,9 @@ class RecordingSession:
         self._low_disk = False  # a low-disk warning was given (until space recovers)
         self._start_ms: int | None = None  # Unix ms of the recording's output time 0
         self._slices_started = False  # recorder_slice_start was sent (once, at the first)
+        self.latest_snapshot: SnapshotStored | None = None
+        """The newest snapshot this server's recorder kept (the window's thumbnail; not
+        kept across a restart)."""
         self._ordering = asyncio.Lock()  # one handler at a time: notices stay in order
         self._tasks: set[asyncio.Task[None]] = set()
         self._progress_task: asyncio.Task[None] | None = None
@@ -353,6 +361,8 @@ class RecordingSession:
                 )
             elif isinstance(event, SliceStored):
                 await self._slice_stored(event)
+            elif isinstance(event, SnapshotStored):
+                self.latest_snapshot = event  # notice 45 follows once it is uploaded
             elif isinstance(event, IdleExit):
                 await self.log.error(
                     ErrorCode.NO_USERS,
@@ -409,6 +419,10 @@ class RecordingSession:
                     await self._on_backed_up(event.pending)
             elif isinstance(event, AllUploaded):
                 await self._on_all_uploaded()
+            elif isinstance(event, FileUploaded) and event.kind == SNAPSHOT_KIND:
+                # Agora's 45: a snapshot "captured successfully and uploaded to the
+                # third-party cloud storage", named <fileNamePrefix>/<file name> (its key)
+                await self.log.append(EventType.RECORDER_SNAPSHOT_FILE, fileName=event.key)
             elif isinstance(event, SliceLost):
                 await self.log.error(
                     ErrorCode.BACKUP_FAILED,

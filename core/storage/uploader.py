@@ -15,7 +15,8 @@ A failing upload is retried with backoff (after 1, 2, 4, 8 and 15 s, then every 
 :data:`RETRY_DELAYS`; a slice closing during an outage is tried at once) for as long as
 it takes, across restarts (``resume``): the first failure of an outage is reported
 (``UploadFailed``), the end of a recording with slices still in the backup is
-reported once (``BackedUp``), and ``AllUploaded`` comes when everything is stored.
+reported once (``BackedUp``), each whole file once it is stored (``FileUploaded``),
+and ``AllUploaded`` comes when everything is stored.
 
 Faults of the server's own disk: a backup folder or ledger that cannot take a slice
 makes ``add_slice`` raise :class:`StorageError` (the recorder retries, then fails the
@@ -82,6 +83,16 @@ class AllUploaded:
 
 
 @dataclass(frozen=True)
+class FileUploaded:
+    """A whole file beside the playlist (an MP4, a snapshot) is in the destination."""
+
+    name: str
+    key: str
+    kind: str
+    """The ledger's kind: its suffix (``mp4``, ``jpg``)."""
+
+
+@dataclass(frozen=True)
 class SliceLost:
     """Slice ``name``'s backup file was gone before it was uploaded: it cannot be stored."""
 
@@ -89,7 +100,7 @@ class SliceLost:
     backup_path: Path
 
 
-UploadEvent = UploadFailed | UploadRecovered | BackedUp | AllUploaded | SliceLost
+UploadEvent = UploadFailed | UploadRecovered | BackedUp | AllUploaded | FileUploaded | SliceLost
 
 
 class DurableUploader:
@@ -311,6 +322,8 @@ class DurableUploader:
             self.ledger.set_duration(self.sid, row.name, duration)
         with contextlib.suppress(OSError):
             await asyncio.to_thread(row.backup_path.unlink)
+        if row.kind != SLICE:
+            self._emit(FileUploaded(row.name, row.key, row.kind))
 
     def _render(self, rows: list[SliceRow], ended: bool) -> bytes:
         # The target covers every slice recorded so far, listed or not, so that it does

@@ -29,6 +29,7 @@ from core.config import (
     CloudStorageConfig,
     RecordingConfig,
     RecordingFileConfig,
+    SnapshotConfig,
     TranscodingConfig,
 )
 from core.enums import DEMO_CHANNEL, SANDBOX_APP_ID, ChannelType, StorageVendor
@@ -171,6 +172,7 @@ class NewRecordingPanel(QWidget):
         )
         self.mp4_check.toggled.connect(self.revalidate)
         recording_layout.addWidget(self.mp4_check)
+        recording_layout.addLayout(self._snapshot_row())
         self.update_button = QPushButton(self.tr("Update the selected recording"))
         self.update_button.setObjectName("update_subscription_button")
         self.update_button.setToolTip(
@@ -258,6 +260,41 @@ class NewRecordingPanel(QWidget):
             self.identity_errors[name] = error
         return form
 
+    def _snapshot_row(self) -> QFormLayout:
+        """The snapshot interval (``snapshot_config.capture_interval``; 0: no snapshots)."""
+        form = QFormLayout()
+        self.snapshot_interval = QSpinBox()
+        self.snapshot_interval.setObjectName("snapshot_interval")
+        self.snapshot_interval.setRange(0, 3600)
+        self.snapshot_interval.setSpecialValueText(self.tr("off"))
+        self.snapshot_interval.setSuffix(self.tr(" s"))
+        self.snapshot_interval.setToolTip(
+            self.tr(
+                "A JPEG snapshot of the composed picture every this many seconds (1 to "
+                "3600), stored beside the playlist and shown in the list of recordings; "
+                "off: none. Not for audio-only recordings (Agora's snapshotConfig)"
+            )
+        )
+        self.snapshot_interval.valueChanged.connect(self.revalidate)
+        self.snapshot_error = QLabel()
+        self.snapshot_error.setObjectName("error_snapshot_interval")
+        self.snapshot_error.setStyleSheet(ERROR_STYLE)
+        self.snapshot_error.setWordWrap(True)
+        self.snapshot_error.setVisible(False)
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.snapshot_interval)
+        column.addWidget(self.snapshot_error)
+        form.addRow(self.tr("Snapshot every"), holder)
+        return form
+
+    def snapshot_config(self) -> SnapshotConfig | None:
+        """Snapshots every so many seconds, or None (off)."""
+        seconds = self.snapshot_interval.value()
+        return SnapshotConfig(capture_interval=seconds) if seconds else None
+
     def _vendor_changed(self) -> None:
         vendor = StorageVendor(self.storage_form.editors["vendor"].value())
         cloud = vendor.is_cloud
@@ -305,10 +342,12 @@ class NewRecordingPanel(QWidget):
             lambda v: RecordingConfig(
                 **v, transcoding_config=inner, recording_file_config=self.file_config()
             ),
-            self.recording_form.values(),
-            _fallbacks(RecordingConfig, RECORDING_FIELDS),
+            {**self.recording_form.values(), "snapshot_config": self.snapshot_config()},
+            {**_fallbacks(RecordingConfig, RECORDING_FIELDS), "snapshot_config": None},
         )
         self.recording_form.set_errors(r_errors)
+        self.snapshot_error.setText(r_errors.get("snapshot_config", ""))
+        self.snapshot_error.setVisible("snapshot_config" in r_errors)
         self.storage, s_errors = validate(
             lambda v: CloudStorageConfig(**v),
             self.storage_form.values(),
@@ -423,7 +462,10 @@ class NewRecordingPanel(QWidget):
                 "channel": self.identity["channel"].text(),
                 "uid": self.identity["uid"].text(),
             },
-            "recording": self.recording_form.values(),
+            "recording": {
+                **self.recording_form.values(),
+                "snapshot_interval": self.snapshot_interval.value(),
+            },
             "files": {"mp4": self.mp4_check.isChecked()},
             "transcoding": self.transcoding_form.values(),
             "storage": self.storage_form.values(),
@@ -433,7 +475,11 @@ class NewRecordingPanel(QWidget):
         for name, value in drafts.get("identity", {}).items():
             if name in self.identity and isinstance(value, str) and name != "token":
                 self.identity[name].setText(value)
-        self.recording_form.set_values(drafts.get("recording", {}))
+        recording = drafts.get("recording", {})
+        self.recording_form.set_values(recording)
+        interval = recording.get("snapshot_interval", 0)
+        if isinstance(interval, int) and not isinstance(interval, bool) and 0 <= interval <= 3600:
+            self.snapshot_interval.setValue(interval)
         self.mp4_check.setChecked(drafts.get("files", {}).get("mp4") is True)
         self.transcoding_form.set_values(drafts.get("transcoding", {}))
         storage = drafts.get("storage", {})

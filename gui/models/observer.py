@@ -73,6 +73,10 @@ class TableObserver(QObject):
             changes["playlist"] = playlist
         self._log(recording_id, self.tr("uploaded {0}%").format(int(progress)), **changes)
 
+    def on_recording_snapshot(self, recording_id: str, file_name: str) -> None:
+        # The event log only: the row's thumbnail comes from the controller's poll.
+        self.event_logged.emit(recording_id, self.tr("snapshot stored: {0}").format(file_name))
+
     def on_recorder_failure(self, recording_id: str, code: ErrorCode, msg: str) -> None:
         code = ErrorCode(code)
         self._log(

@@ -25,13 +25,16 @@ from PySide6.QtCore import (
     Qt,
     QUrl,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QImage
 
 from core.config import CloudStorageConfig
 from core.storage.locations import playlist_location
 
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
 RECORDING_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+THUMBNAIL_SIZE = (96, 54)
+"""Pixels of a snapshot's thumbnail in its row (16:9, as the default canvas; a picture
+of another shape is fitted inside)."""
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -75,6 +78,10 @@ class RecordingRow:
     error_code: int | None = None
     storage: CloudStorageConfig | None = field(default=None, repr=False)
     """Where the recording goes, when this window started it."""
+    snapshot: QImage | None = field(default=None, repr=False)
+    """The thumbnail of the newest snapshot (``docs/recording-files.md``, "Snapshots")."""
+    snapshot_name: str = ""
+    """Its file name (the server's ``ETag`` without quotes)."""
 
     @property
     def location(self) -> str:
@@ -112,6 +119,18 @@ def recording_size(playlist: Path) -> int | None:
             if path.is_file():
                 total += path.stat().st_size
     return total
+
+
+def thumbnail(jpeg: bytes) -> QImage | None:
+    """A snapshot's picture scaled to :data:`THUMBNAIL_SIZE` (None if it does not decode)."""
+    image = QImage.fromData(jpeg)  # the format from its signature (SOI marker)
+    if image.isNull():
+        return None
+    return image.scaled(
+        *THUMBNAIL_SIZE,
+        Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.SmoothTransformation,
+    )
 
 
 def format_duration(seconds: float | None) -> str:
@@ -177,9 +196,15 @@ class RecordingsModel(QAbstractTableModel):
             return row.progress
         if role == Qt.ItemDataRole.BackgroundRole and row.failed:
             return QColor(255, 221, 216)
+        if role == Qt.ItemDataRole.DecorationRole and column == self.CHANNEL:
+            return row.snapshot
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == self.LAST_EVENT:
                 return row.last_event
+            if column == self.CHANNEL and row.snapshot_name:
+                return QCoreApplication.translate("RecordingsModel", "Latest snapshot: {0}").format(
+                    row.snapshot_name
+                )
             if column == self.UPLOAD and row.playlist:
                 return row.location
         if role != Qt.ItemDataRole.DisplayRole:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QCoreApplication, QPoint, Qt, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QPoint, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.models.recordings import RecordingRow, RecordingsModel, local_path
+from gui.models.recordings import THUMBNAIL_SIZE, RecordingRow, RecordingsModel, local_path
 from gui.widgets.progress_delegate import ProgressBarDelegate
 
 # The strings were written in the window; the catalogue keeps them in its context.
@@ -60,6 +60,9 @@ class RecordingsView(QWidget):
             RecordingsModel.LAST_EVENT, QHeaderView.ResizeMode.Stretch
         )
         self.table.verticalHeader().setVisible(False)
+        # A row with a snapshot shows its thumbnail beside the channel: rows grow to it.
+        self.table.setIconSize(QSize(*THUMBNAIL_SIZE))
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         layout.addWidget(self.table, 1)

@@ -625,12 +625,12 @@
         <translation>已重新连接在后台录制的内置服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="239"/>
+        <location filename="../../gui/recordings_controller.py" line="250"/>
         <source>Cannot list the server&apos;s recordings: {0}</source>
         <translation>无法列出服务器上的录制：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="258"/>
+        <location filename="../../gui/recordings_controller.py" line="269"/>
         <source>Reattached to the recording of channel {0}</source>
         <translation>已重新连接到频道 {0} 的录制</translation>
     </message>
@@ -666,12 +666,12 @@
         <translation>没有可用的录制服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="383"/>
+        <location filename="../../gui/server_connection.py" line="390"/>
         <source>The embedded server keeps recording in the background.</source>
         <translation>内置服务器在后台继续录制。</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="399"/>
+        <location filename="../../gui/server_connection.py" line="406"/>
         <source>The server cannot stop by itself: {0}</source>
         <translation>服务器无法自行停止：{0}</translation>
     </message>
@@ -682,67 +682,67 @@
         <translation>没有可用的录制服务器。</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="129"/>
+        <location filename="../../gui/recordings_controller.py" line="139"/>
         <source>Starting a recording of channel {0}</source>
         <translation>开始录制频道 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="148"/>
+        <location filename="../../gui/recordings_controller.py" line="158"/>
         <source>Start failed: {0}</source>
         <translation>启动失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="298"/>
+        <location filename="../../gui/recordings_controller.py" line="344"/>
         <source>Fatal error in recording {0}: {1}</source>
         <translation>录制 {0} 发生严重错误：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="290"/>
+        <location filename="../../gui/recordings_controller.py" line="336"/>
         <source>Recorder failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的录制组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="292"/>
+        <location filename="../../gui/recordings_controller.py" line="338"/>
         <source>Uploader failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的上传组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="201"/>
+        <location filename="../../gui/recordings_controller.py" line="211"/>
         <source>Release failed: {0}</source>
         <translation>释放失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="179"/>
+        <location filename="../../gui/recordings_controller.py" line="189"/>
         <source>Update failed: {0}</source>
         <translation>更新失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="182"/>
+        <location filename="../../gui/recordings_controller.py" line="192"/>
         <source>subscription updated</source>
         <translation>订阅已更新</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="184"/>
+        <location filename="../../gui/recordings_controller.py" line="194"/>
         <source>Updated whom the recording takes: {0}</source>
         <translation>已更新录制的对象：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="185"/>
+        <location filename="../../gui/recordings_controller.py" line="195"/>
         <source>everyone</source>
         <translation>所有人</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="208"/>
+        <location filename="../../gui/recordings_controller.py" line="218"/>
         <source>released; recording on</source>
         <translation>已释放；继续录制</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="219"/>
+        <location filename="../../gui/recordings_controller.py" line="229"/>
         <source>released and cancelled</source>
         <translation>已释放并取消</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="221"/>
+        <location filename="../../gui/recordings_controller.py" line="231"/>
         <source>released</source>
         <translation>已释放</translation>
     </message>
@@ -780,92 +780,112 @@
 <context>
     <name>NewRecordingPanel</name>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="145"/>
+        <location filename="../../gui/forms/new_recording.py" line="146"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="147"/>
+        <location filename="../../gui/forms/new_recording.py" line="148"/>
         <source>Use the recommended bitrate</source>
         <translation>使用推荐码率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="154"/>
+        <location filename="../../gui/forms/new_recording.py" line="155"/>
         <source>Pick…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="156"/>
+        <location filename="../../gui/forms/new_recording.py" line="157"/>
         <source>Choose from the users in the channel now</source>
         <translation>从当前频道内的用户中选择</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="164"/>
+        <location filename="../../gui/forms/new_recording.py" line="165"/>
         <source>Also write MP4 files</source>
         <translation>同时生成 MP4 文件</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="168"/>
+        <location filename="../../gui/forms/new_recording.py" line="169"/>
         <source>Beside the HLS playlist, one MP4 file that plays anywhere, a new one every 2 hours (Agora&apos;s avFileType [&quot;hls&quot;, &quot;mp4&quot;])</source>
         <translation>在 HLS 播放列表之外生成可在任何播放器播放的 MP4 文件，每 2 小时开始一个新文件（即 Agora 的 avFileType [&quot;hls&quot;, &quot;mp4&quot;]）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="174"/>
+        <location filename="../../gui/forms/new_recording.py" line="176"/>
         <source>Update the selected recording</source>
         <translation>更新所选录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="178"/>
+        <location filename="../../gui/forms/new_recording.py" line="180"/>
         <source>Apply these lists of voices and pictures to the recording selected in the list, while it records (Agora&apos;s update)</source>
         <translation>录制进行中，将这些声音和画面名单应用到列表中所选的录制（Agora 的 update）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="195"/>
+        <location filename="../../gui/forms/new_recording.py" line="197"/>
         <source>Recording</source>
         <translation>录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="196"/>
+        <location filename="../../gui/forms/new_recording.py" line="198"/>
         <source>Transcoding</source>
         <translation>转码</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="197"/>
+        <location filename="../../gui/forms/new_recording.py" line="199"/>
         <source>Storage</source>
         <translation>存储</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="206"/>
+        <location filename="../../gui/forms/new_recording.py" line="208"/>
         <source>Start recording</source>
         <translation>开始录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="223"/>
+        <location filename="../../gui/forms/new_recording.py" line="225"/>
         <source>not needed for the sandbox app</source>
         <translation>沙盒应用无需 Token</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="225"/>
+        <location filename="../../gui/forms/new_recording.py" line="227"/>
         <source>32 hexadecimal characters; the sandbox app needs no token.</source>
         <translation>32 个十六进制字符；沙盒应用无需 Token。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="226"/>
+        <location filename="../../gui/forms/new_recording.py" line="228"/>
         <source>The channel to record (1 to 64 bytes).</source>
         <translation>要录制的频道（1 到 64 字节）。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="227"/>
+        <location filename="../../gui/forms/new_recording.py" line="229"/>
         <source>AccessToken2 of the recorder, for apps with a certificate.</source>
         <translation>录制端的 AccessToken2，用于启用了 App 证书的应用。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="229"/>
+        <location filename="../../gui/forms/new_recording.py" line="231"/>
         <source>The recorder&apos;s own uid in the channel: 1 to 4294967295, unique in the channel.</source>
         <translation>录制端在频道内的 uid：1 到 4294967295，在频道内唯一。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="401"/>
+        <location filename="../../gui/forms/new_recording.py" line="269"/>
+        <source>off</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/new_recording.py" line="270"/>
+        <source> s</source>
+        <translation> 秒</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/new_recording.py" line="273"/>
+        <source>A JPEG snapshot of the composed picture every this many seconds (1 to 3600), stored beside the playlist and shown in the list of recordings; off: none. Not for audio-only recordings (Agora&apos;s snapshotConfig)</source>
+        <translation>每隔这么多秒对合成画面截图一次（JPEG，1 到 3600 秒），与播放列表存放在一起，并显示在录制列表中；关闭：不截图。纯音频录制不可截图（Agora 的 snapshotConfig）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/new_recording.py" line="290"/>
+        <source>Snapshot every</source>
+        <translation>截图间隔</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/new_recording.py" line="440"/>
         <source>recommended: {0} kbps</source>
         <translation>推荐：{0} Kbps</translation>
     </message>
@@ -873,84 +893,89 @@
 <context>
     <name>RecordingsModel</name>
     <message>
-        <location filename="../../gui/models/recordings.py" line="41"/>
+        <location filename="../../gui/models/recordings.py" line="44"/>
         <source>connecting</source>
         <translation>正在连接</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="42"/>
+        <location filename="../../gui/models/recordings.py" line="45"/>
         <source>recording</source>
         <translation>录制中</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="43"/>
+        <location filename="../../gui/models/recordings.py" line="46"/>
         <source>stopping</source>
         <translation>正在停止</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="44"/>
+        <location filename="../../gui/models/recordings.py" line="47"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="45"/>
+        <location filename="../../gui/models/recordings.py" line="48"/>
         <source>uploaded</source>
         <translation>已上传</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="46"/>
+        <location filename="../../gui/models/recordings.py" line="49"/>
         <source>backed up, retrying</source>
         <translation>已备份，重试上传中</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="47"/>
+        <location filename="../../gui/models/recordings.py" line="50"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="48"/>
+        <location filename="../../gui/models/recordings.py" line="51"/>
         <source>recording in background</source>
         <translation>后台录制中</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="49"/>
+        <location filename="../../gui/models/recordings.py" line="52"/>
         <source>released</source>
         <translation>已释放</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="142"/>
+        <location filename="../../gui/models/recordings.py" line="161"/>
         <source>Channel</source>
         <translation>频道</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="143"/>
+        <location filename="../../gui/models/recordings.py" line="162"/>
         <source>Recording ID</source>
         <translation>录制 ID</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="144"/>
+        <location filename="../../gui/models/recordings.py" line="163"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="145"/>
+        <location filename="../../gui/models/recordings.py" line="164"/>
         <source>Duration</source>
         <translation>时长</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="146"/>
+        <location filename="../../gui/models/recordings.py" line="165"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="147"/>
+        <location filename="../../gui/models/recordings.py" line="166"/>
         <source>Upload</source>
         <translation>上传</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="148"/>
+        <location filename="../../gui/models/recordings.py" line="167"/>
         <source>Last event</source>
         <translation>最近事件</translation>
+    </message>
+    <message>
+        <location filename="../../gui/models/recordings.py" line="205"/>
+        <source>Latest snapshot: {0}</source>
+        <translation>最新截图：{0}</translation>
     </message>
 </context>
 <context>
@@ -1193,17 +1218,22 @@
         <translation>已上传 {0}%</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="80"/>
+        <location filename="../../gui/models/observer.py" line="78"/>
+        <source>snapshot stored: {0}</source>
+        <translation>截图已存储：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/models/observer.py" line="84"/>
         <source>recorder: {0} ({1}): {2}</source>
         <translation>录制组件：{0}（{1}）：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="90"/>
+        <location filename="../../gui/models/observer.py" line="94"/>
         <source>uploader: {0} ({1}): {2}</source>
         <translation>上传组件：{0}（{1}）：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="100"/>
+        <location filename="../../gui/models/observer.py" line="104"/>
         <source>fatal error: {0} ({1})</source>
         <translation>严重错误：{0}（{1}）</translation>
     </message>

@@ -457,3 +457,38 @@ def test_the_mp4_box_asks_for_mp4_beside_hls_and_is_kept_in_the_drafts(
     again.load_drafts(drafts)
     assert again.mp4_check.isChecked()
     assert again.recording is not None and again.recording.recording_file_config.mp4
+
+
+def test_the_snapshot_interval_asks_for_snapshots_and_is_kept_in_the_drafts(
+    panel: NewRecordingPanel, qtbot: Any
+) -> None:
+    """Off (the default): no snapshotConfig; a number of seconds: Agora's snapshotConfig
+    with it; with audio only it is refused under the field (Start disabled) until video is
+    recorded again or the interval is off; a draft remembers the interval."""
+    from core.enums import RecordingStreamType
+    from core.wire import start_request
+
+    assert panel.recording is not None and panel.recording.snapshot_config is None
+    assert panel.snapshot_interval.text() == "off"
+    panel.snapshot_interval.setValue(5)
+    assert panel.recording is not None and panel.recording.snapshot_config is not None
+    assert panel.storage is not None
+    sent = start_request(panel.recording, panel.storage)
+    assert sent["snapshotConfig"] == {"captureInterval": 5, "fileType": ["jpg"]}
+    panel.recording_form.set_values({"recording_stream_types": RecordingStreamType.AUDIO_ONLY})
+    panel.revalidate()
+    assert panel.recording is None and not panel.start_button.isEnabled()
+    assert not panel.snapshot_error.isHidden()
+    assert panel.snapshot_error.text().startswith("snapshot_config: ")
+    assert "AUDIO_ONLY" in panel.snapshot_error.text()
+    panel.snapshot_interval.setValue(0)  # off: an audio-only recording is fine again
+    assert panel.recording is not None and panel.snapshot_error.isHidden()
+    panel.recording_form.set_values({"recording_stream_types": RecordingStreamType.AUDIO_VIDEO})
+    panel.snapshot_interval.setValue(12)
+    drafts = panel.drafts()
+    again = NewRecordingPanel()
+    qtbot.addWidget(again)
+    again.load_drafts(drafts)
+    assert again.snapshot_interval.value() == 12
+    assert again.recording is not None and again.recording.snapshot_config is not None
+    assert again.recording.snapshot_config.capture_interval == 12

@@ -29,7 +29,7 @@ from gui.dialogs.close_dialog import CloseDialog
 from gui.embedded_server import EmbeddedServer, ServerState, process_alive
 from gui.forms.new_recording import StartRequest
 from gui.keyring_store import EMBEDDED_SERVER_ENTRY, SERVICE, KeyringStore
-from gui.models.recordings import PROGRESS_ROLE, RecordingsModel, RowState
+from gui.models.recordings import PROGRESS_ROLE, RecordingsModel, RowState, thumbnail
 from gui.settings import AppSettings
 from tests.helpers import check_recording, wait_until
 from tests.s3server import S3Server
@@ -75,6 +75,7 @@ async def _shut_down(win: Any) -> None:
     """Release every recording and stop the server while the test's loop still runs."""
     win.connection.health.stop()
     win.recordings.ticker.stop()
+    win.recordings.snapshot_poll.stop()
     for recorder in win.recordings.recorders():
         if recorder.state.value != "released":
             await recorder.release(cancel=True)
@@ -446,3 +447,70 @@ async def test_uids_picked_from_the_roster_update_the_running_recording(
     audio = decode_audio(paths)
     assert audio is not None
     assert float(np.abs(audio.samples[-audio.sample_rate :]).max()) < 0.01  # no voice
+
+
+async def test_a_row_shows_the_newest_snapshot_as_its_thumbnail(
+    live_window: Any, tmp_path: Path
+) -> None:
+    """The Recording tab's snapshot interval asks for snapshots; the recording's row then
+    shows the newest one as a thumbnail beside its channel (fetched from the server, as
+    for remote storage), replaced by each newer one."""
+    win, url = live_window, live_window.connection.url
+    bots = _bots(url, "guisnap")
+    try:
+        await wait_until(lambda: bots.poll() is None and _roster(url, "guisnap") >= 2, 20)
+        first = int(_roster_uids(url, "guisnap")[0])  # FLOAT: the first joiner fills the canvas
+        panel = win.panel
+        assert panel.snapshot_config() is None  # off by default
+        panel.snapshot_interval.setValue(1)
+        assert panel.snapshot_config() is not None
+        assert panel.snapshot_config().capture_interval == 1  # type: ignore[union-attr]
+        storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(tmp_path / "rec"))
+        request = _request("guisnap", storage)
+        recording = RecordingConfig(
+            **request.recording.model_dump(exclude={"snapshot_config"}),
+            snapshot_config=panel.snapshot_config(),
+        )
+        rid = await win.start_recording(
+            StartRequest(
+                request.app_id, request.channel, None, request.uid, recording, request.storage
+            )
+        )
+        model: RecordingsModel = win.recordings.model
+        await wait_until(lambda: model.row(rid).snapshot is not None, 20)  # type: ignore[union-attr]
+        row = model.row(rid)
+        assert row is not None and row.state is RowState.RECORDING
+        sid = win.recordings.recorder(rid).sid
+        assert re.fullmatch(rf"{sid}_guisnap_\d{{17}}\.jpg", row.snapshot_name)
+        index = model.index(0, RecordingsModel.CHANNEL)
+        image = model.data(index, Qt.ItemDataRole.DecorationRole)
+        assert image is row.snapshot
+        assert (image.width(), image.height()) == (72, 54)  # 320x240 fitted into 96x54
+        assert model.data(index, Qt.ItemDataRole.ToolTipRole) == (
+            f"Latest snapshot: {row.snapshot_name}"
+        )
+        # What it shows: that snapshot, as stored (the local folder here), scaled down; in
+        # it the first bot's tile across the canvas (or its flash, when the picture's time,
+        # in its name, falls within a frame of a whole second of the bots' clock).
+        stored = tmp_path / "rec" / row.snapshot_name
+        await wait_until(stored.exists, 10)
+        assert image == thumbnail(stored.read_bytes())
+        [(_, picture)] = list(iter_video([stored]))
+        tc = request.recording.transcoding_config
+        assert picture.shape == (tc.height, tc.width, 3)
+        second = int(_roster_uids(url, "guisnap")[1])
+        colour = window_colour(picture, compute_layout(tc.layout, [first, second], 320, 240)[first])
+        fraction = int(row.snapshot_name[-7:-4]) / 1000  # ...HHmmssSSS.jpg
+        on_flash = min(fraction, 1 - fraction) <= 1 / 15 + 0.040  # a frame and the sync bound
+        assert identify_uid(colour, [first]) == first or (on_flash and is_flash(colour)), colour
+        shown = row.snapshot_name
+        await wait_until(lambda: model.row(rid).snapshot_name != shown, 10)  # type: ignore[union-attr]
+        assert model.row(rid).snapshot_name > shown  # type: ignore[union-attr]  # newer
+        await wait_until(lambda: "snapshot stored: " in win.event_log.toPlainText(), 10)
+        await win.recordings.recorder(rid).stop()
+        await wait_until(lambda: model.row(rid).state is RowState.UPLOADED, 30)  # type: ignore[union-attr]
+        assert model.row(rid).snapshot is not None  # type: ignore[union-attr]  # the last one stays
+    finally:
+        bots.terminate()
+        bots.wait(10)
+        await _shut_down(win)

@@ -68,12 +68,28 @@ async def test_documented_examples_are_honoured_or_refused_per_table(
         'av_file_type: [\'mp4\'] is not allowed; ["hls"] (the default) or ["hls", "mp4"]: '
         "MP4 only beside HLS, as Agora"
     )
-    shot = await http.post(
-        f"/resourceid/{rid}/mode/mix/start",
-        json=_body(ex.START_SCREENSHOT, "conf", 527841, tmp_path),
+    # The screenshot example (Agora's individual mode) records in mix mode with snapshots
+    # of the composed picture (docs/recording-files.md, "Snapshots"); without video
+    # (streamTypes 0) it is refused, naming the field and what is allowed.
+    shot_rid = await _acquire(http, "conf", 527842)
+    audio_only = _body(ex.START_SCREENSHOT, "conf", 527842, tmp_path)
+    audio_only["clientRequest"]["recordingConfig"]["streamTypes"] = 0
+    del audio_only["clientRequest"]["recordingConfig"]["subscribeVideoUids"]
+    refused = await http.post(f"/resourceid/{shot_rid}/mode/mix/start", json=audio_only)
+    assert _error(refused) == (400, 432)
+    assert refused.json()["reason"] == (
+        "snapshot_config: {'capture_interval': 5} is not allowed; no snapshot_config "
+        "(snapshotConfig) when recording_stream_types is AUDIO_ONLY (streamTypes 0): snapshots "
+        "are pictures of the video; record VIDEO_ONLY (1) or AUDIO_VIDEO (2) to take them"
     )
-    assert _error(shot) == (400, 432)
-    assert shot.json()["reason"].startswith("clientRequest.snapshotConfig: cloudrec does not")
+    shot = await http.post(
+        f"/resourceid/{shot_rid}/mode/mix/start",
+        json=_body(ex.START_SCREENSHOT, "conf", 527842, tmp_path),
+    )
+    assert shot.status_code == 200, shot.text
+    shot_stop = f"/resourceid/{shot_rid}/sid/{shot.json()['sid']}/mode/mix/stop"
+    stopped_shot = await http.post(shot_stop, json=_body(ex.STOP, "conf", 527842, tmp_path))
+    assert _error(stopped_shot) == (206, 435)  # nobody sent a stream (snapshots: background)
     # the refusals left the resource usable: the documented example, HLS and MP4, starts
     started = await http.post(
         f"/resourceid/{rid}/mode/mix/start",

@@ -76,13 +76,15 @@ def check_notice(notice: dict[str, Any]) -> None:
 
 
 async def recorded(tmp_path: Path, slices: int, target: Unreachable | None = None) -> list[Any]:
-    """The notices of a session that records ``slices`` slices and stops (its store,
-    ``target``, comes up after the stop), each checked by :func:`check_notice`."""
+    """The notices of a session that records ``slices`` slices, a snapshot after each,
+    and stops (its store, ``target``, comes up after the stop), each checked by
+    :func:`check_notice`."""
     harness = local_harness(tmp_path, target)
     try:
         await harness.session.start()
-        for _ in range(slices):
+        for index in range(slices):
             await harness.fake.record_slice()
+            await harness.fake.record_snapshot(2.0 * (index + 1))
         await harness.session.stop()
         if target is not None:
             target.up = True
@@ -98,11 +100,12 @@ async def recorded(tmp_path: Path, slices: int, target: Unreachable | None = Non
 async def test_a_recording_that_stops_and_uploads_sends_agoras_shapes(tmp_path: Path) -> None:
     notices = await recorded(tmp_path, 3)
     kinds = {n["eventType"] for n in notices}
-    assert kinds == {3, 4, 11, 30, 31, 33, 40, 41, 42, int(EventType.SLICE_STORED)}, kinds
+    assert kinds == {3, 4, 11, 30, 31, 33, 40, 41, 42, 45, int(EventType.SLICE_STORED)}, kinds
+    assert sum(n["eventType"] == 45 for n in notices) == 3  # one per snapshot
     assert [n["payload"]["sequence"] for n in notices] == list(range(len(notices)))
 
 
 async def test_a_recording_backed_up_over_its_end_sends_agoras_shapes(tmp_path: Path) -> None:
     notices = await recorded(tmp_path, 2, Unreachable(tmp_path / "out"))
     kinds = {n["eventType"] for n in notices}
-    assert {1, 2, 32, 31} <= kinds, kinds  # the errors, uploads work again, then both
+    assert {1, 2, 32, 31, 45} <= kinds, kinds  # the errors, uploads work again, then both

@@ -98,7 +98,8 @@ UNKNOWN_RESOURCE = {"code": 404, "reason": "unknown or expired resourceId: call 
 async def _every_call(
     client: httpx.AsyncClient, rid: str, sid: str, cname: str, uid: int
 ) -> list[tuple[int, Any]]:
-    """query, updateLayout, stop and events of one recording: (status, JSON body) each."""
+    """query, updateLayout, stop, events and the newest snapshot of one recording:
+    (status, JSON body) each."""
     body = {"cname": cname, "uid": str(uid), "clientRequest": {"mixedVideoLayout": 1}}
     answers = [
         await client.get(_api(rid, sid) + "/mode/mix/query"),
@@ -108,6 +109,7 @@ async def _every_call(
             json={"cname": cname, "uid": str(uid), "clientRequest": {}},
         ),
         await client.get(f"/v1/cloudrec/recordings/{sid}/events"),
+        await client.get(f"/v1/cloudrec/recordings/{sid}/snapshot"),
     ]
     return [(a.status_code, a.json()) for a in answers]
 
@@ -130,17 +132,24 @@ async def test_a_customer_cannot_see_or_control_another_customers_recording(
         # Bob on Alice's recording: what he gets for a sid nobody has
         unknown = "f" * 32
         for tried in (unknown, sid):
-            # Agora's query, updateLayout and stop; then cloudrec's event stream
+            # Agora's query, updateLayout and stop; then cloudrec's event stream and snapshot
             assert await _every_call(bob, rid, tried, "own-a", 11) == [
                 *[(404, _unknown_sid(tried))] * 3,
-                (
-                    404,
-                    {
-                        "code": 404,
-                        "reason": f"failed to find worker: no recording with sid {tried!r}",
-                    },
-                ),
+                *[
+                    (
+                        404,
+                        {
+                            "code": 404,
+                            "reason": f"failed to find worker: no recording with sid {tried!r}",
+                        },
+                    )
+                ]
+                * 2,
             ]
+        # Alice's own recording has no snapshot (no snapshotConfig): 404 saying so
+        none = await alice.get(f"/v1/cloudrec/recordings/{sid}/snapshot")
+        assert none.status_code == 404 and none.json()["code"] == 404
+        assert none.json()["reason"].startswith(f"no snapshot of recording {sid!r} yet")
 
         # Alice's resource of a second acquire: Bob cannot start with it
         second = await _acquire(alice, "own-a2", 13)

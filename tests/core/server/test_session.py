@@ -316,3 +316,39 @@ async def test_a_recording_that_ended_backed_up_finishes_after_a_restart(
     finally:
         await service.close()
         harness.store.close()
+
+
+async def test_each_snapshot_is_notice_45_once_it_is_uploaded(harness: Harness) -> None:
+    """Agora's recorder_snapshot_file: one per snapshot "captured successfully and
+    uploaded", naming it as ``<fileNamePrefix>/<file name>`` (here ``rec/...``); the
+    session keeps the newest for the window; snapshots are not in fileList."""
+    session = harness.session
+    await session.start()
+    await wait_for(lambda: session.status is Status.RECORDING)
+    await harness.fake.record_slice()
+    first = await harness.fake.record_snapshot(5.0)
+    await harness.fake.record_slice()
+    second = await harness.fake.record_snapshot(10.0)
+    await wait_for(
+        lambda: session.latest_snapshot is not None and session.latest_snapshot.time == 10
+    )
+    assert session.latest_snapshot is not None and session.latest_snapshot.name == second
+    assert session.latest_snapshot.data.startswith(b"\xff\xd8\xff")
+    await session.stop()
+    await session.wait_finished()
+    notices = await harness.notices()
+    shots = [n for n in notices if n["eventType"] == 45]
+    assert [n["payload"]["details"] for n in shots] == [
+        {"msgName": "recorder_snapshot_file", "fileName": f"rec/{first}"},
+        {"msgName": "recorder_snapshot_file", "fileName": f"rec/{second}"},
+    ]
+    assert {n["payload"]["serviceType"] for n in shots} == {1}  # the recorder module's
+    for name in (first, second):  # in the storage beside the playlist, and out of the backup
+        assert (harness.tmp_path / "out" / "rec" / name).read_bytes().startswith(b"\xff\xd8\xff")
+    assert not any((harness.tmp_path / "backup").glob("*.jpg"))
+    # each notice came once its file was up: before the final uploaded notice
+    order = names(notices)
+    assert order.index("uploaded") > max(i for i, n in enumerate(notices) if n["eventType"] == 45)
+    assert session.file_list() == {"fileListMode": "string", "fileList": PLAYLIST}
+    listed = parse_playlist((harness.tmp_path / "out" / PLAYLIST_KEY).read_text()).entries
+    assert [e.name for e in listed] == [s.name for s in harness.fake.slices]  # no JPEG

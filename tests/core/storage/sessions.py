@@ -25,6 +25,7 @@ from core.media.recorder import (
     RecorderStarted,
     RecorderStopped,
     SliceStored,
+    SnapshotStored,
     StopReason,
     StoredSlice,
 )
@@ -80,6 +81,19 @@ class SliceFeeder:
         path.unlink()
         self.emit(SliceStored(stored, self.sink.playlist_key))
         return closed.name
+
+    async def record_snapshot(self, time: float) -> str:
+        """A snapshot of output ``time`` is handed to the sink beside the playlist, as the
+        recorder's storing task does (bytes standing in for a JPEG); its name."""
+        self.work.mkdir(parents=True, exist_ok=True)
+        path = self.work / f"{SID}_{CNAME}_{20260101000000000 + round(time * 1000):017d}.jpg"
+        data = b"\xff\xd8\xff" + bytes(100 + round(time))
+        path.write_bytes(data)
+        closed = ClosedSlice(0, path.name, path, time, 0.0, len(data))
+        key = await self.sink.add_file(closed)
+        path.unlink()
+        self.emit(SnapshotStored(path.name, key, len(data), time, data))
+        return path.name
 
     async def stop(self) -> None:
         await self.end(StopReason.REQUESTED)

@@ -29,6 +29,7 @@ from core.storage.uploader import (
     AllUploaded,
     BackedUp,
     DurableUploader,
+    FileUploaded,
     SliceLost,
     UploadEvent,
     UploadFailed,
@@ -677,8 +678,9 @@ async def test_whole_files_are_kept_and_uploaded_beside_the_playlist_across_a_re
     tmp_path: Path, ledger: SliceLedger
 ) -> None:
     """An MP4 and a snapshot handed to ``add_file`` are kept in the backup and the ledger
-    before it returns, uploaded with their content types after a restart, never listed in
-    the playlist, and counted in the progress and the pending count until stored."""
+    before it returns, uploaded with their content types after a restart (each reported
+    once it is there, then everything), never listed in the playlist, and counted in the
+    progress and the pending count until stored."""
     down = FlakyFolder(tmp_path / "bucket", failures=0)  # its gate never opens: no upload
     first = uploader_for(down, ledger, tmp_path, retry_delays=FAST)
     slices = closed_slices(tmp_path / "work")
@@ -710,7 +712,11 @@ async def test_whole_files_are_kept_and_uploaded_beside_the_playlist_across_a_re
     again.start()
     assert await again.wait_done(10)
     await again.aclose()
-    assert events == [AllUploaded()]
+    assert events == [
+        FileUploaded(mp4.name, f"rec/{mp4.name}", "mp4"),
+        FileUploaded(jpg.name, f"rec/{jpg.name}", "jpg"),
+        AllUploaded(),
+    ]
     assert stored == {
         f"rec/{slices[0].name}": "video/mp2t",
         f"rec/{mp4.name}": "video/mp4",
