@@ -302,10 +302,10 @@ class DurableUploader:
         return complete
 
     async def _upload_slice(self, row: SliceRow) -> None:
+        folder = row.backup_path.parent
         if not await asyncio.to_thread(row.backup_path.is_file):
-            folder = row.backup_path.parent
             if not await asyncio.to_thread(folder.is_dir):  # a disk or mount not there
-                raise StorageError(f"the backup folder {folder} is not there (retrying)")
+                raise _folder_gone(folder)
             # Removed behind cloudrec's back (it deletes a backup only once uploaded):
             # it can never be stored; the uploads go on without it.
             self.ledger.mark_lost(self.sid, row.seq)
@@ -313,7 +313,14 @@ class DurableUploader:
             self._emit(SliceLost(row.name, row.backup_path))
             return
         content_type = SLICE_CONTENT_TYPE if row.kind == SLICE else file_content_type(row.name)
-        await self.target.put_file(row.key, row.backup_path, content_type)
+        try:
+            await self.target.put_file(row.key, row.backup_path, content_type)
+        except StorageError:
+            # the folder went while the slice was read: say so, not what the target
+            # made of a source that vanished
+            if not await asyncio.to_thread(folder.is_dir):
+                raise _folder_gone(folder) from None
+            raise
         self.ledger.mark_uploaded(self.sid, row.seq)
         if (
             row.kind == SLICE and row.duration is None
@@ -348,6 +355,10 @@ class DurableUploader:
         if ended and not self._backed_up_reported and self.pending:
             self._backed_up_reported = True
             self._emit(BackedUp(self.pending))
+
+
+def _folder_gone(folder: Path) -> StorageError:
+    return StorageError(f"the backup folder {folder} is not there (retrying)")
 
 
 def _keep(source: Path, backup: Path) -> int:

@@ -585,6 +585,57 @@ async def test_a_backup_file_removed_before_its_upload_is_reported_and_skipped(
     assert [e.discontinuity for e in entries] == [False, True]
 
 
+class VanishingFolder(LocalFolderDestination):
+    """A local folder whose first upload finds the backup folder gone while it reads
+    the slice (a disk unmounted mid-copy), and puts it back after ``away`` seconds.
+    Uploads wait at ``gate`` until the test opens it."""
+
+    def __init__(self, root: Path, away: float) -> None:
+        super().__init__(root)
+        self.away = away
+        self.gate = asyncio.Event()
+        self.restored: asyncio.Task[None] | None = None
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        await self.gate.wait()
+        if self.restored is None:
+            folder = path.parent
+            folder.rename(folder.with_name("moved"))
+            self.restored = asyncio.create_task(self._restore(folder))
+        await super().put_file(key, path, content_type)
+
+    async def _restore(self, folder: Path) -> None:
+        await asyncio.sleep(self.away)
+        folder.with_name("moved").rename(folder)
+
+
+async def test_a_backup_folder_gone_while_a_slice_is_read_is_reported_as_such_and_retried(
+    tmp_path: Path, ledger: SliceLedger
+) -> None:
+    """The folder going between the check for the slice and its copy was reported as
+    a write failure of the store ("cannot write <bucket path>"): the store was fine.
+    Now it is the same "backup folder is not there" as when the folder was gone
+    before the check, retried until the folder is back; nothing is lost."""
+    target = VanishingFolder(tmp_path / "bucket", away=0.2)
+    events: list[UploadEvent] = []
+    uploader = uploader_for(target, ledger, tmp_path, events, retry_delays=FAST)
+    for s in closed_slices(tmp_path / "work"):
+        await uploader.add_slice(s)
+    await uploader.end()
+    target.gate.set()
+    assert await uploader.wait_done(10)
+    await uploader.aclose()
+
+    backup = tmp_path / "backup"
+    assert events == [
+        UploadFailed(f"the backup folder {backup} is not there (retrying)"),
+        BackedUp(3),  # the recording ended: all three wait in the backup
+        UploadRecovered(),
+        AllUploaded(),
+    ]
+    assert [(r.uploaded, r.lost) for r in ledger.slices(SID)] == [(True, False)] * 3
+
+
 async def test_a_read_only_ledger_while_uploading_is_retried_like_an_outage(
     tmp_path: Path, ledger: SliceLedger
 ) -> None:
