@@ -33,6 +33,11 @@ LIMIT_THRESHOLD = 0.89
 
 _JUMPS_KEPT = 256
 
+LEVEL_FALL = 20.0
+"""dB per second by which a user's shown level falls after a peak (a meter's release)."""
+SILENCE_DB = -90.0
+"""The level of a user who sent nothing (or digital silence), in dBFS."""
+
 _LIMITER_BLOCK = 240  # 5 ms gain steps
 _RELEASE_PER_BLOCK = 0.97  # gain recovers by ~3 % per 5 ms block (~80 ms time constant)
 
@@ -45,6 +50,7 @@ class _UserAudio:
     chunks: list[tuple[int, FloatArray]] = field(default_factory=list)  # (start sample, data)
     next_sample: int | None = None  # where the user's next frame is expected
     placed_until: int = 0  # where the user's placed audio ends
+    peak: float = 0.0  # the meter: the latest peak, falling by LEVEL_FALL dB a second
 
 
 class AudioMixer:
@@ -63,6 +69,10 @@ class AudioMixer:
         """The latest re-placements, as (uid, output time, seconds moved: negative is
         earlier): a user's frame that started more than :data:`CONTINUITY_TOLERANCE`
         away from where its previous frame ended."""
+        self.levels: dict[int, float] = {}
+        """Each user's level as mixed, in dBFS (a peak meter falling by
+        :data:`LEVEL_FALL` dB a second), made anew by each :meth:`mix`: another thread
+        may read it."""
 
     @property
     def users(self) -> list[int]:
@@ -131,16 +141,24 @@ class AudioMixer:
         out = np.zeros((self.channels, n), dtype=np.float32)
         if n == 0:
             return out
-        for user in self._users.values():
+        fall = 10.0 ** (-LEVEL_FALL / 20.0 * n / self.sample_rate)
+        levels: dict[int, float] = {}
+        for uid, user in self._users.items():
             kept: list[tuple[int, FloatArray]] = []
+            peak = 0.0
             for chunk_start, data in user.chunks:
                 chunk_end = chunk_start + data.shape[1]
                 lo, hi = max(chunk_start, start), min(chunk_end, end_sample)
                 if lo < hi:
-                    out[:, lo - start : hi - start] += data[:, lo - chunk_start : hi - chunk_start]
+                    part = data[:, lo - chunk_start : hi - chunk_start]
+                    out[:, lo - start : hi - start] += part
+                    peak = max(peak, float(np.abs(part).max()))
                 if chunk_end > end_sample:
                     kept.append((chunk_start, data))
             user.chunks = kept
+            user.peak = max(peak, user.peak * fall)
+            levels[uid] = max(SILENCE_DB, 20.0 * float(np.log10(max(user.peak, 1e-12))))
+        self.levels = levels
         self._mixed_until = end_sample
         return self._limit(out)
 

@@ -50,7 +50,7 @@ from core.media.mp4 import Mp4Spec, Mp4Writer, finalize
 from core.media.pipeline import MixPipeline, PipelineSettings
 from core.media.playlist import mp4_name, slice_name, snapshot_name
 from core.media.slices import ClosedSlice, SliceSink
-from core.media.snapshots import Snapshot, SnapshotTaker
+from core.media.snapshots import LivePicture, Snapshot, SnapshotTaker
 from core.media.timeline import DEFAULT_LATENCY, OutputClock
 from core.selection import StreamSelection
 
@@ -289,6 +289,8 @@ class Recorder:
             asyncio.Queue()
         )
         self.snapshots: SnapshotTaker | None = None
+        self.live_picture = LivePicture()
+        """The newest composed picture, as a JPEG when asked (none for audio only)."""
         """The snapshot taker (worker thread) when the config asks for snapshots."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._uploader: asyncio.Task[None] | None = None
@@ -384,6 +386,14 @@ class Recorder:
         return list(self._users)
 
     @property
+    def audio_levels(self) -> dict[int, float]:
+        """Each recorded user's audio level as mixed now, in dBFS (a peak meter;
+        :data:`~core.media.audio_mixer.SILENCE_DB` for silence); empty without audio."""
+        pipeline = self._pipeline
+        mixer = pipeline.mixer if pipeline is not None else None
+        return dict(mixer.levels) if mixer is not None else {}
+
+    @property
     def playlist_key(self) -> str:
         """The destination key of the playlist."""
         return self.sink.playlist_key
@@ -466,7 +476,7 @@ class Recorder:
                 self._user_error_threadsafe,
                 () if mp4 is None else (mp4,),
             )
-            self._set_up_snapshots(clock)
+            self._set_up_pictures(clock)
         except Exception as exc:
             self._status = RecorderStatus.FAILED
             await self._subscription.close()
@@ -807,13 +817,19 @@ class Recorder:
                     command.layout, command.max_resolution_uid, command.time, command.background
                 )
 
-    def _set_up_snapshots(self, clock: OutputClock) -> None:
-        """With a snapshot config, let the pipeline show every composed frame to a
-        :class:`SnapshotTaker`, whose JPEGs go to the sink in order with the slices."""
-        config = self.config.snapshot_config
-        if config is None or self._pipeline is None or self._pipeline.compositor is None:
+    def _set_up_pictures(self, clock: OutputClock) -> None:
+        """Let the pipeline show every composed frame to :attr:`live_picture` and, with a
+        snapshot config, to a :class:`SnapshotTaker`, whose JPEGs go to the sink in
+        order with the slices."""
+        pipeline = self._pipeline
+        if pipeline is None or pipeline.compositor is None:
             return
-        self.snapshots = SnapshotTaker(
+        live = self.live_picture
+        config = self.config.snapshot_config
+        if config is None:
+            pipeline.on_picture = live.offer
+            return
+        taker = self.snapshots = SnapshotTaker(
             config.capture_interval,
             self.work_dir,
             lambda t: snapshot_name(self.sid, self.cname, clock.utc(t)),
@@ -822,7 +838,12 @@ class Recorder:
                 self._emit, RecorderFailure(ErrorCode.RECORDER_FAILED, message)
             ),
         )
-        self._pipeline.on_picture = self.snapshots.offer
+
+        def offer(time: float, frame: av.VideoFrame) -> None:
+            live.offer(time, frame)
+            taker.offer(time, frame)
+
+        pipeline.on_picture = offer
 
     def _slice_closed_threadsafe(self, closed: ClosedSlice) -> None:
         self._loop_call(self._closed_slices.put_nowait, closed)

@@ -17,6 +17,7 @@ as slices are named) and handed on. A recording of ``d`` seconds thus has
 from __future__ import annotations
 
 import math
+import threading
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,7 +73,7 @@ class SnapshotTaker:
         self._failing = False
         self._next = 1
         """The next snapshot is due at ``_next * interval``."""
-        self._encoder: av.VideoCodecContext | None = None
+        self._encoder = JpegEncoder()
         self.taken = 0
         """Snapshots written."""
         self.failed = 0
@@ -103,7 +104,7 @@ class SnapshotTaker:
         self._on_snapshot(snapshot)
 
     def _take(self, time: float, frame: av.VideoFrame) -> Snapshot:
-        data = self._encode(frame)
+        data = self._encoder.encode(frame)
         name = self._name_for(time)
         path = self.work_dir / name
         with open(path, "wb") as out:
@@ -112,17 +113,27 @@ class SnapshotTaker:
         self.taken += 1
         return snapshot
 
-    def _encode(self, frame: av.VideoFrame) -> bytes:
-        encoder = self._encoder
-        if encoder is None or (encoder.width, encoder.height) != (frame.width, frame.height):
-            encoder = av.CodecContext.create("mjpeg", "w")
-            assert isinstance(encoder, av.VideoCodecContext)
-            encoder.width, encoder.height = frame.width, frame.height
-            encoder.pix_fmt = "yuv420p"
-            encoder.color_range = ColorRange.JPEG
-            encoder.time_base = Fraction(1, 1)
-            encoder.options = {"qmin": str(JPEG_QUALITY), "qmax": str(JPEG_QUALITY)}
-            self._encoder = encoder
+
+class JpegEncoder:
+    """FFmpeg's MJPEG encoder for composed pictures, made again when the size changes.
+    Not thread safe: one user at a time."""
+
+    def __init__(self) -> None:
+        self._codec: av.VideoCodecContext | None = None
+        self._count = 0
+
+    def encode(self, frame: av.VideoFrame) -> bytes:
+        """``frame`` (the canvas: BT.601 limited range) as one JPEG."""
+        codec = self._codec
+        if codec is None or (codec.width, codec.height) != (frame.width, frame.height):
+            codec = av.CodecContext.create("mjpeg", "w")
+            assert isinstance(codec, av.VideoCodecContext)
+            codec.width, codec.height = frame.width, frame.height
+            codec.pix_fmt = "yuv420p"
+            codec.color_range = ColorRange.JPEG
+            codec.time_base = Fraction(1, 1)
+            codec.options = {"qmin": str(JPEG_QUALITY), "qmax": str(JPEG_QUALITY)}
+            self._codec = codec
         # The canvas is BT.601 limited range; JPEG (JFIF) is full range: convert, or a
         # decoder shows washed-out colours (a red tile's 199 read as 190).
         full = frame.reformat(
@@ -130,8 +141,56 @@ class SnapshotTaker:
             src_color_range=ColorRange.MPEG,
             dst_color_range=ColorRange.JPEG,
         )
-        full.pts = self.taken + self.failed  # rising, also past a failed one
-        packets = encoder.encode(full)
+        # Rising, also past a failed one, in the codec's own time base: PyAV rescales
+        # a frame's pts from the frame's time base (the canvas's 1/fps) to the codec's,
+        # which would round neighbouring frames to the same second and be refused.
+        full.pts = self._count
+        full.time_base = codec.time_base
+        self._count += 1
+        packets = codec.encode(full)
         if len(packets) != 1:  # MJPEG is intra only: one frame in, one JPEG out
             raise ValueError(f"the JPEG encoder gave {len(packets)} packets for one frame")
         return bytes(packets[0])
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A composed picture as a JPEG."""
+
+    time: float
+    """Output seconds of the picture."""
+    data: bytes = field(repr=False)
+
+
+class LivePicture:
+    """The newest composed picture of a recording, encoded as a JPEG only when asked
+    (the window's live thumbnail and preview: ``docs/recording-files.md``, "Live
+    picture").
+
+    :meth:`offer` runs in the recorder's worker thread for every composed frame and
+    only keeps a reference to it (the compositor makes a new frame each tick); :meth:`jpeg`
+    runs in any thread, encodes the newest frame once (about 1 ms at 640x360) and gives
+    the same :class:`Picture` again until a newer frame came, so a window asking every
+    second costs one JPEG a second, and none is made while nobody asks."""
+
+    def __init__(self) -> None:
+        self._latest: tuple[float, av.VideoFrame] | None = None
+        self._picture: Picture | None = None
+        self._encoder = JpegEncoder()
+        self._lock = threading.Lock()
+
+    def offer(self, time: float, frame: av.VideoFrame) -> None:
+        """The composed ``frame`` of output ``time`` (the worker thread)."""
+        self._latest = (time, frame)
+
+    def jpeg(self) -> Picture | None:
+        """The newest picture, None before the first."""
+        latest = self._latest
+        if latest is None:
+            return None
+        with self._lock:
+            picture = self._picture
+            if picture is None or picture.time != latest[0]:
+                picture = Picture(latest[0], self._encoder.encode(latest[1]))
+                self._picture = picture
+            return picture

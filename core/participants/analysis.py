@@ -122,6 +122,24 @@ def window_colour(image: RGBImage, window: Rect, fraction: float = 0.4) -> tuple
     return int(median[0]), int(median[1]), int(median[2])
 
 
+def tile_colour(image: RGBImage, window: Rect) -> tuple[int, int, int]:
+    """Median colour of the band of a synthetic tile's ``window`` above its digits.
+
+    :func:`window_colour` measures the centre, which holds the digits; four-digit uids
+    (the demo participants') fill 80 % of the width and the middle half of the height,
+    and in a small tile the encoder smears their strokes over enough of the centre to
+    move its median off the tile colour. The band from 6 % to 20 % of the height, inset
+    a tenth at each side, is tile colour only, as long as the picture fills its window
+    (no letterbox bars: the same aspect, or cropped)."""
+    band = Rect(
+        window.x + window.width // 10,
+        window.y + window.height * 6 // 100,
+        max(1, window.width * 8 // 10),
+        max(1, window.height * 14 // 100),
+    )
+    return window_colour(image, band, fraction=1.0)
+
+
 def beep_onsets(
     audio: DecodedAudio, frequency: float = 1000.0, hop: float = 0.005, window: float = 0.02
 ) -> list[float]:

@@ -149,3 +149,23 @@ def test_jitter_and_first_frames_are_not_jumps() -> None:
         mixer.push(1, s16_frame(tone(440, 960, 0.5, start=j * 960)), j * 0.02 + jitter)
         mixer.push(2, s16_frame(tone(440, 960, 0.5, start=j * 960)), 0.5 + j * 0.02)
     assert list(mixer.jumps) == []
+
+
+def test_each_users_level_is_a_peak_meter_falling_20_db_a_second() -> None:
+    """``levels``: a user at half of full scale shows -6.0 dBFS, a silent one -90; once
+    the first falls silent, its level falls by 20 dB a second of mixed audio."""
+    mixer = AudioMixer(1)
+    assert mixer.levels == {}
+    for k in range(25):  # half a second of 440 Hz at 0.5 for user 1, silence for 2
+        at = k * 960
+        mixer.push(1, s16_frame(tone(440, 960, 0.5, start=at)), at / RATE)
+        mixer.push(2, s16_frame(np.zeros(960)), at / RATE)
+    mixer.mix(RATE // 2)
+    assert set(mixer.levels) == {1, 2}
+    assert abs(mixer.levels[1] - 20 * np.log10(0.5)) < 0.1  # -6.0 dBFS
+    assert mixer.levels[2] == -90.0
+    mixer.mix(RATE // 2 + RATE)  # one second more, nobody sent anything
+    assert abs(mixer.levels[1] - (20 * np.log10(0.5) - 20.0)) < 0.1  # -26.0 dBFS
+    mixer.remove_user(2)
+    mixer.mix(2 * RATE)
+    assert set(mixer.levels) == {1}

@@ -14,7 +14,7 @@ from core.layout import compute_layout
 from core.media.pipeline import MixPipeline, PipelineSettings
 from core.media.playlist import snapshot_name
 from core.media.segmenter import PTS_OFFSET, ClosedSlice
-from core.media.snapshots import Snapshot, SnapshotTaker
+from core.media.snapshots import LivePicture, Snapshot, SnapshotTaker
 from core.participants.analysis import iter_video, window_colour
 from core.participants.synthetic import identify_uid, is_flash
 
@@ -131,3 +131,33 @@ def test_a_failed_snapshot_is_reported_once_and_skipped(tmp_path: Path) -> None:
     missing.mkdir()  # the folder is back: the next one is taken, and a new failure is news
     taker.offer(4.0, frame)
     assert [s.name for s in taken] == ["4.jpg"] and taker.failed == 3
+
+
+def test_the_live_picture_is_the_newest_composed_frame_encoded_once_when_asked(
+    tmp_path: Path,
+) -> None:
+    """:class:`LivePicture` keeps the newest composed frame and encodes it only when
+    asked: the same picture until a newer frame came, whose tiles show each user."""
+    uids = [21, 22]
+    pipeline, _, _ = recording(tmp_path, 100, layout=MixedVideoLayout.BEST_FIT)
+    live = LivePicture()
+    pipeline.on_picture = live.offer
+    assert live.jpeg() is None  # nothing composed yet
+    for uid in uids:
+        pipeline.user_joined(uid, 0.0)
+    for k in range(2 * 15):
+        for uid in uids:
+            frame = av.VideoFrame.from_ndarray(tile_yuv(uid, (320, 240)), format="yuv420p")
+            pipeline.push_video(uid, frame, k / 15)
+        pipeline.render_until(k / 15)
+    first = live.jpeg()
+    assert first is not None and live.jpeg() is first  # asked again: not encoded again
+    assert 1.5 < first.time <= 29 / 15 + 1e-9  # the newest frame composed by then
+    path = tmp_path / "live.jpg"
+    path.write_bytes(first.data)
+    image = decoded(path)
+    for uid, window in compute_layout(MixedVideoLayout.BEST_FIT, uids, 640, 360).items():
+        assert identify_uid(window_colour(image, window), uids) == uid
+    pipeline.render_until(3.0)  # newer frames: a newer picture
+    newer = live.jpeg()
+    assert newer is not None and newer.time > first.time
