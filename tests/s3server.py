@@ -114,6 +114,10 @@ class S3Server:
             data: bytes = body.read()
         return data
 
+    def delete_object(self, bucket: str, key: str) -> None:
+        """Remove ``key`` (e.g. an object lost from the bucket)."""
+        self.s3.delete_object(Bucket=bucket, Key=key)
+
     def head_object(self, bucket: str, key: str) -> dict[str, Any]:
         """``head_object`` of boto3: ContentType, ContentLength, ETag, ..."""
         head: dict[str, Any] = self.s3.head_object(Bucket=bucket, Key=key)

@@ -309,8 +309,19 @@ class RestClient:
         /v1/cloudrec/recordings/{sid}/snapshot``), or None while it is still the one
         whose :attr:`Snapshot.etag` is ``etag``. A recording without a snapshot yet (and
         an unknown one) raises :class:`RestError` with status 404."""
+        return await self._jpeg(f"/v1/cloudrec/recordings/{sid}/snapshot", etag)
+
+    async def preview(self, sid: str, etag: str | None = None) -> Snapshot | None:
+        """The newest composed picture of recording ``sid`` while it records (cloudrec
+        extension: ``GET /v1/cloudrec/recordings/{sid}/preview``; its ``etag`` is the
+        picture's output time in ms), or None while it is still the one ``etag`` names.
+        A recording with no picture now (audio only, not composing yet, ended) and an
+        unknown one raise :class:`RestError` with status 404."""
+        return await self._jpeg(f"/v1/cloudrec/recordings/{sid}/preview", etag)
+
+    async def _jpeg(self, path: str, etag: str | None) -> Snapshot | None:
         headers = {"If-None-Match": etag} if etag else None
-        response = await self._send("GET", f"/v1/cloudrec/recordings/{sid}/snapshot", None, headers)
+        response = await self._send("GET", path, None, headers)
         if response.status_code == 304:
             return None
         if response.status_code != 200 or response.headers.get("content-type") != "image/jpeg":

@@ -638,17 +638,29 @@ admin = APIRouter(prefix="/v1/cloudrec", dependencies=[Depends(authorize)], tags
 async def recordings(request: Request) -> dict[str, Any]:
     """Every recording of the caller (the operator: every recording of this server), for
     clients that reattach (extension)."""
-    return {"recordings": [_listing(s) for s in _service(request).sessions(caller(request))]}
+    who = caller(request)
+    return {"recordings": [_listing(s, who) for s in _service(request).sessions(who)]}
 
 
-def _listing(session: RecordingSession) -> dict[str, Any]:
+def _listing(session: RecordingSession, who: str | None) -> dict[str, Any]:
+    """A recording as listed to ``who``. ``location`` is where its files are
+    (``<location>/<file name>``): the bucket URL of its prefix, or to the operator only,
+    the absolute path of its local folder on this server (a customer is not told the
+    server's paths); null when not known."""
     row = session.row
+    location = row.location
+    if location is not None and who is not OPERATOR and not _is_url(location):
+        location = None
     return {
         "sid": row.sid, "resourceId": row.resource_id, "appId": row.app_id, "cname": row.cname,
         "uid": str(row.uid), "status": int(session.status), "fileList": row.playlist,
-        "folder": row.folder, "createdAt": row.created_at,
+        "folder": row.folder, "location": location, "createdAt": row.created_at,
         "uploadingStatus": session.uploading_status, "finished": session.finished,
     }  # fmt: skip
+
+
+def _is_url(location: str) -> bool:
+    return location.startswith(("https://", "http://"))
 
 
 def _own_session(request: Request, sid: str) -> RecordingSession:
@@ -667,17 +679,30 @@ async def recording(sid: str, request: Request) -> dict[str, Any]:
     reattach to a finished recording ask here). 404 code 404 for an unknown sid or
     another customer's."""
     session = _own_session(request, sid)
-    return {**_listing(session), "serverResponse": session.query_body()}
+    return {**_listing(session, caller(request)), "serverResponse": session.query_body()}
+
+
+def _jpeg_responses(what: str, when: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answers of an endpoint serving ``what`` (a JPEG) with an ETag."""
+    return {
+        200: {"content": {"image/jpeg": {}}, "description": f"The newest {what} (JPEG)."},
+        304: {"description": f"The newest {what} is the one If-None-Match names."},
+        404: {"description": f"No such recording of the caller's, or no {what} of it {when}."},
+    }
+
+
+def _jpeg(data: bytes, etag: str, if_none_match: str | None, **headers: str) -> Response:
+    """``data`` as ``image/jpeg`` with ``etag``, or 304 when ``If-None-Match`` names it."""
+    headers = {"ETag": etag, "Cache-Control": "no-store", **headers}
+    if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="image/jpeg", headers=headers)
 
 
 @admin.get(
     "/recordings/{sid}/snapshot",
     response_class=Response,
-    responses={
-        200: {"content": {"image/jpeg": {}}, "description": "The newest snapshot (JPEG)."},
-        304: {"description": "The newest snapshot is the one If-None-Match names."},
-        404: {"description": "No such recording of the caller's, or no snapshot of it yet."},
-    },
+    responses=_jpeg_responses("snapshot", "yet"),
 )
 async def snapshot(
     sid: str, request: Request, if_none_match: Annotated[str | None, Header()] = None
@@ -697,15 +722,37 @@ async def snapshot(
             "snapshotConfig.captureInterval seconds from one interval after its start, when "
             "its start asked for snapshots",
         )
-    etag = f'"{shot.name}"'
-    headers = {
-        "ETag": etag,
-        "Cache-Control": "no-store",
-        "Content-Disposition": f'inline; filename="{shot.name}"',
-    }
-    if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
-        return Response(status_code=304, headers=headers)
-    return Response(shot.data, media_type="image/jpeg", headers=headers)
+    disposition = f'inline; filename="{shot.name}"'
+    return _jpeg(shot.data, f'"{shot.name}"', if_none_match, **{"Content-Disposition": disposition})
+
+
+@admin.get(
+    "/recordings/{sid}/preview",
+    response_class=Response,
+    responses=_jpeg_responses("composed picture", "now"),
+)
+async def preview(
+    sid: str, request: Request, if_none_match: Annotated[str | None, Header()] = None
+) -> Response:
+    """The newest composed picture of one recording of the caller while it records, as
+    ``image/jpeg`` (extension: the window's live thumbnail and preview; encoded when
+    asked, at most once per output frame). Its ``ETag`` is the picture's output time in
+    ms; ``If-None-Match`` with it answers 304 without the picture. 404 code 404 for an
+    unknown sid or another customer's (as ``/recordings/{sid}``), and for a recording
+    with no picture now (audio only, not composing yet, or ended)."""
+    session = _own_session(request, sid)
+    recorder = session.recorder
+    recording = recorder is not None and session.status not in (*_EXITING, Status.NOT_STARTED)
+    latest = recorder.live_picture if recorder is not None and recording else None
+    picture = await asyncio.to_thread(latest.jpeg) if latest is not None else None
+    if picture is None:
+        raise ApiError(
+            404,
+            404,
+            f"no picture of recording {_shown(sid, 64)} now: it has one while it records "
+            "video (not before its first composed frame, not once it ended)",
+        )
+    return _jpeg(picture.data, f'"{round(picture.time * 1000)}"', if_none_match)
 
 
 @admin.get("/recordings/{sid}/events")

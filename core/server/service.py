@@ -35,7 +35,7 @@ from core.server.session import RecordingSession
 from core.server.state import RecordingRow, StateStore
 from core.storage.credentials import CredentialVault
 from core.storage.destination import Destination
-from core.storage.factory import make_destination
+from core.storage.factory import folder_location, make_destination
 from core.storage.ledger import SliceLedger
 from core.storage.uploader import DurableUploader
 from core.wire import (
@@ -302,6 +302,7 @@ class RecordingService:
             exit_reason=None,
             uploading_status="unknown",
             owner=resource.owner,
+            location=folder_location(destination, folder),
         )
         try:
             self.store.add_recording(row)

@@ -201,6 +201,8 @@ class RecordingSession:
     def query_body(self) -> dict[str, Any]:
         """``serverResponse`` of ``query``: Agora's fields and cloudrec's progress figures."""
         recorder = self.recorder
+        kept = self.uploader.slices() if self.uploader is not None else []
+        stored, recorded = self.uploader.progress() if self.uploader is not None else (0, 0)
         body: dict[str, Any] = {
             "status": int(self.status),
             **self.file_list(),
@@ -212,7 +214,16 @@ class RecordingSession:
                 "duration": recorder.duration if recorder else 0.0,
                 "bytes": recorder.recorded_bytes if recorder else 0,
                 "slices": len(recorder.slices) if recorder else 0,
+                # what the uploader holds, written and stored (slices; bytes with the
+                # whole files): an upload display moves from the first slice on
+                "keptSlices": len(kept),
+                "storedSlices": sum(1 for r in kept if r.uploaded),
+                "storedBytes": stored,
+                "keptBytes": recorded,
                 "users": recorder.users if recorder else [],
+                # each user's audio level now, dBFS (a peak meter): the window's roster
+                "levels": {str(u): round(db, 1) for u, db in recorder.audio_levels.items()}
+                if recorder else {},
                 "uploadingStatus": self.uploading_status,
                 "lastSequence": self.log.last_sequence,
                 "renderLag": round(recorder.render_lag, 3) if recorder else 0.0,

@@ -16,10 +16,12 @@ from typing import Any
 
 from core.database import Database
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """1: the first schema; 2: ``recordings.owner`` (the Basic customer that started a
-recording; NULL for the server's operator, its bearer token). A version-1 database is
-migrated when opened: its recordings get a NULL owner (the operator's)."""
+recording; NULL for the server's operator, its bearer token); 3: ``recordings.location``
+(where the recording's files are: a local folder's absolute path or the bucket URL of
+its prefix). An older database is migrated when opened: its recordings get a NULL owner
+(the operator's) and a NULL location (not known)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS recordings (
@@ -37,7 +39,8 @@ CREATE TABLE IF NOT EXISTS recordings (
     stopped_at REAL,
     exit_reason TEXT,
     uploading_status TEXT NOT NULL DEFAULT 'unknown',
-    owner TEXT
+    owner TEXT,
+    location TEXT
 );
 CREATE TABLE IF NOT EXISTS notices (
     sid TEXT NOT NULL,
@@ -49,7 +52,7 @@ CREATE TABLE IF NOT EXISTS notices (
 
 _COLUMNS = (
     "sid, resource_id, app_id, cname, uid, status, recording_config, storage_config, "
-    "playlist, folder, created_at, stopped_at, exit_reason, uploading_status, owner"
+    "playlist, folder, created_at, stopped_at, exit_reason, uploading_status, owner, location"
 )
 """Columns in :class:`RecordingRow`'s order (a migrated table has them in this order
 too, but naming them keeps reads independent of how the table grew)."""
@@ -76,6 +79,9 @@ class RecordingRow:
     owner: str | None = None
     """The customer ID of the Basic customer that started the recording; None for the
     server's operator (bearer token). Only the owner and the operator see it."""
+    location: str | None = None
+    """Where the recording's files are (:func:`core.storage.factory.folder_location`):
+    ``<location>/<file name>``; None when not known (a database of an older version)."""
 
 
 class StateStore(Database):
@@ -86,6 +92,8 @@ class StateStore(Database):
         columns = {r[1] for r in self.fetchall("PRAGMA table_info(recordings)")}
         if "owner" not in columns:  # a version-1 database: its recordings are the operator's
             self.execute("ALTER TABLE recordings ADD COLUMN owner TEXT")
+        if "location" not in columns:  # older than version 3: where they are is not known
+            self.execute("ALTER TABLE recordings ADD COLUMN location TEXT")
         self.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self.notice_stored: Callable[[str], None] | None = None
         """Called with the sid after each notice is committed (the webhook deliverer's
@@ -96,12 +104,13 @@ class StateStore(Database):
             db.execute(
                 "INSERT INTO recordings (sid, resource_id, app_id, cname, uid, status, "
                 "recording_config, storage_config, playlist, folder, created_at, stopped_at, "
-                "exit_reason, uploading_status, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "exit_reason, uploading_status, owner, location) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     row.sid, row.resource_id, row.app_id, row.cname, row.uid, row.status,
                     json.dumps(row.recording_config), json.dumps(row.storage_config),
                     row.playlist, row.folder, row.created_at, row.stopped_at,
-                    row.exit_reason, row.uploading_status, row.owner,
+                    row.exit_reason, row.uploading_status, row.owner, row.location,
                 ),
             )  # fmt: skip
 
@@ -132,7 +141,7 @@ class StateStore(Database):
             sid=r[0], resource_id=r[1], app_id=r[2], cname=r[3], uid=r[4], status=r[5],
             recording_config=json.loads(r[6]), storage_config=json.loads(r[7]),
             playlist=r[8], folder=r[9], created_at=r[10], stopped_at=r[11],
-            exit_reason=r[12], uploading_status=r[13], owner=r[14],
+            exit_reason=r[12], uploading_status=r[13], owner=r[14], location=r[15],
         )  # fmt: skip
 
     def add_notice(self, sid: str, sequence: int, notice: dict[str, Any]) -> None:

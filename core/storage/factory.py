@@ -51,3 +51,16 @@ def make_destination(
         transport=transport,
     )
     return destination, prefix
+
+
+def folder_location(destination: Destination, prefix: str) -> str | None:
+    """Where the files under ``prefix`` of ``destination`` are, for the operator: the
+    absolute path of the local folder, or the https URL of the prefix in the bucket
+    (the recording's files are ``<location>/<name>``); None for another kind of
+    destination."""
+    if isinstance(destination, LocalFolderDestination):
+        folder = destination.root.joinpath(*prefix.split("/")) if prefix else destination.root
+        return str(folder.resolve())
+    if isinstance(destination, S3Destination):
+        return destination.object_url(prefix) if prefix else destination.base_url
+    return None

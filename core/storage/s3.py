@@ -23,7 +23,7 @@ import hashlib
 import os
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -187,6 +187,57 @@ class S3Destination:
             await self._put(key, body, digest, content_type)
         finally:
             body.close()
+
+    async def get_file(
+        self, key: str, path: Path, on_bytes: Callable[[int], None] | None = None
+    ) -> int:
+        """Download ``key`` into ``path`` (written beside it and renamed once whole: a
+        failed download leaves nothing at ``path``); its size. ``on_bytes`` is told of
+        every chunk as it arrives. Raises :class:`StorageError`."""
+        url = self.object_url(key)
+        headers = self._signed("GET", url, {}, _Digest.of_bytes(b"").sha256)
+        part = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+        # The error is raised after the except blocks so it carries no __context__:
+        # httpx exceptions hold the request, and with it the Authorization header.
+        error: StorageError
+        try:
+            request = self._client.build_request("GET", url, headers=headers)
+            response = await self._client.send(request, stream=True)
+            try:
+                if response.is_success:
+                    return await self._save(response, path, part, on_bytes)
+                code, message = _parse_error(await self._capped_body(response))
+                error = self._error("GET", key, self._http_reason(response, code, message))
+            finally:
+                await response.aclose()
+        except httpx.TransportError as exc:
+            error = self._error("GET", key, self._transport_reason(exc))
+        except OSError as exc:
+            error = StorageError(f"cannot write {path}: {exc.strerror or exc}")
+        finally:
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
+        raise error
+
+    @staticmethod
+    async def _save(
+        response: httpx.Response,
+        path: Path,
+        part: Path,
+        on_bytes: Callable[[int], None] | None,
+    ) -> int:
+        size = 0
+        out = await asyncio.to_thread(part.open, "wb")
+        try:
+            async for chunk in response.aiter_raw():
+                await asyncio.to_thread(out.write, chunk)
+                size += len(chunk)
+                if on_bytes is not None:
+                    on_bytes(len(chunk))
+        finally:
+            await asyncio.to_thread(out.close)
+        await asyncio.to_thread(os.replace, part, path)
+        return size
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; a missing object is not an error."""

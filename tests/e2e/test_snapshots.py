@@ -113,8 +113,24 @@ async def test_thirty_seconds_at_five_give_six_jpegs_of_every_users_tile_in_the_
             assert first is not None
             served.append((first.name, first.data))
             assert await client.snapshot(sid, first.etag) is None  # 304: still that one
+            # the live picture: the newest composed frame, each window its user's
+            live = await client.preview(sid)
+            assert live is not None
+            live_path = tmp_path / "live.jpg"
+            live_path.write_bytes(live.data)
+            [(_, image)] = list(iter_video([live_path]))
+            assert image.shape == (HEIGHT, WIDTH, 3)
+            windows = compute_layout(MixedVideoLayout.BEST_FIT, UIDS, WIDTH, HEIGHT)
+            for uid, window in windows.items():  # a window may show its user's flash
+                colour = window_colour(image, window)
+                assert identify_uid(colour, UIDS) == uid or is_flash(colour), (uid, colour)
             await wait_until(lambda: engine.duration >= 30, 60)
+            newer = await client.preview(sid, live.etag)  # many frames later: a newer one
+            assert newer is not None and int(newer.etag.strip('"')) > int(live.etag.strip('"'))
             await recorder.stop()
+            with pytest.raises(RestError) as ended:  # stopped: no live picture
+                await client.preview(sid)
+            assert (ended.value.status, ended.value.rest_code) == (404, 404)
             last = await client.snapshot(sid, first.etag)
             assert last is not None and last.name != first.name
             served.append((last.name, last.data))

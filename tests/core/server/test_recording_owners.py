@@ -9,8 +9,10 @@ schema version 1 (no owner column) is migrated, its recordings becoming the oper
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,7 +21,8 @@ from typing import Any
 import httpx
 
 from core.enums import SANDBOX_APP_ID
-from core.server.state import StateStore
+from core.notices import service_state
+from core.server.state import SCHEMA_VERSION, StateStore
 from tests.conftest import ChannelServer, serve_channel_server
 
 APP = SANDBOX_APP_ID
@@ -261,15 +264,78 @@ async def test_a_version_1_database_is_migrated_its_recordings_the_operators(
         query = await clients["operator"].get(f"/v1/cloudrec/recordings/{sid}")
         assert query.status_code == 200, query.text
         assert query.json()["serverResponse"]["status"] == 7
+        assert query.json()["location"] is None
 
     store = StateStore(data / "state.sqlite3")
     try:
-        assert store.fetchone("PRAGMA user_version") == (2,)
+        assert store.fetchone("PRAGMA user_version") == (SCHEMA_VERSION,)
         row = store.recording(sid)
-        assert row is not None and (row.owner, row.cname, row.uploading_status) == (
+        assert row is not None and (row.owner, row.location, row.cname, row.uploading_status) == (
             None,
+            None,  # where it was written is not known: listed as null
             "old",
             "uploaded",
         )
     finally:
         store.close()
+
+
+async def _listing(client: httpx.AsyncClient, sid: str) -> dict[str, Any]:
+    answer = await client.get(f"/v1/cloudrec/recordings/{sid}")
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+async def test_where_the_files_are_is_told_to_the_operator_and_survives_a_restart(
+    tmp_path: Path,
+) -> None:
+    """``location``: the absolute path of the local folder a recording writes to (its
+    own, or the server's recordings folder when the start names none), told to the
+    operator only (a customer is not told the server's paths), kept across a restart;
+    the recording's playlist is there under its ``fileList`` name. The figures of the
+    uploader (slices kept and stored) move from the first slice on."""
+    async with (
+        serve_channel_server(tmp_path, customers=CUSTOMERS) as server,
+        _clients(server) as clients,
+    ):
+        alice, operator = clients["alice"], clients["operator"]
+        rid, sid = await _record(alice, "loc", 31, tmp_path / "a")
+        assert (await _listing(operator, sid))["location"] == str((tmp_path / "a").resolve())
+        assert (await _listing(alice, sid))["location"] is None
+        own_rid = await _acquire(operator, "loc-default", 32)
+        body = _start_body("loc-default", 32, tmp_path)
+        body["clientRequest"]["storageConfig"] = {"vendor": 100, "region": 0}
+        body["clientRequest"]["recordingConfig"]["sliceDuration"] = 2
+        started = await operator.post(_api(own_rid) + "/mode/mix/start", json=body)
+        assert started.status_code == 200, started.text
+        own_sid = started.json()["sid"]
+        default = server.settings.data_dir / "recordings"
+        assert (await _listing(operator, own_sid))["location"] == str(default.resolve())
+
+        async def figures() -> dict[str, Any]:
+            return service_state((await _listing(operator, own_sid))["serverResponse"])
+
+        deadline = time.monotonic() + 15  # the first slice closes 2 s in
+        while (await figures())["storedSlices"] < 1:
+            assert time.monotonic() < deadline, await figures()
+            await asyncio.sleep(0.2)
+        for cname, uid, who, ids in (("loc", 31, alice, (rid, sid)),
+                                     ("loc-default", 32, operator, (own_rid, own_sid))):  # fmt: skip
+            stopped = await who.post(
+                _api(*ids) + "/mode/mix/stop",
+                json={"cname": cname, "uid": str(uid), "clientRequest": {}},
+            )
+            assert stopped.status_code == 206, stopped.text
+        done = await figures()
+        assert done["storedSlices"] == done["keptSlices"] >= 1
+        assert done["storedBytes"] == done["keptBytes"] > 0
+        listed = (default / f"{own_sid}_loc-default.m3u8").read_text().count("#EXTINF")
+        assert listed == done["keptSlices"]
+    async with (
+        serve_channel_server(tmp_path, customers=CUSTOMERS) as server,
+        _clients(server) as clients,
+    ):
+        listing = await _listing(clients["operator"], sid)
+        playlist = Path(listing["location"]) / listing["fileList"]
+        assert playlist.is_file() and playlist.parent == (tmp_path / "a").resolve()
+        assert (await _listing(clients["alice"], sid))["location"] is None

@@ -60,6 +60,10 @@ async def test_start_slices_stop_then_everything_uploaded(harness: Harness) -> N
     assert [e["serviceName"] for e in body["extensionServiceState"]] == ["cloudrec_recorder"]
     assert service_state(body)["slices"] == 3
     assert service_state(body)["users"] == [7]
+    assert service_state(body)["levels"] == {"7": -12.0}
+    # the uploader's figures: every slice it holds, written and stored
+    assert service_state(body)["keptSlices"] == 3
+    assert 0 <= service_state(body)["storedSlices"] <= 3
 
     await session.stop()
     assert session.settled

@@ -53,6 +53,7 @@ class SliceFeeder:
         self.users: list[int] = [7]
         self.render_lag = self.max_render_lag = 0.0
         self.dropped_frames = self.late_frames = 0
+        self.audio_levels: dict[int, float] = {7: -12.0}
         self.stopped = False
 
     @property
