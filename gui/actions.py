@@ -11,7 +11,7 @@ from PySide6.QtCore import QCoreApplication, QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMenuBar
 
-from gui.models.recordings import RecordingRow, RowState, local_path
+from gui.models.recordings import RecordingRow, RowState, can_download, local_path
 
 # The strings were written in the window; the catalogue keeps them in its context.
 translate = QCoreApplication.translate
@@ -39,11 +39,20 @@ class WindowActions:
         self.folder = action(translate("MainWindow", "Open &folder"), "act_folder")
         self.play = action(translate("MainWindow", "&Play"), "act_play")
         self.copy = action(translate("MainWindow", "&Copy playlist location"), "act_copy")
+        self.download = action(translate("MainWindow", "Do&wnload…"), "act_download")
         self.demo = action(translate("MainWindow", "Start &demo participants…"), "act_demo")
         self.demo_stop = action(translate("MainWindow", "Stop demo participants"), "act_demo_stop")
         self.about = action(translate("MainWindow", "&About cloudrec"), "act_about")
         self.demo_stop.setEnabled(False)  # enabled while demo participants run
-        self.row_actions = (self.stop, self.release, self.cancel, self.folder, self.play, self.copy)
+        self.row_actions = (
+            self.stop,
+            self.release,
+            self.cancel,
+            self.folder,
+            self.play,
+            self.copy,
+            self.download,
+        )
         """The actions on the selected recording (toolbar and context menu)."""
 
     def fill_menu_bar(self, menu_bar: QMenuBar) -> QMenu:
@@ -68,7 +77,8 @@ class WindowActions:
         """Enable the row actions for the selected row (None: nothing selected).
 
         ``attached``: the window holds the row's recorder (stop and release need it).
-        Open folder needs a local playlist; play and copy any playlist.
+        Open folder needs a local playlist; play and copy any playlist; download one in a
+        bucket, all stored, that this window started (it knows the storage's keys).
         """
         self.stop.setEnabled(attached and row is not None and row.state is RowState.RECORDING)
         self.release.setEnabled(attached)
@@ -78,3 +88,4 @@ class WindowActions:
         self.folder.setEnabled(is_local)
         self.play.setEnabled(has_playlist)
         self.copy.setEnabled(has_playlist)
+        self.download.setEnabled(can_download(row))

@@ -3,7 +3,8 @@
 The window lays out the widgets and wires them to small objects that do the work:
 :class:`ServerConnection` (which server, its health, the one client to it),
 :class:`RecordingsController` (recorders and their rows), :class:`WindowActions`
-(menus and enable rules), :class:`DemoParticipants` (``cloudrec bots``). Its own
+(menus and enable rules), :class:`DemoParticipants` (``cloudrec bots``), :class:`FirstRun`
+(demo participants for an empty channel, the empty table's hint). Its own
 slots are thin: each starts a coroutine (``async_slot``) and returns; busy state is
 reset in ``finally``; dialogs are awaited with ``ask`` (no nested event loop).
 """
@@ -17,6 +18,7 @@ from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QDockWidget,
     QMainWindow,
+    QMessageBox,
     QScrollArea,
     QSplitter,
     QVBoxLayout,
@@ -24,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.enums import RecordingStreamType
-from core.errors import ErrorCode
+from core.errors import CloudRecordingError, ErrorCode
 from core.sdk.recorder import create_cloud_recorder
 from gui import paths
 from gui.actions import WindowActions
@@ -38,11 +40,12 @@ from gui.dialogs.roster_dialog import RosterDialog
 from gui.dialogs.settings_dialog import SettingsDialog
 from gui.dialogs.webhooks_page import WebhooksPage
 from gui.embedded_server import EmbeddedServer, ServerState
+from gui.first_run import FirstRun
 from gui.forms.labels import field_label
 from gui.forms.new_recording import NewRecordingPanel, StartRequest
 from gui.forms.storage_profiles import StorageProfiles
 from gui.keyring_store import KeyringStore
-from gui.models.recordings import RowState
+from gui.models.recordings import RowState, can_download, format_size
 from gui.recordings_controller import RecorderFactory, RecordingsController
 from gui.server_connection import ServerConnection
 from gui.settings import AppSettings
@@ -87,6 +90,7 @@ class MainWindow(QMainWindow):
         self.connection = ServerConnection(settings, keyring_store, server, parent=self)
         self.recordings = RecordingsController(self.connection, recorder_factory, self)
         self.demo = DemoParticipants(self)
+        self.first_run = FirstRun(self.connection, settings, self.demo, self)
         self.user_actions = WindowActions(self)
         self._build_central()
         view_menu = self.user_actions.fill_menu_bar(self.menuBar())
@@ -156,6 +160,7 @@ class MainWindow(QMainWindow):
             (acts.release, self.on_release),
             (acts.cancel, self.on_release_cancel),
             (acts.folder, view.open_folder),
+            (acts.download, self.on_download),
             (acts.play, view.play),
             (acts.copy, view.copy_location),
             (acts.demo, self.on_demo),
@@ -171,12 +176,16 @@ class MainWindow(QMainWindow):
         view.selection_changed.connect(self._update_row_actions)
         self.recordings.attachment_changed.connect(self._update_row_actions)
         self._update_row_actions()
-        for source in (self.connection, self.recordings, self.demo):
+        for source in (self.connection, self.recordings, self.demo, self.first_run):
             source.message.connect(self.log_event)
+        self.first_run.hint_changed.connect(view.table.set_hint)
+        view.table.set_hint(self.first_run.hint())
         self.recordings.fatal_error.connect(self.on_fatal_error)
         model = self.recordings.model
         model.rowsInserted.connect(self._update_counts)
         model.dataChanged.connect(self._update_counts)
+        model.dataChanged.connect(self._show_live)
+        view.selection_changed.connect(self._show_live)
         self.connection.state_changed.connect(self._show_server)
         self._show_server(self.connection.state)
         self._update_counts()
@@ -204,6 +213,15 @@ class MainWindow(QMainWindow):
         recording = attached and row is not None and row.state is RowState.RECORDING
         self.panel.set_update_target(recording)
 
+    def _show_live(self, *_: object) -> None:
+        """While the selected recording records, its live picture in place of the layout
+        preview; the layout preview again otherwise."""
+        row = self.recordings_view.selected_row()
+        if row is not None and row.state is RowState.RECORDING and row.live_picture is not None:
+            self.preview_panel.show_live(row.live_picture, row.channel, row.levels, row.history)
+        else:
+            self.preview_panel.show_live(None)
+
     # ------------------------------------------------------------------ life cycle
     async def run(self) -> int:
         """Connect to the server, then live until the window has closed."""
@@ -226,6 +244,7 @@ class MainWindow(QMainWindow):
     def close_now(self) -> None:
         """Close without asking: the caller has ended what must end (tests, tidy-up)."""
         self._close_done = True
+        self.recordings.stop_reading()
         self.close()
 
     @async_slot()
@@ -276,13 +295,18 @@ class MainWindow(QMainWindow):
             await self.start_recording(request)
 
     async def start_recording(self, request: StartRequest) -> str | None:
-        """Start one recording; on failure show the error dialog. Returns the recording id."""
+        """Start one recording; on failure show the error dialog. Returns the recording id,
+        None when none was started. An empty channel of the built-in server's sandbox first
+        offers demo participants (``gui/first_run.py``)."""
         if self.connection.url is None:
             self.log_event(self.tr("No recording server is available."), error=True)
             return None
         self.panel.set_busy(True)
         try:
+            if not await self.first_run.before_start(request):  # an empty channel: asks
+                return None
             self.save_settings()
+            self.first_run.recording_started()
             started = await self.recordings.start(request)
         finally:
             self.panel.set_busy(False)
@@ -360,6 +384,39 @@ class MainWindow(QMainWindow):
         )
         if failure is not None:
             await self.handle_error(row.recording_id, failure.code, failure.message)
+
+    @async_slot()
+    async def on_download(self) -> None:
+        """Download the selected recording from its bucket into a folder the operator
+        chooses, with a progress dialog (gui/dialogs/download.py)."""
+        from gui.dialogs.download import choose_folder, download_with_progress
+
+        row = self.recordings_view.selected_row()
+        if not can_download(row):
+            return
+        assert row is not None
+        folder = await choose_folder(self)
+        if folder is None:
+            return
+        try:
+            got = await download_with_progress(self, row, folder)
+        except CloudRecordingError as exc:
+            self.log_event(self.tr("Download failed: {0}").format(exc), error=True)
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                self.tr("Download failed"),
+                str(exc),
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
+            await ask(box)
+            return
+        if got is not None:
+            self.log_event(
+                self.tr("Downloaded {0} files ({1}) into {2}").format(
+                    len(got.files) + 1, format_size(got.bytes), got.playlist.parent
+                )
+            )
 
     # ------------------------------------------------------------------ dialogs
     @async_slot(str)

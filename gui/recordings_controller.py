@@ -4,21 +4,26 @@
 through the SDK (``create_cloud_recorder``) and keeps the recordings model: SDK
 callbacks arrive at its :class:`TableObserver`, which updates the rows. Errors come
 back to the caller (a failed start or stop) or as the :attr:`fatal_error` signal;
-the window decides which dialog to show. Sizes of local recordings are summed off the
-GUI thread, at most every 2 s per recording and once more when it is uploaded.
+the window decides which dialog to show. Every second it asks the server for the
+figures of the recordings whose files are not all stored (slices written and stored,
+size, output rate, dropped frames, where the files are) and for the live picture of
+those that record. A server without those figures: sizes of local recordings are
+summed off the GUI thread, at most every 2 s per recording and once more when uploaded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from core.enums import RecordingStreamType
 from core.errors import CloudRecordingError, ErrorCode
+from core.notices import service_state
 from core.sdk.recorder import CloudRecorder, create_cloud_recorder
 from core.selection import lists_for_update
 from gui.forms.new_recording import StartRequest
@@ -28,11 +33,13 @@ from gui.models.recordings import (
     RecordingsModel,
     RowState,
     local_path,
+    picture_and_thumbnail,
     recording_size,
     thumbnail,
 )
 from gui.server_connection import ServerConnection
 from gui.tasks import spawn
+from gui.widgets.rate_plot import PLOT_SECONDS
 
 # The strings were written in the window; the catalogue keeps them in its context.
 translate = QCoreApplication.translate
@@ -40,6 +47,9 @@ translate = QCoreApplication.translate
 RecorderFactory = Callable[..., CloudRecorder]
 SIZE_INTERVAL = 2.0
 """Seconds between two sums of a recording's files while it records."""
+DETAILS_INTERVAL = 1.0
+"""Seconds between two asks for the server's figures of each recording this window
+follows (slices written and stored, bytes, dropped frames, where its files are)."""
 SNAPSHOT_INTERVAL = 2.0
 """Seconds between two asks for the newest snapshot of each recording that takes them
 (an ask for the one already shown is answered 304, without the picture)."""
@@ -90,6 +100,20 @@ class RecordingsController(QObject):
         that takes them is active (started on a start or reattach, stops by itself)."""
         self.snapshot_poll.setInterval(round(SNAPSHOT_INTERVAL * 1000))
         self.snapshot_poll.timeout.connect(self._on_snapshot_poll)
+        self._asking_details = False
+        self._bytes_seen: dict[str, tuple[float, int]] = {}
+        self._settled: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        """Reads the controller started (sizes, figures, pictures): cancelled by
+        :meth:`stop_reading`, so none writes into a model a closed window deleted."""
+        """Rows whose figures were read after they reached their final state."""
+        self.clock: Callable[[], float] = time.monotonic
+        """The clock the output rate is measured on (a test sets its own)."""
+        self.details_poll = QTimer(self)
+        """Asks the server for the figures of the recordings it still has to finish
+        every :data:`DETAILS_INTERVAL` (started on a start or reattach, stops by itself)."""
+        self.details_poll.setInterval(round(DETAILS_INTERVAL * 1000))
+        self.details_poll.timeout.connect(self._on_details_poll)
         self.observer.event_logged.connect(self._on_event)
         self.observer.failure.connect(self._on_failure)
         self.observer.fatal_error.connect(self._on_fatal_error)
@@ -157,7 +181,9 @@ class RecordingsController(QObject):
             )
             self._log(translate("MainWindow", "Start failed: {0}").format(exc), error=True)
             return Started(rid, exc)
+        self.model.update(rid, sid=str(getattr(recorder, "sid", "") or ""))
         self._poll_snapshots()
+        self._poll_details()
         return Started(rid)
 
     async def stop(self, rid: str) -> CloudRecordingError | None:
@@ -237,8 +263,20 @@ class RecordingsController(QObject):
         """Release every recorder without cancelling (on quit) and stop the ticker."""
         for rid in list(self._recorders):
             await self.release(rid, cancel=False)
+        self.stop_reading()
+
+    def stop_reading(self) -> None:
+        """Stop the ticker and the polls and cancel the reads under way (on close)."""
         self.ticker.stop()
         self.snapshot_poll.stop()
+        self.details_poll.stop()
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = spawn(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def reattach(self) -> None:
         """Show again the recordings the server still runs or still uploads."""
@@ -253,12 +291,24 @@ class RecordingsController(QObject):
             )
             return
         known = {getattr(r, "sid", None) for r in self._recorders.values()}
+        known |= {row.sid for row in self.model.rows() if row.sid}
         for item in listed:
-            if item.get("finished") or item["sid"] in known:
+            if item["sid"] in known:
+                continue
+            if item.get("finished"):
+                self._add_finished(item)
                 continue
             recorder = self._new_recorder()
             rid = recorder.recording_id
-            self.model.add(RecordingRow(rid, item["cname"]))
+            self.model.add(
+                RecordingRow(
+                    rid,
+                    item["cname"],
+                    sid=item["sid"],
+                    playlist=item.get("fileList") or "",
+                    files_at=item.get("location") or "",
+                )
+            )
             try:
                 await recorder.attach(
                     item["appId"], item["resourceId"], item["sid"], item["cname"], int(item["uid"])
@@ -272,7 +322,129 @@ class RecordingsController(QObject):
                 )
             )
         self._poll_snapshots()
+        self._poll_details()
         self.attachment_changed.emit()
+
+    def _add_finished(self, item: dict[str, Any]) -> None:
+        """A row for a recording the server finished before this window saw it end (a
+        restarted window): no recorder to attach, but its files can be found, played,
+        copied and measured."""
+        uploaded = item.get("uploadingStatus") == "uploaded"
+        row = RecordingRow(
+            item["sid"],  # its id in this table too: no SDK recorder has one for it
+            item["cname"],
+            state=RowState.UPLOADED if uploaded else RowState.STOPPED,
+            sid=item["sid"],
+            playlist=item.get("fileList") or "",
+            files_at=item.get("location") or "",
+            progress=100 if uploaded else None,
+            last_event=translate("MainWindow", "finished before this window started"),
+        )
+        self.model.add(row)
+        if row.playlist:
+            self._spawn(self._refresh_size(row.recording_id, row.location))
+
+    # ------------------------------------------------------------------ figures
+    def _poll_details(self) -> None:
+        if self._details_targets() and not self.details_poll.isActive():
+            self.details_poll.start()
+
+    def _on_details_poll(self) -> None:
+        if not self._details_targets():
+            self.details_poll.stop()
+        elif not self._asking_details:
+            self._spawn(self.refresh_details())
+
+    def _details_targets(self) -> list[tuple[str, str]]:
+        """(row id, sid) of the attached recordings whose files are not all stored yet,
+        whose location is not known yet, or whose figures were not read since they ended
+        (the last slice may come after the previous read)."""
+        targets = []
+        for rid in self._recorders:
+            row = self.model.row(rid)
+            if row is None or not row.sid:
+                continue
+            unfinished = not _final(row.state) or rid not in self._settled
+            if unfinished or not row.files_at or row.slices_stored != row.slices_kept:
+                targets.append((rid, row.sid))
+        return targets
+
+    async def refresh_details(self) -> None:
+        """Put the server's figures of each followed recording in its row: where its
+        files are, slices written and stored, size, output rate and dropped frames (from
+        the first slice on, whatever the progress callback's interval)."""
+        self._asking_details = True
+        try:
+            for rid, sid in self._details_targets():
+                ended = self.model.row(rid)
+                ended_before = ended is not None and _final(ended.state)
+                try:
+                    item = await self.connection.recording(sid)
+                except CloudRecordingError:
+                    continue  # a lost server is reported elsewhere; asked again next time
+                if ended_before:  # read after it ended: these are its last figures
+                    self._settled.add(rid)
+                if item is not None:
+                    self._show_details(rid, item)
+                row = self.model.row(rid)
+                if row is not None and row.state is RowState.RECORDING:
+                    await self._refresh_picture(rid, sid, row.picture_etag or None)
+        finally:
+            self._asking_details = False
+
+    async def _refresh_picture(self, rid: str, sid: str, etag: str | None) -> None:
+        """The recording's newest composed picture in its row (the server's ``preview``):
+        the row's thumbnail and the selected recording's live view."""
+        try:
+            picture = await self.connection.preview(sid, etag)
+        except CloudRecordingError:
+            return  # none now (audio only, not composing yet); asked again next time
+        if picture is None:
+            return  # still the one shown
+        loop = asyncio.get_running_loop()
+        images = await loop.run_in_executor(None, picture_and_thumbnail, picture.data)
+        if images is not None:
+            self.model.update(
+                rid, live_picture=images[0], live_thumbnail=images[1], picture_etag=picture.etag
+            )
+
+    def _show_details(self, rid: str, item: dict[str, Any]) -> None:
+        payload = service_state(item.get("serverResponse") or {})
+        changes: dict[str, Any] = {}
+        if item.get("location"):
+            changes["files_at"] = str(item["location"])
+        row = self.model.row(rid)
+        if item.get("fileList") and row is not None and not row.playlist:
+            changes["playlist"] = str(item["fileList"])
+        if "keptSlices" in payload:  # a server older than these figures has none
+            changes["slices_kept"] = int(payload["keptSlices"])
+            changes["slices_stored"] = int(payload["storedSlices"])
+            changes["size_bytes"] = int(payload["keptBytes"])
+        if "droppedFrames" in payload:
+            changes["dropped_frames"] = int(payload["droppedFrames"])
+        if isinstance(payload.get("levels"), dict):
+            changes["levels"] = {int(u): float(db) for u, db in payload["levels"].items()}
+        if row is not None and not row.state.active:
+            changes["bitrate_kbps"] = None  # it records no more
+        elif "bytes" in payload and row is not None:
+            backlog = changes.get("slices_kept", 0) - changes.get("slices_stored", 0)
+            changes.update(self._rate(row, int(payload["bytes"]), backlog))
+        if changes:
+            self.model.update(rid, **changes)
+
+    def _rate(self, row: RecordingRow, recorded: int, backlog: int) -> dict[str, Any]:
+        """The output rate from the growth of the ``recorded`` bytes since the last ask
+        at least half a second ago, and the plot's history with it and ``backlog``."""
+        now = self.clock()
+        before = self._bytes_seen.get(row.recording_id)
+        if before is not None and now - before[0] < 0.5:
+            return {}
+        self._bytes_seen[row.recording_id] = (now, recorded)
+        if before is None or recorded < before[1]:
+            return {}
+        kbps = (recorded - before[1]) * 8 / 1000 / (now - before[0])
+        recent = [s for s in row.history if now - s[0] <= PLOT_SECONDS]
+        return {"bitrate_kbps": kbps, "history": (*recent, (now, kbps, backlog))}
 
     # ------------------------------------------------------------------ snapshots
     def _poll_snapshots(self) -> None:
@@ -283,7 +455,7 @@ class RecordingsController(QObject):
         if not self._snapshot_targets():
             self.snapshot_poll.stop()  # nothing takes snapshots now: a start starts it again
         elif not self._asking_snapshots:  # a slow server: one round at a time
-            spawn(self.refresh_snapshots())
+            self._spawn(self.refresh_snapshots())
 
     def _snapshot_targets(self) -> list[tuple[str, str]]:
         """(row id, sid) of the active recordings that take snapshots (one reattached may:
@@ -323,16 +495,22 @@ class RecordingsController(QObject):
     def _log(self, text: str, error: bool = False) -> None:
         self.message.emit(text, error)
 
-    def _on_event(self, rid: str, text: str) -> None:
-        self._log(f"{rid[:8]}  {text}")
+    def _shown_id(self, rid: str) -> str:
+        """The id the log shows for row ``rid``: the sid its files are named with, once
+        the server gave one (the table's id too)."""
         row = self.model.row(rid)
-        if row is None or not row.playlist:
-            return
+        return row.sid if row is not None and row.sid else rid
+
+    def _on_event(self, rid: str, text: str) -> None:
+        self._log(f"{self._shown_id(rid)[:8]}  {text}")
+        row = self.model.row(rid)
+        if row is None or not row.playlist or row.slices_kept is not None:
+            return  # the server's figures give the size (refresh_details)
         now = time.monotonic()
         final = row.state in (RowState.UPLOADED, RowState.BACKED_UP)  # the last size counts
         if final or now - self._size_checked.get(rid, 0.0) >= SIZE_INTERVAL:
             self._size_checked[rid] = now
-            spawn(self._refresh_size(rid, row.location))
+            self._spawn(self._refresh_size(rid, row.location))
 
     async def _refresh_size(self, rid: str, location: str) -> None:
         path = local_path(location)
@@ -349,13 +527,18 @@ class RecordingsController(QObject):
             if kind == "recorder"
             else translate("MainWindow", "Uploader failure in {0}: {1}: {2}")
         )
-        self._log(text.format(rid, name, message), error=True)
+        self._log(text.format(self._shown_id(rid), name, message), error=True)
 
     def _on_fatal_error(self, rid: str, code: int) -> None:
         self._log(
             translate("MainWindow", "Fatal error in recording {0}: {1}").format(
-                rid, ErrorCode(code).name
+                self._shown_id(rid), ErrorCode(code).name
             ),
             error=True,
         )
         self.fatal_error.emit(rid, code)
+
+
+def _final(state: RowState) -> bool:
+    """Whether a row's recording writes and stores no more files."""
+    return state in (RowState.UPLOADED, RowState.FAILED, RowState.RELEASED)

@@ -362,6 +362,19 @@ class ServerConnection(QObject):
         client = self.client
         return [] if client is None else await client.recordings()
 
+    async def recording(self, sid: str) -> dict[str, Any] | None:
+        """Recording ``sid`` as the server lists it, with ``serverResponse`` as ``query``
+        answers (None without a server); may raise ``CloudRecordingError``."""
+        client = self.client
+        return None if client is None else await client.recording(sid)
+
+    async def preview(self, sid: str, etag: str | None) -> Snapshot | None:
+        """The newest composed picture of recording ``sid`` while it records, if it is not
+        the one ``etag`` names (None: no server, or no newer one); raises
+        ``CloudRecordingError`` (a 404 while it has none)."""
+        client = self.client
+        return None if client is None else await client.preview(sid, etag)
+
     async def snapshot(self, sid: str, etag: str | None) -> Snapshot | None:
         """The newest snapshot of recording ``sid`` if it is not the one ``etag`` names
         (None: no server, or no newer one); raises ``CloudRecordingError`` (a 404 while

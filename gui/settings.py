@@ -249,3 +249,20 @@ class AppSettings:
 
     def set_preview_users(self, users: int) -> None:
         self._s.setValue("preview/users", users)
+
+    # the first run (gui/first_run.py)
+    def demo_offer(self) -> bool:
+        """Whether recording an empty channel of the built-in server's sandbox offers demo
+        participants (until "Don't ask again")."""
+        return str(self._s.value("first_run/demo_offer", "true")).lower() == "true"
+
+    def set_demo_offer(self, offer: bool) -> None:
+        self._s.setValue("first_run/demo_offer", "true" if offer else "false")
+
+    def recording_started(self) -> bool:
+        """Whether a recording was ever started with these settings (the empty table's
+        first-run hint is shown until then)."""
+        return str(self._s.value("first_run/recording_started", "false")).lower() == "true"
+
+    def set_recording_started(self) -> None:
+        self._s.setValue("first_run/recording_started", "true")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
@@ -82,20 +82,75 @@ class RecordingRow:
     """The thumbnail of the newest snapshot (``docs/recording-files.md``, "Snapshots")."""
     snapshot_name: str = ""
     """Its file name (the server's ``ETag`` without quotes)."""
+    live_picture: QImage | None = field(default=None, repr=False)
+    """The newest composed picture while it records (the server's ``preview``)."""
+    live_thumbnail: QImage | None = field(default=None, repr=False)
+    """That picture at :data:`THUMBNAIL_SIZE`, shown in the row instead of a snapshot."""
+    picture_etag: str = ""
+    """The ``ETag`` of :attr:`live_picture` (its output time in ms, in quotes)."""
+    sid: str = ""
+    """The server's id of the recording, which its files are named with; empty until
+    the server gave one."""
+    files_at: str = ""
+    """Where the recording's files are, as the server says (``location`` of
+    ``/v1/cloudrec/recordings/{sid}``): a local folder or the URL of a bucket prefix."""
+    slices_kept: int | None = None
+    """Slices written so far (the uploader holds them), from the server's figures."""
+    slices_stored: int | None = None
+    """Slices of those stored in the destination."""
+    bitrate_kbps: float | None = None
+    """The recording's output rate over the last seconds."""
+    dropped_frames: int | None = None
+    """Users' frames the renderer dropped (it fell behind)."""
+    levels: dict[int, float] = field(default_factory=dict)
+    """Each recorded user's audio level now, dBFS (the server's ``levels``)."""
+    history: tuple[tuple[float, float, int], ...] = ()
+    """(monotonic s, output kb/s, upload backlog in slices) of the last minutes."""
 
     @property
     def location(self) -> str:
-        """Where the operator finds the playlist: a local path or the object's URL when
-        the storage is known, else the playlist's name as the server reports it."""
-        if self.storage is None or not self.playlist:
+        """Where the operator finds the playlist: a local path or the object's URL, as
+        the server says or from the storage the window started it with; else the
+        playlist's name as the server reports it."""
+        if not self.playlist:
+            return ""
+        if self.files_at:
+            return file_location(self.files_at, self.playlist)
+        if self.storage is None:
             return self.playlist
         return playlist_location(self.storage, self.playlist)
+
+    @property
+    def upload_percent(self) -> int | None:
+        """Percent of the slices stored (the uploaded callback's 100 once all is)."""
+        if self.progress == 100 or not self.slices_kept or self.slices_stored is None:
+            return self.progress
+        return self.slices_stored * 100 // self.slices_kept
 
     def duration(self, now: float | None = None) -> float | None:
         if self.started_at is None:
             return None
         end = self.ended_at if self.ended_at is not None else (now or time.monotonic())
         return max(0.0, end - self.started_at)
+
+
+def can_download(row: RecordingRow | None) -> bool:
+    """Whether ``row`` is a recording in a bucket whose files are all stored, and whose
+    storage (with its keys) the window knows: the ones it started."""
+    return (
+        row is not None
+        and row.storage is not None
+        and row.storage.vendor.is_cloud
+        and bool(row.playlist)
+        and row.progress == 100
+    )
+
+
+def file_location(folder: str, name: str) -> str:
+    """The location of file ``name`` in ``folder`` (a local path or a URL)."""
+    if urlsplit(folder).scheme in ("http", "https"):
+        return f"{folder.rstrip('/')}/{quote(name, safe='~')}"
+    return str(Path(folder) / name)
 
 
 def local_path(location: str) -> Path | None:
@@ -121,16 +176,32 @@ def recording_size(playlist: Path) -> int | None:
     return total
 
 
+def shown_thumbnail(row: RecordingRow) -> QImage | None:
+    """The picture beside a row's channel: the live picture while it records (a second
+    old at most), else its last snapshot, else the last live picture it had."""
+    if row.state is RowState.RECORDING and row.live_thumbnail is not None:
+        return row.live_thumbnail
+    return row.snapshot or row.live_thumbnail
+
+
 def thumbnail(jpeg: bytes) -> QImage | None:
     """A snapshot's picture scaled to :data:`THUMBNAIL_SIZE` (None if it does not decode)."""
+    pictures = picture_and_thumbnail(jpeg)
+    return None if pictures is None else pictures[1]
+
+
+def picture_and_thumbnail(jpeg: bytes) -> tuple[QImage, QImage] | None:
+    """A JPEG as a picture and its thumbnail (:data:`THUMBNAIL_SIZE`); None if it does not
+    decode. Safe off the GUI thread (QImage, not QPixmap)."""
     image = QImage.fromData(jpeg)  # the format from its signature (SOI marker)
     if image.isNull():
         return None
-    return image.scaled(
+    small = image.scaled(
         *THUMBNAIL_SIZE,
         Qt.AspectRatioMode.KeepAspectRatio,
         Qt.TransformationMode.SmoothTransformation,
     )
+    return image, small
 
 
 def format_duration(seconds: float | None) -> str:
@@ -140,6 +211,17 @@ def format_duration(seconds: float | None) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def format_output(kbps: float | None, dropped: int | None) -> str:
+    """A recording's output rate and the frames its renderer dropped, e.g.
+    ``512 kb/s, 0 dropped``."""
+    if kbps is None:
+        return "–"
+    text = QCoreApplication.translate("RecordingsModel", "{0} kb/s").format(round(kbps))
+    if dropped is None:
+        return text
+    return QCoreApplication.translate("RecordingsModel", "{0}, {1} dropped").format(text, dropped)
 
 
 def format_size(size: int | None) -> str:
@@ -156,7 +238,7 @@ def format_size(size: int | None) -> str:
 class RecordingsModel(QAbstractTableModel):
     """A table model of recordings, keyed by recording id."""
 
-    CHANNEL, RECORDING_ID, STATE, DURATION, SIZE, UPLOAD, LAST_EVENT = range(7)
+    CHANNEL, RECORDING_ID, STATE, DURATION, SIZE, UPLOAD, OUTPUT, LAST_EVENT = range(8)
     _HEADERS = (
         QT_TRANSLATE_NOOP("RecordingsModel", "Channel"),
         QT_TRANSLATE_NOOP("RecordingsModel", "Recording ID"),
@@ -164,6 +246,7 @@ class RecordingsModel(QAbstractTableModel):
         QT_TRANSLATE_NOOP("RecordingsModel", "Duration"),
         QT_TRANSLATE_NOOP("RecordingsModel", "Size"),
         QT_TRANSLATE_NOOP("RecordingsModel", "Upload"),
+        QT_TRANSLATE_NOOP("RecordingsModel", "Output"),
         QT_TRANSLATE_NOOP("RecordingsModel", "Last event"),
     )
 
@@ -193,26 +276,34 @@ class RecordingsModel(QAbstractTableModel):
         if role == RECORDING_ID_ROLE:
             return row.recording_id
         if role == PROGRESS_ROLE and column == self.UPLOAD:
-            return row.progress
+            return row.upload_percent
         if role == Qt.ItemDataRole.BackgroundRole and row.failed:
             return QColor(255, 221, 216)
         if role == Qt.ItemDataRole.DecorationRole and column == self.CHANNEL:
-            return row.snapshot
+            return shown_thumbnail(row)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == self.LAST_EVENT:
                 return row.last_event
-            if column == self.CHANNEL and row.snapshot_name:
+            if (
+                column == self.CHANNEL
+                and row.snapshot_name
+                and shown_thumbnail(row) is row.snapshot
+            ):
                 return QCoreApplication.translate("RecordingsModel", "Latest snapshot: {0}").format(
                     row.snapshot_name
                 )
             if column == self.UPLOAD and row.playlist:
                 return row.location
+            if column == self.RECORDING_ID:
+                return QCoreApplication.translate(
+                    "RecordingsModel", "Files are named with {0}; the window's id is {1}"
+                ).format(row.sid or "–", row.recording_id)
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if column == self.CHANNEL:
             return row.channel
         if column == self.RECORDING_ID:
-            return row.recording_id
+            return row.sid or "–"
         if column == self.STATE:
             return row.state.label
         if column == self.DURATION:
@@ -220,7 +311,13 @@ class RecordingsModel(QAbstractTableModel):
         if column == self.SIZE:
             return format_size(row.size_bytes)
         if column == self.UPLOAD:
+            if row.slices_kept is not None and row.slices_stored is not None:
+                return QCoreApplication.translate("RecordingsModel", "{0}/{1} slices").format(
+                    row.slices_stored, row.slices_kept
+                )
             return "–" if row.progress is None else f"{row.progress}%"
+        if column == self.OUTPUT:
+            return format_output(row.bitrate_kbps, row.dropped_frames)
         if column == self.LAST_EVENT:
             return row.last_event
         return None

@@ -1,17 +1,42 @@
-"""The layout preview with its title and the number of sample users."""
+"""The layout preview with its title and the number of sample users; while an active
+recording is selected, its live picture instead."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+import html
+from collections.abc import Sequence
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QFontDatabase, QImage, QPixmap, QResizeEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.config import TranscodingConfig
 from gui.widgets.layout_preview import LayoutPreview
+from gui.widgets.rate_plot import RatePlot, Sample
 
 # The strings were written in the window; the catalogue keeps them in its context.
 translate = QCoreApplication.translate
 
 MAX_SAMPLE_USERS = 20
+METER_FLOOR = -60.0
+"""dBFS at which a user's meter shows nothing; 0 dBFS fills it."""
+METER_CELLS = 20
+
+
+def level_line(uid: int, db: float) -> str:
+    """One user's meter line, e.g. ``1001  ██████████░░░░░░░░░░  -30 dB``."""
+    filled = round(METER_CELLS * min(1.0, max(0.0, (db - METER_FLOOR) / -METER_FLOOR)))
+    bar = "\u2588" * filled + "\u2591" * (METER_CELLS - filled)
+    shown = "–" if db <= METER_FLOOR else f"{db:.0f} dB"
+    return f"{uid:>10}  {bar}  {shown}"
 
 
 class PreviewPanel(QWidget):
@@ -19,7 +44,13 @@ class PreviewPanel(QWidget):
 
     def __init__(self, users: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.pages = QStackedWidget()
+        """Page 0: the layout preview; page 1: the selected recording's live picture."""
+        outer.addWidget(self.pages)
+        sample = QWidget()
+        layout = QVBoxLayout(sample)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
         top.addWidget(QLabel(translate("MainWindow", "<b>Layout preview</b>")))
@@ -42,6 +73,68 @@ class PreviewPanel(QWidget):
         layout.addWidget(self.preview, 1)
         self.users.valueChanged.connect(self.preview.set_users)
         self.preview.set_users(users)
+        self.pages.addWidget(sample)
+
+        live = QWidget()
+        live_layout = QVBoxLayout(live)
+        live_layout.setContentsMargins(0, 0, 0, 0)
+        self.live_title = QLabel()
+        live_layout.addWidget(self.live_title)
+        self.live = QLabel()
+        """The live picture, scaled to the panel (keeping its shape)."""
+        self.live.setObjectName("live_picture")
+        self.live.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.live.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.live.setToolTip(
+            translate("MainWindow", "What the recording writes now, refreshed every second.")
+        )
+        live_layout.addWidget(self.live, 1)
+        self.levels = QLabel()
+        """The recorded users and each one's audio level now, one line each."""
+        self.levels.setObjectName("live_levels")
+        self.levels.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        live_layout.addWidget(self.levels)
+        self.plot = RatePlot()
+        """Output rate and upload backlog of the last minutes."""
+        live_layout.addWidget(self.plot)
+        self.pages.addWidget(live)
+        self._image: QImage | None = None
+
+    def show_live(
+        self,
+        image: QImage | None,
+        channel: str = "",
+        levels: dict[int, float] | None = None,
+        history: Sequence[Sample] = (),
+    ) -> None:
+        """Show ``image``, the live picture of the selected recording of ``channel``, its
+        users' audio ``levels`` (dBFS) and the ``history`` of its output rate and upload
+        backlog; with None, the layout preview again."""
+        self._image = image
+        if image is None:
+            self.pages.setCurrentIndex(0)
+            return
+        self.levels.setText("\n".join(level_line(u, db) for u, db in (levels or {}).items()))
+        self.plot.set_samples(history)
+        title = translate("MainWindow", "<b>Live: {0}</b>").format(html.escape(channel))
+        self.live_title.setText(title)
+        self.pages.setCurrentIndex(1)
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._image is None:
+            return
+        self.live.setPixmap(
+            QPixmap.fromImage(self._image).scaled(
+                self.live.size(),
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
 
     def show_config(self, config: TranscodingConfig) -> None:
         """Preview the layout, canvas and max-resolution user of ``config``."""

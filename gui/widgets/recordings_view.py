@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QCoreApplication, QPoint, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -50,7 +50,7 @@ class RecordingsView(QWidget):
         self.toolbar = QToolBar()
         self.toolbar.addActions(list(self.row_actions))
         layout.addWidget(self.toolbar)
-        self.table = QTableView()
+        self.table = HintedTableView()
         self.table.setObjectName("recordings_table")
         self.table.setModel(model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -100,3 +100,42 @@ class RecordingsView(QWidget):
         row = self.selected_row()
         if row is not None and row.playlist:
             QGuiApplication.clipboard().setText(row.location)
+
+
+# ------------------------------------------------------------------ first-run hint
+class HintedTableView(QTableView):
+    """A table view that shows a hint in its viewport while its model has no rows
+    (the first-run hint, ``gui/first_run.py``)."""
+
+    HINT_MARGIN = 24
+    """Pixels between the hint and the viewport's edges."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._hint = ""
+
+    def hint(self) -> str:
+        """The hint text ("" for none)."""
+        return self._hint
+
+    def set_hint(self, text: str) -> None:
+        """Show ``text`` while the table is empty ("": no hint)."""
+        self._hint = text
+        self.viewport().update()
+
+    def hint_shown(self) -> bool:
+        """Whether the viewport draws the hint now: there is one and no row."""
+        model = self.model()
+        return bool(self._hint) and (model is None or model.rowCount() == 0)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self.hint_shown():
+            return
+        painter = QPainter(self.viewport())
+        painter.setPen(self.palette().placeholderText().color())
+        margin = self.HINT_MARGIN
+        area = self.viewport().rect().adjusted(margin, margin, -margin, -margin)
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        painter.drawText(area, int(flags), self._hint)
+        painter.end()

@@ -68,6 +68,39 @@
     </message>
 </context>
 <context>
+    <name>DemoOfferDialog</name>
+    <message>
+        <location filename="../../gui/dialogs/demo_offer.py" line="29"/>
+        <source>The channel is empty</source>
+        <translation>频道为空</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/demo_offer.py" line="32"/>
+        <source>Channel {0} is empty: nothing would be recorded. Start {1} demo participants in it?</source>
+        <translation>频道 {0} 中没有人：录制不到任何内容。要在其中启动 {1} 个演示参与者吗？</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/demo_offer.py" line="38"/>
+        <source>Demo participants run on this computer, each sending a coloured, numbered tile and a tone; Recordings &gt; Stop demo participants ends them.</source>
+        <translation>演示参与者在本机运行，每个发送一个带编号的彩色画面和一个音调；用“录制 &gt; 停止演示参与者”结束它们。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/demo_offer.py" line="44"/>
+        <source>Don&apos;t ask again</source>
+        <translation>不再询问</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/demo_offer.py" line="48"/>
+        <source>Start participants and record</source>
+        <translation>启动参与者并录制</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/demo_offer.py" line="51"/>
+        <source>Record anyway</source>
+        <translation>仍然录制</translation>
+    </message>
+</context>
+<context>
     <name>ErrorDialog</name>
     <message>
         <location filename="../../gui/dialogs/error_dialog.py" line="52"/>
@@ -93,6 +126,24 @@
         <location filename="../../gui/dialogs/error_dialog.py" line="79"/>
         <source>Release</source>
         <translation>释放</translation>
+    </message>
+</context>
+<context>
+    <name>FirstRun</name>
+    <message>
+        <location filename="../../gui/first_run.py" line="81"/>
+        <source>No recordings yet. Press Start recording: on the built-in server, an empty channel offers demo participants to record.</source>
+        <translation>还没有录制。请按“开始录制”：在内置服务器上，空频道会提示启动演示参与者以供录制。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/first_run.py" line="136"/>
+        <source>Waiting for the demo participants to join channel {0}…</source>
+        <translation>正在等待演示参与者加入频道 {0}…</translation>
+    </message>
+    <message>
+        <location filename="../../gui/first_run.py" line="160"/>
+        <source>The demo participants are not all in channel {0} after {1} s; recording anyway.</source>
+        <translation>{1} 秒后演示参与者仍未全部进入频道 {0}；仍然开始录制。</translation>
     </message>
 </context>
 <context>
@@ -495,7 +546,7 @@
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="94"/>
+        <location filename="../../gui/main_window.py" line="97"/>
         <source>Event log</source>
         <translation>事件日志</translation>
     </message>
@@ -625,12 +676,12 @@
         <translation>已重新连接在后台录制的内置服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="250"/>
+        <location filename="../../gui/recordings_controller.py" line="251"/>
         <source>Cannot list the server&apos;s recordings: {0}</source>
         <translation>无法列出服务器上的录制：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="269"/>
+        <location filename="../../gui/recordings_controller.py" line="270"/>
         <source>Reattached to the recording of channel {0}</source>
         <translation>已重新连接到频道 {0} 的录制</translation>
     </message>
@@ -676,8 +727,8 @@
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="286"/>
-        <location filename="../../gui/main_window.py" line="402"/>
+        <location filename="../../gui/main_window.py" line="288"/>
+        <location filename="../../gui/main_window.py" line="407"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
@@ -692,57 +743,57 @@
         <translation>启动失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="344"/>
+        <location filename="../../gui/recordings_controller.py" line="356"/>
         <source>Fatal error in recording {0}: {1}</source>
         <translation>录制 {0} 发生严重错误：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="336"/>
+        <location filename="../../gui/recordings_controller.py" line="348"/>
         <source>Recorder failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的录制组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="338"/>
+        <location filename="../../gui/recordings_controller.py" line="350"/>
         <source>Uploader failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的上传组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="211"/>
+        <location filename="../../gui/recordings_controller.py" line="212"/>
         <source>Release failed: {0}</source>
         <translation>释放失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="189"/>
+        <location filename="../../gui/recordings_controller.py" line="190"/>
         <source>Update failed: {0}</source>
         <translation>更新失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="192"/>
+        <location filename="../../gui/recordings_controller.py" line="193"/>
         <source>subscription updated</source>
         <translation>订阅已更新</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="194"/>
+        <location filename="../../gui/recordings_controller.py" line="195"/>
         <source>Updated whom the recording takes: {0}</source>
         <translation>已更新录制的对象：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="195"/>
+        <location filename="../../gui/recordings_controller.py" line="196"/>
         <source>everyone</source>
         <translation>所有人</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="218"/>
+        <location filename="../../gui/recordings_controller.py" line="219"/>
         <source>released; recording on</source>
         <translation>已释放；继续录制</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="229"/>
+        <location filename="../../gui/recordings_controller.py" line="230"/>
         <source>released and cancelled</source>
         <translation>已释放并取消</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="231"/>
+        <location filename="../../gui/recordings_controller.py" line="232"/>
         <source>released</source>
         <translation>已释放</translation>
     </message>
@@ -762,7 +813,7 @@
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="426"/>
+        <location filename="../../gui/main_window.py" line="431"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>

@@ -75,7 +75,7 @@ async def test_callbacks_drive_the_row(window: Any, recorder_factory: FakeRecord
     assert row is not None and row.state is RowState.RECORDING and row.channel == "demo"
     assert window.status_bar.active.text() == "Active: 1"
     assert window.status_bar.backlog.text() == "Upload backlog: 1"  # recording, 0 % uploaded
-    assert _backgrounds(model, 0) == [None] * 7
+    assert _backgrounds(model, 0) == [None] * model.columnCount()
     observer = window.recordings.observer
     observer.on_recording_uploading_progress(rid, 40, "")
     index = model.index(0, RecordingsModel.UPLOAD)
@@ -87,7 +87,7 @@ async def test_callbacks_drive_the_row(window: Any, recorder_factory: FakeRecord
     code = int(ErrorCode.UPLOADER_FAILED)
     assert failed is not None and failed.failed and failed.error_code == code
     assert failed.last_event == f"uploader: UPLOADER_FAILED ({code}): bucket unreachable"
-    assert _backgrounds(model, 0) == [FAILED_ROW] * 7  # the whole row is coloured
+    assert _backgrounds(model, 0) == [FAILED_ROW] * model.columnCount()  # the whole row
     # Failures are logged in red; the row's own events are not.
     lines = _log_lines(window.event_log)
     assert (f"Uploader failure in {rid}: UPLOADER_FAILED: bucket unreachable", ERROR_COLOUR) in (

@@ -22,7 +22,13 @@ from PySide6.QtWidgets import QPushButton
 from core import CloudStorageConfig, ErrorCode, RecordingConfig, StorageVendor, TranscodingConfig
 from core.enums import SANDBOX_APP_ID
 from core.layout import compute_layout
-from core.participants.analysis import decode_audio, iter_video, playlist_slices, window_colour
+from core.participants.analysis import (
+    decode_audio,
+    iter_video,
+    playlist_slices,
+    tile_colour,
+    window_colour,
+)
 from core.participants.synthetic import identify_uid, is_flash
 from core.sdk.embedded import bots_command
 from gui.dialogs.close_dialog import CloseDialog
@@ -74,8 +80,7 @@ async def live_window(
 async def _shut_down(win: Any) -> None:
     """Release every recording and stop the server while the test's loop still runs."""
     win.connection.health.stop()
-    win.recordings.ticker.stop()
-    win.recordings.snapshot_poll.stop()
+    win.recordings.stop_reading()
     for recorder in win.recordings.recorders():
         if recorder.state.value != "released":
             await recorder.release(cancel=True)
@@ -146,6 +151,103 @@ async def test_a_recording_on_the_embedded_server_reaches_100_percent(
         await _shut_down(live_window)
 
 
+async def test_a_recording_to_the_servers_own_folder_is_found_and_moves_from_its_first_slice(
+    live_window: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded default (a local storage without a folder: the server's recordings
+    folder, which only the server knew): the row shows the sid its files are named
+    with, stored/written slices from the first slice on with the progress callback at
+    its 60 s default, the output rate; after stop, Open folder and Play open files that
+    exist, where the server wrote them."""
+    import gui.widgets.recordings_view as recordings_view
+    from gui.recordings_controller import DETAILS_INTERVAL
+
+    opened: list[str] = []
+    monkeypatch.setattr(
+        recordings_view.QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile())
+    )
+    bots = _bots(live_window.connection.url, "guifound")
+    try:
+        await wait_until(lambda: _roster(live_window.connection.url, "guifound") >= 2, 20)
+        request = _request("guifound", CloudStorageConfig(vendor=StorageVendor.LOCAL))
+        recording = request.recording.model_copy(update={"progress_interval": 60})
+        request = StartRequest(SANDBOX_APP_ID, "guifound", None, 4321, recording, request.storage)
+        rid = await live_window.start_recording(request)
+        model: RecordingsModel = live_window.recordings.model
+        recorder = live_window.recordings.recorder(rid)
+        row = model.row(rid)
+        assert row is not None and row.sid == recorder.sid
+        assert model.data(model.index(0, RecordingsModel.RECORDING_ID)) == recorder.sid
+        tip = model.data(model.index(0, RecordingsModel.RECORDING_ID), Qt.ItemDataRole.ToolTipRole)
+        assert recorder.sid in tip and rid in tip
+        await wait_until(lambda: model.row(rid).state is RowState.RECORDING, 20)  # type: ignore[union-attr]
+        # the first slice closes one slice duration in and is stored at once; the window
+        # asks every DETAILS_INTERVAL (a second more for a loaded machine)
+        first_slice = recording.slice_duration + DETAILS_INTERVAL + 1.0
+        await wait_until(lambda: (model.row(rid).slices_stored or 0) >= 1, first_slice)  # type: ignore[union-attr]
+        row = model.row(rid)
+        assert row is not None and row.progress is None  # the callback said nothing yet
+        text = model.data(model.index(0, RecordingsModel.UPLOAD))
+        assert re.fullmatch(r"(\d+)/(\d+) slices", text), text
+        assert model.data(model.index(0, RecordingsModel.UPLOAD), PROGRESS_ROLE) is not None
+        await wait_until(lambda: model.row(rid).bitrate_kbps is not None, 5)  # type: ignore[union-attr]
+        output = model.data(model.index(0, RecordingsModel.OUTPUT))
+        assert re.fullmatch(r"\d+ kb/s, \d+ dropped", output), output
+
+        # a live thumbnail that changes, showing the participants' tiles, and the
+        # selected recording's picture in place of the layout preview
+        await wait_until(lambda: model.row(rid).live_thumbnail is not None, 5)  # type: ignore[union-attr]
+        first_etag = model.row(rid).picture_etag  # type: ignore[union-attr]
+        await wait_until(lambda: model.row(rid).picture_etag != first_etag, 5)  # type: ignore[union-attr]
+        row = model.row(rid)
+        assert row is not None and row.live_picture is not None
+        icon = model.data(model.index(0, RecordingsModel.CHANNEL), Qt.ItemDataRole.DecorationRole)
+        assert icon is row.live_thumbnail and icon.width() <= 96 and icon.height() <= 54
+        picture = _rgb(row.live_picture)
+        assert picture.shape == (240, 320, 3)
+        uids = [int(u) for u in _roster_uids(live_window.connection.url, "guifound")]
+        windows = compute_layout(recording.transcoding_config.layout, uids, 320, 240)
+        for uid, window in windows.items():  # a window may show its user's flash
+            colour = tile_colour(picture, window)
+            assert identify_uid(colour, uids) == uid or is_flash(colour), (uid, colour)
+        live_window.recordings_view.table.selectRow(0)
+        panel = live_window.preview_panel
+        assert panel.pages.currentIndex() == 1 and not panel.live.pixmap().isNull()
+        assert "guifound" in panel.live_title.text()
+        # each bot's meter: a tone at a quarter of full scale (-12 dBFS) and a beep
+        await wait_until(lambda: set(model.row(rid).levels) == set(uids), 5)  # type: ignore[union-attr]
+        levels = model.row(rid).levels  # type: ignore[union-attr]
+        assert all(-20.0 < levels[uid] <= 0.0 for uid in uids), levels
+        live_window._show_live()  # the figures of the newest round
+        lines = panel.levels.text().splitlines()
+        assert [int(line.split()[0]) for line in lines] == list(levels), lines
+
+        await recorder.stop()
+        await wait_until(lambda: model.row(rid).state is RowState.UPLOADED, 30)  # type: ignore[union-attr]
+        assert panel.pages.currentIndex() == 0  # it records no more: the layout preview
+        # it reads the figures once more after the end (the last slice came after the
+        # previous read), then stops asking
+        await wait_until(lambda: not live_window.recordings.details_poll.isActive(), 5)
+        assert model.row(rid).slices_stored == model.row(rid).slices_kept  # type: ignore[union-attr]
+        row = model.row(rid)
+        assert row is not None and row.files_at
+        playlist = Path(row.location)
+        assert playlist.is_file() and playlist.name == f"{recorder.sid}_guifound.m3u8"
+        server_data = Path(os.environ["XDG_DATA_HOME"])
+        assert playlist.is_relative_to(server_data), (playlist, server_data)
+        decoded = check_recording(playlist, fps=15)  # every frame decodes, as listed
+        assert row.slices_kept == len(decoded.slices)  # every slice written is listed
+        live_window.recordings_view.table.selectRow(0)
+        assert live_window.user_actions.folder.isEnabled()
+        live_window.recordings_view.open_folder()
+        live_window.recordings_view.play()
+        assert opened == [str(playlist.parent), str(playlist)]
+    finally:
+        bots.terminate()
+        bots.wait(10)
+        await _shut_down(live_window)
+
+
 async def test_a_wrong_secret_shows_the_uploader_failure_on_the_row(
     live_window: Any, s3_server: S3Server, s3_bucket: str
 ) -> None:
@@ -193,6 +295,15 @@ def _roster_uids(url: str, channel: str) -> list[str]:
         return []
     users = response.json()["users"]
     return [str(user["uid"]) for user in users if user.get("role") != "recorder"]
+
+
+def _rgb(image: Any) -> Any:
+    """A QImage as an RGB array (height, width, 3)."""
+    from PySide6.QtGui import QImage
+
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    lines = np.frombuffer(rgb.constBits(), np.uint8).reshape(rgb.height(), rgb.bytesPerLine())
+    return lines[:, : rgb.width() * 3].reshape(rgb.height(), rgb.width(), 3)
 
 
 def _roster(url: str, channel: str) -> int:
@@ -353,7 +464,8 @@ async def test_a_recording_kept_in_the_background_is_reattached_by_the_next_wind
         done = rows.row(new_rid)
         assert done is not None and done.progress == 100
         assert done.playlist == f"{sid}_{channel}.m3u8"
-        assert done.location == done.playlist  # a reattached recording shows the file name
+        # a reattached recording's files are where the server says (its location)
+        assert done.location == str((tmp_path / "rec" / done.playlist).resolve())
         await wait_until(lambda: _reaped(pid, exit_codes), 30)  # asked to exit when done
         assert exit_codes == [0]
         media = check_recording(tmp_path / "rec" / done.playlist, fps=15)
@@ -483,12 +595,11 @@ async def test_a_row_shows_the_newest_snapshot_as_its_thumbnail(
         sid = win.recordings.recorder(rid).sid
         assert re.fullmatch(rf"{sid}_guisnap_\d{{17}}\.jpg", row.snapshot_name)
         index = model.index(0, RecordingsModel.CHANNEL)
-        image = model.data(index, Qt.ItemDataRole.DecorationRole)
-        assert image is row.snapshot
+        image = row.snapshot
         assert (image.width(), image.height()) == (72, 54)  # 320x240 fitted into 96x54
-        assert model.data(index, Qt.ItemDataRole.ToolTipRole) == (
-            f"Latest snapshot: {row.snapshot_name}"
-        )
+        # while it records the row shows its live picture, when there is one yet
+        decoration = model.data(index, Qt.ItemDataRole.DecorationRole)
+        assert decoration is (row.live_thumbnail or row.snapshot)
         # What it shows: that snapshot, as stored (the local folder here), scaled down; in
         # it the first bot's tile across the canvas (or its flash, when the picture's time,
         # in its name, falls within a frame of a whole second of the bots' clock).
@@ -509,7 +620,12 @@ async def test_a_row_shows_the_newest_snapshot_as_its_thumbnail(
         await wait_until(lambda: "snapshot stored: " in win.event_log.toPlainText(), 10)
         await win.recordings.recorder(rid).stop()
         await wait_until(lambda: model.row(rid).state is RowState.UPLOADED, 30)  # type: ignore[union-attr]
-        assert model.row(rid).snapshot is not None  # type: ignore[union-attr]  # the last one stays
+        row = model.row(rid)
+        assert row is not None and row.snapshot is not None  # the last one stays, and shows
+        assert model.data(index, Qt.ItemDataRole.DecorationRole) is row.snapshot
+        assert model.data(index, Qt.ItemDataRole.ToolTipRole) == (
+            f"Latest snapshot: {row.snapshot_name}"
+        )
     finally:
         bots.terminate()
         bots.wait(10)

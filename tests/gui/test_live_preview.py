@@ -1,0 +1,62 @@
+"""The right-hand panel's live view: the selected recording's picture and its users'
+audio meters, in place of the layout preview while it records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtGui import QColor, QImage
+
+from gui.widgets.preview_panel import METER_CELLS, PreviewPanel, level_line
+from gui.widgets.rate_plot import BACKLOG_COLOUR, RATE_COLOUR, RatePlot
+
+
+def test_a_meter_line_fills_from_minus_60_to_0_dbfs() -> None:
+    full, empty = "\u2588", "\u2591"
+    assert level_line(1001, 0.0) == f"      1001  {full * METER_CELLS}  0 dB"
+    assert level_line(1001, -30.0) == f"      1001  {full * 10}{empty * 10}  -30 dB"
+    assert level_line(7, -90.0) == f"         7  {empty * METER_CELLS}  –"  # silence
+    assert level_line(7, 3.0) == f"         7  {full * METER_CELLS}  3 dB"  # over: full
+
+
+def test_the_live_view_replaces_the_layout_preview_while_there_is_a_picture(
+    qtbot: Any,
+) -> None:
+    panel = PreviewPanel(3)
+    qtbot.addWidget(panel)
+    panel.resize(400, 300)
+    assert panel.pages.currentIndex() == 0
+    image = QImage(320, 180, QImage.Format.Format_RGB888)
+    image.fill(QColor(200, 30, 40))
+    panel.show_live(image, "q&a <1>", {1001: -12.0, 1002: -90.0})
+    assert panel.pages.currentIndex() == 1
+    assert panel.live_title.text() == "<b>Live: q&amp;a &lt;1&gt;</b>"  # not read as markup
+    pixmap = panel.live.pixmap()
+    assert not pixmap.isNull() and abs(pixmap.width() / pixmap.height() - 16 / 9) < 0.02
+    shown = pixmap.toImage().pixelColor(pixmap.width() // 2, pixmap.height() // 2)
+    assert (shown.red(), shown.green(), shown.blue()) == (200, 30, 40)
+    assert panel.levels.text().splitlines() == [level_line(1001, -12.0), level_line(1002, -90.0)]
+    panel.show_live(None)
+    assert panel.pages.currentIndex() == 0
+
+
+def _shows(widget: Any, colour: Any) -> bool:
+    """Whether some pixel of ``widget`` is near ``colour`` (lines are antialiased)."""
+    image = widget.grab().toImage()
+    target = (colour.red(), colour.green(), colour.blue())
+    for x in range(image.width()):
+        for y in range(image.height()):
+            c = image.pixelColor(x, y)
+            pixel = (c.red(), c.green(), c.blue())
+            if sum((a - b) ** 2 for a, b in zip(pixel, target, strict=True)) < 60**2:
+                return True
+    return False
+
+
+def test_the_plot_draws_the_rate_and_the_backlog_of_the_last_minutes(qtbot: Any) -> None:
+    plot = RatePlot()
+    qtbot.addWidget(plot)
+    plot.resize(300, 80)
+    assert not _shows(plot, RATE_COLOUR) and not _shows(plot, BACKLOG_COLOUR)  # no samples
+    plot.set_samples([(float(t), 500.0 if t < 60 else 900.0, t // 30) for t in range(120)])
+    assert _shows(plot, RATE_COLOUR) and _shows(plot, BACKLOG_COLOUR)
