@@ -446,19 +446,29 @@
         <translation>未找到可用的系统密钥环：存储密钥仅在本次会话中保留，下次需要重新输入。</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/preview_panel.py" line="25"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="56"/>
         <source>&lt;b&gt;Layout preview&lt;/b&gt;</source>
         <translation>&lt;b&gt;布局预览&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/preview_panel.py" line="27"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="58"/>
         <source>Sample users</source>
         <translation>示例用户数</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/preview_panel.py" line="37"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="68"/>
         <source>The layout the recorder will compose; ★ marks the max-resolution user.</source>
         <translation>录制端将合成的布局；★ 标记大流用户。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/preview_panel.py" line="89"/>
+        <source>What the recording writes now, refreshed every second.</source>
+        <translation>录制当前写出的画面，每秒刷新一次。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/preview_panel.py" line="119"/>
+        <source>&lt;b&gt;Live: {0}&lt;/b&gt;</source>
+        <translation>&lt;b&gt;实时：{0}&lt;/b&gt;</translation>
     </message>
     <message>
         <location filename="../../gui/widgets/recordings_view.py" line="49"/>
@@ -512,43 +522,63 @@
     </message>
     <message>
         <location filename="../../gui/actions.py" line="42"/>
+        <source>Do&amp;wnload…</source>
+        <translation>下载(&amp;W)…</translation>
+    </message>
+    <message>
+        <location filename="../../gui/actions.py" line="43"/>
         <source>Start &amp;demo participants…</source>
         <translation>启动演示参与者(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="43"/>
+        <location filename="../../gui/actions.py" line="44"/>
         <source>Stop demo participants</source>
         <translation>停止演示参与者</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="44"/>
+        <location filename="../../gui/actions.py" line="45"/>
         <source>&amp;About cloudrec</source>
         <translation>关于 cloudrec(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="51"/>
+        <location filename="../../gui/actions.py" line="60"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="55"/>
+        <location filename="../../gui/actions.py" line="64"/>
         <source>&amp;Recordings</source>
         <translation>录制(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="62"/>
+        <location filename="../../gui/actions.py" line="71"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="63"/>
+        <location filename="../../gui/actions.py" line="72"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="97"/>
+        <location filename="../../gui/main_window.py" line="98"/>
         <source>Event log</source>
         <translation>事件日志</translation>
+    </message>
+    <message>
+        <location filename="../../gui/main_window.py" line="404"/>
+        <source>Download failed: {0}</source>
+        <translation>下载失败：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/main_window.py" line="407"/>
+        <source>Download failed</source>
+        <translation>下载失败</translation>
+    </message>
+    <message>
+        <location filename="../../gui/main_window.py" line="416"/>
+        <source>Downloaded {0} files ({1}) into {2}</source>
+        <translation>已下载 {0} 个文件（{1}）到 {2}</translation>
     </message>
     <message>
         <location filename="../../gui/widgets/status_bar.py" line="35"/>
@@ -676,12 +706,12 @@
         <translation>已重新连接在后台录制的内置服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="251"/>
+        <location filename="../../gui/recordings_controller.py" line="289"/>
         <source>Cannot list the server&apos;s recordings: {0}</source>
         <translation>无法列出服务器上的录制：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="270"/>
+        <location filename="../../gui/recordings_controller.py" line="320"/>
         <source>Reattached to the recording of channel {0}</source>
         <translation>已重新连接到频道 {0} 的录制</translation>
     </message>
@@ -717,83 +747,88 @@
         <translation>没有可用的录制服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="390"/>
+        <location filename="../../gui/server_connection.py" line="403"/>
         <source>The embedded server keeps recording in the background.</source>
         <translation>内置服务器在后台继续录制。</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="406"/>
+        <location filename="../../gui/server_connection.py" line="419"/>
         <source>The server cannot stop by itself: {0}</source>
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="288"/>
-        <location filename="../../gui/main_window.py" line="407"/>
+        <location filename="../../gui/main_window.py" line="302"/>
+        <location filename="../../gui/main_window.py" line="454"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="139"/>
+        <location filename="../../gui/recordings_controller.py" line="163"/>
         <source>Starting a recording of channel {0}</source>
         <translation>开始录制频道 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="158"/>
+        <location filename="../../gui/recordings_controller.py" line="182"/>
         <source>Start failed: {0}</source>
         <translation>启动失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="356"/>
+        <location filename="../../gui/recordings_controller.py" line="341"/>
+        <source>finished before this window started</source>
+        <translation>在本窗口启动前已结束</translation>
+    </message>
+    <message>
+        <location filename="../../gui/recordings_controller.py" line="534"/>
         <source>Fatal error in recording {0}: {1}</source>
         <translation>录制 {0} 发生严重错误：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="348"/>
+        <location filename="../../gui/recordings_controller.py" line="526"/>
         <source>Recorder failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的录制组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="350"/>
+        <location filename="../../gui/recordings_controller.py" line="528"/>
         <source>Uploader failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的上传组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="212"/>
+        <location filename="../../gui/recordings_controller.py" line="238"/>
         <source>Release failed: {0}</source>
         <translation>释放失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="190"/>
+        <location filename="../../gui/recordings_controller.py" line="216"/>
         <source>Update failed: {0}</source>
         <translation>更新失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="193"/>
+        <location filename="../../gui/recordings_controller.py" line="219"/>
         <source>subscription updated</source>
         <translation>订阅已更新</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="195"/>
+        <location filename="../../gui/recordings_controller.py" line="221"/>
         <source>Updated whom the recording takes: {0}</source>
         <translation>已更新录制的对象：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="196"/>
+        <location filename="../../gui/recordings_controller.py" line="222"/>
         <source>everyone</source>
         <translation>所有人</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="219"/>
+        <location filename="../../gui/recordings_controller.py" line="245"/>
         <source>released; recording on</source>
         <translation>已释放；继续录制</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="230"/>
+        <location filename="../../gui/recordings_controller.py" line="256"/>
         <source>released and cancelled</source>
         <translation>已释放并取消</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="232"/>
+        <location filename="../../gui/recordings_controller.py" line="258"/>
         <source>released</source>
         <translation>已释放</translation>
     </message>
@@ -813,7 +848,7 @@
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="431"/>
+        <location filename="../../gui/main_window.py" line="478"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>
@@ -826,6 +861,41 @@
         <location filename="../../gui/dialogs/about.py" line="19"/>
         <source>&lt;b&gt;cloudrec&lt;/b&gt;&lt;br&gt;Cloud recording of real-time audio/video channels.&lt;br&gt;Settings: {0}</source>
         <translation>&lt;b&gt;cloudrec&lt;/b&gt;&lt;br&gt;实时音视频频道的云端录制。&lt;br&gt;设置文件：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/download.py" line="28"/>
+        <source>Download the recording into</source>
+        <translation>将录制下载到</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/download.py" line="43"/>
+        <source>Downloading {0}…</source>
+        <translation>正在下载 {0}…</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/download.py" line="44"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/download.py" line="50"/>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/rate_plot.py" line="38"/>
+        <source>The last minutes: output rate (kb/s, blue) and upload backlog (slices written, not yet stored, orange), each scaled to its largest value.</source>
+        <translation>最近几分钟：输出码率（kb/s，蓝色）和上传积压（已写出但尚未存储的切片，橙色），各自按其最大值缩放。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/rate_plot.py" line="80"/>
+        <source>{0} kb/s</source>
+        <translation>{0} kb/s</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/rate_plot.py" line="86"/>
+        <source>backlog {0}</source>
+        <translation>积压 {0}</translation>
     </message>
 </context>
 <context>
@@ -989,44 +1059,69 @@
         <translation>已释放</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="161"/>
+        <location filename="../../gui/models/recordings.py" line="221"/>
+        <source>{0} kb/s</source>
+        <translation>{0} kb/s</translation>
+    </message>
+    <message>
+        <location filename="../../gui/models/recordings.py" line="224"/>
+        <source>{0}, {1} dropped</source>
+        <translation>{0}，丢弃 {1}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/models/recordings.py" line="243"/>
         <source>Channel</source>
         <translation>频道</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="162"/>
+        <location filename="../../gui/models/recordings.py" line="244"/>
         <source>Recording ID</source>
         <translation>录制 ID</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="163"/>
+        <location filename="../../gui/models/recordings.py" line="245"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="164"/>
+        <location filename="../../gui/models/recordings.py" line="246"/>
         <source>Duration</source>
         <translation>时长</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="165"/>
+        <location filename="../../gui/models/recordings.py" line="247"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="166"/>
+        <location filename="../../gui/models/recordings.py" line="248"/>
         <source>Upload</source>
         <translation>上传</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="167"/>
+        <location filename="../../gui/models/recordings.py" line="249"/>
+        <source>Output</source>
+        <translation>输出</translation>
+    </message>
+    <message>
+        <location filename="../../gui/models/recordings.py" line="250"/>
         <source>Last event</source>
         <translation>最近事件</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="205"/>
+        <location filename="../../gui/models/recordings.py" line="292"/>
         <source>Latest snapshot: {0}</source>
         <translation>最新截图：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/models/recordings.py" line="298"/>
+        <source>Files are named with {0}; the window&apos;s id is {1}</source>
+        <translation>文件以 {0} 命名；本窗口的 ID 是 {1}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/models/recordings.py" line="315"/>
+        <source>{0}/{1} slices</source>
+        <translation>{0}/{1} 个切片</translation>
     </message>
 </context>
 <context>
