@@ -96,6 +96,9 @@ ALLOWED: dict[str, set[str]] = {
         "core.resources",
         "core.sdk",
         "core.storage.locations",
+        # Download: the window fetches a finished recording from the operator's own
+        # bucket with the keys in its keyring (read only; uploads stay in the server).
+        "core.storage.download",
         "core.validation",
         # Stream selection lists (the Recording tab, updating a recording's subscription).
         "core.selection",

@@ -540,6 +540,7 @@ async def test_a_recording_started_by_another_client_is_listed_and_reattached(
             "folder": "",
             "uploadingStatus": "unknown",
             "finished": False,
+            "location": str(tmp_path),  # the operator (bearer) is told where the files are
         }
         log = CallbackLog()
         second = create_cloud_recorder(log, server=url, token=token)
