@@ -102,11 +102,12 @@ class RecordingsController(QObject):
         self.snapshot_poll.timeout.connect(self._on_snapshot_poll)
         self._asking_details = False
         self._bytes_seen: dict[str, tuple[float, int]] = {}
+        """Each recording's (media seconds, bytes) stored when its rate was last taken."""
         self._settled: set[str] = set()
+        """Rows whose figures were read after they reached their final state."""
         self._tasks: set[asyncio.Task[None]] = set()
         """Reads the controller started (sizes, figures, pictures): cancelled by
         :meth:`stop_reading`, so none writes into a model a closed window deleted."""
-        """Rows whose figures were read after they reached their final state."""
         self.clock: Callable[[], float] = time.monotonic
         """The clock the output rate is measured on (a test sets its own)."""
         self.details_poll = QTimer(self)
@@ -428,21 +429,30 @@ class RecordingsController(QObject):
             changes["bitrate_kbps"] = None  # it records no more
         elif "bytes" in payload and row is not None:
             backlog = changes.get("slices_kept", 0) - changes.get("slices_stored", 0)
-            changes.update(self._rate(row, int(payload["bytes"]), backlog))
+            seconds = float(payload.get("duration") or 0.0)
+            changes.update(self._rate(row, int(payload["bytes"]), seconds, backlog))
         if changes:
             self.model.update(rid, **changes)
 
-    def _rate(self, row: RecordingRow, recorded: int, backlog: int) -> dict[str, Any]:
-        """The output rate from the growth of the ``recorded`` bytes since the last ask
-        at least half a second ago, and the plot's history with it and ``backlog``."""
+    def _rate(
+        self, row: RecordingRow, recorded: int, media_seconds: float, backlog: int
+    ) -> dict[str, Any]:
+        """The output rate, bits of the slices stored since the last growth over their
+        media seconds (the server counts whole slices: a rate per wall-clock second
+        would spike when one closes and read 0 between), kept until the next slice; and
+        the plot's history with it and ``backlog``, a point per ask at least half a
+        second apart."""
         now = self.clock()
-        before = self._bytes_seen.get(row.recording_id)
-        if before is not None and now - before[0] < 0.5:
+        if row.history and now - row.history[-1][0] < 0.5:
             return {}
-        self._bytes_seen[row.recording_id] = (now, recorded)
-        if before is None or recorded < before[1]:
+        seen = self._bytes_seen.get(row.recording_id, (0.0, 0))
+        kbps = row.bitrate_kbps
+        if media_seconds > seen[0] and recorded >= seen[1]:
+            kbps = (recorded - seen[1]) * 8 / 1000 / (media_seconds - seen[0])
+        if media_seconds != seen[0]:
+            self._bytes_seen[row.recording_id] = (media_seconds, recorded)
+        if kbps is None:
             return {}
-        kbps = (recorded - before[1]) * 8 / 1000 / (now - before[0])
         recent = [s for s in row.history if now - s[0] <= PLOT_SECONDS]
         return {"bitrate_kbps": kbps, "history": (*recent, (now, kbps, backlog))}
 
@@ -496,10 +506,16 @@ class RecordingsController(QObject):
         self.message.emit(text, error)
 
     def _shown_id(self, rid: str) -> str:
-        """The id the log shows for row ``rid``: the sid its files are named with, once
-        the server gave one (the table's id too)."""
+        """The id the log shows for row ``rid``: the sid its files are named with (the
+        table's id too) as soon as the server gave one, which is before the started
+        callback (the row gets it when start returns, after); until then (connecting,
+        a failed start) the channel's name, never a second id."""
         row = self.model.row(rid)
-        return row.sid if row is not None and row.sid else rid
+        recorder = self._recorders.get(rid)
+        sid = (row.sid if row is not None else "") or getattr(recorder, "sid", None)
+        if sid:
+            return sid
+        return row.channel if row is not None else rid
 
     def _on_event(self, rid: str, text: str) -> None:
         self._log(f"{self._shown_id(rid)[:8]}  {text}")

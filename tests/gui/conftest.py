@@ -138,6 +138,8 @@ class FakeRecorder:
     def __init__(self, observer: Any, failure: CloudRecordingError | None = None) -> None:
         self.observer = observer
         self.recording_id = uuid.uuid4().hex
+        self.sid: str | None = None
+        """The server's id, given by start as the SDK's start gets it (before started)."""
         self.failure = failure
         self.calls: list[tuple[Any, ...]] = []
 
@@ -149,6 +151,7 @@ class FakeRecorder:
         await asyncio.sleep(0)
         if self.failure is not None:
             raise self.failure
+        self.sid = uuid.uuid4().hex
         self.observer.on_recording_started(self.recording_id)
 
     async def stop(self) -> None:

@@ -89,11 +89,15 @@ async def test_callbacks_drive_the_row(window: Any, recorder_factory: FakeRecord
     assert failed.last_event == f"uploader: UPLOADER_FAILED ({code}): bucket unreachable"
     assert _backgrounds(model, 0) == [FAILED_ROW] * model.columnCount()  # the whole row
     # Failures are logged in red; the row's own events are not.
+    # Lines name the recording by its sid (the table's id) from the start on, the
+    # channel before the server gave one.
     lines = _log_lines(window.event_log)
-    assert (f"Uploader failure in {rid}: UPLOADER_FAILED: bucket unreachable", ERROR_COLOUR) in (
+    sid = window.recordings.recorder(rid).sid
+    assert (f"Uploader failure in {sid}: UPLOADER_FAILED: bucket unreachable", ERROR_COLOUR) in (
         lines
     )
-    assert (f"{rid[:8]} {failed.last_event}", None) in lines
+    assert (f"{sid[:8]} {failed.last_event}", None) in lines
+    assert lines[1:3] == [("demo connecting", None), (f"{sid[:8]} started", None)]
     observer.on_recording_stopped(rid)
     observer.on_recording_uploaded(rid, "https://bucket.example/sid_demo.m3u8")
     row = model.row(rid)

@@ -61,8 +61,10 @@ def controlled(
     def api(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/v1/cloudrec/recordings/s1":  # 3 of 4 slices stored
             asked.append(1)
+            slices = min(len(asked), 2)  # a 4 s slice of 500 000 bytes by each of 2 asks
             figures = {"keptSlices": 4, "storedSlices": 3, "keptBytes": 5000,
-                       "storedBytes": 3000, "bytes": 4000 + 125_000 * len(asked),
+                       "storedBytes": 3000, "bytes": 500_000 * slices,
+                       "duration": 4.0 * slices,
                        "droppedFrames": 2, "levels": {"7": -12.5}}  # fmt: skip
             state = [{"serviceName": "cloudrec_recorder", "payload": figures}]
             server_response = {"status": 5, "extensionServiceState": state}
@@ -167,17 +169,19 @@ async def test_a_row_shows_the_servers_figures_and_where_the_files_are(
     assert model.data(model.index(0, RecordingsModel.RECORDING_ID)) == "s1"
     assert controller.details_poll.isActive()  # started by the reattach
     model.update(rid, state=RowState.RECORDING)
-    seconds = iter([100.0, 101.0])
+    seconds = iter([100.0, 101.0, 102.0])
     controller.clock = lambda: next(seconds)
-    await controller.refresh_details()
-    await controller.refresh_details()  # one second later, 125 000 bytes more
+    await controller.refresh_details()  # 500 000 bytes in 4 s of media: 1000 kb/s
+    await controller.refresh_details()  # one more such slice
+    await controller.refresh_details()  # none more: the rate stays, not 0
     row = model.row(rid)
     assert row is not None
     assert (row.slices_kept, row.slices_stored, row.size_bytes, row.dropped_frames) == (
         4, 3, 5000, 2,
     )  # fmt: skip
     assert row.levels == {7: -12.5}
-    assert row.history == ((101.0, 1000.0, 1),)  # the plot's: rate and backlog (4 - 3)
+    # the plot's: rate and backlog (4 - 3) at each ask
+    assert row.history == ((100.0, 1000.0, 1), (101.0, 1000.0, 1), (102.0, 1000.0, 1))
     assert model.data(model.index(0, RecordingsModel.UPLOAD)) == "3/4 slices"
     assert model.data(model.index(0, RecordingsModel.UPLOAD), PROGRESS_ROLE) == 75
     assert model.data(model.index(0, RecordingsModel.SIZE)) == "4.9 KB"
