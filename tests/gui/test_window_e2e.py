@@ -160,6 +160,7 @@ async def test_a_recording_to_the_servers_own_folder_is_found_and_moves_from_its
     its 60 s default, the output rate; after stop, Open folder and Play open files that
     exist, where the server wrote them."""
     import gui.widgets.recordings_view as recordings_view
+    from core.media.timeline import DEFAULT_LATENCY
     from gui.recordings_controller import DETAILS_INTERVAL
 
     opened: list[str] = []
@@ -181,9 +182,14 @@ async def test_a_recording_to_the_servers_own_folder_is_found_and_moves_from_its
         tip = model.data(model.index(0, RecordingsModel.RECORDING_ID), Qt.ItemDataRole.ToolTipRole)
         assert recorder.sid in tip and rid in tip
         await wait_until(lambda: model.row(rid).state is RowState.RECORDING, 20)  # type: ignore[union-attr]
-        # the first slice closes one slice duration in and is stored at once; the window
-        # asks every DETAILS_INTERVAL (a second more for a loaded machine)
-        first_slice = recording.slice_duration + DETAILS_INTERVAL + 1.0
+        # the first slice closes one slice duration and the render latency after the
+        # timeline's origin, which is up to a second after the started callback (with
+        # the slice's encode and store: measured 3.0-3.1 s from RECORDING for 2 s slices
+        # on an idle machine); the window asks every DETAILS_INTERVAL; a second more for
+        # a loaded machine
+        to_origin = 1.0
+        first_slice = recording.slice_duration + DEFAULT_LATENCY + to_origin
+        first_slice += DETAILS_INTERVAL + 1.0
         await wait_until(lambda: (model.row(rid).slices_stored or 0) >= 1, first_slice)  # type: ignore[union-attr]
         row = model.row(rid)
         assert row is not None and row.progress is None  # the callback said nothing yet
