@@ -29,6 +29,7 @@ class WindowActions:
             return made
 
         self.settings = action(translate("MainWindow", "&Settings…"), "act_settings")
+        self.servers = action(translate("MainWindow", "Se&rvers…"), "act_servers")
         self.quit = action(translate("MainWindow", "&Quit"), "act_quit", "Ctrl+Q")
         self.start = action(translate("MainWindow", "&Start recording"), "act_start")
         self.stop = action(translate("MainWindow", "S&top"), "act_stop")
@@ -59,6 +60,7 @@ class WindowActions:
         """Add File, Recordings, View and Help; returns View (the window adds docks)."""
         file_menu = menu_bar.addMenu(translate("MainWindow", "&File"))
         file_menu.addAction(self.settings)
+        file_menu.addAction(self.servers)
         file_menu.addSeparator()
         file_menu.addAction(self.quit)
         recordings_menu = menu_bar.addMenu(translate("MainWindow", "&Recordings"))

@@ -37,6 +37,7 @@ from gui.dialogs.close_dialog import CloseChoice, CloseDialog
 from gui.dialogs.demo_dialog import DemoDialog
 from gui.dialogs.error_dialog import ErrorDialog, RemedyAction
 from gui.dialogs.roster_dialog import RosterDialog
+from gui.dialogs.servers_dialog import ServersDialog
 from gui.dialogs.settings_dialog import SettingsDialog
 from gui.dialogs.webhooks_page import WebhooksPage
 from gui.embedded_server import EmbeddedServer, ServerState
@@ -48,12 +49,14 @@ from gui.keyring_store import KeyringStore
 from gui.models.recordings import RowState, can_download, format_size
 from gui.recordings_controller import RecorderFactory, RecordingsController
 from gui.server_connection import ServerConnection
+from gui.server_pool import ServerPool
 from gui.settings import AppSettings
 from gui.tasks import async_slot, spawn
 from gui.widgets.event_log import EventLog
 from gui.widgets.keyring_banner import KeyringBanner
 from gui.widgets.preview_panel import PreviewPanel
 from gui.widgets.recordings_view import RecordingsView
+from gui.widgets.server_chooser import ServerChooser
 from gui.widgets.status_bar import StatusBar
 
 
@@ -88,7 +91,12 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(QIcon(str(paths.APP_ICON)))
         server = embedded_server or EmbeddedServer(paths.state_dir() / "server.log")
         self.connection = ServerConnection(settings, keyring_store, server, parent=self)
+        self.servers = ServerPool(self.connection, settings, keyring_store, self)
+        """The window's servers: its own (``connection``) and further remote ones."""
         self.recordings = RecordingsController(self.connection, recorder_factory, self)
+        self.recordings.servers = self.servers
+        self.servers_dialog: ServersDialog | None = None
+        """File → Servers… while it is open."""
         self.demo = DemoParticipants(self)
         self.first_run = FirstRun(self.connection, settings, self.demo, self)
         self.user_actions = WindowActions(self)
@@ -131,6 +139,8 @@ class MainWindow(QMainWindow):
             lambda: self.panel.storage,
         )
         self.panel.storage_header.addWidget(self.profiles)
+        self.server_chooser = ServerChooser(self.servers)
+        self.panel.server_header.addWidget(self.server_chooser)
         scroll = QScrollArea()
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
@@ -154,6 +164,7 @@ class MainWindow(QMainWindow):
         acts, view = self.user_actions, self.recordings_view
         for action, slot in (
             (acts.settings, self.on_settings),
+            (acts.servers, self.on_servers),
             (acts.quit, self.close),
             (acts.start, self.on_start_clicked),
             (acts.stop, self.on_stop),
@@ -176,7 +187,7 @@ class MainWindow(QMainWindow):
         view.selection_changed.connect(self._update_row_actions)
         self.recordings.attachment_changed.connect(self._update_row_actions)
         self._update_row_actions()
-        for source in (self.connection, self.recordings, self.demo, self.first_run):
+        for source in (self.connection, self.servers, self.recordings, self.demo, self.first_run):
             source.message.connect(self.log_event)
         self.first_run.hint_changed.connect(view.table.set_hint)
         view.table.set_hint(self.first_run.hint())
@@ -230,7 +241,9 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.event_dock], [150], Qt.Orientation.Vertical)
         # The keyring may wait for the operator to unlock it: never hold up the window.
         spawn(self.keyring.probe())
-        if await self.connection.connect_server():  # a server that may already record
+        may_record = await self.connection.connect_server()  # remote or reattached
+        await self.servers.connect_others()
+        if may_record or self.servers.others():
             await self.recordings.reattach()
         return await self._closed
 
@@ -276,6 +289,7 @@ class MainWindow(QMainWindow):
         await self.demo.stop()
         self.save_settings()
         await self.connection.leave(keep_recording=self.recordings.background)
+        await self.servers.aclose()
         self.settings.sync()
         return True
 
@@ -298,16 +312,18 @@ class MainWindow(QMainWindow):
         """Start one recording; on failure show the error dialog. Returns the recording id,
         None when none was started. An empty channel of the built-in server's sandbox first
         offers demo participants (``gui/first_run.py``)."""
-        if self.connection.url is None:
-            self.log_event(self.tr("No recording server is available."), error=True)
-            return None
         self.panel.set_busy(True)
         try:
-            if not await self.first_run.before_start(request):  # an empty channel: asks
+            connection = await self.servers.choose(self.server_chooser.chosen())
+            if connection is None or connection.url is None:
+                self.log_event(self.tr("No recording server is available."), error=True)
+                return None
+            own = connection is self.connection  # the first-run offer is the built-in's
+            if own and not await self.first_run.before_start(request):  # an empty channel
                 return None
             self.save_settings()
             self.first_run.recording_started()
-            started = await self.recordings.start(request)
+            started = await self.recordings.start(request, connection)
         finally:
             self.panel.set_busy(False)
         if started.failure is not None:
@@ -476,6 +492,16 @@ class MainWindow(QMainWindow):
         finally:
             self.settings_dialog = None
         self.log_event(self.tr("Settings saved; a new server choice applies at the next start."))
+
+    @async_slot()
+    async def on_servers(self) -> None:
+        """The servers the window holds, their loads; add or remove a remote one."""
+        dialog = ServersDialog(self.servers, self)
+        self.servers_dialog = dialog
+        try:
+            await ask(dialog)
+        finally:
+            self.servers_dialog = None
 
     def on_about(self) -> None:
         """The about box, with where the settings are."""

@@ -38,6 +38,7 @@ from gui.models.recordings import (
     thumbnail,
 )
 from gui.server_connection import ServerConnection
+from gui.server_pool import ServerPool
 from gui.tasks import spawn
 from gui.widgets.rate_plot import PLOT_SECONDS
 
@@ -81,6 +82,10 @@ class RecordingsController(QObject):
     ) -> None:
         super().__init__(parent)
         self.connection = connection
+        """The window's own server (the servers' first)."""
+        self.servers: ServerPool | None = None
+        """The window's servers, its own and further remote ones, when it holds several
+        (set by the window); without it every recording is on :attr:`connection`."""
         self.recorder_factory = recorder_factory
         """Makes a recorder: ``(observer, server=URL, token=TOKEN) -> CloudRecorder``."""
         self.model = RecordingsModel(self)
@@ -146,19 +151,33 @@ class RecordingsController(QObject):
         return self._background
 
     # ------------------------------------------------------------------ commands
-    def _new_recorder(self) -> CloudRecorder:
+    def connection_of(self, rid: str) -> ServerConnection:
+        """The connection of the server recording ``rid`` runs on."""
+        row = self.model.row(rid)
+        if row is not None and row.server and self.servers is not None:
+            found = self.servers.get(row.server)
+            if found is not None:
+                return found
+        return self.connection
+
+    def _new_recorder(self, connection: ServerConnection) -> CloudRecorder:
         recorder = self.recorder_factory(
-            self.observer, server=self.connection.url, token=self.connection.token
+            self.observer, server=connection.url, token=connection.token
         )
         self._recorders[recorder.recording_id] = recorder
         return recorder
 
-    async def start(self, request: StartRequest) -> Started:
-        """Start one recording in a new row; a failure is on the row and returned."""
-        recorder = self._new_recorder()
+    async def start(
+        self, request: StartRequest, connection: ServerConnection | None = None
+    ) -> Started:
+        """Start one recording in a new row, on ``connection``'s server (the window's own
+        by default); a failure is on the row and returned."""
+        connection = connection or self.connection
+        recorder = self._new_recorder(connection)
         rid = recorder.recording_id
         self._requests[rid] = request
-        self.model.add(RecordingRow(rid, request.channel, storage=request.storage))
+        server = connection.remote_url or ""
+        self.model.add(RecordingRow(rid, request.channel, storage=request.storage, server=server))
         self.attachment_changed.emit()
         self._log(
             translate("MainWindow", "Starting a recording of channel {0}").format(request.channel)
@@ -280,11 +299,20 @@ class RecordingsController(QObject):
         task.add_done_callback(self._tasks.discard)
 
     async def reattach(self) -> None:
-        """Show again the recordings the server still runs or still uploads."""
-        if self.connection.url is None:
+        """Show again the recordings the servers still run or still upload."""
+        servers = self.servers.connections() if self.servers is not None else [self.connection]
+        for connection in servers:
+            await self._reattach_to(connection)
+        self._poll_snapshots()
+        self._poll_details()
+        self.attachment_changed.emit()
+
+    async def _reattach_to(self, connection: ServerConnection) -> None:
+        if connection.url is None:
             return
+        server = connection.remote_url or ""
         try:
-            listed = await self.connection.recordings()
+            listed = await connection.recordings()
         except CloudRecordingError as exc:
             self._log(
                 translate("MainWindow", "Cannot list the server's recordings: {0}").format(exc),
@@ -297,15 +325,16 @@ class RecordingsController(QObject):
             if item["sid"] in known:
                 continue
             if item.get("finished"):
-                self._add_finished(item)
+                self._add_finished(item, server)
                 continue
-            recorder = self._new_recorder()
+            recorder = self._new_recorder(connection)
             rid = recorder.recording_id
             self.model.add(
                 RecordingRow(
                     rid,
                     item["cname"],
                     sid=item["sid"],
+                    server=server,
                     playlist=item.get("fileList") or "",
                     files_at=item.get("location") or "",
                 )
@@ -322,11 +351,8 @@ class RecordingsController(QObject):
                     item["cname"]
                 )
             )
-        self._poll_snapshots()
-        self._poll_details()
-        self.attachment_changed.emit()
 
-    def _add_finished(self, item: dict[str, Any]) -> None:
+    def _add_finished(self, item: dict[str, Any], server: str = "") -> None:
         """A row for a recording the server finished before this window saw it end (a
         restarted window): no recorder to attach, but its files can be found, played,
         copied and measured."""
@@ -336,6 +362,7 @@ class RecordingsController(QObject):
             item["cname"],
             state=RowState.UPLOADED if uploaded else RowState.STOPPED,
             sid=item["sid"],
+            server=server,
             playlist=item.get("fileList") or "",
             files_at=item.get("location") or "",
             progress=100 if uploaded else None,
@@ -380,7 +407,7 @@ class RecordingsController(QObject):
                 ended = self.model.row(rid)
                 ended_before = ended is not None and _final(ended.state)
                 try:
-                    item = await self.connection.recording(sid)
+                    item = await self.connection_of(rid).recording(sid)
                 except CloudRecordingError:
                     continue  # a lost server is reported elsewhere; asked again next time
                 if ended_before:  # read after it ended: these are its last figures
@@ -397,7 +424,7 @@ class RecordingsController(QObject):
         """The recording's newest composed picture in its row (the server's ``preview``):
         the row's thumbnail and the selected recording's live view."""
         try:
-            picture = await self.connection.preview(sid, etag)
+            picture = await self.connection_of(rid).preview(sid, etag)
         except CloudRecordingError:
             return  # none now (audio only, not composing yet); asked again next time
         if picture is None:
@@ -489,7 +516,7 @@ class RecordingsController(QObject):
                 row = self.model.row(rid)
                 etag = f'"{row.snapshot_name}"' if row is not None and row.snapshot_name else None
                 try:
-                    shot = await self.connection.snapshot(sid, etag)
+                    shot = await self.connection_of(rid).snapshot(sid, etag)
                 except CloudRecordingError:
                     continue  # 404 until its first snapshot; a lost server is reported elsewhere
                 if shot is None:

@@ -44,6 +44,9 @@ translate = QCoreApplication.translate
 
 HEALTH_INTERVAL_MS = 5000
 
+_UP = (ServerState.RUNNING, ServerState.DETACHED)
+"""States of a server that answers."""
+
 
 def user_grants(settings: AppSettings) -> tuple[tuple[Path, ...], tuple[str, ...]]:
     """The storage roots and endpoint hosts the window's embedded server gets.
@@ -85,16 +88,23 @@ class ServerConnection(QObject):
         self,
         settings: AppSettings,
         keyring_store: KeyringStore,
-        server: EmbeddedServer,
+        server: EmbeddedServer | None,
         *,
+        remote_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.settings = settings
         self.keyring = keyring_store
-        self.server = server
-        """The embedded server process (started or not)."""
+        self._server = server
+        """The embedded server process (started or not); None for a connection to one of
+        the further remote servers."""
+        self.remote_url = remote_url.rstrip("/") if remote_url else None
+        """Set for a connection to one of the further remote servers of the settings
+        (``AppSettings.other_servers``): it talks to that one, whatever the server choice."""
+        self.cpu_share: float | None = None
+        """The server's CPU use between its last two status reports (1.0: one core)."""
         self._transport = transport  # tests pass httpx.MockTransport
         self._url: str | None = None
         self._token: str | None = None
@@ -111,6 +121,13 @@ class ServerConnection(QObject):
         self.health.timeout.connect(self._on_health_tick)
 
     # ------------------------------------------------------------------ what is known
+    @property
+    def server(self) -> EmbeddedServer:
+        """The embedded server process this connection may start (not for a further
+        remote server's connection)."""
+        assert self._server is not None, "a further remote server has no embedded server"
+        return self._server
+
     @property
     def url(self) -> str | None:
         """The server's base URL, None while there is none."""
@@ -133,7 +150,17 @@ class ServerConnection(QObject):
     @property
     def embedded(self) -> bool:
         """True for an embedded server (this window's or a reattached one), else remote."""
+        if self.remote_url is not None:
+            return False
         return self._owns_server or not self.settings.server().remote
+
+    @property
+    def load(self) -> tuple[int, float] | None:
+        """(recordings it runs, CPU share) from its last status report; None while it is
+        not reachable or sent none (an older server)."""
+        if self._last_status is None or self._state not in _UP:
+            return None
+        return int(self._last_status.get("activeRecordings", 0)), self.cpu_share or 0.0
 
     @property
     def webhooks_started(self) -> tuple[str, ...]:
@@ -165,6 +192,7 @@ class ServerConnection(QObject):
         self._url = url.rstrip("/") if url else None
         self._token = token
         self._last_status = None
+        self.cpu_share = None
         self._owns_server = owned
         self._closed = False
         self._set_state(self._state)
@@ -182,14 +210,12 @@ class ServerConnection(QObject):
 
         True when the server may already hold recordings to show (remote, reattached).
         """
+        if self.remote_url is not None:
+            await self.connect_remote(self.remote_url)
+            return True
         choice = self.settings.server()
         if choice.remote and choice.url:
-            url = choice.url.rstrip("/")
-            self.use(url, await self.keyring.get(server_entry(url)), owned=False)
-            self._set_state(ServerState.STARTING)
-            self._log(translate("MainWindow", "Using the remote server {0}").format(url))
-            await self.check_health()
-            self.health.start()
+            await self.connect_remote(choice.url.rstrip("/"))
             return True
         left = self.settings.embedded_server()
         if left is not None:
@@ -210,6 +236,14 @@ class ServerConnection(QObject):
             self.settings.set_embedded_server(None)
         await self.start_embedded()
         return False
+
+    async def connect_remote(self, url: str) -> None:
+        """Talk to the remote server at ``url`` (its token from the keyring) and watch it."""
+        self.use(url, await self.keyring.get(server_entry(url)), owned=False)
+        self._set_state(ServerState.STARTING)
+        self._log(translate("MainWindow", "Using the remote server {0}").format(url))
+        await self.check_health()
+        self.health.start()
 
     async def start_embedded(self) -> None:
         """Start this window's embedded server and watch it."""
@@ -283,6 +317,12 @@ class ServerConnection(QObject):
             status = await client.status()
         except CloudRecordingError:
             return  # an older server or Agora's service: the bar keeps the window's counts
+        last = self._last_status
+        if last is not None and "cpuSeconds" in status and "cpuSeconds" in last:
+            clock = float(status["monotonic"]) - float(last["monotonic"])
+            if clock > 0:
+                used = float(status["cpuSeconds"]) - float(last["cpuSeconds"])
+                self.cpu_share = max(0.0, used / clock)
         self._last_status = status
         self.status_received.emit(status)
 

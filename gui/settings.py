@@ -215,6 +215,20 @@ class AppSettings:
         self._s.setValue("server/remote", "true" if choice.remote else "false")
         self._s.setValue("server/url", choice.url)
 
+    def other_servers(self) -> list[str]:
+        """Base URLs of the further remote servers the window holds beside its own one
+        (their tokens are in the keyring; docs/gui.md, "Many servers")."""
+        data = self._json("server/others", [])
+        urls = (
+            [u.rstrip("/") for u in data if isinstance(u, str) and u.strip()]
+            if isinstance(data, list)
+            else []
+        )
+        return list(dict.fromkeys(urls))
+
+    def set_other_servers(self, urls: list[str]) -> None:
+        self._set_json("server/others", list(dict.fromkeys(u.rstrip("/") for u in urls)))
+
     def embedded_server(self) -> tuple[str, int] | None:
         """URL and pid of an embedded server left running for background recordings."""
         data = self._json("server/embedded", None)

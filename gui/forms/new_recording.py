@@ -205,6 +205,8 @@ class NewRecordingPanel(QWidget):
         self.general_error.setWordWrap(True)
         self.general_error.setVisible(False)
         layout.addWidget(self.general_error)
+        self.server_header = QVBoxLayout()  # the window's server chooser goes here
+        layout.addLayout(self.server_header)
         self.start_button = QPushButton(self.tr("Start recording"))
         self.start_button.setObjectName("start_button")
         self.start_button.setDefault(True)

@@ -91,6 +91,9 @@ class RecordingRow:
     sid: str = ""
     """The server's id of the recording, which its files are named with; empty until
     the server gave one."""
+    server: str = ""
+    """The base URL of the further remote server it runs on (``AppSettings.other_servers``);
+    empty for the window's own server."""
     files_at: str = ""
     """Where the recording's files are, as the server says (``location`` of
     ``/v1/cloudrec/recordings/{sid}``): a local folder or the URL of a bucket prefix."""

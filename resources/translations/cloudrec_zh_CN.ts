@@ -482,101 +482,106 @@
     </message>
     <message>
         <location filename="../../gui/actions.py" line="32"/>
+        <source>Se&amp;rvers…</source>
+        <translation>服务器(&amp;R)…</translation>
+    </message>
+    <message>
+        <location filename="../../gui/actions.py" line="33"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="33"/>
+        <location filename="../../gui/actions.py" line="34"/>
         <source>&amp;Start recording</source>
         <translation>开始录制(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="34"/>
+        <location filename="../../gui/actions.py" line="35"/>
         <source>S&amp;top</source>
         <translation>停止(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="36"/>
+        <location filename="../../gui/actions.py" line="37"/>
         <source>&amp;Release (keep recording in background)</source>
         <translation>释放(&amp;R)（后台继续录制）</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="38"/>
+        <location filename="../../gui/actions.py" line="39"/>
         <source>Release and &amp;cancel</source>
         <translation>释放并取消(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="39"/>
+        <location filename="../../gui/actions.py" line="40"/>
         <source>Open &amp;folder</source>
         <translation>打开文件夹(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="40"/>
+        <location filename="../../gui/actions.py" line="41"/>
         <source>&amp;Play</source>
         <translation>播放(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="41"/>
+        <location filename="../../gui/actions.py" line="42"/>
         <source>&amp;Copy playlist location</source>
         <translation>复制播放列表地址(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="42"/>
+        <location filename="../../gui/actions.py" line="43"/>
         <source>Do&amp;wnload…</source>
         <translation>下载(&amp;W)…</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="43"/>
+        <location filename="../../gui/actions.py" line="44"/>
         <source>Start &amp;demo participants…</source>
         <translation>启动演示参与者(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="44"/>
+        <location filename="../../gui/actions.py" line="45"/>
         <source>Stop demo participants</source>
         <translation>停止演示参与者</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="45"/>
+        <location filename="../../gui/actions.py" line="46"/>
         <source>&amp;About cloudrec</source>
         <translation>关于 cloudrec(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="60"/>
+        <location filename="../../gui/actions.py" line="61"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="64"/>
+        <location filename="../../gui/actions.py" line="66"/>
         <source>&amp;Recordings</source>
         <translation>录制(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="71"/>
+        <location filename="../../gui/actions.py" line="73"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="72"/>
+        <location filename="../../gui/actions.py" line="74"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="98"/>
+        <location filename="../../gui/main_window.py" line="106"/>
         <source>Event log</source>
         <translation>事件日志</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="404"/>
+        <location filename="../../gui/main_window.py" line="420"/>
         <source>Download failed: {0}</source>
         <translation>下载失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="407"/>
+        <location filename="../../gui/main_window.py" line="423"/>
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="416"/>
+        <location filename="../../gui/main_window.py" line="432"/>
         <source>Downloaded {0} files ({1}) into {2}</source>
         <translation>已下载 {0} 个文件（{1}）到 {2}</translation>
     </message>
@@ -696,139 +701,139 @@
         <translation>；最近送达：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="190"/>
+        <location filename="../../gui/server_connection.py" line="244"/>
         <source>Using the remote server {0}</source>
         <translation>使用远程服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="203"/>
+        <location filename="../../gui/server_connection.py" line="229"/>
         <source>Reattached to the embedded server {0} left recording in the background</source>
         <translation>已重新连接在后台录制的内置服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="289"/>
+        <location filename="../../gui/recordings_controller.py" line="318"/>
         <source>Cannot list the server&apos;s recordings: {0}</source>
         <translation>无法列出服务器上的录制：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="320"/>
+        <location filename="../../gui/recordings_controller.py" line="350"/>
         <source>Reattached to the recording of channel {0}</source>
         <translation>已重新连接到频道 {0} 的录制</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="217"/>
+        <location filename="../../gui/server_connection.py" line="251"/>
         <source>Starting the embedded server…</source>
         <translation>正在启动内置服务器…</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="222"/>
+        <location filename="../../gui/server_connection.py" line="256"/>
         <source>Webhook endpoint left out: {0}</source>
         <translation>已略过 Webhook 端点：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="232"/>
+        <location filename="../../gui/server_connection.py" line="266"/>
         <source>The embedded server did not start: {0}</source>
         <translation>内置服务器未能启动：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="240"/>
+        <location filename="../../gui/server_connection.py" line="274"/>
         <source>Embedded server running at {0}</source>
         <translation>内置服务器运行于 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="264"/>
+        <location filename="../../gui/server_connection.py" line="298"/>
         <source>The embedded server exited (code {0})</source>
         <translation>内置服务器已退出（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="328"/>
-        <location filename="../../gui/server_connection.py" line="354"/>
+        <location filename="../../gui/server_connection.py" line="368"/>
+        <location filename="../../gui/server_connection.py" line="394"/>
         <source>no recording server is available</source>
         <translation>没有可用的录制服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="403"/>
+        <location filename="../../gui/server_connection.py" line="443"/>
         <source>The embedded server keeps recording in the background.</source>
         <translation>内置服务器在后台继续录制。</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="419"/>
+        <location filename="../../gui/server_connection.py" line="459"/>
         <source>The server cannot stop by itself: {0}</source>
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="302"/>
-        <location filename="../../gui/main_window.py" line="454"/>
+        <location filename="../../gui/main_window.py" line="319"/>
+        <location filename="../../gui/main_window.py" line="470"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="163"/>
+        <location filename="../../gui/recordings_controller.py" line="183"/>
         <source>Starting a recording of channel {0}</source>
         <translation>开始录制频道 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="182"/>
+        <location filename="../../gui/recordings_controller.py" line="202"/>
         <source>Start failed: {0}</source>
         <translation>启动失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="341"/>
+        <location filename="../../gui/recordings_controller.py" line="369"/>
         <source>finished before this window started</source>
         <translation>在本窗口启动前已结束</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="534"/>
+        <location filename="../../gui/recordings_controller.py" line="577"/>
         <source>Fatal error in recording {0}: {1}</source>
         <translation>录制 {0} 发生严重错误：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="526"/>
+        <location filename="../../gui/recordings_controller.py" line="569"/>
         <source>Recorder failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的录制组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="528"/>
+        <location filename="../../gui/recordings_controller.py" line="571"/>
         <source>Uploader failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的上传组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="238"/>
+        <location filename="../../gui/recordings_controller.py" line="258"/>
         <source>Release failed: {0}</source>
         <translation>释放失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="216"/>
+        <location filename="../../gui/recordings_controller.py" line="236"/>
         <source>Update failed: {0}</source>
         <translation>更新失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="219"/>
+        <location filename="../../gui/recordings_controller.py" line="239"/>
         <source>subscription updated</source>
         <translation>订阅已更新</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="221"/>
+        <location filename="../../gui/recordings_controller.py" line="241"/>
         <source>Updated whom the recording takes: {0}</source>
         <translation>已更新录制的对象：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="222"/>
+        <location filename="../../gui/recordings_controller.py" line="242"/>
         <source>everyone</source>
         <translation>所有人</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="245"/>
+        <location filename="../../gui/recordings_controller.py" line="265"/>
         <source>released; recording on</source>
         <translation>已释放；继续录制</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="256"/>
+        <location filename="../../gui/recordings_controller.py" line="276"/>
         <source>released and cancelled</source>
         <translation>已释放并取消</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="258"/>
+        <location filename="../../gui/recordings_controller.py" line="278"/>
         <source>released</source>
         <translation>已释放</translation>
     </message>
@@ -848,7 +853,7 @@
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="478"/>
+        <location filename="../../gui/main_window.py" line="494"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>
@@ -896,6 +901,26 @@
         <location filename="../../gui/widgets/rate_plot.py" line="86"/>
         <source>backlog {0}</source>
         <translation>积压 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/server_pool.py" line="95"/>
+        <source>This computer (built-in server)</source>
+        <translation>本机（内置服务器）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/server_pool.py" line="101"/>
+        <source>recordings: {0}, CPU {1:.0f} %</source>
+        <translation>录制数：{0}，CPU {1:.0f} %</translation>
+    </message>
+    <message>
+        <location filename="../../gui/server_pool.py" line="129"/>
+        <source>server URL: {0} is not an http:// or https:// URL</source>
+        <translation>服务器 URL：{0} 不是 http:// 或 https:// 地址</translation>
+    </message>
+    <message>
+        <location filename="../../gui/server_pool.py" line="135"/>
+        <source>server URL: the window holds {0} already</source>
+        <translation>服务器 URL：窗口中已有 {0}</translation>
     </message>
 </context>
 <context>
@@ -956,57 +981,57 @@
         <translation>存储</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="208"/>
+        <location filename="../../gui/forms/new_recording.py" line="210"/>
         <source>Start recording</source>
         <translation>开始录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="225"/>
+        <location filename="../../gui/forms/new_recording.py" line="227"/>
         <source>not needed for the sandbox app</source>
         <translation>沙盒应用无需 Token</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="227"/>
+        <location filename="../../gui/forms/new_recording.py" line="229"/>
         <source>32 hexadecimal characters; the sandbox app needs no token.</source>
         <translation>32 个十六进制字符；沙盒应用无需 Token。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="228"/>
+        <location filename="../../gui/forms/new_recording.py" line="230"/>
         <source>The channel to record (1 to 64 bytes).</source>
         <translation>要录制的频道（1 到 64 字节）。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="229"/>
+        <location filename="../../gui/forms/new_recording.py" line="231"/>
         <source>AccessToken2 of the recorder, for apps with a certificate.</source>
         <translation>录制端的 AccessToken2，用于启用了 App 证书的应用。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="231"/>
+        <location filename="../../gui/forms/new_recording.py" line="233"/>
         <source>The recorder&apos;s own uid in the channel: 1 to 4294967295, unique in the channel.</source>
         <translation>录制端在频道内的 uid：1 到 4294967295，在频道内唯一。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="269"/>
+        <location filename="../../gui/forms/new_recording.py" line="271"/>
         <source>off</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="270"/>
+        <location filename="../../gui/forms/new_recording.py" line="272"/>
         <source> s</source>
         <translation> 秒</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="273"/>
+        <location filename="../../gui/forms/new_recording.py" line="275"/>
         <source>A JPEG snapshot of the composed picture every this many seconds (1 to 3600), stored beside the playlist and shown in the list of recordings; off: none. Not for audio-only recordings (Agora&apos;s snapshotConfig)</source>
         <translation>每隔这么多秒对合成画面截图一次（JPEG，1 到 3600 秒），与播放列表存放在一起，并显示在录制列表中；关闭：不截图。纯音频录制不可截图（Agora 的 snapshotConfig）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="290"/>
+        <location filename="../../gui/forms/new_recording.py" line="292"/>
         <source>Snapshot every</source>
         <translation>截图间隔</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="440"/>
+        <location filename="../../gui/forms/new_recording.py" line="442"/>
         <source>recommended: {0} kbps</source>
         <translation>推荐：{0} Kbps</translation>
     </message>
@@ -1059,67 +1084,67 @@
         <translation>已释放</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="221"/>
+        <location filename="../../gui/models/recordings.py" line="224"/>
         <source>{0} kb/s</source>
         <translation>{0} kb/s</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="224"/>
+        <location filename="../../gui/models/recordings.py" line="227"/>
         <source>{0}, {1} dropped</source>
         <translation>{0}，丢弃 {1}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="243"/>
+        <location filename="../../gui/models/recordings.py" line="246"/>
         <source>Channel</source>
         <translation>频道</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="244"/>
+        <location filename="../../gui/models/recordings.py" line="247"/>
         <source>Recording ID</source>
         <translation>录制 ID</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="245"/>
+        <location filename="../../gui/models/recordings.py" line="248"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="246"/>
+        <location filename="../../gui/models/recordings.py" line="249"/>
         <source>Duration</source>
         <translation>时长</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="247"/>
+        <location filename="../../gui/models/recordings.py" line="250"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="248"/>
+        <location filename="../../gui/models/recordings.py" line="251"/>
         <source>Upload</source>
         <translation>上传</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="249"/>
+        <location filename="../../gui/models/recordings.py" line="252"/>
         <source>Output</source>
         <translation>输出</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="250"/>
+        <location filename="../../gui/models/recordings.py" line="253"/>
         <source>Last event</source>
         <translation>最近事件</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="292"/>
+        <location filename="../../gui/models/recordings.py" line="295"/>
         <source>Latest snapshot: {0}</source>
         <translation>最新截图：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="298"/>
+        <location filename="../../gui/models/recordings.py" line="301"/>
         <source>Files are named with {0}; the window&apos;s id is {1}</source>
         <translation>文件以 {0} 命名；本窗口的 ID 是 {1}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="315"/>
+        <location filename="../../gui/models/recordings.py" line="318"/>
         <source>{0}/{1} slices</source>
         <translation>{0}/{1} 个切片</translation>
     </message>
@@ -1182,6 +1207,67 @@
         <location filename="../../gui/dialogs/roster_dialog.py" line="145"/>
         <source>Nobody is in the channel now.</source>
         <translation>当前频道内没有用户。</translation>
+    </message>
+</context>
+<context>
+    <name>ServerChooser</name>
+    <message>
+        <location filename="../../gui/widgets/server_chooser.py" line="26"/>
+        <source>Record on</source>
+        <translation>录制服务器</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/server_chooser.py" line="31"/>
+        <source>Least loaded: the server with the fewest recordings (then the least CPU), its load read when the recording starts.</source>
+        <translation>负载最低：录制数最少（其次 CPU 占用最低）的服务器，负载在开始录制时读取。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/server_chooser.py" line="44"/>
+        <source>Least loaded</source>
+        <translation>负载最低</translation>
+    </message>
+</context>
+<context>
+    <name>ServersDialog</name>
+    <message>
+        <location filename="../../gui/dialogs/servers_dialog.py" line="37"/>
+        <source>Recording servers</source>
+        <translation>录制服务器</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/servers_dialog.py" line="42"/>
+        <source>Server</source>
+        <translation>服务器</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/servers_dialog.py" line="42"/>
+        <source>Load</source>
+        <translation>负载</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/servers_dialog.py" line="49"/>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/servers_dialog.py" line="65"/>
+        <source>the server&apos;s bearer token (kept in the keyring)</source>
+        <translation>服务器的 Bearer 令牌（保存在密钥环中）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/servers_dialog.py" line="66"/>
+        <source>URL</source>
+        <translation>URL</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/servers_dialog.py" line="67"/>
+        <source>Token</source>
+        <translation>Token</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/servers_dialog.py" line="75"/>
+        <source>Add server</source>
+        <translation>添加服务器</translation>
     </message>
 </context>
 <context>
