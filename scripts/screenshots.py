@@ -1,7 +1,9 @@
 """Screenshots of an operator's first recording (docs/screenshots/), taken as a user
 would go: the window on its embedded defaults (built-in server, sandbox app, channel
 ``demo``, the server's own folder), Start, accept the offer of demo participants, 20 s
-of recording with the live picture selected, Stop, the recording found on disk.
+of recording with the live picture selected, Stop, the recording found on disk; then
+File > Servers... with a second server added and the "Record on" chooser it brings.
+``--zh`` takes them with the Chinese translation (``*-zh.png``).
 
 The window is the real one (the embedded server, ``cloudrec bots``, the OS keyring);
 only the clicks are made by this script. Run it under an X server with a D-Bus
@@ -22,13 +24,15 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 RECORD_SECONDS = 20.0
+SUFFIX = "-en"
+"""The file names' language part: ``-en``, or ``-zh`` with ``--zh``."""
 
 
 async def until(condition: Callable[[], object], timeout: float, what: str) -> None:
@@ -56,14 +60,14 @@ async def drive(window: object, out: Path) -> int:
 
     run = asyncio.ensure_future(window.run())
     await until(lambda: window.connection.url is not None, 60, "the embedded server's start")
-    await shot("first-run-en.png")
+    await shot(f"first-run{SUFFIX}.png")
 
     start = asyncio.ensure_future(window.on_start_clicked())
     await until(
         lambda: window.findChild(QMessageBox, "demo_offer") is not None, 20, "the demo offer"
     )
     offer = window.findChild(QMessageBox, "demo_offer")
-    await shot("demo-offer-en.png")
+    await shot(f"demo-offer{SUFFIX}.png")
     offer.participants_button.click()  # type: ignore[union-attr]
     await start
     model = window.recordings.model
@@ -75,21 +79,54 @@ async def drive(window: object, out: Path) -> int:
     await until(recording, 60, "the recording")
     window.recordings_view.table.selectRow(0)
     await asyncio.sleep(RECORD_SECONDS)
-    await shot("recording-live-en.png")
+    await shot(f"recording-live{SUFFIX}.png")
 
     await window.on_stop()
     await until(lambda: model.row_at(0).state is RowState.UPLOADED, 60, "the upload")  # type: ignore[union-attr]
     await window.demo.stop()
     window.recordings_view.table.selectRow(0)
-    await shot("recording-found-en.png")
+    await shot(f"recording-found{SUFFIX}.png")
     row = model.row_at(0)
     assert row is not None
     print(f"screenshots: the recording is {row.location} ({row.slices_stored} slices)")
+    await servers(window, shot)
     window.close()
     return int(await run)
 
 
+async def servers(window: object, shot: Callable[[str], Awaitable[None]]) -> None:
+    """File > Servers...: a second server (a ``cloudrec server`` of its own, standing in
+    for a remote one) added with its URL and token, then the chooser above Start."""
+    from core.sdk.embedded import EmbeddedServer
+    from gui.main_window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    other = EmbeddedServer(Path(tempfile.mkdtemp(prefix="cloudrec-screenshots-remote-")))
+    await other.start()
+    try:
+        opened = asyncio.ensure_future(window.on_servers())
+        await until(lambda: window.servers_dialog is not None, 10, "the servers dialog")
+        dialog = window.servers_dialog
+        assert dialog is not None
+        dialog.url.setText(other.url)
+        dialog.token.setText(other.token)
+        await dialog.on_add()
+        (added,) = window.servers.others()
+        await until(lambda: added.load is not None, 20, "the second server's load")
+        await shot(f"servers{SUFFIX}.png")
+        dialog.reject()
+        await opened
+        await shot(f"servers-chooser{SUFFIX}.png")
+        await window.servers.remove(other.url)
+    finally:
+        await other.stop()
+
+
 def main(argv: list[str]) -> int:
+    global SUFFIX
+    chinese = "--zh" in argv
+    argv = [a for a in argv if a != "--zh"]
+    SUFFIX = "-zh" if chinese else "-en"
     out = Path(argv[1] if len(argv) > 1 else "docs/screenshots").resolve()
     out.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="cloudrec-screenshots-"))
@@ -104,12 +141,18 @@ def main(argv: list[str]) -> int:
     from gui.main_window import MainWindow
     from gui.settings import AppSettings
 
+    from gui.app import install_translators
+
     app = QApplication(argv)
+    if chinese:
+        install_translators(app, "zh_CN")
     app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     settings = AppSettings(QSettings(str(home / "settings.ini"), QSettings.Format.IniFormat))
-    window = MainWindow(settings, KeyringStore())
+    if chinese:
+        settings.set_language("zh_CN")
+    window = MainWindow(settings, KeyringStore(), chinese=chinese)
     window.resize(1400, 900)
     window.show()
     with loop:

@@ -15,6 +15,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -205,13 +206,17 @@ class NewRecordingPanel(QWidget):
         self.general_error.setWordWrap(True)
         self.general_error.setVisible(False)
         layout.addWidget(self.general_error)
-        self.server_header = QVBoxLayout()  # the window's server chooser goes here
-        layout.addLayout(self.server_header)
+        # the window's server chooser goes beside Start, on its row: a row more would
+        # push Start below the fold of a Chinese panel
+        start_row = QHBoxLayout()
+        self.server_header = QHBoxLayout()
+        start_row.addLayout(self.server_header)
         self.start_button = QPushButton(self.tr("Start recording"))
         self.start_button.setObjectName("start_button")
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start_requested.emit)
-        layout.addWidget(self.start_button)
+        start_row.addWidget(self.start_button, 1)
+        layout.addLayout(start_row)
 
         for form in (self.recording_form, self.transcoding_form, self.storage_form):
             form.changed.connect(self.revalidate)

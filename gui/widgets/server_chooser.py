@@ -32,6 +32,11 @@ class ServerChooser(QWidget):
                 "its load read when the recording starts."
             )
         )
+        # the entries are long (a URL and its load): they must not widen the panel
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.combo.setMinimumContentsLength(14)
         layout.addWidget(self.combo, 1)
         pool.changed.connect(self.refresh)
         self.refresh()
