@@ -144,8 +144,17 @@ class MainWindow(QMainWindow):
         scroll = QScrollArea()
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(440)
-        splitter.addWidget(scroll)
+        # as wide as the form needs beside its vertical scroll bar: no horizontal one
+        needed = (
+            self.panel.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+        )
+        scroll.setMinimumWidth(max(440, needed + 2 * scroll.frameWidth()))
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(scroll, 1)
+        left_layout.addWidget(self.panel.start_bar)  # always in sight, under the form
+        splitter.addWidget(left)
 
         right = QSplitter(Qt.Orientation.Vertical)
         self.preview_panel = PreviewPanel(self.settings.preview_users())

@@ -137,11 +137,10 @@ def main(argv: list[str]) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from gui.app import install_translators
     from gui.keyring_store import KeyringStore
     from gui.main_window import MainWindow
     from gui.settings import AppSettings
-
-    from gui.app import install_translators
 
     app = QApplication(argv)
     if chinese:

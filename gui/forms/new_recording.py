@@ -206,9 +206,12 @@ class NewRecordingPanel(QWidget):
         self.general_error.setWordWrap(True)
         self.general_error.setVisible(False)
         layout.addWidget(self.general_error)
-        # the window's server chooser goes beside Start, on its row: a row more would
-        # push Start below the fold of a Chinese panel
-        start_row = QHBoxLayout()
+        # Start (with the window's server chooser beside it) is a bar of its own, which
+        # the window keeps under the scrolled form: at the default window size the
+        # form is taller than its column, and a first-time user must see Start.
+        self.start_bar = QWidget()
+        start_row = QHBoxLayout(self.start_bar)
+        start_row.setContentsMargins(0, 0, 0, 0)
         self.server_header = QHBoxLayout()
         start_row.addLayout(self.server_header)
         self.start_button = QPushButton(self.tr("Start recording"))
@@ -216,7 +219,6 @@ class NewRecordingPanel(QWidget):
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start_requested.emit)
         start_row.addWidget(self.start_button, 1)
-        layout.addLayout(start_row)
 
         for form in (self.recording_form, self.transcoding_form, self.storage_form):
             form.changed.connect(self.revalidate)

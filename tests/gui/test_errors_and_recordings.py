@@ -19,6 +19,7 @@ from gui.dialogs.error_dialog import ErrorDialog, RemedyAction
 from gui.keyring_store import EMBEDDED_SERVER_ENTRY, SERVICE
 from gui.models.recordings import PROGRESS_ROLE, RecordingsModel, RowState, recording_size
 from gui.widgets.event_log import ERROR_COLOUR, EventLog
+from gui.widgets.progress_delegate import bar_text
 from tests.helpers import wait_until
 
 from .conftest import FakeRecorderFactory, FakeServer, ScopedSecretService
@@ -81,6 +82,10 @@ async def test_callbacks_drive_the_row(window: Any, recorder_factory: FakeRecord
     index = model.index(0, RecordingsModel.UPLOAD)
     assert model.data(index, PROGRESS_ROLE) == 40
     assert model.data(index) == "40%"
+    assert bar_text(index) == "40%"
+    model.update(rid, slices_kept=6, slices_stored=5)  # the server's figures
+    assert (model.data(index, PROGRESS_ROLE), bar_text(index)) == (83, "5/6 slices")
+    model.update(rid, slices_kept=None, slices_stored=None)
     assert window.status_bar.backlog.text() == "Upload backlog: 1"
     observer.on_uploader_failure(rid, ErrorCode.UPLOADER_FAILED, "bucket unreachable")
     failed = model.row(rid)
