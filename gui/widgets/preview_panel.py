@@ -7,7 +7,7 @@ import html
 from collections.abc import Sequence
 
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtGui import QFontDatabase, QImage, QPixmap, QResizeEvent
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -20,23 +20,13 @@ from PySide6.QtWidgets import (
 
 from core.config import TranscodingConfig
 from gui.widgets.layout_preview import LayoutPreview
+from gui.widgets.level_meters import LevelMeters
 from gui.widgets.rate_plot import RatePlot, Sample
 
 # The strings were written in the window; the catalogue keeps them in its context.
 translate = QCoreApplication.translate
 
 MAX_SAMPLE_USERS = 20
-METER_FLOOR = -60.0
-"""dBFS at which a user's meter shows nothing; 0 dBFS fills it."""
-METER_CELLS = 20
-
-
-def level_line(uid: int, db: float) -> str:
-    """One user's meter line, e.g. ``1001  ██████████░░░░░░░░░░  -30 dB``."""
-    filled = round(METER_CELLS * min(1.0, max(0.0, (db - METER_FLOOR) / -METER_FLOOR)))
-    bar = "\u2588" * filled + "\u2591" * (METER_CELLS - filled)
-    shown = "–" if db <= METER_FLOOR else f"{db:.0f} dB"
-    return f"{uid:>10}  {bar}  {shown}"
 
 
 class PreviewPanel(QWidget):
@@ -89,10 +79,8 @@ class PreviewPanel(QWidget):
             translate("MainWindow", "What the recording writes now, refreshed every second.")
         )
         live_layout.addWidget(self.live, 1)
-        self.levels = QLabel()
-        """The recorded users and each one's audio level now, one line each."""
-        self.levels.setObjectName("live_levels")
-        self.levels.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.levels = LevelMeters()
+        """The recorded users and each one's audio level now, one meter each."""
         live_layout.addWidget(self.levels)
         self.plot = RatePlot()
         """Output rate and upload backlog of the last minutes."""
@@ -114,7 +102,7 @@ class PreviewPanel(QWidget):
         if image is None:
             self.pages.setCurrentIndex(0)
             return
-        self.levels.setText("\n".join(level_line(u, db) for u, db in (levels or {}).items()))
+        self.levels.set_levels(levels or {})
         self.plot.set_samples(history)
         title = translate("MainWindow", "<b>Live: {0}</b>").format(html.escape(channel))
         self.live_title.setText(title)

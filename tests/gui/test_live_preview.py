@@ -7,7 +7,8 @@ from typing import Any
 
 from PySide6.QtGui import QColor, QImage
 
-from gui.widgets.preview_panel import METER_CELLS, PreviewPanel, level_line
+from gui.widgets.level_meters import METER_CELLS, ZONES, level_line
+from gui.widgets.preview_panel import PreviewPanel
 from gui.widgets.rate_plot import BACKLOG_COLOUR, RATE_COLOUR, RatePlot
 
 
@@ -17,6 +18,42 @@ def test_a_meter_line_fills_from_minus_60_to_0_dbfs() -> None:
     assert level_line(1001, -30.0) == f"      1001  {full * 10}{empty * 10}  -30 dB"
     assert level_line(7, -90.0) == f"         7  {empty * METER_CELLS}  –"  # silence
     assert level_line(7, 3.0) == f"         7  {full * METER_CELLS}  3 dB"  # over: full
+
+
+def test_a_meter_lights_its_zones_up_to_the_level(qtbot: Any) -> None:
+    """-30 dBFS lights half the bar, all green; -3 dBFS reaches into the red zone; the
+    unlit rest of the track is the zone's colour, darker."""
+    from gui.widgets.level_meters import LevelMeters
+
+    meters = LevelMeters()
+    qtbot.addWidget(meters)
+    meters.set_levels({1001: -30.0, 1002: -3.0, 7: -90.0})
+    meters.resize(400, meters.sizeHint().height())
+    assert meters.text().splitlines() == [
+        level_line(1001, -30.0),
+        level_line(1002, -3.0),
+        level_line(7, -90.0),
+    ]
+    assert meters.accessibleDescription() == meters.text()
+    image = meters.grab().toImage()
+    lit = [_lit_zones(image, row) for row in range(3)]
+    green, yellow, red = (colour for _, colour in ZONES)
+    assert lit[0] == {_rgb(green)}  # half the bar: green only
+    assert lit[1] == {_rgb(green), _rgb(yellow), _rgb(red)}
+    assert lit[2] == set()  # silence: nothing lit
+
+
+def _rgb(colour: Any) -> tuple[int, int, int]:
+    return colour.red(), colour.green(), colour.blue()
+
+
+def _lit_zones(image: QImage, row: int) -> set[tuple[int, int, int]]:
+    """The zone colours lit along the middle line of meter ``row``."""
+    from gui.widgets.level_meters import ROW_HEIGHT
+
+    y = row * ROW_HEIGHT + 1 + ROW_HEIGHT // 2
+    colours = {_rgb(colour) for _, colour in ZONES}
+    return {seen for x in range(image.width()) if (seen := _rgb(image.pixelColor(x, y))) in colours}
 
 
 def test_the_live_view_replaces_the_layout_preview_while_there_is_a_picture(
