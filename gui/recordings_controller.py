@@ -448,6 +448,7 @@ class RecordingsController(QObject):
             changes["slices_kept"] = int(payload["keptSlices"])
             changes["slices_stored"] = int(payload["storedSlices"])
             changes["size_bytes"] = int(payload["keptBytes"])
+            changes["stored_bytes"] = int(payload["storedBytes"])
         if "droppedFrames" in payload:
             changes["dropped_frames"] = int(payload["droppedFrames"])
         if isinstance(payload.get("levels"), dict):

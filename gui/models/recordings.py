@@ -100,6 +100,9 @@ class RecordingRow:
     slices_kept: int | None = None
     """Slices written so far (the uploader holds them), from the server's figures."""
     slices_stored: int | None = None
+    stored_bytes: int | None = None
+    """Bytes of those stored (slices and whole files such as MP4s; the server's
+    ``storedBytes``), beside :attr:`size_bytes`, the bytes written."""
     """Slices of those stored in the destination."""
     bitrate_kbps: float | None = None
     """The recording's output rate over the last seconds."""
@@ -295,8 +298,15 @@ class RecordingsModel(QAbstractTableModel):
                 return QCoreApplication.translate("RecordingsModel", "Latest snapshot: {0}").format(
                     row.snapshot_name
                 )
-            if column == self.UPLOAD and row.playlist:
-                return row.location
+            if column == self.UPLOAD and (row.playlist or row.stored_bytes is not None):
+                lines = [row.location] if row.playlist else []
+                if row.stored_bytes is not None and row.size_bytes is not None:
+                    lines.append(
+                        QCoreApplication.translate("RecordingsModel", "{0} of {1} stored").format(
+                            format_size(row.stored_bytes), format_size(row.size_bytes)
+                        )
+                    )
+                return "\n".join(lines)
             if column == self.RECORDING_ID:
                 return QCoreApplication.translate(
                     "RecordingsModel", "Files are named with {0}; the window's id is {1}"

@@ -446,27 +446,27 @@
         <translation>未找到可用的系统密钥环：存储密钥仅在本次会话中保留，下次需要重新输入。</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/preview_panel.py" line="56"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="46"/>
         <source>&lt;b&gt;Layout preview&lt;/b&gt;</source>
         <translation>&lt;b&gt;布局预览&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/preview_panel.py" line="58"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="48"/>
         <source>Sample users</source>
         <translation>示例用户数</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/preview_panel.py" line="68"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="58"/>
         <source>The layout the recorder will compose; ★ marks the max-resolution user.</source>
         <translation>录制端将合成的布局；★ 标记大流用户。</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/preview_panel.py" line="89"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="79"/>
         <source>What the recording writes now, refreshed every second.</source>
         <translation>录制当前写出的画面，每秒刷新一次。</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/preview_panel.py" line="119"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="107"/>
         <source>&lt;b&gt;Live: {0}&lt;/b&gt;</source>
         <translation>&lt;b&gt;实时：{0}&lt;/b&gt;</translation>
     </message>
@@ -571,17 +571,17 @@
         <translation>事件日志</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="420"/>
+        <location filename="../../gui/main_window.py" line="429"/>
         <source>Download failed: {0}</source>
         <translation>下载失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="423"/>
+        <location filename="../../gui/main_window.py" line="432"/>
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="432"/>
+        <location filename="../../gui/main_window.py" line="441"/>
         <source>Downloaded {0} files ({1}) into {2}</source>
         <translation>已下载 {0} 个文件（{1}）到 {2}</translation>
     </message>
@@ -762,8 +762,8 @@
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="319"/>
-        <location filename="../../gui/main_window.py" line="470"/>
+        <location filename="../../gui/main_window.py" line="328"/>
+        <location filename="../../gui/main_window.py" line="479"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
@@ -783,17 +783,17 @@
         <translation>在本窗口启动前已结束</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="577"/>
+        <location filename="../../gui/recordings_controller.py" line="578"/>
         <source>Fatal error in recording {0}: {1}</source>
         <translation>录制 {0} 发生严重错误：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="569"/>
+        <location filename="../../gui/recordings_controller.py" line="570"/>
         <source>Recorder failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的录制组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="571"/>
+        <location filename="../../gui/recordings_controller.py" line="572"/>
         <source>Uploader failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的上传组件异常：{1}：{2}</translation>
     </message>
@@ -853,7 +853,7 @@
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="494"/>
+        <location filename="../../gui/main_window.py" line="503"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>
@@ -926,112 +926,112 @@
 <context>
     <name>NewRecordingPanel</name>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="146"/>
+        <location filename="../../gui/forms/new_recording.py" line="147"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="148"/>
+        <location filename="../../gui/forms/new_recording.py" line="149"/>
         <source>Use the recommended bitrate</source>
         <translation>使用推荐码率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="155"/>
+        <location filename="../../gui/forms/new_recording.py" line="156"/>
         <source>Pick…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="157"/>
+        <location filename="../../gui/forms/new_recording.py" line="158"/>
         <source>Choose from the users in the channel now</source>
         <translation>从当前频道内的用户中选择</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="165"/>
+        <location filename="../../gui/forms/new_recording.py" line="166"/>
         <source>Also write MP4 files</source>
         <translation>同时生成 MP4 文件</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="169"/>
+        <location filename="../../gui/forms/new_recording.py" line="170"/>
         <source>Beside the HLS playlist, one MP4 file that plays anywhere, a new one every 2 hours (Agora&apos;s avFileType [&quot;hls&quot;, &quot;mp4&quot;])</source>
         <translation>在 HLS 播放列表之外生成可在任何播放器播放的 MP4 文件，每 2 小时开始一个新文件（即 Agora 的 avFileType [&quot;hls&quot;, &quot;mp4&quot;]）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="176"/>
+        <location filename="../../gui/forms/new_recording.py" line="177"/>
         <source>Update the selected recording</source>
         <translation>更新所选录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="180"/>
+        <location filename="../../gui/forms/new_recording.py" line="181"/>
         <source>Apply these lists of voices and pictures to the recording selected in the list, while it records (Agora&apos;s update)</source>
         <translation>录制进行中，将这些声音和画面名单应用到列表中所选的录制（Agora 的 update）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="197"/>
+        <location filename="../../gui/forms/new_recording.py" line="198"/>
         <source>Recording</source>
         <translation>录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="198"/>
+        <location filename="../../gui/forms/new_recording.py" line="199"/>
         <source>Transcoding</source>
         <translation>转码</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="199"/>
+        <location filename="../../gui/forms/new_recording.py" line="200"/>
         <source>Storage</source>
         <translation>存储</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="210"/>
+        <location filename="../../gui/forms/new_recording.py" line="217"/>
         <source>Start recording</source>
         <translation>开始录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="227"/>
+        <location filename="../../gui/forms/new_recording.py" line="234"/>
         <source>not needed for the sandbox app</source>
         <translation>沙盒应用无需 Token</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="229"/>
+        <location filename="../../gui/forms/new_recording.py" line="236"/>
         <source>32 hexadecimal characters; the sandbox app needs no token.</source>
         <translation>32 个十六进制字符；沙盒应用无需 Token。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="230"/>
+        <location filename="../../gui/forms/new_recording.py" line="237"/>
         <source>The channel to record (1 to 64 bytes).</source>
         <translation>要录制的频道（1 到 64 字节）。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="231"/>
+        <location filename="../../gui/forms/new_recording.py" line="238"/>
         <source>AccessToken2 of the recorder, for apps with a certificate.</source>
         <translation>录制端的 AccessToken2，用于启用了 App 证书的应用。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="233"/>
+        <location filename="../../gui/forms/new_recording.py" line="240"/>
         <source>The recorder&apos;s own uid in the channel: 1 to 4294967295, unique in the channel.</source>
         <translation>录制端在频道内的 uid：1 到 4294967295，在频道内唯一。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="271"/>
+        <location filename="../../gui/forms/new_recording.py" line="278"/>
         <source>off</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="272"/>
+        <location filename="../../gui/forms/new_recording.py" line="279"/>
         <source> s</source>
         <translation> 秒</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="275"/>
+        <location filename="../../gui/forms/new_recording.py" line="282"/>
         <source>A JPEG snapshot of the composed picture every this many seconds (1 to 3600), stored beside the playlist and shown in the list of recordings; off: none. Not for audio-only recordings (Agora&apos;s snapshotConfig)</source>
         <translation>每隔这么多秒对合成画面截图一次（JPEG，1 到 3600 秒），与播放列表存放在一起，并显示在录制列表中；关闭：不截图。纯音频录制不可截图（Agora 的 snapshotConfig）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="292"/>
+        <location filename="../../gui/forms/new_recording.py" line="299"/>
         <source>Snapshot every</source>
         <translation>截图间隔</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="442"/>
+        <location filename="../../gui/forms/new_recording.py" line="449"/>
         <source>recommended: {0} kbps</source>
         <translation>推荐：{0} Kbps</translation>
     </message>
@@ -1084,67 +1084,72 @@
         <translation>已释放</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="224"/>
+        <location filename="../../gui/models/recordings.py" line="227"/>
         <source>{0} kb/s</source>
         <translation>{0} kb/s</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="227"/>
+        <location filename="../../gui/models/recordings.py" line="230"/>
         <source>{0}, {1} dropped</source>
         <translation>{0}，丢弃 {1}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="246"/>
+        <location filename="../../gui/models/recordings.py" line="249"/>
         <source>Channel</source>
         <translation>频道</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="247"/>
+        <location filename="../../gui/models/recordings.py" line="250"/>
         <source>Recording ID</source>
         <translation>录制 ID</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="248"/>
+        <location filename="../../gui/models/recordings.py" line="251"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="249"/>
+        <location filename="../../gui/models/recordings.py" line="252"/>
         <source>Duration</source>
         <translation>时长</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="250"/>
+        <location filename="../../gui/models/recordings.py" line="253"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="251"/>
+        <location filename="../../gui/models/recordings.py" line="254"/>
         <source>Upload</source>
         <translation>上传</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="252"/>
+        <location filename="../../gui/models/recordings.py" line="255"/>
         <source>Output</source>
         <translation>输出</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="253"/>
+        <location filename="../../gui/models/recordings.py" line="256"/>
         <source>Last event</source>
         <translation>最近事件</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="295"/>
+        <location filename="../../gui/models/recordings.py" line="298"/>
         <source>Latest snapshot: {0}</source>
         <translation>最新截图：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="301"/>
+        <location filename="../../gui/models/recordings.py" line="305"/>
+        <source>{0} of {1} stored</source>
+        <translation>已存储 {0}（共 {1}）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/models/recordings.py" line="311"/>
         <source>Files are named with {0}; the window&apos;s id is {1}</source>
         <translation>文件以 {0} 命名；本窗口的 ID 是 {1}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="318"/>
+        <location filename="../../gui/models/recordings.py" line="328"/>
         <source>{0}/{1} slices</source>
         <translation>{0}/{1} 个切片</translation>
     </message>
@@ -1222,7 +1227,7 @@
         <translation>负载最低：录制数最少（其次 CPU 占用最低）的服务器，负载在开始录制时读取。</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/server_chooser.py" line="44"/>
+        <location filename="../../gui/widgets/server_chooser.py" line="49"/>
         <source>Least loaded</source>
         <translation>负载最低</translation>
     </message>
@@ -1245,27 +1250,27 @@
         <translation>负载</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/servers_dialog.py" line="49"/>
+        <location filename="../../gui/dialogs/servers_dialog.py" line="53"/>
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/servers_dialog.py" line="65"/>
+        <location filename="../../gui/dialogs/servers_dialog.py" line="69"/>
         <source>the server&apos;s bearer token (kept in the keyring)</source>
         <translation>服务器的 Bearer 令牌（保存在密钥环中）</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/servers_dialog.py" line="66"/>
+        <location filename="../../gui/dialogs/servers_dialog.py" line="70"/>
         <source>URL</source>
         <translation>URL</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/servers_dialog.py" line="67"/>
+        <location filename="../../gui/dialogs/servers_dialog.py" line="71"/>
         <source>Token</source>
         <translation>Token</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/servers_dialog.py" line="75"/>
+        <location filename="../../gui/dialogs/servers_dialog.py" line="79"/>
         <source>Add server</source>
         <translation>添加服务器</translation>
     </message>

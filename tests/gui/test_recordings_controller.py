@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from PySide6.QtCore import QBuffer, QIODevice
+from PySide6.QtCore import QBuffer, QIODevice, Qt
 from PySide6.QtGui import QColor, QImage
 
 from core.errors import CloudRecordingError, ErrorCode
@@ -185,6 +185,8 @@ async def test_a_row_shows_the_servers_figures_and_where_the_files_are(
     assert model.data(model.index(0, RecordingsModel.UPLOAD)) == "3/4 slices"
     assert model.data(model.index(0, RecordingsModel.UPLOAD), PROGRESS_ROLE) == 75
     assert model.data(model.index(0, RecordingsModel.SIZE)) == "4.9 KB"
+    tip = model.data(model.index(0, RecordingsModel.UPLOAD), Qt.ItemDataRole.ToolTipRole)
+    assert tip == "/srv/rec/lobby/s1_lobby.m3u8\n2.9 KB of 4.9 KB stored"  # MP4 bytes too
     assert model.data(model.index(0, RecordingsModel.OUTPUT)) == "1000 kb/s, 2 dropped"
     # the newest composed picture and its thumbnail
     assert row.live_picture is not None and row.live_picture.size().toTuple() == (640, 360)
