@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,15 @@ HEALTH_INTERVAL_MS = 5000
 
 _UP = (ServerState.RUNNING, ServerState.DETACHED)
 """States of a server that answers."""
+
+
+def cpu_share(before: Mapping[str, Any], after: Mapping[str, Any]) -> float | None:
+    """The server's CPU use between two of its status reports (``cpuSeconds`` over its
+    ``monotonic`` clock; 1.0 is one core), None when they are not in that order."""
+    clock = float(after["monotonic"]) - float(before["monotonic"])
+    if clock <= 0:
+        return None
+    return (float(after["cpuSeconds"]) - float(before["cpuSeconds"])) / clock
 
 
 def user_grants(settings: AppSettings) -> tuple[tuple[Path, ...], tuple[str, ...]]:
@@ -319,10 +329,9 @@ class ServerConnection(QObject):
             return  # an older server or Agora's service: the bar keeps the window's counts
         last = self._last_status
         if last is not None and "cpuSeconds" in status and "cpuSeconds" in last:
-            clock = float(status["monotonic"]) - float(last["monotonic"])
-            if clock > 0:
-                used = float(status["cpuSeconds"]) - float(last["cpuSeconds"])
-                self.cpu_share = max(0.0, used / clock)
+            share = cpu_share(last, status)
+            if share is not None:
+                self.cpu_share = max(0.0, share)
         self._last_status = status
         self.status_received.emit(status)
 

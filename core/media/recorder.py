@@ -289,9 +289,9 @@ class Recorder:
             asyncio.Queue()
         )
         self.snapshots: SnapshotTaker | None = None
+        """The snapshot taker (worker thread) when the config asks for snapshots."""
         self.live_picture = LivePicture()
         """The newest composed picture, as a JPEG when asked (none for audio only)."""
-        """The snapshot taker (worker thread) when the config asks for snapshots."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._uploader: asyncio.Task[None] | None = None
         self._users: dict[int, _Taken] = {}  # the users in the channel it records, in join order

@@ -31,6 +31,11 @@ class Downloaded:
     bytes: int
 
 
+def _beside(name: str) -> bool:
+    """Whether ``name`` is a plain file name (no folder, nothing a key would change)."""
+    return "/" not in name and str(validate_key(name)) == name
+
+
 Progress = Callable[[int, int], None]
 """Told ``(files fetched, files in all)`` after each file."""
 
@@ -52,7 +57,7 @@ async def download_recording(
     if not storage.vendor.is_cloud:
         raise ValueError("a local folder's recording is on disk already: nothing to download")
     for name in (playlist, *extra):
-        if "/" in name or str(validate_key(name)) != name:
+        if not _beside(name):
             raise ValueError(f"{name!r} is not the name of a file beside the playlist")
     destination, prefix = make_destination(storage, folder)
     assert isinstance(destination, S3Destination)
@@ -68,7 +73,7 @@ async def download_recording(
             text = await asyncio.to_thread(listed_at.read_text, encoding="utf-8")
             names = [entry.name for entry in parse_playlist(text).entries]
             for name in names:  # written into the folder itself, never elsewhere
-                if "/" in name or str(validate_key(name)) != name:
+                if not _beside(name):
                     raise StorageError(f"the playlist lists {name!r}, not a file beside it")
             total = len(names) + len(extra) + 1
             files: list[Path] = []

@@ -23,7 +23,7 @@ import hashlib
 import os
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -188,12 +188,9 @@ class S3Destination:
         finally:
             body.close()
 
-    async def get_file(
-        self, key: str, path: Path, on_bytes: Callable[[int], None] | None = None
-    ) -> int:
+    async def get_file(self, key: str, path: Path) -> int:
         """Download ``key`` into ``path`` (written beside it and renamed once whole: a
-        failed download leaves nothing at ``path``); its size. ``on_bytes`` is told of
-        every chunk as it arrives. Raises :class:`StorageError`."""
+        failed download leaves nothing at ``path``); its size. Raises :class:`StorageError`."""
         url = self.object_url(key)
         headers = self._signed("GET", url, {}, _Digest.of_bytes(b"").sha256)
         part = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
@@ -205,7 +202,7 @@ class S3Destination:
             response = await self._client.send(request, stream=True)
             try:
                 if response.is_success:
-                    return await self._save(response, path, part, on_bytes)
+                    return await self._save(response, path, part)
                 code, message = _parse_error(await self._capped_body(response))
                 error = self._error("GET", key, self._http_reason(response, code, message))
             finally:
@@ -220,20 +217,13 @@ class S3Destination:
         raise error
 
     @staticmethod
-    async def _save(
-        response: httpx.Response,
-        path: Path,
-        part: Path,
-        on_bytes: Callable[[int], None] | None,
-    ) -> int:
+    async def _save(response: httpx.Response, path: Path, part: Path) -> int:
         size = 0
         out = await asyncio.to_thread(part.open, "wb")
         try:
             async for chunk in response.aiter_raw():
                 await asyncio.to_thread(out.write, chunk)
                 size += len(chunk)
-                if on_bytes is not None:
-                    on_bytes(len(chunk))
         finally:
             await asyncio.to_thread(out.close)
         await asyncio.to_thread(os.replace, part, path)

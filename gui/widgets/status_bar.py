@@ -18,6 +18,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from gui.embedded_server import ServerState
+from gui.server_connection import cpu_share
 
 # The strings were written in the window and its translation catalogue keeps them in
 # the "MainWindow" context; lupdate reads these literal calls.
@@ -63,7 +64,7 @@ class StatusBar(QStatusBar):
         self.webhooks = _label("status_webhooks")
         self.webhooks.setTextFormat(Qt.TextFormat.PlainText)
         self.webhooks.hide()  # shown while an endpoint has a backlog or fails
-        self._last_cpu: tuple[float, float] | None = None  # (server CPU s, server clock s)
+        self._last_report: Mapping[str, Any] | None = None  # the server's previous status
         # The server's own counts win over the window's once it has sent them: it also
         # knows the recordings this window released or never started.
         self._server_counts: tuple[int, int] | None = None
@@ -98,11 +99,10 @@ class StatusBar(QStatusBar):
 
     def show_server_status(self, status: Mapping[str, Any]) -> None:
         """Render one status report: CPU share since the last one, counts, recorder health."""
-        cpu, clock = float(status["cpuSeconds"]), float(status["monotonic"])
-        if self._last_cpu is not None and clock > self._last_cpu[1]:
-            share = (cpu - self._last_cpu[0]) / (clock - self._last_cpu[1])
+        share = cpu_share(self._last_report, status) if self._last_report is not None else None
+        if share is not None:
             self.cpu.setText(translate("MainWindow", "Server CPU: {0:.0f} %").format(100 * share))
-        self._last_cpu = (cpu, clock)
+        self._last_report = status
         self._server_counts = (int(status["activeRecordings"]), int(status["uploadBacklog"]))
         self._show_counts(*self._server_counts)
         self.show_render_health(status)
