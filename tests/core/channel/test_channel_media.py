@@ -18,6 +18,7 @@ from core.enums import SANDBOX_APP_ID, VideoStreamType
 from core.participants.synthetic import (
     AUDIO_FRAME_SAMPLES,
     AUDIO_SAMPLE_RATE,
+    VIDEO_CLOCK_RATE,
     identify_uid,
     is_flash,
     synthetic_media,
@@ -64,16 +65,17 @@ async def collect(stream: FrameStream, seconds: float) -> list[ReceivedFrame]:
 
 
 async def collect_captured(
-    stream: FrameStream, start: float, seconds: float, grace: float = 3.0
+    stream: FrameStream, start: float, seconds: float, grace: float = 3.0, margin: float = 0.0
 ) -> list[ReceivedFrame]:
-    """The frames captured in ``[start, start + seconds)``, however late they arrive.
+    """The frames captured in ``[start - margin, start + seconds + margin)``, however late
+    they arrive.
 
     Counting by capture time measures loss, not delivery speed: on a loaded machine
     a frame captured inside the window may reach the subscriber after it, and it
     still counts. Reading stops at the first frame captured after the window (frames
     arrive in capture order) or ``grace`` seconds after the window closes.
     """
-    end = start + seconds
+    end = start + seconds + margin
     frames: list[ReceivedFrame] = []
     while (left := end + grace - time.monotonic()) > 0:
         try:
@@ -84,9 +86,34 @@ async def collect_captured(
         assert received.time < time.monotonic(), "captured after it arrived"
         if received.time >= end:
             break
-        if received.time >= start:
+        if received.time >= start - margin:
             frames.append(received)
     return frames
+
+
+def rtp_steps(frames: list[ReceivedFrame]) -> list[int]:
+    """The RTP-clock distance from each frame to the next (pts count the sender's RTP
+    clock from the track's first frame; aiortc may jump them by 2**32, so modulo that)."""
+    return [(b.frame.pts - a.frame.pts) % 2**32 for a, b in itertools.pairwise(frames)]  # type: ignore[operator]
+
+
+def rtp_window(frames: list[ReceivedFrame], start: float, ticks: int) -> list[ReceivedFrame]:
+    """From the first frame with a capture time at or after ``start``, the frames less
+    than ``ticks`` of the sender's RTP clock after it.
+
+    A frame's ``time`` carries the error of the sender-report mapping, which improves as
+    less delayed reports come (docs/channel.md, Timing): counting a window by ``time``
+    gained a frame in a loaded run when the mapping moved 33 ms earlier within it. The
+    RTP clock is the sender's capture clock itself, so a window by it holds exactly
+    ``ticks / step`` frames when none was lost (pass ``ticks`` half a step short of
+    the window, as the decoder rounds pts by a tick)."""
+    first = next(i for i, f in enumerate(frames) if f.time >= start)
+    window = [frames[first]]
+    for frame in frames[first + 1 :]:
+        if (frame.frame.pts - window[0].frame.pts) % 2**32 >= ticks:  # type: ignore[operator]
+            break
+        window.append(frame)
+    return window
 
 
 def peak_frequency(samples: npt.NDArray[np.float64], below: float = 950.0) -> float:
@@ -133,14 +160,26 @@ async def test_three_publishers_reach_a_subscriber(channel_server) -> None:
         for stream in streams:
             assert stream is not None
             drain(stream)
-        results = await asyncio.gather(*(collect_captured(s, start, seconds) for s in streams))  # type: ignore[arg-type]
+        # video a frame period and more either side, so the frames just outside the
+        # window show that none was lost at its edges either
+        results = await asyncio.gather(
+            *(collect_captured(s, start, seconds, margin=0.2) for s in video.values()),  # type: ignore[arg-type]
+            *(collect_captured(s, start, seconds) for s in audio.values()),  # type: ignore[arg-type]
+        )
     got_video = dict(zip(uids, results[: len(uids)], strict=True))
     got_audio = dict(zip(uids, results[len(uids) :], strict=True))
     await reader.close()
     await idle.close()
 
+    step = VIDEO_CLOCK_RATE // FPS
     for uid in uids:
-        frames = got_video[uid]
+        # No frame missing or repeated from 0.2 s before the window to 0.2 s after it.
+        # The sender's pts are exact multiples of the step; the VP8 decoder (PyAV's
+        # libvpx context, which rescales a packet's pts through its own time base) hands
+        # them back rounded by up to one 90 kHz tick (11 us): steps of 5999/6000/6001.
+        steps = rtp_steps(got_video[uid])
+        assert steps and all(abs(s - step) <= 1 for s in steps), (uid, steps)
+        frames = rtp_window(got_video[uid], start, round(seconds * VIDEO_CLOCK_RATE) - step // 2)
         assert len(frames) == FPS * seconds, (uid, len(frames))
         tiles = [c for c in (median_rgb(rf.frame) for rf in frames) if not is_flash(c)]  # type: ignore[arg-type]
         assert len(tiles) == len(frames) - seconds  # one flash a second
