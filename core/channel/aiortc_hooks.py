@@ -120,6 +120,7 @@ MAPPER = "aiortc.rtcrtpreceiver:TimestampMapper"
 SENDER = "aiortc.rtcrtpsender:RTCRtpSender"
 JITTER_FRAME = "aiortc.jitterbuffer:JitterFrame"
 SR_PACKET = "aiortc.rtp:RtcpSrPacket"
+RTP_PACKET = "aiortc.rtp:RtpPacket"
 SENDER_INFO = "aiortc.rtp:RtcpSenderInfo"
 VP8_ENCODER = "aiortc.codecs.vpx:Vp8Encoder"
 H264_ENCODER = "aiortc.codecs.h264:H264Encoder"
@@ -135,6 +136,9 @@ TIMESTAMP_MAPPER = Hook(RECEIVER, "_RTCRtpReceiver__timestamp_mapper", _I, ("rep
 RTX_SSRC = Hook(RECEIVER, "_RTCRtpReceiver__rtx_ssrc", _I, ("rtx_ssrcs", "request_keyframe"))
 """``dict``: RTX SSRC -> media SSRC, filled (never replaced) when the receiver starts."""
 HANDLE_RTCP = Hook(RECEIVER, "_handle_rtcp_packet", _M, ("observe_sender_reports",))
+HANDLE_RTP = Hook(RECEIVER, "_handle_rtp_packet", _M, ("observe_rtp_packets",))
+"""``async (packet, arrival_time_ms)``: every RTP packet the transport routed to the
+receiver, as the transport read it."""
 SEND_PLI = Hook(RECEIVER, "_send_rtcp_pli", _M, ("request_keyframe",))
 TRACK_QUEUE = Hook(TRACK, "_queue", _I, ("track_queue",))
 """``asyncio.Queue`` of the frames ``recv()`` returns (``None``: the track ended)."""
@@ -152,6 +156,9 @@ HOOKS: tuple[Hook, ...] = (
     Hook(MAPPER, "_origin", _I, ("report_rtp_origin",)),
     RTX_SSRC,
     HANDLE_RTCP,
+    HANDLE_RTP,
+    Hook(RTP_PACKET, "ssrc", _I, ("observe_rtp_packets",)),
+    Hook(RTP_PACKET, "timestamp", _I, ("observe_rtp_packets",)),
     Hook(SR_PACKET, "ssrc", _I, ("observe_sender_reports",)),
     Hook(SR_PACKET, "sender_info", _I, ("observe_sender_reports",)),
     Hook(SENDER_INFO, "rtp_timestamp", _I, ("observe_sender_reports",)),
@@ -344,6 +351,22 @@ def observe_sender_reports(
         await handle(packet)
 
     receiver._handle_rtcp_packet = handle_rtcp_packet  # type: ignore[method-assign]
+
+
+def observe_rtp_packets(receiver: RTCRtpReceiver, on_packet: Callable[[int, int], None]) -> None:
+    """Call ``on_packet(ssrc, rtp_timestamp)`` for every RTP packet ``receiver`` gets,
+    as the transport hands it over and before aiortc handles it (which it still does).
+
+    Wraps this instance's handler only: other receivers are untouched.
+    """
+    _require(receiver, HANDLE_RTP)
+    handle: Callable[[Any, int], Awaitable[None]] = receiver._handle_rtp_packet
+
+    async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
+        on_packet(packet.ssrc, packet.timestamp)
+        await handle(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = handle_rtp_packet  # type: ignore[method-assign]
 
 
 async def request_keyframe(receiver: RTCRtpReceiver) -> None:

@@ -21,17 +21,31 @@ How a frame's time is found:
    delay); a report implying a time :data:`TIMELINE_JUMP` later than that starts a
    new window (the sender restarted its RTP timeline).
 3. One offset per user (:class:`SenderClock`) maps the sender's wall clock to our
-   monotonic clock: the smallest ``arrival - sender NTP`` of that user's recent SRs
-   (the SR that travelled fastest). Audio and video of a user share this offset, so
-   their relative timing is exactly what the sender reported.
+   monotonic clock: the smallest ``arrival - sender time`` of that user's recent SRs
+   and RTP packets. An SR's sender time is its NTP timestamp; a packet's is the
+   capture time its RTP timestamp maps to through its track's reports (2.), and
+   its arrival is when the transport handed it to the receiver (before the jitter
+   buffer). Packets come 50-100 times a second per track, reports about once a
+   second, and an event loop busy when the first reports come makes them look late
+   (a loaded run measured 42 ms): the fastest packet bounds the offset within a
+   frame's time of the track starting. Audio and video of a user share this offset,
+   so their relative timing is exactly what the sender reported.
 4. A codec's algorithmic delay is taken off: an Opus decoder's output at RTP time
    ``t`` is what the sender's microphone took at ``t`` minus the encoder's
    look-ahead (:data:`OPUS_LOOKAHEAD`, 6.5 ms, the same in libopus for aiortc and
    browsers), which no RTP timestamp accounts for.
-5. Before a track's first SR (0.5-1.5 s after start) the time is the arrival time
-   minus the typical buffer delay of its kind (:data:`AUDIO_BUFFER_DELAY`,
-   :data:`VIDEO_BUFFER_DELAY`), anchored on the earliest-arriving frame so that
-   consecutive frames keep their RTP spacing.
+5. Before a track's first SR (0.5-1.5 s after start) its frames have no such time.
+   The channel holds them back (:mod:`core.channel.hold`) and times them from their
+   RTP timestamps once the reports come (:meth:`TrackClock.stamp` keeps what that
+   needs, :meth:`TrackClock.report_time` computes it). Only when no report comes within
+   :data:`HOLD_LIMIT` is a frame timed by its arrival (:meth:`TrackClock.arrival_time`):
+   the arrival time minus the typical buffer delay of its kind
+   (:data:`AUDIO_BUFFER_DELAY`, :data:`VIDEO_BUFFER_DELAY`), anchored on the
+   earliest-arriving frame so that consecutive frames keep their RTP spacing.
+
+A report whose NTP timestamp is zero says nothing of the sender's clock (RFC 3550,
+6.4.1: a sender without a wall clock sends zero; aiortc sends zero, with RTP
+timestamp zero, until its first RTP packet) and is ignored.
 
 This module is pure arithmetic (no aiortc import) so it can be unit tested;
 :mod:`core.channel.rtcp_sync` feeds it from aiortc's receiver.
@@ -40,6 +54,7 @@ This module is pure arithmetic (no aiortc import) so it can be unit tested;
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 AUDIO_BUFFER_DELAY = 0.080
 """Seconds between an audio frame's capture and its ``recv()`` in aiortc (prefetch of
@@ -68,6 +83,15 @@ TIMELINE_JUMP = 0.5
 """Seconds by which a sender report may imply a later capture time than the window's
 best before it is taken for a new RTP timeline rather than a delayed report."""
 
+HOLD_LIMIT = 3.0
+"""Seconds a sender's frames are held back, at most, waiting for its first sender
+reports (from the arrival of the first frame held). aiortc sends a track's first
+report 0.5-1.5 s after the track starts; Chromium sends its video's within half a
+second and its audio's 2.0-2.25 s after the first frame (measured; libwebrtc reports
+audio every 5 s, the first after half that). The rest is for a loaded event loop. A
+subscriber that renders on a deadline (the recorder) waits for held frames up to this
+long (``docs/channel.md``, "Timing and lip sync")."""
+
 NTP_UNIX_EPOCH_DIFF = 2_208_988_800
 """Seconds from the NTP epoch (1900) to the Unix epoch (1970)."""
 
@@ -83,30 +107,80 @@ def rtp_delta(a: int, b: int) -> int:
     return d - (1 << 32) if d >= (1 << 31) else d
 
 
+@dataclass(frozen=True)
+class Stamp:
+    """What a received frame's time is computed from, taken when it arrives."""
+
+    rtp: int
+    """The frame's 32-bit RTP timestamp."""
+    media_time: float
+    """Seconds of RTP time since the track's first frame (unwrapped)."""
+    arrival: float
+    """When the frame was received (server monotonic)."""
+
+
+class WindowMinimum:
+    """The smallest value added in the last ``window`` seconds (a monotonic deque:
+    amortised constant time per value, for a value per RTP packet)."""
+
+    def __init__(self, window: float) -> None:
+        self._window = window
+        self._items: deque[tuple[float, float]] = deque()  # (when, value), values rising
+
+    def add(self, when: float, value: float) -> None:
+        items = self._items
+        while items and items[-1][1] >= value:
+            items.pop()
+        items.append((when, value))
+        while items[0][0] < when - self._window:
+            items.popleft()
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    @property
+    def value(self) -> float | None:
+        """The smallest value of the window, ``None`` when nothing was added in it."""
+        return self._items[0][1] if self._items else None
+
+
 class SenderClock:
     """The offset between one sender's wall clock (NTP) and our monotonic clock.
 
     Shared by all tracks of one user, so their frames stay in the sender's relative
-    timing.
+    timing. It knows those tracks (each :class:`TrackClock` adds itself), so it can
+    tell which of them still wait for a first report (:meth:`waiting`).
     """
 
     def __init__(self, window: float = OFFSET_WINDOW) -> None:
-        self._window = window
-        self._samples: deque[tuple[float, float]] = deque()  # (arrival, candidate)
-        self._offset: float | None = None
+        self.window = window
+        self._reports = WindowMinimum(window)
+        self.tracks: list[TrackClock] = []
+        """The clocks of this sender's tracks."""
 
     @property
     def offset(self) -> float | None:
-        """``monotonic - sender_ntp_seconds``, or ``None`` before the first SR."""
-        return self._offset
+        """``monotonic - sender_ntp_seconds``, or ``None`` before the first SR: the
+        smallest of the reports' and of the packets of tracks that have a report.
+
+        A packet-based value more than :data:`TIMELINE_JUMP` below the reports' is
+        left out: its track's RTP timeline restarted and no report of the new one
+        came yet, so its packets do not map through the reports held."""
+        reports = self._reports.value
+        if reports is None:
+            return None
+        packets = [o for t in self.tracks if (o := t.packet_offset()) is not None]
+        return min([reports, *(o for o in packets if o > reports - TIMELINE_JUMP)])
+
+    def waiting(self) -> list[TrackClock]:
+        """The tracks that carry media but whose frames cannot be timed from sender
+        reports yet (no usable report of theirs so far)."""
+        return [t for t in self.tracks if t.has_media and not t.synchronized]
 
     def add_report(self, ntp_seconds: float, arrival: float) -> None:
         """Record a sender report sent at ``ntp_seconds`` (sender clock) that arrived
         at ``arrival`` (our monotonic clock)."""
-        self._samples.append((arrival, arrival - ntp_seconds))
-        while self._samples and self._samples[0][0] < arrival - self._window:
-            self._samples.popleft()
-        self._offset = min(candidate for _, candidate in self._samples)
+        self._reports.add(arrival, arrival - ntp_seconds)
 
 
 class TrackClock:
@@ -127,10 +201,15 @@ class TrackClock:
         self.codec_delay = codec_delay
         """Seconds by which decoded media lags its RTP timestamp (taken off every time)."""
         self._rtp_origin = 0
+        self.has_media = False
+        """Whether the track's first frame arrived (its RTP origin is known)."""
         self._report: tuple[int, float] | None = None  # (rtp timestamp, ntp seconds)
         self._reports: deque[tuple[float, int, float]] = deque()  # (arrival, rtp, ntp)
         self._last: tuple[int, int] | None = None  # (rtp timestamp, unwrapped)
         self._fallback_anchor: float | None = None
+        self._packets = WindowMinimum(sender.window)  # arrival - unwrapped RTP seconds
+        self._last_packet: tuple[int, int, float] | None = None  # (rtp, unwrapped, value)
+        sender.tracks.append(self)
 
     @property
     def synchronized(self) -> bool:
@@ -140,9 +219,13 @@ class TrackClock:
     def set_rtp_origin(self, rtp_timestamp: int) -> None:
         """The RTP timestamp of the track's first frame (``pts`` 0)."""
         self._rtp_origin = rtp_timestamp & 0xFFFFFFFF
+        self.has_media = True
 
     def add_sender_report(self, rtp_timestamp: int, ntp: int, arrival: float) -> None:
-        """Record a sender report of this track (raw 32-bit RTP, 64-bit NTP)."""
+        """Record a sender report of this track (raw 32-bit RTP, 64-bit NTP); one with
+        a zero NTP timestamp carries no sender time and is ignored."""
+        if ntp == 0:
+            return
         ntp_seconds = ntp_to_seconds(ntp)
         rtp = rtp_timestamp & 0xFFFFFFFF
         reports = self._reports
@@ -153,29 +236,72 @@ class TrackClock:
         if implied and ntp_seconds - min(implied) > TIMELINE_JUMP:
             reports.clear()
             implied.clear()
+            self._packets.clear()
         reports.append((arrival, rtp, ntp_seconds))
         self._report = (rtp, min([*implied, ntp_seconds]))
         self.sender.add_report(ntp_seconds, arrival)
 
+    def add_packet(self, rtp_timestamp: int, arrival: float) -> None:
+        """Record an RTP packet of this track (raw 32-bit RTP timestamp) that the
+        transport handed over at ``arrival`` (our monotonic clock).
+
+        Its ``arrival - RTP seconds`` (unwrapped) goes into a window minimum; a value
+        :data:`TIMELINE_JUMP` away from the previous packet's is a new RTP timeline,
+        and the window starts afresh."""
+        rtp = rtp_timestamp & 0xFFFFFFFF
+        last = self._last_packet
+        unwrapped = rtp if last is None else last[1] + rtp_delta(rtp, last[0])
+        value = arrival - unwrapped / self.clock_rate
+        if last is not None and abs(value - last[2]) > TIMELINE_JUMP:
+            self._packets.clear()
+        self._last_packet = (rtp, unwrapped, value)
+        self._packets.add(arrival, value)
+
+    def packet_offset(self) -> float | None:
+        """The smallest ``arrival - sender time`` of this track's recent packets, their
+        sender (capture) times from the track's reports; ``None`` before both."""
+        least = self._packets.value
+        if least is None or self._report is None or self._last_packet is None:
+            return None
+        report_rtp, report_ntp = self._report
+        last_rtp, last_unwrapped, _ = self._last_packet
+        report_seconds = (last_unwrapped + rtp_delta(report_rtp, last_rtp)) / self.clock_rate
+        return least - (report_ntp - report_seconds)
+
     def frame_time(self, pts: int, arrival: float) -> float:
         """Capture time of the frame with ``pts`` that ``recv()`` returned at
-        ``arrival``, on the monotonic clock."""
-        rtp = (self._rtp_origin + pts) & 0xFFFFFFFF
-        unwrapped = self._unwrap(rtp)
-        offset = self.sender.offset
-        if self._report is not None and offset is not None:
-            report_rtp, report_ntp = self._report
-            sender_time = report_ntp + rtp_delta(rtp, report_rtp) / self.clock_rate
-            return sender_time + offset - self.codec_delay
-        return self._fallback_time(unwrapped / self.clock_rate, arrival) - self.codec_delay
+        ``arrival``, on the monotonic clock: from the sender reports, or before the
+        first one from arrival."""
+        stamp = self.stamp(pts, arrival)
+        when = self.report_time(stamp)
+        return self.arrival_time(stamp) if when is None else when
 
-    def _unwrap(self, rtp: int) -> int:
+    def stamp(self, pts: int, arrival: float) -> Stamp:
+        """Take what the time of the frame with ``pts``, received at ``arrival``, is
+        computed from. Call for every frame of the track, in the order received (it
+        unwraps the RTP timestamp and anchors the arrival fallback)."""
+        rtp = (self._rtp_origin + pts) & 0xFFFFFFFF
         unwrapped = rtp if self._last is None else self._last[1] + rtp_delta(rtp, self._last[0])
         self._last = (rtp, unwrapped)
-        return unwrapped
-
-    def _fallback_time(self, media_time: float, arrival: float) -> float:
+        media_time = unwrapped / self.clock_rate
         anchor = arrival - self.buffer_delay - media_time
         if self._fallback_anchor is None or anchor < self._fallback_anchor:
             self._fallback_anchor = anchor
-        return self._fallback_anchor + media_time
+        return Stamp(rtp, media_time, arrival)
+
+    def report_time(self, stamp: Stamp) -> float | None:
+        """The frame's capture time from the sender reports (monotonic clock), with
+        what they tell now; ``None`` before the track's first report."""
+        offset = self.sender.offset
+        if self._report is None or offset is None:
+            return None
+        report_rtp, report_ntp = self._report
+        sender_time = report_ntp + rtp_delta(stamp.rtp, report_rtp) / self.clock_rate
+        return sender_time + offset - self.codec_delay
+
+    def arrival_time(self, stamp: Stamp) -> float:
+        """The frame's capture time estimated from arrival (point 5 of the module's
+        description), anchored on the fastest frame of the track so far."""
+        anchor = self._fallback_anchor
+        assert anchor is not None, "a stamp of this clock anchors it"
+        return anchor + stamp.media_time - self.codec_delay

@@ -5,6 +5,9 @@ connection, then runs one task per received track that drains ``recv()`` for as
 long as the track lives (aiortc queues decoded frames without bound, so an
 undrained track grows in memory and latency), stamps every frame with its capture
 time (:mod:`core.channel.clock`) and hands it to the subscribers' bounded streams.
+Until every track that sends media has its first sender report, a publisher's frames
+are held and then delivered together with times from the reports
+(:mod:`core.channel.hold`; at most :data:`~core.channel.clock.HOLD_LIMIT`).
 A watchdog makes a publisher that vanished without DELETE leave the channel.
 
 Media sections: the first audio section is the user's audio, the first video
@@ -51,6 +54,7 @@ from core.channel.clock import (
 from core.channel.decoding import DECODERS, DecodeGate, TrackDecoder, install_gate
 from core.channel.e2ee_rtp import pass_through_receiver
 from core.channel.errors import SdpError
+from core.channel.hold import SyncHold, Timed
 from core.channel.ice import rtc_configuration
 from core.channel.roster import LeaveReason, ParticipantInfo, Role
 from core.channel.rtcp_sync import observe_receiver
@@ -70,6 +74,9 @@ _CLOCK_RATES = {"audio": 48_000, "video": 90_000}
 _BUFFER_DELAYS = {"audio": AUDIO_BUFFER_DELAY, "video": VIDEO_BUFFER_DELAY}
 _CODEC_DELAYS = {"audio": OPUS_LOOKAHEAD, "video": 0.0}  # Opus is the channel's only audio codec
 _ACCEPTED = {"audio": AUDIO_CODECS | {"rtx"}, "video": VIDEO_CODECS | {"rtx"}}
+
+_Media = av.AudioFrame | av.VideoFrame | EncodedFrame
+_Held = tuple[list[FrameStream], _Media]  # (the streams that took it when it came, frame)
 
 
 def _codec_name(codec: RTCRtpCodecCapability) -> str:
@@ -120,6 +127,9 @@ class Publisher:
         self.joined_monotonic = time.monotonic()
         self.last_media = self.joined_monotonic
         self.sender_clock = SenderClock()
+        self._hold: SyncHold[_Held] = SyncHold(self.sender_clock)
+        self._hold_timer: asyncio.TimerHandle | None = None
+        self._held_since: float | None = None  # what the streams were told last
         self.audio_track: MediaStreamTrack | None = None
         self.video_tracks: dict[VideoStreamType, MediaStreamTrack] = {}
         self.audio_streams: set[FrameStream] = set()
@@ -140,9 +150,15 @@ class Publisher:
 
     @property
     def synchronized(self) -> bool:
-        """Whether every track's frame times come from the sender's RTCP reports (not
-        yet in the first 0.5-1.5 s, when they are estimated from arrival)."""
+        """Whether every track has had a sender report (not yet in the first 0.5-1.5
+        s, while frames are held for them)."""
         return bool(self._clocks) and all(c.synchronized for c in self._clocks)
+
+    @property
+    def arrival_timed(self) -> int:
+        """Frames timed by arrival because their track sent no report within the hold
+        limit (``docs/channel.md``, "Timing and lip sync")."""
+        return self._hold.arrival_timed
 
     # -- negotiation -----------------------------------------------------------------
 
@@ -192,7 +208,7 @@ class Publisher:
             clock = TrackClock(
                 self.sender_clock, _CLOCK_RATES[kind], _BUFFER_DELAYS[kind], _CODEC_DELAYS[kind]
             )
-            observe_receiver(receiver, clock)
+            observe_receiver(receiver, clock, self._release_held)
             self._clocks.append(clock)
             if track.kind == "audio" and self.audio_track is None:
                 self.audio_track = track
@@ -231,12 +247,14 @@ class Publisher:
     def add_stream(self, stream: FrameStream) -> None:
         """Deliver this publisher's audio or video (per ``stream.kind``) to ``stream``."""
         (self.audio_streams if stream.kind == "audio" else self.video_streams).add(stream)
+        stream.hold(self._hold.since)
         self.update_gates()
 
     def remove_stream(self, stream: FrameStream) -> None:
         """Stop delivering to ``stream``."""
         self.audio_streams.discard(stream)
         self.video_streams.discard(stream)
+        stream.hold(None)
         self.update_gates()
 
     def update_gates(self) -> None:
@@ -297,21 +315,76 @@ class Publisher:
             self._deliver(variant, clock, frame)
 
     def _deliver(self, variant: VideoStreamType | None, clock: TrackClock, frame: object) -> None:
-        """Stamp a frame with its capture time and hand it to the streams that take it."""
-        if self._closed or not isinstance(frame, av.AudioFrame | av.VideoFrame | EncodedFrame):
+        """Stamp a frame with its capture time and hand it to the streams that take it
+        (through the hold while the sender's first reports are awaited)."""
+        if self._closed or not isinstance(frame, _Media):
             return
         now = time.monotonic()
         self.last_media = now
         pts = frame.pts
-        when = clock.frame_time(pts, now) if pts is not None else now - clock.buffer_delay
-        received = ReceivedFrame(frame, when)
-        if variant is None:
-            for stream in self.audio_streams:
+        # The streams that take it now get it, even if held and one of them switches to
+        # another video stream meanwhile (captured before the switch, it belongs to it).
+        targets = self._streams_of(variant)
+        if pts is None:  # no RTP time at all (aiortc always gives one): arrival
+            self._send([Timed((targets, frame), now - clock.buffer_delay, True)])
+            return
+        stamp = clock.stamp(pts, now)
+        if targets:
+            timed = self._hold.add((targets, frame), clock, stamp)
+            if not timed:  # held: its streams may look at it now
+                for stream in targets:
+                    if stream.on_held is not None:
+                        stream.on_held(frame)
+            self._send(timed)
+
+    def _release_held(self, *, force: bool = False) -> None:
+        """Deliver the frames held if their times are known now (a sender report came),
+        the hold limit passed, or ``force``."""
+        self._send(self._hold.release(time.monotonic(), force=force))
+
+    def _send(self, timed: list[Timed[_Held]]) -> None:
+        """Hand timed frames to the streams that take them; keep the streams' and the
+        limit timer's view of the hold current."""
+        if len(timed) == 1 and self._held_since is None:  # a frame as it came
+            (targets, frame), when, estimated = timed[0]
+            received = ReceivedFrame(frame, when, estimated)
+            for stream in targets:
                 stream.put(received)
-        else:
-            for stream in self.video_streams:
-                if self.source_of(stream) is variant:
-                    stream.put(received)
+        elif timed:  # held frames released together
+            batches: dict[FrameStream, list[ReceivedFrame]] = {}
+            for (targets, frame), when, estimated in timed:
+                received = ReceivedFrame(frame, when, estimated)
+                for stream in targets:
+                    batches.setdefault(stream, []).append(received)
+            for stream, frames in batches.items():
+                stream.put_many(frames)
+        since = self._hold.since
+        if since == self._held_since:
+            return
+        self._held_since = since
+        for stream in self.audio_streams | self.video_streams:
+            stream.hold(since)
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+            self._hold_timer = None
+        deadline = self._hold.deadline
+        if deadline is not None:
+            delay = max(0.0, deadline - time.monotonic())
+            self._hold_timer = asyncio.get_running_loop().call_later(delay, self._hold_expired)
+
+    def _hold_expired(self) -> None:
+        self._hold_timer = None
+        self._release_held()
+        deadline = self._hold.deadline
+        if deadline is not None and self._hold_timer is None:  # woken a little early
+            delay = max(0.0, deadline - time.monotonic())
+            self._hold_timer = asyncio.get_running_loop().call_later(delay, self._hold_expired)
+
+    def _streams_of(self, variant: VideoStreamType | None) -> list[FrameStream]:
+        """The streams that take the audio (``None``) or the ``variant`` video."""
+        if variant is None:
+            return list(self.audio_streams)
+        return [s for s in self.video_streams if self.source_of(s) is variant]
 
     def video_size(self, variant: VideoStreamType) -> tuple[int, int] | None:
         """The picture size of the ``variant`` video, as its latest keyframe stated
@@ -369,7 +442,13 @@ class Publisher:
         """Leave the channel (idempotent): end the streams, stop tasks, close the PC."""
         if self._closed:
             return
+        # Frames held for the sender's first reports go out before the streams end,
+        # timed as well as they can be now (a user leaving within its first seconds).
+        self._release_held(force=True)
         self._closed = True
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+            self._hold_timer = None
         if self._on_leave is not None:
             self._on_leave(self, reason)
         for stream in self.audio_streams | self.video_streams:

@@ -17,7 +17,9 @@ recording (the user's window stays background, its audio silent). Each user's
 problem is reported once through ``on_error(uid, message)``: at once for a mode
 mismatch or a missing encryption, after :data:`BAD_FRAMES_BEFORE_REPORT` consecutive
 frames for a failed check value (a wrong secret), so a frame damaged in transit is
-just dropped.
+just dropped. Frames the channel holds back for their sender's first reports
+(``docs/channel.md``, "The first second") are looked at as they arrive
+(:meth:`MediaOpener.check`), so a problem is reported then, not when they come.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ class _Decoder:
 @dataclass
 class _UserState:
     bad_frames: int = 0
+    held_bad_frames: int = 0  # the same count over frames checked early (check())
     reported: bool = False
     last_keyframe_request: float = -1e9
     decoders: dict[str, _Decoder] = field(default_factory=dict)
@@ -137,23 +140,54 @@ class MediaOpener:
         if not isinstance(frame, EncodedFrame):
             if self._decryptor is None:
                 return [(frame, when)]
-            self._report(
-                uid,
-                f"publishes without encryption, but the recording decrypts with "
-                f"{self.mode.name}: its media is not recorded — publish with "
-                f"{self.mode.name} or record with decryption_mode NONE",
-            )
+            self._refuse_clear(uid)
             self.dropped += 1
             return []
         if self._decryptor is None:
-            self._report(
-                uid,
-                "publishes media encrypted end to end, which this recording cannot "
-                "decrypt — set decryption_mode and secret to the channel's",
-            )
+            self._refuse_encrypted(uid)
             self.dropped += 1
             return []
         return self._open_encrypted(uid, kind, frame, when)
+
+    def check(self, uid: int, frame: DecodedFrame | EncodedFrame) -> None:
+        """Check ``frame`` of ``uid`` as :meth:`open` will, without decoding it, and
+        report a problem as :meth:`open` does: for a frame the channel holds back until
+        its sender's first reports (up to 3 s), so that a wrong mode or secret is
+        reported when the user's frames arrive, not when they are released. Its
+        failures are counted apart from :meth:`open`'s, which sees the frame again."""
+        if not isinstance(frame, EncodedFrame):
+            if self._decryptor is not None:
+                self._refuse_clear(uid)
+            return
+        if self._decryptor is None:
+            self._refuse_encrypted(uid)
+            return
+        state = self._users.setdefault(uid, _UserState())
+        try:
+            self._decryptor.decrypt(Codec.of(frame.codec), frame.data)
+        except DecryptError as exc:
+            if exc.reason == DecryptError.BAD_KEY:
+                state.held_bad_frames += 1
+                if state.held_bad_frames < BAD_FRAMES_BEFORE_REPORT:
+                    return
+            self._report(uid, f"{exc} — check decryption_mode and secret")
+            return
+        state.held_bad_frames = 0
+
+    def _refuse_clear(self, uid: int) -> None:
+        self._report(
+            uid,
+            f"publishes without encryption, but the recording decrypts with "
+            f"{self.mode.name}: its media is not recorded — publish with "
+            f"{self.mode.name} or record with decryption_mode NONE",
+        )
+
+    def _refuse_encrypted(self, uid: int) -> None:
+        self._report(
+            uid,
+            "publishes media encrypted end to end, which this recording cannot "
+            "decrypt — set decryption_mode and secret to the channel's",
+        )
 
     def _open_encrypted(
         self, uid: int, kind: str, frame: EncodedFrame, when: float

@@ -46,7 +46,8 @@ from core.media.segmenter import ClosedSlice, PacketOutput, Segmenter, StreamSpe
 AUDIO_ONLY_TICK_RATE = 25
 """Ticks per second when there is no video (audio is mixed per tick)."""
 
-_MAX_QUEUED_VIDEO = 60
+_MAX_QUEUED_VIDEO = 120  # 4 s of a 30 fps camera: the latency window and the renderer's
+# longest wait for a joiner's frames held for its first sender reports (docs/recorder.md)
 _SUPERSEDED_KEPT = 256
 
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 import av
 
+from core.channel.clock import HOLD_LIMIT
 from core.channel.picture_size import vp8_keyframe_size
 from core.channel.roster import Role, UserJoined, UserLeft
 from core.channel.streams import EncodedFrame
@@ -51,7 +52,7 @@ from core.media.pipeline import MixPipeline, PipelineSettings
 from core.media.playlist import mp4_name, slice_name, snapshot_name
 from core.media.slices import ClosedSlice, SliceSink
 from core.media.snapshots import LivePicture, Snapshot, SnapshotTaker
-from core.media.timeline import DEFAULT_LATENCY, OutputClock
+from core.media.timeline import DEFAULT_LATENCY, OutputClock, render_point
 from core.selection import StreamSelection
 
 if TYPE_CHECKING:
@@ -218,7 +219,16 @@ class _Gone:
     uid: int
 
 
-_Command = _Frame | _Roster | _AudioEnd | _Gone | _Layout
+@dataclass(frozen=True)
+class _Check:
+    """A frame the channel holds back for its sender's first reports: checked at once
+    (decryption), recorded when it comes with its time."""
+
+    uid: int
+    frame: av.AudioFrame | av.VideoFrame | EncodedFrame
+
+
+_Command = _Frame | _Roster | _AudioEnd | _Gone | _Layout | _Check
 
 
 @dataclass(frozen=True)
@@ -296,6 +306,11 @@ class Recorder:
         self._uploader: asyncio.Task[None] | None = None
         self._users: dict[int, _Taken] = {}  # the users in the channel it records, in join order
         self._until: dict[tuple[int, str], float] = {}  # retiring streams: (uid, kind) -> end
+        # The streams being read, for the worker to see frames the channel holds back
+        # (FrameStream.held_since): written on the loop, read by the worker thread.
+        self._streams: dict[tuple[int, str], FrameStream] = {}
+        self._streams_lock = threading.Lock()
+        self._arrival_timed_uids: set[int] = set()
         self._selection = config.stream_selection
         self._idle_since: float | None = None
         self._stored: list[StoredSlice] = []
@@ -314,6 +329,10 @@ class Recorder:
         written by the worker thread."""
         self.max_render_lag = 0.0
         """The largest :attr:`render_lag` so far."""
+        self.arrival_timed_frames = 0
+        """Users' frames whose capture time the channel estimated from arrival, because
+        their sender sent no report within the channel's hold limit (``docs/channel.md``,
+        "Timing and lip sync"); their lip sync is not exact."""
 
     # --- public state -----------------------------------------------------------
 
@@ -633,7 +652,7 @@ class Recorder:
         if audio and taken.audio is None:
             taken.audio = self._resume(uid, "audio")
             if taken.audio is None and (stream := sub.audio(uid)) is not None:
-                taken.audio = self._spawn(self._read(stream))
+                taken.audio = self._start_reading(stream)
         elif not audio and taken.audio is not None:
             self._retire(uid, "audio", taken.audio, at)
             taken.audio = None
@@ -641,7 +660,7 @@ class Recorder:
         if video and not taken.tile:
             taken.video = self._resume(uid, "video")
             if taken.video is None and (stream := sub.video(uid)) is not None:
-                taken.video = self._spawn(self._read(stream))
+                taken.video = self._start_reading(stream)
             taken.tile = True
             self._commands.put(_Roster(uid, True, at))
         elif not video and taken.tile:
@@ -676,6 +695,11 @@ class Recorder:
 
     async def _end_retired(self, uid: int, kind: str, reader: asyncio.Task[None]) -> None:
         await asyncio.sleep(self.latency)
+        # Frames the channel holds for the user's first sender reports may be captured
+        # before the stream stopped being taken: read them too (held for HOLD_LIMIT at most).
+        stream = self._streams.get((uid, kind))
+        if stream is not None and (held := stream.held_since) is not None:
+            await asyncio.sleep(max(0.0, held + HOLD_LIMIT - time.monotonic()) + self.latency)
         reader.cancel()
         self._until.pop((uid, kind), None)
         taken = self._users.get(uid)
@@ -702,7 +726,30 @@ class Recorder:
         """Whose audio and whose video the recording takes now."""
         return self._selection
 
+    def _start_reading(self, stream: FrameStream) -> asyncio.Task[None]:
+        """Read ``stream`` into the pipeline; the worker sees it from now on."""
+        with self._streams_lock:
+            self._streams[(stream.uid, stream.kind)] = stream
+        uid, put = stream.uid, self._commands.put
+        stream.on_held = lambda frame: put(_Check(uid, frame))
+        return self._spawn(self._read(stream))
+
+    def _oldest_held(self) -> float | None:
+        """The arrival time of the oldest frame the channel holds back for a stream
+        being read (worker thread)."""
+        with self._streams_lock:
+            held = [s.held_since for s in self._streams.values() if s.held_since is not None]
+        return min(held, default=None)
+
     async def _read(self, stream: FrameStream) -> None:
+        try:
+            await self._read_frames(stream)
+        finally:
+            with self._streams_lock:
+                if self._streams.get((stream.uid, stream.kind)) is stream:
+                    del self._streams[(stream.uid, stream.kind)]
+
+    async def _read_frames(self, stream: FrameStream) -> None:
         assert self._clock is not None
         clock, put, uid, kind = self._clock, self._commands.put, stream.uid, stream.kind
         until = self._until
@@ -712,6 +759,8 @@ class Recorder:
             if end is not None and time >= end:
                 continue  # captured after this stream stopped being taken (see _retire)
             self.media_frames += 1
+            if received.estimated:
+                self._arrival_timed(uid)
             frame = received.frame
             if kind == "video" and stream.video_stream is not VideoStreamType.LOW:
                 size = _picture_size(frame)
@@ -719,6 +768,16 @@ class Recorder:
                     self._high_size[uid] = size
                     self._update_stream_choice()
             put(_Frame(uid, kind, frame, time))
+
+    def _arrival_timed(self, uid: int) -> None:
+        self.arrival_timed_frames += 1
+        if uid not in self._arrival_timed_uids:
+            self._arrival_timed_uids.add(uid)
+            logger.warning(
+                "recorder %s: uid %s sent no sender report within %.1f s; frames timed by "
+                "arrival until it does (lip sync not exact)",
+                self.sid, uid, HOLD_LIMIT,
+            )  # fmt: skip
 
     def _update_stream_choice(self) -> None:
         """With AUTO, take a user's LOW stream while its window is no larger than the
@@ -735,7 +794,9 @@ class Recorder:
         windows = compute_layout(self._layout, tiled, tc.width, tc.height, self._max_resolution_uid)
         for uid in tiled:
             window = windows.get(uid)
-            high = self._high_size.get(uid)
+            # the size of the frames received, or else of the keyframes the channel saw
+            # (received frames may be held for the sender's first reports: up to 3 s)
+            high = self._high_size.get(uid) or sub.video_size(uid, VideoStreamType.HIGH)
             low = sub.video_size(uid, VideoStreamType.LOW)
             if low is None and high is not None:
                 low = (high[0] // 2, high[1] // 2)
@@ -769,17 +830,28 @@ class Recorder:
     def _work(self, loop: asyncio.AbstractEventLoop) -> None:
         assert self._pipeline is not None and self._clock is not None
         pipeline, clock, rate = self._pipeline, self._clock, self._pipeline.settings.tick_rate
+        wait = HOLD_LIMIT + self.latency  # the channel releases held frames by HOLD_LIMIT
         error: BaseException | None = None
         try:
             while not self._abort:
+                # Normally now - latency; earlier while the channel holds a user's frames
+                # back for its first sender reports (bounded: docs/recorder.md). Read
+                # before draining: a stream stops saying so only once its reader has
+                # queued what was released, so the drain below takes those frames.
+                now, held = clock.now(), self._oldest_held()
                 self._drain(pipeline)
-                ready = clock.now() - self.latency
+                held_at = None if held is None else clock.to_output(held)
+                ready = render_point(now, self.latency, held_at, wait)
                 stop_at = self._stop_at
                 if stop_at is not None and ready >= stop_at:
                     pipeline.finish(stop_at)
                     break
                 pipeline.render_until(ready if stop_at is None else min(ready, stop_at))
-                behind = clock.now() - self.latency - pipeline.output_time - 1 / rate
+                behind = (
+                    render_point(clock.now(), self.latency, held_at, wait)
+                    - pipeline.output_time
+                    - 1 / rate
+                )
                 self.render_lag = lag = max(0.0, behind)
                 self.max_render_lag = max(self.max_render_lag, lag)
                 next_tick = pipeline.output_time + 1 / rate
@@ -812,6 +884,8 @@ class Recorder:
                 pipeline.audio_left(command.uid, command.time)
             elif isinstance(command, _Gone):
                 opener.forget(command.uid)
+            elif isinstance(command, _Check):
+                opener.check(command.uid, command.frame)
             else:
                 pipeline.set_layout(
                     command.layout, command.max_resolution_uid, command.time, command.background

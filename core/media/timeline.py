@@ -8,7 +8,9 @@ half a frame period away.
 
 The recorder renders output time ``t`` at monotonic ``origin + t + latency``: the
 latency window lets late frames (network jitter, the receiver's buffers, a busy
-decoder) arrive before their time is composed and mixed.
+decoder) arrive before their time is composed and mixed. While the channel holds a
+user's frames back for its first sender reports, rendering waits for them
+(:func:`render_point`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,24 @@ DEFAULT_LATENCY = 0.4
 aiortc delivers video ~70 ms and audio ~80 ms after capture on loopback; the rest
 absorbs decoder and scheduling delays on a busy 2-core machine.
 """
+
+
+def render_point(now: float, latency: float, held_since: float | None, wait: float) -> float:
+    """The output time to render up to at output time ``now``.
+
+    Normally ``now - latency``. While the channel holds frames back for a user's first
+    sender reports (``docs/channel.md``, "Timing and lip sync"), ``held_since`` is the
+    output time the oldest of them arrived at; they were captured at most ``latency``
+    before that (the latency window's own assumption), so rendering stops at
+    ``held_since - latency`` until they come, and they come with their exact times
+    instead of after their tick. It waits ``wait`` seconds at most, whatever happens
+    to them: the channel releases held frames within its hold limit, so ``wait`` is
+    that limit plus a latency window for the event loop to hand them over.
+    """
+    ready = now - latency
+    if held_since is None:
+        return ready
+    return min(ready, max(held_since - latency, ready - wait))
 
 
 @dataclass(frozen=True)

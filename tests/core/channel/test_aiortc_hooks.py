@@ -96,6 +96,7 @@ async def test_every_hook_point_on_a_real_receiver_and_sender() -> None:
         frames: dict[str, _RecordingQueue] = {}
         origins: dict[str, list[int]] = {}
         reports: dict[str, list[tuple[int, int, int]]] = {}
+        packets: dict[str, list[tuple[int, int]]] = {}
         for transceiver in receiver_pc.getTransceivers():
             receiver = transceiver.receiver
             kind = receiver.track.kind
@@ -103,12 +104,16 @@ async def test_every_hook_point_on_a_real_receiver_and_sender() -> None:
             frames[kind] = _RecordingQueue()
             origins[kind] = []
             reports[kind] = []
+            packets[kind] = []
             assert hooks.track_queue(receiver.track) is not None
             assert hooks.rtx_ssrcs(receiver) == {}  # filled when the receiver starts
             hooks.replace_decoder_queue(receiver, frames[kind])
             hooks.report_rtp_origin(receiver, origins[kind].append)
             hooks.observe_sender_reports(
                 receiver, lambda *report, kind=kind: reports[kind].append(report)
+            )
+            hooks.observe_rtp_packets(
+                receiver, lambda *packet, kind=kind: packets[kind].append(packet)
             )
         assert set(receivers) == {"audio", "video"}
 
@@ -124,6 +129,14 @@ async def test_every_hook_point_on_a_real_receiver_and_sender() -> None:
         assert codec.name == "VP8"
         assert bytes(jitter_frame.data) and sealed  # our encoder's frames arrived
         assert all(len(origins[k]) == 1 for k in origins)  # the first RTP timestamp, once
+        # every packet was seen before aiortc handled it: the first mapped timestamp is
+        # a packet's, and the packets carry the track's media SSRC
+        for kind in packets:
+            assert origins[kind][0] in {ts for _, ts in packets[kind]}, kind
+            ssrcs = {s.source for s in receivers[kind].getSynchronizationSources()}
+            assert {ssrc for ssrc, _ in packets[kind]} <= ssrcs | set(
+                hooks.rtx_ssrcs(receivers[kind])
+            )
         media_ssrcs = {s.source for s in video.getSynchronizationSources()}
         assert {ssrc for ssrc, _, _ in reports["video"]} <= media_ssrcs | set(
             hooks.rtx_ssrcs(video)
@@ -143,6 +156,7 @@ async def test_every_hook_point_on_a_real_receiver_and_sender() -> None:
         # every owner the table names was looked up on a real object or its class
         assert {h.owner for h in hooks.HOOKS} - set(owners) <= {
             hooks.SR_PACKET,
+            hooks.RTP_PACKET,
             hooks.SENDER_INFO,
             hooks.H264_ENCODER,
             hooks.OPUS_ENCODER,

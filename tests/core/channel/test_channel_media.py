@@ -11,6 +11,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from core.channel.clock import HOLD_LIMIT
 from core.channel.decoding import DecoderPool, TrackDecoder
 from core.channel.publisher import MEDIA_TIMEOUT
 from core.channel.streams import VIDEO_QUEUE_FRAMES, FrameStream, ReceivedFrame
@@ -25,7 +26,6 @@ from core.participants.synthetic import (
     tone_frequency,
 )
 from core.participants.whip_client import publish
-from tests.helpers import wait_until
 from tests.publishers import Publishers
 
 FPS = 15
@@ -62,6 +62,14 @@ async def collect(stream: FrameStream, seconds: float) -> list[ReceivedFrame]:
         except TimeoutError:
             break
     return frames
+
+
+async def collect_first(stream: FrameStream, seconds: float) -> list[ReceivedFrame]:
+    """The frames of ``seconds`` from the first one on: a publisher's first frames come
+    when its first sender reports do, up to HOLD_LIMIT after they arrived."""
+    async with asyncio.timeout(HOLD_LIMIT + 5.0):
+        first = await anext(stream)
+    return [first, *await collect(stream, seconds)]
 
 
 async def collect_captured(
@@ -138,8 +146,10 @@ def grid_window(fps: int, *, mid_second: bool = False) -> float:
 
 
 async def test_three_publishers_reach_a_subscriber(channel_server) -> None:
-    """Every frame captured in a 3 s window reaches the subscriber, in order and in its
-    user's colour and tone; an idle subscriber's queue stays bounded and slows no one."""
+    """Every frame captured in a 3 s window from the publishers' first second on reaches
+    the subscriber, in order and in its user's colour and tone, timed from the senders'
+    reports (frames arriving before the first reports are held until they come); an
+    idle subscriber's queue stays bounded and slows no one."""
     uids = [11, 12, 13]
     channel = channel_server.registry.channel(SANDBOX_APP_ID, "three")
     reader = channel.subscribe(9000)
@@ -152,8 +162,6 @@ async def test_three_publishers_reach_a_subscriber(channel_server) -> None:
         audio = {uid: reader.audio(uid) for uid in uids}
         idle_video = idle.video(uids[0])
         assert idle_video is not None
-        # frame times come from the senders' reports from here on
-        await wait_until(lambda: all(channel.publisher(u).synchronized for u in uids))
         seconds = 3.0
         start = grid_window(FPS)
         streams = [*video.values(), *audio.values()]
@@ -166,6 +174,9 @@ async def test_three_publishers_reach_a_subscriber(channel_server) -> None:
             *(collect_captured(s, start, seconds, margin=0.2) for s in video.values()),  # type: ignore[arg-type]
             *(collect_captured(s, start, seconds) for s in audio.values()),  # type: ignore[arg-type]
         )
+        arrival_timed = [channel.publisher(u).arrival_timed for u in uids]
+    assert arrival_timed == [0, 0, 0]
+    assert not any(rf.estimated for frames in results for rf in frames)
     got_video = dict(zip(uids, results[: len(uids)], strict=True))
     got_audio = dict(zip(uids, results[len(uids) :], strict=True))
     await reader.close()
@@ -215,8 +226,8 @@ async def test_dual_stream_is_switchable(channel_server) -> None:
         assert sub.audio(31) is None
         stream = sub.video(31)
         assert stream is not None
-        low = await collect(stream, 1.0)
-        assert low and {rf.frame.width for rf in low} == {SIZE[0] // 2}  # type: ignore[union-attr]
+        low = await collect_first(stream, 1.0)
+        assert {rf.frame.width for rf in low} == {SIZE[0] // 2}  # type: ignore[union-attr]
         sub.set_video_stream(31, VideoStreamType.HIGH)
         drain(stream)
         high = await collect(stream, 0.7)
@@ -243,7 +254,9 @@ def beep_onsets(frames: list[ReceivedFrame]) -> list[float]:
 
 
 async def test_audio_and_video_times_are_lip_synced(channel_server) -> None:
-    """Video starts 0.6 s after audio; frame times still match capture times."""
+    """Video starts 0.6 s after audio; frame times match capture times from the first
+    seconds on (frames are held until both tracks' first sender reports, one of which
+    aiortc sends with NTP time 0 when it comes before the video's first packet)."""
     channel = channel_server.registry.channel(SANDBOX_APP_ID, "sync")
     sub = channel.subscribe(9000)
     events = sub.events()
@@ -251,7 +264,6 @@ async def test_audio_and_video_times_are_lip_synced(channel_server) -> None:
         await anext(events)
         video, audio = sub.video(41), sub.audio(41)
         assert video is not None and audio is not None
-        await wait_until(lambda: channel.publisher(41).synchronized)
         seconds = 3.0
         start = grid_window(FPS, mid_second=True)
         drain(video)
@@ -259,7 +271,9 @@ async def test_audio_and_video_times_are_lip_synced(channel_server) -> None:
         got_video, got_audio = await asyncio.gather(
             collect_captured(video, start, seconds), collect_captured(audio, start, seconds)
         )
+        assert channel.publisher(41).arrival_timed == 0
     await sub.close()
+    assert not any(rf.estimated for rf in got_video + got_audio)
     flashes = [rf.time for rf in got_video if is_flash(median_rgb(rf.frame))]  # type: ignore[arg-type]
     beeps = beep_onsets(got_audio)
     # one flash and one beep on each whole second of the 3 s window

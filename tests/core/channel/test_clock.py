@@ -144,3 +144,102 @@ def test_codec_delay_is_taken_off_every_frame_time() -> None:
     assert audio.frame_time(0, arrival=10.0) == pytest.approx(10.0 - 0.08 - 0.0065)
     audio.add_sender_report(48_000, ntp(5001.0), arrival=101.0)
     assert sender_time(audio, 96_000) == pytest.approx(5002.0 - 0.0065)
+
+
+def test_a_report_with_a_zero_ntp_timestamp_is_ignored() -> None:
+    """aiortc reports NTP 0 and RTP 0 until it sent its first RTP packet (a video track
+    starting after its first report); RFC 3550 lets a sender without a clock send 0."""
+    sender = SenderClock()
+    video = TrackClock(sender, 90_000, buffer_delay=0.07)
+    video.set_rtp_origin(5_000)
+    video.add_sender_report(0, 0, arrival=100.0)
+    assert not video.synchronized and sender.offset is None
+    video.add_sender_report(5_000, ntp(5000.0), arrival=100.6)
+    assert video.synchronized
+    assert video.frame_time(9_000, arrival=999.0) == pytest.approx(100.7)
+
+
+def test_a_frame_stamped_before_the_first_report_is_timed_by_it_afterwards() -> None:
+    """The stamp keeps the RTP timestamp: the report that comes later times the frame
+    exactly, as if it had been there when the frame arrived."""
+    sender = SenderClock()
+    audio = TrackClock(sender, 48_000, buffer_delay=0.08)
+    audio.set_rtp_origin(1_000)
+    early = audio.stamp(0, arrival=10.1)  # captured at sender time 4999.0
+    assert audio.report_time(early) is None
+    assert audio.arrival_time(early) == pytest.approx(10.02)
+    later = audio.stamp(960, arrival=10.12)
+    audio.add_sender_report(1_000 + 48_000, ntp(5000.0), arrival=11.03)  # 30 ms in transit
+    assert audio.report_time(early) == pytest.approx(10.03)
+    assert audio.report_time(later) == pytest.approx(10.05)
+    # the arrival estimate keeps the fastest frame's anchor and the RTP spacing
+    assert audio.arrival_time(later) == pytest.approx(10.04)
+
+
+def test_a_sender_waits_for_its_tracks_that_carry_media() -> None:
+    sender = SenderClock()
+    audio = TrackClock(sender, 48_000, buffer_delay=0.08)
+    video = TrackClock(sender, 90_000, buffer_delay=0.07)
+    low = TrackClock(sender, 90_000, buffer_delay=0.07)
+    assert sender.tracks == [audio, video, low]
+    assert sender.waiting() == []  # no media yet: nothing to wait for
+    audio.set_rtp_origin(0)
+    video.set_rtp_origin(0)
+    assert sender.waiting() == [audio, video]  # the low stream sends nothing
+    audio.add_sender_report(48_000, ntp(5001.0), arrival=101.0)
+    assert sender.waiting() == [video]
+    video.add_sender_report(90_000, ntp(5001.0), arrival=101.0)
+    assert sender.waiting() == []
+
+
+def test_the_fastest_packet_bounds_the_offset_when_the_reports_come_late() -> None:
+    """A busy event loop read the first report 42 ms late; the packets around it, some
+    read at once, give the offset the report alone would have given had it been read
+    at once (docs/channel.md, Timing and lip sync)."""
+    sender = SenderClock()
+    audio = TrackClock(sender, 48_000, buffer_delay=0.08)
+    audio.set_rtp_origin(0)
+    # Packet k is captured at sender time 5000 + k/50 (RTP k * 960) and read at our
+    # 100 + k/50 + 3 ms, but the loop held packets 5..9 for 30 ms.
+    for k in range(20):
+        held = 0.030 if 5 <= k < 10 else 0.0
+        audio.add_packet(k * 960, arrival=100.0 + k / 50 + 0.003 + held)
+    assert audio.packet_offset() is None  # no report: packets map to no sender time
+    audio.add_sender_report(19 * 960, ntp(5000.0 + 19 / 50), arrival=100.0 + 19 / 50 + 0.042)
+    assert sender.offset == pytest.approx(100.003 - 5000.0)
+    assert audio.frame_time(10 * 960, arrival=0) == pytest.approx(100.0 + 10 / 50 + 0.003)
+
+
+def test_packets_across_the_rtp_wrap_keep_their_offset() -> None:
+    sender = SenderClock()
+    video = TrackClock(sender, 90_000, buffer_delay=0.07)
+    first = 0xFFFF_FFFF - 6000  # two frames before the wrap
+    video.set_rtp_origin(first)
+    for k in range(6):
+        video.add_packet((first + k * 3000) & 0xFFFF_FFFF, arrival=50.0 + k / 30 + 0.002)
+    video.add_sender_report((first + 5 * 3000) & 0xFFFF_FFFF, ntp(7000.0), arrival=50.2)
+    assert video.packet_offset() == pytest.approx(50.002 + 5 / 30 - 7000.0)
+    assert sender.offset == pytest.approx(50.002 + 5 / 30 - 7000.0)
+
+
+def test_a_new_rtp_timeline_in_the_packets_starts_their_window_afresh() -> None:
+    """Packets of a restarted timeline, before the report that describes it, never
+    pull the offset below what the reports say."""
+    sender = SenderClock()
+    audio = TrackClock(sender, 48_000, buffer_delay=0.08)
+    audio.set_rtp_origin(0)
+    for k in range(10):
+        audio.add_packet(k * 960, arrival=10.0 + k / 50 + 0.001)
+    audio.add_sender_report(9 * 960, ntp(900.0 + 9 / 50), arrival=10.0 + 9 / 50 + 0.020)
+    assert sender.offset == pytest.approx(10.001 - 900.0)
+    # The sender restarts its RTP clock at a random value, 3 s of ticks ahead.
+    restart = 10 * 960 + 3 * 48_000
+    for k in range(10):
+        audio.add_packet(restart + k * 960, arrival=10.2 + k / 50 + 0.001)
+    # the window holds only the new timeline's packets, which the old report maps 3 s
+    # too late: below the reports' offset by more than TIMELINE_JUMP, so left out
+    assert audio.packet_offset() == pytest.approx(10.001 - 900.0 - 3.0)
+    assert sender.offset == pytest.approx(10.0 + 9 / 50 + 0.020 - (900.0 + 9 / 50))
+    # the report of the new timeline maps them again
+    audio.add_sender_report(restart + 9 * 960, ntp(900.2 + 9 / 50), arrival=10.2 + 9 / 50 + 0.02)
+    assert sender.offset == pytest.approx(10.001 - 900.0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import av
+
 from core.channel.e2ee import Codec, E2eeKeys, FrameEncryptor
 from core.channel.streams import EncodedFrame
 from core.enums import DecryptionMode, VideoStreamType
@@ -62,3 +64,29 @@ def test_a_wrong_secret_is_reported_after_five_consecutive_failed_frames_once() 
         opener.dropped == 2 * (BAD_FRAMES_BEFORE_REPORT - 1) + 1 + 1 + 20 + BAD_FRAMES_BEFORE_REPORT
     )
     assert keyframes == [7]
+
+
+def test_frames_held_for_sender_reports_are_checked_as_they_arrive() -> None:
+    """check() (frames the channel holds until the sender's first reports) reports a
+    wrong secret after the same five failed frames, and the mismatches at once, without
+    decoding; open() then sees the same frames again and reports nothing more."""
+    errors: list[tuple[int, str]] = []
+    opener = MediaOpener(MODE, SECRET, lambda uid, m: errors.append((uid, m)), lambda uid: None)
+    wrong = E2eeKeys.derive(MODE, "another secret")
+    frames = [delta_frame(wrong, 6000 * k) for k in range(BAD_FRAMES_BEFORE_REPORT)]
+    for frame in frames[:-1]:
+        opener.check(7, frame)
+    assert errors == []
+    opener.check(7, frames[-1])
+    assert [uid for uid, _ in errors] == [7]
+    for frame in frames:
+        assert opener.open(7, "video", frame, 0.0) == []
+    assert len(errors) == 1
+    clear = av.AudioFrame(format="s16", layout="stereo", samples=960)
+    opener.check(8, clear)  # a user who does not encrypt, in a decrypting recording
+    plain = MediaOpener(
+        DecryptionMode.NONE, None, lambda uid, m: errors.append((uid, m)), lambda uid: None
+    )
+    plain.check(9, frames[0])  # an encrypted user, in a recording without decryption
+    plain.check(10, clear)  # as it should be
+    assert [uid for uid, _ in errors] == [7, 8, 9]

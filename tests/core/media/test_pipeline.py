@@ -307,11 +307,11 @@ def test_late_and_overflowing_input_frames_are_counted(tmp_path: Path) -> None:
     pipeline.push_video(1, frame(), 0.5)  # its tick was drawn half a second ago
     pipeline.push_video(1, frame(), 1.0)  # the next tick's: in time
     assert pipeline.frames_late == 1
-    for k in range(70):  # 70 frames queued before a render: 60 fit, 10 pushed out
+    for k in range(130):  # 130 frames queued before a render: 120 fit, 10 pushed out
         pipeline.push_video(1, frame(), 1.0 + k / 15)
-    assert pipeline.frames_dropped == 12  # the 2 above and the oldest 10 of the 70
-    pipeline.finish(6.0)
-    assert slices and sum(s.duration for s in slices) == pytest.approx(6.0, abs=0.01)
+    assert pipeline.frames_dropped == 12  # the 2 above and the oldest 10 of the 130
+    pipeline.finish(10.0)
+    assert slices and sum(s.duration for s in slices) == pytest.approx(10.0, abs=0.01)
 
 
 def shown_frames(tmp_path: Path, times: list[float], duration: float) -> tuple[list[int], list]:  # type: ignore[type-arg]
