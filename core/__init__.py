@@ -4,7 +4,7 @@ This package never imports Qt: the window lives in ``gui``.
 """
 
 from core.bitrate import recommended_bitrate
-from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
+from core.config import CloudStorageConfig, LayoutRegion, RecordingConfig, TranscodingConfig
 from core.enums import (
     AliyunRegion,
     AmazonS3Region,
@@ -14,11 +14,12 @@ from core.enums import (
     MixedVideoLayout,
     QiniuRegion,
     RecordingStreamType,
+    RenderMode,
     StorageVendor,
     VideoStreamType,
 )
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
-from core.layout import Rect, compute_layout
+from core.layout import Rect, Region, compute_layout, compute_windows
 from core.sdk.observer import CloudRecorderObserver
 from core.sdk.recorder import CloudRecorder, create_cloud_recorder
 
@@ -34,15 +35,19 @@ __all__ = [
     "DecryptionMode",
     "ErrorCode",
     "InvalidParameterError",
+    "LayoutRegion",
     "MixedVideoLayout",
     "QiniuRegion",
     "RecordingConfig",
     "RecordingStreamType",
     "Rect",
+    "Region",
+    "RenderMode",
     "StorageVendor",
     "TranscodingConfig",
     "VideoStreamType",
     "compute_layout",
+    "compute_windows",
     "create_cloud_recorder",
     "recommended_bitrate",
 ]

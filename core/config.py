@@ -33,10 +33,12 @@ from core.enums import (
     DecryptionMode,
     MixedVideoLayout,
     RecordingStreamType,
+    RenderMode,
     StorageVendor,
     VideoStreamType,
 )
 from core.errors import InvalidParameterError
+from core.layout import MAX_REGIONS, LayoutSpec, Region
 from core.regions import regions_of
 from core.selection import (
     UID_GROUPS,
@@ -158,7 +160,93 @@ def _as_invalid_parameter(model: type[ConfigModel], exc: ValidationError) -> Inv
             else None
         )
     value = error.get("input")
+    if error.get("type") == "missing":  # the input is the object that lacks the field
+        return InvalidParameterError(name, "(missing)", f"required: {allowed}")
     return InvalidParameterError(name, value, allowed, redact=_redacted_input(loc, value))
+
+
+REGIONS_ALLOWED = (
+    f"1 to {MAX_REGIONS} regions, each uid at most once, with mixedVideoLayout 3 (CUSTOM)"
+)
+_FRACTION = "a number from 0 to 1 (a fraction of the canvas, to six decimals)"
+_SIZE_FRACTION = "a number above 0, up to 1 (a fraction of the canvas, to six decimals)"
+
+
+class LayoutRegion(ConfigModel):
+    """One region of the CUSTOM layout (an item of Agora's ``layoutConfig``)."""
+
+    uid: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_UID,
+        description="The user shown in the region; none: the next user no region names, in join order.",
+        json_schema_extra=_help(
+            "",
+            "该区域显示的用户 ID；不填则按加入频道的顺序分配给未被指定的用户。",
+            "a uid from 1 to 4294967295, or none",
+            wire="uid",
+        ),
+    )
+    x_axis: float = Field(
+        ...,
+        ge=0,
+        le=1,
+        description="Left edge of the region, as a fraction of the canvas width.",
+        json_schema_extra=_help("", "区域左上角的横坐标（相对画布宽度，0 到 1）。", _FRACTION),
+    )
+    y_axis: float = Field(
+        ...,
+        ge=0,
+        le=1,
+        description="Top edge of the region, as a fraction of the canvas height.",
+        json_schema_extra=_help("", "区域左上角的纵坐标（相对画布高度，0 到 1）。", _FRACTION),
+    )
+    width: float = Field(
+        ...,
+        gt=0,
+        le=1,
+        description="Width of the region, as a fraction of the canvas width (clipped at the canvas edge).",
+        json_schema_extra=_help("", "区域宽度（相对画布宽度）。", _SIZE_FRACTION),
+    )
+    height: float = Field(
+        ...,
+        gt=0,
+        le=1,
+        description="Height of the region, as a fraction of the canvas height (clipped at the canvas edge).",
+        json_schema_extra=_help("", "区域高度（相对画布高度）。", _SIZE_FRACTION),
+    )
+    alpha: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Opacity of the region: 1 opaque (default), 0 transparent; blended over what is under it.",
+        json_schema_extra=_help(
+            "", "透明度：1 不透明（默认），0 完全透明。", "a number from 0 to 1"
+        ),
+    )
+    render_mode: RenderMode = Field(
+        RenderMode.CROP,
+        description="CROP (0, default): the picture fills the region, cut to fit; FIT (1): all of it, with bars.",
+        json_schema_extra=_help("", "0：裁剪（默认），1：缩放以完整显示。", "CROP (0) or FIT (1)"),
+    )
+
+    @field_validator("x_axis", "y_axis", "width", "height", "alpha")
+    @classmethod
+    def _six_decimals(cls, value: float) -> float:
+        return round(value, 6)
+
+    @property
+    def region(self) -> Region:
+        """The region as :func:`core.layout.compute_windows` takes it."""
+        return Region(
+            self.x_axis,
+            self.y_axis,
+            self.width,
+            self.height,
+            self.uid,
+            self.alpha,
+            self.render_mode,
+        )
 
 
 class TranscodingConfig(ConfigModel):
@@ -234,8 +322,36 @@ class TranscodingConfig(ConfigModel):
             "视频合流布局。悬浮布局（默认）：第一个加入频道的用户铺满整个画布，其他用户为小视窗，从下到上水平排列，"
             "最多 4 行，每行 4 个。自适应布局：根据用户数量调整画面大小，大小一致。垂直布局：指定一个用户在左侧显示大视窗，"
             "其他用户在右侧垂直排列，最多两列，一列 8 个。最多 17 个画面。",
-            "FLOAT (0), BEST_FIT (1) or VERTICAL (2)",
+            "FLOAT (0), BEST_FIT (1), VERTICAL (2) or CUSTOM (3, with layoutConfig)",
             wire="mixedVideoLayout",
+        ),
+    )
+    layout_config: tuple[LayoutRegion, ...] = Field(
+        (),
+        description=(
+            "The regions of the CUSTOM layout (mixedVideoLayout 3), drawn in their order, "
+            "at most 17. Ignored by the other layouts."
+        ),
+        json_schema_extra=_help(
+            "",
+            "自定义布局（mixedVideoLayout 为 3）的区域，按顺序绘制，最多 17 个。其他布局忽略此参数。",
+            REGIONS_ALLOWED,
+            wire="layoutConfig",
+        ),
+    )
+    render_mode: RenderMode = Field(
+        RenderMode.CROP,
+        description=(
+            "How the FLOAT, BEST_FIT and VERTICAL layouts fill a window whose shape differs "
+            "from the picture: CROP (0, default, as Agora) or FIT (1, bars beside it) "
+            "(cloudrec extension; CUSTOM regions have their own)."
+        ),
+        json_schema_extra=_help(
+            "",
+            "预设布局中画面与窗口比例不同时的处理：0 裁剪（默认，与 Agora 相同），1 完整显示并加边（cloudrec 扩展）。",
+            "CROP (0) or FIT (1)",
+            extension=True,
+            wire="renderMode",
         ),
     )
     background_color: str = Field(
@@ -265,6 +381,37 @@ class TranscodingConfig(ConfigModel):
         if not _HEX_COLOUR.match(value):
             raise InvalidParameterError("background_color", value, "a colour as #RRGGBB")
         return value.upper()
+
+    @field_validator("layout_config", mode="before")
+    @classmethod
+    def _region_list(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if not isinstance(value, list | tuple):
+            raise InvalidParameterError("layout_config", value, REGIONS_ALLOWED)
+        if len(value) > MAX_REGIONS:
+            raise InvalidParameterError("layout_config", f"{len(value)} regions", REGIONS_ALLOWED)
+        return value
+
+    @model_validator(mode="after")
+    def _regions(self) -> Self:
+        uids = [r.uid for r in self.layout_config if r.uid is not None]
+        twice = sorted({uid for uid in uids if uids.count(uid) > 1})
+        if twice:
+            raise InvalidParameterError("layout_config", f"uid {twice[0]} twice", REGIONS_ALLOWED)
+        if self.layout is MixedVideoLayout.CUSTOM and not self.layout_config:
+            raise InvalidParameterError("layout_config", [], REGIONS_ALLOWED)
+        return self
+
+    @property
+    def layout_spec(self) -> LayoutSpec:
+        """The layout as :class:`core.layout.LayoutSpec` (what the compositor draws)."""
+        return LayoutSpec(
+            self.layout,
+            self.max_resolution_uid,
+            tuple(r.region for r in self.layout_config),
+            self.render_mode,
+        )
 
     @model_validator(mode="after")
     def _at_most_1080p(self) -> Self:

@@ -80,6 +80,19 @@ class MixedVideoLayout(IntEnum):
     FLOAT = 0
     BEST_FIT = 1
     VERTICAL = 2
+    CUSTOM = 3
+    """Regions placed by the operator (Agora's ``mixedVideoLayout: 3`` with
+    ``layoutConfig``)."""
+
+
+class RenderMode(IntEnum):
+    """How a picture fills a window whose aspect ratio differs from its own (Agora's
+    ``render_mode``)."""
+
+    CROP = 0
+    """Scaled to cover the window, the overflow cut off evenly (Agora's default)."""
+    FIT = 1
+    """Scaled to lie within the window, bars in the background colour beside it."""
 
 
 class StorageVendor(IntEnum):

@@ -9,7 +9,7 @@ nothing it does not know.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,6 +19,7 @@ from core.config import (
     SECRET_FIELDS,
     CloudStorageConfig,
     ConfigModel,
+    LayoutRegion,
     RecordingConfig,
     RecordingFileConfig,
     SnapshotConfig,
@@ -39,8 +40,30 @@ def _wire_name(model: type[ConfigModel], name: str) -> str:
 
 def wire_name(model: type[ConfigModel], name: str) -> str:
     """The name field ``name`` of ``model`` has on the REST wire (``background_color`` ->
-    ``backgroundColor``); a name the model lacks is returned as it is."""
-    return _wire_name(model, name) if name in model.model_fields else name
+    ``backgroundColor``; a dotted path too: ``layout_config.0.x_axis`` ->
+    ``layoutConfig[0].x_axis``); a name the model lacks is returned as it is."""
+    owner: type[ConfigModel] | None = model
+    parts: list[str] = []
+    for part in name.split("."):
+        if part.isdigit() and parts:
+            parts[-1] += f"[{part}]"
+            continue
+        if owner is None or part not in owner.model_fields:
+            return name
+        parts.append(_wire_name(owner, part))
+        owner = _model_in(owner.model_fields[part].annotation)
+    return ".".join(parts)
+
+
+def _model_in(annotation: Any) -> type[ConfigModel] | None:
+    """The config model a field holds (itself, or as the items of a tuple)."""
+    if isinstance(annotation, type) and issubclass(annotation, ConfigModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _is_extension(model: type[ConfigModel], name: str) -> bool:
@@ -55,7 +78,7 @@ def _encode(value: Any) -> Any:
     if isinstance(value, ConfigModel):
         return to_wire(value)
     if isinstance(value, tuple):
-        return list(value)
+        return [_encode(item) for item in value]
     return value
 
 
@@ -68,8 +91,8 @@ def to_wire(config: ConfigModel, *, extensions: bool = True) -> dict[str, Any]:
         if not extensions and _is_extension(model, name) and name != "file_name_prefix":
             continue
         value = getattr(config, name)
-        if value is None:
-            continue
+        if value is None or (name == "layout_config" and not value):
+            continue  # no layoutConfig beside a preset layout, as Agora asks
         wire = _wire_name(model, name)
         if isinstance(config, CloudStorageConfig) and wire in _STORAGE_EXTENSION_PARAMS:
             if value:
@@ -77,6 +100,8 @@ def to_wire(config: ConfigModel, *, extensions: bool = True) -> dict[str, Any]:
             continue
         if isinstance(value, ConfigModel):
             body[wire] = to_wire(value, extensions=extensions)
+        elif isinstance(config, LayoutRegion) and name == "uid":
+            body[wire] = str(value)  # Agora's layoutConfig names a user as a string
         else:
             body[wire] = _encode(value)
     if params:

@@ -1,18 +1,22 @@
-"""Composes users' pictures into one frame with the layout of :func:`core.layout.compute_layout`.
+"""Composes users' pictures into one frame with the windows of :func:`core.layout.compute_windows`.
 
 The canvas is a yuv420p image (one contiguous array: the Y plane, then U, then V),
 the encoder's input format, so no colour conversion happens per output frame. Each
-user's picture is scaled once per new source frame, straight into the size it
-occupies in its window (its aspect ratio kept, centred, the background colour
-around it), by FFmpeg's swscale through PyAV; composing is then a few numpy slice
-copies. Positions and sizes are kept even, as 4:2:0 chroma requires.
+user's picture is turned once per new source frame into an image of its whole
+window (:func:`core.layout.picture_rect`: CROP scales it to cover the window and
+cuts the overflow off evenly, FIT scales it to lie within the window and puts bars
+of the background colour beside it), by FFmpeg's swscale through PyAV; composing is
+then a few numpy slice copies, or, for a window with an alpha below 1, a blend of
+its image over what is under it. Positions and sizes are kept even, as 4:2:0 chroma
+requires.
 
 A user in the layout without a picture (no video, or none received yet) is drawn as
-background.
+background (blended, with its window's alpha).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import av
@@ -20,9 +24,12 @@ import numpy as np
 import numpy.typing as npt
 from av.video.reformatter import VideoReformatter
 
-from core.layout import Rect
+from core.enums import RenderMode
+from core.layout import Rect, Window, even_window, picture_rect
 
 U8Array = npt.NDArray[np.uint8]
+Planes = tuple[U8Array, U8Array, U8Array]
+"""Y, U and V of one image (U and V at half the size each way)."""
 
 
 def parse_colour(colour: str) -> tuple[int, int, int]:
@@ -43,43 +50,13 @@ def rgb_to_yuv(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     return (round(y), round(u), round(v))
 
 
-def fit_rect(window: Rect, source_size: tuple[int, int], canvas: tuple[int, int]) -> Rect:
-    """Where a ``source_size`` picture goes inside ``window``: aspect kept, centred, even.
-
-    The result lies within the window and the canvas (up to the rounding to even
-    pixels) and is at least 2x2.
-    """
-    sw, sh = source_size
-    # clip the window to the canvas, then shrink it to even bounds
-    x0 = _even_up(max(0, window.x))
-    y0 = _even_up(max(0, window.y))
-    x1 = _even_down(min(canvas[0], window.x + window.width))
-    y1 = _even_down(min(canvas[1], window.y + window.height))
-    ww, wh = max(2, x1 - x0), max(2, y1 - y0)
-    if sw <= 0 or sh <= 0:
-        return Rect(x0, y0, ww, wh)
-    scale = min(ww / sw, wh / sh)
-    fw = max(2, min(ww, _even_down(round(sw * scale))))
-    fh = max(2, min(wh, _even_down(round(sh * scale))))
-    return Rect(x0 + _even_down((ww - fw) // 2), y0 + _even_down((wh - fh) // 2), fw, fh)
-
-
-def _even_up(n: int) -> int:
-    return n + (n & 1)
-
-
-def _even_down(n: int) -> int:
-    return n - (n & 1)
-
-
 @dataclass
 class _Tile:
-    window: Rect
+    window: Window
     frame: av.VideoFrame | None = None
-    scaled: U8Array | None = None  # yuv420p of the picture at ``placed`` size
-    placed: Rect | None = None
+    image: Planes | None = None  # the whole (even) window, picture and bars
     # One scaler per tile: swscale's context is set up once and reused while the
-    # source format and the placed size stay the same. (``VideoFrame.reformat``
+    # source format and the scaled size stay the same. (``VideoFrame.reformat``
     # would set one up, and free it, for every frame: 5x the cost of the scaling.)
     scaler: VideoReformatter = field(default_factory=VideoReformatter)
 
@@ -95,6 +72,7 @@ class Compositor:
         self._bg_yuv = rgb_to_yuv(parse_colour(background))
         self._background = self._blank()
         self._canvas = self._background.copy()
+        self._planes = _planes(self._canvas, width, height)
         self._tiles: dict[int, _Tile] = {}
         self.scale_count = 0  # swscale calls, for tests and benchmarks
         self._errors: list[tuple[int, str]] = []
@@ -102,12 +80,8 @@ class Compositor:
     def _blank(self) -> U8Array:
         w, h = self.width, self.height
         canvas = np.empty((h * 3 // 2, w), dtype=np.uint8)
-        y, u, v = self._bg_yuv
-        canvas[:h] = y
-        chroma = canvas[h:].reshape(-1)  # U then V, each (h/2) x (w/2)
-        quarter = (h // 2) * (w // 2)
-        chroma[:quarter] = u
-        chroma[quarter:] = v
+        for plane, value in zip(_planes(canvas, w, h), self._bg_yuv, strict=True):
+            plane[...] = value
         return canvas
 
     def set_background(self, colour: str) -> None:
@@ -116,21 +90,21 @@ class Compositor:
         self._bg_yuv = rgb_to_yuv(parse_colour(colour))
         self._background = self._blank()
         for tile in self._tiles.values():
-            tile.scaled = None  # letterbox bars are drawn in the background colour
+            tile.image = None  # bars are drawn in the background colour
 
-    def set_layout(self, windows: dict[int, Rect]) -> None:
-        """Replace the windows (drawing order = the dict's order); keeps users' pictures."""
+    def set_layout(self, windows: Mapping[int, Window]) -> None:
+        """Replace the windows (drawing order = the mapping's order); keeps users' pictures."""
         old = self._tiles
         self._tiles = {}
         for uid, window in windows.items():
             tile = old.get(uid) or _Tile(window)
             if tile.window != window:
                 tile.window = window
-                tile.scaled = None  # re-scale to the new window on the next render
+                tile.image = None  # re-scale to the new window on the next render
             self._tiles[uid] = tile
 
     @property
-    def layout(self) -> dict[int, Rect]:
+    def layout(self) -> dict[int, Window]:
         """The current windows."""
         return {uid: t.window for uid, t in self._tiles.items()}
 
@@ -139,74 +113,102 @@ class Compositor:
         tile = self._tiles.get(uid)
         if tile is not None and tile.frame is not frame:
             tile.frame = frame
-            tile.scaled = None
+            tile.image = None
 
     def clear(self, uid: int) -> None:
         """Forget ``uid``'s picture: its window shows background until the next one."""
         tile = self._tiles.get(uid)
         if tile is not None:
-            tile.frame = tile.scaled = None
+            tile.frame = tile.image = None
 
     def render(self) -> av.VideoFrame:
         """The composed frame (yuv420p)."""
-        canvas = self._canvas
-        np.copyto(canvas, self._background)
+        np.copyto(self._canvas, self._background)
         painted = False
         for uid, tile in self._tiles.items():
-            if painted:  # a window shows background, not what lies under it
-                self._fill(tile.window)
-            if tile.frame is None:
+            alpha = tile.window.alpha
+            if alpha <= 0:
                 continue
-            if tile.scaled is None:
-                tile.placed = fit_rect(
-                    tile.window, (tile.frame.width, tile.frame.height), (self.width, self.height)
-                )
+            box = even_window(tile.window.rect, (self.width, self.height))
+            if box.width <= 0 or box.height <= 0:
+                continue  # off the canvas
+            if tile.frame is not None and tile.image is None:
                 try:
-                    tile.scaled = self._scale(tile.scaler, tile.frame, tile.placed)
+                    tile.image = self._window_image(tile, box)
                 except (av.FFmpegError, ValueError) as exc:
                     # a picture swscale cannot convert: show background, report the user
                     self._errors.append((uid, f"video frame cannot be converted: {exc}"))
                     tile.frame = None
-                    continue
-            assert tile.placed is not None
-            self._blit(tile.scaled, tile.placed)
+            if tile.image is None:
+                if painted:  # a window shows background, not what lies under it
+                    self._draw(box, self._bg_yuv, alpha)
+                continue
+            self._draw(box, tile.image, alpha)
             painted = True
-        return av.VideoFrame.from_ndarray(canvas, format="yuv420p")
-
-    def _fill(self, window: Rect) -> None:
-        """Paint ``window`` (clipped to the canvas) in the background colour."""
-        w, h = self.width, self.height
-        x0, y0 = max(0, window.x), max(0, window.y)
-        x1, y1 = min(w, window.x + window.width), min(h, window.y + window.height)
-        if x1 <= x0 or y1 <= y0:
-            return
-        y, u, v = self._bg_yuv
-        canvas = self._canvas
-        canvas[y0:y1, x0:x1] = y
-        chroma = canvas[h:].reshape(2, h // 2, w // 2)  # U then V
-        cy, cx = slice(y0 // 2, (y1 + 1) // 2), slice(x0 // 2, (x1 + 1) // 2)
-        chroma[0, cy, cx] = u
-        chroma[1, cy, cx] = v
+        return av.VideoFrame.from_ndarray(self._canvas, format="yuv420p")
 
     def take_errors(self) -> list[tuple[int, str]]:
         """(uid, message) of pictures dropped since the last call."""
         errors, self._errors = self._errors, []
         return errors
 
-    def _scale(self, scaler: VideoReformatter, frame: av.VideoFrame, rect: Rect) -> U8Array:
+    def _window_image(self, tile: _Tile, box: Rect) -> Planes:
+        """The tile's picture drawn into its whole window: cropped, or fitted with bars."""
+        assert tile.frame is not None
+        frame = tile.frame
+        placed = picture_rect(
+            tile.window.rect,
+            (frame.width, frame.height),
+            (self.width, self.height),
+            tile.window.render_mode,
+        )
         self.scale_count += 1
-        scaled = scaler.reformat(frame, width=rect.width, height=rect.height, format="yuv420p")
-        return np.asarray(scaled.to_ndarray(), dtype=np.uint8)
+        scaled = tile.scaler.reformat(
+            frame, width=placed.width, height=placed.height, format="yuv420p"
+        )
+        picture = _planes(
+            np.asarray(scaled.to_ndarray(), dtype=np.uint8), placed.width, placed.height
+        )
+        dx, dy = placed.x - box.x, placed.y - box.y  # even
+        if tile.window.render_mode is RenderMode.CROP:
+            # the picture covers the window: cut out the window's part
+            y, u, v = (
+                p[-dy // s : (-dy + box.height) // s, -dx // s : (-dx + box.width) // s]
+                for p, s in zip(picture, (1, 2, 2), strict=True)
+            )
+            return y, u, v
+        image: list[U8Array] = []
+        for p, s, value in zip(picture, (1, 2, 2), self._bg_yuv, strict=True):
+            plane = np.full((box.height // s, box.width // s), value, dtype=np.uint8)
+            plane[dy // s : dy // s + p.shape[0], dx // s : dx // s + p.shape[1]] = p
+            image.append(plane)
+        return image[0], image[1], image[2]
 
-    def _blit(self, src: U8Array, rect: Rect) -> None:
-        w, h = self.width, self.height
-        x, y, fw, fh = rect
-        canvas = self._canvas
-        canvas[y : y + fh, x : x + fw] = src[:fh]
-        # chroma planes follow the luma plane, each (height/2) x (width/2), row-major
-        cq, sq = (h // 2) * (w // 2), (fh // 2) * (fw // 2)
-        flat_c, flat_s = canvas.reshape(-1)[w * h :], src.reshape(-1)[fw * fh :]
-        for plane in range(2):
-            dst = flat_c[plane * cq : (plane + 1) * cq].reshape(h // 2, w // 2)
-            part = flat_s[plane * sq : (plane + 1) * sq].reshape(fh // 2, fw // 2)
-            dst[y // 2 : (y + fh) // 2, x // 2 : (x + fw) // 2] = part
+    def _draw(self, box: Rect, image: Planes | tuple[int, int, int], alpha: float) -> None:
+        """Copy ``image`` (or a flat colour) into ``box``, or blend it over the canvas with
+        ``alpha`` < 1."""
+        weight = round(min(1.0, alpha) * 256)
+        sources: tuple[U8Array | int, ...] = image
+        for plane, source, s in zip(self._planes, sources, (1, 2, 2), strict=True):
+            dst = plane[
+                box.y // s : (box.y + box.height) // s, box.x // s : (box.x + box.width) // s
+            ]
+            if weight >= 256:
+                dst[...] = source
+            else:
+                # (a*src + (256-a)*dst + 128) / 256 stays below 2^16
+                mixed = np.multiply(dst, 256 - weight, dtype=np.uint16)
+                mixed += np.multiply(source, weight, dtype=np.uint16)
+                mixed += 128
+                dst[...] = mixed >> 8
+
+
+def _planes(image: U8Array, width: int, height: int) -> Planes:
+    """Views of the Y, U and V planes of a contiguous yuv420p ``image``."""
+    flat = image.reshape(-1)
+    luma, quarter = width * height, (width // 2) * (height // 2)
+    return (
+        flat[:luma].reshape(height, width),
+        flat[luma : luma + quarter].reshape(height // 2, width // 2),
+        flat[luma + quarter : luma + 2 * quarter].reshape(height // 2, width // 2),
+    )

@@ -20,7 +20,7 @@ output time into encoded output:
   :attr:`MixPipeline.superseded` lists it.
 * Audio for the span of each tick is mixed by :class:`~core.media.audio_mixer.AudioMixer`.
 * Roster changes take effect at the first tick at or after their time; the layout
-  is re-computed with :func:`core.layout.compute_layout`.
+  is re-computed with :func:`core.layout.compute_windows`.
 
 Errors caused by one user's media (a frame that cannot be converted) drop that frame
 and are reported through ``on_user_error``; everything else raises to the caller.
@@ -36,8 +36,8 @@ from pathlib import Path
 
 import av
 
-from core.enums import AudioProfile, MixedVideoLayout
-from core.layout import compute_layout
+from core.enums import AudioProfile, MixedVideoLayout, RenderMode
+from core.layout import LayoutSpec, Region
 from core.media.audio_mixer import AudioMixer
 from core.media.compositor import Compositor
 from core.media.encoder import AudioEncoder, EncodedPacket, VideoEncoder
@@ -62,10 +62,19 @@ class PipelineSettings:
     background: str = "#000000"
     layout: MixedVideoLayout = MixedVideoLayout.FLOAT
     max_resolution_uid: int = 0
+    regions: tuple[Region, ...] = ()
+    """The CUSTOM layout's regions."""
+    render_mode: RenderMode = RenderMode.CROP
+    """How the presets' windows are filled."""
     audio_profile: AudioProfile | None = AudioProfile.MUSIC_STANDARD  # None: no audio
     video: bool = True
     slice_seconds: float = 4.0
     x264_preset: str = "veryfast"
+
+    @property
+    def layout_spec(self) -> LayoutSpec:
+        """The layout these settings start with."""
+        return LayoutSpec(self.layout, self.max_resolution_uid, self.regions, self.render_mode)
 
     @property
     def tick_rate(self) -> int:
@@ -95,12 +104,11 @@ class MixPipeline:
             raise ValueError("a recording needs audio or video")
         self.settings = s = settings
         self._on_user_error = on_user_error or (lambda uid, message: None)
-        self._layout = s.layout
-        self._max_resolution_uid = s.max_resolution_uid
+        self._layout = s.layout_spec
         self._roster: list[int] = []  # join order
         self._roster_events: list[tuple[float, int, bool]] = []  # (time, uid, joined)
         self._audio_ends: list[tuple[float, int]] = []  # (time, uid)
-        self._layout_events: list[tuple[float, MixedVideoLayout, int, str | None]] = []
+        self._layout_events: list[tuple[float, LayoutSpec, str | None]] = []
         self._video_queues: dict[int, deque[tuple[float, av.VideoFrame]]] = {}
         self._tick = 0
         self.frames_encoded = 0
@@ -156,29 +164,20 @@ class MixPipeline:
         bisect.insort(self._audio_ends, (time, uid), key=lambda e: e[0])
 
     def set_layout(
-        self,
-        layout: MixedVideoLayout,
-        max_resolution_uid: int,
-        time: float | None = None,
-        background: str | None = None,
+        self, layout: LayoutSpec, time: float | None = None, background: str | None = None
     ) -> None:
         """Change the layout (and, if given, the background colour) at output ``time``
         (``None``: from the next tick on)."""
-        event = (time or 0.0, MixedVideoLayout(layout), max_resolution_uid, background)
         if time is None:
-            self._apply_layout(*event[1:])
+            self._apply_layout(layout, background)
+            self._retile()
         else:
-            self._layout_events.append(event)
-            self._layout_events.sort(key=lambda e: e[0])
+            bisect.insort(self._layout_events, (time, layout, background), key=lambda e: e[0])
 
-    def _apply_layout(
-        self, layout: MixedVideoLayout, max_resolution_uid: int, background: str | None
-    ) -> None:
-        self._layout = MixedVideoLayout(layout)
-        self._max_resolution_uid = max_resolution_uid
+    def _apply_layout(self, layout: LayoutSpec, background: str | None) -> None:
+        self._layout = layout
         if background is not None and self.compositor is not None:
             self.compositor.set_background(background)
-        self._retile()
 
     def push_video(self, uid: int, frame: av.VideoFrame, time: float) -> None:
         """``uid``'s video ``frame`` captured at output ``time``."""
@@ -268,10 +267,8 @@ class MixPipeline:
             if self.mixer is not None:
                 self.mixer.remove_user(uid)
         while self._layout_events and self._layout_events[0][0] <= tick_time + 1e-9:
-            _, layout, max_resolution_uid, background = self._layout_events.pop(0)
-            self._layout, self._max_resolution_uid = layout, max_resolution_uid
-            if background is not None and self.compositor is not None:
-                self.compositor.set_background(background)
+            _, layout, background = self._layout_events.pop(0)
+            self._apply_layout(layout, background)
             changed = True
         if changed:
             self._retile()
@@ -280,11 +277,7 @@ class MixPipeline:
         if self.compositor is None:
             return
         s = self.settings
-        windows = (
-            compute_layout(self._layout, self._roster, s.width, s.height, self._max_resolution_uid)
-            if self._roster
-            else {}
-        )
+        windows = self._layout.windows(self._roster, s.width, s.height) if self._roster else {}
         self.compositor.set_layout(windows)
 
     def _select_frames(self, horizon: float) -> None:

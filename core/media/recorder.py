@@ -30,7 +30,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -43,9 +43,9 @@ from core.channel.picture_size import vp8_keyframe_size
 from core.channel.roster import Role, UserJoined, UserLeft
 from core.channel.streams import EncodedFrame
 from core.config import RecordingConfig
-from core.enums import ChannelType, MixedVideoLayout, VideoStreamType
+from core.enums import ChannelType, MixedVideoLayout, RenderMode, VideoStreamType
 from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
-from core.layout import compute_layout
+from core.layout import LayoutSpec, Region
 from core.media.decrypt import MediaOpener
 from core.media.mp4 import Mp4Spec, Mp4Writer, finalize
 from core.media.pipeline import MixPipeline, PipelineSettings
@@ -206,8 +206,7 @@ class _AudioEnd:
 
 @dataclass(frozen=True)
 class _Layout:
-    layout: MixedVideoLayout
-    max_resolution_uid: int
+    layout: LayoutSpec
     time: float
     background: str | None = None
 
@@ -317,8 +316,7 @@ class Recorder:
         self._unkept: list[str] = []  # slices the sink could not keep (see _store)
         self._failed_uids: set[int] = set()
         self._high_size: dict[int, tuple[int, int]] = {}
-        self._layout = config.transcoding_config.layout
-        self._max_resolution_uid = config.transcoding_config.max_resolution_uid
+        self._layout = config.transcoding_config.layout_spec
         self._stopping: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self.media_frames = 0
@@ -456,8 +454,10 @@ class Recorder:
                 fps=tc.fps,
                 bitrate_kbps=tc.bitrate,
                 background=tc.background_color,
-                layout=self._layout,
-                max_resolution_uid=self._max_resolution_uid,
+                layout=self._layout.layout,
+                max_resolution_uid=self._layout.max_resolution_uid,
+                regions=self._layout.regions,
+                render_mode=self._layout.render_mode,
                 audio_profile=cfg.audio_profile if types.has_audio else None,
                 video=types.has_video,
                 slice_seconds=self.slice_seconds,
@@ -537,18 +537,22 @@ class Recorder:
         layout: MixedVideoLayout | None = None,
         max_resolution_uid: int | None = None,
         background_color: str | None = None,
+        regions: Sequence[Region] | None = None,
+        render_mode: RenderMode | None = None,
     ) -> None:
-        """Change the layout (and VERTICAL's large user, and the background colour
-        ``#RRGGBB``) from the next frame on; what is ``None`` stays."""
-        if layout is not None:
-            self._layout = MixedVideoLayout(layout)
-        if max_resolution_uid is not None:
-            self._max_resolution_uid = max_resolution_uid
+        """Change the layout (and VERTICAL's large user, the background colour
+        ``#RRGGBB``, the CUSTOM layout's regions, the presets' render mode) from the
+        next frame on; what is ``None`` stays."""
+        old = self._layout
+        self._layout = LayoutSpec(
+            old.layout if layout is None else MixedVideoLayout(layout),
+            old.max_resolution_uid if max_resolution_uid is None else max_resolution_uid,
+            old.regions if regions is None else tuple(regions),
+            old.render_mode if render_mode is None else RenderMode(render_mode),
+        )
         if self._clock is not None:
             now = self._clock.now()
-            self._commands.put(
-                _Layout(self._layout, self._max_resolution_uid, now, background_color)
-            )
+            self._commands.put(_Layout(self._layout, now, background_color))
         self._update_stream_choice()
 
     async def _stop(self, reason: StopReason) -> None:
@@ -791,9 +795,9 @@ class Recorder:
         if sub is None or not tiled:
             return
         tc = self.config.transcoding_config
-        windows = compute_layout(self._layout, tiled, tc.width, tc.height, self._max_resolution_uid)
+        windows = self._layout.windows(tiled, tc.width, tc.height)
         for uid in tiled:
-            window = windows.get(uid)
+            window = windows[uid].rect if uid in windows else None
             # the size of the frames received, or else of the keyframes the channel saw
             # (received frames may be held for the sender's first reports: up to 3 s)
             high = self._high_size.get(uid) or sub.video_size(uid, VideoStreamType.HIGH)
@@ -887,9 +891,7 @@ class Recorder:
             elif isinstance(command, _Check):
                 opener.check(command.uid, command.frame)
             else:
-                pipeline.set_layout(
-                    command.layout, command.max_resolution_uid, command.time, command.background
-                )
+                pipeline.set_layout(command.layout, command.time, command.background)
 
     def _set_up_pictures(self, clock: OutputClock) -> None:
         """Let the pipeline show every composed frame to :attr:`live_picture` and, with a

@@ -240,16 +240,24 @@ class RestClient:
         layout: MixedVideoLayout,
         max_resolution_uid: int = 0,
         background_color: str = "#000000",
+        layout_config: Sequence[dict[str, Any]] = (),
+        render_mode: int = 0,
     ) -> dict[str, Any]:
         """``updateLayout``: the mixed layout from now on. Agora's call replaces every layout
         setting, so ``maxResolutionUid`` (a string, never 0 on Agora's wire) is sent only
-        when set, and the background colour always."""
+        when set, the background colour always, ``layoutConfig`` (the CUSTOM layout's
+        regions, as wire objects) when there are regions, and ``renderMode`` (a cloudrec
+        extension) only when it is not the default crop."""
         client_request: dict[str, Any] = {
             "mixedVideoLayout": int(layout),
             "backgroundColor": background_color,
         }
         if max_resolution_uid:
             client_request["maxResolutionUid"] = str(max_resolution_uid)
+        if layout_config:
+            client_request["layoutConfig"] = list(layout_config)
+        if render_mode:
+            client_request["renderMode"] = int(render_mode)
         body = {"cname": cname, "uid": str(uid), "clientRequest": client_request}
         path = self._sid_path(app_id, resource_id, sid, "updateLayout")
         return dict(await self.request("POST", path, body))

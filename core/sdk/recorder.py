@@ -18,12 +18,12 @@ import contextlib
 import inspect
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
-from core.config import CloudStorageConfig, RecordingConfig, TranscodingConfig
-from core.enums import MixedVideoLayout, RecordingStreamType
+from core.config import CloudStorageConfig, LayoutRegion, RecordingConfig, TranscodingConfig
+from core.enums import MixedVideoLayout, RecordingStreamType, RenderMode
 from core.errors import (
     CloudRecordingError,
     ErrorCode,
@@ -34,6 +34,7 @@ from core.sdk.client import Credentials, RestClient, RestError
 from core.sdk.events import NoEventStream, NoticeHandler, QueryPoller, follow_events
 from core.selection import check_lists, check_uid_list
 from core.validation import check_app_id, check_channel_name, check_uid
+from core.wire import to_wire
 
 logger = logging.getLogger(__name__)
 
@@ -201,20 +202,28 @@ class CloudRecorder:
         layout: MixedVideoLayout,
         max_resolution_uid: int = 0,
         background_color: str = "#000000",
+        layout_config: Sequence[LayoutRegion | Mapping[str, Any]] = (),
+        render_mode: RenderMode = RenderMode.CROP,
     ) -> None:
         """Change the mixed layout of the running recording (``updateLayout``).
 
-        ``layout``, ``max_resolution_uid`` and ``background_color`` mean what they mean in
-        :class:`TranscodingConfig` and are checked the same way before any traffic
-        (:class:`InvalidParameterError` naming the field). As Agora's call, it replaces
-        all three: ``max_resolution_uid`` 0 is the first user to join, and the background
-        returns to black unless given again. The recording shows the new layout from the
-        server's next output frame on. Only while recording.
+        The arguments mean what they mean in :class:`TranscodingConfig` (``layout_config``:
+        the CUSTOM layout's regions, as :class:`LayoutRegion` or their fields) and are
+        checked the same way before any traffic (:class:`InvalidParameterError` naming
+        the field). As Agora's call, it replaces all of them: ``max_resolution_uid`` 0 is
+        the first user to join, the background returns to black unless given again, the
+        regions to none, the presets' render mode to crop. The recording shows the new
+        layout from the server's next output frame on. Only while recording.
         """
         self._require(RecorderState.RECORDING, action="update_layout()")
         checked = TranscodingConfig(
-            layout=layout, max_resolution_uid=max_resolution_uid, background_color=background_color
+            layout=layout,
+            max_resolution_uid=max_resolution_uid,
+            background_color=background_color,
+            layout_config=[r if isinstance(r, LayoutRegion) else dict(r) for r in layout_config],
+            render_mode=render_mode,
         )
+        regions = [to_wire(region) for region in checked.layout_config]
         assert self.app_id and self.resource_id and self.sid and self.channel_name and self.uid
         await self._client.update_layout(
             self.app_id,
@@ -225,6 +234,8 @@ class CloudRecorder:
             checked.layout,
             checked.max_resolution_uid,
             checked.background_color,
+            regions,
+            int(checked.render_mode),
         )
 
     async def update_subscription(

@@ -58,10 +58,6 @@ LAYOUT = ("updateLayout",)
 START_LAYOUT = ("start", "updateLayout")
 
 
-def _layout_ok(value: Any) -> bool:
-    return bool(value != 3)
-
-
 def _decryption_ok(value: Any) -> bool:
     return not (isinstance(value, int) and not isinstance(value, bool) and 4 <= value <= 8)
 
@@ -99,7 +95,7 @@ FIELDS: tuple[AgoraField, ...] = (
         HONOURED,
         "an integer from 1 to 720 (default "
         "72), else 400 code 2 `Acquire: invalid resourceExpiredHour value!` as Agora's; "
-        "counted from start: after it, query, updateLayout and stop answer 400 code 433 "
+        "counted from start: after it, query, update, updateLayout and stop answer 400 code 433 "
         "(the resource expired)",
     ),
     AgoraField(
@@ -201,9 +197,13 @@ FIELDS: tuple[AgoraField, ...] = (
         "recordingConfig.transcodingConfig.mixedVideoLayout",
         START,
         HONOURED,
-        "0 float, 1 best fit, 2 vertical; 3 (custom, with layoutConfig) is refused",
-        _layout_ok,
-        "0 (float), 1 (best fit) or 2 (vertical)",
+        "0 float, 1 best fit, 2 vertical, 3 custom (with layoutConfig)",
+    ),
+    AgoraField(
+        "recordingConfig.transcodingConfig.renderMode",
+        START,
+        EXTENSION,
+        "crop (0, default) or fit (1) in the preset layouts' windows",
     ),
     AgoraField("recordingConfig.transcodingConfig.backgroundColor", START, HONOURED, "#RRGGBB"),
     AgoraField(
@@ -221,8 +221,10 @@ FIELDS: tuple[AgoraField, ...] = (
     AgoraField(
         "recordingConfig.transcodingConfig.layoutConfig",
         START,
-        REFUSED,
-        "the custom layout (mixedVideoLayout 3)",
+        HONOURED,
+        "the custom layout's regions (mixedVideoLayout 3): uid, x_axis, y_axis, width, "
+        "height, alpha, render_mode; ignored by the preset layouts",
+        opaque=True,
     ),
     AgoraField(
         "recordingConfig.transcodingConfig.backgroundConfig",
@@ -304,19 +306,19 @@ FIELDS: tuple[AgoraField, ...] = (
     AgoraField("storageConfig.extensionParams.sse", START, REFUSED, "server-side encryption"),
     AgoraField("storageConfig.extensionParams.tag", START, REFUSED, "object tags"),
     # --- updateLayout ---------------------------------------------------------------
-    AgoraField(
-        "mixedVideoLayout",
-        LAYOUT,
-        HONOURED,
-        "0 float, 1 best fit, 2 vertical; 3 (custom) is refused",
-        _layout_ok,
-        "0 (float), 1 (best fit) or 2 (vertical)",
-    ),
+    AgoraField("mixedVideoLayout", LAYOUT, HONOURED, "0 float, 1 best fit, 2 vertical, 3 custom"),
+    AgoraField("renderMode", LAYOUT, EXTENSION, "crop (0, default) or fit (1); omitted: crop"),
     AgoraField("maxResolutionUid", LAYOUT, HONOURED, "the large window of the vertical layout"),
     AgoraField("backgroundColor", LAYOUT, HONOURED, "#RRGGBB; omitted: black again"),
     AgoraField("backgroundImage", LAYOUT, REFUSED, "a canvas image fetched from a URL"),
     AgoraField("defaultUserBackgroundImage", LAYOUT, REFUSED, "a user's image from a URL"),
-    AgoraField("layoutConfig", LAYOUT, REFUSED, "the custom layout (mixedVideoLayout 3)"),
+    AgoraField(
+        "layoutConfig",
+        LAYOUT,
+        HONOURED,
+        "the custom layout's regions (mixedVideoLayout 3); omitted: none",
+        opaque=True,
+    ),
     AgoraField("backgroundConfig", LAYOUT, REFUSED, "per-user background images"),
     # --- stop ---------------------------------------------------------------------
     AgoraField(

@@ -450,7 +450,8 @@ async def update_layout(
 ) -> dict[str, Any]:
     """Change the mixed layout of a running recording. As Agora's call, it replaces every
     layout setting: a field it omits returns to its default (``mixedVideoLayout`` 0,
-    ``maxResolutionUid`` the first user, ``backgroundColor`` ``#000000``)."""
+    ``maxResolutionUid`` the first user, ``backgroundColor`` ``#000000``, no
+    ``layoutConfig``, ``renderMode`` crop)."""
     _check_text(body.model_dump(), "")
     # As Agora's, a recording that ended (or another customer's) is 404 before its
     # fields are read.
@@ -462,6 +463,8 @@ async def update_layout(
             "layout": fields.get("mixedVideoLayout", 0),
             "max_resolution_uid": fields.get("maxResolutionUid", 0),
             "background_color": fields.get("backgroundColor", "#000000"),
+            "layout_config": fields.get("layoutConfig", ()),
+            "render_mode": fields.get("renderMode", 0),
         }
         current = session.config.transcoding_config
         # Each value is checked as TranscodingConfig checks it (a uid as a number or, as
@@ -473,8 +476,13 @@ async def update_layout(
             raise InvalidParameterError(field, exc.value, exc.allowed) from None
         if session.recorder is None or session.finished:
             raise NotFoundError("the recording is not running")
+        spec = updated.layout_spec
         await session.recorder.update_layout(
-            updated.layout, updated.max_resolution_uid, updated.background_color
+            spec.layout,
+            spec.max_resolution_uid,
+            updated.background_color,
+            regions=spec.regions,
+            render_mode=spec.render_mode,
         )
     except CloudRecordingError as exc:
         raise _as_api_error(exc) from None

@@ -11,9 +11,11 @@ from core import (
     DecryptionMode,
     ErrorCode,
     InvalidParameterError,
+    LayoutRegion,
     MixedVideoLayout,
     RecordingConfig,
     RecordingStreamType,
+    RenderMode,
     StorageVendor,
     TranscodingConfig,
     VideoStreamType,
@@ -38,11 +40,16 @@ def test_transcoding_config_has_the_seed_defaults() -> None:
     assert (config.width, config.height, config.fps, config.bitrate) == (360, 640, 15, 500)
     assert config.max_resolution_uid == 0
     assert config.layout is MixedVideoLayout.FLOAT
+    assert (config.layout_config, config.render_mode) == ((), RenderMode.CROP)  # Agora's crop
 
 
 def test_enum_members_are_the_seeds_with_agoras_numbers() -> None:
     assert [m.name for m in RecordingStreamType] == ["AUDIO_ONLY", "VIDEO_ONLY", "AUDIO_VIDEO"]
-    assert [int(m) for m in MixedVideoLayout] == [0, 1, 2]
+    # the seed's three, and Agora's custom layout (mixedVideoLayout 3)
+    assert [(m.name, int(m)) for m in MixedVideoLayout] == [
+        ("FLOAT", 0), ("BEST_FIT", 1), ("VERTICAL", 2), ("CUSTOM", 3)
+    ]  # fmt: skip
+    assert [(m.name, int(m)) for m in RenderMode] == [("CROP", 0), ("FIT", 1)]
     assert [m.name for m in DecryptionMode] == ["NONE", "AES_128_XTS", "AES_128_ECB", "AES_256_XTS"]
     assert (int(StorageVendor.QINIU), int(StorageVendor.AMAZON_S3), int(StorageVendor.ALIYUN)) == (
         0,
@@ -203,3 +210,58 @@ def test_wire_format_round_trips_with_agoras_names_and_numbers() -> None:
     assert storage_config_from_wire(body) == storage
     assert "extensionParams" not in to_wire(storage, extensions=False)
     assert "progressInterval" not in to_wire(recording, extensions=False)
+
+
+def test_a_custom_layout_travels_as_agoras_layout_config() -> None:
+    regions = [
+        {"uid": "7", "x_axis": 0.1234567, "y_axis": 0, "width": 0.5, "height": 0.5,
+         "alpha": 0.5, "render_mode": 1},
+        {"x_axis": 0.5, "y_axis": 0, "width": 0.5, "height": 1},
+    ]  # fmt: skip
+    config = TranscodingConfig(layout=MixedVideoLayout.CUSTOM, layout_config=regions)
+    assert config.layout_config[0] == LayoutRegion(
+        uid=7, x_axis=0.123457, y_axis=0, width=0.5, height=0.5, alpha=0.5, render_mode=1
+    )  # six decimals, as Agora's
+    wire = to_wire(RecordingConfig(transcoding_config=config))["transcodingConfig"]
+    assert wire["mixedVideoLayout"] == 3
+    assert wire["layoutConfig"] == [
+        {"uid": "7", "x_axis": 0.123457, "y_axis": 0.0, "width": 0.5, "height": 0.5,
+         "alpha": 0.5, "render_mode": 1},
+        {"x_axis": 0.5, "y_axis": 0.0, "width": 0.5, "height": 1.0, "alpha": 1.0,
+         "render_mode": 0},
+    ]  # fmt: skip
+    back = recording_config_from_wire({"transcodingConfig": wire}).transcoding_config
+    assert back == config
+    # beside a preset, no layoutConfig is sent (Agora asks for none), nor the extension
+    # renderMode to Agora's hosted service
+    preset = to_wire(RecordingConfig(), extensions=False)["transcodingConfig"]
+    assert "layoutConfig" not in preset and "renderMode" not in preset
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "allowed"),
+    [
+        ({"layout": 3}, "layout_config", "1 to 17 regions"),
+        ({"layout": 3, "layout_config": [{"x_axis": 0, "y_axis": 0, "width": 0, "height": 1}]},
+         "layout_config.0.width", "a number above 0, up to 1"),
+        ({"layout": 3, "layout_config": [{"x_axis": 0, "y_axis": -0.1, "width": 1, "height": 1}]},
+         "layout_config.0.y_axis", "a number from 0 to 1"),
+        ({"layout": 3, "layout_config": [{"x_axis": 0, "y_axis": 0, "width": 1, "height": 1,
+                                          "alpha": 1.5}]},
+         "layout_config.0.alpha", "a number from 0 to 1"),
+        ({"layout": 3, "layout_config": [{"uid": 0, "x_axis": 0, "y_axis": 0, "width": 1,
+                                          "height": 1}]},
+         "layout_config.0.uid", "a uid from 1 to 4294967295"),
+        ({"layout": 3, "layout_config": [{"x_axis": 0, "y_axis": 0, "width": 1}]},
+         "layout_config.0.height", "required: a number above 0"),
+        ({"layout": 3, "layout_config": "regions"}, "layout_config", "1 to 17 regions"),
+        ({"render_mode": 2}, "render_mode", "CROP (0) or FIT (1)"),
+    ],
+)  # fmt: skip
+def test_bad_regions_name_the_field_and_what_is_allowed(
+    fields: dict[str, object], field: str, allowed: str
+) -> None:
+    with pytest.raises(InvalidParameterError) as raised:
+        TranscodingConfig(**fields)  # type: ignore[arg-type]
+    assert raised.value.field == field
+    assert allowed in raised.value.allowed

@@ -11,8 +11,8 @@ import av
 import numpy as np
 import pytest
 
-from core.enums import AudioProfile, MixedVideoLayout
-from core.layout import compute_layout
+from core.enums import AudioProfile, MixedVideoLayout, RenderMode
+from core.layout import Rect, Region, compute_layout
 from core.media.pipeline import MixPipeline, PipelineSettings
 from core.media.segmenter import PTS_OFFSET, ClosedSlice
 from core.participants.analysis import (
@@ -172,7 +172,10 @@ def frame_at(paths: list[Path], time: float) -> np.ndarray:  # type: ignore[type
     return best[1]
 
 
-@pytest.mark.parametrize("layout", list(MixedVideoLayout))
+PRESETS = [layout for layout in MixedVideoLayout if layout is not MixedVideoLayout.CUSTOM]
+
+
+@pytest.mark.parametrize("layout", PRESETS)
 @pytest.mark.parametrize("count", [1, 2, 4, 5])
 def test_every_window_shows_its_user(
     tmp_path: Path, synthetic_feed: Feed, layout: MixedVideoLayout, count: int
@@ -199,21 +202,107 @@ def test_every_window_shows_its_user(
         assert identify_uid(window_colour(image, window), uids) == uid
 
 
-def test_pictures_keep_their_aspect_ratio_on_the_background(tmp_path: Path) -> None:
+def solid_frame(colour: tuple[int, int, int], size: tuple[int, int]) -> av.VideoFrame:
+    rgb = np.zeros((size[1], size[0], 3), dtype=np.uint8)
+    rgb[:, :] = colour
+    return av.VideoFrame.from_ndarray(rgb, format="rgb24")
+
+
+def near(pixel: np.ndarray, colour: tuple[int, int, int]) -> bool:  # type: ignore[type-arg]
+    return bool(np.abs(pixel.astype(int) - colour).max() < 30)
+
+
+@pytest.mark.parametrize("mode", list(RenderMode))
+def test_pictures_keep_their_aspect_ratio_cropped_or_fitted(
+    tmp_path: Path, mode: RenderMode
+) -> None:
     pipeline, slices = make(
-        tmp_path, audio_profile=None, background="#2040C0", width=640, height=360
+        tmp_path,
+        audio_profile=None,
+        background="#2040C0",
+        width=640,
+        height=360,
+        render_mode=mode,
     )
     pipeline.user_joined(1, 0.0)
-    for k in range(15):  # a square red picture in the 16:9 canvas: pillarboxed
-        red = np.zeros((200, 200, 3), dtype=np.uint8)
-        red[:, :, 0] = 220
-        pipeline.push_video(1, av.VideoFrame.from_ndarray(red, format="rgb24"), k / 15)
+    for k in range(15):  # a square red picture in the 16:9 canvas
+        pipeline.push_video(1, solid_frame((220, 0, 0), (200, 200)), k / 15)
     pipeline.finish(1.0)
     image = frame_at([s.path for s in slices], 0.5)
-    assert np.abs(image[180, 320].astype(int) - (220, 0, 0)).max() < 30
-    for x in (20, 620):  # 140 px of background on each side
-        assert np.abs(image[180, x].astype(int) - (0x20, 0x40, 0xC0)).max() < 30
-    assert np.abs(image[180, 150].astype(int) - (220, 0, 0)).max() < 30
+    assert near(image[180, 320], (220, 0, 0)) and near(image[180, 150], (220, 0, 0))
+    for x in (20, 620):  # FIT: 140 px of background on each side; CROP: none
+        expected = (0x20, 0x40, 0xC0) if mode is RenderMode.FIT else (220, 0, 0)
+        assert near(image[180, x], expected), (x, image[180, x])
+
+
+RED, GREEN, BLUE, YELLOW = (220, 0, 0), (0, 200, 0), (0, 0, 220), (220, 220, 0)
+CUSTOM_BACKGROUND = (0x20, 0x40, 0xC0)
+
+
+def nearest(pixel: np.ndarray, colours: dict[str, tuple[int, int, int]]) -> str:  # type: ignore[type-arg]
+    return min(colours, key=lambda name: int(np.abs(pixel.astype(int) - colours[name]).sum()))
+
+
+def edges(
+    line: np.ndarray, inside: tuple[int, int, int], outside: tuple[int, int, int]
+) -> tuple[int, int]:  # type: ignore[type-arg]
+    """The first and the last index of ``line`` whose pixel is nearer ``inside``."""
+    hits = [i for i, p in enumerate(line) if nearest(p, {"in": inside, "out": outside}) == "in"]
+    return hits[0], hits[-1]
+
+
+def test_custom_regions_show_their_users_with_alpha_crop_and_fit(tmp_path: Path) -> None:
+    regions = (
+        Region(0, 0, 1, 1, uid=1),  # red, the whole canvas
+        Region(0.1, 0.2, 0.3, 0.5, uid=2),  # green, square picture cropped to fill
+        Region(0.6, 0.2, 0.3, 0.5, alpha=0.5),  # nobody named: user 3 (blue), half seen
+        Region(0.1, 0.75, 0.3, 0.2, uid=4, render_mode=RenderMode.FIT),  # tall, with bars
+    )
+    pipeline, slices = make(
+        tmp_path,
+        audio_profile=None,
+        background="#2040C0",
+        width=640,
+        height=360,
+        layout=MixedVideoLayout.CUSTOM,
+        regions=regions,
+    )
+    pictures = {1: (RED, (640, 360)), 2: (GREEN, (200, 200)), 3: (BLUE, (320, 180))}
+    pictures[4] = (YELLOW, (100, 200))
+    for uid in pictures:
+        pipeline.user_joined(uid, 0.0)
+    for k in range(15):
+        for uid, (colour, size) in pictures.items():
+            pipeline.push_video(uid, solid_frame(colour, size), k / 15)
+    pipeline.finish(1.0)
+    image = frame_at([s.path for s in slices], 0.5)
+    # each region at its pixels: [floor(x*W), floor((x+w)*W)) likewise in y
+    green, blue, yellow = (r.rect(640, 360) for r in (regions[1], regions[2], regions[3]))
+    assert green == Rect(64, 72, 192, 180) and blue == Rect(384, 72, 192, 180)
+    # green: its user's colour at the centre, its edges within 2 px, no bars (cropped)
+    gx, gy = green.centre
+    left, right = edges(image[gy], GREEN, RED)
+    top, bottom = edges(image[:, gx], GREEN, RED)
+    assert abs(left - 64) <= 2 and abs(right - 255) <= 2, (left, right)
+    assert abs(top - 72) <= 2 and abs(bottom - 251) <= 2, (top, bottom)
+    for y in (green.y + 3, gy, green.y + green.height - 4):
+        row = image[y, green.x + 3 : green.x + green.width - 3]
+        assert all(near(p, GREEN) for p in row), y
+    # blue at alpha 0.5 over red: the blend, its edges within 2 px
+    blend = (110, 0, 110)
+    bx, by = blue.centre
+    assert near(image[by, bx], blend), image[by, bx]
+    left, right = edges(image[by, 320:], blend, RED)  # the right half: green is left
+    assert abs(left + 320 - 384) <= 2 and abs(right + 320 - 575) <= 2, (left, right)
+    # yellow fitted: 100x200 into 192x72 is 36x72, centred; background bars beside it
+    yx, yy = yellow.centre
+    assert near(image[yy, yx], YELLOW)
+    assert near(image[yy, yellow.x + 20], CUSTOM_BACKGROUND)
+    assert near(image[yy, yellow.x + yellow.width - 20], CUSTOM_BACKGROUND)
+    left, right = edges(image[yy, yellow.x : yellow.x + yellow.width], YELLOW, CUSTOM_BACKGROUND)
+    assert abs(left - 78) <= 2 and abs(right - 113) <= 2, (left, right)
+    # outside every region but the first: red
+    assert near(image[20, 20], RED) and near(image[340, 620], RED)
 
 
 def test_joiners_and_leavers_retile_at_their_tick(tmp_path: Path, synthetic_feed: Feed) -> None:

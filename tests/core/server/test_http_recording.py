@@ -24,6 +24,7 @@ from core import (
     CloudRecordingError,
     CloudStorageConfig,
     ErrorCode,
+    LayoutRegion,
     MixedVideoLayout,
     RecordingConfig,
     StorageVendor,
@@ -113,9 +114,20 @@ async def test_update_layout_over_http_and_through_the_sdk_changes_the_mix(
     channel_server: Any, http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     """FLOAT, then VERTICAL with the second joiner large (HTTP), then BEST_FIT (the SDK's
-    ``update_layout``): every decoded frame after a call shows the new arrangement, every
-    frame before it the old one ("take effect at the first tick at or after their time",
-    docs/recorder.md)."""
+    ``update_layout``), then a custom layout through the SDK (regions without uids: join
+    order) and one over HTTP (Agora's shape, uids named, fit and crop): every decoded
+    frame after a call shows the new arrangement, every frame before it the old one
+    ("take effect at the first tick at or after their time", docs/recorder.md)."""
+    sdk_regions = [
+        {"x_axis": 0, "y_axis": 0, "width": 1, "height": 0.5},
+        {"x_axis": 0.25, "y_axis": 0.5, "width": 0.5, "height": 0.5},
+    ]
+    http_regions = [
+        {"uid": 2, "x_axis": 0, "y_axis": 0, "width": 0.5, "height": 1, "alpha": 1,
+         "render_mode": 1},
+        {"uid": 1, "x_axis": 0.6, "y_axis": 0.25, "width": 0.3, "height": 0.5, "alpha": 1,
+         "render_mode": 0},
+    ]  # fmt: skip
     folder = tmp_path / "rec"
     width, height, fps = 320, 240, 15
     config = RecordingConfig(
@@ -156,6 +168,25 @@ async def test_update_layout_over_http_and_through_the_sdk_changes_the_mix(
         await recorder.update_layout(MixedVideoLayout.BEST_FIT)
         sdk_done = clock.now()
         await wait_until(lambda: clock.now() >= sdk_done + 1.5)
+
+        # the custom layout, through the SDK (regions as LayoutRegion) ...
+        custom_sent = clock.now()
+        await recorder.update_layout(
+            MixedVideoLayout.CUSTOM, layout_config=[LayoutRegion(**r) for r in sdk_regions]
+        )
+        custom_done = clock.now()
+        await wait_until(lambda: clock.now() >= custom_done + 1.5)
+        # ... and over HTTP, shaped as Agora's example (uids as strings, alpha, render_mode)
+        regions_sent = clock.now()
+        body["clientRequest"] = {
+            "mixedVideoLayout": 3,
+            "layoutConfig": [{**r, "uid": str(second if r["uid"] == 2 else first)}
+                             for r in http_regions],
+        }  # fmt: skip
+        answer = await http.post(f"/resourceid/{rid}/sid/{sid}/mode/mix/updateLayout", json=body)
+        regions_done = clock.now()
+        assert answer.status_code == 200, answer.text
+        await wait_until(lambda: clock.now() >= regions_done + 1.5)
         await recorder.stop()
         await recorder.wait_finished(20)
         await recorder.release()
@@ -174,10 +205,26 @@ async def test_update_layout_over_http_and_through_the_sdk_changes_the_mix(
         ),
         (
             sdk_done,
-            float("inf"),
+            custom_sent,
             compute_layout(MixedVideoLayout.BEST_FIT, [first, second], width, height),
         ),
-    ]
+        (
+            custom_done,
+            regions_sent,
+            compute_layout(
+                MixedVideoLayout.CUSTOM, [first, second], width, height,
+                regions=[LayoutRegion(**r).region for r in sdk_regions],
+            ),
+        ),
+        (
+            regions_done,
+            float("inf"),
+            {  # the second user fills the left half, the first a box on the right
+                second: Rect(0, 0, width // 2, height),
+                first: Rect(width * 3 // 5, height // 4, width * 3 // 10, height // 2),
+            },
+        ),
+    ]  # fmt: skip
     assert stages[1][2][second].width > stages[1][2][first].width  # the large one is the second
     shown: list[dict[int, int]] = [{first: 0, second: 0} for _ in stages]
     baseline = False  # the first stage counts from its first frame that shows both users
@@ -274,15 +321,36 @@ async def test_update_layout_answers_agoras_errors(
     sid = started.json()["sid"]
     path = f"/resourceid/{rid}/sid/{sid}/mode/mix/updateLayout"
     ident = {"cname": "lay2", "uid": "951"}
-    bad = await http.post(path, json={**ident, "clientRequest": {"mixedVideoLayout": 3}})
-    assert error(bad) == (
-        400,
-        {
-            "code": 432,
-            "reason": "clientRequest.mixedVideoLayout: 3 is not supported by cloudrec yet; "
-            "0 (float), 1 (best fit) or 2 (vertical)",
-        },
+    regions_allowed = (
+        "is not allowed; 1 to 17 regions, each uid at most once, with mixedVideoLayout 3 (CUSTOM)"
     )
+    region = {"x_axis": 0, "y_axis": 0, "width": 1, "height": 1}
+    for fields, reason in (
+        ({"mixedVideoLayout": 3}, f"layoutConfig: [] {regions_allowed}"),
+        (
+            {"mixedVideoLayout": 3, "layoutConfig": [region, {**region, "x_axis": 1.5}]},
+            "layoutConfig[1].x_axis: 1.5 is not allowed; a number from 0 to 1 (a fraction "
+            "of the canvas, to six decimals)",
+        ),
+        (
+            {"mixedVideoLayout": 3, "layoutConfig": [{**region, "uid": "7"}] * 2},
+            f"layoutConfig: 'uid 7 twice' {regions_allowed}",
+        ),
+        (
+            {"mixedVideoLayout": 3, "layoutConfig": [region] * 18},
+            f"layoutConfig: '18 regions' {regions_allowed}",
+        ),
+        (
+            {"mixedVideoLayout": 3, "layoutConfig": [{**region, "render_mode": 2}]},
+            "layoutConfig[0].render_mode: 2 is not allowed; CROP (0) or FIT (1)",
+        ),
+        (
+            {"mixedVideoLayout": 1, "renderMode": 5},
+            "renderMode: 5 is not allowed; CROP (0) or FIT (1)",
+        ),
+    ):
+        bad = await http.post(path, json={**ident, "clientRequest": fields})
+        assert error(bad) == (400, {"code": 432, "reason": reason}), fields
     unknown = await http.post(
         f"/resourceid/{rid}/sid/nosuchsid/mode/mix/updateLayout",
         json={**ident, "clientRequest": {"mixedVideoLayout": 1}},

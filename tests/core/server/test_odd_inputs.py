@@ -181,7 +181,9 @@ async def test_odd_update_layout_values_are_432_and_the_recording_goes_on(
 ) -> None:
     rid, sid = await start_recording(http, "upd", "4", tmp_path)
     path = f"{BASE}/resourceid/{rid}/sid/{sid}/mode/mix/updateLayout"
-    layout_allowed = "is not allowed; FLOAT (0), BEST_FIT (1) or VERTICAL (2)"
+    layout_allowed = (
+        "is not allowed; FLOAT (0), BEST_FIT (1), VERTICAL (2) or CUSTOM (3, with layoutConfig)"
+    )
     cases = {
         b'"maxResolutionUid": 1e400': f"maxResolutionUid: inf {MAX_UID_ALLOWED}",
         b'"maxResolutionUid": Infinity': f"maxResolutionUid: inf {MAX_UID_ALLOWED}",
