@@ -249,6 +249,51 @@ class LayoutRegion(ConfigModel):
         )
 
 
+IMAGE_URL_ALLOWED = "an http:// or https:// URL of at most 1024 characters (a JPEG or PNG image)"
+USER_BACKGROUNDS_ALLOWED = f"at most {MAX_REGIONS} users' images, each uid at most once"
+
+
+def _image_url(field: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or len(value) > 1024
+        or not value.lower().startswith(("http://", "https://"))
+        or any(ch.isspace() for ch in value)
+    ):
+        raise InvalidParameterError(field, value, IMAGE_URL_ALLOWED)
+    return value
+
+
+class UserBackground(ConfigModel):
+    """One item of Agora's ``backgroundConfig``: a user's image, shown in its window
+    while it shows no video."""
+
+    uid: int = Field(
+        ...,
+        ge=1,
+        le=MAX_UID,
+        description="The user whose window shows the image.",
+        json_schema_extra=_help("", "用户 ID。", "a uid from 1 to 4294967295", wire="uid"),
+    )
+    image_url: str = Field(
+        ...,
+        description="The image (JPEG or PNG), fetched once when the call that names it arrives.",
+        json_schema_extra=_help("", "背景图的 URL（JPEG 或 PNG）。", IMAGE_URL_ALLOWED),
+    )
+    render_mode: RenderMode = Field(
+        RenderMode.CROP,
+        description="CROP (0, default): the image fills the window, cut to fit; FIT (1): all of it, with bars.",
+        json_schema_extra=_help("", "0：裁剪（默认），1：缩放以完整显示。", "CROP (0) or FIT (1)"),
+    )
+
+    @field_validator("image_url", mode="before")
+    @classmethod
+    def _url(cls, value: Any) -> Any:
+        return _image_url("image_url", value)
+
+
 class TranscodingConfig(ConfigModel):
     """How the mixed video is composed and encoded (seed: ``TranscodingConfig``)."""
 
@@ -365,6 +410,80 @@ class TranscodingConfig(ConfigModel):
             wire="backgroundColor",
         ),
     )
+
+    background_image: str | None = Field(
+        None,
+        description="An image (JPEG or PNG URL) that fills the canvas under the windows, cropped to fit.",
+        json_schema_extra=_help(
+            "",
+            "画布背景图的 URL（JPEG 或 PNG），裁剪铺满画布。",
+            IMAGE_URL_ALLOWED,
+            wire="backgroundImage",
+        ),
+    )
+    default_user_background_image: str | None = Field(
+        None,
+        description=(
+            "An image (JPEG or PNG URL) shown in a user's window while the user shows no video "
+            "(none yet, or none for 3.5 s), unless background_config names one for the user."
+        ),
+        json_schema_extra=_help(
+            "",
+            "用户默认背景图的 URL：用户没有视频（尚无或已停止 3.5 秒）时在其窗口显示。",
+            IMAGE_URL_ALLOWED,
+            wire="defaultUserBackgroundImage",
+        ),
+    )
+    background_config: tuple[UserBackground, ...] = Field(
+        (),
+        description="Images of particular users, shown in their windows while they show no video.",
+        json_schema_extra=_help(
+            "",
+            "指定用户的背景图，在该用户没有视频时显示。",
+            USER_BACKGROUNDS_ALLOWED,
+            wire="backgroundConfig",
+        ),
+    )
+
+    @field_validator("background_image", "default_user_background_image", mode="before")
+    @classmethod
+    def _image(cls, value: Any, info: Any) -> Any:
+        return _image_url(info.field_name, value)
+
+    @field_validator("background_config", mode="before")
+    @classmethod
+    def _user_backgrounds(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if not isinstance(value, list | tuple):
+            raise InvalidParameterError("background_config", value, USER_BACKGROUNDS_ALLOWED)
+        if len(value) > MAX_REGIONS:
+            raise InvalidParameterError(
+                "background_config", f"{len(value)} images", USER_BACKGROUNDS_ALLOWED
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_image_per_user(self) -> Self:
+        uids = [b.uid for b in self.background_config]
+        twice = sorted({uid for uid in uids if uids.count(uid) > 1})
+        if twice:
+            raise InvalidParameterError(
+                "background_config", f"uid {twice[0]} twice", USER_BACKGROUNDS_ALLOWED
+            )
+        return self
+
+    @property
+    def image_urls(self) -> dict[str, str]:
+        """Each image URL the layout names, by the wire field that names it (for errors)."""
+        urls: dict[str, str] = {}
+        if self.background_image:
+            urls["backgroundImage"] = self.background_image
+        if self.default_user_background_image:
+            urls["defaultUserBackgroundImage"] = self.default_user_background_image
+        for i, item in enumerate(self.background_config):
+            urls[f"backgroundConfig[{i}].image_url"] = item.image_url
+        return urls
 
     @field_validator("width", "height")
     @classmethod

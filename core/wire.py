@@ -24,6 +24,7 @@ from core.config import (
     RecordingFileConfig,
     SnapshotConfig,
     TranscodingConfig,
+    UserBackground,
 )
 from core.errors import InvalidParameterError
 
@@ -91,7 +92,7 @@ def to_wire(config: ConfigModel, *, extensions: bool = True) -> dict[str, Any]:
         if not extensions and _is_extension(model, name) and name != "file_name_prefix":
             continue
         value = getattr(config, name)
-        if value is None or (name == "layout_config" and not value):
+        if value is None or (name in ("layout_config", "background_config") and not value):
             continue  # no layoutConfig beside a preset layout, as Agora asks
         wire = _wire_name(model, name)
         if isinstance(config, CloudStorageConfig) and wire in _STORAGE_EXTENSION_PARAMS:
@@ -100,7 +101,7 @@ def to_wire(config: ConfigModel, *, extensions: bool = True) -> dict[str, Any]:
             continue
         if isinstance(value, ConfigModel):
             body[wire] = to_wire(value, extensions=extensions)
-        elif isinstance(config, LayoutRegion) and name == "uid":
+        elif isinstance(config, LayoutRegion | UserBackground) and name == "uid":
             body[wire] = str(value)  # Agora's layoutConfig names a user as a string
         else:
             body[wire] = _encode(value)

@@ -11,7 +11,9 @@ its image over what is under it. Positions and sizes are kept even, as 4:2:0 chr
 requires.
 
 A user in the layout without a picture (no video, or none received yet) is drawn as
-background (blended, with its window's alpha).
+its background image (:class:`Backgrounds`: its own, or the default one), or else as
+the canvas background (blended, with its window's alpha). The canvas background is a
+colour, or an image cropped to cover the canvas (Agora's ``backgroundImage``).
 """
 
 from __future__ import annotations
@@ -50,11 +52,30 @@ def rgb_to_yuv(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     return (round(y), round(u), round(v))
 
 
+@dataclass(frozen=True)
+class Backgrounds:
+    """Images of the layout, decoded (``core.server.images`` fetches them)."""
+
+    canvas: av.VideoFrame | None = None
+    """Under every window, cropped to cover the canvas (else the background colour)."""
+    default_user: av.VideoFrame | None = None
+    """In the window of a user without video, unless :attr:`users` has one for it."""
+    users: Mapping[int, tuple[av.VideoFrame, RenderMode]] = field(default_factory=dict)
+    """Per uid: its image and how it fills the window."""
+
+    def of_user(self, uid: int, mode: RenderMode) -> tuple[av.VideoFrame, RenderMode] | None:
+        """``uid``'s image and render mode (``mode``, its window's, for the default)."""
+        if uid in self.users:
+            return self.users[uid]
+        return None if self.default_user is None else (self.default_user, mode)
+
+
 @dataclass
 class _Tile:
     window: Window
     frame: av.VideoFrame | None = None
     image: Planes | None = None  # the whole (even) window, picture and bars
+    backdrop: Planes | None = None  # the user's background image in the window
     # One scaler per tile: swscale's context is set up once and reused while the
     # source format and the scaled size stay the same. (``VideoFrame.reformat``
     # would set one up, and free it, for every frame: 5x the cost of the scaling.)
@@ -70,6 +91,7 @@ class Compositor:
         self.width = width
         self.height = height
         self._bg_yuv = rgb_to_yuv(parse_colour(background))
+        self._backgrounds = Backgrounds()
         self._background = self._blank()
         self._canvas = self._background.copy()
         self._planes = _planes(self._canvas, width, height)
@@ -80,17 +102,37 @@ class Compositor:
     def _blank(self) -> U8Array:
         w, h = self.width, self.height
         canvas = np.empty((h * 3 // 2, w), dtype=np.uint8)
+        image = self._backgrounds.canvas
+        if image is not None:
+            whole = Window(Rect(0, 0, w, h), 1.0, RenderMode.CROP)
+            y, u, v = self._fill_image(image, whole, VideoReformatter(), (0, 0, 0))
+            for plane, source in zip(_planes(canvas, w, h), (y, u, v), strict=True):
+                plane[...] = source
+            return canvas
         for plane, value in zip(_planes(canvas, w, h), self._bg_yuv, strict=True):
             plane[...] = value
         return canvas
 
     def set_background(self, colour: str) -> None:
         """Paint windowless areas (and users' bars) in ``colour`` (``#RRGGBB``) from the
-        next render on."""
+        next render on (under a canvas image, only the bars)."""
         self._bg_yuv = rgb_to_yuv(parse_colour(colour))
         self._background = self._blank()
         for tile in self._tiles.values():
-            tile.image = None  # bars are drawn in the background colour
+            tile.image = tile.backdrop = None  # bars are drawn in the background colour
+
+    def set_backgrounds(self, backgrounds: Backgrounds) -> None:
+        """Use these images from the next render on."""
+        self._backgrounds = backgrounds
+        self._background = self._blank()
+        for tile in self._tiles.values():
+            tile.backdrop = None
+
+    def has_user_background(self, uid: int) -> bool:
+        """Whether ``uid``'s window shows an image while it has no picture."""
+        tile = self._tiles.get(uid)
+        mode = tile.window.render_mode if tile is not None else RenderMode.CROP
+        return self._backgrounds.of_user(uid, mode) is not None
 
     def set_layout(self, windows: Mapping[int, Window]) -> None:
         """Replace the windows (drawing order = the mapping's order); keeps users' pictures."""
@@ -100,7 +142,7 @@ class Compositor:
             tile = old.get(uid) or _Tile(window)
             if tile.window != window:
                 tile.window = window
-                tile.image = None  # re-scale to the new window on the next render
+                tile.image = tile.backdrop = None  # re-scale to the new window
             self._tiles[uid] = tile
 
     @property
@@ -134,14 +176,18 @@ class Compositor:
                 continue  # off the canvas
             if tile.frame is not None and tile.image is None:
                 try:
-                    tile.image = self._window_image(tile, box)
+                    tile.image = self._window_image(tile)
                 except (av.FFmpegError, ValueError) as exc:
                     # a picture swscale cannot convert: show background, report the user
                     self._errors.append((uid, f"video frame cannot be converted: {exc}"))
                     tile.frame = None
             if tile.image is None:
-                if painted:  # a window shows background, not what lies under it
-                    self._draw(box, self._bg_yuv, alpha)
+                backdrop = self._backdrop(uid, tile)
+                if backdrop is not None:
+                    self._draw(box, backdrop, alpha)
+                    painted = True
+                elif painted:  # a window shows background, not what lies under it
+                    self._draw(box, self._background_in(box), alpha)
                 continue
             self._draw(box, tile.image, alpha)
             painted = True
@@ -152,25 +198,56 @@ class Compositor:
         errors, self._errors = self._errors, []
         return errors
 
-    def _window_image(self, tile: _Tile, box: Rect) -> Planes:
+    def _window_image(self, tile: _Tile) -> Planes:
         """The tile's picture drawn into its whole window: cropped, or fitted with bars."""
         assert tile.frame is not None
-        frame = tile.frame
+        return self._fill_image(tile.frame, tile.window, tile.scaler, self._bg_yuv)
+
+    def _backdrop(self, uid: int, tile: _Tile) -> Planes | None:
+        """The user's background image in its window, scaled once per window."""
+        chosen = self._backgrounds.of_user(uid, tile.window.render_mode)
+        if chosen is None:
+            return None
+        if tile.backdrop is None:
+            image, mode = chosen
+            window = tile.window._replace(render_mode=mode)
+            try:
+                tile.backdrop = self._fill_image(image, window, VideoReformatter(), self._bg_yuv)
+            except (av.FFmpegError, ValueError) as exc:
+                self._errors.append((uid, f"background image cannot be converted: {exc}"))
+                return None
+        return tile.backdrop
+
+    def _background_in(self, box: Rect) -> Planes:
+        """The canvas background (colour or image) within ``box``."""
+        y, u, v = (
+            p[box.y // s : (box.y + box.height) // s, box.x // s : (box.x + box.width) // s]
+            for p, s in zip(
+                _planes(self._background, self.width, self.height), (1, 2, 2), strict=True
+            )
+        )
+        return y, u, v
+
+    def _fill_image(
+        self,
+        frame: av.VideoFrame,
+        window: Window,
+        scaler: VideoReformatter,
+        bars: tuple[int, int, int],
+    ) -> Planes:
+        """``frame`` drawn into the whole of ``window`` (even bounds): cropped to cover
+        it, or fitted with bars of the colour ``bars`` (Y, U, V)."""
+        box = even_window(window.rect, (self.width, self.height))
         placed = picture_rect(
-            tile.window.rect,
-            (frame.width, frame.height),
-            (self.width, self.height),
-            tile.window.render_mode,
+            window.rect, (frame.width, frame.height), (self.width, self.height), window.render_mode
         )
         self.scale_count += 1
-        scaled = tile.scaler.reformat(
-            frame, width=placed.width, height=placed.height, format="yuv420p"
-        )
+        scaled = scaler.reformat(frame, width=placed.width, height=placed.height, format="yuv420p")
         picture = _planes(
             np.asarray(scaled.to_ndarray(), dtype=np.uint8), placed.width, placed.height
         )
         dx, dy = placed.x - box.x, placed.y - box.y  # even
-        if tile.window.render_mode is RenderMode.CROP:
+        if window.render_mode is RenderMode.CROP:
             # the picture covers the window: cut out the window's part
             y, u, v = (
                 p[-dy // s : (-dy + box.height) // s, -dx // s : (-dx + box.width) // s]
@@ -178,7 +255,7 @@ class Compositor:
             )
             return y, u, v
         image: list[U8Array] = []
-        for p, s, value in zip(picture, (1, 2, 2), self._bg_yuv, strict=True):
+        for p, s, value in zip(picture, (1, 2, 2), bars, strict=True):
             plane = np.full((box.height // s, box.width // s), value, dtype=np.uint8)
             plane[dy // s : dy // s + p.shape[0], dx // s : dx // s + p.shape[1]] = p
             image.append(plane)

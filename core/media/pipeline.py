@@ -31,7 +31,7 @@ from __future__ import annotations
 import bisect
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -39,12 +39,16 @@ import av
 from core.enums import AudioProfile, MixedVideoLayout, RenderMode
 from core.layout import LayoutSpec, Region
 from core.media.audio_mixer import AudioMixer
-from core.media.compositor import Compositor
+from core.media.compositor import Backgrounds, Compositor
 from core.media.encoder import AudioEncoder, EncodedPacket, VideoEncoder
 from core.media.segmenter import ClosedSlice, PacketOutput, Segmenter, StreamSpec
 
 AUDIO_ONLY_TICK_RATE = 25
 """Ticks per second when there is no video (audio is mixed per tick)."""
+
+VIDEO_GONE_AFTER = 3.5
+"""Seconds without a new frame after which a user with a background image shows it
+(Agora: a user who stops sending video for more than 3.5 s)."""
 
 _MAX_QUEUED_VIDEO = 120  # 4 s of a 30 fps camera: the latency window and the renderer's
 # longest wait for a joiner's frames held for its first sender reports (docs/recorder.md)
@@ -66,6 +70,8 @@ class PipelineSettings:
     """The CUSTOM layout's regions."""
     render_mode: RenderMode = RenderMode.CROP
     """How the presets' windows are filled."""
+    backgrounds: Backgrounds = field(default_factory=Backgrounds)
+    """The canvas's and users' background images."""
     audio_profile: AudioProfile | None = AudioProfile.MUSIC_STANDARD  # None: no audio
     video: bool = True
     slice_seconds: float = 4.0
@@ -108,7 +114,8 @@ class MixPipeline:
         self._roster: list[int] = []  # join order
         self._roster_events: list[tuple[float, int, bool]] = []  # (time, uid, joined)
         self._audio_ends: list[tuple[float, int]] = []  # (time, uid)
-        self._layout_events: list[tuple[float, LayoutSpec, str | None]] = []
+        self._layout_events: list[tuple[float, LayoutSpec, str | None, Backgrounds | None]] = []
+        self._shown_at: dict[int, float] = {}  # capture time of each user's picture shown
         self._video_queues: dict[int, deque[tuple[float, av.VideoFrame]]] = {}
         self._tick = 0
         self.frames_encoded = 0
@@ -131,6 +138,8 @@ class MixPipeline:
         self.audio_encoder: AudioEncoder | None = None
         if s.video:
             self.compositor = Compositor(s.width, s.height, s.background)
+            if s.backgrounds != Backgrounds():
+                self.compositor.set_backgrounds(s.backgrounds)
             self.video_encoder = VideoEncoder(
                 s.width, s.height, s.fps, s.bitrate_kbps, s.gop, preset=s.x264_preset
             )
@@ -164,20 +173,31 @@ class MixPipeline:
         bisect.insort(self._audio_ends, (time, uid), key=lambda e: e[0])
 
     def set_layout(
-        self, layout: LayoutSpec, time: float | None = None, background: str | None = None
+        self,
+        layout: LayoutSpec,
+        time: float | None = None,
+        background: str | None = None,
+        backgrounds: Backgrounds | None = None,
     ) -> None:
-        """Change the layout (and, if given, the background colour) at output ``time``
-        (``None``: from the next tick on)."""
+        """Change the layout (and, if given, the background colour and images) at output
+        ``time`` (``None``: from the next tick on)."""
         if time is None:
-            self._apply_layout(layout, background)
+            self._apply_layout(layout, background, backgrounds)
             self._retile()
         else:
-            bisect.insort(self._layout_events, (time, layout, background), key=lambda e: e[0])
+            event = (time, layout, background, backgrounds)
+            bisect.insort(self._layout_events, event, key=lambda e: e[0])
 
-    def _apply_layout(self, layout: LayoutSpec, background: str | None) -> None:
+    def _apply_layout(
+        self, layout: LayoutSpec, background: str | None, backgrounds: Backgrounds | None
+    ) -> None:
         self._layout = layout
-        if background is not None and self.compositor is not None:
+        if self.compositor is None:
+            return
+        if background is not None:
             self.compositor.set_background(background)
+        if backgrounds is not None:
+            self.compositor.set_backgrounds(backgrounds)
 
     def push_video(self, uid: int, frame: av.VideoFrame, time: float) -> None:
         """``uid``'s video ``frame`` captured at output ``time``."""
@@ -267,8 +287,8 @@ class MixPipeline:
             if self.mixer is not None:
                 self.mixer.remove_user(uid)
         while self._layout_events and self._layout_events[0][0] <= tick_time + 1e-9:
-            _, layout, background = self._layout_events.pop(0)
-            self._apply_layout(layout, background)
+            _, layout, background, backgrounds = self._layout_events.pop(0)
+            self._apply_layout(layout, background, backgrounds)
             changed = True
         if changed:
             self._retile()
@@ -297,6 +317,12 @@ class MixPipeline:
                 if newest - time >= 0.75 * period:  # not a faster camera thinned
                     self.superseded.append((uid, time))
                     self.frames_superseded += 1
-            chosen = queue.popleft()[1]
+            shown_at, chosen = queue.popleft()
             if uid in self._roster:
                 self.compositor.update(uid, chosen)
+                self._shown_at[uid] = shown_at
+        for uid, shown_at in list(self._shown_at.items()):
+            # a camera that stopped: its user's background image, when it has one
+            if horizon - shown_at > VIDEO_GONE_AFTER and self.compositor.has_user_background(uid):
+                self.compositor.clear(uid)
+                del self._shown_at[uid]

@@ -46,6 +46,7 @@ from core.config import RecordingConfig
 from core.enums import ChannelType, MixedVideoLayout, RenderMode, VideoStreamType
 from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
 from core.layout import LayoutSpec, Region
+from core.media.compositor import Backgrounds
 from core.media.decrypt import MediaOpener
 from core.media.mp4 import Mp4Spec, Mp4Writer, finalize
 from core.media.pipeline import MixPipeline, PipelineSettings
@@ -209,6 +210,7 @@ class _Layout:
     layout: LayoutSpec
     time: float
     background: str | None = None
+    backgrounds: Backgrounds | None = None
 
 
 @dataclass(frozen=True)
@@ -270,7 +272,10 @@ class Recorder:
         events: Callable[[RecorderEvent], None] | None = None,
         latency: float = DEFAULT_LATENCY,
         x264_preset: str = "veryfast",
+        backgrounds: Backgrounds | None = None,
     ) -> None:
+        """``backgrounds``: the images ``config``'s transcoding config names, decoded
+        (``core.server.images.backgrounds_of``)."""
         self.registry = registry
         self.app_id = app_id
         self.cname = cname
@@ -317,6 +322,7 @@ class Recorder:
         self._failed_uids: set[int] = set()
         self._high_size: dict[int, tuple[int, int]] = {}
         self._layout = config.transcoding_config.layout_spec
+        self._backgrounds = backgrounds or Backgrounds()
         self._stopping: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self.media_frames = 0
@@ -458,6 +464,7 @@ class Recorder:
                 max_resolution_uid=self._layout.max_resolution_uid,
                 regions=self._layout.regions,
                 render_mode=self._layout.render_mode,
+                backgrounds=self._backgrounds,
                 audio_profile=cfg.audio_profile if types.has_audio else None,
                 video=types.has_video,
                 slice_seconds=self.slice_seconds,
@@ -539,10 +546,11 @@ class Recorder:
         background_color: str | None = None,
         regions: Sequence[Region] | None = None,
         render_mode: RenderMode | None = None,
+        backgrounds: Backgrounds | None = None,
     ) -> None:
         """Change the layout (and VERTICAL's large user, the background colour
-        ``#RRGGBB``, the CUSTOM layout's regions, the presets' render mode) from the
-        next frame on; what is ``None`` stays."""
+        ``#RRGGBB``, the CUSTOM layout's regions, the presets' render mode, the
+        background images) from the next frame on; what is ``None`` stays."""
         old = self._layout
         self._layout = LayoutSpec(
             old.layout if layout is None else MixedVideoLayout(layout),
@@ -552,7 +560,9 @@ class Recorder:
         )
         if self._clock is not None:
             now = self._clock.now()
-            self._commands.put(_Layout(self._layout, now, background_color))
+            self._commands.put(_Layout(self._layout, now, background_color, backgrounds))
+        if backgrounds is not None:
+            self._backgrounds = backgrounds
         self._update_stream_choice()
 
     async def _stop(self, reason: StopReason) -> None:
@@ -891,7 +901,9 @@ class Recorder:
             elif isinstance(command, _Check):
                 opener.check(command.uid, command.frame)
             else:
-                pipeline.set_layout(command.layout, command.time, command.background)
+                pipeline.set_layout(
+                    command.layout, command.time, command.background, command.backgrounds
+                )
 
     def _set_up_pictures(self, clock: OutputClock) -> None:
         """Let the pipeline show every composed frame to :attr:`live_picture` and, with a

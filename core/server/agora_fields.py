@@ -209,14 +209,14 @@ FIELDS: tuple[AgoraField, ...] = (
     AgoraField(
         "recordingConfig.transcodingConfig.backgroundImage",
         START,
-        REFUSED,
-        "a canvas image fetched from a URL",
+        HONOURED,
+        "the canvas's image (JPEG or PNG URL, cropped to cover), fetched at start",
     ),
     AgoraField(
         "recordingConfig.transcodingConfig.defaultUserBackgroundImage",
         START,
-        REFUSED,
-        "a user's image fetched from a URL",
+        HONOURED,
+        "the image in a window without video (after 3.5 s without a frame), fetched at start",
     ),
     AgoraField(
         "recordingConfig.transcodingConfig.layoutConfig",
@@ -229,8 +229,9 @@ FIELDS: tuple[AgoraField, ...] = (
     AgoraField(
         "recordingConfig.transcodingConfig.backgroundConfig",
         START,
-        REFUSED,
-        "per-user background images",
+        HONOURED,
+        "per-user images (uid, image_url, render_mode), fetched at start",
+        opaque=True,
     ),
     AgoraField("recordingFileConfig", START, HONOURED, _START),
     AgoraField(
@@ -310,8 +311,10 @@ FIELDS: tuple[AgoraField, ...] = (
     AgoraField("renderMode", LAYOUT, EXTENSION, "crop (0, default) or fit (1); omitted: crop"),
     AgoraField("maxResolutionUid", LAYOUT, HONOURED, "the large window of the vertical layout"),
     AgoraField("backgroundColor", LAYOUT, HONOURED, "#RRGGBB; omitted: black again"),
-    AgoraField("backgroundImage", LAYOUT, REFUSED, "a canvas image fetched from a URL"),
-    AgoraField("defaultUserBackgroundImage", LAYOUT, REFUSED, "a user's image from a URL"),
+    AgoraField("backgroundImage", LAYOUT, HONOURED, "the canvas's image; omitted: none"),
+    AgoraField(
+        "defaultUserBackgroundImage", LAYOUT, HONOURED, "a user's default image; omitted: none"
+    ),
     AgoraField(
         "layoutConfig",
         LAYOUT,
@@ -319,7 +322,7 @@ FIELDS: tuple[AgoraField, ...] = (
         "the custom layout's regions (mixedVideoLayout 3); omitted: none",
         opaque=True,
     ),
-    AgoraField("backgroundConfig", LAYOUT, REFUSED, "per-user background images"),
+    AgoraField("backgroundConfig", LAYOUT, HONOURED, "per-user images; omitted: none", opaque=True),
     # --- stop ---------------------------------------------------------------------
     AgoraField(
         "async_stop",

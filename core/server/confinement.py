@@ -201,6 +201,10 @@ class Confinement:
             return None  # the server's own state, backup and work folders
         return Path(real)
 
+    def allows_host(self, host: str, port: int) -> bool:
+        """Whether ``host`` (as written) and ``port`` are on the allowlist."""
+        return any(rule.allows(host.lower(), port) for rule in self.endpoint_rules)
+
     def check_endpoint(self, endpoint: str) -> None:
         """Raise :class:`InvalidParameterError` unless ``endpoint``'s host and port are
         allowed (the endpoint is already a well-formed URL: ``core.wire.check_endpoint``)."""

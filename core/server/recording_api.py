@@ -35,6 +35,7 @@ from core.selection import StreamSelection, check_lists, check_uid_list
 from core.server.agora_fields import FieldRefused, check_request, expired_hour
 from core.server.confinement import Confinement
 from core.server.customers import MadeCustomer
+from core.server.images import backgrounds_of
 from core.server.service import (
     OPERATOR,
     AlreadyStartedError,
@@ -451,7 +452,9 @@ async def update_layout(
     """Change the mixed layout of a running recording. As Agora's call, it replaces every
     layout setting: a field it omits returns to its default (``mixedVideoLayout`` 0,
     ``maxResolutionUid`` the first user, ``backgroundColor`` ``#000000``, no
-    ``layoutConfig``, ``renderMode`` crop)."""
+    ``layoutConfig``, ``renderMode`` crop, no background images). Images it names are
+    fetched before it answers (a 400 naming the field and the URL if one cannot be
+    used, and the layout stays as it was)."""
     _check_text(body.model_dump(), "")
     # As Agora's, a recording that ended (or another customer's) is 404 before its
     # fields are read.
@@ -465,6 +468,9 @@ async def update_layout(
             "background_color": fields.get("backgroundColor", "#000000"),
             "layout_config": fields.get("layoutConfig", ()),
             "render_mode": fields.get("renderMode", 0),
+            "background_image": fields.get("backgroundImage"),
+            "default_user_background_image": fields.get("defaultUserBackgroundImage"),
+            "background_config": fields.get("backgroundConfig", ()),
         }
         current = session.config.transcoding_config
         # Each value is checked as TranscodingConfig checks it (a uid as a number or, as
@@ -474,6 +480,7 @@ async def update_layout(
         except InvalidParameterError as exc:
             field = wire_name(type(current), exc.field)
             raise InvalidParameterError(field, exc.value, exc.allowed) from None
+        backgrounds = await backgrounds_of(updated, _service(request).images)
         if session.recorder is None or session.finished:
             raise NotFoundError("the recording is not running")
         spec = updated.layout_spec
@@ -483,6 +490,7 @@ async def update_layout(
             updated.background_color,
             regions=spec.regions,
             render_mode=spec.render_mode,
+            backgrounds=backgrounds,
         )
     except CloudRecordingError as exc:
         raise _as_api_error(exc) from None

@@ -25,12 +25,14 @@ from core.config import CloudStorageConfig, RecordingConfig
 from core.database import DatabaseError
 from core.enums import StorageVendor
 from core.errors import CloudRecordingError, ErrorCode
+from core.media.compositor import Backgrounds
 from core.media.mp4 import PART_SUFFIX, finalize
 from core.media.playlist import playlist_name
 from core.media.recorder import Recorder, RecorderEvent
 from core.media.slices import ClosedSlice
 from core.notices import Status
 from core.server.confinement import Confinement
+from core.server.images import ImageStore, backgrounds_of
 from core.server.session import RecordingSession
 from core.server.state import RecordingRow, StateStore
 from core.storage.credentials import CredentialVault
@@ -164,6 +166,8 @@ class RecordingService:
         self.default_folder = data_dir / "recordings"
         self.confinement = confinement or Confinement(data_dir)
         """The folders and hosts a storage config may name (the operator's limits)."""
+        self.images = ImageStore(self.confinement.allows_host)
+        """Background images of layouts, fetched once and kept by URL."""
         self._resources: dict[str, Resource] = {}
         self._sessions: dict[str, RecordingSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -243,6 +247,10 @@ class RecordingService:
         outside the operator's limits (the resource stays usable), and the session's
         start errors."""
         self.confinement.check(storage)
+        # the images first: the checks below and the start then run without a wait
+        backgrounds = await backgrounds_of(
+            recording.transcoding_config, self.images, "recordingConfig.transcodingConfig."
+        )
         if resource.sid is not None:
             raise AlreadyStartedError(
                 "this resourceId already started a recording: acquire a new one"
@@ -270,7 +278,9 @@ class RecordingService:
                     storage.access_key.get_secret_value(),
                     storage.secret_key.get_secret_value(),
                 )
-            return await self._start(sid, resource, recording, storage, destination, folder)
+            return await self._start(
+                sid, resource, recording, storage, destination, folder, backgrounds
+            )
         except BaseException:
             # A start that fails leaves no key behind: nothing of it will ever upload.
             if kept:
@@ -285,6 +295,7 @@ class RecordingService:
         storage: CloudStorageConfig,
         destination: Destination,
         folder: str,
+        backgrounds: Backgrounds,
     ) -> RecordingSession:
         row = RecordingRow(
             sid=sid,
@@ -317,7 +328,7 @@ class RecordingService:
                 f"{exc}: the recording cannot start (free space in the server's data folder)",
                 ErrorCode.RECORDER_INIT,
             ) from exc
-        session = self._session_of(row, recording, uploader)
+        session = self._session_of(row, recording, uploader, backgrounds)
         self._sessions[sid] = session
         await session.start()
         return session
@@ -348,7 +359,11 @@ class RecordingService:
             await asyncio.sleep(self._disk_check_interval)
 
     def _session_of(
-        self, row: RecordingRow, config: RecordingConfig, uploader: DurableUploader | None
+        self,
+        row: RecordingRow,
+        config: RecordingConfig,
+        uploader: DurableUploader | None,
+        backgrounds: Backgrounds | None = None,
     ) -> RecordingSession:
         def make_recorder(
             sink: DurableUploader, events: Callable[[RecorderEvent], None]
@@ -363,6 +378,7 @@ class RecordingService:
                 sink,
                 self.work_root / row.sid,
                 events=events,
+                backgrounds=backgrounds,
             )
 
         return RecordingSession(

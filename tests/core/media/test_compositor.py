@@ -10,7 +10,7 @@ import numpy as np
 
 from core.enums import MixedVideoLayout, RenderMode
 from core.layout import Region, compute_windows
-from core.media.compositor import Compositor
+from core.media.compositor import Backgrounds, Compositor
 
 RED = (220, 0, 0)
 BACKGROUND = "#204080"
@@ -118,3 +118,25 @@ def test_a_region_with_alpha_is_blended_over_the_one_under_it() -> None:
         compute_windows(MixedVideoLayout.CUSTOM, [1, 2], 640, 360, regions=regions)
     )
     assert close_to(render_rgb(compositor)[180, 320], RED)
+
+
+def test_the_canvas_image_covers_the_canvas_and_a_users_image_fills_its_window() -> None:
+    compositor = Compositor(640, 360, BACKGROUND)
+    compositor.set_backgrounds(
+        Backgrounds(
+            canvas=stripes((100, 100), [RED, BLUE]),  # square: cropped top and bottom
+            users={2: (solid(GREEN, (90, 160)), RenderMode.FIT)},  # tall: bars beside it
+        )
+    )
+    regions = [Region(0.5, 0.5, 0.25, 0.5, uid=2)]
+    windows = compute_windows(MixedVideoLayout.CUSTOM, [2], 640, 360, regions=regions)
+    compositor.set_layout(windows)
+    image = render_rgb(compositor)
+    for y in (2, 180, 357):  # the whole height: left red, right blue
+        assert close_to(image[y, 10], RED) and close_to(image[y, 630], BLUE)
+    # user 2 has no picture: its own image, fitted (90x160 in 160x180: 100x180 centred)
+    window = windows[2].rect
+    assert window == (320, 180, 160, 180)
+    assert close_to(image[270, 400], GREEN)
+    assert close_to(image[270, 325], (0x20, 0x40, 0x80))  # a bar in the background colour
+    assert compositor.has_user_background(2) and not compositor.has_user_background(1)

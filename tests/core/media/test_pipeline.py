@@ -13,6 +13,7 @@ import pytest
 
 from core.enums import AudioProfile, MixedVideoLayout, RenderMode
 from core.layout import Rect, Region, compute_layout
+from core.media.compositor import Backgrounds
 from core.media.pipeline import MixPipeline, PipelineSettings
 from core.media.segmenter import PTS_OFFSET, ClosedSlice
 from core.participants.analysis import (
@@ -473,3 +474,53 @@ def test_sixteen_slices_read_as_one_stream_without_a_warning(
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def picture(rgb: np.ndarray) -> av.VideoFrame:  # type: ignore[type-arg]
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+
+
+def test_background_images_show_where_no_user_is_and_for_users_without_video(
+    tmp_path: Path,
+) -> None:
+    magenta, cyan = (200, 0, 200), (0, 200, 200)
+    canvas = np.zeros((180, 320, 3), dtype=np.uint8)
+    canvas[:, :160], canvas[:, 160:] = magenta, cyan
+    backgrounds = Backgrounds(
+        canvas=picture(canvas),
+        default_user=solid_frame(YELLOW, (64, 64)),
+        users={2: (solid_frame(GREEN, (64, 64)), RenderMode.CROP)},
+    )
+    pipeline, slices = make(
+        tmp_path,
+        audio_profile=None,
+        width=320,
+        height=180,
+        layout=MixedVideoLayout.BEST_FIT,
+        backgrounds=backgrounds,
+    )
+    for uid in (1, 2, 3):  # a 2x2 grid: the fourth cell is empty
+        pipeline.user_joined(uid, 0.0)
+    seconds = 5.4
+    for k in range(round(seconds * 15)):
+        pipeline.push_video(1, solid_frame(RED, (160, 90)), k / 15)
+        if k < 15:  # user 3's camera stops after a second; user 2 never sends video
+            pipeline.push_video(3, solid_frame(BLUE, (160, 90)), k / 15)
+    pipeline.finish(seconds)
+    windows = compute_layout(MixedVideoLayout.BEST_FIT, [1, 2, 3], 320, 180)
+    shown: dict[float, dict[str, tuple[int, int, int]]] = {}
+    for t, image in iter_video([s.path for s in slices]):
+        t = round(t - PTS_OFFSET, 3)
+        cells = {f"user {uid}": window_colour(image, w) for uid, w in windows.items()}
+        cells["empty cell"] = window_colour(image, Rect(160, 90, 160, 90))
+        shown[t] = cells
+    assert len(shown) == round(seconds * 15)  # every frame decoded
+    last_frame = 14 / 15
+    for t, cells in shown.items():
+        assert near(np.array(cells["user 1"]), RED), (t, cells)
+        assert near(np.array(cells["user 2"]), GREEN), (t, cells)  # its own image
+        assert near(np.array(cells["empty cell"]), cyan), (t, cells)  # the canvas image
+        # user 3: its camera, then its last picture, then after 3.5 s the default image
+        gone = t + 0.5 / 15 - last_frame > 3.5
+        assert near(np.array(cells["user 3"]), YELLOW if gone else BLUE), (t, cells)
+    assert any(not near(np.array(c["user 3"]), BLUE) for c in shown.values())

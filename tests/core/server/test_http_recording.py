@@ -49,6 +49,7 @@ from tests.helpers import (
     promised_callbacks,
     wait_until,
 )
+from tests.image_server import encode_image, halves, image_server
 
 APP = SANDBOX_APP_ID
 SMALL = {"width": 160, "height": 120, "fps": 15, "bitrate": 100}
@@ -310,6 +311,81 @@ async def test_update_layout_replaces_every_setting_the_background_colour_includ
                 )  # fmt: skip
                 counted[index] += 1
     assert all(n >= SMALL["fps"] for n in counted), counted  # over a second of each
+
+
+async def test_background_images_at_start_and_in_update_layout(
+    channel_server: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """A canvas image that cannot be fetched is a 400 naming the field and the URL, and
+    the resource stays usable; one that can fills the empty channel's picture; an
+    ``updateLayout`` naming something that is not an image is refused and changes
+    nothing, one naming another image changes the picture from the next frame on.
+    Every decoded frame is checked."""
+    red, blue, green = (220, 0, 0), (0, 0, 220), (0, 200, 0)
+    folder = tmp_path / "rec"
+    with image_server() as images:
+        halves_url = images.add("/halves.png", encode_image(halves(red, blue, (160, 120))))
+        green_url = images.add("/green.jpg", encode_image(halves(green, green, (40, 30)), "jpg"))
+        page_url = images.add("/page.png", b"<html>a page</html>", kind="text/html")
+        missing = f"{images.url}/missing.png"
+        rid = await acquire(http, "images", 952)
+        refused = await start(
+            http, rid, "images", 952, folder,
+            transcodingConfig={**SMALL, "backgroundImage": missing},
+        )  # fmt: skip
+        field = "recordingConfig.transcodingConfig.backgroundImage"
+        assert error(refused)[0] == 400 and error(refused)[1]["code"] == 432
+        reason = error(refused)[1]["reason"]
+        assert reason.startswith(f"{field}: '{missing}' is not allowed; the http(s) URL of a JPEG")
+        assert reason.endswith(": the host answered 404")
+        started = await start(
+            http, rid, "images", 952, folder,
+            transcodingConfig={**SMALL, "backgroundImage": halves_url},
+        )  # fmt: skip
+        assert started.status_code == 200, started.text  # the same resource
+        sid = started.json()["sid"]
+        engine = service_of(channel_server).session(APP, rid, sid).recorder
+        assert engine is not None
+        await wait_until(lambda: engine.clock is not None)
+        clock = engine.clock
+        assert clock is not None
+        begin = clock.now()
+        await wait_until(lambda: clock.now() >= begin + 1.5, 15)
+        path = f"/resourceid/{rid}/sid/{sid}/mode/mix/updateLayout"
+        ident = {"cname": "images", "uid": "952"}
+        bad = await http.post(path, json={**ident, "clientRequest": {"backgroundImage": page_url}})
+        assert error(bad)[0] == 400
+        assert error(bad)[1]["reason"].startswith(f"backgroundImage: '{page_url}' is not allowed")
+        assert error(bad)[1]["reason"].endswith(": it is not a JPEG or PNG image")
+        sent = clock.now()
+        changed = await http.post(
+            path, json={**ident, "clientRequest": {"backgroundImage": green_url}}
+        )
+        assert changed.status_code == 200, changed.text
+        done = clock.now()
+        await wait_until(lambda: clock.now() >= done + 1.5, 15)
+        await stop(http, rid, sid, "images", 952)
+        assert images.asked.count("/halves.png") == 1  # fetched once
+    media = check_recording(folder / f"{sid}_images.m3u8", fps=SMALL["fps"])
+    counted = {"halves": 0, "green": 0}
+    for t, image in iter_video([s.path for s in media.slices]):
+        t -= PTS_OFFSET
+        left = window_colour(image, Rect(0, 0, 80, 120))
+        right = window_colour(image, Rect(80, 0, 80, 120))
+        if t < sent:  # the bad call changed nothing
+            expected, stage = (red, blue), "halves"
+        elif t >= done:
+            expected, stage = (green, green), "green"
+        else:
+            continue  # a frame while the call was under way may show either
+        seen = (left, right)
+        assert all(
+            abs(a - b) <= 24
+            for pair in zip(seen, expected, strict=True)
+            for a, b in zip(*pair, strict=True)
+        ), (t, seen, expected)
+        counted[stage] += 1
+    assert min(counted.values()) >= SMALL["fps"], counted  # over a second of each
 
 
 async def test_update_layout_answers_agoras_errors(
