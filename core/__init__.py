@@ -4,7 +4,13 @@ This package never imports Qt: the window lives in ``gui``.
 """
 
 from core.bitrate import recommended_bitrate
-from core.config import CloudStorageConfig, LayoutRegion, RecordingConfig, TranscodingConfig
+from core.config import (
+    CloudStorageConfig,
+    LayoutRegion,
+    RecordingConfig,
+    TranscodingConfig,
+    UserBackground,
+)
 from core.enums import (
     AliyunRegion,
     AmazonS3Region,
@@ -45,6 +51,7 @@ __all__ = [
     "RenderMode",
     "StorageVendor",
     "TranscodingConfig",
+    "UserBackground",
     "VideoStreamType",
     "compute_layout",
     "compute_windows",

@@ -411,6 +411,20 @@ class TranscodingConfig(ConfigModel):
         ),
     )
 
+    active_speaker: bool = Field(
+        False,
+        description=(
+            "With FLOAT or VERTICAL: the large window goes to the user who spoke most over "
+            "the last 2 s (cloudrec extension); a max_resolution_uid in the channel keeps it."
+        ),
+        json_schema_extra=_help(
+            "",
+            "悬浮或垂直布局中，大窗口给最近 2 秒说话最多的用户（cloudrec 扩展）；maxResolutionUid 在频道中时固定为该用户。",
+            "true or false; true only with FLOAT (0) or VERTICAL (2)",
+            extension=True,
+            wire="activeSpeaker",
+        ),
+    )
     background_image: str | None = Field(
         None,
         description="An image (JPEG or PNG URL) that fills the canvas under the windows, cropped to fit.",
@@ -520,6 +534,16 @@ class TranscodingConfig(ConfigModel):
             raise InvalidParameterError("layout_config", f"uid {twice[0]} twice", REGIONS_ALLOWED)
         if self.layout is MixedVideoLayout.CUSTOM and not self.layout_config:
             raise InvalidParameterError("layout_config", [], REGIONS_ALLOWED)
+        if self.active_speaker and self.layout not in (
+            MixedVideoLayout.FLOAT,
+            MixedVideoLayout.VERTICAL,
+        ):
+            raise InvalidParameterError(
+                "active_speaker",
+                True,
+                f"false with {self.layout.name} ({int(self.layout)}): the active speaker "
+                "takes the large window of FLOAT (0) or VERTICAL (2)",
+            )
         return self
 
     @property
@@ -530,6 +554,7 @@ class TranscodingConfig(ConfigModel):
             self.max_resolution_uid,
             tuple(r.region for r in self.layout_config),
             self.render_mode,
+            self.active_speaker,
         )
 
     @model_validator(mode="after")

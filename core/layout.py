@@ -125,19 +125,31 @@ class LayoutSpec:
     max_resolution_uid: int = 0
     regions: tuple[Region, ...] = ()
     render_mode: RenderMode = RenderMode.CROP
+    active_speaker: bool = False
+    """FLOAT and VERTICAL: the large window goes to the active speaker
+    (``core.media.speaker``) unless ``max_resolution_uid`` is in the channel."""
 
-    def windows(self, uids: Sequence[int], width: int, height: int) -> dict[int, Window]:
+    def windows(
+        self, uids: Sequence[int], width: int, height: int, speaker: int | None = None
+    ) -> dict[int, Window]:
         """:func:`compute_windows` for ``uids`` (join order) on a ``width`` x ``height``
-        canvas."""
+        canvas; with :attr:`active_speaker`, ``speaker`` (when in ``uids``) gets the
+        large window: FLOAT's whole canvas, VERTICAL's left one. A ``max_resolution_uid``
+        in ``uids`` keeps it instead (a fixed override)."""
+        big = self.max_resolution_uid
+        order = list(uids)
+        if self.active_speaker and self.layout in _LARGE_WINDOW:
+            if big not in order and speaker in order:
+                big = speaker
+            if big in order and self.layout is MixedVideoLayout.FLOAT:
+                order = [big, *(uid for uid in order if uid != big)]
         return compute_windows(
-            self.layout,
-            uids,
-            width,
-            height,
-            self.max_resolution_uid,
-            self.regions,
-            self.render_mode,
+            self.layout, order, width, height, big, self.regions, self.render_mode
         )
+
+
+_LARGE_WINDOW = (MixedVideoLayout.FLOAT, MixedVideoLayout.VERTICAL)
+"""The layouts with one large window (the ones an active speaker applies to)."""
 
 
 def shown_uids(

@@ -69,6 +69,9 @@ class AudioMixer:
         """The latest re-placements, as (uid, output time, seconds moved: negative is
         earlier): a user's frame that started more than :data:`CONTINUITY_TOLERANCE`
         away from where its previous frame ended."""
+        self.tick_levels: dict[int, float] = {}
+        """Each user's peak level within the last :meth:`mix` call alone, in dBFS (what
+        the active speaker is judged by: no meter's fall)."""
         self.levels: dict[int, float] = {}
         """Each user's level as mixed, in dBFS (a peak meter falling by
         :data:`LEVEL_FALL` dB a second), made anew by each :meth:`mix`: another thread
@@ -143,6 +146,7 @@ class AudioMixer:
             return out
         fall = 10.0 ** (-LEVEL_FALL / 20.0 * n / self.sample_rate)
         levels: dict[int, float] = {}
+        tick_levels: dict[int, float] = {}
         for uid, user in self._users.items():
             kept: list[tuple[int, FloatArray]] = []
             peak = 0.0
@@ -157,8 +161,10 @@ class AudioMixer:
                     kept.append((chunk_start, data))
             user.chunks = kept
             user.peak = max(peak, user.peak * fall)
-            levels[uid] = max(SILENCE_DB, 20.0 * float(np.log10(max(user.peak, 1e-12))))
+            levels[uid] = _db(user.peak)
+            tick_levels[uid] = _db(peak)
         self.levels = levels
+        self.tick_levels = tick_levels
         self._mixed_until = end_sample
         return self._limit(out)
 
@@ -185,3 +191,8 @@ class AudioMixer:
         curve = (gains[:-1, None] + (gains[1:, None] - gains[:-1, None]) * ramp).reshape(-1)
         limited = mix * np.minimum(curve[:n], gains[1:].repeat(_LIMITER_BLOCK)[:n])
         return np.clip(limited, -1.0, 1.0).astype(np.float32, copy=False)
+
+
+def _db(peak: float) -> float:
+    """A peak amplitude in dBFS, no lower than :data:`SILENCE_DB`."""
+    return max(SILENCE_DB, 20.0 * float(np.log10(max(peak, 1e-12))))

@@ -42,6 +42,7 @@ from core.media.audio_mixer import AudioMixer
 from core.media.compositor import Backgrounds, Compositor
 from core.media.encoder import AudioEncoder, EncodedPacket, VideoEncoder
 from core.media.segmenter import ClosedSlice, PacketOutput, Segmenter, StreamSpec
+from core.media.speaker import ActiveSpeaker
 
 AUDIO_ONLY_TICK_RATE = 25
 """Ticks per second when there is no video (audio is mixed per tick)."""
@@ -70,6 +71,8 @@ class PipelineSettings:
     """The CUSTOM layout's regions."""
     render_mode: RenderMode = RenderMode.CROP
     """How the presets' windows are filled."""
+    active_speaker: bool = False
+    """FLOAT and VERTICAL: the large window follows who speaks (``core.media.speaker``)."""
     backgrounds: Backgrounds = field(default_factory=Backgrounds)
     """The canvas's and users' background images."""
     audio_profile: AudioProfile | None = AudioProfile.MUSIC_STANDARD  # None: no audio
@@ -80,7 +83,13 @@ class PipelineSettings:
     @property
     def layout_spec(self) -> LayoutSpec:
         """The layout these settings start with."""
-        return LayoutSpec(self.layout, self.max_resolution_uid, self.regions, self.render_mode)
+        return LayoutSpec(
+            self.layout,
+            self.max_resolution_uid,
+            self.regions,
+            self.render_mode,
+            self.active_speaker,
+        )
 
     @property
     def tick_rate(self) -> int:
@@ -135,6 +144,8 @@ class MixPipeline:
         self.compositor: Compositor | None = None
         self.video_encoder: VideoEncoder | None = None
         self.mixer: AudioMixer | None = None
+        self.speaker: ActiveSpeaker | None = None
+        """Who speaks (with audio): the large window of an active-speaker layout."""
         self.audio_encoder: AudioEncoder | None = None
         if s.video:
             self.compositor = Compositor(s.width, s.height, s.background)
@@ -146,6 +157,7 @@ class MixPipeline:
         if s.audio_profile is not None:
             self.audio_encoder = AudioEncoder(s.audio_profile)
             self.mixer = AudioMixer(self.audio_encoder.channels)
+            self.speaker = ActiveSpeaker(1 / s.tick_rate)
         spec = StreamSpec(
             video=(s.width, s.height, s.fps) if s.video else None,
             audio=(48_000, self.audio_encoder.channels) if self.audio_encoder else None,
@@ -259,6 +271,12 @@ class MixPipeline:
         if self.mixer is not None and self.audio_encoder is not None:
             end_sample = (self._tick + 1) * self.mixer.sample_rate // rate
             packets += self.audio_encoder.encode(self.mixer.mix(end_sample))
+            if (
+                self.speaker is not None
+                and self.speaker.update(self.mixer.tick_levels)
+                and self._layout.active_speaker
+            ):
+                self._retile()
         if self.compositor is not None and self.video_encoder is not None:
             self._select_frames(tick_time + 0.5 / rate)
             frame = self.compositor.render()
@@ -297,7 +315,10 @@ class MixPipeline:
         if self.compositor is None:
             return
         s = self.settings
-        windows = self._layout.windows(self._roster, s.width, s.height) if self._roster else {}
+        speaker = self.speaker.speaker if self.speaker is not None else None
+        windows = (
+            self._layout.windows(self._roster, s.width, s.height, speaker) if self._roster else {}
+        )
         self.compositor.set_layout(windows)
 
     def _select_frames(self, horizon: float) -> None:

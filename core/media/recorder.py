@@ -464,6 +464,7 @@ class Recorder:
                 max_resolution_uid=self._layout.max_resolution_uid,
                 regions=self._layout.regions,
                 render_mode=self._layout.render_mode,
+                active_speaker=self._layout.active_speaker,
                 backgrounds=self._backgrounds,
                 audio_profile=cfg.audio_profile if types.has_audio else None,
                 video=types.has_video,
@@ -547,16 +548,19 @@ class Recorder:
         regions: Sequence[Region] | None = None,
         render_mode: RenderMode | None = None,
         backgrounds: Backgrounds | None = None,
+        active_speaker: bool | None = None,
     ) -> None:
         """Change the layout (and VERTICAL's large user, the background colour
         ``#RRGGBB``, the CUSTOM layout's regions, the presets' render mode, the
-        background images) from the next frame on; what is ``None`` stays."""
+        background images, the active speaker) from the next frame on; what is ``None``
+        stays."""
         old = self._layout
         self._layout = LayoutSpec(
             old.layout if layout is None else MixedVideoLayout(layout),
             old.max_resolution_uid if max_resolution_uid is None else max_resolution_uid,
             old.regions if regions is None else tuple(regions),
             old.render_mode if render_mode is None else RenderMode(render_mode),
+            old.active_speaker if active_speaker is None else active_speaker,
         )
         if self._clock is not None:
             now = self._clock.now()
@@ -799,6 +803,12 @@ class Recorder:
         keyframes; where it is unknown (encrypted media, no keyframe seen yet) the low
         stream is taken to be half the high size (the dual-stream default)."""
         if self.config.video_stream_type is not VideoStreamType.AUTO:
+            return
+        if self._layout.active_speaker and self._subscription is not None:
+            # any user may be shown large at the next word: every one in HIGH
+            for uid, taken in self._users.items():
+                if taken.tile:
+                    self._subscription.set_video_stream(uid, VideoStreamType.HIGH)
             return
         sub = self._subscription
         tiled = [uid for uid, taken in self._users.items() if taken.tile]

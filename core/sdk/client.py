@@ -10,7 +10,7 @@ bodies only and never appear in errors.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -242,12 +242,14 @@ class RestClient:
         background_color: str = "#000000",
         layout_config: Sequence[dict[str, Any]] = (),
         render_mode: int = 0,
+        active_speaker: bool = False,
+        images: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """``updateLayout``: the mixed layout from now on. Agora's call replaces every layout
         setting, so ``maxResolutionUid`` (a string, never 0 on Agora's wire) is sent only
         when set, the background colour always, ``layoutConfig`` (the CUSTOM layout's
-        regions, as wire objects) when there are regions, and ``renderMode`` (a cloudrec
-        extension) only when it is not the default crop."""
+        regions, as wire objects) when there are regions, and ``renderMode`` and
+        ``activeSpeaker`` (cloudrec extensions) only when they are not the defaults."""
         client_request: dict[str, Any] = {
             "mixedVideoLayout": int(layout),
             "backgroundColor": background_color,
@@ -258,6 +260,9 @@ class RestClient:
             client_request["layoutConfig"] = list(layout_config)
         if render_mode:
             client_request["renderMode"] = int(render_mode)
+        if active_speaker:
+            client_request["activeSpeaker"] = True
+        client_request.update(images or {})  # backgroundImage and the like, as wire values
         body = {"cname": cname, "uid": str(uid), "clientRequest": client_request}
         path = self._sid_path(app_id, resource_id, sid, "updateLayout")
         return dict(await self.request("POST", path, body))

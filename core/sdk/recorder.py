@@ -22,7 +22,13 @@ from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
-from core.config import CloudStorageConfig, LayoutRegion, RecordingConfig, TranscodingConfig
+from core.config import (
+    CloudStorageConfig,
+    LayoutRegion,
+    RecordingConfig,
+    TranscodingConfig,
+    UserBackground,
+)
 from core.enums import MixedVideoLayout, RecordingStreamType, RenderMode
 from core.errors import (
     CloudRecordingError,
@@ -204,16 +210,24 @@ class CloudRecorder:
         background_color: str = "#000000",
         layout_config: Sequence[LayoutRegion | Mapping[str, Any]] = (),
         render_mode: RenderMode = RenderMode.CROP,
+        active_speaker: bool = False,
+        background_image: str | None = None,
+        default_user_background_image: str | None = None,
+        background_config: Sequence[UserBackground | Mapping[str, Any]] = (),
     ) -> None:
         """Change the mixed layout of the running recording (``updateLayout``).
 
         The arguments mean what they mean in :class:`TranscodingConfig` (``layout_config``:
-        the CUSTOM layout's regions, as :class:`LayoutRegion` or their fields) and are
+        the CUSTOM layout's regions, as :class:`LayoutRegion` or their fields;
+        ``background_config`` likewise :class:`UserBackground`) and are
         checked the same way before any traffic (:class:`InvalidParameterError` naming
         the field). As Agora's call, it replaces all of them: ``max_resolution_uid`` 0 is
         the first user to join, the background returns to black unless given again, the
-        regions to none, the presets' render mode to crop. The recording shows the new
-        layout from the server's next output frame on. Only while recording.
+        regions to none, the presets' render mode to crop, the active speaker to off,
+        the images to none (the server fetches the ones named before it answers: a URL
+        it cannot use is an :class:`InvalidParameterError` naming it).
+        The recording shows the new layout from the server's next output frame on. Only
+        while recording.
         """
         self._require(RecorderState.RECORDING, action="update_layout()")
         checked = TranscodingConfig(
@@ -222,8 +236,20 @@ class CloudRecorder:
             background_color=background_color,
             layout_config=[r if isinstance(r, LayoutRegion) else dict(r) for r in layout_config],
             render_mode=render_mode,
+            active_speaker=active_speaker,
+            background_image=background_image,
+            default_user_background_image=default_user_background_image,
+            background_config=[
+                b if isinstance(b, UserBackground) else dict(b) for b in background_config
+            ],
         )
         regions = [to_wire(region) for region in checked.layout_config]
+        wire = to_wire(checked)
+        images: dict[str, Any] = {
+            name: wire[name]
+            for name in ("backgroundImage", "defaultUserBackgroundImage", "backgroundConfig")
+            if name in wire
+        }
         assert self.app_id and self.resource_id and self.sid and self.channel_name and self.uid
         await self._client.update_layout(
             self.app_id,
@@ -236,6 +262,8 @@ class CloudRecorder:
             checked.background_color,
             regions,
             int(checked.render_mode),
+            checked.active_speaker,
+            images,
         )
 
     async def update_subscription(

@@ -200,6 +200,12 @@ FIELDS: tuple[AgoraField, ...] = (
         "0 float, 1 best fit, 2 vertical, 3 custom (with layoutConfig)",
     ),
     AgoraField(
+        "recordingConfig.transcodingConfig.activeSpeaker",
+        START,
+        EXTENSION,
+        "true: the large window of FLOAT or VERTICAL follows who speaks (docs/rest-api.md)",
+    ),
+    AgoraField(
         "recordingConfig.transcodingConfig.renderMode",
         START,
         EXTENSION,
@@ -309,6 +315,7 @@ FIELDS: tuple[AgoraField, ...] = (
     # --- updateLayout ---------------------------------------------------------------
     AgoraField("mixedVideoLayout", LAYOUT, HONOURED, "0 float, 1 best fit, 2 vertical, 3 custom"),
     AgoraField("renderMode", LAYOUT, EXTENSION, "crop (0, default) or fit (1); omitted: crop"),
+    AgoraField("activeSpeaker", LAYOUT, EXTENSION, "true or false; omitted: false"),
     AgoraField("maxResolutionUid", LAYOUT, HONOURED, "the large window of the vertical layout"),
     AgoraField("backgroundColor", LAYOUT, HONOURED, "#RRGGBB; omitted: black again"),
     AgoraField("backgroundImage", LAYOUT, HONOURED, "the canvas's image; omitted: none"),

@@ -452,7 +452,7 @@ async def update_layout(
     """Change the mixed layout of a running recording. As Agora's call, it replaces every
     layout setting: a field it omits returns to its default (``mixedVideoLayout`` 0,
     ``maxResolutionUid`` the first user, ``backgroundColor`` ``#000000``, no
-    ``layoutConfig``, ``renderMode`` crop, no background images). Images it names are
+    ``layoutConfig``, ``renderMode`` crop, no background images, no ``activeSpeaker``). Images it names are
     fetched before it answers (a 400 naming the field and the URL if one cannot be
     used, and the layout stays as it was)."""
     _check_text(body.model_dump(), "")
@@ -471,6 +471,7 @@ async def update_layout(
             "background_image": fields.get("backgroundImage"),
             "default_user_background_image": fields.get("defaultUserBackgroundImage"),
             "background_config": fields.get("backgroundConfig", ()),
+            "active_speaker": fields.get("activeSpeaker", False),
         }
         current = session.config.transcoding_config
         # Each value is checked as TranscodingConfig checks it (a uid as a number or, as
@@ -491,6 +492,7 @@ async def update_layout(
             regions=spec.regions,
             render_mode=spec.render_mode,
             backgrounds=backgrounds,
+            active_speaker=spec.active_speaker,
         )
     except CloudRecordingError as exc:
         raise _as_api_error(exc) from None

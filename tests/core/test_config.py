@@ -256,6 +256,10 @@ def test_a_custom_layout_travels_as_agoras_layout_config() -> None:
          "layout_config.0.height", "required: a number above 0"),
         ({"layout": 3, "layout_config": "regions"}, "layout_config", "1 to 17 regions"),
         ({"render_mode": 2}, "render_mode", "CROP (0) or FIT (1)"),
+        ({"layout": 1, "active_speaker": True}, "active_speaker", "false with BEST_FIT (1)"),
+        ({"background_image": "file:///etc/passwd"}, "background_image", "an http:// or https://"),
+        ({"background_config": [{"uid": 1, "image_url": "http://a/b.png"}] * 2},
+         "background_config", "each uid at most once"),
     ],
 )  # fmt: skip
 def test_bad_regions_name_the_field_and_what_is_allowed(

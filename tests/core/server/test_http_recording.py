@@ -424,6 +424,11 @@ async def test_update_layout_answers_agoras_errors(
             {"mixedVideoLayout": 1, "renderMode": 5},
             "renderMode: 5 is not allowed; CROP (0) or FIT (1)",
         ),
+        (
+            {"mixedVideoLayout": 1, "activeSpeaker": True},
+            "activeSpeaker: True is not allowed; false with BEST_FIT (1): the active speaker "
+            "takes the large window of FLOAT (0) or VERTICAL (2)",
+        ),
     ):
         bad = await http.post(path, json={**ident, "clientRequest": fields})
         assert error(bad) == (400, {"code": 432, "reason": reason}), fields
