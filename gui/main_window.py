@@ -191,6 +191,10 @@ class MainWindow(QMainWindow):
         self.panel.start_requested.connect(self.on_start_clicked)
         self.panel.pick_requested.connect(self.on_pick_uids)
         self.panel.update_requested.connect(self.on_update_subscription)
+        editor = self.panel.layout_editor
+        editor.set_saved(self.settings.layouts())
+        editor.saved_changed.connect(self.settings.set_layouts)
+        editor.apply_requested.connect(self.on_apply_layout)
         self.panel.transcoding_changed.connect(self.preview_panel.show_config)
         self.preview_panel.show_config(self.panel.transcoding)
         view.selection_changed.connect(self._update_row_actions)
@@ -409,6 +413,18 @@ class MainWindow(QMainWindow):
         )
         if failure is not None:
             await self.handle_error(row.recording_id, failure.code, failure.message)
+
+    @async_slot()
+    async def on_apply_layout(self) -> None:
+        """Give the selected running recording the Transcoding tab's layout, with the
+        editor's regions (``updateLayout``)."""
+        row = self.recordings_view.selected_row()
+        transcoding = self.panel.transcoding
+        if row is None or transcoding is None:
+            return
+        failure = await self.recordings.update_layout(row.recording_id, transcoding)
+        if failure is not None:
+            self.panel.layout_editor.show_error(failure.message)
 
     @async_slot()
     async def on_download(self) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
+from core.config import TranscodingConfig
 from core.enums import RecordingStreamType
 from core.errors import CloudRecordingError, ErrorCode
 from core.notices import service_state
@@ -240,6 +241,34 @@ class RecordingsController(QObject):
         self._log(
             translate("MainWindow", "Updated whom the recording takes: {0}").format(
                 shown or translate("MainWindow", "everyone")
+            )
+        )
+        return None
+
+    async def update_layout(
+        self, rid: str, transcoding: TranscodingConfig
+    ) -> CloudRecordingError | None:
+        """Give recording ``rid`` the layout of ``transcoding`` (its layout, regions,
+        max-resolution user, background colour, render mode) from now on; a failure is
+        returned."""
+        recorder = self._recorders.get(rid)
+        if recorder is None:
+            return None
+        try:
+            await recorder.update_layout(
+                transcoding.layout,
+                transcoding.max_resolution_uid,
+                transcoding.background_color,
+                layout_config=transcoding.layout_config,
+                render_mode=transcoding.render_mode,
+            )
+        except CloudRecordingError as exc:
+            self._log(translate("MainWindow", "Layout not applied: {0}").format(exc), error=True)
+            return exc
+        self.model.update(rid, last_event=translate("MainWindow", "layout updated"))
+        self._log(
+            translate("MainWindow", "Applied the layout {0} with {1} regions").format(
+                transcoding.layout.name, len(transcoding.layout_config)
             )
         )
         return None

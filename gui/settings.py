@@ -258,6 +258,16 @@ class AppSettings:
     def set_demo_users(self, users: int) -> None:
         self._s.setValue("demo/users", users)
 
+    def layouts(self) -> dict[str, list[dict[str, Any]]]:
+        """The custom layouts saved by name: each a list of ``layoutConfig`` items."""
+        data = self._json("layouts", {})
+        if not isinstance(data, dict):
+            return {}
+        return {str(k): v for k, v in data.items() if isinstance(v, list)}
+
+    def set_layouts(self, layouts: dict[str, list[dict[str, Any]]]) -> None:
+        self._set_json("layouts", layouts)
+
     def preview_users(self) -> int:
         return self._int("preview/users", 4, 0, 20)
 

@@ -33,12 +33,13 @@ from core.config import (
     SnapshotConfig,
     TranscodingConfig,
 )
-from core.enums import DEMO_CHANNEL, SANDBOX_APP_ID, ChannelType, StorageVendor
+from core.enums import DEMO_CHANNEL, SANDBOX_APP_ID, ChannelType, MixedVideoLayout, StorageVendor
 from core.errors import InvalidParameterError
 from core.regions import regions_of
 from core.validation import check_app_id, check_channel_name, check_uid
 from gui.forms.config_form import ERROR_STYLE, ConfigForm, validate
 from gui.forms.labels import field_label
+from gui.widgets.layout_editor import LayoutEditor
 
 UID_LISTS = (
     "subscribe_audio_uids",
@@ -65,6 +66,7 @@ TRANSCODING_FIELDS = (
     "fps",
     "bitrate",
     "layout",
+    "render_mode",
     "max_resolution_uid",
     "background_color",
 )
@@ -196,7 +198,16 @@ class NewRecordingPanel(QWidget):
         storage_layout.addStretch(1)
 
         self.tabs.addTab(self.recording_page, self.tr("Recording"))
-        self.tabs.addTab(self.transcoding_form, self.tr("Transcoding"))
+        self.transcoding_page = QWidget()
+        transcoding_layout = QVBoxLayout(self.transcoding_page)
+        transcoding_layout.setContentsMargins(0, 0, 0, 0)
+        transcoding_layout.addWidget(self.transcoding_form)
+        self.layout_editor = LayoutEditor()
+        """The custom layout's regions (shown while the layout is Custom regions)."""
+        self.layout_editor.regions_changed.connect(lambda _regions: self.revalidate())
+        transcoding_layout.addWidget(self.layout_editor, 1)
+        transcoding_layout.addStretch(0)
+        self.tabs.addTab(self.transcoding_page, self.tr("Transcoding"))
         self.tabs.addTab(self.storage_page, self.tr("Storage"))
         layout.addWidget(self.tabs, 1)
 
@@ -337,12 +348,20 @@ class NewRecordingPanel(QWidget):
             label.setText(identity_errors.get(name, ""))
             label.setVisible(name in identity_errors)
 
+        t_values = self.transcoding_form.values()
+        custom = t_values.get("layout") == MixedVideoLayout.CUSTOM
+        if custom:  # the regions travel with the custom layout only (Agora's rule)
+            t_values["layout_config"] = self.layout_editor.layout_config()
         transcoding, t_errors = validate(
             lambda v: TranscodingConfig(**v),
-            self.transcoding_form.values(),
-            _fallbacks(TranscodingConfig, TRANSCODING_FIELDS),
+            t_values,
+            {**_fallbacks(TranscodingConfig, TRANSCODING_FIELDS), "layout_config": []},
         )
         self.transcoding_form.set_errors(t_errors)
+        self.layout_editor.setVisible(custom)
+        self.layout_editor.show_error(t_errors.get("layout_config", ""))
+        canvas = transcoding or TranscodingConfig()
+        self.layout_editor.set_canvas(canvas.width, canvas.height, canvas.background_color)
         if transcoding is not None:
             self.transcoding = transcoding
             self.transcoding_changed.emit(transcoding)
@@ -397,8 +416,10 @@ class NewRecordingPanel(QWidget):
         self.update_button.setEnabled(self._update_target and lists_valid)
 
     def set_update_target(self, available: bool) -> None:
-        """Whether a running recording the window holds is selected (Update applies to it)."""
+        """Whether a running recording the window holds is selected (Update, and the
+        layout editor's Apply, apply to it)."""
         self._update_target = available
+        self.layout_editor.set_apply_target(available)
         self._update_start()
 
     def uid_lists(self) -> dict[str, tuple[str, ...] | None]:

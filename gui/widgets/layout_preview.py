@@ -1,9 +1,11 @@
-"""A live preview of the mixed-video layout: ``compute_layout`` drawn to scale.
+"""A live preview of the mixed-video layout: ``compute_windows`` drawn to scale.
 
 The preview draws exactly what the recorder's compositor will compose (both call
-``core.compute_layout``) for sample users with uids 1001, 1002, … (the uids
+``core.layout.compute_windows``) for sample users with uids 1001, 1002, … (the uids
 ``cloudrec bots`` uses), each tile in a colour of its own with its uid written on
-it. The max-resolution user (VERTICAL's large window) is outlined and starred.
+it, as a 16:9 camera's picture lands in it: filling the window (crop) or within it
+with bars of the background colour (fit), at its window's alpha. The max-resolution
+user (VERTICAL's large window) is outlined and starred.
 :attr:`LayoutPreview.rects` holds the canvas rectangles of the last paint and
 :attr:`LayoutPreview.widget_rects` where it drew them, in widget pixels (the tests
 check those, and the pixels, against hand-computed numbers).
@@ -12,13 +14,15 @@ check those, and the pixels, against hand-computed numbers).
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen, QRegion
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from core.enums import MixedVideoLayout
-from core.layout import Rect, compute_layout
+from core.enums import MixedVideoLayout, RenderMode
+from core.layout import Rect, Region, Window, compute_windows, picture_rect
 
 FIRST_SAMPLE_UID = 1001
+SAMPLE_PICTURE = (640, 360)
+"""The sample users' picture size (a 16:9 camera, as ``cloudrec bots`` sends)."""
 
 
 def sample_uids(count: int) -> list[int]:
@@ -58,6 +62,10 @@ class LayoutPreview(QWidget):
         self.max_resolution_uid = 0
         self.users = 4
         self.background = QColor("#000000")
+        self.regions: tuple[Region, ...] = ()
+        self.render_mode = RenderMode.CROP
+        self.windows: dict[int, Window] = {}
+        """How each uid's window is drawn (alpha, render mode) in the last paint."""
         self.rects: dict[int, Rect] = {}
         """Canvas rectangles per uid of the last paint, in drawing order."""
         self.widget_rects: dict[int, QRectF] = {}
@@ -74,11 +82,15 @@ class LayoutPreview(QWidget):
         height: int,
         max_resolution_uid: int,
         background: str = "#000000",
+        regions: tuple[Region, ...] = (),
+        render_mode: RenderMode = RenderMode.CROP,
     ) -> None:
         self.layout_kind = MixedVideoLayout(layout)
         self.canvas = (width, height)
         self.max_resolution_uid = max_resolution_uid
         self.background = QColor(background)
+        self.regions = tuple(regions)
+        self.render_mode = RenderMode(render_mode)
         self._compute()
         self.update()
 
@@ -90,7 +102,16 @@ class LayoutPreview(QWidget):
     def _compute(self) -> None:
         uids = sample_uids(self.users)
         width, height = self.canvas
-        self.rects = compute_layout(self.layout_kind, uids, width, height, self.max_resolution_uid)
+        self.windows = compute_windows(
+            self.layout_kind,
+            uids,
+            width,
+            height,
+            self.max_resolution_uid,
+            self.regions,
+            self.render_mode,
+        )
+        self.rects = {uid: window.rect for uid, window in self.windows.items()}
         self.marked_uid = big_window_uid(self.layout_kind, uids, self.max_resolution_uid)
 
     def _canvas_rect(self) -> tuple[QRectF, float]:
@@ -119,7 +140,21 @@ class LayoutPreview(QWidget):
                 rect.height * scale,
             )
             self.widget_rects[uid] = box
-            painter.fillRect(box, tile_colour(uid))
+            window = self.windows[uid]
+            painter.setOpacity(window.alpha)
+            placed = picture_rect(rect, SAMPLE_PICTURE, self.canvas, window.render_mode)
+            picture = QRectF(
+                area.x() + placed.x * scale,
+                area.y() + placed.y * scale,
+                placed.width * scale,
+                placed.height * scale,
+            ).intersected(box)
+            if picture != box:  # the bars of a fitted picture, blended as the picture
+                painter.save()
+                painter.setClipRegion(QRegion(box.toRect()).subtracted(QRegion(picture.toRect())))
+                painter.fillRect(box, self.background)
+                painter.restore()
+            painter.fillRect(picture, tile_colour(uid))
             marked = uid == self.marked_uid
             painter.setPen(
                 QPen(QColor("#ffd400") if marked else QColor("#202020"), 3 if marked else 1)
@@ -143,4 +178,9 @@ class LayoutPreview(QWidget):
                 else Qt.AlignmentFlag.AlignVCenter
             )
             painter.drawText(box.adjusted(2, 4, -2, -2), int(flags), label)
+            painter.setOpacity(1.0)
+        self.paint_overlay(painter, area, scale)
         painter.end()
+
+    def paint_overlay(self, painter: QPainter, area: QRectF, scale: float) -> None:
+        """Drawn over the tiles (the region editor's outlines); nothing here."""

@@ -132,4 +132,6 @@ class PreviewPanel(QWidget):
             config.height,
             config.max_resolution_uid,
             config.background_color,
+            config.layout_spec.regions,
+            config.render_mode,
         )
