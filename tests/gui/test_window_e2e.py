@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QPushButton
 from core import CloudStorageConfig, ErrorCode, RecordingConfig, StorageVendor, TranscodingConfig
 from core.enums import SANDBOX_APP_ID
 from core.layout import compute_layout
+from core.media.segmenter import PTS_OFFSET
 from core.participants.analysis import (
     decode_audio,
     iter_video,
@@ -636,3 +637,115 @@ async def test_a_row_shows_the_newest_snapshot_as_its_thumbnail(
         bots.terminate()
         bots.wait(10)
         await _shut_down(win)
+
+
+async def test_a_region_dragged_in_the_editor_moves_in_the_running_recording(
+    live_window: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    """A recording with the custom layout (the first user over the canvas, the second in
+    a box at the top left); with *Apply as I edit* on, the box dragged to the bottom
+    right in the Transcoding tab's editor moves there in the recording: the decoded
+    frames show the second user at the new place from at most 2 s of output after the
+    drag ended (output time 0 is the recording's ``sliceStartTime``), and at the old
+    place before it."""
+    import httpx
+    from PySide6.QtCore import QPoint
+
+    from core.enums import MixedVideoLayout
+    from core.layout import Region, compute_windows
+
+    win, url = live_window, live_window.connection.url
+    panel = win.panel
+    editor = panel.layout_editor
+    combo = panel.transcoding_form.editors["layout"].widget
+    combo.setCurrentIndex(combo.findData(int(MixedVideoLayout.CUSTOM)))
+    panel.transcoding_form.set_values({"width": 320, "height": 240, "bitrate": 300})
+    before = (Region(0, 0, 1, 1), Region(0.05, 0.05, 0.4, 0.4))
+    editor.set_regions(before)
+    panel.revalidate()
+    transcoding = panel.transcoding
+    assert transcoding.layout is MixedVideoLayout.CUSTOM and (
+        transcoding.width,
+        transcoding.height,
+    ) == (320, 240)
+    bots = _bots(url, "guilay")
+    try:
+        await wait_until(lambda: bots.poll() is None and _roster(url, "guilay") >= 2, 20)
+        uids = _roster_uids(url, "guilay")
+        storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(tmp_path / "rec"))
+        plain = _request("guilay", storage)
+        request = StartRequest(
+            plain.app_id, plain.channel, None, plain.uid,
+            plain.recording.model_copy(update={"transcoding_config": transcoding}), storage,
+        )  # fmt: skip
+        rid = await win.start_recording(request)
+        model: RecordingsModel = win.recordings.model
+        await wait_until(lambda: model.row(rid).state is RowState.RECORDING, 20)  # type: ignore[union-attr]
+        win.recordings_view.table.selectRow(0)
+        assert editor.apply_button.isEnabled()
+        editor.live_check.setChecked(True)
+        panel.tabs.setCurrentWidget(panel.transcoding_page)
+        await asyncio.sleep(2.5)  # the box at the top left for a while
+        canvas = editor.canvas
+        canvas.resize(656, 496)  # 320x240 scaled by 2 at (8, 8)
+        area, scale = canvas._canvas_rect()
+        assert (area.x(), area.y(), scale) == (8.0, 8.0, 2.0)
+        start = QPoint(8 + round(0.25 * 640), 8 + round(0.25 * 480))  # the box's centre
+        end = start + QPoint(round(0.5 * 640), round(0.5 * 480))  # half the canvas on
+        qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=start)
+        qtbot.mouseMove(canvas, start + QPoint(160, 120))
+        qtbot.mouseMove(canvas, end)
+        qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=end)
+        released = time.time()
+        after = editor.regions
+        assert after[1][:4] == (0.55, 0.55, 0.4, 0.4)
+        applied = "Applied the layout CUSTOM with 2 regions"
+        await wait_until(lambda: applied in win.event_log.toPlainText(), 10)
+        await asyncio.sleep(3.0)  # the box at the bottom right for a while
+        recorder = win.recordings.recorder(rid)
+        resource, sid = recorder.resource_id, recorder.sid
+        base = f"{url}/v1/apps/{SANDBOX_APP_ID}/cloud_recording"
+        async with httpx.AsyncClient(timeout=10) as client:
+            query = await client.get(
+                f"{base}/resourceid/{resource}/sid/{sid}/mode/mix/query",
+                headers={"Authorization": f"Bearer {win.connection.token}"},
+            )
+        assert query.status_code == 200, query.text
+        start_time = query.json()["serverResponse"]["sliceStartTime"] / 1000
+        await recorder.stop()
+        await wait_until(lambda: model.row(rid).state is RowState.UPLOADED, 30)  # type: ignore[union-attr]
+    finally:
+        bots.terminate()
+        bots.wait(10)
+        await _shut_down(win)
+    row = model.row(rid)
+    assert row is not None
+    playlist = Path(row.location)
+    check_recording(playlist, fps=15)
+    first, second = (int(u) for u in uids)  # join order: the canvas, then the box
+    drag_at = released - start_time  # the output time of the drag's end
+    old_box, new_box = (
+        compute_windows(MixedVideoLayout.CUSTOM, [first, second], 320, 240, regions=r)[second].rect
+        for r in (before, after)
+    )
+    moved_at = shown_at = None
+    for t, image in iter_video([p for p, _ in playlist_slices(playlist)]):
+        t -= PTS_OFFSET
+        # the band above a tile's digits says whose picture fills a box
+        old, new = tile_colour(image, old_box), tile_colour(image, new_box)
+        if is_flash(old) or is_flash(new):
+            continue  # the once-a-second flash of both users
+        in_old = identify_uid(old, [first, second]) == second
+        in_new = identify_uid(new, [first, second]) == second
+        if shown_at is None:
+            if not in_old:
+                continue  # the second user's first frame has not come (background)
+            shown_at = t
+        if moved_at is None and in_new:
+            moved_at = t
+        if t < drag_at - 0.5:  # before the drag: the box at the top left only
+            assert in_old and not in_new, (t, old, new)
+    assert shown_at is not None and shown_at <= 1.0, shown_at
+    assert moved_at is not None
+    print(f"drag ended at output {drag_at:.3f} s; the box moved at {moved_at:.3f} s")
+    assert drag_at - 0.5 <= moved_at <= drag_at + 2.0, (drag_at, moved_at)
