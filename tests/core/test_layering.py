@@ -36,7 +36,7 @@ ALLOWED: dict[str, set[str]] = {
     # Stream selection (Agora's subscription lists): pure rules the config, the
     # recorder, the REST API and the SDK share.
     "core.selection": _BASE | {"core.validation"},
-    "core.config": _BASE | {"core.regions", "core.selection"},
+    "core.config": _BASE | {"core.layout", "core.regions", "core.selection"},
     "core.wire": _BASE | {"core.config"},
     # The channel server: media in, frames out; it knows no recorder, storage or client.
     "core.channel": _BASE | {"core.resources", "core.validation"},

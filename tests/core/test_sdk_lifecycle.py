@@ -144,7 +144,8 @@ async def test_update_layout_checks_first_and_sends_agoras_update_layout() -> No
     await recorder.start(SANDBOX_APP_ID, "demo", None, 42)
     before = len(sent)
     for layout, uid, field in (
-        (3, 0, "layout"),
+        (4, 0, "layout"),
+        (3, 0, "layout_config"),  # CUSTOM without regions
         (MixedVideoLayout.VERTICAL, 2**32, "max_resolution_uid"),
     ):
         with pytest.raises(InvalidParameterError) as bad:

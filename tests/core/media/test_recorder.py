@@ -339,6 +339,9 @@ async def test_lip_sync_from_a_joiners_first_second(channel_server: object, tmp_
     assert all(min(abs(t - o) for o in ones) <= 1 / 15 + 1e-6 for t in twos), (twos, ones)
 
 
+PRESETS = [layout for layout in MixedVideoLayout if layout is not MixedVideoLayout.CUSTOM]
+
+
 async def test_every_layout_shows_every_user(channel_server: object, tmp_path: Path) -> None:
     """FLOAT, BEST_FIT and VERTICAL with 1, 2, 4 and 5 users, in one recording."""
     rec = Recording(channel_server, tmp_path, "layouts", config(), slice_seconds=2)
@@ -348,7 +351,7 @@ async def test_every_layout_shows_every_user(channel_server: object, tmp_path: P
         for count in (1, 2, 4, 5):
             for uid in range(len(bots.uids) + 1, count + 1):
                 await bots.join(uid)
-            for layout in MixedVideoLayout:
+            for layout in PRESETS:  # the custom layout: tests/core/media/test_pipeline.py
                 await rec.recorder.update_layout(layout)
                 stages.append((rec.output_time(), layout, list(bots.uids)))
                 await asyncio.sleep(1.0)
