@@ -18,6 +18,7 @@ from typing import Any, get_args
 from pydantic import SecretStr
 from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
@@ -66,8 +67,12 @@ class FieldEditor:
             return w.currentData()
         if isinstance(w, QSpinBox):
             return w.value()
+        if isinstance(w, QCheckBox):
+            return w.isChecked()
         assert isinstance(w, QLineEdit)
         text = w.text()
+        if self.kind == "optional_text":  # empty: not set
+            return text.strip() or None
         if self.kind == "bigint":
             stripped = text.strip()
             return int(stripped) if stripped.isdigit() else stripped
@@ -96,6 +101,9 @@ class FieldEditor:
             except (TypeError, ValueError):
                 pass
             return
+        if isinstance(w, QCheckBox):
+            w.setChecked(bool(value))
+            return
         assert isinstance(w, QLineEdit)
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
@@ -114,6 +122,8 @@ class FieldEditor:
             w.currentIndexChanged.connect(slot)
         elif isinstance(w, QSpinBox):
             w.valueChanged.connect(slot)
+        elif isinstance(w, QCheckBox):
+            w.toggled.connect(slot)
         elif isinstance(w, QLineEdit):
             w.textChanged.connect(slot)
 
@@ -128,6 +138,10 @@ def _kind(model: type[ConfigModel], name: str) -> tuple[str, type[IntEnum] | Non
         return "enum", annotation
     if annotation is SecretStr:
         return "secret", None
+    if annotation is bool:
+        return "bool", None
+    if annotation == str | None:
+        return "optional_text", None
     if SecretStr in get_args(annotation):
         return "optional_secret", None
     if annotation is int:
@@ -181,6 +195,8 @@ class ConfigForm(QWidget):
             for member in enum:
                 combo.addItem(member_label(member), int(member))
             widget = combo
+        elif kind == "bool":
+            widget = QCheckBox()
         elif kind == "int":
             spin = QSpinBox()
             spin.setRange(info.minimum if info.minimum is not None else 0, info.maximum or SPIN_MAX)

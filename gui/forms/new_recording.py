@@ -68,7 +68,10 @@ TRANSCODING_FIELDS = (
     "layout",
     "render_mode",
     "max_resolution_uid",
+    "active_speaker",
     "background_color",
+    "background_image",
+    "default_user_background_image",
 )
 STORAGE_FIELDS = (
     "vendor",

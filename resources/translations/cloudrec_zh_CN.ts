@@ -34,17 +34,17 @@
 <context>
     <name>ConfigForm</name>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="42"/>
+        <location filename="../../gui/forms/config_form.py" line="43"/>
         <source>Allowed: {0}</source>
         <translation>允许的值：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="45"/>
+        <location filename="../../gui/forms/config_form.py" line="46"/>
         <source>(cloudrec extension)</source>
         <translation>（cloudrec 扩展）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="198"/>
+        <location filename="../../gui/forms/config_form.py" line="214"/>
         <source>everyone (or: 1, 2, #allstream#)</source>
         <translation>所有人（或：1, 2, #allstream#）</translation>
     </message>
@@ -270,172 +270,346 @@
     </message>
     <message>
         <location filename="../../gui/forms/labels.py" line="40"/>
+        <source>Pictures</source>
+        <translation>画面</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/labels.py" line="41"/>
+        <source>Large window follows the speaker</source>
+        <translation>大窗口跟随发言人</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/labels.py" line="42"/>
+        <source>Background image</source>
+        <translation>背景图</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/labels.py" line="43"/>
+        <source>Image without video</source>
+        <translation>无视频时的图片</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/labels.py" line="44"/>
         <source>Vendor</source>
         <translation>存储厂商</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="41"/>
+        <location filename="../../gui/forms/labels.py" line="45"/>
         <source>Region</source>
         <translation>地区</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="42"/>
+        <location filename="../../gui/forms/labels.py" line="46"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="43"/>
+        <location filename="../../gui/forms/labels.py" line="47"/>
         <source>Access key</source>
         <translation>Access key</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="44"/>
+        <location filename="../../gui/forms/labels.py" line="48"/>
         <source>Secret key</source>
         <translation>Secret key</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="45"/>
+        <location filename="../../gui/forms/labels.py" line="49"/>
         <source>File name prefix</source>
         <translation>文件名前缀</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="46"/>
+        <location filename="../../gui/forms/labels.py" line="50"/>
         <source>Endpoint</source>
         <translation>服务地址</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="47"/>
-        <location filename="../../gui/forms/labels.py" line="88"/>
+        <location filename="../../gui/forms/labels.py" line="51"/>
+        <location filename="../../gui/forms/labels.py" line="95"/>
         <source>Local folder</source>
         <translation>本地文件夹</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="51"/>
-        <location filename="../../gui/forms/labels.py" line="52"/>
-        <location filename="../../gui/forms/labels.py" line="53"/>
+        <location filename="../../gui/forms/labels.py" line="55"/>
+        <location filename="../../gui/forms/labels.py" line="56"/>
+        <location filename="../../gui/forms/labels.py" line="57"/>
         <source> s</source>
         <translation> 秒</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="54"/>
-        <location filename="../../gui/forms/labels.py" line="55"/>
+        <location filename="../../gui/forms/labels.py" line="58"/>
+        <location filename="../../gui/forms/labels.py" line="59"/>
         <source> px</source>
         <translation> 像素</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="56"/>
+        <location filename="../../gui/forms/labels.py" line="60"/>
         <source> fps</source>
         <translation> fps</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="57"/>
+        <location filename="../../gui/forms/labels.py" line="61"/>
         <source> kbps</source>
         <translation> Kbps</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="61"/>
+        <location filename="../../gui/forms/labels.py" line="65"/>
         <source>Audio and video</source>
         <translation>音频和视频</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="62"/>
+        <location filename="../../gui/forms/labels.py" line="66"/>
         <source>Audio only</source>
         <translation>仅音频</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="63"/>
+        <location filename="../../gui/forms/labels.py" line="67"/>
         <source>Video only</source>
         <translation>仅视频</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="64"/>
+        <location filename="../../gui/forms/labels.py" line="68"/>
         <source>None</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="65"/>
+        <location filename="../../gui/forms/labels.py" line="69"/>
         <source>AES-128-XTS</source>
         <translation>AES-128-XTS</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="66"/>
+        <location filename="../../gui/forms/labels.py" line="70"/>
         <source>AES-128-ECB</source>
         <translation>AES-128-ECB</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="67"/>
+        <location filename="../../gui/forms/labels.py" line="71"/>
         <source>AES-256-XTS</source>
         <translation>AES-256-XTS</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="68"/>
+        <location filename="../../gui/forms/labels.py" line="72"/>
         <source>Communication</source>
         <translation>通信模式</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="69"/>
+        <location filename="../../gui/forms/labels.py" line="73"/>
         <source>Live broadcast</source>
         <translation>直播模式</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="70"/>
+        <location filename="../../gui/forms/labels.py" line="74"/>
         <source>Standard (48 kHz mono, ~48 kbps)</source>
         <translation>标准（48 kHz 单声道，约 48 Kbps）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="73"/>
+        <location filename="../../gui/forms/labels.py" line="77"/>
         <source>High quality (48 kHz mono, ~128 kbps)</source>
         <translation>高音质（48 kHz 单声道，约 128 Kbps）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="76"/>
+        <location filename="../../gui/forms/labels.py" line="80"/>
         <source>High quality stereo (48 kHz, ~192 kbps)</source>
         <translation>高音质立体声（48 kHz 双声道，约 192 Kbps）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="79"/>
+        <location filename="../../gui/forms/labels.py" line="83"/>
         <source>High (big stream)</source>
         <translation>大流</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="80"/>
+        <location filename="../../gui/forms/labels.py" line="84"/>
         <source>Low (small stream)</source>
         <translation>小流</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="81"/>
+        <location filename="../../gui/forms/labels.py" line="85"/>
         <source>Automatic per tile</source>
         <translation>按视窗自动选择</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="82"/>
+        <location filename="../../gui/forms/labels.py" line="86"/>
         <source>Floating</source>
         <translation>悬浮布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="83"/>
+        <location filename="../../gui/forms/labels.py" line="87"/>
         <source>Best fit</source>
         <translation>自适应布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="84"/>
+        <location filename="../../gui/forms/labels.py" line="88"/>
         <source>Vertical</source>
         <translation>垂直布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="85"/>
+        <location filename="../../gui/forms/labels.py" line="89"/>
+        <source>Custom regions</source>
+        <translation>自定义区域</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/labels.py" line="90"/>
+        <source>Crop to fill</source>
+        <translation>裁剪铺满</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/labels.py" line="91"/>
+        <source>Fit with bars</source>
+        <translation>完整显示（加边）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/labels.py" line="92"/>
         <source>Qiniu Kodo</source>
         <translation>七牛云</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="86"/>
+        <location filename="../../gui/forms/labels.py" line="93"/>
         <source>Amazon S3</source>
         <translation>Amazon S3</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="87"/>
+        <location filename="../../gui/forms/labels.py" line="94"/>
         <source>Aliyun OSS</source>
         <translation>阿里云 OSS</translation>
+    </message>
+</context>
+<context>
+    <name>LayoutEditor</name>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="221"/>
+        <source>&lt;b&gt;Regions&lt;/b&gt; (drag to move, the corner to resize)</source>
+        <translation>&lt;b&gt;区域&lt;/b&gt;（拖动以移动，拖动角以调整大小）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="228"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="373"/>
+        <source>Add region</source>
+        <translation>添加区域</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="230"/>
+        <source>Remove</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="232"/>
+        <source>Undo</source>
+        <translation>撤销</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="234"/>
+        <source>Redo</source>
+        <translation>重做</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="236"/>
+        <source>Snap to grid</source>
+        <translation>对齐网格</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="239"/>
+        <source>Positions and sizes in steps of 5 % of the canvas</source>
+        <translation>位置和大小以画布的 5% 为步长</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="254"/>
+        <source>next user to join</source>
+        <translation>下一个加入的用户</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="256"/>
+        <source>The user shown here; empty: the next user no region names, in join order</source>
+        <translation>此处显示的用户；留空：按加入顺序，下一个未被任何区域指定的用户</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="265"/>
+        <source>Crop to fill</source>
+        <translation>裁剪铺满</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="266"/>
+        <source>Fit with bars</source>
+        <translation>完整显示（加边）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="267"/>
+        <source>User</source>
+        <translation>用户</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="269"/>
+        <source>Alpha</source>
+        <translation>透明度</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="271"/>
+        <source>Picture</source>
+        <translation>画面</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="280"/>
+        <source>A name to save these regions under, or a saved layout to load</source>
+        <translation>保存这些区域的名称，或要加载的已保存布局</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="282"/>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="284"/>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="286"/>
+        <source>Layout</source>
+        <translation>布局</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="293"/>
+        <source>Apply to the selected recording</source>
+        <translation>应用到所选录制</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="297"/>
+        <source>Give the recording selected in the list these regions now (Agora&apos;s updateLayout)</source>
+        <translation>立即将这些区域应用到列表中所选的录制（Agora 的 updateLayout）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="300"/>
+        <source>Apply as I edit</source>
+        <translation>编辑时即应用</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="313"/>
+        <source>Move region</source>
+        <translation>移动区域</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="350"/>
+        <source>Set regions</source>
+        <translation>设置区域</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="380"/>
+        <source>Remove region</source>
+        <translation>删除区域</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="415"/>
+        <source>Region settings</source>
+        <translation>区域设置</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="447"/>
+        <source>Give the layout a name to save it under.</source>
+        <translation>请为布局命名后再保存。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/layout_editor.py" line="465"/>
+        <source>Load {0}</source>
+        <translation>加载 {0}</translation>
     </message>
 </context>
 <context>
@@ -571,77 +745,77 @@
         <translation>事件日志</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="429"/>
+        <location filename="../../gui/main_window.py" line="445"/>
         <source>Download failed: {0}</source>
         <translation>下载失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="432"/>
+        <location filename="../../gui/main_window.py" line="448"/>
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="441"/>
+        <location filename="../../gui/main_window.py" line="457"/>
         <source>Downloaded {0} files ({1}) into {2}</source>
         <translation>已下载 {0} 个文件（{1}）到 {2}</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="35"/>
+        <location filename="../../gui/widgets/status_bar.py" line="36"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="36"/>
+        <location filename="../../gui/widgets/status_bar.py" line="37"/>
         <source>starting…</source>
         <translation>正在启动…</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="37"/>
+        <location filename="../../gui/widgets/status_bar.py" line="38"/>
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="38"/>
+        <location filename="../../gui/widgets/status_bar.py" line="39"/>
         <source>unreachable</source>
         <translation>无法连接</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="39"/>
+        <location filename="../../gui/widgets/status_bar.py" line="40"/>
         <source>failed to start</source>
         <translation>启动失败</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="40"/>
+        <location filename="../../gui/widgets/status_bar.py" line="41"/>
         <source>running in background</source>
         <translation>后台运行中</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="81"/>
+        <location filename="../../gui/widgets/status_bar.py" line="82"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="79"/>
+        <location filename="../../gui/widgets/status_bar.py" line="80"/>
         <source>embedded</source>
         <translation>内置</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="79"/>
+        <location filename="../../gui/widgets/status_bar.py" line="80"/>
         <source>remote</source>
         <translation>远程</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="82"/>
+        <location filename="../../gui/widgets/status_bar.py" line="83"/>
         <source>Server ({0}): {1}</source>
         <translation>服务器（{0}）：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="96"/>
+        <location filename="../../gui/widgets/status_bar.py" line="97"/>
         <source>Active: {0}</source>
         <translation>进行中：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/status_bar.py" line="97"/>
+        <location filename="../../gui/widgets/status_bar.py" line="98"/>
         <source>Upload backlog: {0}</source>
         <translation>待上传：{0}</translation>
     </message>
@@ -701,139 +875,154 @@
         <translation>；最近送达：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="244"/>
+        <location filename="../../gui/server_connection.py" line="254"/>
         <source>Using the remote server {0}</source>
         <translation>使用远程服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="229"/>
+        <location filename="../../gui/server_connection.py" line="239"/>
         <source>Reattached to the embedded server {0} left recording in the background</source>
         <translation>已重新连接在后台录制的内置服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="318"/>
+        <location filename="../../gui/recordings_controller.py" line="347"/>
         <source>Cannot list the server&apos;s recordings: {0}</source>
         <translation>无法列出服务器上的录制：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="350"/>
+        <location filename="../../gui/recordings_controller.py" line="379"/>
         <source>Reattached to the recording of channel {0}</source>
         <translation>已重新连接到频道 {0} 的录制</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="251"/>
+        <location filename="../../gui/server_connection.py" line="261"/>
         <source>Starting the embedded server…</source>
         <translation>正在启动内置服务器…</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="256"/>
+        <location filename="../../gui/server_connection.py" line="266"/>
         <source>Webhook endpoint left out: {0}</source>
         <translation>已略过 Webhook 端点：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="266"/>
+        <location filename="../../gui/server_connection.py" line="276"/>
         <source>The embedded server did not start: {0}</source>
         <translation>内置服务器未能启动：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="274"/>
+        <location filename="../../gui/server_connection.py" line="284"/>
         <source>Embedded server running at {0}</source>
         <translation>内置服务器运行于 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="298"/>
+        <location filename="../../gui/server_connection.py" line="308"/>
         <source>The embedded server exited (code {0})</source>
         <translation>内置服务器已退出（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="368"/>
-        <location filename="../../gui/server_connection.py" line="394"/>
+        <location filename="../../gui/server_connection.py" line="377"/>
+        <location filename="../../gui/server_connection.py" line="403"/>
         <source>no recording server is available</source>
         <translation>没有可用的录制服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="443"/>
+        <location filename="../../gui/server_connection.py" line="452"/>
         <source>The embedded server keeps recording in the background.</source>
         <translation>内置服务器在后台继续录制。</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="459"/>
+        <location filename="../../gui/server_connection.py" line="468"/>
         <source>The server cannot stop by itself: {0}</source>
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="328"/>
-        <location filename="../../gui/main_window.py" line="479"/>
+        <location filename="../../gui/main_window.py" line="332"/>
+        <location filename="../../gui/main_window.py" line="495"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="183"/>
+        <location filename="../../gui/recordings_controller.py" line="184"/>
         <source>Starting a recording of channel {0}</source>
         <translation>开始录制频道 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="202"/>
+        <location filename="../../gui/recordings_controller.py" line="203"/>
         <source>Start failed: {0}</source>
         <translation>启动失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="369"/>
+        <location filename="../../gui/recordings_controller.py" line="398"/>
         <source>finished before this window started</source>
         <translation>在本窗口启动前已结束</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="578"/>
+        <location filename="../../gui/recordings_controller.py" line="607"/>
         <source>Fatal error in recording {0}: {1}</source>
         <translation>录制 {0} 发生严重错误：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="570"/>
+        <location filename="../../gui/recordings_controller.py" line="599"/>
         <source>Recorder failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的录制组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="572"/>
+        <location filename="../../gui/recordings_controller.py" line="601"/>
         <source>Uploader failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的上传组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="258"/>
+        <location filename="../../gui/recordings_controller.py" line="287"/>
         <source>Release failed: {0}</source>
         <translation>释放失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="236"/>
+        <location filename="../../gui/recordings_controller.py" line="237"/>
         <source>Update failed: {0}</source>
         <translation>更新失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="239"/>
+        <location filename="../../gui/recordings_controller.py" line="240"/>
         <source>subscription updated</source>
         <translation>订阅已更新</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="241"/>
+        <location filename="../../gui/recordings_controller.py" line="242"/>
         <source>Updated whom the recording takes: {0}</source>
         <translation>已更新录制的对象：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="242"/>
+        <location filename="../../gui/recordings_controller.py" line="243"/>
         <source>everyone</source>
         <translation>所有人</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="265"/>
+        <location filename="../../gui/recordings_controller.py" line="266"/>
+        <source>Layout not applied: {0}</source>
+        <translation>布局未应用：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/recordings_controller.py" line="268"/>
+        <source>layout updated</source>
+        <translation>布局已更新</translation>
+    </message>
+    <message>
+        <location filename="../../gui/recordings_controller.py" line="270"/>
+        <source>Applied the layout {0} with {1} regions</source>
+        <translation>已应用布局 {0}，共 {1} 个区域</translation>
+    </message>
+    <message>
+        <location filename="../../gui/recordings_controller.py" line="294"/>
         <source>released; recording on</source>
         <translation>已释放；继续录制</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="276"/>
+        <location filename="../../gui/recordings_controller.py" line="305"/>
         <source>released and cancelled</source>
         <translation>已释放并取消</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="278"/>
+        <location filename="../../gui/recordings_controller.py" line="307"/>
         <source>released</source>
         <translation>已释放</translation>
     </message>
@@ -853,7 +1042,7 @@
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="503"/>
+        <location filename="../../gui/main_window.py" line="519"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>
@@ -926,112 +1115,112 @@
 <context>
     <name>NewRecordingPanel</name>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="147"/>
+        <location filename="../../gui/forms/new_recording.py" line="152"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="149"/>
+        <location filename="../../gui/forms/new_recording.py" line="154"/>
         <source>Use the recommended bitrate</source>
         <translation>使用推荐码率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="156"/>
+        <location filename="../../gui/forms/new_recording.py" line="161"/>
         <source>Pick…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="158"/>
+        <location filename="../../gui/forms/new_recording.py" line="163"/>
         <source>Choose from the users in the channel now</source>
         <translation>从当前频道内的用户中选择</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="166"/>
+        <location filename="../../gui/forms/new_recording.py" line="171"/>
         <source>Also write MP4 files</source>
         <translation>同时生成 MP4 文件</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="170"/>
+        <location filename="../../gui/forms/new_recording.py" line="175"/>
         <source>Beside the HLS playlist, one MP4 file that plays anywhere, a new one every 2 hours (Agora&apos;s avFileType [&quot;hls&quot;, &quot;mp4&quot;])</source>
         <translation>在 HLS 播放列表之外生成可在任何播放器播放的 MP4 文件，每 2 小时开始一个新文件（即 Agora 的 avFileType [&quot;hls&quot;, &quot;mp4&quot;]）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="177"/>
+        <location filename="../../gui/forms/new_recording.py" line="182"/>
         <source>Update the selected recording</source>
         <translation>更新所选录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="181"/>
+        <location filename="../../gui/forms/new_recording.py" line="186"/>
         <source>Apply these lists of voices and pictures to the recording selected in the list, while it records (Agora&apos;s update)</source>
         <translation>录制进行中，将这些声音和画面名单应用到列表中所选的录制（Agora 的 update）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="198"/>
+        <location filename="../../gui/forms/new_recording.py" line="203"/>
         <source>Recording</source>
         <translation>录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="199"/>
+        <location filename="../../gui/forms/new_recording.py" line="213"/>
         <source>Transcoding</source>
         <translation>转码</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="200"/>
+        <location filename="../../gui/forms/new_recording.py" line="214"/>
         <source>Storage</source>
         <translation>存储</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="217"/>
+        <location filename="../../gui/forms/new_recording.py" line="231"/>
         <source>Start recording</source>
         <translation>开始录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="234"/>
+        <location filename="../../gui/forms/new_recording.py" line="248"/>
         <source>not needed for the sandbox app</source>
         <translation>沙盒应用无需 Token</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="236"/>
+        <location filename="../../gui/forms/new_recording.py" line="250"/>
         <source>32 hexadecimal characters; the sandbox app needs no token.</source>
         <translation>32 个十六进制字符；沙盒应用无需 Token。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="237"/>
+        <location filename="../../gui/forms/new_recording.py" line="251"/>
         <source>The channel to record (1 to 64 bytes).</source>
         <translation>要录制的频道（1 到 64 字节）。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="238"/>
+        <location filename="../../gui/forms/new_recording.py" line="252"/>
         <source>AccessToken2 of the recorder, for apps with a certificate.</source>
         <translation>录制端的 AccessToken2，用于启用了 App 证书的应用。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="240"/>
+        <location filename="../../gui/forms/new_recording.py" line="254"/>
         <source>The recorder&apos;s own uid in the channel: 1 to 4294967295, unique in the channel.</source>
         <translation>录制端在频道内的 uid：1 到 4294967295，在频道内唯一。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="278"/>
+        <location filename="../../gui/forms/new_recording.py" line="292"/>
         <source>off</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="279"/>
+        <location filename="../../gui/forms/new_recording.py" line="293"/>
         <source> s</source>
         <translation> 秒</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="282"/>
+        <location filename="../../gui/forms/new_recording.py" line="296"/>
         <source>A JPEG snapshot of the composed picture every this many seconds (1 to 3600), stored beside the playlist and shown in the list of recordings; off: none. Not for audio-only recordings (Agora&apos;s snapshotConfig)</source>
         <translation>每隔这么多秒对合成画面截图一次（JPEG，1 到 3600 秒），与播放列表存放在一起，并显示在录制列表中；关闭：不截图。纯音频录制不可截图（Agora 的 snapshotConfig）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="299"/>
+        <location filename="../../gui/forms/new_recording.py" line="313"/>
         <source>Snapshot every</source>
         <translation>截图间隔</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="449"/>
+        <location filename="../../gui/forms/new_recording.py" line="473"/>
         <source>recommended: {0} kbps</source>
         <translation>推荐：{0} Kbps</translation>
     </message>

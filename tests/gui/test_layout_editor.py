@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
 
 from core.enums import MixedVideoLayout, RenderMode
 from core.layout import Region
@@ -178,3 +178,25 @@ def test_the_transcoding_tab_sends_regions_with_the_custom_layout_only(qtbot: An
     combo.setCurrentIndex(combo.findData(int(MixedVideoLayout.BEST_FIT)))
     assert panel.layout_editor.isHidden()
     assert panel.transcoding.layout_config == ()  # no regions beside a preset
+
+
+def test_the_transcoding_tab_takes_images_and_the_active_speaker(qtbot: Any) -> None:
+    panel = NewRecordingPanel()
+    qtbot.addWidget(panel)
+    form = panel.transcoding_form
+    image = form.editors["background_image"].widget
+    speaker = form.editors["active_speaker"].widget
+    assert isinstance(image, QLineEdit) and isinstance(speaker, QCheckBox)
+    assert panel.transcoding.background_image is None and not panel.transcoding.active_speaker
+    image.setText("https://example.com/stage.png")
+    speaker.setChecked(True)  # FLOAT, the default layout: allowed
+    assert panel.transcoding.background_image == "https://example.com/stage.png"
+    assert panel.transcoding.active_speaker
+    image.setText("stage.png")
+    assert form.error_text("background_image").startswith("background_image: 'stage.png'")
+    image.setText("")
+    combo = form.editors["layout"].widget
+    assert isinstance(combo, QComboBox)
+    combo.setCurrentIndex(combo.findData(int(MixedVideoLayout.BEST_FIT)))
+    assert "false with BEST_FIT (1)" in form.error_text("active_speaker")
+    assert panel.request() is None  # Start waits for a valid config
