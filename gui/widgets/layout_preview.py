@@ -14,7 +14,7 @@ check those, and the pixels, against hand-computed numbers).
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen, QRegion
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QPen, QRegion
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from core.enums import MixedVideoLayout, RenderMode
@@ -62,6 +62,8 @@ class LayoutPreview(QWidget):
         self.max_resolution_uid = 0
         self.users = 4
         self.background = QColor("#000000")
+        self.background_image: QImage | None = None
+        """The canvas image, drawn cropped to cover the canvas as the recording does."""
         self.regions: tuple[Region, ...] = ()
         self.render_mode = RenderMode.CROP
         self.windows: dict[int, Window] = {}
@@ -92,6 +94,10 @@ class LayoutPreview(QWidget):
         self.regions = tuple(regions)
         self.render_mode = RenderMode(render_mode)
         self._compute()
+        self.update()
+
+    def set_background_image(self, image: QImage | None) -> None:
+        self.background_image = image
         self.update()
 
     def set_users(self, users: int) -> None:
@@ -128,6 +134,24 @@ class LayoutPreview(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         area, scale = self._canvas_rect()
         painter.fillRect(area, self.background)
+        image = self.background_image
+        if image is not None and not image.isNull():
+            width, height = self.canvas
+            cover = picture_rect(
+                Rect(0, 0, width, height), (image.width(), image.height()), self.canvas
+            )
+            painter.save()
+            painter.setClipRect(area)
+            painter.drawImage(
+                QRectF(
+                    area.x() + cover.x * scale,
+                    area.y() + cover.y * scale,
+                    cover.width * scale,
+                    cover.height * scale,
+                ),
+                image,
+            )
+            painter.restore()
         painter.setPen(QPen(self.palette().mid().color(), 1))
         painter.drawRect(area)
         self.widget_rects = {}

@@ -3,9 +3,11 @@ recording is selected, its live picture instead."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 from collections.abc import Sequence
 
+import httpx
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import TranscodingConfig
+from gui.tasks import spawn
 from gui.widgets.layout_preview import LayoutPreview
 from gui.widgets.level_meters import LevelMeters
 from gui.widgets.rate_plot import RatePlot, Sample
@@ -27,6 +30,8 @@ from gui.widgets.rate_plot import RatePlot, Sample
 translate = QCoreApplication.translate
 
 MAX_SAMPLE_USERS = 20
+PREVIEW_FETCH_TIMEOUT = 5.0
+PREVIEW_IMAGE_BYTES = 10 * 1024 * 1024
 
 
 class PreviewPanel(QWidget):
@@ -53,6 +58,10 @@ class PreviewPanel(QWidget):
         self.users.setValue(users)
         top.addWidget(self.users)
         layout.addLayout(top)
+        self._images: dict[str, QImage | None] = {}
+        self._image_url: str | None = None
+        self.image_fetch: asyncio.Task[None] | None = None
+        """The latest background image fetch (tests await it)."""
         self.preview = LayoutPreview()
         self.preview.setToolTip(
             translate(
@@ -125,7 +134,8 @@ class PreviewPanel(QWidget):
         )
 
     def show_config(self, config: TranscodingConfig) -> None:
-        """Preview the layout, canvas and max-resolution user of ``config``."""
+        """Preview the layout, canvas and max-resolution user of ``config``, on its
+        background image once the window has fetched it."""
         self.preview.set_layout(
             config.layout,
             config.width,
@@ -135,3 +145,40 @@ class PreviewPanel(QWidget):
             config.layout_spec.regions,
             config.render_mode,
         )
+        self.show_background_image(config.background_image)
+
+    def show_background_image(self, url: str | None) -> None:
+        """Draw the canvas image at ``url`` (fetched once, kept by URL; none: the colour)."""
+        self._image_url = url
+        if url is None or url in self._images:
+            self.preview.set_background_image(self._images.get(url) if url else None)
+            return
+        self.preview.set_background_image(None)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a test without one): the colour only
+        self.image_fetch = spawn(self._fetch(url))
+
+    async def _fetch(self, url: str) -> None:
+        """Fetch ``url`` as the server would (at most 10 MB, no redirects); a URL that
+        fails is remembered as no image: the server says why when the recording starts."""
+        image = QImage()
+        try:
+            async with (
+                httpx.AsyncClient(timeout=PREVIEW_FETCH_TIMEOUT) as client,
+                client.stream("GET", url) as answer,
+            ):
+                data = bytearray()
+                if answer.status_code == 200:
+                    async for chunk in answer.aiter_bytes():
+                        data += chunk
+                        if len(data) > PREVIEW_IMAGE_BYTES:
+                            data.clear()
+                            break
+            image = QImage.fromData(bytes(data))
+        except (httpx.HTTPError, ValueError):
+            pass
+        self._images[url] = None if image.isNull() else image
+        if self._image_url == url:
+            self.preview.set_background_image(self._images[url])

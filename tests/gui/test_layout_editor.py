@@ -200,3 +200,29 @@ def test_the_transcoding_tab_takes_images_and_the_active_speaker(qtbot: Any) -> 
     combo.setCurrentIndex(combo.findData(int(MixedVideoLayout.BEST_FIT)))
     assert "false with BEST_FIT (1)" in form.error_text("active_speaker")
     assert panel.request() is None  # Start waits for a valid config
+
+
+async def test_the_preview_draws_the_canvas_image_as_the_recording_will(qtbot: Any) -> None:
+    """The background image is fetched once by the window (over real HTTP on
+    127.0.0.1) and drawn cropped to cover the canvas: a square image of a red and a
+    blue half on a 16:9 canvas keeps its halves left and right, its top and bottom cut."""
+    from core.config import TranscodingConfig
+    from gui.widgets.preview_panel import PreviewPanel
+    from tests.image_server import encode_image, halves, image_server
+
+    panel = PreviewPanel(0)
+    qtbot.addWidget(panel)
+    preview = panel.preview
+    preview.setFixedSize(656, 376)
+    with image_server() as served:
+        url = served.add("/stage.png", encode_image(halves((220, 0, 0), (0, 0, 220), (90, 90))))
+        panel.show_config(TranscodingConfig(width=640, height=360, background_image=url))
+        assert panel.image_fetch is not None
+        await panel.image_fetch
+        panel.show_config(TranscodingConfig(width=640, height=360, background_image=url))
+        assert served.asked == ["/stage.png"]  # kept by URL
+    image = preview.grab().toImage()
+    for y in (10, 188, 364):  # the whole height
+        assert image.pixelColor(8 + 20, y).red() > 180 and image.pixelColor(8 + 620, y).blue() > 180
+    panel.show_config(TranscodingConfig(width=640, height=360))  # none: the colour again
+    assert preview.grab().toImage().pixelColor(8 + 20, 188).rgb() == QColor("#000000").rgb()
