@@ -266,6 +266,25 @@ def _image_url(field: str, value: str | None) -> str | None:
     return value
 
 
+def _per_user_list(field: str, value: Any, items: str, allowed: str) -> Any:
+    """A JSON list of at most :data:`MAX_REGIONS` objects (``None``: empty), for
+    ``layoutConfig`` and ``backgroundConfig``."""
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise InvalidParameterError(field, value, allowed)
+    if len(value) > MAX_REGIONS:
+        raise InvalidParameterError(field, f"{len(value)} {items}", allowed)
+    return value
+
+
+def _each_uid_once(field: str, uids: list[int], allowed: str) -> None:
+    """Refuse a list that names a uid twice, naming the smallest such uid."""
+    twice = sorted({uid for uid in uids if uids.count(uid) > 1})
+    if twice:
+        raise InvalidParameterError(field, f"uid {twice[0]} twice", allowed)
+
+
 class UserBackground(ConfigModel):
     """One item of Agora's ``backgroundConfig``: a user's image, shown in its window
     while it shows no video."""
@@ -467,24 +486,12 @@ class TranscodingConfig(ConfigModel):
     @field_validator("background_config", mode="before")
     @classmethod
     def _user_backgrounds(cls, value: Any) -> Any:
-        if value is None:
-            return ()
-        if not isinstance(value, list | tuple):
-            raise InvalidParameterError("background_config", value, USER_BACKGROUNDS_ALLOWED)
-        if len(value) > MAX_REGIONS:
-            raise InvalidParameterError(
-                "background_config", f"{len(value)} images", USER_BACKGROUNDS_ALLOWED
-            )
-        return value
+        return _per_user_list("background_config", value, "images", USER_BACKGROUNDS_ALLOWED)
 
     @model_validator(mode="after")
     def _one_image_per_user(self) -> Self:
         uids = [b.uid for b in self.background_config]
-        twice = sorted({uid for uid in uids if uids.count(uid) > 1})
-        if twice:
-            raise InvalidParameterError(
-                "background_config", f"uid {twice[0]} twice", USER_BACKGROUNDS_ALLOWED
-            )
+        _each_uid_once("background_config", uids, USER_BACKGROUNDS_ALLOWED)
         return self
 
     @property
@@ -518,20 +525,12 @@ class TranscodingConfig(ConfigModel):
     @field_validator("layout_config", mode="before")
     @classmethod
     def _region_list(cls, value: Any) -> Any:
-        if value is None:
-            return ()
-        if not isinstance(value, list | tuple):
-            raise InvalidParameterError("layout_config", value, REGIONS_ALLOWED)
-        if len(value) > MAX_REGIONS:
-            raise InvalidParameterError("layout_config", f"{len(value)} regions", REGIONS_ALLOWED)
-        return value
+        return _per_user_list("layout_config", value, "regions", REGIONS_ALLOWED)
 
     @model_validator(mode="after")
     def _regions(self) -> Self:
         uids = [r.uid for r in self.layout_config if r.uid is not None]
-        twice = sorted({uid for uid in uids if uids.count(uid) > 1})
-        if twice:
-            raise InvalidParameterError("layout_config", f"uid {twice[0]} twice", REGIONS_ALLOWED)
+        _each_uid_once("layout_config", uids, REGIONS_ALLOWED)
         if self.layout is MixedVideoLayout.CUSTOM and not self.layout_config:
             raise InvalidParameterError("layout_config", [], REGIONS_ALLOWED)
         if self.active_speaker and self.layout not in (
