@@ -220,13 +220,7 @@ class Compositor:
 
     def _background_in(self, box: Rect) -> Planes:
         """The canvas background (colour or image) within ``box``."""
-        y, u, v = (
-            p[box.y // s : (box.y + box.height) // s, box.x // s : (box.x + box.width) // s]
-            for p, s in zip(
-                _planes(self._background, self.width, self.height), (1, 2, 2), strict=True
-            )
-        )
-        return y, u, v
+        return _within(_planes(self._background, self.width, self.height), box)
 
     def _fill_image(
         self,
@@ -249,11 +243,7 @@ class Compositor:
         dx, dy = placed.x - box.x, placed.y - box.y  # even
         if window.render_mode is RenderMode.CROP:
             # the picture covers the window: cut out the window's part
-            y, u, v = (
-                p[-dy // s : (-dy + box.height) // s, -dx // s : (-dx + box.width) // s]
-                for p, s in zip(picture, (1, 2, 2), strict=True)
-            )
-            return y, u, v
+            return _within(picture, Rect(-dx, -dy, box.width, box.height))
         image: list[U8Array] = []
         for p, s, value in zip(picture, (1, 2, 2), bars, strict=True):
             plane = np.full((box.height // s, box.width // s), value, dtype=np.uint8)
@@ -266,10 +256,7 @@ class Compositor:
         ``alpha`` < 1."""
         weight = round(min(1.0, alpha) * 256)
         sources: tuple[U8Array | int, ...] = image
-        for plane, source, s in zip(self._planes, sources, (1, 2, 2), strict=True):
-            dst = plane[
-                box.y // s : (box.y + box.height) // s, box.x // s : (box.x + box.width) // s
-            ]
+        for dst, source in zip(_within(self._planes, box), sources, strict=True):
             if weight >= 256:
                 dst[...] = source
             else:
@@ -278,6 +265,15 @@ class Compositor:
                 mixed += np.multiply(source, weight, dtype=np.uint16)
                 mixed += 128
                 dst[...] = mixed >> 8
+
+
+def _within(planes: Planes, box: Rect) -> Planes:
+    """Views of ``planes`` within ``box`` (even bounds; U and V at half the size)."""
+    y, u, v = (
+        p[box.y // s : (box.y + box.height) // s, box.x // s : (box.x + box.width) // s]
+        for p, s in zip(planes, (1, 2, 2), strict=True)
+    )
+    return y, u, v
 
 
 def _planes(image: U8Array, width: int, height: int) -> Planes:
