@@ -159,8 +159,11 @@ class Channel:
         audio: bool = True,
         video: bool = True,
         video_stream: VideoStreamType = VideoStreamType.HIGH,
+        *,
+        encoded: bool = False,
     ) -> Subscription:
-        """Reserve ``uid`` for a recorder and return its subscription.
+        """Reserve ``uid`` for a recorder and return its subscription (``encoded``: its
+        streams carry the frames as they came, :class:`~core.channel.streams.EncodedFrame`).
 
         Raises :class:`UidInUseError` if ``uid`` is in the channel.
         """
@@ -176,6 +179,7 @@ class Channel:
             audio=audio,
             video=video,
             video_stream=video_stream,
+            encoded=encoded,
         )
         self._subscriptions[uid] = sub
         for publisher in sorted(self._publishers.values(), key=lambda p: p.joined_monotonic):

@@ -105,6 +105,9 @@ class DecodeGate(queue.Queue[Any]):
         """Frames dropped undecoded (closed, or waiting for a keyframe)."""
         self.size: tuple[int, int] | None = None
         """The picture size the latest video keyframe stated (decoded or not)."""
+        self.tap: Callable[[Any, Any], None] | None = None
+        """Called on the event loop with every frame (aiortc's codec parameters and
+        jitter frame) as it arrives, open or not: the channel's encoded streams."""
 
     @property
     def is_open(self) -> bool:
@@ -136,6 +139,8 @@ class DecodeGate(queue.Queue[Any]):
             return
         self._on_arrival()
         codec_parameters, encoded_frame = item
+        if self.tap is not None:
+            self.tap(codec_parameters, encoded_frame)
         starts = True
         if self.decoder.kind == "video":  # every audio frame starts a picture
             data = bytes(encoded_frame.data)

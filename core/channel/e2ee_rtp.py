@@ -54,15 +54,25 @@ class _PassThroughQueue(queue.Queue[Any]):
             super().put(None, block, timeout)
             return
         codec_parameters, jitter_frame = item
-        try:
-            codec = Codec.of(codec_parameters.name)
-        except ValueError:
-            return  # not a codec the channel accepts
-        data = bytes(jitter_frame.data)
-        frame = EncodedFrame(
-            data, str(codec), is_keyframe(codec, data), int(jitter_frame.timestamp), self._source
-        )
-        self._track_queue.put_nowait(frame)
+        frame = encoded_frame(codec_parameters, jitter_frame, self._source)
+        if frame is not None:
+            self._track_queue.put_nowait(frame)
+
+
+def encoded_frame(
+    codec_parameters: Any, jitter_frame: Any, source: VideoStreamType | None
+) -> EncodedFrame | None:
+    """An :class:`EncodedFrame` of a reassembled frame (aiortc's codec parameters and
+    jitter frame, its ``timestamp`` mapped as a decoded frame's ``pts`` would be), or
+    ``None`` for a codec the channel does not accept."""
+    try:
+        codec = Codec.of(codec_parameters.name)
+    except ValueError:
+        return None
+    data = bytes(jitter_frame.data)
+    return EncodedFrame(
+        data, str(codec), is_keyframe(codec, data), int(jitter_frame.timestamp), source
+    )
 
 
 def pass_through_receiver(receiver: RTCRtpReceiver, source: VideoStreamType | None) -> None:

@@ -22,6 +22,12 @@ A publisher that announced end-to-end encryption (``?encryption=`` on its WHIP U
 is never decoded: its receivers pass encoded frames through
 (:mod:`core.channel.e2ee_rtp`) and its streams carry
 :class:`~core.channel.streams.EncodedFrame` objects, stamped on the same clock.
+
+An *encoded* stream (``Channel.subscribe(encoded=True)``: individual recording
+without transcoding) gets any publisher's frames as they arrive, as
+:class:`~core.channel.streams.EncodedFrame` objects from the decoder gate's tap,
+stamped and held like decoded frames; it never opens a gate, so a track that only
+encoded streams take is not decoded at all.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ from core.channel.clock import (
     TrackClock,
 )
 from core.channel.decoding import DECODERS, DecodeGate, TrackDecoder, install_gate
-from core.channel.e2ee_rtp import pass_through_receiver
+from core.channel.e2ee_rtp import encoded_frame, pass_through_receiver
 from core.channel.errors import SdpError
 from core.channel.hold import SyncHold, Timed
 from core.channel.ice import rtc_configuration
@@ -236,8 +242,18 @@ class Publisher:
         gate = DecodeGate(
             decoder, self._media_arrived, lambda: self._send_keyframe_request(receiver)
         )
+        gate.tap = lambda codec, frame: self._tap(variant, clock, codec, frame)
         install_gate(receiver, gate)
         self.gates[variant] = gate
+
+    def _tap(
+        self, variant: VideoStreamType | None, clock: TrackClock, codec: object, frame: object
+    ) -> None:
+        """A frame as it arrived: to the encoded streams that take it, if any."""
+        if self._encoded_streams_of(variant):
+            encoded = encoded_frame(codec, frame, variant)
+            if encoded is not None:
+                self._deliver(variant, clock, encoded)
 
     def _media_arrived(self) -> None:
         self.last_media = time.monotonic()
@@ -260,8 +276,10 @@ class Publisher:
     def update_gates(self) -> None:
         """Decode exactly the tracks some stream takes (call after a stream changed
         its ``video_stream``)."""
-        wanted: set[VideoStreamType | None] = {self.source_of(s) for s in self.video_streams}
-        if self.audio_streams:
+        wanted: set[VideoStreamType | None] = {
+            self.source_of(s) for s in self.video_streams if not s.encoded
+        }
+        if any(not s.encoded for s in self.audio_streams):
             wanted.add(None)
         for source, gate in self.gates.items():
             if source in wanted:
@@ -275,10 +293,11 @@ class Publisher:
         return self.encryption is not DecryptionMode.NONE
 
     def request_keyframe(self, variant: VideoStreamType) -> None:
-        """Ask the publisher for a keyframe of its ``variant`` video (encrypted media only:
-        the recorder's decoder starts on one). Decoded media needs no help."""
+        """Ask the publisher for a keyframe of its ``variant`` video, for encrypted media
+        or an encoded stream (their subscriber decodes or stores from one). Decoded
+        media needs no help: the channel's decoder asks when it needs one."""
         receiver = self._video_receivers.get(variant)
-        if receiver is not None and self.encrypted:
+        if receiver is not None and (self.encrypted or self._encoded_streams_of(variant)):
             self._send_keyframe_request(receiver)
 
     def _send_keyframe_request(self, receiver: RTCRtpReceiver) -> None:
@@ -324,7 +343,12 @@ class Publisher:
         pts = frame.pts
         # The streams that take it now get it, even if held and one of them switches to
         # another video stream meanwhile (captured before the switch, it belongs to it).
+        # Encrypted media is encoded for every stream; other media is decoded for the
+        # decoded streams and tapped for the encoded ones.
         targets = self._streams_of(variant)
+        if not self.encrypted:
+            encoded = isinstance(frame, EncodedFrame)
+            targets = [s for s in targets if s.encoded is encoded]
         if pts is None:  # no RTP time at all (aiortc always gives one): arrival
             self._send([Timed((targets, frame), now - clock.buffer_delay, True)])
             return
@@ -385,6 +409,10 @@ class Publisher:
         if variant is None:
             return list(self.audio_streams)
         return [s for s in self.video_streams if self.source_of(s) is variant]
+
+    def _encoded_streams_of(self, variant: VideoStreamType | None) -> bool:
+        """Whether an encoded stream takes the audio (``None``) or the ``variant`` video."""
+        return any(s.encoded for s in self._streams_of(variant))
 
     def video_size(self, variant: VideoStreamType) -> tuple[int, int] | None:
         """The picture size of the ``variant`` video, as its latest keyframe stated

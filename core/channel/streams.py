@@ -8,7 +8,10 @@ subscribers: treat them as read-only.
 
 A user who publishes end-to-end encrypted media (``docs/encryption.md``) is not
 decoded by the channel: its streams carry :class:`EncodedFrame` objects, which the
-recorder decrypts and decodes itself.
+recorder decrypts and decodes itself. A subscriber that stores media as it came
+(individual recording without transcoding) asks for *encoded* streams: they carry
+every user's frames as :class:`EncodedFrame` objects, as they arrive, and the channel
+decodes a track only for the decoded streams that take it.
 
 A frame's ``time`` is its capture time from the sender's reports. Frames that arrive
 before those reports are held back by the channel and come later, together
@@ -74,9 +77,14 @@ class FrameStream:
         kind: str,
         maxlen: int,
         video_stream: VideoStreamType = VideoStreamType.HIGH,
+        *,
+        encoded: bool = False,
     ) -> None:
         self.uid = uid
         self.kind = kind
+        self.encoded = encoded
+        """Whether the stream carries the frames as they came (:class:`EncodedFrame`),
+        never decoded by the channel."""
         self.video_stream = video_stream
         """For video: which of the user's streams feeds this one (HIGH or LOW)."""
         self.dropped = 0

@@ -58,8 +58,11 @@ class Subscription:
         audio: bool,
         video: bool,
         video_stream: VideoStreamType,
+        encoded: bool = False,
     ) -> None:
         self._publisher = publishers
+        self.encoded = encoded
+        """Whether its streams carry frames as they came (:class:`EncodedFrame`)."""
         self._channel_type = channel_type
         self._on_close = on_close
         self.uid = uid
@@ -108,7 +111,7 @@ class Subscription:
             publisher = self._publisher(uid)
             if publisher is None or publisher.audio_track is None:
                 return None
-            stream = FrameStream(uid, "audio", AUDIO_QUEUE_FRAMES)
+            stream = FrameStream(uid, "audio", AUDIO_QUEUE_FRAMES, encoded=self.encoded)
             publisher.add_stream(stream)
             self._audio[uid] = stream
         return stream
@@ -123,7 +126,7 @@ class Subscription:
             if publisher is None or not publisher.video_tracks:
                 return None
             choice = self._video_choice.get(uid, self.default_video_stream)
-            stream = FrameStream(uid, "video", VIDEO_QUEUE_FRAMES, choice)
+            stream = FrameStream(uid, "video", VIDEO_QUEUE_FRAMES, choice, encoded=self.encoded)
             publisher.add_stream(stream)
             self._video[uid] = stream
             publisher.request_keyframe(publisher.source_of(stream))
@@ -132,8 +135,9 @@ class Subscription:
     def request_keyframe(self, uid: int) -> None:
         """Ask ``uid`` for a keyframe of the video this subscription receives.
 
-        Only end-to-end encrypted publishers need it (the subscriber decodes them
-        and must start on a keyframe); for others it does nothing.
+        Only encoded streams need it (end-to-end encrypted publishers, and encoded
+        subscriptions: the subscriber decodes or stores them and must start on a
+        keyframe); for a decoded stream the channel's own decoder asks when it needs one.
         """
         publisher = self._publisher(uid)
         stream = self._video.get(uid)
