@@ -36,3 +36,17 @@ def mp4_name(sid: str, cname: str, index: int) -> str:
     """``<sid>_<cname>_<index>.mp4``: a recording's ``index``-th MP4 file (from 0), as
     Agora names them."""
     return f"{sid}_{cname}_{index}.mp4"
+
+
+def track_playlist_name(sid: str, cname: str, uid: int, kind: str) -> str:
+    """``<sid>_<cname>__uid_s_<uid>__uid_e_<kind>.m3u8``: a user's ``audio`` or
+    ``video`` playlist in individual recording, as Agora names it."""
+    return f"{sid}_{cname}__uid_s_{uid}__uid_e_{kind}.m3u8"
+
+
+def track_slice_name(
+    sid: str, cname: str, uid: int, kind: str, start_utc: datetime, suffix: str
+) -> str:
+    """``<sid>_<cname>__uid_s_<uid>__uid_e_<kind>_<UTC yyyyMMddHHmmssSSS><suffix>``: a
+    slice (``.ts`` or ``.webm``) of a user's track in individual recording."""
+    return f"{sid}_{cname}__uid_s_{uid}__uid_e_{kind}_{_stamp(start_utc)}{suffix}"

@@ -13,6 +13,11 @@ stitching slices) takes for lost packets and flags as corrupt, so each closed sl
 counters are rewritten to go on from the slice before (:class:`ContinuityCounters`),
 as FFmpeg's HLS muxer, which keeps one muxer for all slices, writes them.
 
+A track of individual recording (``docs/recorder.md``, "Individual recording") is
+one stream, copied as it came: its slices may be WebM files (VP8 cannot go into
+MPEG-TS), whose timestamps are the output time itself, and its slice grid starts at
+its first packet (a user who joins at 10 s has files from 10 s on) instead of at 0.
+
 When a slice is complete (file closed) the ``on_slice`` callback receives a
 :class:`~core.media.slices.ClosedSlice`; storing it is the caller's business, off this
 thread.
@@ -93,16 +98,28 @@ class PacketOutput(Protocol):
 
 @dataclass(frozen=True)
 class StreamSpec:
-    """What the slices carry: video size/rate and/or audio rate/channels."""
+    """What the slices carry: video size/rate and/or audio rate/channels, in a container."""
 
     video: tuple[int, int, int] | None = None  # width, height, fps
     audio: tuple[int, int] | None = None  # sample rate, channels
+    video_codec: str = "h264"
+    """``h264`` or ``vp8`` (a copied VP8 track: WebM slices only)."""
+    format: str = "mpegts"
+    """``mpegts`` (``.ts`` slices) or ``webm``."""
+
+    @property
+    def suffix(self) -> str:
+        """The slices' file name suffix."""
+        return ".webm" if self.format == "webm" else ".ts"
 
 
 class Segmenter:
     """Writes packets into consecutive slice files of about ``slice_seconds`` each.
 
-    ``name_for(start_seconds)`` names the slice that starts at that output time.
+    ``name_for(start_seconds)`` names the slice that starts at that output time. Slices
+    start on a grid of ``slice_seconds`` from ``origin`` (``None``: from the first
+    packet); ``on_keyframe_wanted`` is called for each video packet that is past its
+    slice's boundary but no keyframe (a copied track asks its sender for one).
     """
 
     def __init__(
@@ -113,6 +130,9 @@ class Segmenter:
         name_for: Callable[[float], str],
         on_slice: Callable[[ClosedSlice], None],
         also: Sequence[PacketOutput] = (),
+        *,
+        origin: float | None = 0.0,
+        on_keyframe_wanted: Callable[[], None] | None = None,
     ) -> None:
         if spec.video is None and spec.audio is None:
             raise ValueError("a recording needs audio or video")
@@ -128,6 +148,9 @@ class Segmenter:
         if spec.audio is not None:
             self._queues["audio"] = deque()
         self._cut_kind = "video" if spec.video is not None else "audio"
+        self._origin = origin
+        self._on_keyframe_wanted = on_keyframe_wanted
+        self._pts_offset = PTS_OFFSET if spec.format == "mpegts" else 0.0
         self._container: OutputContainer | None = None
         self._streams: dict[str, Stream] = {}
         self._slice_index = -1
@@ -137,6 +160,14 @@ class Segmenter:
         self._end_time = 0.0
         self.closed_slices = 0
         self._counters = ContinuityCounters()
+
+    @property
+    def next_boundary(self) -> float | None:
+        """The output time from which the next slice may start (``None`` before the
+        first packet)."""
+        if self._origin is None:
+            return None
+        return self._origin + (self._slice_index + 1) * self.slice_seconds
 
     def write(self, packets: list[EncodedPacket]) -> None:
         """Queue packets (each stream's packets in decode order) and write what is ready."""
@@ -162,16 +193,21 @@ class Segmenter:
 
     def _mux(self, p: EncodedPacket) -> None:
         t = p.time
-        boundary = (self._slice_index + 1) * self.slice_seconds - 1e-6
+        if self._origin is None:
+            self._origin = t
+        boundary = self._origin + (self._slice_index + 1) * self.slice_seconds - 1e-6
         if self._slice_index < 0:
-            self._open_slice(0.0)
-        elif p.kind == self._cut_kind and p.keyframe and t >= boundary:
-            self._close_slice(end=t)
-            self._open_slice(t)
+            self._open_slice(self._origin)
+        elif p.kind == self._cut_kind and t >= boundary:
+            if p.keyframe:
+                self._close_slice(end=t)
+                self._open_slice(t)
+            elif self._on_keyframe_wanted is not None:
+                self._on_keyframe_wanted()
         if self._container is None:
             return  # after close(): nothing more is written
         packet = av.Packet(p.data)
-        offset = round(PTS_OFFSET / p.time_base)
+        offset = round(self._pts_offset / p.time_base)
         packet.pts = p.pts + offset
         packet.dts = p.dts + offset
         packet.duration = p.duration
@@ -185,20 +221,22 @@ class Segmenter:
 
     def _open_slice(self, t: float) -> None:
         self._slice_index += 1
-        # Slices start on the boundary grid: the first at 0, then every slice_seconds.
-        self._slice_start = 0.0 if self._slice_index == 0 else max(0.0, t)
+        # Slices start on the boundary grid: the first at its origin, then every
+        # slice_seconds (at the first keyframe at or after each boundary).
+        self._slice_start = t if self._slice_index == 0 else max(0.0, t)
         self._slice_name = self._name_for(self._slice_start)
         self._slice_path = self.work_dir / self._slice_name
-        container = av.open(str(self._slice_path), "w", format="mpegts")
+        spec = self.spec
+        container = av.open(str(self._slice_path), "w", format=spec.format)
         assert isinstance(container, OutputContainer)
         self._streams = {}
-        if self.spec.video is not None:
-            width, height, fps = self.spec.video
-            vs = container.add_mux_stream("h264", rate=fps, width=width, height=height)
+        if spec.video is not None:
+            width, height, fps = spec.video
+            vs = container.add_mux_stream(spec.video_codec, rate=fps, width=width, height=height)
             vs.time_base = _TS_TIME_BASE
             self._streams["video"] = vs
-        if self.spec.audio is not None:
-            rate, _channels = self.spec.audio
+        if spec.audio is not None:
+            rate, _channels = spec.audio
             stream = container.add_mux_stream("aac", rate=rate)
             stream.time_base = _TS_TIME_BASE
             self._streams["audio"] = stream
@@ -209,7 +247,8 @@ class Segmenter:
             return
         self._container.close()
         self._container = None
-        self._counters.rewrite(self._slice_path)
+        if self.spec.format == "mpegts":
+            self._counters.rewrite(self._slice_path)
         duration = max(0.0, end - self._slice_start)
         self.closed_slices += 1
         self._on_slice(

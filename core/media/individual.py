@@ -1,0 +1,238 @@
+"""Individual recording: each user's audio and video in their own files.
+
+Agora's individual mode (``mode=individual``, ``streamMode`` ``default``) records every
+user's video as it came and transcodes the audio; cloudrec does the same
+(``docs/recorder.md``, "Individual recording"):
+
+* **Video is copied, never decoded.** H.264 goes into MPEG-TS slices; VP8, which
+  MPEG-TS cannot carry, into WebM slices, as Agora does for VP8 from browsers. A slice
+  starts on a keyframe: a frame before a slice is :attr:`Segmenter.slice_seconds`
+  long, the track asks its sender for a keyframe (RTCP PLI), and cuts at the first
+  keyframe from the boundary on. A picture size or codec
+  change starts a new slice at that keyframe (a WebM file has one size).
+* **Audio is transcoded** from Opus to AAC-LC (48 kHz mono, 48 Kbps: Agora's profile
+  for individual audio) in MPEG-TS slices, cut on the slice grid. It is continuous
+  from the user's first audio frame: a gap (lost packets, a muted sender) is silence,
+  an overlap is trimmed, so the file's time is the output time.
+
+Timestamps are output times (the recording's timeline, :class:`~core.media.timeline.OutputClock`),
+so every user's files line up with each other: a user who joins at 10 s has files
+whose first timestamp is 10 s (plus :data:`~core.media.segmenter.PTS_OFFSET` in
+MPEG-TS). A track ends when its user leaves or stops being recorded; a new track of
+the same user and kind continues the same playlist after a discontinuity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from core.channel.picture_size import keyframe_size
+from core.channel.streams import EncodedFrame
+from core.enums import AudioProfile
+from core.media.encoder import AudioEncoder, EncodedPacket
+from core.media.segmenter import Segmenter, StreamSpec
+from core.media.slices import ClosedSlice
+
+logger = logging.getLogger(__name__)
+
+AUDIO_PROFILE = AudioProfile.MUSIC_STANDARD
+"""Individual audio: 48 kHz, mono, 48 Kbps LC-AAC (Agora's transcoded individual audio)."""
+
+KEYFRAME_INTERVAL = 0.5
+"""Seconds of the track's media between two keyframe requests while it waits for one."""
+
+DEFAULT_FPS = 15
+"""The frame rate a video slice's header states before the track measured one."""
+
+_VIDEO_TIME_BASE = Fraction(1, 90_000)
+_AUDIO_FRAME = 960  # 20 ms at 48 kHz: a gap or overlap below this is jitter, absorbed
+_CONTAINERS = {"H264": ("h264", "mpegts"), "VP8": ("vp8", "webm")}
+
+NameFor = Callable[[float, str], str]
+"""Names a slice of a track: (its start on the output timeline, its suffix) -> file name."""
+
+
+class VideoTrack:
+    """One user's video, copied into slices from its first keyframe on.
+
+    ``request_keyframe`` asks the sender for a keyframe; ``on_slice`` receives each
+    closed slice. Call :meth:`push` with every frame in order, :meth:`close` at the end.
+    """
+
+    def __init__(
+        self,
+        work_dir: Path,
+        slice_seconds: float,
+        name_for: NameFor,
+        on_slice: Callable[[ClosedSlice], None],
+        request_keyframe: Callable[[], None],
+    ) -> None:
+        self.work_dir = work_dir
+        self.slice_seconds = slice_seconds
+        self._name_for = name_for
+        self._on_slice = on_slice
+        self._request_keyframe = request_keyframe
+        self._asked_at = float("-inf")
+        self._now = 0.0  # the output time of the frame being pushed
+        self._segmenter: Segmenter | None = None
+        self._format: tuple[str, tuple[int, int]] | None = None  # codec, size
+        self._pending: tuple[EncodedFrame, int] | None = None  # the last frame, its pts
+        self._period = round(_VIDEO_TIME_BASE.denominator / DEFAULT_FPS)
+        self.frames = 0
+        """Frames written."""
+        self.skipped = 0
+        """Frames dropped before the first keyframe (or of a codec it cannot store)."""
+
+    def push(self, frame: EncodedFrame, time: float) -> None:
+        """``frame`` captured at output ``time`` (frames before time 0 are not recorded)."""
+        if time < 0 or frame.codec not in _CONTAINERS:
+            self.skipped += 1
+            return
+        self._now = time
+        size = keyframe_size(frame.codec, frame.data) if frame.keyframe else None
+        if self._segmenter is None and size is None:
+            self.skipped += 1
+            self._ask()
+            return
+        pts = round(time / _VIDEO_TIME_BASE)
+        if self._pending is not None:
+            last_pts = self._pending[1]
+            pts = max(pts, last_pts + 1)  # strictly increasing, whatever the clock did
+            self._period = pts - last_pts
+            if size is not None and (frame.codec, size) != self._format:
+                self._write_pending(self._period)
+                self._finish_segmenter()
+            else:
+                self._write_pending(self._period)
+        if self._segmenter is None:
+            assert size is not None
+            self._segmenter = self._start_segmenter(frame.codec, size)
+        self._pending = (frame, pts)
+        # ask a frame ahead: a sender that answers at once cuts on the slice grid
+        boundary = self._segmenter.next_boundary
+        if boundary is not None and (pts + self._period) * _VIDEO_TIME_BASE >= boundary - 1e-6:
+            self._ask()
+
+    def close(self) -> None:
+        """Write the last frame (lasting a frame period) and close the last slice."""
+        self._write_pending(self._period)
+        self._finish_segmenter()
+
+    def _ask(self) -> None:
+        if self._now - self._asked_at >= KEYFRAME_INTERVAL:
+            self._asked_at = self._now
+            self._request_keyframe()
+
+    def _start_segmenter(self, codec: str, size: tuple[int, int]) -> Segmenter:
+        name, container = _CONTAINERS[codec]
+        fps = max(1, round(_VIDEO_TIME_BASE.denominator / self._period))
+        spec = StreamSpec(video=(size[0], size[1], fps), video_codec=name, format=container)
+        self._format = (codec, size)
+        return Segmenter(
+            self.work_dir,
+            spec,
+            self.slice_seconds,
+            lambda start: self._name_for(start, spec.suffix),
+            self._on_slice,
+            origin=None,
+            on_keyframe_wanted=self._ask,
+        )
+
+    def _write_pending(self, duration: int) -> None:
+        if self._pending is None or self._segmenter is None:
+            return
+        frame, pts = self._pending
+        self._pending = None
+        packet = EncodedPacket("video", frame.data, pts, pts, duration, _VIDEO_TIME_BASE,
+                               frame.keyframe)  # fmt: skip
+        self._segmenter.write([packet])
+        self.frames += 1
+
+    def _finish_segmenter(self) -> None:
+        if self._segmenter is not None:
+            self._segmenter.close()
+            self._segmenter = None
+            self._format = None
+
+
+class AudioTrack:
+    """One user's audio, decoded and encoded to AAC, continuous from its first frame."""
+
+    def __init__(
+        self,
+        work_dir: Path,
+        slice_seconds: float,
+        name_for: NameFor,
+        on_slice: Callable[[ClosedSlice], None],
+    ) -> None:
+        self._encoder = AudioEncoder(AUDIO_PROFILE)
+        self._rate = self._encoder.sample_rate
+        spec = StreamSpec(audio=(self._rate, self._encoder.channels))
+        self._segmenter = Segmenter(
+            work_dir,
+            spec,
+            slice_seconds,
+            lambda start: name_for(start, spec.suffix),
+            on_slice,
+            origin=None,
+        )
+        self._decoder: av.AudioCodecContext | None = None
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self._rate)
+        self._origin: int | None = None  # output sample of the first sample
+        self._written = 0  # samples given to the encoder
+        self.gaps = 0
+        """Gaps filled with silence (more than a frame of samples missing)."""
+
+    def push(self, frame: EncodedFrame | av.AudioFrame, time: float) -> None:
+        """An Opus frame (or a decoded one) captured at output ``time``."""
+        if time < 0:
+            return
+        if isinstance(frame, EncodedFrame):
+            if self._decoder is None:
+                self._decoder = av.CodecContext.create("libopus", "r")
+            assert self._decoder is not None
+            decoded = self._decoder.decode(av.Packet(frame.data))
+        else:
+            decoded = [frame]
+        for d in decoded:
+            for resampled in self._resampler.resample(d):
+                samples = resampled.to_ndarray().reshape(1, -1).astype(np.float32)
+                self._add(samples, time)
+                time += samples.shape[1] / self._rate
+
+    def close(self) -> None:
+        """Encode what is left and close the last slice."""
+        self._segmenter.write(self._shifted(self._encoder.flush()))
+        self._segmenter.close()
+
+    def _add(self, samples: npt.NDArray[np.float32], time: float) -> None:
+        position = round(time * self._rate)
+        if self._origin is None:
+            self._origin = position
+        expected = self._origin + self._written
+        if position - expected > _AUDIO_FRAME:  # a gap: silence up to this frame
+            self.gaps += 1
+            silence = np.zeros((1, position - expected), dtype=np.float32)
+            self._encode(silence)
+        elif expected - position > _AUDIO_FRAME:  # an overlap: drop what was written
+            samples = samples[:, expected - position :]
+            if samples.shape[1] == 0:
+                return
+        self._encode(samples)
+
+    def _encode(self, samples: npt.NDArray[np.float32]) -> None:
+        self._written += samples.shape[1]
+        self._segmenter.write(self._shifted(self._encoder.encode(samples)))
+
+    def _shifted(self, packets: list[EncodedPacket]) -> list[EncodedPacket]:
+        """The encoder counts from 0: place its packets at the track's origin."""
+        origin = self._origin or 0
+        return [dataclasses.replace(p, pts=p.pts + origin, dts=p.dts + origin) for p in packets]

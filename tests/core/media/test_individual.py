@@ -1,0 +1,193 @@
+"""Individual recording's tracks: a user's video copied into slices, its audio to AAC.
+
+Real encoders make the input (libvpx, libx264, libopus, as senders do); every slice
+is decoded on its own, every frame of it, and what it shows and plays is checked.
+"""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from core.channel.streams import EncodedFrame
+from core.media.individual import AudioTrack, VideoTrack
+from core.media.segmenter import PTS_OFFSET
+from core.media.slices import ClosedSlice
+from core.participants.synthetic import (
+    AUDIO_SAMPLE_RATE,
+    identify_uid,
+    is_flash,
+    render_tile,
+)
+
+FPS = 15
+SIZE = (320, 240)
+UID = 7
+START = 10.0  # the user joined the recording 10 s in
+
+
+class Sender:
+    """Encodes ``UID``'s tile (white once a second) like a WebRTC sender: one keyframe at
+    the start and one whenever asked (its GOP is otherwise endless)."""
+
+    def __init__(self, codec: str, size: tuple[int, int] = SIZE) -> None:
+        name = {"VP8": "libvpx", "H264": "libx264"}[codec]
+        self.codec = codec
+        self.size = size
+        self.ctx = av.CodecContext.create(name, "w")
+        self.ctx.width, self.ctx.height = size  # type: ignore[attr-defined]
+        self.ctx.pix_fmt = "yuv420p"  # type: ignore[attr-defined]
+        self.ctx.time_base = Fraction(1, FPS)
+        self.ctx.framerate = Fraction(FPS)  # type: ignore[attr-defined]
+        self.ctx.gop_size = 10_000  # type: ignore[attr-defined]
+        if codec == "H264":  # as browsers send it: SPS/PPS before every IDR, no B-frames
+            self.ctx.options = {"preset": "ultrafast", "tune": "zerolatency",
+                                "x264-params": "repeat-headers=1"}  # fmt: skip
+        else:
+            self.ctx.options = {"deadline": "realtime", "lag-in-frames": "0"}
+        self.keyframe_wanted = False
+        self.keyframes = 0
+
+    def frame(self, index: int) -> EncodedFrame:
+        width, height = self.size
+        flash = np.full((height, width, 3), 255, np.uint8)
+        image = flash if index % FPS == 0 else render_tile(UID, self.size)
+        picture = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+        picture.pts = index
+        if self.keyframe_wanted:
+            picture.pict_type = av.video.frame.PictureType.I
+            self.keyframe_wanted = False
+        packets = self.ctx.encode(picture)
+        assert len(packets) == 1
+        packet = packets[0]
+        self.keyframes += packet.is_keyframe
+        return EncodedFrame(bytes(packet), self.codec, packet.is_keyframe, index * 6000, None)
+
+
+def decode_slice(path: Path) -> list[tuple[float, av.VideoFrame | av.AudioFrame]]:
+    """Every frame of one slice file, decoded on its own (any error fails)."""
+    with av.open(str(path)) as container:
+        stream = container.streams[0]
+        return [(float(f.time or 0.0), f) for f in container.decode(stream)]  # type: ignore[misc]
+
+
+def median_rgb(frame: av.VideoFrame) -> tuple[float, ...]:
+    rgb = frame.to_ndarray(format="rgb24").reshape(-1, 3)
+    return tuple(float(v) for v in np.median(rgb, axis=0))
+
+
+@pytest.mark.parametrize(("codec", "suffix"), [("VP8", ".webm"), ("H264", ".ts")])
+def test_video_is_copied_into_slices_that_play_alone(
+    tmp_path: Path, codec: str, suffix: str
+) -> None:
+    """7 s of a user who joined at 10 s, in 2 s slices: the track waits for a keyframe
+    (the first frame it gets is none), asks for one at each slice boundary and cuts
+    there; each slice decodes alone to the user's colour with the flash once a second,
+    and together they hold every frame from the first keyframe on, at its output time."""
+    sender = Sender(codec)
+    closed: list[ClosedSlice] = []
+    track = VideoTrack(tmp_path, 2.0, lambda start, sfx: f"v_{start:.3f}{sfx}", closed.append,
+                       lambda: setattr(sender, "keyframe_wanted", True))  # fmt: skip
+    sender.frame(0)  # the keyframe the track never sees (it joined after it)
+    count = 7 * FPS
+    for i in range(1, count):
+        track.push(sender.frame(i), START + i / FPS)
+    track.close()
+
+    assert track.skipped == 1  # frame 1, before the keyframe it asked for at once
+    first = 2  # the keyframe asked for
+    assert sender.keyframes == 1 + len(closed)  # the first (unseen) and one a slice
+    assert [c.name for c in closed] == [f"v_{c.start:.3f}{suffix}" for c in closed]
+    assert closed[0].start == pytest.approx(START + first / FPS)
+    # asked a frame ahead, the sender's keyframe is the boundary's frame: cuts on the grid
+    for a, b in itertools.pairwise(closed):
+        assert b.start - a.start == pytest.approx(2.0, abs=1e-6), (a, b)
+        assert a.duration == pytest.approx(b.start - a.start, abs=1e-6)
+    assert sum(c.duration for c in closed) == pytest.approx((count - first) / FPS, abs=1e-6)
+
+    offset = PTS_OFFSET if suffix == ".ts" else 0.0
+    times: list[float] = []
+    for c in closed:
+        frames = decode_slice(c.path)
+        assert frames and frames[0][0] == pytest.approx(c.start + offset, abs=0.002)
+        for t, picture in frames:
+            assert isinstance(picture, av.VideoFrame) and (picture.width, picture.height) == SIZE
+            colour = median_rgb(picture)
+            index = round((t - offset - START) * FPS)
+            if index % FPS == 0:
+                assert is_flash(colour), (t, colour)
+            else:
+                assert identify_uid(colour, [UID]) == UID, (t, colour)
+            times.append(t - offset)
+    assert times == pytest.approx([START + i / FPS for i in range(first, count)], abs=0.002)
+
+
+def test_a_new_picture_size_starts_a_slice(tmp_path: Path) -> None:
+    """A sender that changes its size (a new keyframe) gets a new WebM slice of that size."""
+    closed: list[ClosedSlice] = []
+    track = VideoTrack(tmp_path, 10.0, lambda start, sfx: f"v_{start:.3f}{sfx}", closed.append,
+                       lambda: None)  # fmt: skip
+    big = Sender("VP8")
+    for i in range(FPS):
+        track.push(big.frame(i), START + i / FPS)
+    small = Sender("VP8", (160, 120))
+    for i in range(FPS, 2 * FPS):
+        track.push(small.frame(i - FPS), START + i / FPS)
+    track.close()
+    assert len(closed) == 2
+    sizes = [{(f.width, f.height) for _, f in decode_slice(c.path)} for c in closed]  # type: ignore[union-attr]
+    assert sizes == [{(320, 240)}, {(160, 120)}]
+    assert closed[1].start == pytest.approx(START + 1.0)
+
+
+def test_audio_is_continuous_aac_with_gaps_as_silence(tmp_path: Path) -> None:
+    """4 s of a 440 Hz tone sent as Opus from 10 s, with 0.5 s lost at 2 s: AAC slices
+    on the 2 s grid that decode alone, 4 s long in all, the tone where it was sent and
+    silence in the gap, starting at the user's first frame."""
+    encoder = av.CodecContext.create("libopus", "w")
+    encoder.sample_rate = AUDIO_SAMPLE_RATE  # type: ignore[attr-defined]
+    encoder.layout = "mono"  # type: ignore[attr-defined]
+    encoder.format = "s16"  # type: ignore[attr-defined]
+    encoder.time_base = Fraction(1, AUDIO_SAMPLE_RATE)
+    closed: list[ClosedSlice] = []
+    track = AudioTrack(tmp_path, 2.0, lambda start, sfx: f"a_{start:.3f}{sfx}", closed.append)
+    frame_samples = 960
+    t = np.arange(4 * AUDIO_SAMPLE_RATE) / AUDIO_SAMPLE_RATE
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t) * 32767).astype(np.int16)
+    for k in range(len(tone) // frame_samples):
+        chunk = tone[k * frame_samples : (k + 1) * frame_samples].reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(chunk, format="s16", layout="mono")
+        frame.sample_rate = AUDIO_SAMPLE_RATE
+        frame.pts = k * frame_samples
+        for packet in encoder.encode(frame):
+            at = START + k * frame_samples / AUDIO_SAMPLE_RATE
+            if 2.0 <= at - START < 2.5:
+                continue  # lost on the way
+            track.push(EncodedFrame(bytes(packet), "OPUS", True, k * frame_samples, None), at)
+    track.close()
+
+    assert track.gaps == 1
+    assert [c.start for c in closed][:2] == pytest.approx([START, START + 2.0], abs=0.03)
+    assert sum(c.duration for c in closed) == pytest.approx(4.0, abs=0.05)
+    pieces = []
+    for c in closed:
+        frames = decode_slice(c.path)
+        assert frames
+        assert frames[0][0] == pytest.approx(c.start + PTS_OFFSET, abs=0.03)
+        pieces += [f.to_ndarray()[0] for _, f in frames]  # type: ignore[union-attr]
+    audio = np.concatenate(pieces)
+    rate = AUDIO_SAMPLE_RATE
+
+    def level(second: float) -> float:
+        window = audio[int(second * rate) : int((second + 0.2) * rate)]
+        return float(np.sqrt(np.mean(window**2)))
+
+    assert level(1.0) > 0.15 and level(3.0) > 0.15  # the tone (0.3 peak, 0.21 RMS)
+    assert level(2.15) < 0.01  # the gap is silence
+    spectrum = np.abs(np.fft.rfft(audio[rate : 2 * rate] * np.hanning(rate)))
+    assert abs(int(np.argmax(spectrum)) - 440) <= 2
