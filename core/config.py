@@ -32,6 +32,7 @@ from core.enums import (
     ChannelType,
     DecryptionMode,
     MixedVideoLayout,
+    RecordingMode,
     RecordingStreamType,
     RenderMode,
     StorageVendor,
@@ -666,6 +667,17 @@ class SnapshotConfig(ConfigModel):
 class RecordingConfig(ConfigModel):
     """What to record and how (seed: ``RecordingConfig``)."""
 
+    recording_mode: RecordingMode = Field(
+        RecordingMode.MIX,
+        description="MIX (default): every user in one composed recording; INDIVIDUAL: each user's audio and video in files of their own, video as it came (Agora's individual mode).",
+        json_schema_extra=_help(
+            "",
+            "录制模式：合流录制（默认），频道内所有用户合成一个录制文件；单流录制，每个用户的音频和视频分别录制为单独的文件，视频不转码（Agora 的单流录制模式）。",
+            "MIX (1) or INDIVIDUAL (0); in Agora's REST paths mode/mix or mode/individual",
+            extension=True,
+            wire="mode",
+        ),
+    )
     recording_stream_types: RecordingStreamType = Field(
         RecordingStreamType.AUDIO_VIDEO,
         description="Media to record: AUDIO_VIDEO (default), AUDIO_ONLY or VIDEO_ONLY.",
@@ -879,6 +891,28 @@ class RecordingConfig(ConfigModel):
             self.subscribe_video_uids,
             self.unsubscribe_video_uids,
         )
+
+    @model_validator(mode="after")
+    def _individual_files(self) -> Self:
+        # Agora's individual mode writes HLS only (its reference: use avFileType's
+        # default there); snapshots of each user are not built yet (docs/recorder.md).
+        if self.recording_mode is not RecordingMode.INDIVIDUAL:
+            return self
+        if self.recording_file_config.mp4:
+            raise InvalidParameterError(
+                "recording_file_config",
+                list(self.recording_file_config.av_file_type),
+                'av_file_type ["hls"] in individual mode: its files are each user\'s HLS '
+                'playlists (Agora\'s individual mode writes no MP4); ["hls", "mp4"] in mix mode',
+            )
+        if self.snapshot_config is not None:
+            raise InvalidParameterError(
+                "snapshot_config",
+                {"capture_interval": self.snapshot_config.capture_interval},
+                "no snapshot_config in individual mode (snapshots of each user are not "
+                "supported yet); snapshots of the composed picture in mix mode",
+            )
+        return self
 
     @model_validator(mode="after")
     def _snapshots_need_video(self) -> Self:

@@ -26,6 +26,20 @@ class RecordingStreamType(IntEnum):
         return self is not RecordingStreamType.AUDIO_ONLY
 
 
+class RecordingMode(IntEnum):
+    """How the channel is recorded: every user in one composed file (MIX, the seed's
+    only mode) or each user's audio and video in files of their own (INDIVIDUAL, Agora's
+    ``mode=individual``). The values are Agora's ``recordingMode`` in its notices."""
+
+    INDIVIDUAL = 0
+    MIX = 1
+
+    @property
+    def path(self) -> str:
+        """The mode's name in Agora's REST paths: ``mix`` or ``individual``."""
+        return self.name.lower()
+
+
 class DecryptionMode(IntEnum):
     """Media decryption scheme; must match the channel's encryption."""
 

@@ -54,13 +54,13 @@ class _PassThroughQueue(queue.Queue[Any]):
             super().put(None, block, timeout)
             return
         codec_parameters, jitter_frame = item
-        frame = encoded_frame(codec_parameters, jitter_frame, self._source)
+        frame = encoded_frame(codec_parameters, jitter_frame, self._source, encrypted=True)
         if frame is not None:
             self._track_queue.put_nowait(frame)
 
 
 def encoded_frame(
-    codec_parameters: Any, jitter_frame: Any, source: VideoStreamType | None
+    codec_parameters: Any, jitter_frame: Any, source: VideoStreamType | None, *, encrypted: bool
 ) -> EncodedFrame | None:
     """An :class:`EncodedFrame` of a reassembled frame (aiortc's codec parameters and
     jitter frame, its ``timestamp`` mapped as a decoded frame's ``pts`` would be), or
@@ -71,7 +71,7 @@ def encoded_frame(
         return None
     data = bytes(jitter_frame.data)
     return EncodedFrame(
-        data, str(codec), is_keyframe(codec, data), int(jitter_frame.timestamp), source
+        data, str(codec), is_keyframe(codec, data), int(jitter_frame.timestamp), source, encrypted
     )
 
 

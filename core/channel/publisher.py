@@ -251,7 +251,7 @@ class Publisher:
     ) -> None:
         """A frame as it arrived: to the encoded streams that take it, if any."""
         if self._encoded_streams_of(variant):
-            encoded = encoded_frame(codec, frame, variant)
+            encoded = encoded_frame(codec, frame, variant, encrypted=False)
             if encoded is not None:
                 self._deliver(variant, clock, encoded)
 

@@ -51,6 +51,8 @@ class EncodedFrame:
     """RTP ticks since the track's first frame, like a decoded frame's ``pts``."""
     source: VideoStreamType | None
     """The video stream it belongs to (HIGH or LOW); ``None`` for audio."""
+    encrypted: bool = False
+    """Whether its sender encrypted it end to end (``data`` is then ciphertext)."""
 
 
 @dataclass(frozen=True)

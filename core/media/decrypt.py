@@ -12,6 +12,11 @@ in the recorder's worker thread. Every frame the channel delivers goes through
   decoded with one PyAV decoder per user, kind and video stream. Video decoding
   starts on a keyframe (one is asked for whenever a decoder waits).
 
+An opener made with ``decode=False`` (individual recording, which stores video as it
+came) returns :class:`~core.channel.streams.EncodedFrame` objects instead: encrypted
+ones decrypted, clear ones (an encoded subscription) as they are, each with its
+``encrypted`` flag cleared; the same checks and reports apply.
+
 Frames that do not decrypt are dropped, never decoded: no garbage reaches the
 recording (the user's window stays background, its audio silent). Each user's
 problem is reported once through ``on_error(uid, message)``: at once for a mode
@@ -24,6 +29,7 @@ just dropped. Frames the channel holds back for their sender's first reports
 
 from __future__ import annotations
 
+import dataclasses
 import fractions
 import logging
 import time as _time
@@ -116,8 +122,11 @@ class MediaOpener:
         secret: str | None,
         on_error: Callable[[int, str], None],
         request_keyframe: Callable[[int], None],
+        *,
+        decode: bool = True,
     ) -> None:
         self.mode = DecryptionMode(mode)
+        self.decode = decode
         self._decryptor: FrameDecryptor | None = None
         if self.mode is not DecryptionMode.NONE:
             if not secret:
@@ -135,10 +144,13 @@ class MediaOpener:
 
     def open(
         self, uid: int, kind: str, frame: DecodedFrame | EncodedFrame, when: float
-    ) -> list[tuple[DecodedFrame, float]]:
-        """The decoded frames (with their times) to record for ``frame`` of ``uid``."""
-        if not isinstance(frame, EncodedFrame):
+    ) -> list[tuple[DecodedFrame | EncodedFrame, float]]:
+        """The frames (with their times) to record for ``frame`` of ``uid``: decoded,
+        or with ``decode=False`` clear :class:`EncodedFrame` objects."""
+        if not isinstance(frame, EncodedFrame) or not frame.encrypted:
             if self._decryptor is None:
+                if isinstance(frame, EncodedFrame) and self.decode:
+                    return self._open_encoded(uid, kind, frame, frame.data, when)
                 return [(frame, when)]
             self._refuse_clear(uid)
             self.dropped += 1
@@ -155,7 +167,7 @@ class MediaOpener:
         its sender's first reports (up to 3 s), so that a wrong mode or secret is
         reported when the user's frames arrive, not when they are released. Its
         failures are counted apart from :meth:`open`'s, which sees the frame again."""
-        if not isinstance(frame, EncodedFrame):
+        if not isinstance(frame, EncodedFrame) or not frame.encrypted:
             if self._decryptor is not None:
                 self._refuse_clear(uid)
             return
@@ -191,12 +203,11 @@ class MediaOpener:
 
     def _open_encrypted(
         self, uid: int, kind: str, frame: EncodedFrame, when: float
-    ) -> list[tuple[DecodedFrame, float]]:
+    ) -> list[tuple[DecodedFrame | EncodedFrame, float]]:
         assert self._decryptor is not None
         state = self._users.setdefault(uid, _UserState())
-        codec = Codec.of(frame.codec)
         try:
-            plain = self._decryptor.decrypt(codec, frame.data)
+            plain = self._decryptor.decrypt(Codec.of(frame.codec), frame.data)
         except DecryptError as exc:
             self.dropped += 1
             if exc.reason == DecryptError.BAD_KEY:
@@ -206,6 +217,16 @@ class MediaOpener:
             self._report(uid, f"{exc} — check decryption_mode and secret")
             return []
         state.bad_frames = 0
+        if not self.decode:
+            return [(dataclasses.replace(frame, data=plain, encrypted=False), when)]
+        return self._open_encoded(uid, kind, frame, plain, when)
+
+    def _open_encoded(
+        self, uid: int, kind: str, frame: EncodedFrame, plain: bytes, when: float
+    ) -> list[tuple[DecodedFrame | EncodedFrame, float]]:
+        """Decode ``plain``, the clear bytes of ``frame``, from a keyframe on."""
+        state = self._users.setdefault(uid, _UserState())
+        codec = Codec.of(frame.codec)
         decoder = state.decoders.get(kind)
         if decoder is None or decoder.codec is not codec or decoder.source is not frame.source:
             decoder = state.decoders[kind] = _Decoder.create(codec, frame.source, kind)
@@ -216,7 +237,7 @@ class MediaOpener:
                 return []
             decoder.waiting_for_keyframe = False
         try:
-            return decoder.decode(plain, frame.pts, when)
+            return list(decoder.decode(plain, frame.pts, when))
         except av.FFmpegError as exc:
             # A damaged frame: start again on the next keyframe.
             logger.info("uid %s: %s frame not decodable: %s", uid, codec, exc)

@@ -114,6 +114,8 @@ class VideoTrack:
                 self._write_pending(self._period)
         if self._segmenter is None:
             assert size is not None
+            logger.debug("video track starts at %.3f (%s %dx%d) after %d frames skipped",
+                         time, frame.codec, size[0], size[1], self.skipped)  # fmt: skip
             self._segmenter = self._start_segmenter(frame.codec, size)
         self._pending = (frame, pts)
         # ask a frame ahead: a sender that answers at once cuts on the slice grid
@@ -236,3 +238,139 @@ class AudioTrack:
         """The encoder counts from 0: place its packets at the track's origin."""
         origin = self._origin or 0
         return [dataclasses.replace(p, pts=p.pts + origin, dts=p.dts + origin) for p in packets]
+
+
+class IndividualPipeline:
+    """Every user's tracks of one individual recording (the recorder's worker thread).
+
+    It stands where a mix recording has its :class:`~core.media.pipeline.MixPipeline`
+    and takes the same calls: frames (as they came: :class:`EncodedFrame` objects,
+    or decoded audio), joins and leaves, and the render point, which here only moves
+    the output time on (nothing is composed). A user's track starts with the user's
+    first frame of that kind and ends when the user leaves (or stops being recorded);
+    frames captured before that leave that come later are dropped, and a later frame
+    starts a new track in the same playlist, after a discontinuity.
+
+    ``playlist_for(uid, kind)`` names a track's playlist, ``name_for(uid, kind, start,
+    suffix)`` its slices; ``on_slice`` gets every closed slice, numbered in closing
+    order across the recording; ``request_keyframe(uid)`` asks a user for a keyframe.
+    """
+
+    compositor = None
+    mixer = None
+    frames_late = 0
+    superseded: tuple[tuple[int, float], ...] = ()
+
+    def __init__(
+        self,
+        work_dir: Path,
+        slice_seconds: float,
+        tick_rate: int,
+        playlist_for: Callable[[int, str], str],
+        name_for: Callable[[int, str, float, str], str],
+        on_slice: Callable[[ClosedSlice], None],
+        request_keyframe: Callable[[int], None],
+    ) -> None:
+        self.work_dir = work_dir
+        self.slice_seconds = slice_seconds
+        self.tick_rate = tick_rate
+        self._playlist_for = playlist_for
+        self._name_for = name_for
+        self._on_slice = on_slice
+        self._request_keyframe = request_keyframe
+        self._tracks: dict[tuple[int, str], VideoTrack | AudioTrack] = {}
+        self._ended: dict[tuple[int, str], float] = {}  # (uid, kind) -> output time it ended
+        self._started: set[str] = set()  # playlists with a slice already
+        self._slices = 0
+        self._output_time = 0.0
+        self.on_picture: Callable[[float, av.VideoFrame], None] | None = None
+        self.frames_dropped = 0
+        """Frames dropped: captured before their track ended (the user had left)."""
+
+    @property
+    def output_time(self) -> float:
+        """The output time rendered up to."""
+        return self._output_time
+
+    @property
+    def tracks(self) -> list[tuple[int, str]]:
+        """The open tracks, as (uid, kind)."""
+        return list(self._tracks)
+
+    def push_video(self, uid: int, frame: EncodedFrame, time: float) -> None:
+        """``uid``'s video frame captured at output ``time``."""
+        track = self._track(uid, "video", time)
+        if isinstance(track, VideoTrack):
+            track.push(frame, time)
+
+    def push_audio(self, uid: int, frame: EncodedFrame | av.AudioFrame, time: float) -> None:
+        """``uid``'s audio frame captured at output ``time``."""
+        track = self._track(uid, "audio", time)
+        if isinstance(track, AudioTrack):
+            track.push(frame, time)
+
+    def user_joined(self, uid: int, time: float) -> None:
+        """A track starts with its first frame: nothing to do at the join."""
+
+    def user_left(self, uid: int, time: float, *, audio: bool = True) -> None:
+        """``uid`` left (or its video is no longer recorded) at output ``time``."""
+        self._end(uid, "video", time)
+        if audio:
+            self._end(uid, "audio", time)
+
+    def audio_left(self, uid: int, time: float) -> None:
+        """``uid``'s audio is no longer recorded from output ``time`` on."""
+        self._end(uid, "audio", time)
+
+    def set_layout(self, *args: object, **kwargs: object) -> None:
+        """Individual recording has no layout."""
+
+    def render_until(self, time: float) -> None:
+        """Frames are written as they come: only the output time moves on."""
+        self._output_time = max(self._output_time, time)
+
+    def finish(self, time: float) -> None:
+        """The recording ends at output ``time``: every track closes its last slice."""
+        self.render_until(time)
+        for uid, kind in list(self._tracks):
+            self._end(uid, kind, time)
+
+    def _track(self, uid: int, kind: str, time: float) -> VideoTrack | AudioTrack | None:
+        key = (uid, kind)
+        track = self._tracks.get(key)
+        if track is not None:
+            return track
+        if time <= self._ended.get(key, float("-inf")):
+            self.frames_dropped += 1  # captured before its track ended
+            return None
+        playlist = self._playlist_for(uid, kind)
+        work = self.work_dir
+
+        def name_for(start: float, suffix: str) -> str:
+            return self._name_for(uid, kind, start, suffix)
+
+        def closed(part: ClosedSlice) -> None:
+            self._closed(part, playlist)
+
+        if kind == "video":
+            track = VideoTrack(work, self.slice_seconds, name_for, closed,
+                               lambda: self._request_keyframe(uid))  # fmt: skip
+        else:
+            track = AudioTrack(work, self.slice_seconds, name_for, closed)
+        self._tracks[key] = track
+        return track
+
+    def _end(self, uid: int, kind: str, time: float) -> None:
+        self._ended[(uid, kind)] = time
+        track = self._tracks.pop((uid, kind), None)
+        if track is not None:
+            track.close()
+
+    def _closed(self, part: ClosedSlice, playlist: str) -> None:
+        first_of_track = part.index == 0
+        gap = first_of_track and playlist in self._started
+        self._started.add(playlist)
+        self._on_slice(dataclasses.replace(
+            part, index=self._slices, playlist=playlist, discontinuity=gap
+        ))  # fmt: skip
+        self._slices += 1

@@ -43,14 +43,21 @@ from core.channel.picture_size import vp8_keyframe_size
 from core.channel.roster import Role, UserJoined, UserLeft
 from core.channel.streams import EncodedFrame
 from core.config import RecordingConfig
-from core.enums import ChannelType, MixedVideoLayout, RenderMode, VideoStreamType
+from core.enums import ChannelType, MixedVideoLayout, RecordingMode, RenderMode, VideoStreamType
 from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
 from core.layout import LayoutSpec, Region
 from core.media.compositor import Backgrounds
 from core.media.decrypt import MediaOpener
+from core.media.individual import IndividualPipeline
 from core.media.mp4 import Mp4Spec, Mp4Writer, finalize
 from core.media.pipeline import MixPipeline, PipelineSettings
-from core.media.playlist import mp4_name, slice_name, snapshot_name
+from core.media.playlist import (
+    mp4_name,
+    slice_name,
+    snapshot_name,
+    track_playlist_name,
+    track_slice_name,
+)
 from core.media.slices import ClosedSlice, SliceSink
 from core.media.snapshots import LivePicture, Snapshot, SnapshotTaker
 from core.media.timeline import DEFAULT_LATENCY, OutputClock, render_point
@@ -292,7 +299,7 @@ class Recorder:
         self._stop_reason: StopReason | None = None
         self._clock: OutputClock | None = None
         self._subscription: Subscription | None = None
-        self._pipeline: MixPipeline | None = None
+        self._pipeline: MixPipeline | IndividualPipeline | None = None
         self._opener: MediaOpener | None = None
         self._commands: queue.SimpleQueue[_Command] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -448,6 +455,7 @@ class Recorder:
                 video_stream=(
                     VideoStreamType.HIGH if video_stream is VideoStreamType.AUTO else video_stream
                 ),
+                encoded=self.individual,
             )
         except BaseException:
             self._status = RecorderStatus.FAILED
@@ -477,8 +485,11 @@ class Recorder:
                 secret,
                 self._user_error_threadsafe,
                 self._keyframe_threadsafe,
+                decode=not self.individual,
             )
             self._clock = clock = OutputClock.start(tc.fps)
+            if self.individual:
+                self._pipeline = self._individual_pipeline(clock, tc.fps)
             files = cfg.recording_file_config
             mp4 = (
                 Mp4Writer(
@@ -494,15 +505,16 @@ class Recorder:
                 if files.mp4
                 else None
             )
-            self._pipeline = await asyncio.to_thread(
-                MixPipeline,
-                settings,
-                self.work_dir,
-                lambda t: slice_name(self.sid, self.cname, clock.utc(t)),
-                self._slice_closed_threadsafe,
-                self._user_error_threadsafe,
-                () if mp4 is None else (mp4,),
-            )
+            if self._pipeline is None:
+                self._pipeline = await asyncio.to_thread(
+                    MixPipeline,
+                    settings,
+                    self.work_dir,
+                    lambda t: slice_name(self.sid, self.cname, clock.utc(t)),
+                    self._slice_closed_threadsafe,
+                    self._user_error_threadsafe,
+                    () if mp4 is None else (mp4,),
+                )
             self._set_up_pictures(clock)
         except Exception as exc:
             self._status = RecorderStatus.FAILED
@@ -521,6 +533,25 @@ class Recorder:
         self._spawn(self._watch_idle())
         self._status = RecorderStatus.RECORDING
         self._emit(RecorderStarted(self.sid, clock.wall_origin))
+
+    @property
+    def individual(self) -> bool:
+        """Whether each user is recorded in files of their own (INDIVIDUAL mode)."""
+        return self.config.recording_mode is RecordingMode.INDIVIDUAL
+
+    def _individual_pipeline(self, clock: OutputClock, tick_rate: int) -> IndividualPipeline:
+        sid, cname = self.sid, self.cname
+        return IndividualPipeline(
+            self.work_dir,
+            self.slice_seconds,
+            tick_rate,
+            lambda uid, kind: track_playlist_name(sid, cname, uid, kind),
+            lambda uid, kind, start, suffix: track_slice_name(
+                sid, cname, uid, kind, clock.utc(start), suffix
+            ),
+            self._slice_closed_threadsafe,
+            self._keyframe_threadsafe,
+        )
 
     async def stop(self) -> None:
         """Stop recording: render what was captured until now, store it, end the playlist."""
@@ -802,8 +833,8 @@ class Recorder:
         low stream's picture, HIGH otherwise. The low size comes from the low stream's
         keyframes; where it is unknown (encrypted media, no keyframe seen yet) the low
         stream is taken to be half the high size (the dual-stream default)."""
-        if self.config.video_stream_type is not VideoStreamType.AUTO:
-            return
+        if self.config.video_stream_type is not VideoStreamType.AUTO or self.individual:
+            return  # individual recording: AUTO is HIGH (no windows to fit)
         if self._layout.active_speaker and self._subscription is not None:
             # any user may be shown large at the next word: every one in HIGH
             for uid, taken in self._users.items():
@@ -853,7 +884,12 @@ class Recorder:
 
     def _work(self, loop: asyncio.AbstractEventLoop) -> None:
         assert self._pipeline is not None and self._clock is not None
-        pipeline, clock, rate = self._pipeline, self._clock, self._pipeline.settings.tick_rate
+        pipeline, clock = self._pipeline, self._clock
+        rate = (
+            pipeline.tick_rate
+            if isinstance(pipeline, IndividualPipeline)
+            else pipeline.settings.tick_rate
+        )
         wait = HOLD_LIMIT + self.latency  # the channel releases held frames by HOLD_LIMIT
         error: BaseException | None = None
         try:
@@ -884,7 +920,7 @@ class Recorder:
             error = exc
         loop.call_soon_threadsafe(self._worker_finished, error)
 
-    def _drain(self, pipeline: MixPipeline) -> None:
+    def _drain(self, pipeline: MixPipeline | IndividualPipeline) -> None:
         assert self._opener is not None
         get, opener = self._commands.get_nowait, self._opener
         while True:
@@ -893,11 +929,19 @@ class Recorder:
             except queue.Empty:
                 return
             if isinstance(command, _Frame):
-                uid = command.uid
-                for frame, when in opener.open(uid, command.kind, command.frame, command.time):
-                    if isinstance(frame, av.VideoFrame):
+                uid, kind = command.uid, command.kind
+                for frame, when in opener.open(uid, kind, command.frame, command.time):
+                    if isinstance(pipeline, IndividualPipeline):
+                        stop_at = self._stop_at  # the mix renders up to it; here, a cut
+                        if stop_at is not None and when >= stop_at:
+                            continue
+                        if kind == "video" and isinstance(frame, EncodedFrame):
+                            pipeline.push_video(uid, frame, when)
+                        elif kind == "audio" and not isinstance(frame, av.VideoFrame):
+                            pipeline.push_audio(uid, frame, when)
+                    elif isinstance(frame, av.VideoFrame):
                         pipeline.push_video(uid, frame, when)
-                    else:
+                    elif isinstance(frame, av.AudioFrame):
                         pipeline.push_audio(uid, frame, when)
             elif isinstance(command, _Roster):
                 if command.joined:

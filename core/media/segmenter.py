@@ -49,6 +49,14 @@ _TS_TIME_BASE = Fraction(1, 90_000)
 TS_PACKET = 188
 _NULL_PID = 0x1FFF
 
+MIN_TS_PACKETS = 16
+"""TS packets a slice has at least: a shorter one is padded with null packets. Readers
+tell a file's format by its content, and FFmpeg's MPEG-TS probe needs more than 10
+packets in step: a slice of a few audio frames (a recording stopped just after a
+boundary) was read as MPEG program stream, whose decoder then failed on it."""
+
+_NULL_PACKET = bytes([0x47, 0x1F, 0xFF, 0x10]) + b"\xff" * (TS_PACKET - 4)
+
 
 class ContinuityCounters:
     """Rewrites MPEG-TS continuity counters so that consecutive files join as one stream.
@@ -57,7 +65,8 @@ class ContinuityCounters:
     one with every packet that has a payload (ISO/IEC 13818-1, 2.4.3.3). :meth:`rewrite`
     numbers a file's packets on from where the previous file's left off, per PID;
     packets without payload repeat the counter, as the standard says, and null packets
-    are left alone. Nothing else in the file changes.
+    are left alone. Nothing else in the file changes, except that a file of fewer than
+    :data:`MIN_TS_PACKETS` packets gets null packets at its end.
     """
 
     def __init__(self) -> None:
@@ -73,7 +82,7 @@ class ContinuityCounters:
         has_payload = (packets[:, 3] & 0x10) != 0
         for pid in np.unique(pids):
             if pid == _NULL_PID:
-                continue
+                continue  # stuffing: its counter means nothing
             rows = np.nonzero(pids == pid)[0]
             payload = has_payload[rows].astype(np.int32)
             start = self._next.get(int(pid), 0)
@@ -81,7 +90,8 @@ class ContinuityCounters:
             counters = (start + np.cumsum(payload) - 1) & 0x0F
             packets[rows, 3] = (packets[rows, 3] & 0xF0) | counters.astype(np.uint8)
             self._next[int(pid)] = (start + int(payload.sum())) & 0x0F
-        path.write_bytes(packets.tobytes())
+        padding = _NULL_PACKET * max(0, MIN_TS_PACKETS - len(packets))
+        path.write_bytes(packets.tobytes() + padding)
 
 
 class PacketOutput(Protocol):

@@ -32,6 +32,12 @@ class ClosedSlice:
     """Seconds of media (the playlist's ``#EXTINF``)."""
     size: int
     """Bytes."""
+    playlist: str | None = None
+    """The playlist that lists it, when not the recording's own: a user's track in
+    individual recording (``<sid>_<cname>__uid_s_<uid>__uid_e_<kind>.m3u8``)."""
+    discontinuity: bool = False
+    """The first slice of a track that continues its playlist after a gap (the user
+    left and came back): listed after ``#EXT-X-DISCONTINUITY``."""
 
 
 class SliceSink(Protocol):

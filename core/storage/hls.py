@@ -61,6 +61,17 @@ class SliceFile(Protocol):
         """Seconds of media."""
         ...
 
+    @property
+    def playlist(self) -> str | None:
+        """The file name of the playlist that lists it beside the recording's own (a
+        user's track in individual recording), or ``None`` for the recording's own."""
+        ...
+
+    @property
+    def discontinuity(self) -> bool:
+        """Whether it is listed after ``#EXT-X-DISCONTINUITY``."""
+        ...
+
 
 @dataclass(frozen=True)
 class PlaylistEntry:
@@ -91,11 +102,11 @@ class Playlist:
     entries: list[PlaylistEntry] = field(default_factory=list)
     ended: bool = False
 
-    def add(self, name: str, duration: float) -> None:
+    def add(self, name: str, duration: float, *, discontinuity: bool = False) -> None:
         """List one more slice, by its file name (after it was stored)."""
         if self.ended:
             raise RuntimeError("the playlist has ended")
-        self.entries.append(PlaylistEntry(name, duration))
+        self.entries.append(PlaylistEntry(name, duration, discontinuity))
 
     def end(self) -> None:
         """Mark the recording as finished (``#EXT-X-ENDLIST``)."""

@@ -3,7 +3,9 @@
 :class:`PlaylistWriter` is the simplest slice sink (the ``SliceSink`` protocol of
 :mod:`core.media.slices`): each closed slice is stored with ``put_file``, then the
 playlist is rewritten to list it. A slice whose ``put_file`` failed is never listed;
-the end of the recording adds ``#EXT-X-ENDLIST``. The server records through the
+the end of the recording adds ``#EXT-X-ENDLIST``. A slice that names a playlist of its
+own (a user's track in individual recording) is listed there, beside the recording's
+playlist; the recording's playlist is then written only if it lists a slice too. The server records through the
 durable uploader instead (:mod:`core.storage.uploader`); this writer serves a recorder
 that writes to a folder of its own (tests, benchmarks).
 """
@@ -37,7 +39,8 @@ class PlaylistWriter:
         self.destination = destination
         self.playlist_key = playlist_key
         self.description = destination.description
-        self._playlist = Playlist(target_duration)
+        self._target = target_duration
+        self._playlists: dict[str, Playlist] = {playlist_key: Playlist(target_duration)}
 
     async def check(self) -> None:
         """The destination's preflight."""
@@ -50,11 +53,14 @@ class PlaylistWriter:
         """
         key = key_beside(self.playlist_key, closed.name)
         await self.destination.put_file(key, closed.path, SLICE_CONTENT_TYPE)
-        self._playlist.add(closed.name, closed.duration)
+        own = closed.playlist
+        playlist_key = self.playlist_key if own is None else key_beside(self.playlist_key, own)
+        playlist = self._playlists.setdefault(playlist_key, Playlist(self._target))
+        playlist.add(closed.name, closed.duration, discontinuity=closed.discontinuity)
         try:
-            await self._write()
+            await self._write(playlist_key)
         except BaseException:
-            self._playlist.entries.pop()
+            playlist.entries.pop()
             raise
         return key
 
@@ -65,10 +71,14 @@ class PlaylistWriter:
         return key
 
     async def end(self) -> None:
-        """End the playlist (``#EXT-X-ENDLIST``) and write it."""
-        self._playlist.end()
-        await self._write()
+        """End the playlists (``#EXT-X-ENDLIST``) and write them."""
+        for key, playlist in self._playlists.items():
+            playlist.end()
+            own = key == self.playlist_key
+            if own and not playlist.entries and len(self._playlists) > 1:
+                continue  # individual recording: the users' playlists are the recording
+            await self._write(key)
 
-    async def _write(self) -> None:
-        data = self._playlist.render().encode()
-        await self.destination.put_bytes(self.playlist_key, data, PLAYLIST_CONTENT_TYPE)
+    async def _write(self, key: str) -> None:
+        data = self._playlists[key].render().encode()
+        await self.destination.put_bytes(key, data, PLAYLIST_CONTENT_TYPE)

@@ -21,7 +21,7 @@ def delta_frame(keys: E2eeKeys, pts: int) -> EncodedFrame:
     the decoder waits for a keyframe)."""
     clear = bytes([0x11]) + os.urandom(199)
     data = FrameEncryptor(keys).encrypt(Codec.VP8, clear)
-    return EncodedFrame(data, "VP8", False, pts, VideoStreamType.HIGH)
+    return EncodedFrame(data, "VP8", False, pts, VideoStreamType.HIGH, encrypted=True)
 
 
 def test_a_wrong_secret_is_reported_after_five_consecutive_failed_frames_once() -> None:

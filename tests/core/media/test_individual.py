@@ -191,3 +191,22 @@ def test_audio_is_continuous_aac_with_gaps_as_silence(tmp_path: Path) -> None:
     assert level(2.15) < 0.01  # the gap is silence
     spectrum = np.abs(np.fft.rfft(audio[rate : 2 * rate] * np.hanning(rate)))
     assert abs(int(np.argmax(spectrum)) - 440) <= 2
+
+
+def test_a_slice_of_a_few_frames_is_still_read_as_mpeg_ts(tmp_path: Path) -> None:
+    """A recording stopped 30 ms after a boundary leaves a last slice of two AAC frames:
+    it is padded to a size that readers recognise as MPEG-TS (five TS packets were read
+    as MPEG program stream, whose decoder failed), and decodes."""
+    closed: list[ClosedSlice] = []
+    track = AudioTrack(tmp_path, 2.0, lambda start, sfx: f"a_{start:.3f}{sfx}", closed.append)
+    silence = av.AudioFrame.from_ndarray(np.zeros((1, 960), np.int16), format="s16", layout="mono")
+    silence.sample_rate = AUDIO_SAMPLE_RATE
+    for k in range(103):  # 2.06 s
+        track.push(silence, START + k * 0.02)
+    track.close()
+    last = closed[-1]
+    assert last.duration < 0.1
+    with av.open(str(last.path)) as container:
+        assert container.format.name == "mpegts"
+        frames = list(container.decode(audio=0))
+    assert frames
