@@ -11,7 +11,9 @@ so a data folder that was moved or restored elsewhere still finds its slices; a 
 written by an older version holds an absolute path, which is tried as it is and then as
 the same ``backup/<sid>/<name>`` under the database's folder. A slice whose backup file
 is gone before it was uploaded is marked *lost* (it can never be uploaded; the playlist
-goes on after it with a discontinuity).
+goes on after it with a discontinuity). A slice of an individual recording names the
+playlist of its user's track (``playlist``), and whether it follows a gap there (the user
+left and came back: ``discontinuity``).
 """
 
 from __future__ import annotations
@@ -48,7 +50,10 @@ CREATE TABLE IF NOT EXISTS uploads (
 SLICE = "slice"
 """The kind of a row that is a slice of the playlist."""
 
-_ROW_COLUMNS = "SELECT sid, seq, name, key, backup_path, bytes, duration, uploaded, lost, kind"
+_ROW_COLUMNS = (
+    "SELECT sid, seq, name, key, backup_path, bytes, duration, uploaded, lost, kind, "
+    "playlist, discontinuity"
+)
 _UPLOAD_COLUMNS = "SELECT sid, playlist_key, ended, playlist_uploaded, done FROM uploads"
 
 
@@ -69,6 +74,11 @@ class SliceRow:
     kind: str = SLICE
     """:data:`SLICE` (listed in the playlist), or the kind of a whole file beside it
     (its extension, e.g. ``mp4`` or ``jpg``)."""
+    playlist: str | None = None
+    """The file name of the playlist that lists it, when not the recording's own (a
+    user's track in individual recording)."""
+    discontinuity: bool = False
+    """Listed after ``#EXT-X-DISCONTINUITY`` (the first slice after its user came back)."""
 
     @property
     def settled(self) -> bool:
@@ -97,6 +107,9 @@ class SliceLedger(Database):
             self.execute("ALTER TABLE slices ADD COLUMN lost INTEGER NOT NULL DEFAULT 0")
         if "kind" not in columns:
             self.execute(f"ALTER TABLE slices ADD COLUMN kind TEXT NOT NULL DEFAULT '{SLICE}'")
+        if "playlist" not in columns:
+            self.execute("ALTER TABLE slices ADD COLUMN playlist TEXT")
+            self.execute("ALTER TABLE slices ADD COLUMN discontinuity INTEGER NOT NULL DEFAULT 0")
 
     def _stored_path(self, backup_path: Path) -> str:
         root = self.path.parent.resolve()
@@ -131,18 +144,32 @@ class SliceLedger(Database):
         *,
         duration: float | None = None,
         kind: str = SLICE,
+        playlist: str | None = None,
+        discontinuity: bool = False,
     ) -> int:
-        """Record a slice (or a whole file of ``kind``) kept at ``backup_path``; its
-        sequence number (1, 2, ... over both)."""
+        """Record a slice (or a whole file of ``kind``) kept at ``backup_path``, listed
+        in ``playlist`` (``None``: the recording's own); its sequence number (1, 2, ...
+        over both)."""
         with self.transaction() as db:
             row = db.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM slices WHERE sid = ?", (sid,)
             ).fetchone()
             seq = int(row[0]) + 1
             db.execute(
-                "INSERT INTO slices (sid, seq, name, key, backup_path, bytes, duration, kind) "
-                "VALUES (?,?,?,?,?,?,?,?)",
-                (sid, seq, name, key, self._stored_path(backup_path), size, duration, kind),
+                "INSERT INTO slices (sid, seq, name, key, backup_path, bytes, duration, kind, "
+                "playlist, discontinuity) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    sid,
+                    seq,
+                    name,
+                    key,
+                    self._stored_path(backup_path),
+                    size,
+                    duration,
+                    kind,
+                    playlist,
+                    int(discontinuity),
+                ),
             )
         return seq
 
@@ -172,7 +199,7 @@ class SliceLedger(Database):
         )
 
     def slices(self, sid: str) -> list[SliceRow]:
-        """Every slice of ``sid``'s playlist, in order."""
+        """Every slice of ``sid``'s playlists, in order."""
         rows = self.fetchall(
             f"{_ROW_COLUMNS} FROM slices WHERE sid = ? AND kind = ? ORDER BY seq", (sid, SLICE)
         )
@@ -186,9 +213,10 @@ class SliceLedger(Database):
         return [self._slice_row(r) for r in rows]
 
     def _slice_row(self, r: tuple[Any, ...]) -> SliceRow:
-        sid, seq, name, key, stored, size, duration, uploaded, lost, kind = r
+        sid, seq, name, key, stored, size, duration, uploaded, lost, kind, playlist, gap = r
         path = self._backup_path(stored, sid, name)
-        return SliceRow(sid, seq, name, key, path, size, duration, bool(uploaded), bool(lost), kind)
+        return SliceRow(sid, seq, name, key, path, size, duration, bool(uploaded), bool(lost),
+                        kind, playlist, bool(gap))  # fmt: skip
 
     def upload(self, sid: str) -> UploadRow | None:
         """The upload state of ``sid`` (None if unknown)."""

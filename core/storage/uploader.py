@@ -9,7 +9,9 @@ as they close, and rewrites the destination's playlist after each uploaded slice
 playlist there lists only the slices that are there (the uploaded prefix), and gets
 ``#EXT-X-ENDLIST`` once the recording has ended (``end``) and every slice is up. Whole
 files beside the playlist (``add_file``: an MP4, a snapshot) go the same way, after the
-slices of each pass; everything is uploaded once both are.
+slices of each pass; everything is uploaded once both are. An individual recording's
+slices name the playlists of their users' tracks: each such playlist is written the
+same way beside the recording's, which is then written only if it lists a slice too.
 
 A failing upload is retried with backoff (after 1, 2, 4, 8 and 15 s, then every 30 s:
 :data:`RETRY_DELAYS`; a slice closing during an outage is tried at once) for as long as
@@ -133,7 +135,7 @@ class DurableUploader:
         self._failing = False
         self._backed_up_reported = False
         self._done = asyncio.Event()
-        self._last_playlist: bytes | None = None
+        self._last_playlists: dict[str, bytes] = {}  # key -> what it was last written as
         self._ended = False  # known here before the ledger may have been able to note it
         self._swept = False  # backups of slices uploaded before a restart are removed once
         ledger.open_recording(sid, playlist_key)
@@ -158,6 +160,8 @@ class DurableUploader:
         return await self._hold(closed, Path(closed.name).suffix.lstrip(".").lower() or "file")
 
     async def _hold(self, closed: SliceFile, kind: str) -> str:
+        playlist = closed.playlist if kind == SLICE else None
+        gap = closed.discontinuity if kind == SLICE else False
         name = closed.name
         key = key_beside(self.playlist_key, name)
         backup = self.backup_dir / name
@@ -169,9 +173,8 @@ class DurableUploader:
                 ErrorCode.BACKUP_FAILED,
             ) from exc
         try:
-            self.ledger.add_slice(
-                self.sid, name, key, backup, size, duration=closed.duration, kind=kind
-            )
+            self.ledger.add_slice(self.sid, name, key, backup, size, duration=closed.duration,
+                                  kind=kind, playlist=playlist, discontinuity=gap)  # fmt: skip
         except DatabaseError as exc:
             raise StorageError(
                 f"cannot record {name} in the slice ledger: {exc}", ErrorCode.BACKUP_FAILED
@@ -286,19 +289,30 @@ class DurableUploader:
         return complete and all(row.settled for row in self.ledger.files(self.sid))
 
     async def _write_playlist(self) -> bool:
-        """Store the playlist of the uploaded prefix if it changed; True once it is complete."""
+        """Store each playlist of the uploaded prefix if it changed; True once they are
+        complete."""
         state = self.ledger.upload(self.sid)
         assert state is not None
         rows = self.ledger.slices(self.sid)
         ended = state.ended or self._ended
         complete = ended and all(r.lost or (r.uploaded and r.duration is not None) for r in rows)
-        playlist = self._render(rows, complete)
-        if playlist != self._last_playlist:
-            await self.target.put_bytes(self.playlist_key, playlist, PLAYLIST_CONTENT_TYPE)
+        groups: dict[str | None, list[SliceRow]] = {None: []}
+        for row in rows:
+            groups.setdefault(row.playlist, []).append(row)
+        changed: dict[str, bytes] = {}
+        for own, group in groups.items():
+            if own is None and not group and len(groups) > 1:
+                continue  # individual recording: the users' playlists are the recording
+            key = self.playlist_key if own is None else key_beside(self.playlist_key, own)
+            playlist = self._render(group, complete)
+            if playlist != self._last_playlists.get(key):
+                await self.target.put_bytes(key, playlist, PLAYLIST_CONTENT_TYPE)
+                changed[key] = playlist
+        if changed:
             if complete and not state.ended:  # end() could not note it in the ledger
                 self.ledger.mark_ended(self.sid)
             self.ledger.mark_playlist(self.sid, uploaded=True, done=complete)
-            self._last_playlist = playlist  # only once noted: a failed note is retried
+            self._last_playlists.update(changed)  # only once noted: a failed note is retried
         return complete
 
     async def _upload_slice(self, row: SliceRow) -> None:
@@ -344,7 +358,7 @@ class DurableUploader:
                 continue
             if not row.uploaded or row.duration is None:
                 break
-            playlist.entries.append(PlaylistEntry(row.name, row.duration, gap))
+            playlist.entries.append(PlaylistEntry(row.name, row.duration, gap or row.discontinuity))
             gap = False
         playlist.ended = ended
         return playlist.render().encode()

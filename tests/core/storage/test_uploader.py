@@ -777,3 +777,67 @@ async def test_whole_files_are_kept_and_uploaded_beside_the_playlist_across_a_re
     playlist = (tmp_path / "bucket" / PLAYLIST_KEY).read_text()
     assert playlist == expected_playlist([slices[0].name], DURATIONS, ended=True)
     assert again.pending == 0 and not (tmp_path / "backup" / mp4.name).exists()
+
+
+def track_slices(work: Path) -> list[ClosedSlice]:
+    """An individual recording's slices: uid 5's audio and video, then its audio again
+    after it left and came back (a discontinuity in that playlist)."""
+    work.mkdir(parents=True, exist_ok=True)
+    audio, video = (
+        f"{SID}_chan__uid_s_5__uid_e_audio.m3u8",
+        f"{SID}_chan__uid_s_5__uid_e_video.m3u8",
+    )
+    plan = [(audio, 2.0, False), (video, 2.0, False), (audio, 1.0, False), (audio, 2.0, True)]
+    slices = []
+    for index, (playlist, duration, gap) in enumerate(plan):
+        path = work / f"{playlist[:-5]}_{index:017d}.ts"
+        path.write_bytes(bytes([index]) * 900)
+        slices.append(ClosedSlice(index, path.name, path, 2.0 * index, duration, 900,
+                                  playlist=playlist, discontinuity=gap))  # fmt: skip
+    return slices
+
+
+def track_playlist(names: list[str], durations: list[float], gaps: list[bool]) -> str:
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:2",
+             "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:EVENT"]  # fmt: skip
+    for name, duration, gap in zip(names, durations, gaps, strict=True):
+        lines += (["#EXT-X-DISCONTINUITY"] if gap else []) + [f"#EXTINF:{duration:.3f},", name]
+    return "\n".join([*lines, "#EXT-X-ENDLIST"]) + "\n"
+
+
+async def test_tracks_of_an_individual_recording_get_playlists_of_their_own(
+    tmp_path: Path, ledger: SliceLedger
+) -> None:
+    """Each track's slices go to its own playlist beside the recording's (a discontinuity
+    where its user came back), across a restart of the durable uploader; no playlist of
+    the recording's own is written, as none of its slices is listed there. The playlist
+    writer does the same."""
+    slices = track_slices(tmp_path / "work")
+    down = FlakyFolder(tmp_path / "bucket", failures=0)  # never uploads: the server stops
+    first = uploader_for(down, ledger, tmp_path, retry_delays=FAST)
+    for s in slices:
+        await first.add_slice(s)
+    await first.end()
+    await first.aclose()
+    again = uploader_for(LocalFolderDestination(tmp_path / "bucket"), ledger, tmp_path,
+                         retry_delays=FAST)  # fmt: skip
+    again.start()
+    assert await again.wait_done(10)
+    await again.aclose()
+
+    writer_root = tmp_path / "writer"
+    writer = PlaylistWriter(LocalFolderDestination(writer_root), PLAYLIST_KEY, target_duration=2)
+    for s in track_slices(tmp_path / "work2"):
+        await writer.add_slice(s)
+    await writer.end()
+
+    for root in (tmp_path / "bucket", writer_root):
+        folder = root / "rec"
+        audio, video = (f"{SID}_chan__uid_s_5__uid_e_{k}.m3u8" for k in ("audio", "video"))
+        assert sorted(p.name for p in folder.glob("*.m3u8")) == [audio, video]
+        names = [s.name for s in slices]
+        assert (folder / audio).read_text() == track_playlist(
+            [names[0], names[2], names[3]], [2.0, 1.0, 2.0], [False, False, True]
+        )
+        assert (folder / video).read_text() == track_playlist([names[1]], [2.0], [False])
+        assert sorted(p.name for p in folder.glob("*.ts")) == sorted(names)
