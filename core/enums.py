@@ -29,7 +29,9 @@ class RecordingStreamType(IntEnum):
 class RecordingMode(IntEnum):
     """How the channel is recorded: every user in one composed file (MIX, the seed's
     only mode) or each user's audio and video in files of their own (INDIVIDUAL, Agora's
-    ``mode=individual``). The values are Agora's ``recordingMode`` in its notices."""
+    ``mode=individual``). The values are Agora's ``recordingMode`` in its status
+    notices, as its English reference has them (its Chinese reference says the
+    opposite: docs/webhooks.md)."""
 
     INDIVIDUAL = 0
     MIX = 1

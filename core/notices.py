@@ -111,10 +111,6 @@ WARN_LOW_DISK = 1002
 """cloudrec's ``warnCode`` values (Agora's 31/32 are re-uploads, which cloudrec reports
 as uploader errors while it retries): uploads work again; the data folder runs low."""
 
-RECORDING_MODE_COMPOSITE = 1
-"""``recordingMode`` of status updates: Agora's English reference (0 individual,
-1 composite; its Chinese reference says the opposite: docs/webhooks.md)."""
-
 
 def track_type(has_audio: bool, has_video: bool) -> str:
     """Agora's ``trackType`` of a file: ``audio``, ``video`` or ``audio_and_video``."""
@@ -131,6 +127,19 @@ def mixed_file(name: str, track: str, start_ms: int) -> dict[str, Any]:
         "trackType": track,
         "uid": "0",
         "mixedAllUser": True,
+        "isPlayable": True,
+        "sliceStartTime": start_ms,
+    }
+
+
+def track_file(name: str, kind: str, uid: int, start_ms: int) -> dict[str, Any]:
+    """One ``fileList`` entry of an individual recording: the playlist of ``uid``'s
+    ``audio`` or ``video``."""
+    return {
+        "fileName": name,
+        "trackType": kind,
+        "uid": str(uid),
+        "mixedAllUser": False,
         "isPlayable": True,
         "sliceStartTime": start_ms,
     }

@@ -26,6 +26,7 @@ from core.config import (
     TranscodingConfig,
     UserBackground,
 )
+from core.enums import RecordingMode
 from core.errors import InvalidParameterError
 
 ENDPOINT_ALLOWED = "empty, or http(s)://host[:port] with a port from 1 to 65535"
@@ -163,13 +164,24 @@ def secret_wire_names(model: type[ConfigModel]) -> frozenset[str]:
     )
 
 
+PATH_FIELDS = ("mode",)
+"""RecordingConfig's fields that Agora's REST API carries in the URL, not in the body:
+the recording mode (``.../mode/mix/start``, ``.../mode/individual/start``)."""
+
+
 def recording_config_from_wire(
-    body: dict[str, Any], client_request: dict[str, Any] | None = None
+    body: dict[str, Any],
+    client_request: dict[str, Any] | None = None,
+    *,
+    mode: RecordingMode | None = None,
 ) -> RecordingConfig:
     """Parse ``clientRequest.recordingConfig``, with ``recordingFileConfig`` and
-    ``snapshotConfig`` from beside it in ``client_request``; raises InvalidParameterError."""
+    ``snapshotConfig`` from beside it in ``client_request`` and the recording ``mode`` of
+    the request's path (``None``: from ``body``, as stored, else MIX); raises
+    InvalidParameterError."""
     beside = {k: v for k, v in (client_request or {}).items() if k in BESIDE_RECORDING_CONFIG}
-    return RecordingConfig(**_decode(RecordingConfig, {**body, **beside}))
+    path = {} if mode is None else {"mode": int(mode)}
+    return RecordingConfig(**_decode(RecordingConfig, {**body, **beside, **path}))
 
 
 def start_request(
@@ -180,6 +192,8 @@ def start_request(
     and ``snapshotConfig`` (when set) beside them, as Agora has them (secrets included:
     send, never log)."""
     body = to_wire(recording, extensions=extensions)
+    for name in PATH_FIELDS:
+        body.pop(name, None)  # in the URL: start_path()
     request = {name: body.pop(name) for name in BESIDE_RECORDING_CONFIG if name in body}
     if recording.recording_file_config == RecordingFileConfig():
         del request["recordingFileConfig"]  # Agora's default: HLS only

@@ -6,7 +6,11 @@ a slice only once it is stored.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+
+_TRACK_PLAYLIST = re.compile(r"__uid_s_(\d+)__uid_e_(audio|video)\.m3u8$")
+_STAMP = re.compile(r"_(\d{17})\.[a-z0-9]+$")
 
 
 def playlist_name(sid: str, cname: str) -> str:
@@ -50,3 +54,18 @@ def track_slice_name(
     """``<sid>_<cname>__uid_s_<uid>__uid_e_<kind>_<UTC yyyyMMddHHmmssSSS><suffix>``: a
     slice (``.ts`` or ``.webm``) of a user's track in individual recording."""
     return f"{sid}_{cname}__uid_s_{uid}__uid_e_{kind}_{_stamp(start_utc)}{suffix}"
+
+
+def track_of(playlist: str) -> tuple[int, str] | None:
+    """``(uid, kind)`` of a track's playlist name (:func:`track_playlist_name`), or
+    ``None`` for another name."""
+    found = _TRACK_PLAYLIST.search(playlist)
+    return (int(found.group(1)), found.group(2)) if found else None
+
+
+def start_of(name: str) -> datetime | None:
+    """The UTC stamp a slice's file name carries (its start), or ``None``."""
+    found = _STAMP.search(name)
+    if found is None:
+        return None
+    return datetime.strptime(found.group(1) + "000", "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)

@@ -111,6 +111,9 @@ class StoredSlice:
     duration: float
     start: float
     """Seconds from the start of the recording."""
+    playlist: str | None = None
+    """The playlist file that lists it, when not the recording's own (a user's track in
+    individual recording)."""
 
 
 @dataclass(frozen=True)
@@ -375,6 +378,8 @@ class Recorder:
     @property
     def duration(self) -> float:
         """Seconds of stored recording."""
+        if self.individual:  # the users' tracks side by side: the timeline they cover
+            return max((s.start + s.duration for s in self._stored), default=0.0)
         return sum(s.duration for s in self._stored)
 
     @property
@@ -1048,11 +1053,17 @@ class Recorder:
         key = await self._keep(closed, self.sink.add_slice, "slice")
         if key is None:
             return
-        stored = StoredSlice(closed.name, key, closed.size, closed.duration, closed.start)
+        stored = StoredSlice(
+            closed.name, key, closed.size, closed.duration, closed.start, closed.playlist
+        )
         self._stored.append(stored)
         with contextlib.suppress(OSError):
             await asyncio.to_thread(closed.path.unlink)
-        self._emit(SliceStored(stored, self.playlist_key))
+        playlist_key = self.playlist_key
+        if closed.playlist is not None:  # beside the recording's playlist
+            folder = playlist_key.rpartition("/")[0]
+            playlist_key = f"{folder}/{closed.playlist}" if folder else closed.playlist
+        self._emit(SliceStored(stored, playlist_key))
 
     async def _keep(
         self, closed: ClosedSlice, add: Callable[[ClosedSlice], Awaitable[str]], noun: str

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from core.config import CloudStorageConfig, RecordingConfig
-from core.enums import MixedVideoLayout
+from core.enums import MixedVideoLayout, RecordingMode
 from core.errors import CloudRecordingError, ErrorCode
 from core.wire import start_request, to_wire
 
@@ -211,23 +211,35 @@ class RestClient:
         if token:
             client_request["token"] = token
         body = {"cname": cname, "uid": str(uid), "clientRequest": client_request}
-        path = f"{self._base(app_id)}/resourceid/{resource_id}/mode/mix/start"
+        mode = recording.recording_mode.path  # mix or individual: in the path, as Agora's
+        path = f"{self._base(app_id)}/resourceid/{resource_id}/mode/{mode}/start"
         data = await self.request("POST", path, body)
         return str(data["sid"])
 
-    def _sid_path(self, app_id: str, resource_id: str, sid: str, verb: str) -> str:
-        return f"{self._base(app_id)}/resourceid/{resource_id}/sid/{sid}/mode/mix/{verb}"
+    def _sid_path(
+        self, app_id: str, resource_id: str, sid: str, verb: str, mode: RecordingMode
+    ) -> str:
+        base = f"{self._base(app_id)}/resourceid/{resource_id}/sid/{sid}"
+        return f"{base}/mode/{mode.path}/{verb}"
 
-    async def query(self, app_id: str, resource_id: str, sid: str) -> dict[str, Any]:
-        data = await self.request("GET", self._sid_path(app_id, resource_id, sid, "query"))
-        return dict(data)
+    async def query(
+        self, app_id: str, resource_id: str, sid: str, mode: RecordingMode = RecordingMode.MIX
+    ) -> dict[str, Any]:
+        path = self._sid_path(app_id, resource_id, sid, "query", mode)
+        return dict(await self.request("GET", path))
 
     async def stop(
-        self, app_id: str, resource_id: str, sid: str, cname: str, uid: int
+        self,
+        app_id: str,
+        resource_id: str,
+        sid: str,
+        cname: str,
+        uid: int,
+        mode: RecordingMode = RecordingMode.MIX,
     ) -> dict[str, Any]:
         """``stop``; a 206 with code 435 (nothing was recorded) is an answer, not an error."""
         body = {"cname": cname, "uid": str(uid), "clientRequest": {}}
-        path = self._sid_path(app_id, resource_id, sid, "stop")
+        path = self._sid_path(app_id, resource_id, sid, "stop", mode)
         return dict(await self.request("POST", path, body, accept=(435,)))
 
     async def update_layout(
@@ -264,7 +276,7 @@ class RestClient:
             client_request["activeSpeaker"] = True
         client_request.update(images or {})  # backgroundImage and the like, as wire values
         body = {"cname": cname, "uid": str(uid), "clientRequest": client_request}
-        path = self._sid_path(app_id, resource_id, sid, "updateLayout")
+        path = self._sid_path(app_id, resource_id, sid, "updateLayout", RecordingMode.MIX)
         return dict(await self.request("POST", path, body))
 
     async def update_subscription(
@@ -279,6 +291,7 @@ class RestClient:
         unsubscribe_audio_uids: Sequence[str] | None = None,
         subscribe_video_uids: Sequence[str] | None = None,
         unsubscribe_video_uids: Sequence[str] | None = None,
+        mode: RecordingMode = RecordingMode.MIX,
     ) -> dict[str, Any]:
         """``update``: the subscription lists from now on, as Agora's
         ``clientRequest.streamSubscribe`` (``audioUidList`` / ``videoUidList``); a list
@@ -303,7 +316,7 @@ class RestClient:
             "uid": str(uid),
             "clientRequest": {"streamSubscribe": stream_subscribe},
         }
-        path = self._sid_path(app_id, resource_id, sid, "update")
+        path = self._sid_path(app_id, resource_id, sid, "update", mode)
         return dict(await self.request("POST", path, body))
 
     async def check_storage(self, storage: CloudStorageConfig) -> tuple[bool, str]:

@@ -29,7 +29,7 @@ from core.config import (
     TranscodingConfig,
     UserBackground,
 )
-from core.enums import MixedVideoLayout, RecordingStreamType, RenderMode
+from core.enums import MixedVideoLayout, RecordingMode, RecordingStreamType, RenderMode
 from core.errors import (
     CloudRecordingError,
     ErrorCode,
@@ -80,6 +80,8 @@ class CloudRecorder:
         self._events: asyncio.Task[None] | None = None
         self._poller: QueryPoller | None = None
         self._stream_types = RecordingStreamType.AUDIO_VIDEO  # of the recording started
+        self.mode = RecordingMode.MIX
+        """The recording's mode (MIX or INDIVIDUAL), which its REST paths name."""
 
     @property
     def recording_id(self) -> str:
@@ -132,6 +134,7 @@ class CloudRecorder:
         storage = storage_config if storage_config is not None else CloudStorageConfig()
         self.app_id, self.channel_name, self.uid = app_id, channel_name, uid
         self._stream_types = recording.recording_stream_types
+        self.mode = recording.recording_mode
         self._state = RecorderState.STARTING
         await self._notify("on_recording_connecting")
         try:
@@ -162,7 +165,8 @@ class CloudRecorder:
             assert self.app_id and self.resource_id and self.sid
             app_id, rid, sid = self.app_id, self.resource_id, self.sid
             self._poller = QueryPoller(self._handler, self._dispatch)
-            await self._poller.poll(lambda: self._client.query(app_id, rid, sid))
+            mode = self.mode
+            await self._poller.poll(lambda: self._client.query(app_id, rid, sid, mode))
 
     async def _wait_started(self) -> None:
         started = asyncio.create_task(self._handler.started.wait())
@@ -197,9 +201,10 @@ class CloudRecorder:
         # raises if the server does not know it; Agora's query answers 404 for a recording
         # that ended, cloudrec's extension answers for ended ones too (their notices replay)
         if self._client.extensions:
-            await self._client.recording(sid)
+            listing = await self._client.recording(sid)
+            self.mode = RecordingMode[str(listing.get("mode", "mix")).upper()]
         else:
-            await self._client.query(app_id, resource_id, sid)
+            await self._client.query(app_id, resource_id, sid, self.mode)
         self._state = RecorderState.RECORDING
         self._follow()
 
@@ -304,7 +309,13 @@ class CloudRecorder:
         check_lists(self._stream_types, **lists)
         assert self.app_id and self.resource_id and self.sid and self.channel_name and self.uid
         await self._client.update_subscription(
-            self.app_id, self.resource_id, self.sid, self.channel_name, self.uid, **lists
+            self.app_id,
+            self.resource_id,
+            self.sid,
+            self.channel_name,
+            self.uid,
+            **lists,
+            mode=self.mode,
         )
 
     async def stop(self) -> None:
@@ -314,7 +325,7 @@ class CloudRecorder:
         self._state = RecorderState.STOPPING
         try:
             response = await self._client.stop(
-                self.app_id, self.resource_id, self.sid, self.channel_name, self.uid
+                self.app_id, self.resource_id, self.sid, self.channel_name, self.uid, self.mode
             )
         except RestError as exc:
             if exc.rest_code not in (49, 404):
@@ -339,7 +350,7 @@ class CloudRecorder:
         assert self.app_id and self.resource_id and self.sid and self.channel_name and self.uid
         try:
             await self._client.stop(
-                self.app_id, self.resource_id, self.sid, self.channel_name, self.uid
+                self.app_id, self.resource_id, self.sid, self.channel_name, self.uid, self.mode
             )
         except CloudRecordingError as exc:
             logger.warning("release(cancel=True) could not stop recording %s: %s", self.sid, exc)

@@ -165,9 +165,10 @@ FIELDS: tuple[AgoraField, ...] = (
     AgoraField(
         "recordingConfig.streamMode",
         START,
-        MEANINGLESS,
-        "Agora applies it in "
-        "individual mode only; in mix mode Agora's service does not use it either",
+        HONOURED,
+        'individual mode: "default" (each user\'s audio playlist, AAC, and video '
+        'playlist, as sent); "standard" and "original" are refused for now; in mix mode '
+        "it is checked and, as in Agora's service, not used",
     ),
     AgoraField(
         "recordingConfig.privateParams",

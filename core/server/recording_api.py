@@ -29,10 +29,11 @@ from starlette.exceptions import HTTPException
 
 from core.channel.apps import AppRegistry
 from core.channel.errors import UnauthorizedError
+from core.enums import RecordingMode
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
 from core.notices import Status
 from core.selection import StreamSelection, check_lists, check_uid_list
-from core.server.agora_fields import FieldRefused, check_request, expired_hour
+from core.server.agora_fields import CODE_UNSUPPORTED, FieldRefused, check_request, expired_hour
 from core.server.confinement import Confinement
 from core.server.customers import MadeCustomer
 from core.server.images import backgrounds_of
@@ -356,16 +357,20 @@ async def acquire(appid: str, body: RecordingRequest, request: Request) -> dict[
 async def start(
     appid: str, resourceid: str, mode: str, body: RecordingRequest, request: Request
 ) -> dict[str, Any]:
-    """Start a mix-mode recording; returns once the recorder has joined the channel."""
-    _check_mode(mode)
+    """Start a recording (``mode`` mix or individual); returns once the recorder has
+    joined the channel."""
+    recording_mode = _check_mode(mode)
     app_id, cname, uid = _identify(appid, body)
     _check_fields("start", body)
+    _check_stream_mode(recording_mode, body.clientRequest.recordingConfig)
     service = _service(request)
     try:
         resource = service.resource(app_id, resourceid, cname, uid, caller(request))
         _check_token(request, app_id, cname, uid, body.clientRequest.token)
         recording = recording_config_from_wire(
-            body.clientRequest.recordingConfig, body.clientRequest.model_dump(exclude_unset=True)
+            body.clientRequest.recordingConfig,
+            body.clientRequest.model_dump(exclude_unset=True),
+            mode=recording_mode,
         )
         storage = storage_config_from_wire(body.clientRequest.storageConfig)
         session = await service.start(resource, recording, storage)
@@ -392,22 +397,62 @@ def _check_token(request: Request, app_id: str, cname: str, uid: int, token: str
         ) from None
 
 
-def _check_mode(mode: str) -> None:
-    if mode != "mix":
+_MODES = {m.path: m for m in RecordingMode}
+_STREAM_MODES = ("default", "standard", "original")
+
+
+def _check_mode(mode: str) -> RecordingMode:
+    """The recording mode a path names: ``mix`` or ``individual`` (Agora's legacy name of
+    individual recording; its newer ``raw`` writes other files, docs/recorder.md)."""
+    found = _MODES.get(mode)
+    if found is None:
         raise ApiError(
-            400, int(ErrorCode.INVALID_PARAMETER), f"mode {mode!r} is not supported; use 'mix'"
+            400,
+            int(ErrorCode.INVALID_PARAMETER),
+            f"mode {mode!r} is not supported; use 'mix' or 'individual'",
+        )
+    return found
+
+
+def _check_stream_mode(mode: RecordingMode, recording_config: dict[str, Any]) -> None:
+    """``recordingConfig.streamMode``: one of Agora's three values; in individual mode
+    cloudrec writes ``default``'s files (each user's audio and video playlists)."""
+    value = recording_config.get("streamMode", "default")
+    if value not in _STREAM_MODES:
+        raise ApiError(
+            400,
+            int(ErrorCode.INVALID_PARAMETER),
+            f"recordingConfig.streamMode: {value!r} is not allowed; one of "
+            '"default", "standard" or "original"',
+        )
+    if mode is RecordingMode.INDIVIDUAL and value != "default":
+        raise ApiError(
+            400,
+            CODE_UNSUPPORTED,
+            f'recordingConfig.streamMode: "{value}" is not supported by cloudrec yet; '
+            '"default" (each user\'s audio playlist, AAC, and video playlist, as sent)',
         )
 
 
 def _session(
     request: Request, appid: str, resourceid: str, sid: str, mode: str
 ) -> RecordingSession:
-    """The recording a ``.../sid/{sid}/mode/{mode}/...`` path names, or an Agora-style error."""
-    _check_mode(mode)
+    """The recording a ``.../sid/{sid}/mode/{mode}/...`` path names, or an Agora-style
+    error; the path's mode must be the recording's."""
+    recording_mode = _check_mode(mode)
     try:
-        return _service(request).session(appid, resourceid, sid, caller(request))
+        session = _service(request).session(appid, resourceid, sid, caller(request))
     except CloudRecordingError as exc:
         raise _as_api_error(exc) from None
+    if session.config.recording_mode is not recording_mode:
+        actual = session.config.recording_mode.path
+        raise ApiError(
+            400,
+            int(ErrorCode.INVALID_PARAMETER),
+            f"mode {mode!r}: recording {sid} was started in mode {actual!r}; "
+            f"use .../mode/{actual}/...",
+        )
+    return session
 
 
 def _live_session(
@@ -459,6 +504,13 @@ async def update_layout(
     # As Agora's, a recording that ended (or another customer's) is 404 before its
     # fields are read.
     session = _live_session(request, appid, resourceid, sid, mode)
+    if session.config.recording_mode is not RecordingMode.MIX:
+        raise ApiError(
+            400,
+            int(ErrorCode.INVALID_PARAMETER),
+            "updateLayout: an individual recording has no layout; updateLayout is for "
+            "mode 'mix' only (as Agora's)",
+        )
     _check_fields("updateLayout", body)
     try:
         fields = body.clientRequest.model_extra or {}
@@ -674,6 +726,7 @@ def _listing(session: RecordingSession, who: str | None) -> dict[str, Any]:
         "uid": str(row.uid), "status": int(session.status), "fileList": row.playlist,
         "folder": row.folder, "location": location, "createdAt": row.created_at,
         "uploadingStatus": session.uploading_status, "finished": session.finished,
+        "mode": session.config.recording_mode.path,
     }  # fmt: skip
 
 

@@ -28,7 +28,9 @@ from typing import Any
 
 from core.config import RecordingConfig
 from core.database import DatabaseError
+from core.enums import RecordingMode
 from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
+from core.media.playlist import start_of, track_of
 from core.media.recorder import (
     IdleExit,
     Recorder,
@@ -47,12 +49,12 @@ from core.notices import (
     MODULE_RECORDER,
     MODULE_UPLOADER,
     RECORDER_SERVICE,
-    RECORDING_MODE_COMPOSITE,
     WARN_LOW_DISK,
     WARN_UPLOADS_RECOVERED,
     EventType,
     Status,
     mixed_file,
+    track_file,
     track_type,
 )
 from core.server.notice_log import NoticeLog
@@ -133,7 +135,8 @@ class RecordingSession:
         self._faulted = False  # the database failed while recording (reported once)
         self._low_disk = False  # a low-disk warning was given (until space recovers)
         self._start_ms: int | None = None  # Unix ms of the recording's output time 0
-        self._slices_started = False  # recorder_slice_start was sent (once, at the first)
+        # the playlists whose recorder_slice_start was sent (at their first slice)
+        self._playlists_started: set[str] = set()
         self.latest_snapshot: SnapshotStored | None = None
         """The newest snapshot this server's recorder kept (the window's thumbnail; not
         kept across a restart)."""
@@ -185,14 +188,42 @@ class RecordingSession:
     def file_list(self) -> dict[str, Any]:
         """``fileListMode`` and ``fileList`` of query and stop, as Agora's mix mode: the
         playlist's name ("string"), or, when MP4 is written, ("json") an entry for each
-        MP4 file kept so far and one for the playlist."""
+        MP4 file kept so far and one for the playlist; as its individual mode ("json"):
+        an entry for each user's audio and video playlist with a slice kept so far."""
+        if self._individual:
+            return {"fileListMode": "json", "fileList": self._file_entries()}
         if not self.config.recording_file_config.mp4:
             return {"fileListMode": "string", "fileList": self.row.playlist}
         return {"fileListMode": "json", "fileList": self._file_entries()}
 
+    @property
+    def _individual(self) -> bool:
+        return self.config.recording_mode is RecordingMode.INDIVIDUAL
+
+    def _track_entries(self) -> list[dict[str, Any]]:
+        """``fileList`` entries of an individual recording: each track's playlist (in
+        the order of their first slices), its user, its kind and its first slice's start."""
+        rows = self.uploader.slices() if self.uploader is not None else []
+        first: dict[str, str] = {}
+        for row in rows:
+            if row.playlist is not None:
+                first.setdefault(row.playlist, row.name)
+        entries = []
+        for playlist, slice_name in first.items():
+            track = track_of(playlist)
+            started = start_of(slice_name)
+            if track is None or started is None:
+                continue
+            uid, kind = track
+            entries.append(track_file(playlist, kind, uid, round(started.timestamp() * 1000)))
+        return entries
+
     def _file_entries(self) -> list[dict[str, Any]]:
-        """``fileList`` entries of the mixed recording: its MP4 files kept so far (in
-        order), then its playlist, as Agora's notices list them."""
+        """``fileList`` entries of the recording: an individual recording's tracks, or
+        the mixed recording's MP4 files kept so far (in order), then its playlist, as
+        Agora's notices list them."""
+        if self._individual:
+            return self._track_entries()
         track, start = self._track_type(), self._recording_start_ms()
         files = self.uploader.files() if self.uploader is not None else []
         names = [row.name for row in files if row.kind == "mp4"]
@@ -480,7 +511,7 @@ class RecordingSession:
         await self.log.append(
             EventType.STATUS_UPDATE,
             status=int(status),
-            recordingMode=RECORDING_MODE_COMPOSITE,
+            recordingMode=int(self.config.recording_mode),
             fileList=self.row.playlist or "",
         )
 
@@ -510,15 +541,18 @@ class RecordingSession:
         """cloudrec's slice notice; with the first slice, Agora's recorder_slice_start (the
         recording's start, once) and cloudrec_file_infos (the playlist's name, once)."""
         start_ms = self._recording_start_ms() + round(event.slice.start * 1000)
-        if not self._slices_started:
-            self._slices_started = True
+        track = track_of(event.slice.playlist) if event.slice.playlist is not None else None
+        # once for the mixed recording; once for each track of an individual one
+        first = event.playlist_key not in self._playlists_started
+        if first:
+            self._playlists_started.add(event.playlist_key)
             await self.log.append(
                 EventType.RECORDER_SLICE_START,
                 startUtcMs=start_ms,
                 discontinueUtcMs=start_ms,
-                mixedAllUser=True,
-                streamUid="0",
-                trackType=self._track_type(),
+                mixedAllUser=track is None,
+                streamUid="0" if track is None else str(track[0]),
+                trackType=self._track_type() if track is None else track[1],
             )
             await self.log.append(EventType.FILE_INFOS, fileList=event.playlist_key)
         await self.log.append(
