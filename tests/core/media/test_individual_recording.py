@@ -52,23 +52,40 @@ def decode_track(playlist: Path) -> list[tuple[float, av.VideoFrame | av.AudioFr
     return out
 
 
-def dominant_frequency(samples: np.ndarray) -> int:  # type: ignore[type-arg]
-    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
-    return int(np.argmax(spectrum[: len(samples) // 48]) * 48_000 / len(samples))
+def tone_levels(samples: np.ndarray, uids: list[int]) -> dict[int, float]:  # type: ignore[type-arg]
+    """The spectrum's magnitude at each user's tone (a second of samples, 1 Hz bins)."""
+    spectrum = np.abs(np.fft.rfft(samples[:48_000] * np.hanning(48_000)))
+    return {uid: float(spectrum[tone_frequency(uid)]) for uid in uids}
+
+
+def only_tone_of(samples: np.ndarray, uid: int, uids: list[int]) -> None:  # type: ignore[type-arg]
+    """Each second of ``samples`` holds ``uid``'s tone and no other user's. Another
+    user's tone would be as loud as the own one (every bot's is 0.25); what 48 Kbps AAC
+    and the 1 kHz beep (every user's) leave at another tone's frequency measured about
+    -33 dB, so another tone must stay below a tenth (-20 dB) of the own one."""
+    for second in range(len(samples) // 48_000):
+        levels = tone_levels(samples[second * 48_000 : (second + 1) * 48_000], uids)
+        own = levels.pop(uid)
+        assert own > 100 and all(other < own / 10 for other in levels.values()), (
+            uid,
+            second,
+            own,
+            levels,
+        )
 
 
 async def test_three_users_make_six_tracks(channel_server: object, tmp_path: Path) -> None:
-    """Users 11 and 12 from the start, 13 joining 3 s in, recorded 8 s: six playlists
+    """Users 11 and 12 from the start, 13 joining 10 s in, recorded 14 s: six playlists
     named as Agora names them, each slice playing alone; each video shows only its
     user's colour (and the flash once a second), each audio only its user's tone; every
     track starts with its user and runs to the stop, within a slice."""
     rec = Recording(channel_server, tmp_path, "solo", individual(), slice_seconds=SLICE)
     async with bots_in(channel_server, "solo", [11, 12]) as bots:
         await rec.recorder.start()
-        await wait_until(lambda: rec.output_time() >= 3.0)
+        await wait_until(lambda: rec.output_time() >= 10.0, 15.0)
         joined = rec.output_time()
         await bots.join(13)
-        await wait_until(lambda: rec.output_time() >= 8.0)
+        await wait_until(lambda: rec.output_time() >= 14.0, 10.0)
         stopped = rec.output_time()
         await rec.recorder.stop()
     r = rec.recorder
@@ -105,10 +122,46 @@ async def test_three_users_make_six_tracks(channel_server: object, tmp_path: Pat
         first_audio = audio[0][0] + AAC_FRAME_SAMPLES / 48_000
         assert start <= first_audio < start + 1.5, (uid, start, first_audio)
         assert len(samples) / 48_000 == pytest.approx(stopped - first_audio, abs=0.3)
-        tone = tone_frequency(uid)
-        for second in range(int(len(samples) / 48_000) - 1):
-            # the 0.7 s between two beeps: the tone alone
-            window = samples[second * 48_000 + 9_600 : second * 48_000 + 43_200]
-            assert abs(dominant_frequency(window) - tone) <= 3, (uid, second)
+        only_tone_of(samples, uid, [11, 12, 13])
     # not a single frame was decoded by the channel for the recording
     await asyncio.sleep(0)
+
+
+async def test_lists_choose_the_tracks_and_a_rejoin_continues_the_playlist(
+    channel_server: object, tmp_path: Path
+) -> None:
+    """With video taken of 31 only and audio of 32 only, those are the two playlists.
+    31 leaves 3 s in and comes back 2 s later: its playlist goes on after a
+    discontinuity, its frames jump by the absence (no frame captured while it was away),
+    and the slice after the jump plays alone."""
+    config = individual(subscribe_video_uids=("31",), subscribe_audio_uids=("32",))
+    rec = Recording(channel_server, tmp_path, "lists", config, slice_seconds=SLICE)
+    async with bots_in(channel_server, "lists", [31, 32]) as bots:
+        await rec.recorder.start()
+        await wait_until(lambda: rec.output_time() >= 3.0)
+        await bots.leave(31)
+        left = rec.output_time()
+        await wait_until(lambda: rec.output_time() >= left + 2.0)
+        await bots.join(31)
+        back = rec.output_time()
+        await wait_until(lambda: rec.output_time() >= back + 3.0)
+        await rec.recorder.stop()
+    assert not rec.of(RecorderFailure)
+    video = rec.out / track_playlist_name(SID, "lists", 31, "video")
+    audio = rec.out / track_playlist_name(SID, "lists", 32, "audio")
+    assert sorted(p.name for p in rec.out.glob("*.m3u8")) == sorted([video.name, audio.name])
+    text = video.read_text()
+    assert text.count("#EXT-X-DISCONTINUITY") == 1, text
+    frames = decode_track(video)
+    times = [t for t, _ in frames]
+    jumps = [(a, b) for a, b in itertools.pairwise(times) if b - a > 0.5]
+    assert len(jumps) == 1, jumps
+    (before, after) = jumps[0]
+    assert before <= left and after >= back - 1.5, (before, after, left, back)
+    for _, frame in frames:
+        rgb = frame.to_ndarray(format="rgb24").reshape(-1, 3)  # type: ignore[union-attr]
+        colour = tuple(float(v) for v in np.median(rgb, axis=0))
+        assert is_flash(colour) or identify_uid(colour, [31, 32]) == 31, colour
+    sound = decode_track(audio)
+    samples = np.concatenate([f.to_ndarray()[0] for _, f in sound])  # type: ignore[union-attr]
+    only_tone_of(samples, 32, [31, 32])
