@@ -1,0 +1,179 @@
+"""Individual recording's cost against mix recording's, for the same channel.
+
+Run: ``python bench/individual.py [--seconds 20] [--repeat 3]``. A cloudrec server
+(channel) runs in this process and 4 synthetic users (``cloudrec bots``, 320x240@15
+VP8 + Opus) in a child process, so their encoding is not counted. This process's CPU
+is measured while the channel only receives (baseline), then, alternately, while a
+mix recording (640x360@15 BEST_FIT, H.264 500 kbps, AAC 48 kbps, 4 s HLS slices) and
+an individual recording (each user's VP8 copied into WebM slices, Opus to AAC) run,
+each to a local folder. A recording's cost is its CPU over the baseline's; printed per
+user and recorded second (medians of ``--repeat`` runs), with the ratio. What was
+written is checked: the mix's playlist and each user's two playlists decode.
+
+Target (issue 25): individual recording without transcoding <= 0.01 core per user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _common import load, own_cpu_seconds
+
+from core.config import RecordingConfig, TranscodingConfig
+from core.enums import SANDBOX_APP_ID, MixedVideoLayout, RecordingMode
+from core.media.playlist import track_playlist_name
+from core.media.recorder import Recorder
+from core.participants.analysis import playlist_slices
+from core.sdk.embedded import bots_command
+from core.server.app import ServerSettings, create_app
+from core.storage.local import LocalFolderDestination
+from core.storage.playlist_writer import PlaylistWriter
+
+ROOT = Path(__file__).resolve().parent.parent
+UIDS = [1001, 1002, 1003, 1004]
+CHANNEL = "bench"
+FPS = 15
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[no-untyped-def]
+        yield
+
+
+async def _until(condition: Callable[[], bool], limit: float = 30.0) -> None:
+    for _ in range(int(limit / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the bench setup did not come up")
+
+
+async def _cpu_over(seconds: float) -> float:
+    c0, w0 = own_cpu_seconds(), time.monotonic()
+    await asyncio.sleep(seconds)
+    return (own_cpu_seconds() - c0) / (time.monotonic() - w0)
+
+
+def _frames(playlist: Path) -> int:
+    """Frames decoded from every slice of ``playlist`` (each slice on its own)."""
+    count = 0
+    for path, _ in playlist_slices(playlist):
+        with av.open(str(path)) as container:
+            for stream in container.streams:
+                count += sum(1 for _ in container.decode(stream))
+                container.seek(0)
+    return count
+
+
+async def _record(registry: object, mode: RecordingMode, seconds: float, folder: Path) -> float:
+    """CPU seconds per wall second of this process while a recording in ``mode`` runs;
+    checks what it wrote."""
+    sid = f"{mode.path}{time.monotonic_ns()}"
+    config = RecordingConfig(
+        recording_mode=mode,
+        transcoding_config=TranscodingConfig(
+            width=640, height=360, fps=FPS, bitrate=500, layout=MixedVideoLayout.BEST_FIT
+        ),
+    )
+    out = folder / sid
+    recorder = Recorder(
+        registry,  # type: ignore[arg-type]
+        SANDBOX_APP_ID,
+        CHANNEL,
+        4_000_000_001,
+        sid,
+        config,
+        PlaylistWriter(LocalFolderDestination(out), f"{sid}_{CHANNEL}.m3u8", target_duration=4),
+        folder / f"work-{sid}",
+    )
+    c0, w0 = own_cpu_seconds(), time.monotonic()
+    await recorder.start()
+    await asyncio.sleep(seconds)
+    await recorder.stop()
+    cpu = (own_cpu_seconds() - c0) / (time.monotonic() - w0)
+    if mode is RecordingMode.MIX:
+        playlists = [out / f"{sid}_{CHANNEL}.m3u8"]
+    else:
+        playlists = [out / track_playlist_name(sid, CHANNEL, u, k)
+                     for u in UIDS for k in ("audio", "video")]  # fmt: skip
+    for playlist in playlists:
+        if _frames(playlist) == 0:
+            raise AssertionError(f"{playlist.name}: nothing decodes")
+    return cpu
+
+
+async def live(seconds: float, repeat: int, folder: Path) -> tuple[float, list[float], list[float]]:
+    app = create_app(ServerSettings(data_dir=folder / "data"))
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    await _until(lambda: server.started)
+    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    bots = await asyncio.create_subprocess_exec(
+        *bots_command(
+            url, CHANNEL, 4, uid_base=UIDS[0], size=(320, 240), fps=FPS, low_stream=False
+        ),
+        cwd=str(ROOT),
+    )
+    registry = app.state.channels
+    mix: list[float] = []
+    individual: list[float] = []
+    try:
+        await _until(lambda: len(registry.channel(SANDBOX_APP_ID, CHANNEL).publishers()) == 4)
+        await asyncio.sleep(2.0)  # let the publishers settle
+        baseline = await _cpu_over(seconds / 2)
+        for _ in range(repeat):
+            mix.append(await _record(registry, RecordingMode.MIX, seconds, folder))
+            individual.append(await _record(registry, RecordingMode.INDIVIDUAL, seconds, folder))
+    finally:
+        bots.terminate()
+        await bots.wait()
+        server.should_exit = True
+        await task
+    return baseline, mix, individual
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="recording length (20)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each mode (3)")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="cloudrec-bench-"))
+    try:
+        baseline, mix, individual = asyncio.run(live(args.seconds, args.repeat, folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    users = len(UIDS)
+    mix_cost = statistics.median(m - baseline for m in mix)
+    individual_cost = statistics.median(i - baseline for i in individual)
+    print(f"4 users (320x240@15 VP8 + Opus), {args.seconds:.0f} s recordings; {load()}")
+    print(f"live: channel receiving only  {baseline:.3f} CPU s / s")
+    print(
+        f"mix (640x360@15 BEST_FIT, H.264 + AAC)  {mix_cost:.4f} CPU s / s = "
+        f"{mix_cost / users:.4f} per user "
+        f"(runs {', '.join(f'{m - baseline:.3f}' for m in mix)})"
+    )
+    print(
+        f"individual (VP8 copied, Opus -> AAC)    {individual_cost:.4f} CPU s / s = "
+        f"{individual_cost / users:.4f} per user "
+        f"(runs {', '.join(f'{i - baseline:.3f}' for i in individual)}; target <= 0.01 per user)"
+    )
+    print(f"ratio individual / mix: {individual_cost / mix_cost:.2f}")
+
+
+if __name__ == "__main__":
+    main()
