@@ -53,9 +53,10 @@ def decode_all(frames: list[ReceivedFrame]) -> list[tuple[float, av.AudioFrame |
 async def test_an_encoded_subscription_gets_every_frame_undecoded(
     channel_server: object, codec: str
 ) -> None:
-    """Two seconds of a user's video and audio through an encoded subscription decode
-    frame by frame to the user's colour (a flash once a second) and tone, at one frame
-    period apart; the channel's decoders stay closed until a decoded subscriber comes."""
+    """Three seconds of a user's video and audio through an encoded subscription: every
+    frame (the sender's RTP clock a frame period apart) decodes, from the first keyframe
+    on, to the user's colour (a flash once a second) and tone; the channel's decoders
+    stay closed until a decoded subscriber comes."""
     channel = channel_server.registry.channel(SANDBOX_APP_ID, f"enc-{codec}")  # type: ignore[attr-defined]
     sub = channel.subscribe(9000, encoded=True)
     async with Publishers(channel_server.url, f"enc-{codec}", [61], size=SIZE, fps=FPS,  # type: ignore[attr-defined]
@@ -81,10 +82,17 @@ async def test_an_encoded_subscription_gets_every_frame_undecoded(
         assert not gates[VideoStreamType.HIGH].is_open
     await sub.close()
 
+    # every frame, in order: the sender's RTP clock steps by one frame period each time
+    # (6000 ticks, give or take the sender's rounding of its capture times to ticks)
+    ticks = [rf.frame.pts for rf in video_frames]  # type: ignore[union-attr]
+    assert all(abs(b - a - 90_000 / FPS) <= 1 for a, b in itertools.pairwise(ticks)), ticks
+    # stamped on the channel's clock as decoded frames are: the sender offset moves only
+    # by clock corrections (docs/recorder.md, "Clock corrections": up to 60 ms measured
+    # under load; a loaded run moved a frame 2.2 ms off its period)
+    offsets = [rf.time - rf.frame.pts / 90_000 for rf in video_frames]  # type: ignore[union-attr]
+    assert max(offsets) - min(offsets) <= 0.060, (min(offsets), max(offsets))
     pictures = decode_all(video_frames)
     assert len(pictures) >= 2 * FPS, len(pictures)
-    for (t0, _), (t1, _) in itertools.pairwise(pictures):
-        assert abs((t1 - t0) - 1 / FPS) < 0.002, (t0, t1)  # the sender's frame clock
     for _, picture in pictures:
         assert isinstance(picture, av.VideoFrame)
         assert (picture.width, picture.height) == SIZE
