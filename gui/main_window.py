@@ -197,6 +197,8 @@ class MainWindow(QMainWindow):
         editor.apply_requested.connect(self.on_apply_layout)
         self.panel.transcoding_changed.connect(self.preview_panel.show_config)
         self.preview_panel.show_config(self.panel.transcoding)
+        self.panel.individual_changed.connect(self._show_mode)
+        self.panel.identity["channel"].textChanged.connect(lambda _t: self._show_mode())
         view.selection_changed.connect(self._update_row_actions)
         self.recordings.attachment_changed.connect(self._update_row_actions)
         self._update_row_actions()
@@ -236,6 +238,11 @@ class MainWindow(QMainWindow):
         self.user_actions.enable_for(row, attached=attached)
         recording = attached and row is not None and row.state is RowState.RECORDING
         self.panel.set_update_target(recording)
+
+    def _show_mode(self, *_: object) -> None:
+        """Individual recording: the files each user gets in place of the layout."""
+        channel = self.panel.identity["channel"].text()
+        self.preview_panel.show_outputs(channel if self.panel.individual else None)
 
     def _show_live(self, *_: object) -> None:
         """While the selected recording records, its live picture in place of the layout

@@ -17,6 +17,7 @@ _FIELDS = {
     "channel": QT_TRANSLATE_NOOP("Labels", "Channel"),
     "token": QT_TRANSLATE_NOOP("Labels", "Token"),
     "uid": QT_TRANSLATE_NOOP("Labels", "Recorder uid"),
+    "recording_mode": QT_TRANSLATE_NOOP("Labels", "Mode"),
     "recording_stream_types": QT_TRANSLATE_NOOP("Labels", "Streams"),
     "decryption_mode": QT_TRANSLATE_NOOP("Labels", "Decryption"),
     "secret": QT_TRANSLATE_NOOP("Labels", "Decryption secret"),
@@ -62,6 +63,10 @@ _SUFFIXES = {
 }
 
 _MEMBERS = {
+    ("RecordingMode", "MIX"): QT_TRANSLATE_NOOP("Labels", "Mix: everyone in one recording"),
+    ("RecordingMode", "INDIVIDUAL"): QT_TRANSLATE_NOOP(
+        "Labels", "Individual: each user's audio and video in files of their own"
+    ),
     ("RecordingStreamType", "AUDIO_VIDEO"): QT_TRANSLATE_NOOP("Labels", "Audio and video"),
     ("RecordingStreamType", "AUDIO_ONLY"): QT_TRANSLATE_NOOP("Labels", "Audio only"),
     ("RecordingStreamType", "VIDEO_ONLY"): QT_TRANSLATE_NOOP("Labels", "Video only"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -33,7 +33,14 @@ from core.config import (
     SnapshotConfig,
     TranscodingConfig,
 )
-from core.enums import DEMO_CHANNEL, SANDBOX_APP_ID, ChannelType, MixedVideoLayout, StorageVendor
+from core.enums import (
+    DEMO_CHANNEL,
+    SANDBOX_APP_ID,
+    ChannelType,
+    MixedVideoLayout,
+    RecordingMode,
+    StorageVendor,
+)
 from core.errors import InvalidParameterError
 from core.regions import regions_of
 from core.validation import check_app_id, check_channel_name, check_uid
@@ -49,6 +56,7 @@ UID_LISTS = (
 )
 """The stream selection lists of the Recording tab (each with a Pick… button)."""
 RECORDING_FIELDS = (
+    "recording_mode",
     "recording_stream_types",
     "channel_type",
     "audio_profile",
@@ -125,6 +133,8 @@ class NewRecordingPanel(QWidget):
     start_requested = Signal()
     pick_requested = Signal(str)
     """A uid list's Pick… button: the name of its field (the window opens the roster)."""
+    individual_changed = Signal(bool)
+    """The Recording tab's mode changed: True for individual recording."""
     update_requested = Signal()
     """Update the selected recording: apply the uid lists to it (Agora's ``update``)."""
 
@@ -336,6 +346,7 @@ class NewRecordingPanel(QWidget):
     # --- validation
     def revalidate(self) -> None:
         """Validate everything and show each error next to its field."""
+        self._show_mode()
         errors: dict[str, str] = {}
         identity_errors: dict[str, str] = {}
         for name, check in (
@@ -400,6 +411,34 @@ class NewRecordingPanel(QWidget):
             self._valid = valid
             self.validity_changed.emit(valid)
         self._update_start()
+
+    @property
+    def individual(self) -> bool:
+        """Whether the Recording tab asks for individual recording."""
+        mode = self.recording_form.values().get("recording_mode", RecordingMode.MIX)
+        return RecordingMode(mode) is RecordingMode.INDIVIDUAL
+
+    def _show_mode(self) -> None:
+        """Individual recording copies each user's video as sent: no layout, no
+        transcoding, no MP4 and no snapshots (docs/recorder.md, "Individual recording");
+        the Transcoding tab and those choices are off while it is chosen."""
+        individual = self.individual
+        if individual != getattr(self, "_individual_shown", False):
+            self._individual_shown = individual
+            self.individual_changed.emit(individual)
+        self.tabs.setTabEnabled(self.tabs.indexOf(self.transcoding_page), not individual)
+        self.tabs.setTabToolTip(
+            self.tabs.indexOf(self.transcoding_page),
+            self.tr("Individual recording copies each user's video as sent: no layout")
+            if individual
+            else "",
+        )
+        for widget in (self.mp4_check, self.snapshot_interval):
+            widget.setEnabled(not individual)
+        if individual:  # read by the validation that follows (signals would recurse)
+            with QSignalBlocker(self.mp4_check), QSignalBlocker(self.snapshot_interval):
+                self.mp4_check.setChecked(False)
+                self.snapshot_interval.setValue(0)
 
     def _uid_value(self) -> object:
         text = self.identity["uid"].text().strip()

@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import TranscodingConfig
+from core.media.playlist import track_playlist_name
 from gui.tasks import spawn
-from gui.widgets.layout_preview import LayoutPreview
+from gui.widgets.layout_preview import LayoutPreview, sample_uids
 from gui.widgets.level_meters import LevelMeters
 from gui.widgets.rate_plot import RatePlot, Sample
 
@@ -48,7 +49,8 @@ class PreviewPanel(QWidget):
         layout = QVBoxLayout(sample)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
-        top.addWidget(QLabel(translate("MainWindow", "<b>Layout preview</b>")))
+        self.title = QLabel(translate("MainWindow", "<b>Layout preview</b>"))
+        top.addWidget(self.title)
         top.addStretch(1)
         top.addWidget(QLabel(translate("MainWindow", "Sample users")))
         self.users = QSpinBox()
@@ -70,7 +72,17 @@ class PreviewPanel(QWidget):
             )
         )
         layout.addWidget(self.preview, 1)
+        self.outputs = QLabel()
+        """Instead of the layout, in individual mode: the files each sample user gets."""
+        self.outputs.setObjectName("individual_outputs")
+        self.outputs.setWordWrap(True)
+        self.outputs.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.outputs.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.outputs.setVisible(False)
+        layout.addWidget(self.outputs, 1)
+        self._channel: str | None = None
         self.users.valueChanged.connect(self.preview.set_users)
+        self.users.valueChanged.connect(lambda _users: self._list_outputs())
         self.preview.set_users(users)
         self.pages.addWidget(sample)
 
@@ -132,6 +144,38 @@ class PreviewPanel(QWidget):
                 Qt.TransformationMode.SmoothTransformation,
             )
         )
+
+    def show_outputs(self, channel: str | None) -> None:
+        """Individual recording of ``channel``: list the files each sample user gets in
+        place of the layout preview; ``None``: the layout preview again."""
+        self._channel = channel
+        individual = channel is not None
+        self.preview.setVisible(not individual)
+        self.outputs.setVisible(individual)
+        self.title.setText(
+            translate("MainWindow", "<b>Files of each user</b>")
+            if individual
+            else translate("MainWindow", "<b>Layout preview</b>")
+        )
+        self._list_outputs()
+
+    def _list_outputs(self) -> None:
+        if self._channel is None:
+            return
+        lines = [
+            html.escape(
+                translate(
+                    "MainWindow",
+                    "Each user's audio (AAC) and video (as sent: H.264 in .ts, VP8 in "
+                    ".webm) in playlists of their own, named as Agora names them:",
+                )
+            )
+        ]
+        for uid in sample_uids(self.users.value()):
+            for kind in ("audio", "video"):
+                name = track_playlist_name("<sid>", self._channel, uid, kind)
+                lines.append(f"<tt>{html.escape(name)}</tt>")
+        self.outputs.setText("<br>".join(lines))
 
     def show_config(self, config: TranscodingConfig) -> None:
         """Preview the layout, canvas and max-resolution user of ``config``, on its

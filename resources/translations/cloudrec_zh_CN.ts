@@ -170,305 +170,320 @@
     </message>
     <message>
         <location filename="../../gui/forms/labels.py" line="20"/>
+        <source>Mode</source>
+        <translation>录制模式</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/labels.py" line="21"/>
         <source>Streams</source>
         <translation>录制内容</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="21"/>
+        <location filename="../../gui/forms/labels.py" line="22"/>
         <source>Decryption</source>
         <translation>解密方式</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="22"/>
+        <location filename="../../gui/forms/labels.py" line="23"/>
         <source>Decryption secret</source>
         <translation>解密密码</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="23"/>
+        <location filename="../../gui/forms/labels.py" line="24"/>
         <source>Channel type</source>
         <translation>频道模式</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="24"/>
+        <location filename="../../gui/forms/labels.py" line="25"/>
         <source>Audio profile</source>
         <translation>音频配置</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="25"/>
+        <location filename="../../gui/forms/labels.py" line="26"/>
         <source>Video stream</source>
         <translation>视频流</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="26"/>
+        <location filename="../../gui/forms/labels.py" line="27"/>
         <source>Max idle time</source>
         <translation>最长空闲时间</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="27"/>
+        <location filename="../../gui/forms/labels.py" line="28"/>
         <source>Progress interval</source>
         <translation>进度回调间隔</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="28"/>
+        <location filename="../../gui/forms/labels.py" line="29"/>
         <source>Slice duration</source>
         <translation>切片时长</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="29"/>
+        <location filename="../../gui/forms/labels.py" line="30"/>
         <source>Record voices of</source>
         <translation>录制这些用户的声音</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="30"/>
+        <location filename="../../gui/forms/labels.py" line="31"/>
         <source>Leave out voices of</source>
         <translation>不录这些用户的声音</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="31"/>
+        <location filename="../../gui/forms/labels.py" line="32"/>
         <source>Show pictures of</source>
         <translation>显示这些用户的画面</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="32"/>
+        <location filename="../../gui/forms/labels.py" line="33"/>
         <source>Leave out pictures of</source>
         <translation>不显示这些用户的画面</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="33"/>
+        <location filename="../../gui/forms/labels.py" line="34"/>
         <source>Width</source>
         <translation>宽度</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="34"/>
+        <location filename="../../gui/forms/labels.py" line="35"/>
         <source>Height</source>
         <translation>高度</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="35"/>
+        <location filename="../../gui/forms/labels.py" line="36"/>
         <source>Frame rate</source>
         <translation>帧率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="36"/>
+        <location filename="../../gui/forms/labels.py" line="37"/>
         <source>Bitrate</source>
         <translation>码率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="37"/>
+        <location filename="../../gui/forms/labels.py" line="38"/>
         <source>Max-resolution uid</source>
         <translation>大流用户 uid</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="38"/>
+        <location filename="../../gui/forms/labels.py" line="39"/>
         <source>Layout</source>
         <translation>布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="39"/>
+        <location filename="../../gui/forms/labels.py" line="40"/>
         <source>Background</source>
         <translation>背景色</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="40"/>
+        <location filename="../../gui/forms/labels.py" line="41"/>
         <source>Pictures</source>
         <translation>画面</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="41"/>
+        <location filename="../../gui/forms/labels.py" line="42"/>
         <source>Large window follows the speaker</source>
         <translation>大窗口跟随发言人</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="42"/>
+        <location filename="../../gui/forms/labels.py" line="43"/>
         <source>Background image</source>
         <translation>背景图</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="43"/>
+        <location filename="../../gui/forms/labels.py" line="44"/>
         <source>Image without video</source>
         <translation>无视频时的图片</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="44"/>
+        <location filename="../../gui/forms/labels.py" line="45"/>
         <source>Vendor</source>
         <translation>存储厂商</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="45"/>
+        <location filename="../../gui/forms/labels.py" line="46"/>
         <source>Region</source>
         <translation>地区</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="46"/>
+        <location filename="../../gui/forms/labels.py" line="47"/>
         <source>Bucket</source>
         <translation>Bucket</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="47"/>
+        <location filename="../../gui/forms/labels.py" line="48"/>
         <source>Access key</source>
         <translation>Access key</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="48"/>
+        <location filename="../../gui/forms/labels.py" line="49"/>
         <source>Secret key</source>
         <translation>Secret key</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="49"/>
+        <location filename="../../gui/forms/labels.py" line="50"/>
         <source>File name prefix</source>
         <translation>文件名前缀</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="50"/>
+        <location filename="../../gui/forms/labels.py" line="51"/>
         <source>Endpoint</source>
         <translation>服务地址</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="51"/>
-        <location filename="../../gui/forms/labels.py" line="95"/>
+        <location filename="../../gui/forms/labels.py" line="52"/>
+        <location filename="../../gui/forms/labels.py" line="100"/>
         <source>Local folder</source>
         <translation>本地文件夹</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="55"/>
         <location filename="../../gui/forms/labels.py" line="56"/>
         <location filename="../../gui/forms/labels.py" line="57"/>
+        <location filename="../../gui/forms/labels.py" line="58"/>
         <source> s</source>
         <translation> 秒</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="58"/>
         <location filename="../../gui/forms/labels.py" line="59"/>
+        <location filename="../../gui/forms/labels.py" line="60"/>
         <source> px</source>
         <translation> 像素</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="60"/>
+        <location filename="../../gui/forms/labels.py" line="61"/>
         <source> fps</source>
         <translation> fps</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="61"/>
+        <location filename="../../gui/forms/labels.py" line="62"/>
         <source> kbps</source>
         <translation> Kbps</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="65"/>
+        <location filename="../../gui/forms/labels.py" line="66"/>
+        <source>Mix: everyone in one recording</source>
+        <translation>合流：所有用户合成一个录制文件</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/labels.py" line="67"/>
+        <source>Individual: each user&apos;s audio and video in files of their own</source>
+        <translation>单流：每个用户的音频和视频分别录制为单独的文件</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/labels.py" line="70"/>
         <source>Audio and video</source>
         <translation>音频和视频</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="66"/>
+        <location filename="../../gui/forms/labels.py" line="71"/>
         <source>Audio only</source>
         <translation>仅音频</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="67"/>
+        <location filename="../../gui/forms/labels.py" line="72"/>
         <source>Video only</source>
         <translation>仅视频</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="68"/>
+        <location filename="../../gui/forms/labels.py" line="73"/>
         <source>None</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="69"/>
+        <location filename="../../gui/forms/labels.py" line="74"/>
         <source>AES-128-XTS</source>
         <translation>AES-128-XTS</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="70"/>
+        <location filename="../../gui/forms/labels.py" line="75"/>
         <source>AES-128-ECB</source>
         <translation>AES-128-ECB</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="71"/>
+        <location filename="../../gui/forms/labels.py" line="76"/>
         <source>AES-256-XTS</source>
         <translation>AES-256-XTS</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="72"/>
+        <location filename="../../gui/forms/labels.py" line="77"/>
         <source>Communication</source>
         <translation>通信模式</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="73"/>
+        <location filename="../../gui/forms/labels.py" line="78"/>
         <source>Live broadcast</source>
         <translation>直播模式</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="74"/>
+        <location filename="../../gui/forms/labels.py" line="79"/>
         <source>Standard (48 kHz mono, ~48 kbps)</source>
         <translation>标准（48 kHz 单声道，约 48 Kbps）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="77"/>
+        <location filename="../../gui/forms/labels.py" line="82"/>
         <source>High quality (48 kHz mono, ~128 kbps)</source>
         <translation>高音质（48 kHz 单声道，约 128 Kbps）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="80"/>
+        <location filename="../../gui/forms/labels.py" line="85"/>
         <source>High quality stereo (48 kHz, ~192 kbps)</source>
         <translation>高音质立体声（48 kHz 双声道，约 192 Kbps）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="83"/>
+        <location filename="../../gui/forms/labels.py" line="88"/>
         <source>High (big stream)</source>
         <translation>大流</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="84"/>
+        <location filename="../../gui/forms/labels.py" line="89"/>
         <source>Low (small stream)</source>
         <translation>小流</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="85"/>
+        <location filename="../../gui/forms/labels.py" line="90"/>
         <source>Automatic per tile</source>
         <translation>按视窗自动选择</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="86"/>
+        <location filename="../../gui/forms/labels.py" line="91"/>
         <source>Floating</source>
         <translation>悬浮布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="87"/>
+        <location filename="../../gui/forms/labels.py" line="92"/>
         <source>Best fit</source>
         <translation>自适应布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="88"/>
+        <location filename="../../gui/forms/labels.py" line="93"/>
         <source>Vertical</source>
         <translation>垂直布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="89"/>
+        <location filename="../../gui/forms/labels.py" line="94"/>
         <source>Custom regions</source>
         <translation>自定义区域</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="90"/>
+        <location filename="../../gui/forms/labels.py" line="95"/>
         <source>Crop to fill</source>
         <translation>裁剪铺满</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="91"/>
+        <location filename="../../gui/forms/labels.py" line="96"/>
         <source>Fit with bars</source>
         <translation>完整显示（加边）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="92"/>
+        <location filename="../../gui/forms/labels.py" line="97"/>
         <source>Qiniu Kodo</source>
         <translation>七牛云</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="93"/>
+        <location filename="../../gui/forms/labels.py" line="98"/>
         <source>Amazon S3</source>
         <translation>Amazon S3</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/labels.py" line="94"/>
+        <location filename="../../gui/forms/labels.py" line="99"/>
         <source>Aliyun OSS</source>
         <translation>阿里云 OSS</translation>
     </message>
@@ -620,29 +635,40 @@
         <translation>未找到可用的系统密钥环：存储密钥仅在本次会话中保留，下次需要重新输入。</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/preview_panel.py" line="46"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="52"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="158"/>
         <source>&lt;b&gt;Layout preview&lt;/b&gt;</source>
         <translation>&lt;b&gt;布局预览&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/preview_panel.py" line="48"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="55"/>
         <source>Sample users</source>
         <translation>示例用户数</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/preview_panel.py" line="58"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="69"/>
         <source>The layout the recorder will compose; ★ marks the max-resolution user.</source>
         <translation>录制端将合成的布局；★ 标记大流用户。</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/preview_panel.py" line="79"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="100"/>
         <source>What the recording writes now, refreshed every second.</source>
         <translation>录制当前写出的画面，每秒刷新一次。</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/preview_panel.py" line="107"/>
+        <location filename="../../gui/widgets/preview_panel.py" line="128"/>
         <source>&lt;b&gt;Live: {0}&lt;/b&gt;</source>
         <translation>&lt;b&gt;实时：{0}&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/preview_panel.py" line="156"/>
+        <source>&lt;b&gt;Files of each user&lt;/b&gt;</source>
+        <translation>&lt;b&gt;每个用户的文件&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/preview_panel.py" line="167"/>
+        <source>Each user&apos;s audio (AAC) and video (as sent: H.264 in .ts, VP8 in .webm) in playlists of their own, named as Agora names them:</source>
+        <translation>每个用户的音频（AAC）和视频（不转码：H.264 为 .ts，VP8 为 .webm）各有自己的播放列表，按 Agora 的规则命名：</translation>
     </message>
     <message>
         <location filename="../../gui/widgets/recordings_view.py" line="49"/>
@@ -745,17 +771,17 @@
         <translation>事件日志</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="445"/>
+        <location filename="../../gui/main_window.py" line="452"/>
         <source>Download failed: {0}</source>
         <translation>下载失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="448"/>
+        <location filename="../../gui/main_window.py" line="455"/>
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="457"/>
+        <location filename="../../gui/main_window.py" line="464"/>
         <source>Downloaded {0} files ({1}) into {2}</source>
         <translation>已下载 {0} 个文件（{1}）到 {2}</translation>
     </message>
@@ -936,8 +962,8 @@
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="332"/>
-        <location filename="../../gui/main_window.py" line="495"/>
+        <location filename="../../gui/main_window.py" line="339"/>
+        <location filename="../../gui/main_window.py" line="502"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
@@ -1042,7 +1068,7 @@
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="519"/>
+        <location filename="../../gui/main_window.py" line="526"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>
@@ -1115,112 +1141,117 @@
 <context>
     <name>NewRecordingPanel</name>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="152"/>
+        <location filename="../../gui/forms/new_recording.py" line="162"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="154"/>
+        <location filename="../../gui/forms/new_recording.py" line="164"/>
         <source>Use the recommended bitrate</source>
         <translation>使用推荐码率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="161"/>
+        <location filename="../../gui/forms/new_recording.py" line="171"/>
         <source>Pick…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="163"/>
+        <location filename="../../gui/forms/new_recording.py" line="173"/>
         <source>Choose from the users in the channel now</source>
         <translation>从当前频道内的用户中选择</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="171"/>
+        <location filename="../../gui/forms/new_recording.py" line="181"/>
         <source>Also write MP4 files</source>
         <translation>同时生成 MP4 文件</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="175"/>
+        <location filename="../../gui/forms/new_recording.py" line="185"/>
         <source>Beside the HLS playlist, one MP4 file that plays anywhere, a new one every 2 hours (Agora&apos;s avFileType [&quot;hls&quot;, &quot;mp4&quot;])</source>
         <translation>在 HLS 播放列表之外生成可在任何播放器播放的 MP4 文件，每 2 小时开始一个新文件（即 Agora 的 avFileType [&quot;hls&quot;, &quot;mp4&quot;]）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="182"/>
+        <location filename="../../gui/forms/new_recording.py" line="192"/>
         <source>Update the selected recording</source>
         <translation>更新所选录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="186"/>
+        <location filename="../../gui/forms/new_recording.py" line="196"/>
         <source>Apply these lists of voices and pictures to the recording selected in the list, while it records (Agora&apos;s update)</source>
         <translation>录制进行中，将这些声音和画面名单应用到列表中所选的录制（Agora 的 update）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="203"/>
+        <location filename="../../gui/forms/new_recording.py" line="213"/>
         <source>Recording</source>
         <translation>录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="213"/>
+        <location filename="../../gui/forms/new_recording.py" line="223"/>
         <source>Transcoding</source>
         <translation>转码</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="214"/>
+        <location filename="../../gui/forms/new_recording.py" line="224"/>
         <source>Storage</source>
         <translation>存储</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="231"/>
+        <location filename="../../gui/forms/new_recording.py" line="241"/>
         <source>Start recording</source>
         <translation>开始录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="248"/>
+        <location filename="../../gui/forms/new_recording.py" line="258"/>
         <source>not needed for the sandbox app</source>
         <translation>沙盒应用无需 Token</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="250"/>
+        <location filename="../../gui/forms/new_recording.py" line="260"/>
         <source>32 hexadecimal characters; the sandbox app needs no token.</source>
         <translation>32 个十六进制字符；沙盒应用无需 Token。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="251"/>
+        <location filename="../../gui/forms/new_recording.py" line="261"/>
         <source>The channel to record (1 to 64 bytes).</source>
         <translation>要录制的频道（1 到 64 字节）。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="252"/>
+        <location filename="../../gui/forms/new_recording.py" line="262"/>
         <source>AccessToken2 of the recorder, for apps with a certificate.</source>
         <translation>录制端的 AccessToken2，用于启用了 App 证书的应用。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="254"/>
+        <location filename="../../gui/forms/new_recording.py" line="264"/>
         <source>The recorder&apos;s own uid in the channel: 1 to 4294967295, unique in the channel.</source>
         <translation>录制端在频道内的 uid：1 到 4294967295，在频道内唯一。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="292"/>
+        <location filename="../../gui/forms/new_recording.py" line="302"/>
         <source>off</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="293"/>
+        <location filename="../../gui/forms/new_recording.py" line="303"/>
         <source> s</source>
         <translation> 秒</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="296"/>
+        <location filename="../../gui/forms/new_recording.py" line="306"/>
         <source>A JPEG snapshot of the composed picture every this many seconds (1 to 3600), stored beside the playlist and shown in the list of recordings; off: none. Not for audio-only recordings (Agora&apos;s snapshotConfig)</source>
         <translation>每隔这么多秒对合成画面截图一次（JPEG，1 到 3600 秒），与播放列表存放在一起，并显示在录制列表中；关闭：不截图。纯音频录制不可截图（Agora 的 snapshotConfig）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="313"/>
+        <location filename="../../gui/forms/new_recording.py" line="323"/>
         <source>Snapshot every</source>
         <translation>截图间隔</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="473"/>
+        <location filename="../../gui/forms/new_recording.py" line="432"/>
+        <source>Individual recording copies each user&apos;s video as sent: no layout</source>
+        <translation>单流录制按原样保存每个用户的视频：没有合流布局</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/new_recording.py" line="512"/>
         <source>recommended: {0} kbps</source>
         <translation>推荐：{0} Kbps</translation>
     </message>

@@ -96,6 +96,8 @@ ALLOWED: dict[str, set[str]] = {
         "core.resources",
         "core.sdk",
         "core.storage.locations",
+        # Individual recording's file names, listed in the preview (pure naming rules).
+        "core.media.playlist",
         # Download: the window fetches a finished recording from the operator's own
         # bucket with the keys in its keyring (read only; uploads stay in the server).
         "core.storage.download",

@@ -492,3 +492,33 @@ def test_the_snapshot_interval_asks_for_snapshots_and_is_kept_in_the_drafts(
     assert again.snapshot_interval.value() == 12
     assert again.recording is not None and again.recording.snapshot_config is not None
     assert again.recording.snapshot_config.capture_interval == 12
+
+
+def test_individual_mode_turns_off_the_mix_only_choices(panel: NewRecordingPanel) -> None:
+    """Individual recording (the Recording tab's Mode): the Transcoding tab, MP4 and
+    snapshots are off (unchecked, disabled), the start request asks for it; back to mix,
+    they are there again."""
+    from core.enums import RecordingMode
+    from core.wire import start_request
+
+    panel.mp4_check.setChecked(True)
+    panel.snapshot_interval.setValue(10)
+    changed: list[bool] = []
+    panel.individual_changed.connect(changed.append)
+    _set(panel.recording_form, "recording_mode", RecordingMode.INDIVIDUAL)
+    assert changed == [True]
+    transcoding = panel.tabs.indexOf(panel.transcoding_page)
+    assert not panel.tabs.isTabEnabled(transcoding)
+    assert not panel.mp4_check.isEnabled() and not panel.mp4_check.isChecked()
+    assert not panel.snapshot_interval.isEnabled() and panel.snapshot_interval.value() == 0
+    assert panel.is_valid() and panel.start_button.isEnabled()
+    request = panel.request()
+    assert request is not None
+    assert request.recording.recording_mode is RecordingMode.INDIVIDUAL
+    assert "mode" not in start_request(request.recording, request.storage)["recordingConfig"]
+    _set(panel.recording_form, "recording_mode", RecordingMode.MIX)
+    assert panel.tabs.isTabEnabled(transcoding)
+    assert panel.mp4_check.isEnabled() and panel.snapshot_interval.isEnabled()
+    request = panel.request()
+    assert request is not None and request.recording.recording_mode is RecordingMode.MIX
+    assert changed == [True, False]

@@ -3,6 +3,7 @@ audio meters, in place of the layout preview while it records."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtGui import QColor, QImage
@@ -97,3 +98,30 @@ def test_the_plot_draws_the_rate_and_the_backlog_of_the_last_minutes(qtbot: Any)
     assert not _shows(plot, RATE_COLOUR) and not _shows(plot, BACKLOG_COLOUR)  # no samples
     plot.set_samples([(float(t), 500.0 if t < 60 else 900.0, t // 30) for t in range(120)])
     assert _shows(plot, RATE_COLOUR) and _shows(plot, BACKLOG_COLOUR)
+
+
+def test_individual_mode_lists_each_users_files_in_place_of_the_layout(
+    window: Any, qtbot: Any
+) -> None:
+    """Choosing individual recording on the Recording tab puts the files each sample user
+    gets (Agora's names, with the channel typed) where the layout preview was; the
+    number of sample users and the channel change the list; mix brings the layout back."""
+    from core.enums import RecordingMode
+    from core.media.playlist import track_playlist_name
+
+    panel, preview = window.panel, window.preview_panel
+    window.show()
+    combo = panel.recording_form.widget("recording_mode")
+    combo.setCurrentIndex(combo.findData(int(RecordingMode.INDIVIDUAL)))
+    assert preview.outputs.isVisible() and not preview.preview.isVisible()
+    assert "Files of each user" in preview.title.text()
+    preview.users.setValue(2)
+    panel.identity["channel"].setText("q&a")
+    text = preview.outputs.text()
+    names = [track_playlist_name("<sid>", "q&a", uid, kind)
+             for uid in (1001, 1002) for kind in ("audio", "video")]  # fmt: skip
+    assert all(html.escape(name) in text for name in names), text
+    assert "1003" not in text
+    combo.setCurrentIndex(combo.findData(int(RecordingMode.MIX)))
+    assert preview.preview.isVisible() and not preview.outputs.isVisible()
+    assert "Layout preview" in preview.title.text()
