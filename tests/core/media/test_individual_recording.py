@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from core.config import RecordingConfig, TranscodingConfig
-from core.enums import RecordingMode
+from core.enums import DecryptionMode, RecordingMode
 from core.media.playlist import track_playlist_name
 from core.media.recorder import RecorderFailure, RecorderStatus
 from core.media.segmenter import PTS_OFFSET
@@ -20,6 +20,7 @@ from core.participants.analysis import playlist_slices
 from core.participants.synthetic import identify_uid, is_flash, tone_frequency
 from tests.core.media.test_recorder import SID, Recording, bots_in
 from tests.helpers import AAC_FRAME_SAMPLES, wait_until
+from tests.publishers import Publishers
 
 SLICE = 2.0
 
@@ -165,3 +166,34 @@ async def test_lists_choose_the_tracks_and_a_rejoin_continues_the_playlist(
     sound = decode_track(audio)
     samples = np.concatenate([f.to_ndarray()[0] for _, f in sound])  # type: ignore[union-attr]
     only_tone_of(samples, 32, [31, 32])
+
+
+@pytest.mark.parametrize("codec", ["VP8", "H264"])
+async def test_encrypted_users_are_decrypted_not_decoded(
+    channel_server: object, tmp_path: Path, codec: str
+) -> None:
+    """Users who encrypt end to end (AES-128-XTS) recorded individually with the
+    channel's mode and secret: their tracks are stored decrypted, as sent (VP8 in WebM,
+    H.264 in MPEG-TS), and decode to their colours and tones."""
+    secret = "s3cret passphrase"
+    config = individual(decryption_mode=DecryptionMode.AES_128_XTS, secret=secret)
+    rec = Recording(channel_server, tmp_path, "sealed", config, slice_seconds=SLICE)
+    async with Publishers(channel_server.url, "sealed", [41, 42], size=(160, 120),  # type: ignore[attr-defined]
+                          codec=codec, encryption="AES_128_XTS", secret=secret):  # fmt: skip
+        await rec.recorder.start()
+        await wait_until(lambda: rec.output_time() >= 4.0)
+        await rec.recorder.stop()
+    assert not rec.of(RecorderFailure)
+    suffix = ".webm" if codec == "VP8" else ".ts"
+    for uid in (41, 42):
+        playlist = rec.out / track_playlist_name(SID, "sealed", uid, "video")
+        assert all(path.suffix == suffix for path, _ in playlist_slices(playlist))
+        frames = decode_track(playlist)
+        assert len(frames) >= 2 * 15, len(frames)
+        for _, frame in frames:
+            rgb = frame.to_ndarray(format="rgb24").reshape(-1, 3)  # type: ignore[union-attr]
+            colour = tuple(float(v) for v in np.median(rgb, axis=0))
+            assert is_flash(colour) or identify_uid(colour, [41, 42]) == uid, colour
+        sound = decode_track(rec.out / track_playlist_name(SID, "sealed", uid, "audio"))
+        samples = np.concatenate([f.to_ndarray()[0] for _, f in sound])  # type: ignore[union-attr]
+        only_tone_of(samples, uid, [41, 42])
