@@ -895,7 +895,7 @@ class RecordingConfig(ConfigModel):
     @model_validator(mode="after")
     def _individual_files(self) -> Self:
         # Agora's individual mode writes HLS only (its reference: use avFileType's
-        # default there); snapshots of each user are not built yet (docs/recorder.md).
+        # default there).
         if self.recording_mode is not RecordingMode.INDIVIDUAL:
             return self
         if self.recording_file_config.mp4:
@@ -904,13 +904,6 @@ class RecordingConfig(ConfigModel):
                 list(self.recording_file_config.av_file_type),
                 'av_file_type ["hls"] in individual mode: its files are each user\'s HLS '
                 'playlists (Agora\'s individual mode writes no MP4); ["hls", "mp4"] in mix mode',
-            )
-        if self.snapshot_config is not None:
-            raise InvalidParameterError(
-                "snapshot_config",
-                {"capture_interval": self.snapshot_config.capture_interval},
-                "no snapshot_config in individual mode (snapshots of each user are not "
-                "supported yet); snapshots of the composed picture in mix mode",
             )
         return self
 

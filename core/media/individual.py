@@ -15,6 +15,11 @@ user's video as it came and transcodes the audio; cloudrec does the same
   from the user's first audio frame: a gap (lost packets, a muted sender) is silence,
   an overlap is trimmed, so the file's time is the output time.
 
+**Snapshots** (``snapshot_config``) are of each user, as Agora takes them in this mode:
+every ``capture_interval`` seconds of output a user's track asks for a keyframe and
+decodes that one keyframe alone (no decoder runs between snapshots) into a JPEG named
+``<sid>_<cname>__uid_s_<uid>__uid_e_video_<UTC>.jpg``.
+
 Timestamps are output times (the recording's timeline, :class:`~core.media.timeline.OutputClock`),
 so every user's files line up with each other: a user who joins at 10 s has files
 whose first timestamp is 10 s (plus :data:`~core.media.segmenter.PTS_OFFSET` in
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -40,6 +46,7 @@ from core.enums import AudioProfile
 from core.media.encoder import AudioEncoder, EncodedPacket
 from core.media.segmenter import Segmenter, StreamSpec
 from core.media.slices import ClosedSlice
+from core.media.snapshots import JpegEncoder, Snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +67,63 @@ NameFor = Callable[[float, str], str]
 """Names a slice of a track: (its start on the output timeline, its suffix) -> file name."""
 
 
+_DECODERS = {"H264": "h264", "VP8": "libvpx"}
+
+
+class UserSnapshots:
+    """JPEGs of one user's video every ``interval`` seconds of output, each decoded from
+    the first keyframe at or after its due time ``k * interval`` (k = 1, 2, ...), which
+    the track asks its sender for (``ask``). ``name_for(time)`` names a snapshot;
+    ``on_snapshot`` gets each one, ``on_error`` the first failure of a run."""
+
+    def __init__(
+        self,
+        interval: float,
+        work_dir: Path,
+        name_for: Callable[[float], str],
+        on_snapshot: Callable[[Snapshot], None],
+        on_error: Callable[[str], None],
+    ) -> None:
+        self.interval = interval
+        self.work_dir = work_dir
+        self._name_for = name_for
+        self._on_snapshot = on_snapshot
+        self._on_error = on_error
+        self._next = 1
+        self._encoder = JpegEncoder()
+        self._failing = False
+        self.taken = 0
+
+    def due(self, time: float) -> bool:
+        """Whether a snapshot is due at output ``time`` (ask for a keyframe then)."""
+        return time + 1e-9 >= self._next * self.interval
+
+    def offer(self, frame: EncodedFrame, time: float) -> bool:
+        """A frame of the track; a due keyframe becomes a snapshot (numbered 0, 1, ...
+        per user: the recording numbers them over its users). Whether one was taken."""
+        if not frame.keyframe or not self.due(time):
+            return False
+        self._next = math.floor((time + 1e-9) / self.interval) + 1
+        try:
+            decoder = av.VideoCodecContext.create(_DECODERS[frame.codec], "r")
+            assert isinstance(decoder, av.VideoCodecContext)
+            pictures = decoder.decode(av.Packet(frame.data))
+            picture = next(p for p in pictures if isinstance(p, av.VideoFrame))
+            data = self._encoder.encode(picture)
+            name = self._name_for(time)
+            path = self.work_dir / name
+            path.write_bytes(data)
+        except (OSError, av.FFmpegError, StopIteration, ValueError) as exc:
+            if not self._failing:
+                self._failing = True
+                self._on_error(f"the snapshot of output time {time:.3f} s failed: {exc}")
+            return False
+        self._failing = False
+        self.taken += 1
+        self._on_snapshot(Snapshot(self.taken - 1, name, path, time, data))
+        return True
+
+
 class VideoTrack:
     """One user's video, copied into slices from its first keyframe on.
 
@@ -74,8 +138,10 @@ class VideoTrack:
         name_for: NameFor,
         on_slice: Callable[[ClosedSlice], None],
         request_keyframe: Callable[[], None],
+        snapshots: UserSnapshots | None = None,
     ) -> None:
         self.work_dir = work_dir
+        self.snapshots = snapshots
         self.slice_seconds = slice_seconds
         self._name_for = name_for
         self._on_slice = on_slice
@@ -120,7 +186,11 @@ class VideoTrack:
         self._pending = (frame, pts)
         # ask a frame ahead: a sender that answers at once cuts on the slice grid
         boundary = self._segmenter.next_boundary
-        if boundary is not None and (pts + self._period) * _VIDEO_TIME_BASE >= boundary - 1e-6:
+        ahead = float((pts + self._period) * _VIDEO_TIME_BASE)
+        if boundary is not None and ahead >= boundary - 1e-6:
+            self._ask()
+        shots = self.snapshots
+        if shots is not None and not shots.offer(frame, time) and shots.due(ahead):
             self._ask()
 
     def close(self) -> None:
@@ -254,6 +324,8 @@ class IndividualPipeline:
     ``playlist_for(uid, kind)`` names a track's playlist, ``name_for(uid, kind, start,
     suffix)`` its slices; ``on_slice`` gets every closed slice, numbered in closing
     order across the recording; ``request_keyframe(uid)`` asks a user for a keyframe.
+    With ``snapshot_interval``, each user's video is snapshotted (:class:`UserSnapshots`)
+    and ``on_snapshot`` gets the JPEGs, numbered across the recording.
     """
 
     compositor = None
@@ -270,10 +342,18 @@ class IndividualPipeline:
         name_for: Callable[[int, str, float, str], str],
         on_slice: Callable[[ClosedSlice], None],
         request_keyframe: Callable[[int], None],
+        *,
+        snapshot_interval: float | None = None,
+        on_snapshot: Callable[[Snapshot], None] = lambda snapshot: None,
+        on_error: Callable[[str], None] = lambda message: None,
     ) -> None:
         self.work_dir = work_dir
         self.slice_seconds = slice_seconds
         self.tick_rate = tick_rate
+        self.snapshot_interval = snapshot_interval
+        self._on_snapshot = on_snapshot
+        self._on_error = on_error
+        self._snapshots = 0
         self._playlist_for = playlist_for
         self._name_for = name_for
         self._on_slice = on_slice
@@ -353,8 +433,13 @@ class IndividualPipeline:
             self._closed(part, playlist)
 
         if kind == "video":
+            shots = None
+            if self.snapshot_interval is not None:
+                shots = UserSnapshots(self.snapshot_interval, work,
+                                      lambda time: name_for(time, ".jpg"), self._snapshot,
+                                      self._on_error)  # fmt: skip
             track = VideoTrack(work, self.slice_seconds, name_for, closed,
-                               lambda: self._request_keyframe(uid))  # fmt: skip
+                               lambda: self._request_keyframe(uid), shots)  # fmt: skip
         else:
             track = AudioTrack(work, self.slice_seconds, name_for, closed)
         self._tracks[key] = track
@@ -365,6 +450,10 @@ class IndividualPipeline:
         track = self._tracks.pop((uid, kind), None)
         if track is not None:
             track.close()
+
+    def _snapshot(self, snapshot: Snapshot) -> None:
+        self._on_snapshot(dataclasses.replace(snapshot, index=self._snapshots))
+        self._snapshots += 1
 
     def _closed(self, part: ClosedSlice, playlist: str) -> None:
         first_of_track = part.index == 0

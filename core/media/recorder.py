@@ -546,6 +546,7 @@ class Recorder:
 
     def _individual_pipeline(self, clock: OutputClock, tick_rate: int) -> IndividualPipeline:
         sid, cname = self.sid, self.cname
+        shots = self.config.snapshot_config
         return IndividualPipeline(
             self.work_dir,
             self.slice_seconds,
@@ -556,6 +557,11 @@ class Recorder:
             ),
             self._slice_closed_threadsafe,
             self._keyframe_threadsafe,
+            snapshot_interval=None if shots is None else float(shots.capture_interval),
+            on_snapshot=lambda snapshot: self._loop_call(self._closed_slices.put_nowait, snapshot),
+            on_error=lambda message: self._loop_call(
+                self._emit, RecorderFailure(ErrorCode.RECORDER_FAILED, message)
+            ),
         )
 
     async def stop(self) -> None:

@@ -1,8 +1,9 @@
 """JPEG snapshots of the composed picture, every ``capture_interval`` seconds of output.
 
-Agora takes snapshots in individual mode only, one per user; cloudrec records in mix
-mode, so it takes the composed picture (the recording's own frame, every window and
-the background, as a player shows it): ``docs/recording-files.md``, "Snapshots".
+Agora takes snapshots in individual mode only, one per user (cloudrec's individual
+mode does too: :class:`core.media.individual.UserSnapshots`); in mix mode cloudrec
+takes the composed picture (the recording's own frame, every window and the
+background, as a player shows it): ``docs/recording-files.md``, "Snapshots".
 
 :class:`SnapshotTaker` runs in the recorder's worker thread. The pipeline offers it
 every composed frame with its output time (:attr:`MixPipeline.on_picture`); the first

@@ -261,8 +261,8 @@ FIELDS: tuple[AgoraField, ...] = (
         "snapshotConfig",
         START,
         HONOURED,
-        "JPEG snapshots of the composed picture (Agora: of each user, in individual mode "
-        "only); refused for streamTypes 0 (no video)",
+        "JPEG snapshots: of each user in individual mode, as Agora's; of the composed "
+        "picture in mix mode (Agora takes none there); refused for streamTypes 0 (no video)",
     ),
     AgoraField(
         "snapshotConfig.captureInterval",

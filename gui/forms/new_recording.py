@@ -420,8 +420,8 @@ class NewRecordingPanel(QWidget):
 
     def _show_mode(self) -> None:
         """Individual recording copies each user's video as sent: no layout, no
-        transcoding, no MP4 and no snapshots (docs/recorder.md, "Individual recording");
-        the Transcoding tab and those choices are off while it is chosen."""
+        transcoding and no MP4 (docs/recorder.md, "Individual recording"); the
+        Transcoding tab and MP4 are off while it is chosen (snapshots are of each user)."""
         individual = self.individual
         if individual != getattr(self, "_individual_shown", False):
             self._individual_shown = individual
@@ -433,12 +433,10 @@ class NewRecordingPanel(QWidget):
             if individual
             else "",
         )
-        for widget in (self.mp4_check, self.snapshot_interval):
-            widget.setEnabled(not individual)
+        self.mp4_check.setEnabled(not individual)
         if individual:  # read by the validation that follows (signals would recurse)
-            with QSignalBlocker(self.mp4_check), QSignalBlocker(self.snapshot_interval):
+            with QSignalBlocker(self.mp4_check):
                 self.mp4_check.setChecked(False)
-                self.snapshot_interval.setValue(0)
 
     def _uid_value(self) -> object:
         text = self.identity["uid"].text().strip()

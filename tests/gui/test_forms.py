@@ -495,9 +495,9 @@ def test_the_snapshot_interval_asks_for_snapshots_and_is_kept_in_the_drafts(
 
 
 def test_individual_mode_turns_off_the_mix_only_choices(panel: NewRecordingPanel) -> None:
-    """Individual recording (the Recording tab's Mode): the Transcoding tab, MP4 and
-    snapshots are off (unchecked, disabled), the start request asks for it; back to mix,
-    they are there again."""
+    """Individual recording (the Recording tab's Mode): the Transcoding tab and MP4 are
+    off (unchecked, disabled), snapshots stay (of each user), the start request asks for
+    it; back to mix, they are there again."""
     from core.enums import RecordingMode
     from core.wire import start_request
 
@@ -510,15 +510,16 @@ def test_individual_mode_turns_off_the_mix_only_choices(panel: NewRecordingPanel
     transcoding = panel.tabs.indexOf(panel.transcoding_page)
     assert not panel.tabs.isTabEnabled(transcoding)
     assert not panel.mp4_check.isEnabled() and not panel.mp4_check.isChecked()
-    assert not panel.snapshot_interval.isEnabled() and panel.snapshot_interval.value() == 0
+    assert panel.snapshot_interval.isEnabled() and panel.snapshot_interval.value() == 10
     assert panel.is_valid() and panel.start_button.isEnabled()
     request = panel.request()
     assert request is not None
     assert request.recording.recording_mode is RecordingMode.INDIVIDUAL
+    assert request.recording.snapshot_config is not None
     assert "mode" not in start_request(request.recording, request.storage)["recordingConfig"]
     _set(panel.recording_form, "recording_mode", RecordingMode.MIX)
     assert panel.tabs.isTabEnabled(transcoding)
-    assert panel.mp4_check.isEnabled() and panel.snapshot_interval.isEnabled()
+    assert panel.mp4_check.isEnabled()
     request = panel.request()
     assert request is not None and request.recording.recording_mode is RecordingMode.MIX
     assert changed == [True, False]

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from core.config import RecordingConfig, TranscodingConfig
+from core.config import RecordingConfig, SnapshotConfig, TranscodingConfig
 from core.enums import DecryptionMode, RecordingMode
-from core.media.playlist import track_playlist_name
-from core.media.recorder import RecorderFailure, RecorderStatus
+from core.media.playlist import track_playlist_name, track_slice_name
+from core.media.recorder import RecorderFailure, RecorderStatus, SnapshotStored
 from core.media.segmenter import PTS_OFFSET
 from core.participants.analysis import playlist_slices
 from core.participants.synthetic import identify_uid, is_flash, tone_frequency
@@ -197,3 +198,32 @@ async def test_encrypted_users_are_decrypted_not_decoded(
         sound = decode_track(rec.out / track_playlist_name(SID, "sealed", uid, "audio"))
         samples = np.concatenate([f.to_ndarray()[0] for _, f in sound])  # type: ignore[union-attr]
         only_tone_of(samples, uid, [41, 42])
+
+
+async def test_snapshots_are_of_each_user(channel_server: object, tmp_path: Path) -> None:
+    """A snapshot every 2 s of a 7 s individual recording: three JPEGs of each user,
+    named as Agora names them, each showing that user alone, each taken from the first
+    keyframe the track asked for at its due time (within half a second of it)."""
+    config = individual(snapshot_config=SnapshotConfig(capture_interval=2))
+    rec = Recording(channel_server, tmp_path, "shots", config, slice_seconds=SLICE)
+    async with bots_in(channel_server, "shots", [51, 52]):
+        await rec.recorder.start()
+        await wait_until(lambda: rec.output_time() >= 7.0)
+        await rec.recorder.stop()
+    assert not rec.of(RecorderFailure)
+    stored = rec.of(SnapshotStored)
+    assert len(stored) == 6 and len({s.name for s in stored}) == 6
+    clock = rec.recorder.clock
+    assert clock is not None
+    for uid in (51, 52):
+        mine = sorted((s for s in stored if f"__uid_s_{uid}__" in s.name), key=lambda s: s.time)
+        assert [math.floor(s.time / 2) for s in mine] == [1, 2, 3], [s.time for s in mine]
+        for s in mine:
+            assert s.time % 2 < 0.5, s.time  # the keyframe asked for at the due time
+            expected = track_slice_name(SID, "shots", uid, "video", clock.utc(s.time), ".jpg")
+            assert s.name == expected
+            with av.open(str(rec.out / s.name)) as container:
+                picture = next(container.decode(video=0))
+            rgb = picture.to_ndarray(format="rgb24").reshape(-1, 3)
+            colour = tuple(float(v) for v in np.median(rgb, axis=0))
+            assert is_flash(colour) or identify_uid(colour, [51, 52]) == uid, colour
