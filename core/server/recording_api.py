@@ -723,7 +723,7 @@ def _listing(session: RecordingSession, who: str | None) -> dict[str, Any]:
         location = None
     return {
         "sid": row.sid, "resourceId": row.resource_id, "appId": row.app_id, "cname": row.cname,
-        "uid": str(row.uid), "status": int(session.status), "fileList": row.playlist,
+        "uid": str(row.uid), "status": int(session.status), "fileList": session.playlists,
         "folder": row.folder, "location": location, "createdAt": row.created_at,
         "uploadingStatus": session.uploading_status, "finished": session.finished,
         "mode": session.config.recording_mode.path,

@@ -197,6 +197,14 @@ class RecordingSession:
         return {"fileListMode": "json", "fileList": self._file_entries()}
 
     @property
+    def playlists(self) -> str:
+        """The recording's playlist name, or an individual recording's track playlists
+        kept so far, comma-separated (as the SDK's callbacks name a list of files)."""
+        if self._individual:
+            return ",".join(entry["fileName"] for entry in self._track_entries())
+        return self.row.playlist
+
+    @property
     def _individual(self) -> bool:
         return self.config.recording_mode is RecordingMode.INDIVIDUAL
 
@@ -512,7 +520,7 @@ class RecordingSession:
             EventType.STATUS_UPDATE,
             status=int(status),
             recordingMode=int(self.config.recording_mode),
-            fileList=self.row.playlist or "",
+            fileList=self.playlists or "",
         )
 
     def _update_row(self, **fields: Any) -> None:
@@ -615,7 +623,7 @@ class RecordingSession:
         await self.log.append(
             EventType.UPLOADING_PROGRESS,
             progress=10_000 * stored // recorded if recorded else 0,
-            playlist=self.row.playlist,
+            playlist=self.playlists,
         )
 
     async def _report_progress(self) -> None:

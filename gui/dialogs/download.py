@@ -40,7 +40,7 @@ async def download_with_progress(
     when the operator cancelled. Raises ``StorageError`` when the bucket refused."""
     assert row.storage is not None
     progress = QProgressDialog(
-        translate("MainWindow", "Downloading {0}…").format(row.playlist),
+        translate("MainWindow", "Downloading {0}…").format(", ".join(row.playlists)),
         translate("MainWindow", "Cancel"),
         0,
         0,  # busy until the playlist says how many files there are
@@ -56,9 +56,15 @@ async def download_with_progress(
         progress.setMaximum(total)
         progress.setValue(done)
 
-    task = asyncio.ensure_future(
-        download_recording(row.storage, row.playlist, folder, progress=advance)
-    )
+    storage, names = row.storage, row.playlists
+
+    async def fetch_all() -> Downloaded:
+        """Each playlist in turn (an individual recording's tracks), as one download."""
+        got = [await download_recording(storage, name, folder, progress=advance) for name in names]
+        files = tuple(f for g in got for f in g.files) + tuple(g.playlist for g in got[1:])
+        return Downloaded(got[0].playlist, files, sum(g.bytes for g in got))
+
+    task = asyncio.ensure_future(fetch_all())
     stopped = False
 
     def stop() -> None:

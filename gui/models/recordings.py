@@ -114,17 +114,32 @@ class RecordingRow:
     """(monotonic s, output kb/s, upload backlog in slices) of the last minutes."""
 
     @property
+    def playlists(self) -> list[str]:
+        """The recording's playlists: its own, or an individual recording's tracks (the
+        server names them comma-separated), the first video track first."""
+        names = [name for name in self.playlist.split(",") if name]
+        return sorted(names, key=lambda name: not name.endswith("_video.m3u8"))
+
+    @property
     def location(self) -> str:
-        """Where the operator finds the playlist: a local path or the object's URL, as
-        the server says or from the storage the window started it with; else the
-        playlist's name as the server reports it."""
-        if not self.playlist:
-            return ""
+        """Where the operator finds the playlist (an individual recording's first video
+        track): a local path or the object's URL, as the server says or from the
+        storage the window started it with; else the playlist's name as the server
+        reports it."""
+        names = self.playlists
+        return self.location_of(names[0]) if names else ""
+
+    @property
+    def locations(self) -> list[str]:
+        """Where each of :attr:`playlists` is (see :attr:`location`)."""
+        return [self.location_of(name) for name in self.playlists]
+
+    def location_of(self, name: str) -> str:
         if self.files_at:
-            return file_location(self.files_at, self.playlist)
+            return file_location(self.files_at, name)
         if self.storage is None:
-            return self.playlist
-        return playlist_location(self.storage, self.playlist)
+            return name
+        return playlist_location(self.storage, name)
 
     @property
     def upload_percent(self) -> int | None:

@@ -87,7 +87,8 @@ class RecordingsView(QWidget):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
 
     def play(self) -> None:
-        """Play the selected row's playlist in the system's player."""
+        """Play the selected row's playlist (an individual recording's first video
+        track) in the system's player."""
         # PySide6-Essentials has no QtMultimedia: the system's player plays the HLS playlist.
         row = self.selected_row()
         if row is None or not row.playlist:
@@ -96,10 +97,11 @@ class RecordingsView(QWidget):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)) if path else QUrl(row.location))
 
     def copy_location(self) -> None:
-        """Put the selected row's playlist location on the clipboard."""
+        """Put the selected row's playlist location on the clipboard (an individual
+        recording's: every track's, one a line)."""
         row = self.selected_row()
         if row is not None and row.playlist:
-            QGuiApplication.clipboard().setText(row.location)
+            QGuiApplication.clipboard().setText("\n".join(row.locations))
 
 
 # ------------------------------------------------------------------ first-run hint

@@ -115,3 +115,45 @@ async def test_cancel_stops_the_download_and_leaves_no_playlist(
     left = sorted(p.name for p in (tmp_path / "down").iterdir())
     assert 1 <= len(left) < len(SLICES) and left == SLICES[: len(left)]
     assert not (tmp_path / "down" / PLAYLIST).exists()
+
+
+async def test_an_individual_recordings_tracks_all_arrive(
+    qtbot: Any, s3_server: S3Server, s3_bucket: str, tmp_path: Path
+) -> None:
+    """An individual recording's row names its tracks' playlists (comma-separated, as the
+    server does): Download fetches each playlist and its slices, byte for byte; the row
+    plays the first video track and copies every location."""
+    from core.storage.hls import Playlist, PlaylistEntry
+    from tests.core.storage.stores import s3_destination
+
+    tracks = {kind: f"sid9_lobby__uid_s_7__uid_e_{kind}.m3u8" for kind in ("audio", "video")}
+    stored: dict[str, bytes] = {}
+    destination = s3_destination(s3_server, s3_server.endpoint, s3_bucket,
+                                 key_prefix="/".join(PREFIX))  # fmt: skip
+    try:
+        for kind, suffix in (("audio", ".ts"), ("video", ".webm")):
+            names = [f"{tracks[kind][:-5]}_2026120112000{i}000{suffix}" for i in range(2)]
+            for index, name in enumerate(names):
+                path = tmp_path / "up" / name
+                path.parent.mkdir(exist_ok=True)
+                path.write_bytes(bytes([index + 1]) * (10_000 + index))
+                await destination.put_file("/".join((*PREFIX, name)), path, "video/mp2t")
+                stored[name] = path.read_bytes()
+            playlist = Playlist(target_duration=4.0, ended=True)
+            playlist.entries = [PlaylistEntry(name, 4.0) for name in names]
+            text = playlist.render().encode()
+            await destination.put_bytes("/".join((*PREFIX, tracks[kind])), text,
+                                        "application/x-mpegURL")  # fmt: skip
+            stored[tracks[kind]] = text
+    finally:
+        await destination.aclose()
+    row = _row(s3_server, s3_bucket, playlist=f"{tracks['audio']},{tracks['video']}")
+    assert row.playlists == [tracks["video"], tracks["audio"]]
+    assert row.location.endswith(tracks["video"])
+    assert [loc.rsplit("/", 1)[1] for loc in row.locations] == row.playlists
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    got = await download_with_progress(parent, row, tmp_path / "down")
+    assert got is not None and got.playlist.name == tracks["video"]
+    landed = {p.name: p.read_bytes() for p in (tmp_path / "down").iterdir()}
+    assert landed == stored

@@ -74,6 +74,11 @@ async def test_an_individual_recording_over_rest(
         assert entry["mixedAllUser"] is False and entry["isPlayable"] is True
         assert entry["sliceStartTime"] > 1.7e12  # Unix ms of the track's first slice
 
+    listing = await http.get(f"{channel_server.url}/v1/cloudrec/recordings/{sid}")
+    assert listing.status_code == 200, listing.text
+    assert listing.json()["mode"] == "individual"
+    assert set(listing.json()["fileList"].split(",")) == tracks  # as the callbacks name them
+
     assert {p.name for p in folder.glob("*.m3u8")} == tracks
     for name in tracks:
         slices = playlist_slices(folder / name)
