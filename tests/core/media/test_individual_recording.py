@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from core.config import RecordingConfig, SnapshotConfig, TranscodingConfig
-from core.enums import DecryptionMode, RecordingMode
+from core.enums import DecryptionMode, RecordingMode, VideoStreamType
 from core.media.playlist import track_playlist_name, track_slice_name
 from core.media.recorder import RecorderFailure, RecorderStatus, SnapshotStored
 from core.media.segmenter import PTS_OFFSET
@@ -227,3 +227,19 @@ async def test_snapshots_are_of_each_user(channel_server: object, tmp_path: Path
             rgb = picture.to_ndarray(format="rgb24").reshape(-1, 3)
             colour = tuple(float(v) for v in np.median(rgb, axis=0))
             assert is_flash(colour) or identify_uid(colour, [51, 52]) == uid, colour
+
+
+async def test_the_low_stream_is_recorded_when_asked(
+    channel_server: object, tmp_path: Path
+) -> None:
+    """``video_stream_type`` LOW: a dual-stream user's low video (half the size) is the
+    one copied into its playlist."""
+    config = individual(video_stream_type=VideoStreamType.LOW)
+    rec = Recording(channel_server, tmp_path, "small", config, slice_seconds=SLICE)
+    async with bots_in(channel_server, "small", [61], size=(320, 240), low_stream=True):
+        await rec.recorder.start()
+        await wait_until(lambda: rec.output_time() >= 3.0)
+        await rec.recorder.stop()
+    assert not rec.of(RecorderFailure)
+    frames = decode_track(rec.out / track_playlist_name(SID, "small", 61, "video"))
+    assert frames and {(f.width, f.height) for _, f in frames} == {(160, 120)}  # type: ignore[union-attr]
