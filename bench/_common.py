@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import av
 import httpx
+import uvicorn
 
 from core.config import CloudStorageConfig, RecordingConfig
 from core.enums import SANDBOX_APP_ID, MixedVideoLayout
@@ -56,6 +57,7 @@ __all__ = [
     "REPO",
     "SANDBOX_APP_ID",
     "EmbeddedServer",
+    "InProcessServer",
     "Output",
     "Recording",
     "cpu_seconds",
@@ -66,8 +68,27 @@ __all__ = [
     "rss_bytes",
     "spawn_bots",
     "start_embedded_server",
+    "until",
     "wait_for_users",
 ]
+
+
+class InProcessServer(uvicorn.Server):
+    """uvicorn serving in the bench's own process and event loop (it leaves the
+    process's signals alone)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def until(condition: Callable[[], bool], limit: float = 30.0) -> None:
+    """Wait for ``condition`` (every 50 ms), or raise TimeoutError after ``limit`` s."""
+    for _ in range(int(limit / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the bench setup did not come up")
 
 
 def own_cpu_seconds() -> float:

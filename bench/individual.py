@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -31,7 +29,7 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import load, own_cpu_seconds
+from _common import InProcessServer, load, own_cpu_seconds, until
 
 from core.config import RecordingConfig, TranscodingConfig
 from core.enums import SANDBOX_APP_ID, MixedVideoLayout, RecordingMode
@@ -47,20 +45,6 @@ ROOT = Path(__file__).resolve().parent.parent
 UIDS = [1001, 1002, 1003, 1004]
 CHANNEL = "bench"
 FPS = 15
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[no-untyped-def]
-        yield
-
-
-async def _until(condition: Callable[[], bool], limit: float = 30.0) -> None:
-    for _ in range(int(limit / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError("the bench setup did not come up")
 
 
 async def _cpu_over(seconds: float) -> float:
@@ -119,9 +103,9 @@ async def _record(registry: object, mode: RecordingMode, seconds: float, folder:
 
 async def live(seconds: float, repeat: int, folder: Path) -> tuple[float, list[float], list[float]]:
     app = create_app(ServerSettings(data_dir=folder / "data"))
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    server = InProcessServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     task = asyncio.create_task(server.serve())
-    await _until(lambda: server.started)
+    await until(lambda: server.started)
     url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     bots = await asyncio.create_subprocess_exec(
         *bots_command(
@@ -133,7 +117,7 @@ async def live(seconds: float, repeat: int, folder: Path) -> tuple[float, list[f
     mix: list[float] = []
     individual: list[float] = []
     try:
-        await _until(lambda: len(registry.channel(SANDBOX_APP_ID, CHANNEL).publishers()) == 4)
+        await until(lambda: len(registry.channel(SANDBOX_APP_ID, CHANNEL).publishers()) == 4)
         await asyncio.sleep(2.0)  # let the publishers settle
         baseline = await _cpu_over(seconds / 2)
         for _ in range(repeat):

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import resource
 import shutil
 import statistics
@@ -37,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -46,7 +44,7 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import load, own_cpu_seconds
+from _common import InProcessServer, load, own_cpu_seconds, until
 
 from core.config import RecordingConfig, TranscodingConfig
 from core.enums import SANDBOX_APP_ID, MixedVideoLayout
@@ -68,12 +66,6 @@ BOT_SIZE = (320, 240)
 SNAPSHOT_INTERVAL = 1.0
 """Seconds between snapshots in the bench: the shortest interval Agora allows, the most
 it can cost (the default is 10 s)."""
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[no-untyped-def]
-        yield
 
 
 async def measure(seconds: float) -> float:
@@ -269,19 +261,11 @@ def ffmpeg_offline(
     return used, duration, cmd
 
 
-async def _until(condition: Callable[[], bool], limit: float = 30.0) -> None:
-    for _ in range(int(limit / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError("the bench setup did not come up")
-
-
 async def live(seconds: float, folder: Path) -> tuple[float, float, float, list[Path]]:
     app = create_app(ServerSettings(data_dir=folder / "data"))
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    server = InProcessServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     task = asyncio.create_task(server.serve())
-    await _until(lambda: server.started)
+    await until(lambda: server.started)
     url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     bots = await asyncio.create_subprocess_exec(
         *bots_command(url, CHANNEL, 4, uid_base=UIDS[0], size=BOT_SIZE, fps=FPS, low_stream=False),
@@ -289,7 +273,7 @@ async def live(seconds: float, folder: Path) -> tuple[float, float, float, list[
     )
     registry = app.state.channels
     try:
-        await _until(lambda: len(registry.channel(SANDBOX_APP_ID, CHANNEL).publishers()) == 4)
+        await until(lambda: len(registry.channel(SANDBOX_APP_ID, CHANNEL).publishers()) == 4)
         await asyncio.sleep(2.0)  # let the publishers settle
         baseline = await measure(seconds / 2)
         config = RecordingConfig(

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -46,7 +45,7 @@ from core.enums import AudioProfile
 from core.media.encoder import AudioEncoder, EncodedPacket
 from core.media.segmenter import Segmenter, StreamSpec
 from core.media.slices import ClosedSlice
-from core.media.snapshots import JpegEncoder, Snapshot
+from core.media.snapshots import Snapshot, SnapshotTaker
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +72,8 @@ _DECODERS = {"H264": "h264", "VP8": "libvpx"}
 class UserSnapshots:
     """JPEGs of one user's video every ``interval`` seconds of output, each decoded from
     the first keyframe at or after its due time ``k * interval`` (k = 1, 2, ...), which
-    the track asks its sender for (``ask``). ``name_for(time)`` names a snapshot;
-    ``on_snapshot`` gets each one, ``on_error`` the first failure of a run."""
+    the track asks its sender for. A :class:`SnapshotTaker` (``name_for``,
+    ``on_snapshot``, ``on_error``: see there) encodes and writes them, as in mix mode."""
 
     def __init__(
         self,
@@ -84,44 +83,33 @@ class UserSnapshots:
         on_snapshot: Callable[[Snapshot], None],
         on_error: Callable[[str], None],
     ) -> None:
-        self.interval = interval
-        self.work_dir = work_dir
-        self._name_for = name_for
-        self._on_snapshot = on_snapshot
+        self.taker = SnapshotTaker(interval, work_dir, name_for, on_snapshot, on_error)
         self._on_error = on_error
-        self._next = 1
-        self._encoder = JpegEncoder()
-        self._failing = False
-        self.taken = 0
 
     def due(self, time: float) -> bool:
         """Whether a snapshot is due at output ``time`` (ask for a keyframe then)."""
-        return time + 1e-9 >= self._next * self.interval
+        return self.taker.due(time)
 
     def offer(self, frame: EncodedFrame, time: float) -> bool:
         """A frame of the track; a due keyframe becomes a snapshot (numbered 0, 1, ...
         per user: the recording numbers them over its users). Whether one was taken."""
         if not frame.keyframe or not self.due(time):
             return False
-        self._next = math.floor((time + 1e-9) / self.interval) + 1
         try:
             decoder = av.VideoCodecContext.create(_DECODERS[frame.codec], "r")
             assert isinstance(decoder, av.VideoCodecContext)
-            pictures = decoder.decode(av.Packet(frame.data))
-            picture = next(p for p in pictures if isinstance(p, av.VideoFrame))
-            data = self._encoder.encode(picture)
-            name = self._name_for(time)
-            path = self.work_dir / name
-            path.write_bytes(data)
-        except (OSError, av.FFmpegError, StopIteration, ValueError) as exc:
-            if not self._failing:
-                self._failing = True
-                self._on_error(f"the snapshot of output time {time:.3f} s failed: {exc}")
+            pictures = [p for p in decoder.decode(av.Packet(frame.data))
+                        if isinstance(p, av.VideoFrame)]  # fmt: skip
+        except av.FFmpegError as exc:
+            pictures, error = [], str(exc)
+        else:
+            error = "the keyframe gave no picture"
+        if not pictures:
+            self._on_error(f"the snapshot of output time {time:.3f} s failed: {error}")
             return False
-        self._failing = False
-        self.taken += 1
-        self._on_snapshot(Snapshot(self.taken - 1, name, path, time, data))
-        return True
+        taken = self.taker.taken
+        self.taker.offer(time, pictures[0])
+        return self.taker.taken > taken
 
 
 class VideoTrack:

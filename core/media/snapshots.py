@@ -82,10 +82,13 @@ class SnapshotTaker:
         self.encode_seconds = 0.0
         """Thread CPU seconds spent encoding and writing snapshots (the bench reads it)."""
 
+    def due(self, time: float) -> bool:
+        """Whether a snapshot is due at output ``time``."""
+        return time + 1e-9 >= self._next * self.interval
+
     def offer(self, time: float, frame: av.VideoFrame) -> None:
         """The composed ``frame`` of output ``time``: encoded when a snapshot is due."""
-        due = self._next * self.interval
-        if time + 1e-9 < due:
+        if not self.due(time):
             return
         # The next due time after this frame's: one frame is never taken twice, even for
         # an interval shorter than a tick (the config allows none: 1 s at least).
