@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,7 @@ __all__ = [
     "InProcessServer",
     "Output",
     "Recording",
+    "channel_with_bots",
     "cpu_seconds",
     "flash_times",
     "load",
@@ -80,6 +81,40 @@ class InProcessServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+@contextlib.asynccontextmanager
+async def channel_with_bots(
+    folder: Path, channel: str, uids: Sequence[int], size: tuple[int, int], fps: int
+) -> AsyncIterator[Any]:
+    """A cloudrec server (channel) in this process, and ``uids`` publishing to
+    ``channel`` from ``cloudrec bots`` in a child process (their encoding not counted
+    here): yields the server's channel registry once they all publish and settled."""
+    from core.server.app import ServerSettings, create_app
+
+    app = create_app(ServerSettings(data_dir=folder / "data"))
+    server = InProcessServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    await until(lambda: server.started)
+    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    bots = await asyncio.create_subprocess_exec(
+        *bots_command(
+            url, channel, len(uids), uid_base=uids[0], size=size, fps=fps, low_stream=False
+        ),
+        cwd=str(REPO),
+    )
+    registry = app.state.channels
+    try:
+        await until(
+            lambda: len(registry.channel(SANDBOX_APP_ID, channel).publishers()) == len(uids)
+        )
+        await asyncio.sleep(2.0)  # let the publishers settle
+        yield registry
+    finally:
+        bots.terminate()
+        await bots.wait()
+        server.should_exit = True
+        await task
 
 
 async def until(condition: Callable[[], bool], limit: float = 30.0) -> None:

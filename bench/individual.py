@@ -25,19 +25,16 @@ import time
 from pathlib import Path
 
 import av
-import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import InProcessServer, load, own_cpu_seconds, until
+from _common import channel_with_bots, load, own_cpu_seconds
 
 from core.config import RecordingConfig, TranscodingConfig
 from core.enums import SANDBOX_APP_ID, MixedVideoLayout, RecordingMode
 from core.media.playlist import track_playlist_name
 from core.media.recorder import Recorder
 from core.participants.analysis import playlist_slices
-from core.sdk.embedded import bots_command
-from core.server.app import ServerSettings, create_app
 from core.storage.local import LocalFolderDestination
 from core.storage.playlist_writer import PlaylistWriter
 
@@ -102,32 +99,13 @@ async def _record(registry: object, mode: RecordingMode, seconds: float, folder:
 
 
 async def live(seconds: float, repeat: int, folder: Path) -> tuple[float, list[float], list[float]]:
-    app = create_app(ServerSettings(data_dir=folder / "data"))
-    server = InProcessServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    await until(lambda: server.started)
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    bots = await asyncio.create_subprocess_exec(
-        *bots_command(
-            url, CHANNEL, 4, uid_base=UIDS[0], size=(320, 240), fps=FPS, low_stream=False
-        ),
-        cwd=str(ROOT),
-    )
-    registry = app.state.channels
     mix: list[float] = []
     individual: list[float] = []
-    try:
-        await until(lambda: len(registry.channel(SANDBOX_APP_ID, CHANNEL).publishers()) == 4)
-        await asyncio.sleep(2.0)  # let the publishers settle
+    async with channel_with_bots(folder, CHANNEL, UIDS, (320, 240), FPS) as registry:
         baseline = await _cpu_over(seconds / 2)
         for _ in range(repeat):
             mix.append(await _record(registry, RecordingMode.MIX, seconds, folder))
             individual.append(await _record(registry, RecordingMode.INDIVIDUAL, seconds, folder))
-    finally:
-        bots.terminate()
-        await bots.wait()
-        server.should_exit = True
-        await task
     return baseline, mix, individual
 
 

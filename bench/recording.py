@@ -40,11 +40,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import InProcessServer, load, own_cpu_seconds, until
+from _common import channel_with_bots, load, own_cpu_seconds
 
 from core.config import RecordingConfig, TranscodingConfig
 from core.enums import SANDBOX_APP_ID, MixedVideoLayout
@@ -53,8 +52,6 @@ from core.media.pipeline import MixPipeline, PipelineSettings
 from core.media.recorder import Recorder
 from core.media.slices import ClosedSlice
 from core.media.snapshots import SnapshotTaker
-from core.sdk.embedded import bots_command
-from core.server.app import ServerSettings, create_app
 from core.storage.local import LocalFolderDestination
 from core.storage.playlist_writer import PlaylistWriter
 
@@ -262,19 +259,7 @@ def ffmpeg_offline(
 
 
 async def live(seconds: float, folder: Path) -> tuple[float, float, float, list[Path]]:
-    app = create_app(ServerSettings(data_dir=folder / "data"))
-    server = InProcessServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    await until(lambda: server.started)
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    bots = await asyncio.create_subprocess_exec(
-        *bots_command(url, CHANNEL, 4, uid_base=UIDS[0], size=BOT_SIZE, fps=FPS, low_stream=False),
-        cwd=str(ROOT),
-    )
-    registry = app.state.channels
-    try:
-        await until(lambda: len(registry.channel(SANDBOX_APP_ID, CHANNEL).publishers()) == 4)
-        await asyncio.sleep(2.0)  # let the publishers settle
+    async with channel_with_bots(folder, CHANNEL, UIDS, BOT_SIZE, FPS) as registry:
         baseline = await measure(seconds / 2)
         config = RecordingConfig(
             transcoding_config=TranscodingConfig(
@@ -306,11 +291,6 @@ async def live(seconds: float, folder: Path) -> tuple[float, float, float, list[
         recording = (own_cpu_seconds() - c0) / (time.monotonic() - w0)
         recorded = recorder.duration
         inputs = await capture(registry, seconds, folder)
-    finally:
-        bots.terminate()
-        await bots.wait()
-        server.should_exit = True
-        await task
     return baseline, recording, recorded, inputs
 
 
