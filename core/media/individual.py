@@ -52,6 +52,14 @@ logger = logging.getLogger(__name__)
 AUDIO_PROFILE = AudioProfile.MUSIC_STANDARD
 """Individual audio: 48 kHz, mono, 48 Kbps LC-AAC (Agora's transcoded individual audio)."""
 
+FIRST_KEYFRAME_GRACE = 0.1
+"""Seconds before output time 0 within which a track's first keyframe opens it at 0.
+The output clock starts on the next whole tick of the wall clock (up to a 1/fps after
+the recorder subscribed), and the keyframe the subscription asked for is often captured
+in between: dropped as before the recording, the track waited for the next keyframe it
+asked for, after the user's frames held for its first sender reports (a loaded run
+started a present user's video 1.6 s late)."""
+
 KEYFRAME_INTERVAL = 0.5
 """Seconds of the track's media between two keyframe requests while it waits for one."""
 
@@ -146,7 +154,10 @@ class VideoTrack:
         """Frames dropped before the first keyframe (or of a codec it cannot store)."""
 
     def push(self, frame: EncodedFrame, time: float) -> None:
-        """``frame`` captured at output ``time`` (frames before time 0 are not recorded)."""
+        """``frame`` captured at output ``time`` (frames before time 0 are not recorded,
+        but for a first keyframe just before it: :data:`FIRST_KEYFRAME_GRACE`)."""
+        if -FIRST_KEYFRAME_GRACE < time < 0 and frame.keyframe and self._segmenter is None:
+            time = 0.0
         if time < 0 or frame.codec not in _CONTAINERS:
             self.skipped += 1
             return
@@ -188,6 +199,7 @@ class VideoTrack:
 
     def _ask(self) -> None:
         if self._now - self._asked_at >= KEYFRAME_INTERVAL:
+            logger.debug("video track asks for a keyframe at %.3f", self._now)
             self._asked_at = self._now
             self._request_keyframe()
 

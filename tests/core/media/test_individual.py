@@ -210,3 +210,27 @@ def test_a_slice_of_a_few_frames_is_still_read_as_mpeg_ts(tmp_path: Path) -> Non
         assert container.format.name == "mpegts"
         frames = list(container.decode(audio=0))
     assert frames
+
+
+def test_a_first_keyframe_just_before_the_start_opens_the_track_at_0(tmp_path: Path) -> None:
+    """The output clock starts on the next tick after the recorder subscribed, so the
+    keyframe it asked for may be captured up to a tick before output time 0: it opens
+    the track at 0. One captured earlier than FIRST_KEYFRAME_GRACE is not recorded."""
+    from core.media.individual import FIRST_KEYFRAME_GRACE
+
+    for first, opened in ((-0.05, True), (-FIRST_KEYFRAME_GRACE - 0.05, False)):
+        sender = Sender("VP8")
+        closed: list[ClosedSlice] = []
+        folder = tmp_path / str(opened)
+        folder.mkdir()
+        track = VideoTrack(folder, 10.0, lambda start, sfx: f"v_{start:.3f}{sfx}",
+                           closed.append, lambda: setattr(sender, "keyframe_wanted", True))  # fmt: skip
+        for i in range(FPS):
+            track.push(sender.frame(i), first + i / FPS)
+        track.close()
+        frames = decode_slice(closed[0].path)
+        if opened:
+            assert track.skipped == 0 and frames[0][0] == pytest.approx(0.0, abs=0.002)
+            assert len(frames) == FPS
+        else:
+            assert track.skipped >= 1 and frames[0][0] > 0
