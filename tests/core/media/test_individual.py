@@ -224,7 +224,7 @@ def test_a_first_keyframe_just_before_the_start_opens_the_track_at_0(tmp_path: P
         folder = tmp_path / str(opened)
         folder.mkdir()
         track = VideoTrack(folder, 10.0, lambda start, sfx: f"v_{start:.3f}{sfx}",
-                           closed.append, lambda: setattr(sender, "keyframe_wanted", True))  # fmt: skip
+                           closed.append, lambda s=sender: setattr(s, "keyframe_wanted", True))  # fmt: skip
         for i in range(FPS):
             track.push(sender.frame(i), first + i / FPS)
         track.close()
