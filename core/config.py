@@ -49,6 +49,7 @@ from core.selection import (
     check_lists,
     check_uid_list,
 )
+from core.stream_urls import MAX_DESTINATIONS, URL_ALLOWED, check_url, mask_url
 
 MAX_LONG_SIDE = 1920
 MAX_SHORT_SIDE = 1080
@@ -664,6 +665,69 @@ class SnapshotConfig(ConfigModel):
         return types
 
 
+class StreamOutput(ConfigModel):
+    """One live stream destination (Agora's ``rtmpPublishConfig.outputs[]``)."""
+
+    rtmp_url: SecretStr = Field(
+        description="The stream's URL with its key: rtmp://host/app/key, rtmps://host/app/key or srt://host:port?streamid=... (cloudrec: for mix recordings too).",
+        json_schema_extra=_help(
+            "",
+            "推流地址（含推流密钥）：rtmp://主机/应用/密钥、rtmps://主机/应用/密钥 或 srt://主机:端口?streamid=...（cloudrec：合流录制也可推流）。",
+            URL_ALLOWED,
+            wire="rtmpUrl",
+        ),
+    )
+
+    @field_validator("rtmp_url")
+    @classmethod
+    def _url(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        try:
+            check_url(url)
+        except ValueError:
+            raise InvalidParameterError("rtmp_url", mask_url(url), URL_ALLOWED) from None
+        return value
+
+
+class RtmpPublishConfig(ConfigModel):
+    """Live streams of the recording (Agora's ``clientRequest.rtmpPublishConfig``, which
+    Agora has for web page recording; cloudrec pushes a mix recording's own picture and
+    sound: docs/streaming.md)."""
+
+    outputs: tuple[StreamOutput, ...] = Field(
+        (),
+        description=f"Up to {MAX_DESTINATIONS} destinations, each pushed the recording's own encoded picture and sound.",
+        json_schema_extra=_help(
+            "",
+            f"最多 {MAX_DESTINATIONS} 个推流目标，推送录制文件本身编码后的画面和声音。",
+            f"a list of up to {MAX_DESTINATIONS} objects {{rtmpUrl}}, each URL once",
+            wire="outputs",
+        ),
+    )
+
+    @field_validator("outputs", mode="before")
+    @classmethod
+    def _output_list(cls, value: Any) -> Any:
+        # Agora's objects {rtmpUrl}: their wire name is the field's
+        allowed = f"a list of up to {MAX_DESTINATIONS} objects {{rtmpUrl}}"
+        if not isinstance(value, list | tuple):
+            raise InvalidParameterError("outputs", value, allowed)
+        return [
+            {"rtmp_url": item["rtmpUrl"], **{k: v for k, v in item.items() if k != "rtmpUrl"}}
+            if isinstance(item, dict) and "rtmpUrl" in item
+            else item
+            for item in value
+        ]
+
+    @model_validator(mode="after")
+    def _outputs(self) -> Self:
+        urls = [o.rtmp_url.get_secret_value() for o in self.outputs]
+        allowed = f"up to {MAX_DESTINATIONS} destinations, each URL once"
+        if len(urls) > MAX_DESTINATIONS or len(set(urls)) != len(urls):
+            raise InvalidParameterError("outputs", [mask_url(u) for u in urls], allowed)
+        return self
+
+
 class RecordingConfig(ConfigModel):
     """What to record and how (seed: ``RecordingConfig``)."""
 
@@ -845,6 +909,17 @@ class RecordingConfig(ConfigModel):
             wire="unSubscribeVideoUids",
         ),
     )
+    rtmp_publish_config: RtmpPublishConfig | None = Field(
+        None,
+        description="Live streams of a mix recording's own picture and sound (cloudrec extension of Agora's rtmpPublishConfig).",
+        json_schema_extra=_help(
+            "",
+            "合流录制的推流设置：推送录制文件本身的画面和声音（cloudrec 扩展，沿用 Agora 的 rtmpPublishConfig）。",
+            "an RtmpPublishConfig (mix mode)",
+            extension=True,
+            wire="rtmpPublishConfig",
+        ),
+    )
     subscribe_uid_group: int | None = Field(
         None,
         ge=0,
@@ -891,6 +966,17 @@ class RecordingConfig(ConfigModel):
             self.subscribe_video_uids,
             self.unsubscribe_video_uids,
         )
+
+    @model_validator(mode="after")
+    def _streams_of_a_mix(self) -> Self:
+        if self.rtmp_publish_config is not None and self.recording_mode is RecordingMode.INDIVIDUAL:
+            raise InvalidParameterError(
+                "rtmp_publish_config",
+                {"outputs": len(self.rtmp_publish_config.outputs)},
+                "no rtmpPublishConfig in individual mode: a live stream is of the mixed "
+                "picture and sound (mode mix)",
+            )
+        return self
 
     @model_validator(mode="after")
     def _individual_files(self) -> Self:
@@ -1101,7 +1187,7 @@ def _secret_fields(*models: type[ConfigModel]) -> frozenset[str]:
 
 
 SECRET_FIELDS: frozenset[str] = _secret_fields(
-    TranscodingConfig, RecordingConfig, CloudStorageConfig
+    TranscodingConfig, RecordingConfig, CloudStorageConfig, StreamOutput
 )
 """The config fields that hold secrets (their type is ``SecretStr``): masked in error
 texts, left out of stored and displayed configs, never written to settings files."""

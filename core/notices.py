@@ -51,6 +51,7 @@ class EventType(IntEnum):
     RECORDER_SLICE_START = 42  # recorder_slice_start: once, at the first slice
     RECORDER_SNAPSHOT_FILE = 45  # recorder_snapshot_file: fileName, each snapshot uploaded
     SLICE_STORED = 2001  # cloudrec's: one slice stored (fileName, bytes, duration)
+    STREAM_STATE = 2002  # cloudrec's: a live stream's state (url masked, state, error)
 
 
 MSG_NAMES: dict[EventType, str] = {
@@ -68,6 +69,7 @@ MSG_NAMES: dict[EventType, str] = {
     EventType.RECORDER_SLICE_START: "recorder_slice_start",
     EventType.RECORDER_SNAPSHOT_FILE: "recorder_snapshot_file",
     EventType.SLICE_STORED: "cloudrec_slice_stored",
+    EventType.STREAM_STATE: "cloudrec_stream_state",
 }
 
 SERVICE_TYPES: dict[EventType, int] = {
@@ -80,6 +82,7 @@ SERVICE_TYPES: dict[EventType, int] = {
     EventType.RECORDER_SLICE_START: 1,
     EventType.RECORDER_SNAPSHOT_FILE: 1,
     EventType.SLICE_STORED: 1,
+    EventType.STREAM_STATE: 1,
 }
 """``payload.serviceType`` (Agora: 0 the cloud recording service, 1 the recorder module,
 2 the uploader module); events not listed are the service's (0)."""

@@ -22,6 +22,7 @@ from core.config import (
     LayoutRegion,
     RecordingConfig,
     RecordingFileConfig,
+    RtmpPublishConfig,
     SnapshotConfig,
     TranscodingConfig,
     UserBackground,
@@ -123,10 +124,11 @@ _NESTED: dict[str, type[ConfigModel]] = {
     "transcoding_config": TranscodingConfig,
     "recording_file_config": RecordingFileConfig,
     "snapshot_config": SnapshotConfig,
+    "rtmp_publish_config": RtmpPublishConfig,
 }
 """Fields whose value is a config of its own on the wire (a JSON object)."""
 
-BESIDE_RECORDING_CONFIG = ("recordingFileConfig", "snapshotConfig")
+BESIDE_RECORDING_CONFIG = ("recordingFileConfig", "snapshotConfig", "rtmpPublishConfig")
 """RecordingConfig's fields that Agora's ``clientRequest`` carries beside
 ``recordingConfig``, not in it: :func:`start_request` and :func:`recording_config_from_wire`
 move them."""

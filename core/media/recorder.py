@@ -60,6 +60,7 @@ from core.media.playlist import (
 )
 from core.media.slices import ClosedSlice, SliceSink
 from core.media.snapshots import LivePicture, Snapshot, SnapshotTaker
+from core.media.streaming import DestinationStatus, StreamDestination, StreamFanout, StreamSpec
 from core.media.timeline import DEFAULT_LATENCY, OutputClock, render_point
 from core.selection import StreamSelection
 
@@ -123,6 +124,13 @@ class FileStored(StoredSlice):
 
 
 @dataclass(frozen=True)
+class StreamChanged:
+    """A live stream destination changed state (``docs/streaming.md``; its URL masked)."""
+
+    status: DestinationStatus
+
+
+@dataclass(frozen=True)
 class SnapshotStored:
     """A JPEG snapshot of the composed picture was handed to the sink, which kept it
     beside the playlist (``docs/recording-files.md``, "Snapshots")."""
@@ -179,6 +187,7 @@ class RecorderStopped:
 
 RecorderEvent = (
     RecorderStarted
+    | StreamChanged
     | SliceStored
     | FileStored
     | SnapshotStored
@@ -314,6 +323,9 @@ class Recorder:
         )
         self.snapshots: SnapshotTaker | None = None
         """The snapshot taker (worker thread) when the config asks for snapshots."""
+        self.streams = StreamFanout()
+        """The live stream destinations of a mix recording (:meth:`set_streams`)."""
+        self._stream_spec: StreamSpec | None = None
         self.live_picture = LivePicture()
         """The newest composed picture, as a JPEG when asked (none for audio only)."""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -518,9 +530,17 @@ class Recorder:
                     lambda t: slice_name(self.sid, self.cname, clock.utc(t)),
                     self._slice_closed_threadsafe,
                     self._user_error_threadsafe,
-                    () if mp4 is None else (mp4,),
+                    (self.streams,) if mp4 is None else (mp4, self.streams),
                 )
             self._set_up_pictures(clock)
+            if not self.individual:
+                self._stream_spec = StreamSpec(
+                    (tc.width, tc.height, tc.fps) if types.has_video else None,
+                    (48_000, cfg.audio_profile.channels) if types.has_audio else None,
+                )
+                publish = cfg.rtmp_publish_config
+                urls = [o.rtmp_url.get_secret_value() for o in publish.outputs] if publish else []
+                self.set_streams(urls)
         except Exception as exc:
             self._status = RecorderStatus.FAILED
             await self._subscription.close()
@@ -538,6 +558,32 @@ class Recorder:
         self._spawn(self._watch_idle())
         self._status = RecorderStatus.RECORDING
         self._emit(RecorderStarted(self.sid, clock.wall_origin))
+
+    def set_streams(self, urls: Sequence[str]) -> None:
+        """Push the recording to exactly these stream URLs from now on: a new one starts
+        at the next keyframe, one no longer listed stops (``docs/streaming.md``). A mix
+        recording only; call on the event loop."""
+        spec = self._stream_spec
+        if spec is None:
+            raise InvalidOperationError("live streams are of a running mix recording")
+        wanted = list(dict.fromkeys(urls))
+        for destination in self.streams.destinations:
+            if destination.url not in wanted:
+                self.streams.remove(destination.url, wait=False)
+        current = {d.url for d in self.streams.destinations}
+        loop = asyncio.get_running_loop()
+
+        def changed(status: DestinationStatus) -> None:  # a destination's own thread
+            loop.call_soon_threadsafe(self._emit, StreamChanged(status))
+
+        for url in wanted:
+            if url not in current:
+                self.streams.add(StreamDestination(url, spec, changed))
+
+    @property
+    def stream_states(self) -> list[DestinationStatus]:
+        """Each live stream destination's state now, URLs masked."""
+        return [d.status for d in self.streams.destinations]
 
     @property
     def individual(self) -> bool:
@@ -628,6 +674,7 @@ class Recorder:
         # The worker renders up to _stop_at once the latency window passed.
         with contextlib.suppress(Exception):
             await self._worker_done
+        await asyncio.to_thread(self.streams.close)  # closed already unless the worker failed
         if self._subscription is not None:
             await self._subscription.close()
         for task in list(self._tasks):

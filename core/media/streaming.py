@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
 from typing import IO
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import av
 from av.container import OutputContainer
@@ -45,14 +45,9 @@ from av.stream import Stream
 
 from core.media.encoder import EncodedPacket
 from core.media.mp4 import audio_specific_config
+from core.stream_urls import MAX_DESTINATIONS, check_url, mask_url
 
 logger = logging.getLogger(__name__)
-
-SCHEMES = ("rtmp", "rtmps", "srt")
-"""The URL schemes a destination may have."""
-
-MAX_DESTINATIONS = 5
-"""Destinations of one recording at most."""
 
 QUEUE_SECONDS = 4.0
 """Seconds of packets a destination holds before it drops its oldest."""
@@ -90,35 +85,6 @@ class DestinationStatus:
     """Times it went live."""
     dropped: int = 0
     """Packets dropped because it fell behind."""
-
-
-def mask_url(url: str) -> str:
-    """``url`` with what may be a secret hidden: the last of two or more path segments
-    (an RTMP stream key), the query (an SRT stream id, passphrase), any userinfo."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    path = parts.path
-    if "/" in path.strip("/"):  # app/key (any scheme: a mistyped one may carry a key)
-        path = path.rsplit("/", 1)[0] + "/****"
-    query = "****" if parts.query else ""
-    return urlunsplit((parts.scheme, host, path, query, ""))
-
-
-URL_ALLOWED = "rtmp://host/app/key, rtmps://host/app/key or srt://host:port?streamid=..."
-"""What a destination's URL may be, as the errors say."""
-
-
-def check_url(url: str) -> str:
-    """``url`` if a destination may have it, else ValueError naming what is allowed
-    (the message holds the masked URL only)."""
-    parts = urlsplit(url)
-    if parts.scheme not in SCHEMES or not parts.hostname:
-        raise ValueError(f"{mask_url(url)!r} is not a stream URL; {URL_ALLOWED}")
-    if parts.scheme == "srt" and parts.port is None:
-        raise ValueError(f"{mask_url(url)!r} has no port; {URL_ALLOWED}")
-    return url
 
 
 def parameter_sets(access_unit: bytes) -> bytes:
@@ -267,11 +233,13 @@ class StreamDestination:
             self._wake.notify()
 
     def close(self, timeout: float = CONNECT_TIMEOUT + 1.0) -> None:
-        """Stop sending (what is queued is sent first while the connection works)."""
+        """Stop sending (what is queued is sent first while the connection works); wait
+        ``timeout`` seconds at most for the thread to end (0: return at once)."""
         with self._wake:
             self._stopping = True
             self._wake.notify()
-        self._thread.join(timeout)
+        if timeout:
+            self._thread.join(timeout)
 
     # --- its own thread --------------------------------------------------------------
 
@@ -378,12 +346,13 @@ class StreamFanout:
                 raise ValueError(f"at most {MAX_DESTINATIONS} stream destinations")
             self._destinations[destination.url] = destination
 
-    def remove(self, url: str) -> StreamDestination | None:
-        """Stop feeding the destination of ``url`` and close it; it, or None."""
+    def remove(self, url: str, *, wait: bool = True) -> StreamDestination | None:
+        """Stop feeding the destination of ``url`` and close it (``wait``: until its
+        thread ended); it, or None."""
         with self._lock:
             destination = self._destinations.pop(url, None)
         if destination is not None:
-            destination.close()
+            destination.close() if wait else destination.close(0)
         return destination
 
     @property

@@ -278,6 +278,14 @@ FIELDS: tuple[AgoraField, ...] = (
         '["jpg"], the only type (as Agora); files <sid>_<cname>_<UTC yyyyMMddHHmmssSSS>.jpg '
         "beside the playlist, each announced by notice 45 once uploaded",
     ),
+    AgoraField(
+        "rtmpPublishConfig",
+        START,
+        HONOURED,
+        "Agora's for web page recording; cloudrec pushes a mix recording's own picture and "
+        "sound live (docs/streaming.md); refused in individual mode; update replaces it",
+        opaque=True,
+    ),
     AgoraField("extensionServiceConfig", START, REFUSED, "web page recording and CDN push"),
     AgoraField("appsCollection", START, REFUSED, "postponed transcoding (individual mode)"),
     AgoraField("transcodeOptions", START, REFUSED, "postponed transcoding (individual mode)"),

@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException
 
 from core.channel.apps import AppRegistry
 from core.channel.errors import UnauthorizedError
+from core.config import RtmpPublishConfig
 from core.enums import RecordingMode
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
 from core.notices import Status
@@ -573,7 +574,9 @@ def _stream_subscribe(client_request: dict[str, Any]) -> dict[str, Any]:
     the wrong type, 432 for web page recording's fields (cloudrec has no web mode)."""
     where = "clientRequest.streamSubscribe"
     for key in client_request:
-        if key in ("webRecordingConfig", "rtmpPublishConfig"):
+        if key == "rtmpPublishConfig":
+            continue  # the live streams: _stream_urls
+        if key == "webRecordingConfig":
             raise ApiError(
                 400,
                 int(ErrorCode.INVALID_PARAMETER),
@@ -585,6 +588,8 @@ def _stream_subscribe(client_request: dict[str, Any]) -> dict[str, Any]:
                 400, 2, f"invalid request: clientRequest.{key}: no such field of Agora's update"
             )
     subscribe = client_request.get("streamSubscribe")
+    if subscribe is None and "rtmpPublishConfig" in client_request:
+        return {}  # the live streams only
     if not isinstance(subscribe, dict) or not subscribe:
         raise ApiError(
             400,
@@ -625,6 +630,29 @@ def _stream_subscribe(client_request: dict[str, Any]) -> dict[str, Any]:
     return lists
 
 
+def _stream_urls(session: RecordingSession, client_request: dict[str, Any]) -> list[str] | None:
+    """The live stream URLs ``update``'s ``rtmpPublishConfig`` asks for (it replaces
+    them all, as Agora's update of a web page recording), or None when it has none; 400
+    naming the field for a wrong one or an individual recording (URLs masked)."""
+    if "rtmpPublishConfig" not in client_request:
+        return None
+    if session.config.recording_mode is not RecordingMode.MIX:
+        raise ApiError(
+            400,
+            int(ErrorCode.INVALID_PARAMETER),
+            "clientRequest.rtmpPublishConfig: a live stream is of a mix recording's picture "
+            "and sound; this recording is individual",
+        )
+    value = client_request["rtmpPublishConfig"]
+    try:
+        if not isinstance(value, dict):
+            raise InvalidParameterError("rtmpPublishConfig", value, "an object {outputs}")
+        publish = RtmpPublishConfig(**value)
+    except InvalidParameterError as exc:
+        raise exc.within("rtmpPublishConfig") from None
+    return [output.rtmp_url.get_secret_value() for output in publish.outputs]
+
+
 @router.post("/resourceid/{resourceid}/sid/{sid}/mode/{mode}/update")
 async def update(
     appid: str, resourceid: str, sid: str, mode: str, body: RecordingRequest, request: Request
@@ -637,11 +665,17 @@ async def update(
     _check_text(body.model_dump(), "")
     session = _live_session(request, appid, resourceid, sid, mode)
     try:
-        lists = _stream_subscribe(body.clientRequest.model_dump(exclude_unset=True))
-        check_lists(session.config.recording_stream_types, **lists)
+        client_request = body.clientRequest.model_dump(exclude_unset=True)
+        lists = _stream_subscribe(client_request)
+        urls = _stream_urls(session, client_request)
+        if lists:
+            check_lists(session.config.recording_stream_types, **lists)
         if session.recorder is None or session.finished:
             raise NotFoundError("the recording is not running")
-        await session.recorder.update_subscription(StreamSelection.of(**lists))
+        if lists:
+            await session.recorder.update_subscription(StreamSelection.of(**lists))
+        if urls is not None:
+            session.recorder.set_streams(urls)
     except CloudRecordingError as exc:
         raise _as_api_error(exc) from None
     return _identity(resourceid, session)

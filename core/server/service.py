@@ -134,6 +134,7 @@ def _public_config(config: RecordingConfig | CloudStorageConfig) -> dict[str, An
     body = to_wire(config)
     for secret in secret_wire_names(type(config)):
         body.pop(secret, None)
+    body.pop("rtmpPublishConfig", None)  # its URLs hold stream keys
     return body
 
 

@@ -41,6 +41,7 @@ from core.media.recorder import (
     SliceStored,
     SnapshotStored,
     StopReason,
+    StreamChanged,
 )
 from core.notices import (
     LEAVE_CLIENT,
@@ -268,6 +269,10 @@ class RecordingSession:
                 "renderLag": round(recorder.render_lag, 3) if recorder else 0.0,
                 "maxRenderLag": round(recorder.max_render_lag, 3) if recorder else 0.0,
                 "droppedFrames": recorder.dropped_frames if recorder else 0,
+                # live streams (docs/streaming.md): each destination, its URL masked
+                "streams": [{"url": s.url, "state": str(s.state), "error": s.error,
+                             "connects": s.connects, "dropped": s.dropped}
+                            for s in recorder.stream_states] if recorder else [],
                 "lateFrames": recorder.late_frames if recorder else 0,
             }}],
         }  # fmt: skip
@@ -413,6 +418,15 @@ class RecordingSession:
                 await self._slice_stored(event)
             elif isinstance(event, SnapshotStored):
                 self.latest_snapshot = event  # notice 45 follows once it is uploaded
+            elif isinstance(event, StreamChanged):
+                status = event.status
+                await self.log.append(
+                    EventType.STREAM_STATE,
+                    url=status.url,
+                    state=str(status.state),
+                    error=status.error,
+                    connects=status.connects,
+                )
             elif isinstance(event, IdleExit):
                 await self.log.error(
                     ErrorCode.NO_USERS,

@@ -33,10 +33,12 @@ ALLOWED: dict[str, set[str]] = {
     "core.bitrate": {"core.enums"},
     "core.layout": {"core.enums"},
     "core.validation": {"core.errors"},
+    # Stream destinations' URLs: which are allowed and how they are shown (pure rules).
+    "core.stream_urls": set(),
     # Stream selection (Agora's subscription lists): pure rules the config, the
     # recorder, the REST API and the SDK share.
     "core.selection": _BASE | {"core.validation"},
-    "core.config": _BASE | {"core.layout", "core.regions", "core.selection"},
+    "core.config": _BASE | {"core.layout", "core.regions", "core.selection", "core.stream_urls"},
     "core.wire": _BASE | {"core.config"},
     # The channel server: media in, frames out; it knows no recorder, storage or client.
     "core.channel": _BASE | {"core.resources", "core.validation"},
@@ -45,7 +47,8 @@ ALLOWED: dict[str, set[str]] = {
     "core.participants": _BASE | {"core.channel", "core.config", "core.layout"},
     # The recorder subscribes to the channel and hands closed slices to a sink it
     # defines; it never imports storage (the server wires the two).
-    "core.media": _BASE | {"core.channel", "core.config", "core.layout", "core.selection"},
+    "core.media": _BASE
+    | {"core.channel", "core.config", "core.layout", "core.selection", "core.stream_urls"},
     # Storage moves files; it knows nothing of how they were made.
     "core.storage": _BASE | {"core.config", "core.database", "core.regions"},
     # The server wires channel, recorder and storage behind the REST API.

@@ -25,9 +25,8 @@ from core.media.streaming import (
     StreamDestination,
     StreamFanout,
     StreamSpec,
-    check_url,
-    mask_url,
 )
+from core.stream_urls import check_url, mask_url
 from tests.helpers import wait_until
 
 FPS = 15
@@ -85,6 +84,7 @@ class Listener:
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
+        if self.process.stderr is not None and not self.process.stderr.closed:
             self.process.communicate(timeout=10)
 
 
