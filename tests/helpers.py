@@ -111,6 +111,8 @@ def promised_callbacks(notices: list[dict[str, Any]]) -> list[tuple[str, tuple[A
             calls.append(("on_recording_backed_up", (details["fileList"][0]["fileName"],)))
         elif kind == 45:
             calls.append(("on_recording_snapshot", (details["fileName"],)))
+        elif kind == 2002:
+            calls.append(("on_stream_state", (details["url"], details["state"], details["error"])))
     return calls
 
 

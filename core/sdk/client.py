@@ -319,6 +319,17 @@ class RestClient:
         path = self._sid_path(app_id, resource_id, sid, "update", mode)
         return dict(await self.request("POST", path, body))
 
+    async def update_streams(
+        self, app_id: str, resource_id: str, sid: str, cname: str, uid: int, urls: Sequence[str]
+    ) -> dict[str, Any]:
+        """``update`` with ``rtmpPublishConfig``: the recording's live streams from now on
+        (the whole list; secrets included: send, never log)."""
+        outputs = [{"rtmpUrl": url} for url in urls]
+        client_request = {"rtmpPublishConfig": {"outputs": outputs}}
+        body = {"cname": cname, "uid": str(uid), "clientRequest": client_request}
+        path = self._sid_path(app_id, resource_id, sid, "update", RecordingMode.MIX)
+        return dict(await self.request("POST", path, body))
+
     async def check_storage(self, storage: CloudStorageConfig) -> tuple[bool, str]:
         """Ask the server to test ``storage`` (cloudrec extension): (ok, what it found)."""
         body = {"storageConfig": to_wire(storage)}

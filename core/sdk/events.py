@@ -78,6 +78,12 @@ class NoticeHandler:
             await self._dispatch("on_recording_backed_up", (_file_names(details),))
         elif kind is EventType.RECORDER_SNAPSHOT_FILE:
             await self._dispatch("on_recording_snapshot", (str(details.get("fileName", "")),))
+        elif kind is EventType.STREAM_STATE:
+            await self._dispatch(
+                "on_stream_state",
+                (str(details.get("url", "")), str(details.get("state", "")),
+                 str(details.get("error", ""))),
+            )  # fmt: skip
         elif kind is EventType.SESSION_EXIT:
             self.exited.set()
 

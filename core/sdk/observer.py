@@ -21,6 +21,7 @@ OBSERVER_METHODS = (
     "on_uploader_failure",
     "on_recording_fatal_error",
     "on_recording_snapshot",
+    "on_stream_state",
 )
 """The seed's callbacks, then cloudrec's extensions (after them, never renaming one)."""
 
@@ -63,3 +64,8 @@ class CloudRecorderObserver:
         """A snapshot of the composed picture is in the storage (``snapshot_config``;
         Agora's notice 45); ``file_name`` is ``<fileNamePrefix>/<file name>``, as the
         playlist's key is written."""
+
+    def on_stream_state(self, recording_id: str, url: str, state: str, error: str) -> None:
+        """A live stream destination (``rtmp_publish_config``; its ``url`` masked)
+        changed ``state``: ``connecting``, ``live``, ``retrying`` (``error`` says why) or
+        ``stopped`` (docs/streaming.md)."""

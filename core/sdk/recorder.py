@@ -22,10 +22,14 @@ from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
+from pydantic import SecretStr
+
 from core.config import (
     CloudStorageConfig,
     LayoutRegion,
     RecordingConfig,
+    RtmpPublishConfig,
+    StreamOutput,
     TranscodingConfig,
     UserBackground,
 )
@@ -317,6 +321,20 @@ class CloudRecorder:
             **lists,
             mode=self.mode,
         )
+
+    async def update_streams(self, urls: Sequence[str]) -> None:
+        """Push the recording live to exactly these stream URLs from now on (cloudrec
+        extension, with Agora's ``rtmpPublishConfig``: a mix recording's own picture and
+        sound; at most 5 ``rtmp://``, ``rtmps://`` or ``srt://`` URLs; an empty list stops
+        every stream). Their states come to ``on_stream_state``. Only while recording."""
+        self._require(RecorderState.RECORDING, action="update_streams()")
+        checked = RtmpPublishConfig(outputs=tuple(StreamOutput(rtmp_url=SecretStr(url))
+                                                  for url in urls))  # fmt: skip
+        assert self.app_id and self.resource_id and self.sid and self.channel_name and self.uid
+        await self._client.update_streams(
+            self.app_id, self.resource_id, self.sid, self.channel_name, self.uid,
+            [output.rtmp_url.get_secret_value() for output in checked.outputs],
+        )  # fmt: skip
 
     async def stop(self) -> None:
         """Stop recording (``StopCloudRecording``); call ``release()`` afterwards."""

@@ -146,3 +146,55 @@ async def wait_until_async(read: Any, condition: Any, timeout: float) -> None:
             return
         assert time.monotonic() < deadline, value
         await asyncio.sleep(0.1)
+
+
+async def test_the_sdk_starts_and_stops_a_stream(channel_server: Any, tmp_path: Path) -> None:
+    """``RecordingConfig(rtmp_publish_config=...)`` through the SDK streams from the start
+    (``on_stream_state``: connecting, then live, the URL masked); ``update_streams([])``
+    stops it; the callbacks are those the docs promise for the notices."""
+    from pydantic import SecretStr
+
+    from core import CloudStorageConfig, RecordingConfig, StorageVendor, TranscodingConfig
+    from core.config import RtmpPublishConfig, StreamOutput
+    from core.sdk.recorder import create_cloud_recorder
+    from tests.core.server.test_http_recording import APP, service_of
+    from tests.helpers import CallbackLog, promised_callbacks
+
+    url = f"rtmp://127.0.0.1:{free_port()}/live/sdk-secret-key"
+    listener = Listener(url, tmp_path / "sdk.flv", "flv")
+    config = RecordingConfig(
+        transcoding_config=TranscodingConfig(**{k: v for k, v in SMALL.items()}),
+        rtmp_publish_config=RtmpPublishConfig(outputs=(StreamOutput(rtmp_url=SecretStr(url)),)),
+    )
+    storage = CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder=str(tmp_path / "rec"))
+    log = CallbackLog()
+    try:
+        await asyncio.sleep(0.5)
+        async with Publishers(channel_server.url, "sdk-live", [31], size=(160, 120)):
+            recorder = create_cloud_recorder(
+                log, server=channel_server.url, token=channel_server.settings.token
+            )
+            await recorder.start(APP, "sdk-live", None, 951, config, storage)
+            masked = url.rsplit("/", 1)[0] + "/****"
+            await wait_until(
+                lambda: ("on_stream_state", (masked, "live", "")) in log.without_id(), 10.0
+            )
+            await asyncio.sleep(2.0)  # two seconds of the stream under test
+            await recorder.update_streams([])
+            await wait_until(lambda: listener.process.poll() is not None, 5.0)
+            await wait_until(
+                lambda: ("on_stream_state", (masked, "stopped", "")) in log.without_id()
+            )
+            sid = recorder.sid
+            await recorder.stop()
+            await recorder.release()
+    finally:
+        listener.stop()
+    assert [a for n, a in log.without_id() if n == "on_stream_state"][:2] == [
+        (masked, "connecting", ""), (masked, "live", "")
+    ]  # fmt: skip
+    assert sid is not None
+    notices = service_of(channel_server).store.notices(sid)
+    streams = [c for c in promised_callbacks(notices) if c[0] == "on_stream_state"]
+    assert streams == [c for c in log.without_id() if c[0] == "on_stream_state"]
+    check_mix(tmp_path / "sdk.flv")
