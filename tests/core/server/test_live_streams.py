@@ -198,3 +198,59 @@ async def test_the_sdk_starts_and_stops_a_stream(channel_server: Any, tmp_path: 
     streams = [c for c in promised_callbacks(notices) if c[0] == "on_stream_state"]
     assert streams == [c for c in log.without_id() if c[0] == "on_stream_state"]
     check_mix(tmp_path / "sdk.flv")
+
+
+async def test_a_destination_down_for_20_s_comes_back_and_the_recording_loses_nothing(
+    channel_server: Any, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """The RTMP server goes away 3 s into the recording and comes back 20 s later: the
+    destination says it is retrying (with the error, no key), is live again within 10 s
+    of the server's return, and the recording itself has every frame (its playlist
+    decodes to exactly its listed length at 15 fps)."""
+    from tests.helpers import check_recording
+
+    url = f"rtmp://127.0.0.1:{free_port()}/live/down-secret"
+    listener = Listener(url, tmp_path / "before.flv", "flv")
+    rid = await acquire(http, CNAME, UID)
+    folder = tmp_path / "rec"
+    start = body({
+        "recordingConfig": {"transcodingConfig": {**SMALL, "mixedVideoLayout": 1},
+                            "sliceDuration": 2},
+        "storageConfig": local(folder),
+        "rtmpPublishConfig": outputs(url),
+    })  # fmt: skip
+    again = None
+    try:
+        await asyncio.sleep(0.5)
+        async with Publishers(channel_server.url, CNAME, [31], size=(160, 120)):
+            answer = await http.post(f"/resourceid/{rid}/mode/mix/start", json=start)
+            assert answer.status_code == 200, answer.text
+            sid = answer.json()["sid"]
+            base = f"/resourceid/{rid}/sid/{sid}/mode/mix"
+
+            async def states() -> list[dict[str, Any]]:
+                return streams_of(await http.get(f"{base}/query"))
+
+            await wait_until_async(states, lambda s: s[0]["state"] == "live", 10.0)
+            await asyncio.sleep(3.0)
+            listener.stop()  # the server goes away
+            await wait_until_async(states, lambda s: s[0]["state"] == "retrying", 10.0)
+            error = (await states())[0]["error"]
+            assert error and "secret" not in error
+            await asyncio.sleep(20.0)  # the server is down for 20 s
+            again = Listener(url, tmp_path / "after.flv", "flv")
+            back = time.monotonic()
+            await wait_until_async(states, lambda s: s[0]["state"] == "live", 15.0)
+            assert time.monotonic() - back < 10.0
+            await asyncio.sleep(2.0)
+            stop = await http.post(f"{base}/stop", json=body({}))
+            assert stop.status_code == 200, stop.text
+        again.wait()
+    finally:
+        listener.stop()
+        if again is not None:
+            again.stop()
+    check_mix(tmp_path / "after.flv")
+    playlist = folder / f"{sid}_{CNAME}.m3u8"
+    media = check_recording(playlist, fps=15)  # every frame of every slice, as listed
+    assert media.video_frames >= 27 * 15, media.video_frames
