@@ -5,7 +5,8 @@ profile's access key and secret key (as JSON), ``server-token:<url>`` a remote
 server's token, ``embedded-server`` the running embedded server's token (so the
 window can reattach to a server that kept recording in the background),
 ``webhook:<url>`` a webhook endpoint's signing secret and the user and password of its
-URL, if any (as JSON; the settings keep the URL without them).
+URL, if any (as JSON; the settings keep the URL without them), ``stream-urls`` the live
+stream URLs of the Recording tab (a JSON list: they hold the stream keys).
 
 Every keyring call runs off the GUI thread (a daemon thread per call): Secret Service
 talks D-Bus and may wait for an unlock prompt, which must never freeze the window nor
@@ -33,6 +34,7 @@ from keyring.backends import fail
 
 SERVICE = "cloudrec"
 EMBEDDED_SERVER_ENTRY = "embedded-server"
+STREAM_URLS_ENTRY = "stream-urls"
 _PROBE_ENTRY = "keyring-probe"
 
 log = logging.getLogger(__name__)
@@ -188,6 +190,22 @@ class KeyringStore:
 
     async def delete_profile_keys(self, profile: str) -> None:
         await self.delete(profile_entry(profile))
+
+    async def stream_urls(self) -> list[str]:
+        """The Recording tab's live stream URLs (empty when none are kept)."""
+        raw = await self.get(STREAM_URLS_ENTRY)
+        try:
+            urls = json.loads(raw) if raw else []
+        except ValueError:
+            return []
+        return [str(url) for url in urls] if isinstance(urls, list) else []
+
+    async def set_stream_urls(self, urls: list[str]) -> None:
+        """Keep the live stream URLs (none: the entry is deleted)."""
+        if urls:
+            await self.set(STREAM_URLS_ENTRY, json.dumps(urls))
+        else:
+            await self.delete(STREAM_URLS_ENTRY)
 
     async def webhook_secret(self, url: str) -> tuple[str, str]:
         """(secret, ``user:password`` of the URL or "") of the webhook endpoint at ``url``

@@ -12,6 +12,7 @@ reset in ``finally``; dialogs are awaited with ``ask`` (no nested event loop).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QIcon
@@ -76,6 +77,8 @@ class MainWindow(QMainWindow):
         self.setObjectName("main_window")
         self.settings = settings
         self.keyring = keyring_store
+        self.stream_save: asyncio.Task[None] | None = None
+        """The latest save of the live stream URLs to the keyring (tests await it)."""
         self.chinese = chinese
         self.error_dialog: ErrorDialog | None = None
         self.roster_dialog: RosterDialog | None = None
@@ -261,11 +264,30 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.event_dock], [150], Qt.Orientation.Vertical)
         # The keyring may wait for the operator to unlock it: never hold up the window.
         spawn(self.keyring.probe())
+        spawn(self.load_stream_urls())
         may_record = await self.connection.connect_server()  # remote or reattached
         await self.servers.connect_others()
         if may_record or self.servers.others():
             await self.recordings.reattach()
         return await self._closed
+
+    async def load_stream_urls(self) -> None:
+        """Show the live stream URLs the keyring keeps; keep each change there, one
+        after the other (:attr:`stream_save` is the latest)."""
+        self.panel.streams.set_urls(await self.keyring.stream_urls())
+        self.panel.revalidate()
+        self.panel.streams.changed.connect(self._save_stream_urls)
+
+    def _save_stream_urls(self) -> None:
+        urls, before = self.panel.streams.urls(), self.stream_save
+
+        async def save() -> None:
+            if before is not None:
+                with contextlib.suppress(Exception):
+                    await before
+            await self.keyring.set_stream_urls(urls)
+
+        self.stream_save = spawn(save())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._close_done:

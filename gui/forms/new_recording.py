@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import SecretStr
 from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -30,7 +31,9 @@ from core.config import (
     CloudStorageConfig,
     RecordingConfig,
     RecordingFileConfig,
+    RtmpPublishConfig,
     SnapshotConfig,
+    StreamOutput,
     TranscodingConfig,
 )
 from core.enums import (
@@ -47,6 +50,7 @@ from core.validation import check_app_id, check_channel_name, check_uid
 from gui.forms.config_form import ERROR_STYLE, ConfigForm, validate
 from gui.forms.labels import field_label
 from gui.widgets.layout_editor import LayoutEditor
+from gui.widgets.stream_list import StreamList
 
 UID_LISTS = (
     "subscribe_audio_uids",
@@ -189,6 +193,12 @@ class NewRecordingPanel(QWidget):
         self.mp4_check.toggled.connect(self.revalidate)
         recording_layout.addWidget(self.mp4_check)
         recording_layout.addLayout(self._snapshot_row())
+        streams_form = QFormLayout()
+        self.streams = StreamList()
+        """Live streams of the recording (``rtmpPublishConfig``; kept in the keyring)."""
+        self.streams.changed.connect(self.revalidate)
+        streams_form.addRow(self.tr("Live streams"), self.streams)
+        recording_layout.addLayout(streams_form)
         self.update_button = QPushButton(self.tr("Update the selected recording"))
         self.update_button.setObjectName("update_subscription_button")
         self.update_button.setToolTip(
@@ -323,6 +333,13 @@ class NewRecordingPanel(QWidget):
         form.addRow(self.tr("Snapshot every"), holder)
         return form
 
+    def publish_config(self) -> RtmpPublishConfig | None:
+        """The live streams, or None (none, or an individual recording, which has none)."""
+        urls = self.streams.urls()
+        if not urls or self.individual:
+            return None
+        return RtmpPublishConfig(outputs=tuple(StreamOutput(rtmp_url=SecretStr(u)) for u in urls))
+
     def snapshot_config(self) -> SnapshotConfig | None:
         """Snapshots every so many seconds, or None (off)."""
         seconds = self.snapshot_interval.value()
@@ -384,8 +401,16 @@ class NewRecordingPanel(QWidget):
             lambda v: RecordingConfig(
                 **v, transcoding_config=inner, recording_file_config=self.file_config()
             ),
-            {**self.recording_form.values(), "snapshot_config": self.snapshot_config()},
-            {**_fallbacks(RecordingConfig, RECORDING_FIELDS), "snapshot_config": None},
+            {
+                **self.recording_form.values(),
+                "snapshot_config": self.snapshot_config(),
+                "rtmp_publish_config": self.publish_config(),
+            },
+            {
+                **_fallbacks(RecordingConfig, RECORDING_FIELDS),
+                "snapshot_config": None,
+                "rtmp_publish_config": None,
+            },
         )
         self.recording_form.set_errors(r_errors)
         self.snapshot_error.setText(r_errors.get("snapshot_config", ""))
@@ -434,6 +459,7 @@ class NewRecordingPanel(QWidget):
             else "",
         )
         self.mp4_check.setEnabled(not individual)
+        self.streams.setEnabled(not individual)  # a live stream is of the mix
         if individual:  # read by the validation that follows (signals would recurse)
             with QSignalBlocker(self.mp4_check):
                 self.mp4_check.setChecked(False)

@@ -77,6 +77,13 @@ class TableObserver(QObject):
         # The event log only: the row's thumbnail comes from the controller's poll.
         self.event_logged.emit(recording_id, self.tr("snapshot stored: {0}").format(file_name))
 
+    def on_stream_state(self, recording_id: str, url: str, state: str, error: str) -> None:
+        # url is masked by the server: the key is never in the window's log or row
+        text = self.tr("live stream {0}: {1}").format(url, state)
+        if error:
+            text += f" ({error})"
+        self._log(recording_id, text)
+
     def on_recorder_failure(self, recording_id: str, code: ErrorCode, msg: str) -> None:
         code = ErrorCode(code)
         self._log(

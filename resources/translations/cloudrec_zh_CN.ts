@@ -766,22 +766,22 @@
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="106"/>
+        <location filename="../../gui/main_window.py" line="109"/>
         <source>Event log</source>
         <translation>事件日志</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="452"/>
+        <location filename="../../gui/main_window.py" line="474"/>
         <source>Download failed: {0}</source>
         <translation>下载失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="455"/>
+        <location filename="../../gui/main_window.py" line="477"/>
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="464"/>
+        <location filename="../../gui/main_window.py" line="486"/>
         <source>Downloaded {0} files ({1}) into {2}</source>
         <translation>已下载 {0} 个文件（{1}）到 {2}</translation>
     </message>
@@ -962,8 +962,8 @@
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="339"/>
-        <location filename="../../gui/main_window.py" line="502"/>
+        <location filename="../../gui/main_window.py" line="361"/>
+        <location filename="../../gui/main_window.py" line="524"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
@@ -1068,7 +1068,7 @@
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="526"/>
+        <location filename="../../gui/main_window.py" line="548"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>
@@ -1141,117 +1141,122 @@
 <context>
     <name>NewRecordingPanel</name>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="162"/>
+        <location filename="../../gui/forms/new_recording.py" line="166"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="164"/>
+        <location filename="../../gui/forms/new_recording.py" line="168"/>
         <source>Use the recommended bitrate</source>
         <translation>使用推荐码率</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="171"/>
+        <location filename="../../gui/forms/new_recording.py" line="175"/>
         <source>Pick…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="173"/>
+        <location filename="../../gui/forms/new_recording.py" line="177"/>
         <source>Choose from the users in the channel now</source>
         <translation>从当前频道内的用户中选择</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="181"/>
+        <location filename="../../gui/forms/new_recording.py" line="185"/>
         <source>Also write MP4 files</source>
         <translation>同时生成 MP4 文件</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="185"/>
+        <location filename="../../gui/forms/new_recording.py" line="189"/>
         <source>Beside the HLS playlist, one MP4 file that plays anywhere, a new one every 2 hours (Agora&apos;s avFileType [&quot;hls&quot;, &quot;mp4&quot;])</source>
         <translation>在 HLS 播放列表之外生成可在任何播放器播放的 MP4 文件，每 2 小时开始一个新文件（即 Agora 的 avFileType [&quot;hls&quot;, &quot;mp4&quot;]）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="192"/>
+        <location filename="../../gui/forms/new_recording.py" line="200"/>
+        <source>Live streams</source>
+        <translation>直播推流</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/new_recording.py" line="202"/>
         <source>Update the selected recording</source>
         <translation>更新所选录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="196"/>
+        <location filename="../../gui/forms/new_recording.py" line="206"/>
         <source>Apply these lists of voices and pictures to the recording selected in the list, while it records (Agora&apos;s update)</source>
         <translation>录制进行中，将这些声音和画面名单应用到列表中所选的录制（Agora 的 update）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="213"/>
+        <location filename="../../gui/forms/new_recording.py" line="223"/>
         <source>Recording</source>
         <translation>录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="223"/>
+        <location filename="../../gui/forms/new_recording.py" line="233"/>
         <source>Transcoding</source>
         <translation>转码</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="224"/>
+        <location filename="../../gui/forms/new_recording.py" line="234"/>
         <source>Storage</source>
         <translation>存储</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="241"/>
+        <location filename="../../gui/forms/new_recording.py" line="251"/>
         <source>Start recording</source>
         <translation>开始录制</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="258"/>
+        <location filename="../../gui/forms/new_recording.py" line="268"/>
         <source>not needed for the sandbox app</source>
         <translation>沙盒应用无需 Token</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="260"/>
+        <location filename="../../gui/forms/new_recording.py" line="270"/>
         <source>32 hexadecimal characters; the sandbox app needs no token.</source>
         <translation>32 个十六进制字符；沙盒应用无需 Token。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="261"/>
+        <location filename="../../gui/forms/new_recording.py" line="271"/>
         <source>The channel to record (1 to 64 bytes).</source>
         <translation>要录制的频道（1 到 64 字节）。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="262"/>
+        <location filename="../../gui/forms/new_recording.py" line="272"/>
         <source>AccessToken2 of the recorder, for apps with a certificate.</source>
         <translation>录制端的 AccessToken2，用于启用了 App 证书的应用。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="264"/>
+        <location filename="../../gui/forms/new_recording.py" line="274"/>
         <source>The recorder&apos;s own uid in the channel: 1 to 4294967295, unique in the channel.</source>
         <translation>录制端在频道内的 uid：1 到 4294967295，在频道内唯一。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="302"/>
+        <location filename="../../gui/forms/new_recording.py" line="312"/>
         <source>off</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="303"/>
+        <location filename="../../gui/forms/new_recording.py" line="313"/>
         <source> s</source>
         <translation> 秒</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="306"/>
+        <location filename="../../gui/forms/new_recording.py" line="316"/>
         <source>A JPEG snapshot of the composed picture every this many seconds (1 to 3600), stored beside the playlist and shown in the list of recordings; off: none. Not for audio-only recordings (Agora&apos;s snapshotConfig)</source>
         <translation>每隔这么多秒对合成画面截图一次（JPEG，1 到 3600 秒），与播放列表存放在一起，并显示在录制列表中；关闭：不截图。纯音频录制不可截图（Agora 的 snapshotConfig）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="323"/>
+        <location filename="../../gui/forms/new_recording.py" line="333"/>
         <source>Snapshot every</source>
         <translation>截图间隔</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="432"/>
+        <location filename="../../gui/forms/new_recording.py" line="457"/>
         <source>Individual recording copies each user&apos;s video as sent: no layout</source>
         <translation>单流录制按原样保存每个用户的视频：没有合流布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="512"/>
+        <location filename="../../gui/forms/new_recording.py" line="536"/>
         <source>recommended: {0} kbps</source>
         <translation>推荐：{0} Kbps</translation>
     </message>
@@ -1304,72 +1309,72 @@
         <translation>已释放</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="227"/>
+        <location filename="../../gui/models/recordings.py" line="242"/>
         <source>{0} kb/s</source>
         <translation>{0} kb/s</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="230"/>
+        <location filename="../../gui/models/recordings.py" line="245"/>
         <source>{0}, {1} dropped</source>
         <translation>{0}，丢弃 {1}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="249"/>
+        <location filename="../../gui/models/recordings.py" line="264"/>
         <source>Channel</source>
         <translation>频道</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="250"/>
+        <location filename="../../gui/models/recordings.py" line="265"/>
         <source>Recording ID</source>
         <translation>录制 ID</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="251"/>
+        <location filename="../../gui/models/recordings.py" line="266"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="252"/>
+        <location filename="../../gui/models/recordings.py" line="267"/>
         <source>Duration</source>
         <translation>时长</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="253"/>
+        <location filename="../../gui/models/recordings.py" line="268"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="254"/>
+        <location filename="../../gui/models/recordings.py" line="269"/>
         <source>Upload</source>
         <translation>上传</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="255"/>
+        <location filename="../../gui/models/recordings.py" line="270"/>
         <source>Output</source>
         <translation>输出</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="256"/>
+        <location filename="../../gui/models/recordings.py" line="271"/>
         <source>Last event</source>
         <translation>最近事件</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="298"/>
+        <location filename="../../gui/models/recordings.py" line="313"/>
         <source>Latest snapshot: {0}</source>
         <translation>最新截图：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="305"/>
+        <location filename="../../gui/models/recordings.py" line="320"/>
         <source>{0} of {1} stored</source>
         <translation>已存储 {0}（共 {1}）</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="311"/>
+        <location filename="../../gui/models/recordings.py" line="326"/>
         <source>Files are named with {0}; the window&apos;s id is {1}</source>
         <translation>文件以 {0} 命名；本窗口的 ID 是 {1}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/recordings.py" line="328"/>
+        <location filename="../../gui/models/recordings.py" line="343"/>
         <source>{0}/{1} slices</source>
         <translation>{0}/{1} 个切片</translation>
     </message>
@@ -1643,6 +1648,34 @@
     </message>
 </context>
 <context>
+    <name>StreamList</name>
+    <message>
+        <location filename="../../gui/widgets/stream_list.py" line="43"/>
+        <source>A stream URL with its key: rtmp://host/app/key, rtmps://host/app/key or srt://host:port?streamid=…; kept in the keyring, shown masked</source>
+        <translation>含推流密钥的推流地址：rtmp://主机/应用/密钥、rtmps://主机/应用/密钥 或 srt://主机:端口?streamid=…；保存在系统密钥环中，显示时隐藏密钥</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/stream_list.py" line="49"/>
+        <source>Add</source>
+        <translation>添加</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/stream_list.py" line="64"/>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/stream_list.py" line="95"/>
+        <source>{0} is in the list already</source>
+        <translation>{0} 已在列表中</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/stream_list.py" line="97"/>
+        <source>at most {0} live streams</source>
+        <translation>最多 {0} 路直播推流</translation>
+    </message>
+</context>
+<context>
     <name>TableObserver</name>
     <message>
         <location filename="../../gui/models/observer.py" line="37"/>
@@ -1680,17 +1713,22 @@
         <translation>截图已存储：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="84"/>
+        <location filename="../../gui/models/observer.py" line="82"/>
+        <source>live stream {0}: {1}</source>
+        <translation>直播推流 {0}：{1}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/models/observer.py" line="91"/>
         <source>recorder: {0} ({1}): {2}</source>
         <translation>录制组件：{0}（{1}）：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="94"/>
+        <location filename="../../gui/models/observer.py" line="101"/>
         <source>uploader: {0} ({1}): {2}</source>
         <translation>上传组件：{0}（{1}）：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="104"/>
+        <location filename="../../gui/models/observer.py" line="111"/>
         <source>fatal error: {0} ({1})</source>
         <translation>严重错误：{0}（{1}）</translation>
     </message>
