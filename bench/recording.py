@@ -23,6 +23,11 @@ MP4 from one encode).
 
 Prints CPU seconds per recorded second for each, the ratios to FFmpeg, and what MP4
 costs on top of HLS (target: within 10 %).
+
+``--streams`` measures live streaming instead (docs/streaming.md): the same live
+recording with 0, 1 and 3 RTMP destinations (FFmpeg listeners on 127.0.0.1 in child
+processes, not counted), alternating, and prints what each destination adds on top of
+the recording's own CPU (target: at most 5 %).
 """
 
 from __future__ import annotations
@@ -40,12 +45,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import channel_with_bots, load, own_cpu_seconds
 
-from core.config import RecordingConfig, TranscodingConfig
+from core.config import RecordingConfig, RtmpPublishConfig, StreamOutput, TranscodingConfig
 from core.enums import SANDBOX_APP_ID, MixedVideoLayout
 from core.media.mp4 import Mp4Spec, Mp4Writer, finalize
 from core.media.pipeline import MixPipeline, PipelineSettings
@@ -294,6 +300,90 @@ async def live(seconds: float, folder: Path) -> tuple[float, float, float, list[
     return baseline, recording, recorded, inputs
 
 
+async def stream_costs(
+    seconds: float, repeat: int, folder: Path
+) -> tuple[float, dict[int, list[float]]]:
+    """This process's CPU per second: the channel alone, then a recording with 0, 1 and 3
+    live destinations (each run in turn, ``repeat`` times)."""
+    costs: dict[int, list[float]] = {0: [], 1: [], 3: []}
+    async with channel_with_bots(folder, CHANNEL, UIDS, BOT_SIZE, FPS) as registry:
+        baseline = await measure(seconds / 2)
+        for run in range(repeat):
+            for count in costs:
+                listeners = []
+                urls = []
+                for k in range(count):
+                    port = _free_port()
+                    url = f"rtmp://127.0.0.1:{port}/live/bench{k}"
+                    command = ["ffmpeg", "-v", "quiet", "-listen", "1", "-i", url]
+                    listeners.append(
+                        await asyncio.create_subprocess_exec(
+                            *command, "-c", "copy", "-f", "null", "-",
+                            stdin=asyncio.subprocess.DEVNULL,
+                        )
+                    )  # fmt: skip
+                    urls.append(url)
+                await asyncio.sleep(0.5)
+                config = RecordingConfig(
+                    transcoding_config=TranscodingConfig(
+                        width=WIDTH, height=HEIGHT, fps=FPS, bitrate=BITRATE,
+                        layout=MixedVideoLayout.BEST_FIT,
+                    ),
+                    rtmp_publish_config=RtmpPublishConfig(outputs=tuple(
+                        StreamOutput(rtmp_url=SecretStr(u)) for u in urls
+                    )) if urls else None,
+                )  # fmt: skip
+                sid = f"streams{run}x{count}"
+                recorder = Recorder(
+                    registry, SANDBOX_APP_ID, CHANNEL, 4_000_000_001, sid, config,
+                    PlaylistWriter(LocalFolderDestination(folder / sid), f"{sid}.m3u8",
+                                   target_duration=config.slice_duration),
+                    folder / f"work-{sid}",
+                )  # fmt: skip
+                c0, w0 = own_cpu_seconds(), time.monotonic()
+                await recorder.start()
+                await asyncio.sleep(seconds)
+                live_ones = sum(s.state == "live" for s in recorder.stream_states)
+                await recorder.stop()
+                costs[count].append((own_cpu_seconds() - c0) / (time.monotonic() - w0))
+                for listener in listeners:
+                    if listener.returncode is None:
+                        listener.terminate()
+                    await listener.wait()
+                if live_ones != count:
+                    raise AssertionError(f"{live_ones} of {count} destinations were live")
+    return baseline, costs
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main_streams(seconds: float, repeat: int) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="cloudrec-bench-"))
+    try:
+        baseline, costs = asyncio.run(stream_costs(seconds, repeat, folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    recording = statistics.median(costs[0]) - baseline
+    print(f"4 users, {WIDTH}x{HEIGHT}@{FPS} BEST_FIT, H.264 {BITRATE} kbps + AAC; {load()}")
+    print(f"live: channel receiving only  {baseline:.3f} CPU s / s")
+    print(f"recording, no stream   {recording:.4f} CPU s / s (runs "
+          f"{', '.join(f'{c - baseline:.3f}' for c in costs[0])})")  # fmt: skip
+    for count in (1, 3):
+        extra = statistics.median(costs[count]) - baseline - recording
+        print(
+            f"recording + {count} RTMP destination(s)  "
+            f"{statistics.median(costs[count]) - baseline:.4f} CPU s / s: "
+            f"{extra / count:.4f} per destination = {100 * extra / count / recording:.1f} % "
+            f"of the recording's CPU (target <= 5 %)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="recording length (20)")
@@ -303,7 +393,13 @@ def main() -> None:
         default=3,
         help="offline runs of each tool, alternating; medians are compared (3)",
     )
+    parser.add_argument(
+        "--streams", action="store_true", help="measure live streaming's cost instead"
+    )
     args = parser.parse_args()
+    if args.streams:
+        main_streams(args.seconds, args.repeat)
+        return
     folder = Path(tempfile.mkdtemp(prefix="cloudrec-bench-"))
     ours_runs: list[float] = []
     ff_runs: list[float] = []
