@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from types import TracebackType
 
 import httpx
@@ -165,6 +166,7 @@ async def publish(
     video_codec: str = "VP8",
     client: httpx.AsyncClient | None = None,
     encryption: E2eeKeys | None = None,
+    answer_filter: Callable[[str], str] | None = None,
 ) -> WhipSession:
     """Publish the given tracks to the WHIP endpoint ``url``; return the session.
 
@@ -176,6 +178,10 @@ async def publish(
     DELETE; without one, the session owns a client of its own. With ``encryption``
     every frame is encrypted end to end (``docs/encryption.md``); announce the mode on
     ``url`` (``?encryption=aes_128_xts``) so the channel forwards it undecoded.
+
+    ``answer_filter`` rewrites the server's answer before it is applied (a test's
+    network impairment relay puts itself in its candidates:
+    :meth:`core.participants.netem.UdpRelay.rewrite_answer`).
 
     Raises :class:`WhipError` when the server answers anything but 201 (carrying the
     status and the server's body) or cannot be reached.
@@ -220,7 +226,8 @@ async def publish(
         location = response.headers.get("Location")
         if not location:
             raise WhipError(response.status_code, "201 without a Location header", url)
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=response.text, type="answer"))
+        answer = response.text if answer_filter is None else answer_filter(response.text)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
     except BaseException:
         await pc.close()
         if owns_client:
