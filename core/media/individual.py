@@ -154,10 +154,14 @@ class VideoTrack:
         """Frames dropped before the first keyframe (or of a codec it cannot store)."""
 
     def push(self, frame: EncodedFrame, time: float) -> None:
-        """``frame`` captured at output ``time`` (frames before time 0 are not recorded,
-        but for a first keyframe just before it: :data:`FIRST_KEYFRAME_GRACE`)."""
-        if -FIRST_KEYFRAME_GRACE < time < 0 and frame.keyframe and self._segmenter is None:
-            time = 0.0
+        """``frame`` captured at output ``time``. Frames before time 0 are not recorded,
+        but for a first keyframe just before it (:data:`FIRST_KEYFRAME_GRACE`); once the
+        track has started no frame is left out (each refers to the one before: one
+        missing would smear every picture up to the next keyframe), one stamped before
+        0 (a sender clock correction) is placed right after the one before."""
+        started = self._segmenter is not None
+        if time < 0 and (started or (frame.keyframe and time > -FIRST_KEYFRAME_GRACE)):
+            time = 0.0  # its pts: just after the frame before (strictly increasing)
         if time < 0 or frame.codec not in _CONTAINERS:
             self.skipped += 1
             return
