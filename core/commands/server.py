@@ -31,6 +31,7 @@ from core.server.main import default_data_dir, serve
 from core.server.service import LOW_DISK_WARNING, MIB, MIN_FREE_SPACE
 from core.server.webhook_config import WEBHOOKS_ENV, parse_webhooks
 from core.server.webhooks import MAX_AGE, RETRY_CAP
+from core.storage.master_key import MasterKeyError, load_master_key
 
 TOKEN_ENV = "CLOUDREC_SERVER_TOKEN"
 APPS_ENV = "CLOUDREC_APPS"
@@ -65,6 +66,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="host ICE candidate address (repeatable; default 127.0.0.1; 'all': every one)",
     )
     parser.add_argument("--data-dir", type=Path, default=None, help="state and recordings")
+    parser.add_argument(
+        "--master-key-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="a file (mode 0600) whose secret seals recordings' storage keys when there is no "
+        "OS keyring; else the systemd credential cloudrec-master-key or $CLOUDREC_MASTER_KEY",
+    )
     parser.add_argument(
         "--storage-root",
         action="append",
@@ -243,7 +252,12 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
             parse_origin(spec)
         except ValueError as exc:
             raise CloudRecordingError(f"--allow-origin: {exc}") from None
+    try:
+        master_key = load_master_key(getattr(args, "master_key_file", None))
+    except (MasterKeyError, OSError) as exc:
+        raise CloudRecordingError(f"master key: {exc}") from None
     return ServerSettings(
+        master_key=master_key,
         host=args.host,
         port=args.port,
         token=token or new_token(),

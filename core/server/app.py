@@ -42,6 +42,7 @@ from core.server.limits import DEFAULT_REQUEST_TIMEOUT, RequestLimits
 from core.server.service import LOW_DISK_WARNING, MIN_FREE_SPACE
 from core.server.webhook_config import Endpoint
 from core.server.webhooks import MAX_AGE, RETRY_CAP, WebhookDeliverer
+from core.storage.master_key import MasterKey
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -110,6 +111,9 @@ class ServerSettings:
     webhook_max_age: float = MAX_AGE
     """Seconds after its event a notice is still sent (``--webhook-max-age``, in hours)."""
     webhook_retry_cap: float = RETRY_CAP
+    master_key: MasterKey | None = field(default=None, repr=False)
+    """Seals recordings' storage keys in the state database when there is no OS
+    keyring (core.storage.master_key); None: the OS keyring only."""
     """Seconds between two attempts to send a notice at most (``--webhook-retry-cap``)."""
 
 

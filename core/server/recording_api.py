@@ -914,6 +914,7 @@ def install(app: FastAPI) -> RecordingService:
         confinement,
         min_free_space=settings.min_free_space,
         low_disk_warning=settings.low_disk_warning,
+        master_key=settings.master_key,
     )
     app.state.recordings = service
     install_error_handlers(app)

@@ -35,10 +35,12 @@ from core.server.confinement import Confinement
 from core.server.images import ImageStore, backgrounds_of
 from core.server.session import RecordingSession
 from core.server.state import RecordingRow, StateStore
-from core.storage.credentials import CredentialVault
+from core.storage.credentials import CredentialVault, SealedKeys
 from core.storage.destination import Destination
 from core.storage.factory import folder_location, make_destination
 from core.storage.ledger import SliceLedger
+from core.storage.master_key import WAYS as MASTER_KEY_WAYS
+from core.storage.master_key import MasterKey
 from core.storage.uploader import DurableUploader
 from core.wire import (
     recording_config_from_wire,
@@ -159,6 +161,7 @@ class RecordingService:
         min_free_space: int = MIN_FREE_SPACE,
         low_disk_warning: int = LOW_DISK_WARNING,
         disk_check_interval: float = DISK_CHECK_INTERVAL,
+        master_key: MasterKey | None = None,
     ) -> None:
         self.channels = channels
         self.store = store
@@ -173,7 +176,7 @@ class RecordingService:
         self._sessions: dict[str, RecordingSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.ledger = SliceLedger(store.path)
-        self.vault = CredentialVault()
+        self.vault = CredentialVault(SealedKeys(store.path), master_key)
         self.exit_when_done = False
         self.min_free_space = min_free_space
         self.low_disk_warning = low_disk_warning
@@ -272,6 +275,14 @@ class RecordingService:
         resource.sid = sid
         destination, folder = self.destination(storage)
         kept = storage.vendor.is_cloud
+        if kept and not await self.vault.durable():
+            resource.sid = None
+            raise CloudRecordingError(
+                "this server cannot keep the storage keys across a restart (no OS keyring "
+                "and no master key), so a crash would strand the recording's slices in its "
+                f"backup; give it a master key: {MASTER_KEY_WAYS} (docs/deploy.md)",
+                ErrorCode.UPLOADER_INIT,
+            )
         try:
             if kept:
                 await self.vault.keep(
@@ -428,8 +439,9 @@ class RecordingService:
             backup = self.data_dir / "backup" / row.sid
             if credentials is None and _is_cloud(storage_body):  # keys: never in a file
                 why = (
-                    "its storage keys are not in the server's OS keyring: there was no "
-                    "Secret Service when it started, or it cannot be reached now"
+                    "its storage keys are neither in the server's OS keyring nor sealed "
+                    "with its master key: the keyring cannot be reached now, or the server "
+                    "started with another master key or none"
                 )
             else:
                 why = exc.message

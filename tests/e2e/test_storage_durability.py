@@ -407,27 +407,53 @@ async def test_a_killed_server_uploads_every_finished_slice_after_restart(
     assert list((data / "backup" / sid).iterdir()) == []
 
 
-async def test_without_a_keyring_a_restart_reports_that_the_uploads_cannot_resume(
+async def test_without_a_keyring_a_cloud_start_needs_a_master_key(
     s3_server: S3Server, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # core/storage/credentials.py: without a usable keyring the storage keys live in
-    # the server's memory only, and a restart leaves the recording's slices in the
-    # local backup with a clear uploader failure. keyring's "fail" backend is what
-    # keyring picks when no Secret Service runs.
+    """keyring's "fail" backend (what keyring picks when no Secret Service runs) and no
+    master key: a cloud start is refused, naming the three ways to give the server one,
+    and nothing is recorded (core/storage/master_key.py)."""
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.delenv("CLOUDREC_MASTER_KEY", raising=False)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    server = EmbeddedServer(tmp_path / "server", log_level="warning", allowed_endpoints=LOOPBACK)
+    await server.start()
+    try:
+        recorder = create_cloud_recorder(CallbackLog(), server=server.url, token=server.token)
+        with pytest.raises(CloudRecordingError) as info:
+            await recorder.start(
+                SANDBOX_APP_ID, "s3nokey", None, 986, _config(), _storage(s3_server, s3_bucket)
+            )
+        await recorder.release()
+    finally:
+        await server.stop()
+    assert info.value.code is ErrorCode.UPLOADER_INIT
+    message = info.value.message
+    for way in ("cloudrec-master-key", "CLOUDREC_MASTER_KEY", "--master-key-file"):
+        assert way in message, message
+    assert s3_server.list_keys(s3_bucket, "recordings/") == []
+
+
+async def test_without_a_keyring_a_master_key_lets_a_killed_server_upload_every_slice(
+    s3_server: S3Server, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Secret Service, a master key in the environment: the keys are sealed in the
+    state database (no file holds them in plain text); SIGKILL mid-recording with slices
+    only in the backup (the store refusing), a restart with the same master key uploads
+    every finished slice and ends the playlist."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setenv("CLOUDREC_MASTER_KEY", "0123456789abcdef" * 4)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     port = int(s3_server.endpoint.rsplit(":", 1)[1])
     data = tmp_path / "server"
-    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
-    first = EmbeddedServer(
-        data, log_file=first_log, log_level="warning", allowed_endpoints=LOOPBACK
-    )
+    first = EmbeddedServer(data, log_level="warning", allowed_endpoints=LOOPBACK)
     await first.start()
     with TcpProxy(port) as proxy:
         try:
-            async with run_bots(first.url, channel="s3nokr", uids=[85], size=(160, 120)):
+            async with run_bots(first.url, channel="s3seal", uids=[85], size=(160, 120)):
                 recorder = create_cloud_recorder(CallbackLog(), server=first.url, token=first.token)
                 storage = _storage(s3_server, s3_bucket, endpoint=proxy.url)
-                await recorder.start(SANDBOX_APP_ID, "s3nokr", None, 985, _config(), storage)
+                await recorder.start(SANDBOX_APP_ID, "s3seal", None, 985, _config(), storage)
                 rid, sid = recorder.resource_id, recorder.sid
                 assert rid is not None and sid is not None
                 await wait_until(
@@ -443,61 +469,32 @@ async def test_without_a_keyring_a_restart_reports_that_the_uploads_cannot_resum
                 await recorder.release()
         finally:
             await first.stop()
-        rows = _slices(data / "state.sqlite3", sid)
-        pending = [r.name for r in rows if not r.uploaded]
-        in_bucket = s3_server.list_keys(s3_bucket, "recordings/")
+        # the keys are in the state database, sealed: no file holds them in plain text
+        for file in (p for p in data.rglob("*") if p.is_file()):
+            content = file.read_bytes()
+            assert s3_server.secret_key.encode() not in content, file
+            assert s3_server.access_key.encode() not in content, file
+        finished = [r.name for r in _slices(data / "state.sqlite3", sid)]
         proxy.resume()
 
-        second = EmbeddedServer(
-            data, log_file=second_log, log_level="warning", allowed_endpoints=LOOPBACK
-        )
+        second = EmbeddedServer(data, log_level="warning", allowed_endpoints=LOOPBACK)
         await second.start()
         after = CallbackLog()
         again = create_cloud_recorder(after, server=second.url, token=second.token)
         try:
-            await again.attach(SANDBOX_APP_ID, rid, sid, "s3nokr", 985)
-            await again.wait_finished(20)  # nothing more can happen to it: it ends
-            async with httpx.AsyncClient(
-                headers={"Authorization": f"Bearer {second.token}"}
-            ) as http:
-                query = await http.get(
-                    f"{second.url}/v1/cloudrec/recordings/{sid}"  # ended: Agora's query is 404
-                )
+            await again.attach(SANDBOX_APP_ID, rid, sid, "s3seal", 985)
+            await again.wait_finished(60)
         finally:
             await again.release()
             await second.stop()
-    # Logged when the recording starts: a restart would strand its uploads.
-    warning = (
-        f"no OS keyring (NoKeyringError): recording {sid} cannot resume uploads after a restart"
+    playlist = f"{sid}_s3seal.m3u8"
+    slices, _ = _download_and_decode(
+        s3_server, s3_bucket, f"recordings/{playlist}", tmp_path / "down"
     )
-    assert warning in first_log.read_text()
-    # After the restart: the recording ends (it was recording when the server went
-    # down), one uploader failure says why and where the slices are, and it is
-    # reported backed up, finally; nothing uploaded.
-    backup = data / "backup" / sid
-    (message,) = _restart_failures(after)
-    assert message == (
-        "after the restart the uploads cannot resume (its storage keys are not in the "
-        "server's OS keyring: there was no Secret Service when it started, or it cannot be "
-        f"reached now); the {len(pending)} slices not uploaded stay in {backup}"
-    )
-    names = [n for n in after.names() if n != "on_recording_uploading_progress"]
-    assert names == [
-        "on_recording_started",
-        "on_uploader_failure",  # replayed: the first server's uploads through the paused proxy
-        "on_recording_stopped",
-        "on_uploader_failure",  # the restarted server's
-        "on_recording_backed_up",
-    ], names
-    assert sorted(p.name for p in backup.iterdir()) == pending
-    assert s3_server.list_keys(s3_bucket, "recordings/") == in_bucket
-    for text in (first_log.read_text(), second_log.read_text(), message, query.text):
-        assert s3_server.secret_key not in text and s3_server.access_key not in text
-    # Nor did the keys go to a file instead of the keyring (DESIGN section 7).
-    for file in (p for p in data.rglob("*") if p.is_file()):
-        assert s3_server.secret_key.encode() not in file.read_bytes(), file
-    assert query.status_code == 200, query.text
-    assert query.json()["serverResponse"]["status"] == 20  # exited abnormally
+    assert slices == finished
+    assert not _restart_failures(after)
+    assert after.calls[-1] == ("on_recording_uploaded", (again.recording_id, playlist))
+    assert list((data / "backup" / sid).iterdir()) == []
 
 
 def _restart_failures(log: CallbackLog) -> list[str]:
