@@ -34,7 +34,7 @@ from core.channel.whip_limits import (
     DEFAULT_RATE,
     WhipLimits,
 )
-from core.server import lease, memory, recording_api, webhooks_api
+from core.server import lease, memory, metrics, recording_api, webhooks_api
 from core.server.cors import OriginPolicy
 from core.server.customers import MadeCustomer
 from core.server.datalock import DataFolderLock
@@ -157,6 +157,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     recordings.store.notice_stored = webhooks.notify
     app.state.webhooks = webhooks
     webhooks_api.install(app)
+    app.include_router(metrics.router)
     lease.install(app, settings.lease)
     app.state.whip_limits = WhipLimits(
         settings.whip_max_sessions, settings.whip_rate, settings.whip_burst

@@ -517,6 +517,12 @@ class RecordingService:
                 f"the resourceId expired: its resourceExpiredHour ({hours} h) passed since start"
             )
 
+    def not_ready(self) -> str:
+        """Why the server does not take new recordings now ("" when it does)."""
+        if self.exit_when_done:
+            return "draining: the server exits once its recordings have finished uploading"
+        return ""
+
     def sessions(self, caller: str | None = OPERATOR) -> list[RecordingSession]:
         """Every recording this server knows that ``caller`` may see, in start order."""
         return [s for s in self._sessions.values() if visible(s.row.owner, caller)]

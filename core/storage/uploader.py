@@ -216,6 +216,11 @@ class DurableUploader:
         return self.ledger.files(self.sid)
 
     @property
+    def failing(self) -> bool:
+        """Whether its uploads fail now (it retries)."""
+        return self._failing
+
+    @property
     def pending(self) -> int:
         """Slices and files not yet in the destination (only in the local backup)."""
         rows = self.ledger.slices(self.sid) + self.ledger.files(self.sid)
