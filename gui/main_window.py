@@ -264,12 +264,18 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.event_dock], [150], Qt.Orientation.Vertical)
         # The keyring may wait for the operator to unlock it: never hold up the window.
         spawn(self.keyring.probe())
-        spawn(self.load_stream_urls())
+        spawn(self.restore_secrets())
         may_record = await self.connection.connect_server()  # remote or reattached
         await self.servers.connect_others()
         if may_record or self.servers.others():
             await self.recordings.reattach()
         return await self._closed
+
+    async def restore_secrets(self) -> None:
+        """What the keyring keeps for the form: the current storage profile's keys (the
+        settings never hold them) and the live stream URLs."""
+        await self.profiles.restore_keys()
+        await self.load_stream_urls()
 
     async def load_stream_urls(self) -> None:
         """Show the live stream URLs the keyring keeps; keep each change there, one

@@ -158,6 +158,17 @@ class StorageProfiles(QWidget):
             self.form.set_values({"access_key": access_key, "secret_key": secret_key})
         self.status.setText(self.tr("Loaded profile {0}.").format(name))
 
+    async def restore_keys(self) -> None:
+        """At start: the current profile's keys from the keyring into the form, unless
+        the form has keys already (the settings never keep them)."""
+        name = self.current_name()
+        values = self.form.values()
+        if not name or values.get("access_key") or values.get("secret_key"):
+            return
+        access_key, secret_key = await self.keyring.profile_keys(name)
+        if self.current_name() == name and not self.form.values().get("access_key"):
+            self.form.set_values({"access_key": access_key, "secret_key": secret_key})
+
     async def save(self, name: str) -> None:
         """Save the Storage form as profile ``name``: keys to the keyring, the rest to settings."""
         values = self.form.values()

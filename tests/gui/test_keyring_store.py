@@ -231,3 +231,32 @@ async def test_test_storage_reports_an_unreachable_server(window: Any) -> None:
         "http://127.0.0.1:9: ConnectError"
     )
     assert window.profiles.test_button.isEnabled()
+
+
+async def test_a_saved_profiles_keys_are_in_the_form_after_a_restart(
+    qtbot: Any, settings: AppSettings, store: KeyringStore, window: Any
+) -> None:
+    """The window saved a cloud profile (keys to the keyring); a new window on the same
+    settings and keyring shows that profile with its keys, Start enabled, without the
+    operator choosing it again (issue 28, item 1)."""
+    from gui.main_window import MainWindow
+    from tests.gui.conftest import FakeRecorderFactory, FakeServer
+
+    access_key, secret_key = f"AKID-{uuid.uuid4().hex}", f"SECRET-{uuid.uuid4().hex}"
+    _fill_cloud(window.panel, access_key, secret_key)
+    await window.profiles.save("office")
+    window.save_settings()  # as the window does when it closes: the drafts, no keys
+    settings.sync()
+    again = MainWindow(settings, store, recorder_factory=FakeRecorderFactory(),
+                       embedded_server=FakeServer())  # type: ignore[arg-type]  # fmt: skip
+    try:
+        assert again.profiles.current_name() == "office"
+        values = again.panel.storage_form.values()
+        assert values["access_key"] == "" and not again.panel.is_valid()  # before the keyring
+        await again.restore_secrets()
+        values = again.panel.storage_form.values()
+        assert (values["access_key"], values["secret_key"]) == (access_key, secret_key)
+        assert again.panel.is_valid() and again.panel.start_button.isEnabled()
+    finally:
+        again.close_now()
+        again.deleteLater()
