@@ -396,7 +396,11 @@ class MainWindow(QMainWindow):
             await ask(dialog)
         finally:
             self.error_dialog = None
-        if dialog.action is RemedyAction.RELEASE:
+        if dialog.action is RemedyAction.CHECK_STORAGE:
+            await self.recordings.release(rid, cancel=True)  # nothing was uploaded
+            self.panel.tabs.setCurrentWidget(self.panel.storage_page)
+            await self.profiles.test()
+        elif dialog.action is RemedyAction.RELEASE:
             await self.recordings.release(rid, cancel=False)
         elif dialog.action is RemedyAction.CANCEL_AND_RESTART:
             await self.recordings.release(rid, cancel=True)

@@ -103,29 +103,49 @@
 <context>
     <name>ErrorDialog</name>
     <message>
-        <location filename="../../gui/dialogs/error_dialog.py" line="52"/>
+        <location filename="../../gui/dialogs/error_dialog.py" line="56"/>
         <source>Recording error</source>
         <translation>录制错误</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/error_dialog.py" line="60"/>
+        <location filename="../../gui/dialogs/error_dialog.py" line="64"/>
         <source>Channel {0}: {1}</source>
         <translation>频道 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/error_dialog.py" line="68"/>
+        <location filename="../../gui/dialogs/error_dialog.py" line="71"/>
         <source>What to do: {0}</source>
         <translation>处理方法：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/error_dialog.py" line="77"/>
+        <location filename="../../gui/dialogs/error_dialog.py" line="79"/>
+        <source>Check storage…</source>
+        <translation>检查存储…</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/error_dialog.py" line="81"/>
         <source>Cancel and start again</source>
         <translation>取消并重新开始</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/error_dialog.py" line="79"/>
+        <location filename="../../gui/dialogs/error_dialog.py" line="83"/>
         <source>Release</source>
         <translation>释放</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/error_dialog.py" line="93"/>
+        <source>check the storage settings on the Storage tab (vendor, region, bucket, access key and secret key) and test them; then start the recording again</source>
+        <translation>在“存储”页检查存储设置（厂商、区域、存储桶、访问密钥和私有密钥）并测试，然后重新开始录制</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/error_dialog.py" line="98"/>
+        <source>cancel this recording and start it again (Cancel and start again)</source>
+        <translation>取消此录制并重新开始（取消并重新开始）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/error_dialog.py" line="100"/>
+        <source>release the recording (Release) to free it in this window</source>
+        <translation>释放录制（释放），在本窗口中结束它</translation>
     </message>
 </context>
 <context>
@@ -771,17 +791,17 @@
         <translation>事件日志</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="474"/>
+        <location filename="../../gui/main_window.py" line="484"/>
         <source>Download failed: {0}</source>
         <translation>下载失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="477"/>
+        <location filename="../../gui/main_window.py" line="487"/>
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="486"/>
+        <location filename="../../gui/main_window.py" line="496"/>
         <source>Downloaded {0} files ({1}) into {2}</source>
         <translation>已下载 {0} 个文件（{1}）到 {2}</translation>
     </message>
@@ -962,8 +982,8 @@
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="361"/>
-        <location filename="../../gui/main_window.py" line="524"/>
+        <location filename="../../gui/main_window.py" line="367"/>
+        <location filename="../../gui/main_window.py" line="534"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
@@ -1068,7 +1088,7 @@
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="548"/>
+        <location filename="../../gui/main_window.py" line="558"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>
@@ -1612,37 +1632,37 @@
         <translation>已载入配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="186"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="197"/>
         <source>Saved profile {0}.</source>
         <translation>已保存配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="197"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="208"/>
         <source>Deleted profile {0}.</source>
         <translation>已删除配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="203"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="214"/>
         <source>Fix the storage settings first.</source>
         <translation>请先修正存储设置。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="206"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="217"/>
         <source>Testing storage…</source>
         <translation>正在测试存储…</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="210"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="221"/>
         <source>Test storage is not available on this server.</source>
         <translation>此服务器不支持测试存储。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="212"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="223"/>
         <source>Storage check failed: {0}</source>
         <translation>存储检查失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="214"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="225"/>
         <source>Storage works: a test file was written and deleted.</source>
         <translation>存储可用：已写入并删除一个测试文件。</translation>
     </message>

@@ -127,10 +127,12 @@ async def test_fatal_error_dialog_restart_releases_with_cancel_and_starts_again(
     window.recordings.observer.on_recording_fatal_error(rid, ErrorCode.RECORDER_FAILED)
     await wait_until(lambda: window.error_dialog is not None)
     dialog: ErrorDialog = window.error_dialog
-    info = ErrorCode.RECORDER_FAILED.info
     code = int(ErrorCode.RECORDER_FAILED)
     assert _label(dialog, "error_code") == f"<b>RECORDER_FAILED</b> ({code})"  # name and number
-    assert _label(dialog, "error_remedy") == f"What to do: {info.remedy_text}"
+    # the operator's action, not the SDK's call (issue 28, item 3)
+    assert _label(dialog, "error_remedy") == (
+        "What to do: cancel this recording and start it again (Cancel and start again)"
+    )
     restart = dialog.findChild(QPushButton, "remedy_cancel_and_restart")
     assert restart is not None
     restart.click()
@@ -150,7 +152,9 @@ async def test_fatal_error_dialog_release_keeps_the_cancel_flag_false(
     window.recordings.observer.on_recording_fatal_error(rid, ErrorCode.NO_USERS)
     await wait_until(lambda: window.error_dialog is not None)
     dialog: ErrorDialog = window.error_dialog
-    assert _label(dialog, "error_remedy") == f"What to do: {ErrorCode.NO_USERS.info.remedy_text}"
+    assert _label(dialog, "error_remedy") == (
+        "What to do: release the recording (Release) to free it in this window"
+    )
     assert RemedyAction.CANCEL_AND_RESTART not in dialog.buttons
     dialog.buttons[RemedyAction.RELEASE].click()
     await wait_until(lambda: ("release", False) in recorder_factory.made[0].calls)
@@ -158,11 +162,33 @@ async def test_fatal_error_dialog_release_keeps_the_cancel_flag_false(
 
 
 def test_error_dialog_in_chinese_shows_the_seed_remedy(qtbot: Any) -> None:
-    dialog = ErrorDialog(ErrorCode.UPLOADER_INIT, "boom", chinese=True)
+    dialog = ErrorDialog(ErrorCode.CONNECT_ERROR, "boom", chinese=True)
     qtbot.addWidget(dialog)
-    remedy = ErrorCode.UPLOADER_INIT.info.remedy_text_zh
+    remedy = ErrorCode.CONNECT_ERROR.info.remedy_text_zh
     assert _label(dialog, "error_remedy") == f"What to do: {remedy}"  # no translator loaded
     assert _label(dialog, "error_message") == "boom"
+
+
+async def test_an_uploader_that_could_not_start_offers_check_storage(
+    window: Any, recorder_factory: FakeRecorderFactory
+) -> None:
+    """UPLOADER_INIT (a wrong key, bucket or region) says what to check on the Storage
+    tab and offers Check storage, which cancels the failed recording, opens the Storage
+    tab and runs Test storage; it does not offer to start again with the same settings
+    (issue 28, item 3)."""
+    rid = await _start(window)
+    first = recorder_factory.made[0]
+    window.recordings.observer.on_recording_fatal_error(rid, ErrorCode.UPLOADER_INIT)
+    await wait_until(lambda: window.error_dialog is not None)
+    dialog: ErrorDialog = window.error_dialog
+    remedy = _label(dialog, "error_remedy")
+    assert "Storage tab" in remedy and "secret key" in remedy and "release(" not in remedy
+    assert RemedyAction.CANCEL_AND_RESTART not in dialog.buttons
+    dialog.buttons[RemedyAction.CHECK_STORAGE].click()
+    await wait_until(lambda: ("release", True) in first.calls)
+    assert window.panel.tabs.currentWidget() is window.panel.storage_page
+    await wait_until(lambda: window.profiles.status.text() not in ("", "Testing storage…"))
+    assert len(recorder_factory.made) == 1  # nothing started again
 
 
 def _closed_port() -> int:
