@@ -82,9 +82,11 @@ class WindowActions:
         Open folder needs a local playlist; play and copy any playlist; download one in a
         bucket, all stored, that this window started (it knows the storage's keys).
         """
-        self.stop.setEnabled(attached and row is not None and row.state is RowState.RECORDING)
-        self.release.setEnabled(attached)
-        self.cancel.setEnabled(attached)
+        recording = attached and row is not None and row.state is RowState.RECORDING
+        self.stop.setEnabled(recording)
+        # keeping a recording in the background, or cancelling it, means one that records
+        self.release.setEnabled(recording)
+        self.cancel.setEnabled(recording)
         has_playlist = row is not None and bool(row.playlist)
         is_local = row is not None and has_playlist and local_path(row.location) is not None
         self.folder.setEnabled(is_local)

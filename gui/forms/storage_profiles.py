@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -57,6 +58,8 @@ class StorageProfiles(QWidget):
         self.checker = checker
         self.current_config = current_config
         self.busy = False
+        self.confirmation: QMessageBox | None = None
+        """The open Delete question (tests answer it)."""
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -123,8 +126,25 @@ class StorageProfiles(QWidget):
     @async_slot()
     async def on_delete_clicked(self) -> None:
         name = self.current_name()
-        if name:
+        if name and await self.confirm_delete(name):
             await self.delete(name)
+
+    async def confirm_delete(self, name: str) -> bool:
+        """Ask before deleting profile ``name``: its keys leave the keyring for good."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            self.tr("Delete profile"),
+            self.tr(
+                "Delete the storage profile {0}? Its access key and secret key are removed "
+                "from the keyring; recordings already made are not touched."
+            ).format(name),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("confirm_delete_profile")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.confirmation = box
+        return await ask(box) == QMessageBox.StandardButton.Yes
 
     @async_slot()
     async def on_test_clicked(self) -> None:

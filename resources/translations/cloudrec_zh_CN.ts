@@ -1592,77 +1592,87 @@
 <context>
     <name>StorageProfiles</name>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="64"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="67"/>
         <source>Profile</source>
         <translation>配置</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="69"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="72"/>
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="71"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="74"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="73"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="76"/>
         <source>Test storage</source>
         <translation>测试存储</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="92"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="95"/>
         <source>(not saved)</source>
         <translation>（未保存）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="114"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="117"/>
         <source>Save storage profile</source>
         <translation>保存存储配置</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="115"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="118"/>
         <source>Profile name:</source>
         <translation>配置名称：</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="159"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="136"/>
+        <source>Delete profile</source>
+        <translation>删除配置</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/storage_profiles.py" line="138"/>
+        <source>Delete the storage profile {0}? Its access key and secret key are removed from the keyring; recordings already made are not touched.</source>
+        <translation>删除存储配置 {0}？其访问密钥和私有密钥将从密钥环中删除；已完成的录制不受影响。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/storage_profiles.py" line="179"/>
         <source>Loaded profile {0}.</source>
         <translation>已载入配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="197"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="217"/>
         <source>Saved profile {0}.</source>
         <translation>已保存配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="208"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="228"/>
         <source>Deleted profile {0}.</source>
         <translation>已删除配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="214"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="234"/>
         <source>Fix the storage settings first.</source>
         <translation>请先修正存储设置。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="217"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="237"/>
         <source>Testing storage…</source>
         <translation>正在测试存储…</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="221"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="241"/>
         <source>Test storage is not available on this server.</source>
         <translation>此服务器不支持测试存储。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="223"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="243"/>
         <source>Storage check failed: {0}</source>
         <translation>存储检查失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="225"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="245"/>
         <source>Storage works: a test file was written and deleted.</source>
         <translation>存储可用：已写入并删除一个测试文件。</translation>
     </message>

@@ -157,3 +157,19 @@ async def test_an_individual_recordings_tracks_all_arrive(
     assert got is not None and got.playlist.name == tracks["video"]
     landed = {p.name: p.read_bytes() for p in (tmp_path / "down").iterdir()}
     assert landed == stored
+
+
+def test_keeping_in_the_background_is_offered_for_a_recording_that_records_only(
+    qtbot: Any, s3_server: S3Server
+) -> None:
+    """Release (keep recording in background) and Release and cancel mean a recording
+    that records: not offered on an uploaded, stopped or failed row (issue 28, item 12)."""
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    actions = WindowActions(parent)
+    recording = _row(s3_server, "records", state=RowState.RECORDING, progress=None)
+    actions.enable_for(recording, attached=True)
+    assert actions.release.isEnabled() and actions.cancel.isEnabled()
+    for state in (RowState.UPLOADED, RowState.STOPPED, RowState.FAILED):
+        actions.enable_for(_row(s3_server, "records", state=state), attached=True)
+        assert not actions.release.isEnabled() and not actions.cancel.isEnabled(), state

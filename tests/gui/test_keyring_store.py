@@ -7,6 +7,7 @@ appear only where a test injects a keyring fault, each saying what it models.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -25,7 +26,7 @@ from gui.forms.storage_profiles import StorageProfiles
 from gui.keyring_store import SERVICE, KeyringStore, profile_entry
 from gui.settings import AppSettings
 from gui.widgets.keyring_banner import BANNER_STYLE
-from tests.helpers import require_secret_service
+from tests.helpers import require_secret_service, wait_until
 
 from .conftest import ScopedSecretService
 
@@ -260,3 +261,26 @@ async def test_a_saved_profiles_keys_are_in_the_form_after_a_restart(
     finally:
         again.close_now()
         again.deleteLater()
+
+
+async def test_deleting_a_profile_asks_first(
+    qtbot: Any, settings: AppSettings, store: KeyringStore
+) -> None:
+    """Delete asks (its keys leave the keyring for good): Cancel keeps the profile and its
+    keys, Yes deletes both (issue 28, item 12)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    panel, bar = _profiles(qtbot, settings, store)
+    _fill_cloud(panel, "AKID-delete", "SECRET-delete")
+    await bar.save("gone")
+    for answer, kept in ((QMessageBox.StandardButton.Cancel, True),
+                         (QMessageBox.StandardButton.Yes, False)):  # fmt: skip
+        bar.on_delete_clicked()
+        await wait_until(lambda: bar.confirmation is not None and bar.confirmation.isVisible())
+        assert bar.confirmation is not None and "gone" in bar.confirmation.text()
+        bar.confirmation.done(answer)
+        await wait_until(lambda: bar.confirmation is not None and not bar.confirmation.isVisible())
+        await asyncio.sleep(0.2)  # the deletion, if any, on the keyring's thread
+        names = [p.name for p in settings.profiles()]
+        assert ("gone" in names) is kept
+        assert (await store.profile_keys("gone") != ("", "")) is kept
