@@ -48,6 +48,14 @@ cp -a "$bundle" "$root/opt/cloudrec"
 # /usr/bin/cloudrec -> the bundle's program (absolute: it crosses top-level folders).
 ln -s /opt/cloudrec/cloudrec "$root/usr/bin/cloudrec"
 install -m 0644 packaging/cloudrec.desktop "$root/usr/share/applications/cloudrec.desktop"
+# The headless server as a systemd service (docs/deploy.md): its unit, its settings (a
+# conffile), and the system user postinst makes.
+install -D -m 0644 packaging/deb/cloudrec-server.service \
+  "$root/lib/systemd/system/cloudrec-server.service"
+install -D -m 0644 packaging/deb/server.toml "$root/etc/cloudrec/server.toml"
+install -m 0755 packaging/deb/postinst "$root/DEBIAN/postinst"
+printf '/etc/cloudrec/server.toml\n' > "$root/DEBIAN/conffiles"
+install -m 0644 docs/deploy.md "$root/usr/share/doc/cloudrec/deploy.md"
 if command -v desktop-file-validate >/dev/null; then
   desktop-file-validate "$root/usr/share/applications/cloudrec.desktop"
 fi
@@ -69,7 +77,7 @@ Comment: Third-party software bundled by PyInstaller, under its own licenses:
 COPYRIGHT
 # Files 0644, folders and programs 0755; nothing group- or world-writable.
 chmod -R u=rwX,go=rX "$root"
-chmod 0755 "$root/opt/cloudrec/cloudrec"
+chmod 0755 "$root/opt/cloudrec/cloudrec" "$root/DEBIAN/postinst"
 
 # Qt's xcb and EGL plugins need the system's GL, EGL and libxcb (PyInstaller never bundles
 # them; RECIPES.md); fonts for text; libc of Debian 12 (the bundle was linked there).
@@ -78,7 +86,7 @@ depends="libc6 (>= $glibc), libgl1, libegl1, libxcb1, libx11-xcb1, libxkbcommon0
 depends+=", libxcb-cursor0, libxcb-icccm4, libxcb-keysyms1, libxcb-shape0, libxcb-randr0"
 depends+=", libxcb-render-util0, libxcb-image0, libxcb-xinerama0, libxcb-xkb1"
 depends+=", libwayland-client0, libwayland-cursor0, libwayland-egl1"
-depends+=", libfontconfig1, fontconfig, fonts-dejavu-core, libdbus-1-3"
+depends+=", libfontconfig1, fontconfig, fonts-dejavu-core, libdbus-1-3, adduser"
 recommends="fonts-noto-cjk, gnome-keyring"
 installed_size="$(du -sk --exclude=DEBIAN "$root" | cut -f1)"
 sed -e "s|@VERSION@|$deb_version|" -e "s|@ARCH@|$arch|" -e "s|@MAINTAINER@|$maintainer|" \

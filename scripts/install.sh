@@ -17,8 +17,9 @@ run_packages=(
 )
 # Xvfb for screenshots, Chromium for the join-page tests, libatomic1 for the node
 # that Playwright's driver bundles, binutils (objdump) for PyInstaller's packaging
-# tests. A warm machine has the last two; a fresh Debian 12 does not.
-test_packages=(xvfb xauth chromium desktop-file-utils libatomic1 binutils)
+# tests, systemd for systemd-analyze (the .deb's service unit is verified). A warm
+# machine has the last three; a fresh Debian 12 does not.
+test_packages=(xvfb xauth chromium desktop-file-utils libatomic1 binutils systemd)
 
 packages=("${run_packages[@]}")
 [ "$profile" = test ] && packages+=("${test_packages[@]}")

@@ -16,6 +16,7 @@ import dataclasses
 import os
 import stat
 import sys
+import tomllib
 from pathlib import Path
 
 from core.channel.apps import parse_app_specs, parse_apps_file
@@ -34,12 +35,30 @@ from core.server.webhooks import MAX_AGE, RETRY_CAP
 from core.storage.master_key import MasterKeyError, load_master_key
 
 TOKEN_ENV = "CLOUDREC_SERVER_TOKEN"
+TOKEN_CREDENTIAL = "cloudrec-server-token"
+"""The bearer token as a systemd credential (``$CREDENTIALS_DIRECTORY``), when the
+environment has none."""
+
+_DEFAULTS: dict[str, object] = {}
+"""Each option's default (filled by :func:`add_arguments`): a ``--config`` file's value
+applies where the command line left the default."""
+_PARSERS: list[argparse.ArgumentParser] = []
+"""The parser the options were added to: a ``--config`` file is read by it too, so its
+values are converted and checked as the command line's are."""
 APPS_ENV = "CLOUDREC_APPS"
 CUSTOMERS_ENV = "CLOUDREC_CUSTOMERS"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``cloudrec server`` to ``parser``."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help='a TOML file of these options (names without --, e.g. data-dir = "/var/lib/'
+        'cloudrec"); the command line wins (docs/deploy.md)',
+    )
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
     parser.add_argument("--port", type=int, default=0, help="TCP port (0: a free one)")
     parser.add_argument(
@@ -195,6 +214,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", default="warning", choices=("debug", "info", "warning", "error")
     )
+    _DEFAULTS.update(vars(parser.parse_args([])))
+    _PARSERS[:] = [parser]
 
 
 def _positive_seconds(text: str) -> float:
@@ -242,6 +263,9 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
     if args.ice_address:
         addresses = None if "all" in args.ice_address else tuple(args.ice_address)
     token = os.environ.get(TOKEN_ENV)
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not token and credentials and (Path(credentials) / TOKEN_CREDENTIAL).is_file():
+        token = (Path(credentials) / TOKEN_CREDENTIAL).read_text().strip()
     for spec in args.allow_endpoint:
         try:
             parse_endpoint_rule(spec)
@@ -331,9 +355,44 @@ def parse_customers(text: str) -> dict[str, str]:
     return customers
 
 
+def apply_config_file(args: argparse.Namespace) -> None:
+    """Take ``args.config``'s options (TOML: option names without ``--``, repeatable
+    ones as arrays) where the command line left an option at its default; raises
+    CloudRecordingError naming a key that is no option, or a file that does not parse."""
+    if args.config is None:
+        return
+    try:
+        with open(args.config, "rb") as file:
+            table = tomllib.load(file)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CloudRecordingError(f"--config {args.config}: {exc}") from None
+    argv: list[str] = []
+    for key, value in table.items():
+        dest = key.replace("-", "_")
+        if dest not in _DEFAULTS or dest == "config":
+            allowed = ", ".join(sorted(k.replace("_", "-") for k in _DEFAULTS if k != "config"))
+            raise CloudRecordingError(
+                f"--config {args.config}: {key!r} is no option of cloudrec server; one of {allowed}"
+            )
+        option = f"--{dest.replace('_', '-')}"
+        if isinstance(value, bool):
+            argv += [option] if value else []
+        else:
+            for item in value if isinstance(value, list) else [value]:
+                argv += [option, str(item)]
+    try:
+        from_file = _PARSERS[0].parse_args(argv)
+    except SystemExit:  # argparse printed which value is wrong
+        raise CloudRecordingError(f"--config {args.config}: a value is not allowed") from None
+    for dest, value in vars(from_file).items():
+        if dest != "config" and getattr(args, dest) == _DEFAULTS[dest]:  # not on the command line
+            setattr(args, dest, value)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the server until SIGINT/SIGTERM; 0 on a clean stop, 2 on bad options."""
     try:
+        apply_config_file(args)
         settings = settings_from_args(args)
     except CloudRecordingError as exc:
         print(f"cloudrec server: {exc.message}", file=sys.stderr)
