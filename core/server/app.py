@@ -34,7 +34,7 @@ from core.channel.whip_limits import (
     DEFAULT_RATE,
     WhipLimits,
 )
-from core.server import lease, memory, metrics, recording_api, webhooks_api
+from core.server import api_docs, lease, memory, metrics, recording_api, webhooks_api
 from core.server.cors import OriginPolicy
 from core.server.customers import MadeCustomer
 from core.server.datalock import DataFolderLock
@@ -141,7 +141,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
         finally:
             lock.release()
 
-    app = FastAPI(title="cloudrec server", lifespan=lifespan)
+    # /docs without a network: Swagger UI from the swagger-ui-bundle package's files,
+    # not FastAPI's default CDN (whose page stays blank offline)
+    app = FastAPI(title="cloudrec server", lifespan=lifespan, docs_url=None)
+    api_docs.install(app)
     app.state.settings = settings
     app.state.channels = channels
     app.state.apps = AppRegistry(settings.apps)
