@@ -71,8 +71,9 @@ Files: opt/cloudrec/_internal/*
 Comment: Third-party software bundled by PyInstaller, under its own licenses:
  Python (PSF), Qt for Python / PySide6 (LGPL-3.0), FFmpeg and codecs in PyAV's
  wheels (LGPL/GPL: the wheels include libx264 and libx265), NumPy (BSD),
- aiortc (BSD), httpx, FastAPI, uvicorn, pydantic, keyring, botocore and their
- dependencies. Their license files are in the respective folders where the
+ aiortc (BSD), httpx, FastAPI, uvicorn, pydantic, keyring, botocore,
+ prometheus_client (Apache-2.0), Swagger UI (Apache-2.0, from swagger-ui-bundle-v2)
+ and their dependencies. Their license files are in the respective folders where the
  wheels ship them.
 COPYRIGHT
 # Files 0644, folders and programs 0755; nothing group- or world-writable.

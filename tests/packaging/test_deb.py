@@ -163,11 +163,14 @@ def test_bundled_server_serves_the_join_page(package: Package, tmp_path: Path) -
         url = json.loads(ready.read_text())["url"]
         page = httpx.get(f"{url}/join", timeout=10)
         script = httpx.get(f"{url}/join/join.js", timeout=10)
+        docs = httpx.get(f"{url}/docs/assets/swagger-ui-bundle.js", timeout=10)
     finally:
         server.terminate()
         server.communicate(timeout=30)
     assert page.status_code == 200 and "<title>cloudrec" in page.text
     assert script.status_code == 200 and "{{SANDBOX_APP_ID}}" not in script.text
+    # /docs from the bundle's own Swagger UI files (no CDN: docs/rest-api.md)
+    assert docs.status_code == 200 and len(docs.content) > 100_000
 
 
 def test_layout_launcher_desktop_entry_and_icons(package: Package) -> None:
