@@ -119,6 +119,7 @@ class ServerConnection(QObject):
         self._url: str | None = None
         self._token: str | None = None
         self._owns_server = False
+        self._reattached = False  # an earlier window's embedded server, taken back from exiting
         self._client: RestClient | None = None
         self._closed = False  # after aclose() no new client is made
         self._state = ServerState.STOPPED
@@ -204,6 +205,7 @@ class ServerConnection(QObject):
         self._last_status = None
         self.cpu_share = None
         self._owns_server = owned
+        self._reattached = False
         self._closed = False
         self._set_state(self._state)
 
@@ -234,6 +236,9 @@ class ServerConnection(QObject):
             if token and process_alive(pid) and await reachable(url):
                 self.use(url, token, owned=False)
                 await self.renew_lease()
+                # the earlier window asked it to exit once its recordings are done; this
+                # window uses it now, and asks again when it leaves
+                self._reattached = await self._keep_running()
                 self._set_state(ServerState.DETACHED)
                 self._log(
                     translate(
@@ -456,7 +461,27 @@ class ServerConnection(QObject):
             else:
                 await self.server.stop()
                 self.settings.set_embedded_server(None)
+        elif self._reattached:  # an earlier window's embedded server, which this one used
+            await self._exit_when_done()  # it exits at once, or when the recordings end
+            if not keep_recording:
+                self.settings.set_embedded_server(None)
+                await self.keyring.delete(EMBEDDED_SERVER_ENTRY)
         await self.aclose()
+
+    async def _keep_running(self) -> bool:
+        client = self.client
+        assert client is not None
+        try:
+            await client.keep_running()
+        except CloudRecordingError as exc:
+            self._log(
+                translate("MainWindow", "The server may exit when its recordings end: {0}").format(
+                    exc
+                ),
+                error=True,
+            )
+            return False
+        return True
 
     async def _exit_when_done(self) -> None:
         client = self.client

@@ -387,6 +387,11 @@ class RestClient:
         data = await self.request("POST", "/v1/cloudrec/exit-when-done")
         return int(data.get("activeRecordings", 0))
 
+    async def keep_running(self) -> int:
+        """Take back :meth:`exit_when_done` (extension); active count."""
+        data = await self.request("DELETE", "/v1/cloudrec/exit-when-done")
+        return int(data.get("activeRecordings", 0))
+
     async def status(self) -> dict[str, Any]:
         """The server's CPU seconds, active recordings and upload backlog (extension)."""
         return dict(await self.request("GET", "/v1/cloudrec/status"))

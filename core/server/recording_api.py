@@ -981,7 +981,22 @@ async def exit_when_done(request: Request) -> dict[str, Any]:
         )
     if not service.exit_when_done:
         service.exit_when_done = True
-        service.spawn(_exit_when_done(service, shutdown))
+        service.exit_task = service.spawn(_exit_when_done(service, shutdown))
+    active = sum(1 for s in service.sessions() if not s.finished)
+    return {"ok": True, "activeRecordings": active}
+
+
+@admin.delete("/exit-when-done")
+async def keep_running(request: Request) -> dict[str, Any]:
+    """Take back ``exit-when-done`` (extension): a window that reattached to a server an
+    earlier window left recording in the background uses it, so it must not exit when
+    those recordings end; it asks again when it leaves."""
+    require_operator(request, "keep the server running")
+    service = _service(request)
+    service.exit_when_done = False
+    if service.exit_task is not None:
+        service.exit_task.cancel()
+        service.exit_task = None
     active = sum(1 for s in service.sessions() if not s.finished)
     return {"ok": True, "activeRecordings": active}
 

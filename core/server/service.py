@@ -178,15 +178,18 @@ class RecordingService:
         self.ledger = SliceLedger(store.path)
         self.vault = CredentialVault(SealedKeys(store.path), master_key)
         self.exit_when_done = False
+        self.exit_task: asyncio.Task[None] | None = None
+        """The wait for the last recording before the server exits (``exit-when-done``)."""
         self.min_free_space = min_free_space
         self.low_disk_warning = low_disk_warning
         self._disk_check_interval = disk_check_interval
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run ``coro`` as a task of the service (cancelled by :meth:`close`)."""
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def acquire(
         self,

@@ -921,12 +921,12 @@
         <translation>；最近送达：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="254"/>
+        <location filename="../../gui/server_connection.py" line="259"/>
         <source>Using the remote server {0}</source>
         <translation>使用远程服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="239"/>
+        <location filename="../../gui/server_connection.py" line="244"/>
         <source>Reattached to the embedded server {0} left recording in the background</source>
         <translation>已重新连接在后台录制的内置服务器 {0}</translation>
     </message>
@@ -941,43 +941,48 @@
         <translation>已重新连接到频道 {0} 的录制</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="261"/>
+        <location filename="../../gui/server_connection.py" line="266"/>
         <source>Starting the embedded server…</source>
         <translation>正在启动内置服务器…</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="266"/>
+        <location filename="../../gui/server_connection.py" line="271"/>
         <source>Webhook endpoint left out: {0}</source>
         <translation>已略过 Webhook 端点：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="276"/>
+        <location filename="../../gui/server_connection.py" line="281"/>
         <source>The embedded server did not start: {0}</source>
         <translation>内置服务器未能启动：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="284"/>
+        <location filename="../../gui/server_connection.py" line="289"/>
         <source>Embedded server running at {0}</source>
         <translation>内置服务器运行于 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="308"/>
+        <location filename="../../gui/server_connection.py" line="313"/>
         <source>The embedded server exited (code {0})</source>
         <translation>内置服务器已退出（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="377"/>
-        <location filename="../../gui/server_connection.py" line="403"/>
+        <location filename="../../gui/server_connection.py" line="382"/>
+        <location filename="../../gui/server_connection.py" line="408"/>
         <source>no recording server is available</source>
         <translation>没有可用的录制服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="452"/>
+        <location filename="../../gui/server_connection.py" line="457"/>
         <source>The embedded server keeps recording in the background.</source>
         <translation>内置服务器在后台继续录制。</translation>
     </message>
     <message>
-        <location filename="../../gui/server_connection.py" line="468"/>
+        <location filename="../../gui/server_connection.py" line="478"/>
+        <source>The server may exit when its recordings end: {0}</source>
+        <translation>服务器可能在其录制结束后退出：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/server_connection.py" line="493"/>
         <source>The server cannot stop by itself: {0}</source>
         <translation>服务器无法自行停止：{0}</translation>
     </message>

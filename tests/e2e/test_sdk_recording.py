@@ -9,6 +9,7 @@ the SDK's event reader (idle exit, fatal errors, a network cut) in
 
 from __future__ import annotations
 
+import asyncio
 import math
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,33 @@ async def test_a_background_server_exits_once_its_recordings_are_done(tmp_path: 
     finally:
         await server.stop()
     check_recording(tmp_path / "rec" / f"{sid}_bg.m3u8", fps=FPS)
+
+
+async def test_a_server_taken_back_from_exiting_outlives_its_recordings(tmp_path: Path) -> None:
+    """A window that reattaches to a background server takes back exit-when-done: the
+    server's last recording ends and it goes on serving (issue 28, item 4); asked again
+    with nothing recording, it exits at once."""
+    from core.sdk.embedded import start_embedded_server
+
+    server = await start_embedded_server(tmp_path / "data", storage_roots=(tmp_path / "rec",))
+    client = RestClient(server.url, Credentials(bearer=server.token))
+    try:
+        recorder = create_cloud_recorder(CallbackLog(), server=server.url, token=server.token)
+        storage = CloudStorageConfig(local_folder=str(tmp_path / "rec"))
+        await recorder.start(SANDBOX_APP_ID, "bg2", None, 905, _config(max_idle_time=5), storage)
+        await recorder.release(cancel=False)
+        assert await client.exit_when_done() == 1  # the first window leaves
+        assert await client.keep_running() == 1  # the next one reattaches
+        # nobody joins: the recording ends by itself after max_idle_time; the server stays
+        for _ in range(150):
+            if (await client.status())["activeRecordings"] == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert (await client.status())["activeRecordings"] == 0
+        await asyncio.sleep(2.0)  # longer than the exit takes once asked
+        assert server.exit_code() is None
+        assert await client.exit_when_done() == 0  # that window leaves: it exits now
+        assert await server.wait_exit(30) == 0
+    finally:
+        await client.aclose()
+        await server.stop()

@@ -148,3 +148,32 @@ async def test_leaving_otherwise_stops_the_embedded_server(
     await connection.leave(keep_recording=False)
     assert fake_server.stopped and settings.embedded_server() is None
     assert not connection.health.isActive()
+
+
+async def test_a_reattached_server_is_kept_running_and_asked_to_exit_on_leaving(
+    settings: AppSettings,
+    store: KeyringStore,
+    fake_server: FakeServer,
+    listening_url: str,
+) -> None:
+    """The earlier window left its embedded server recording and asked it to exit when
+    done; this window reattaches and takes that back (DELETE exit-when-done), so the
+    server does not vanish under it when the recordings end (issue 28, item 4); leaving
+    without background recordings, it asks the server to exit and forgets it."""
+    import os
+
+    api = FakeApi()
+    settings.set_embedded_server(listening_url, os.getpid())
+    await store.set(EMBEDDED_SERVER_ENTRY, "left-token")
+    connection = _connection(settings, store, api, fake_server)
+    assert await connection.connect_server() is True  # reattached
+    calls = [(r.method, r.url.path) for r in api.requests]
+    assert ("DELETE", "/v1/cloudrec/exit-when-done") in calls
+    api.requests.clear()
+    await connection.leave(keep_recording=False)
+    assert [(r.method, r.url.path) for r in api.requests] == [
+        ("POST", "/v1/cloudrec/exit-when-done")
+    ]  # fmt: skip
+    assert settings.embedded_server() is None
+    assert await store.get(EMBEDDED_SERVER_ENTRY) is None
+    assert not fake_server.stopped  # not this window's process: it exits by itself
