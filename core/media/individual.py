@@ -67,6 +67,7 @@ DEFAULT_FPS = 15
 """The frame rate a video slice's header states before the track measured one."""
 
 _VIDEO_TIME_BASE = Fraction(1, 90_000)
+_MIN_STEP = 90  # 1 ms in 90 kHz ticks
 _AUDIO_FRAME = 960  # 20 ms at 48 kHz: a gap or overlap below this is jitter, absorbed
 _CONTAINERS = {"H264": ("h264", "mpegts"), "VP8": ("vp8", "webm")}
 
@@ -174,7 +175,9 @@ class VideoTrack:
         pts = round(time / _VIDEO_TIME_BASE)
         if self._pending is not None:
             last_pts = self._pending[1]
-            pts = max(pts, last_pts + 1)  # strictly increasing, whatever the clock did
+            # strictly increasing, whatever the clock did, by 1 ms at least: WebM keeps
+            # milliseconds, and two frames 1/90000 s apart had the same time there
+            pts = max(pts, last_pts + _MIN_STEP)
             self._period = pts - last_pts
             if size is not None and (frame.codec, size) != self._format:
                 self._write_pending(self._period)

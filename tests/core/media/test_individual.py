@@ -234,6 +234,8 @@ def test_a_first_keyframe_just_before_the_start_opens_the_track_at_0(tmp_path: P
         if opened:
             assert track.skipped == 0 and frames[0][0] == pytest.approx(0.0, abs=0.002)
             assert len(frames) == FPS
+            times = [t for t, _ in frames]  # in order, a millisecond apart at least (WebM)
+            assert all(b - a >= 0.001 for a, b in itertools.pairwise(times)), times
             for t, picture in frames:  # every picture clean: the user's colour or a flash
                 colour = median_rgb(picture)  # type: ignore[arg-type]
                 assert is_flash(colour) or identify_uid(colour, [UID]) == UID, (t, colour)
