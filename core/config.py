@@ -12,7 +12,6 @@ Fields marked ``extension`` go beyond the seed (cloudrec additions).
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from enum import IntEnum
@@ -1119,18 +1118,6 @@ class CloudStorageConfig(ConfigModel):
             wire="localFolder",
         ),
     )
-
-    @field_validator("local_folder")
-    @classmethod
-    def _absolute_folder(cls, value: str) -> str:
-        # a relative folder would resolve against the server's working directory
-        if value and not os.path.isabs(value):
-            raise InvalidParameterError(
-                "local_folder",
-                value,
-                "empty, or an absolute folder path inside the recording server's storage roots",
-            )
-        return value
 
     @field_validator("file_name_prefix")
     @classmethod

@@ -269,15 +269,3 @@ def test_bad_regions_name_the_field_and_what_is_allowed(
         TranscodingConfig(**fields)  # type: ignore[arg-type]
     assert raised.value.field == field
     assert allowed in raised.value.allowed
-
-
-def test_a_relative_local_folder_is_refused() -> None:
-    """A relative localFolder would resolve against the server's working directory
-    (issue 28, item 12): refused, naming what is allowed."""
-    from core import CloudStorageConfig, StorageVendor
-
-    with pytest.raises(InvalidParameterError) as info:
-        CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder="recordings/today")
-    assert info.value.field == "local_folder" and "absolute folder path" in info.value.message
-    assert CloudStorageConfig(vendor=StorageVendor.LOCAL, local_folder="/srv/rec").local_folder
-    assert CloudStorageConfig(vendor=StorageVendor.LOCAL).local_folder == ""

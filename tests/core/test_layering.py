@@ -107,6 +107,8 @@ ALLOWED: dict[str, set[str]] = {
         "core.validation",
         # Stream selection lists (the Recording tab, updating a recording's subscription).
         "core.selection",
+        # Live streams list: the URLs checked and masked with the server's own rules.
+        "core.stream_urls",
         # The webhooks settings page checks endpoints with the server's own rules and
         # names the event types (core.notices is a leaf of plain enums).
         "core.notices",

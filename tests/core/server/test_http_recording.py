@@ -685,6 +685,7 @@ async def test_a_recording_started_by_another_client_is_listed_and_reattached(
             "cname": "listed",
             "uid": "77",
             "status": 5,
+            "mode": "mix",
             "fileList": f"{first.sid}_listed.m3u8",
             "folder": "",
             "uploadingStatus": "unknown",

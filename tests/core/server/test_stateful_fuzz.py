@@ -173,7 +173,9 @@ REFUSED_ENDPOINTS = [
 ]  # fmt: skip
 """Endpoints this server may not send to (loopback is not allowed unless listed): never
 empty, which would send to the vendor's real region endpoint."""
-ODD_MODES = ["individual", "web", "MIX", "", "mix%00", "mix/x", "m" * 300]
+ODD_MODES = ["INDIVIDUAL", "web", "MIX", "", "mix%00", "mix/x", "m" * 300]
+"""Modes no path takes (``individual`` is a mode now, tested in test_individual_mode.py;
+a mix recording's calls under it are refused as another mode's all the same)."""
 LAYOUTS: list[object] = [0, 1, 2, "FLOAT", "best_fit"]
 MAX_UIDS: list[object] = [0, 7, "0", "4294967295", 4294967295]
 ODD_LAYOUTS: list[object] = [-1, 3, 2**64, 1.5, Raw("1e400"), Raw("NaN"), "x", None, []]

@@ -54,6 +54,7 @@ class SliceFeeder:
         self.render_lag = self.max_render_lag = 0.0
         self.dropped_frames = self.late_frames = 0
         self.audio_levels: dict[int, float] = {7: -12.0}
+        self.stream_states: list[object] = []  # no live streams (rtmpPublishConfig)
         self.stopped = False
 
     @property
