@@ -125,7 +125,7 @@ async def test_recordings_go_to_the_chosen_or_least_loaded_server_and_are_found_
         loads = {c: c.load for c in win.servers.connections()}
         assert [load[0] for load in loads.values() if load] == [1, 1]
         assert loads[chosen] == min(load for load in loads.values() if load)
-        embedded_url, embedded = win.connection.url, win.connection.server
+        embedded_url = win.connection.url
         # The window goes, its recordings recording on (as Close → Keep recording does)
         for rid in (on_remote, near):
             await win.recordings.release(rid, cancel=False)
@@ -138,6 +138,9 @@ async def test_recordings_go_to_the_chosen_or_least_loaded_server_and_are_found_
     win.close_now()
     win.deleteLater()
 
+    left = settings.embedded_server()
+    assert left is not None and left[0] == embedded_url
+    pid = left[1]
     again = _window(settings, store, tmp_path)
     try:
         assert await again.connection.connect_server()  # reattached to the embedded one
@@ -152,11 +155,15 @@ async def test_recordings_go_to_the_chosen_or_least_loaded_server_and_are_found_
         )
         for row in rows.values():
             assert await again.recordings.stop(row.recording_id) is None
+        # the window quits: the server it took back is asked to exit, and does
+        await again.connection.leave(keep_recording=False)
+        await wait_until(lambda: os.waitpid(pid, os.WNOHANG)[0] == pid, 30)
+        pid = 0
     finally:
         await _close(again)
-        if embedded.exit_code() is None and embedded.pid is not None:
+        if pid:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(embedded.pid, signal.SIGTERM)
+                os.kill(pid, signal.SIGTERM)
 
 
 async def test_the_servers_dialog_adds_and_removes_a_server_with_its_token_in_the_keyring(

@@ -463,7 +463,8 @@ async def test_a_recording_kept_in_the_background_is_reattached_by_the_next_wind
         await wait_until(lambda: progress_at and progress_at[-1] - progress_at[0] >= 2.0, 20)
         assert rows.row(new_rid).state is RowState.RECORDING  # type: ignore[union-attr]
 
-        # Stopped from the new window: uploaded, and the server exits once it is done.
+        # Stopped from the new window: uploaded; the server, taken back from exiting when
+        # the window reattached (issue 28, item 4), serves on until the window leaves.
         second.recordings_view.table.selectRow(0)
         assert second.user_actions.stop.isEnabled()
         await second.on_stop()
@@ -473,8 +474,9 @@ async def test_a_recording_kept_in_the_background_is_reattached_by_the_next_wind
         assert done.playlist == f"{sid}_{channel}.m3u8"
         # a reattached recording's files are where the server says (its location)
         assert done.location == str((tmp_path / "rec" / done.playlist).resolve())
-        await wait_until(lambda: _reaped(pid, exit_codes), 30)  # asked to exit when done
-        assert exit_codes == [0]
+        status = await second.connection.client.status()  # type: ignore[union-attr]
+        assert status["activeRecordings"] == 0 and not _reaped(pid, exit_codes)
+        assert second.connection.state is ServerState.DETACHED
         media = check_recording(tmp_path / "rec" / done.playlist, fps=15)
         # One recording from the first window's "started" past the new window's
         # reattaching, every slice of it listed.
@@ -482,8 +484,10 @@ async def test_a_recording_kept_in_the_background_is_reattached_by_the_next_wind
         assert media.listed_seconds >= reattached_at - started_at
         assert len(media.slices) == slices() > closed_with
 
-        second.close()  # nothing is active: no dialog
+        second.close()  # nothing is active: no dialog; the server is asked to exit
         assert await asyncio.wait_for(run_second, 30) == 0
+        await wait_until(lambda: _reaped(pid, exit_codes), 30)
+        assert exit_codes == [0] and again.embedded_server() is None  # forgotten
     finally:
         if bots is not None:
             bots.terminate()
