@@ -28,22 +28,26 @@ class WindowActions:
                 made.setShortcut(QKeySequence(shortcut))
             return made
 
-        self.settings = action(translate("MainWindow", "&Settings…"), "act_settings")
+        # Shortcuts for the frequent commands (issue 28, item 14); none for releasing or
+        # cancelling a recording, which a slip of the fingers should not do.
+        self.settings = action(translate("MainWindow", "&Settings…"), "act_settings", "Ctrl+,")
         self.servers = action(translate("MainWindow", "Se&rvers…"), "act_servers")
         self.quit = action(translate("MainWindow", "&Quit"), "act_quit", "Ctrl+Q")
-        self.start = action(translate("MainWindow", "&Start recording"), "act_start")
-        self.stop = action(translate("MainWindow", "S&top"), "act_stop")
+        self.start = action(translate("MainWindow", "&Start recording"), "act_start", "Ctrl+R")
+        self.stop = action(translate("MainWindow", "S&top"), "act_stop", "Ctrl+.")
         self.release = action(
             translate("MainWindow", "&Release (keep recording in background)"), "act_release"
         )
         self.cancel = action(translate("MainWindow", "Release and &cancel"), "act_cancel")
-        self.folder = action(translate("MainWindow", "Open &folder"), "act_folder")
-        self.play = action(translate("MainWindow", "&Play"), "act_play")
-        self.copy = action(translate("MainWindow", "&Copy playlist location"), "act_copy")
-        self.download = action(translate("MainWindow", "Do&wnload…"), "act_download")
+        self.folder = action(translate("MainWindow", "Open &folder"), "act_folder", "Ctrl+Shift+O")
+        self.play = action(translate("MainWindow", "&Play"), "act_play", "Ctrl+P")
+        self.copy = action(
+            translate("MainWindow", "&Copy playlist location"), "act_copy", "Ctrl+Shift+C"
+        )
+        self.download = action(translate("MainWindow", "Do&wnload…"), "act_download", "Ctrl+D")
         self.demo = action(translate("MainWindow", "Start &demo participants…"), "act_demo")
         self.demo_stop = action(translate("MainWindow", "Stop demo participants"), "act_demo_stop")
-        self.about = action(translate("MainWindow", "&About cloudrec"), "act_about")
+        self.about = action(translate("MainWindow", "&About cloudrec"), "act_about", "F1")
         self.demo_stop.setEnabled(False)  # enabled while demo participants run
         self.row_actions = (
             self.stop,

@@ -46,7 +46,7 @@ from gui.first_run import FirstRun
 from gui.forms.labels import field_label
 from gui.forms.new_recording import NewRecordingPanel, StartRequest
 from gui.forms.storage_profiles import StorageProfiles
-from gui.keyring_store import KeyringStore
+from gui.keyring_store import KeyringStore, server_entry
 from gui.models.recordings import RowState, can_download, format_size
 from gui.recordings_controller import RecorderFactory, RecordingsController
 from gui.server_connection import ServerConnection
@@ -205,7 +205,14 @@ class MainWindow(QMainWindow):
         view.selection_changed.connect(self._update_row_actions)
         self.recordings.attachment_changed.connect(self._update_row_actions)
         self._update_row_actions()
-        for source in (self.connection, self.servers, self.recordings, self.demo, self.first_run):
+        for source in (
+            self.connection,
+            self.servers,
+            self.recordings,
+            self.demo,
+            self.first_run,
+            self.recordings_view,
+        ):
             source.message.connect(self.log_event)
         self.first_run.hint_changed.connect(view.table.set_hint)
         view.table.set_hint(self.first_run.hint())
@@ -326,7 +333,7 @@ class MainWindow(QMainWindow):
         """Ask about active recordings and end what must end; False when cancelled."""
         active = self.recordings.active()
         if active:
-            dialog = CloseDialog(len(active), self)
+            dialog = CloseDialog(len(active), self, demo_running=self.demo.process is not None)
             await ask(dialog)
             if dialog.choice is CloseChoice.CANCEL:
                 return False
@@ -546,7 +553,15 @@ class MainWindow(QMainWindow):
         the embedded server's webhook endpoints (applied at its next start)."""
         server = self.settings.server()
         page = WebhooksPage(self.settings.webhooks(), self.connection, remote=server.remote)
-        dialog = SettingsDialog(self.settings.language(), server, self, webhooks=page)
+        stored = bool(server.url) and await self.keyring.get(server_entry(server.url)) is not None
+        dialog = SettingsDialog(
+            self.settings.language(),
+            server,
+            self,
+            webhooks=page,
+            keyring_persistent=self.keyring.persistent,
+            token_stored=stored,
+        )
         self.settings_dialog = dialog
         page.refresh_status()
         try:
@@ -568,5 +583,5 @@ class MainWindow(QMainWindow):
             self.servers_dialog = None
 
     def on_about(self) -> None:
-        """The about box, with where the settings are."""
-        show_about(self, self.settings.file_name())
+        """The about box: the version, where the settings are, the server's API page."""
+        show_about(self, self.settings.file_name(), self.connection.url)

@@ -37,7 +37,12 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         webhooks: WebhooksPage | None = None,
+        keyring_persistent: bool | None = True,
+        token_stored: bool = False,
     ) -> None:
+        """``keyring_persistent``: whether secrets reach the OS keyring (KeyringStore's
+        ``persistent``); ``token_stored``: whether the chosen remote server has a token
+        kept already (the field then keeps it when left empty)."""
         super().__init__(parent)
         self.setObjectName("settings_dialog")
         self.setWindowTitle(self.tr("Settings"))
@@ -74,12 +79,21 @@ class SettingsDialog(QDialog):
         self.url.setPlaceholderText("https://recorder.example.com:8080")
         self.token = QLineEdit()
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
-        self.token.setPlaceholderText(self.tr("unchanged"))
+        # what an empty field means (issue 28, item 8): the stored token, or none at all
+        self.token.setPlaceholderText(self.tr("unchanged") if token_stored else self.tr("not set"))
         form.addRow(self.embedded)
         form.addRow(self.remote)
         form.addRow(self.tr("URL"), self.url)
         form.addRow(self.tr("Token"), self.token)
-        form.addRow(QLabel(self.tr("The token is kept in the OS keyring.")))
+        self.token_note = QLabel(
+            self.tr("The token is kept in the OS keyring.")
+            if keyring_persistent is not False
+            else self.tr(
+                "No OS keyring is available: the token is kept only until the window closes."
+            )
+        )
+        self.token_note.setWordWrap(True)
+        form.addRow(self.token_note)
         layout.addWidget(box)
         self.remote.toggled.connect(self._update)
         self._update()

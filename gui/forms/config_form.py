@@ -35,6 +35,8 @@ from gui.forms.labels import field_label, field_suffix, member_label
 
 SPIN_MAX = 2**31 - 1
 ERROR_STYLE = "color: #b3261e;"
+OK_STYLE = "color: #1e6b2e;"
+"""A check that passed (dark green: 7:1 contrast on the default light background)."""
 
 
 def help_tooltip(info: FieldHelp, chinese: bool) -> str:

@@ -26,7 +26,7 @@ from core.config import CloudStorageConfig
 from core.enums import StorageVendor
 from core.errors import CloudRecordingError
 from gui.dialogs.ask import ask
-from gui.forms.config_form import ConfigForm
+from gui.forms.config_form import ERROR_STYLE, OK_STYLE, ConfigForm
 from gui.keyring_store import KeyringStore
 from gui.settings import AppSettings, StorageProfile
 from gui.tasks import async_slot
@@ -82,6 +82,9 @@ class StorageProfiles(QWidget):
         self.status.setObjectName("storage_status")
         self.status.setWordWrap(True)
         outer.addWidget(self.status)
+        self._tested = False  # the status shows a Test storage result
+        # a result is of the settings tested: any change makes it stale (issue 28, item 7)
+        form.changed.connect(self._forget_result)
 
         self._refill(settings.current_profile())
         self.combo.activated.connect(self._on_activated)
@@ -234,17 +237,31 @@ class StorageProfiles(QWidget):
             self.status.setText(self.tr("Fix the storage settings first."))
             return
         self._set_busy(True)
+        self._forget_result()
         self.status.setText(self.tr("Testing storage…"))
         try:
             await self.checker(config)
         except StorageCheckUnavailable:
             self.status.setText(self.tr("Test storage is not available on this server."))
         except CloudRecordingError as exc:
-            self.status.setText(self.tr("Storage check failed: {0}").format(exc.message))
+            self._show_result(self.tr("Storage check failed: {0}").format(exc.message), ok=False)
         else:
-            self.status.setText(self.tr("Storage works: a test file was written and deleted."))
+            self._show_result(
+                self.tr("Storage works: a test file was written and deleted."), ok=True
+            )
         finally:
             self._set_busy(False)
+
+    def _show_result(self, text: str, *, ok: bool) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(OK_STYLE if ok else ERROR_STYLE)
+        self._tested = True
+
+    def _forget_result(self) -> None:
+        if self._tested:
+            self._tested = False
+            self.status.clear()
+            self.status.setStyleSheet("")
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy

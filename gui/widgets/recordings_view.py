@@ -7,7 +7,7 @@ Recorder commands (stop, release) belong to the recordings controller.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QCoreApplication, QPoint, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QPainter, QPaintEvent
@@ -34,6 +34,9 @@ class RecordingsView(QWidget):
 
     selection_changed = Signal()
     """Another row (or none) is selected, or the selected row changed."""
+    message = Signal(str, bool)
+    """(text, is an error) for the event log: what Copy put on the clipboard, or that
+    no application of this computer opens a playlist or folder (issue 28, item 14)."""
 
     def __init__(
         self,
@@ -44,6 +47,8 @@ class RecordingsView(QWidget):
         super().__init__(parent)
         self.model = model
         self.row_actions = tuple(row_actions)
+        self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
+        """Opens a URL with the system's application; False when none did."""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel(translate("MainWindow", "<b>Recordings</b>")))
@@ -83,8 +88,13 @@ class RecordingsView(QWidget):
         """Show the folder of the selected row's local playlist."""
         row = self.selected_row()
         path = local_path(row.location) if row else None
-        if path is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
+        if path is not None and not self.open_url(QUrl.fromLocalFile(str(path.parent))):
+            self.message.emit(
+                translate(
+                    "MainWindow", "No application on this computer opens the folder {0}."
+                ).format(path.parent),
+                True,
+            )
 
     def play(self) -> None:
         """Play the selected row's playlist (an individual recording's first video
@@ -94,14 +104,32 @@ class RecordingsView(QWidget):
         if row is None or not row.playlist:
             return
         path = local_path(row.location)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)) if path else QUrl(row.location))
+        if not self.open_url(QUrl.fromLocalFile(str(path)) if path else QUrl(row.location)):
+            self.message.emit(
+                translate(
+                    "MainWindow",
+                    "No application on this computer opens {0}: play it in a player that "
+                    "plays HLS playlists, such as VLC or ffplay (Copy playlist location gives its "
+                    "address).",
+                ).format(path or row.location),
+                True,
+            )
 
     def copy_location(self) -> None:
         """Put the selected row's playlist location on the clipboard (an individual
         recording's: every track's, one a line)."""
         row = self.selected_row()
         if row is not None and row.playlist:
-            QGuiApplication.clipboard().setText("\n".join(row.locations))
+            locations = row.locations
+            QGuiApplication.clipboard().setText("\n".join(locations))
+            self.message.emit(
+                translate("MainWindow", "Copied to the clipboard: {0}").format(locations[0])
+                if len(locations) == 1
+                else translate(
+                    "MainWindow", "Copied the locations of {0} playlists to the clipboard."
+                ).format(len(locations)),
+                False,
+            )
 
 
 # ------------------------------------------------------------------ first-run hint

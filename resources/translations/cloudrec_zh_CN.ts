@@ -4,29 +4,42 @@
 <context>
     <name>CloseDialog</name>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="23"/>
+        <location filename="../../gui/dialogs/close_dialog.py" line="25"/>
         <source>Recordings are running</source>
         <translation>录制仍在进行</translation>
     </message>
-    <message numerus="yes">
-        <location filename="../../gui/dialogs/close_dialog.py" line="24"/>
-        <source>%n recording(s) are still running.</source>
-        <translation>
-            <numerusform>%n 个录制仍在进行。</numerusform>
-        </translation>
+    <message>
+        <location filename="../../gui/dialogs/close_dialog.py" line="28"/>
+        <source>A recording is still running.</source>
+        <translation>有 1 个录制仍在进行。</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="27"/>
+        <location filename="../../gui/dialogs/close_dialog.py" line="30"/>
+        <source>{0} recordings are still running.</source>
+        <translation>有 {0} 个录制仍在进行。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/close_dialog.py" line="34"/>
+        <source>Stop it now, or keep it recording and uploading in the background (the window reattaches to it next time)?</source>
+        <translation>现在停止它，还是让它在后台继续录制和上传（下次打开窗口时会重新连接）？</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/close_dialog.py" line="39"/>
         <source>Stop them now, or keep them recording and uploading in the background (the window reattaches to them next time)?</source>
         <translation>现在停止它们，还是让它们在后台继续录制和上传（下次启动窗口时会重新连接）？</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="32"/>
+        <location filename="../../gui/dialogs/close_dialog.py" line="45"/>
+        <source>The demo participants stop when the window closes, either way.</source>
+        <translation>无论如何，演示参与者都会随窗口关闭而停止。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/close_dialog.py" line="49"/>
         <source>Stop recordings</source>
         <translation>停止录制</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="34"/>
+        <location filename="../../gui/dialogs/close_dialog.py" line="51"/>
         <source>Keep recording in background</source>
         <translation>在后台继续录制</translation>
     </message>
@@ -34,17 +47,17 @@
 <context>
     <name>ConfigForm</name>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="43"/>
+        <location filename="../../gui/forms/config_form.py" line="45"/>
         <source>Allowed: {0}</source>
         <translation>允许的值：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="46"/>
+        <location filename="../../gui/forms/config_form.py" line="48"/>
         <source>(cloudrec extension)</source>
         <translation>（cloudrec 扩展）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="214"/>
+        <location filename="../../gui/forms/config_form.py" line="216"/>
         <source>everyone (or: 1, 2, #allstream#)</source>
         <translation>所有人（或：1, 2, #allstream#）</translation>
     </message>
@@ -146,6 +159,39 @@
         <location filename="../../gui/dialogs/error_dialog.py" line="100"/>
         <source>release the recording (Release) to free it in this window</source>
         <translation>释放录制（释放），在本窗口中结束它</translation>
+    </message>
+</context>
+<context>
+    <name>EventLog</name>
+    <message>
+        <location filename="../../gui/widgets/event_log.py" line="33"/>
+        <source>Clear log</source>
+        <translation>清空日志</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/event_log.py" line="35"/>
+        <source>Save log as…</source>
+        <translation>日志另存为…</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/event_log.py" line="70"/>
+        <source>Save the event log</source>
+        <translation>保存事件日志</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/event_log.py" line="72"/>
+        <source>Text files (*.txt)</source>
+        <translation>文本文件 (*.txt)</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/event_log.py" line="63"/>
+        <source>Could not save the event log to {0}: {1}</source>
+        <translation>无法将事件日志保存到 {0}：{1}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/event_log.py" line="65"/>
+        <source>Event log saved to {0}</source>
+        <translation>事件日志已保存到 {0}</translation>
     </message>
 </context>
 <context>
@@ -691,97 +737,117 @@
         <translation>每个用户的音频（AAC）和视频（不转码：H.264 为 .ts，VP8 为 .webm）各有自己的播放列表，按 Agora 的规则命名：</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/recordings_view.py" line="49"/>
+        <location filename="../../gui/widgets/recordings_view.py" line="54"/>
         <source>&lt;b&gt;Recordings&lt;/b&gt;</source>
         <translation>&lt;b&gt;录制列表&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="31"/>
+        <location filename="../../gui/widgets/recordings_view.py" line="93"/>
+        <source>No application on this computer opens the folder {0}.</source>
+        <translation>本机没有可以打开文件夹 {0} 的应用程序。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/recordings_view.py" line="109"/>
+        <source>No application on this computer opens {0}: play it in a player that plays HLS playlists, such as VLC or ffplay (Copy playlist location gives its address).</source>
+        <translation>本机没有可以打开 {0} 的应用程序：请用支持 HLS 播放列表的播放器（如 VLC 或 ffplay）播放（“复制播放列表地址”可得到其地址）。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/recordings_view.py" line="126"/>
+        <source>Copied to the clipboard: {0}</source>
+        <translation>已复制到剪贴板：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/recordings_view.py" line="128"/>
+        <source>Copied the locations of {0} playlists to the clipboard.</source>
+        <translation>已将 {0} 个播放列表的位置复制到剪贴板。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/actions.py" line="33"/>
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="32"/>
+        <location filename="../../gui/actions.py" line="34"/>
         <source>Se&amp;rvers…</source>
         <translation>服务器(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="33"/>
+        <location filename="../../gui/actions.py" line="35"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="34"/>
+        <location filename="../../gui/actions.py" line="36"/>
         <source>&amp;Start recording</source>
         <translation>开始录制(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="35"/>
+        <location filename="../../gui/actions.py" line="37"/>
         <source>S&amp;top</source>
         <translation>停止(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="37"/>
+        <location filename="../../gui/actions.py" line="39"/>
         <source>&amp;Release (keep recording in background)</source>
         <translation>释放(&amp;R)（后台继续录制）</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="39"/>
+        <location filename="../../gui/actions.py" line="41"/>
         <source>Release and &amp;cancel</source>
         <translation>释放并取消(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="40"/>
+        <location filename="../../gui/actions.py" line="42"/>
         <source>Open &amp;folder</source>
         <translation>打开文件夹(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="41"/>
+        <location filename="../../gui/actions.py" line="43"/>
         <source>&amp;Play</source>
         <translation>播放(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="42"/>
+        <location filename="../../gui/actions.py" line="45"/>
         <source>&amp;Copy playlist location</source>
         <translation>复制播放列表地址(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="43"/>
+        <location filename="../../gui/actions.py" line="47"/>
         <source>Do&amp;wnload…</source>
         <translation>下载(&amp;W)…</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="44"/>
+        <location filename="../../gui/actions.py" line="48"/>
         <source>Start &amp;demo participants…</source>
         <translation>启动演示参与者(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="45"/>
+        <location filename="../../gui/actions.py" line="49"/>
         <source>Stop demo participants</source>
         <translation>停止演示参与者</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="46"/>
+        <location filename="../../gui/actions.py" line="50"/>
         <source>&amp;About cloudrec</source>
         <translation>关于 cloudrec(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="61"/>
+        <location filename="../../gui/actions.py" line="65"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="66"/>
+        <location filename="../../gui/actions.py" line="70"/>
         <source>&amp;Recordings</source>
         <translation>录制(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="73"/>
+        <location filename="../../gui/actions.py" line="77"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="74"/>
+        <location filename="../../gui/actions.py" line="78"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
@@ -791,17 +857,17 @@
         <translation>事件日志</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="484"/>
+        <location filename="../../gui/main_window.py" line="491"/>
         <source>Download failed: {0}</source>
         <translation>下载失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="487"/>
+        <location filename="../../gui/main_window.py" line="494"/>
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="496"/>
+        <location filename="../../gui/main_window.py" line="503"/>
         <source>Downloaded {0} files ({1}) into {2}</source>
         <translation>已下载 {0} 个文件（{1}）到 {2}</translation>
     </message>
@@ -987,8 +1053,8 @@
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="367"/>
-        <location filename="../../gui/main_window.py" line="534"/>
+        <location filename="../../gui/main_window.py" line="374"/>
+        <location filename="../../gui/main_window.py" line="541"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
@@ -1093,19 +1159,29 @@
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="558"/>
+        <location filename="../../gui/main_window.py" line="573"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/about.py" line="17"/>
+        <location filename="../../gui/dialogs/about.py" line="21"/>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/about.py" line="28"/>
         <source>About cloudrec</source>
         <translation>关于 cloudrec</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/about.py" line="19"/>
-        <source>&lt;b&gt;cloudrec&lt;/b&gt;&lt;br&gt;Cloud recording of real-time audio/video channels.&lt;br&gt;Settings: {0}</source>
-        <translation>&lt;b&gt;cloudrec&lt;/b&gt;&lt;br&gt;实时音视频频道的云端录制。&lt;br&gt;设置文件：{0}</translation>
+        <location filename="../../gui/dialogs/about.py" line="30"/>
+        <source>&lt;b&gt;cloudrec {0}&lt;/b&gt;&lt;br&gt;Cloud recording of real-time audio/video channels.&lt;br&gt;Settings: {1}</source>
+        <translation>&lt;b&gt;cloudrec {0}&lt;/b&gt;&lt;br&gt;实时音视频频道的云端录制。&lt;br&gt;设置文件：{1}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/about.py" line="37"/>
+        <source>The recording server&apos;s API reference: &lt;a href=&quot;{0}&quot;&gt;{0}&lt;/a&gt;</source>
+        <translation>录制服务器的 API 参考：&lt;a href=&quot;{0}&quot;&gt;{0}&lt;/a&gt;</translation>
     </message>
     <message>
         <location filename="../../gui/dialogs/download.py" line="28"/>
@@ -1528,70 +1604,80 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="43"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="48"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="49"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="54"/>
         <source>General</source>
         <translation>常规</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="52"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="57"/>
         <source>Webhooks</source>
         <translation>Webhook</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="54"/>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="61"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="59"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="66"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="57"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="62"/>
         <source>System default</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="62"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="67"/>
         <source>A new language applies the next time the window starts.</source>
         <translation>新语言在下次启动窗口时生效。</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="65"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="70"/>
         <source>Recording server</source>
         <translation>录制服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="67"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="72"/>
         <source>Embedded server on this computer</source>
         <translation>本机内置服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="68"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="73"/>
         <source>Remote server</source>
         <translation>远程服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="77"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="83"/>
         <source>unchanged</source>
         <translation>不变</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="80"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="83"/>
+        <source>not set</source>
+        <translation>未设置</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="86"/>
         <source>URL</source>
         <translation>URL</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="81"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="87"/>
         <source>Token</source>
         <translation>Token</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="82"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="89"/>
         <source>The token is kept in the OS keyring.</source>
         <translation>Token 保存在系统密钥环中。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="92"/>
+        <source>No OS keyring is available: the token is kept only until the window closes.</source>
+        <translation>没有可用的系统密钥环：令牌仅保存到窗口关闭为止。</translation>
     </message>
 </context>
 <context>
@@ -1617,67 +1703,67 @@
         <translation>测试存储</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="95"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="98"/>
         <source>(not saved)</source>
         <translation>（未保存）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="117"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="120"/>
         <source>Save storage profile</source>
         <translation>保存存储配置</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="118"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="121"/>
         <source>Profile name:</source>
         <translation>配置名称：</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="136"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="139"/>
         <source>Delete profile</source>
         <translation>删除配置</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="138"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="141"/>
         <source>Delete the storage profile {0}? Its access key and secret key are removed from the keyring; recordings already made are not touched.</source>
         <translation>删除存储配置 {0}？其访问密钥和私有密钥将从密钥环中删除；已完成的录制不受影响。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="179"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="182"/>
         <source>Loaded profile {0}.</source>
         <translation>已载入配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="217"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="220"/>
         <source>Saved profile {0}.</source>
         <translation>已保存配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="228"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="231"/>
         <source>Deleted profile {0}.</source>
         <translation>已删除配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="234"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="237"/>
         <source>Fix the storage settings first.</source>
         <translation>请先修正存储设置。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="237"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="241"/>
         <source>Testing storage…</source>
         <translation>正在测试存储…</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="241"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="245"/>
         <source>Test storage is not available on this server.</source>
         <translation>此服务器不支持测试存储。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="243"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="247"/>
         <source>Storage check failed: {0}</source>
         <translation>存储检查失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="245"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="250"/>
         <source>Storage works: a test file was written and deleted.</source>
         <translation>存储可用：已写入并删除一个测试文件。</translation>
     </message>

@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QPushButton
@@ -115,6 +116,17 @@ async def test_callbacks_drive_the_row(window: Any, recorder_factory: FakeRecord
     from PySide6.QtGui import QGuiApplication
 
     assert QGuiApplication.clipboard().text() == row.playlist
+    # feedback for Copy, and a Play no application answers (issue 28, item 14)
+    assert _log_lines(window.event_log)[-1] == (f"Copied to the clipboard: {row.playlist}", None)
+    asked: list[str] = []
+    window.recordings_view.open_url = lambda url: asked.append(url.toString()) or False
+    window.recordings_view.play()
+    assert asked == [row.playlist]
+    text, colour = _log_lines(window.event_log)[-1]
+    assert colour == ERROR_COLOUR and text.startswith(
+        f"No application on this computer opens {row.playlist}"
+    )
+    assert "VLC" in text
     window.panel.grab()
     window.recordings_view.table.grab()  # the progress bar delegate paints
 
@@ -283,3 +295,93 @@ def test_recording_size_counts_a_channel_named_with_glob_characters(tmp_path: Pa
     (tmp_path / "sid_[a]*?b_20261130000000000.ts").write_bytes(b"y" * 100)
     (tmp_path / "sid_ab_20261130000000000.ts").write_bytes(b"z" * 1000)  # another channel
     assert recording_size(playlist) == 110
+
+
+@pytest.mark.parametrize(
+    ("active", "demo", "text", "informative"),
+    [
+        (1, False, "A recording is still running.", "Stop it now"),
+        (3, False, "3 recordings are still running.", "Stop them now"),
+        (2, True, "2 recordings are still running.", "demo participants stop"),
+    ],
+)
+def test_the_close_question_counts_in_words_and_warns_of_the_demo(
+    qtbot: Any, active: int, demo: bool, text: str, informative: str
+) -> None:
+    """Issue 28, item 14: whole sentences for one and for more recordings (not
+    "1 recording(s)"), and the demo participants' end said when they run."""
+    dialog = CloseDialog(active, demo_running=demo)
+    qtbot.addWidget(dialog)
+    assert dialog.text() == text
+    assert informative in dialog.informativeText()
+    assert ("demo participants" in dialog.informativeText()) is demo
+
+
+async def test_the_event_log_is_saved_where_chosen_and_cleared(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28, item 14: Save log as… writes every line (UTF-8) where the operator
+    chose and says so; Clear log empties it."""
+    import gui.widgets.event_log as event_log
+
+    log = EventLog()
+    qtbot.addWidget(log)
+    log.log("first")
+    log.log("录制失败", True)
+    target = tmp_path / "events.txt"
+    chosen: list[Any] = []
+
+    async def choose(parent: Any) -> Path:
+        chosen.append(parent)
+        return target
+
+    monkeypatch.setattr(event_log, "choose_log_file", choose)
+    await log.on_save()
+    assert chosen == [log]
+    saved = [line.split(maxsplit=1)[1] for line in target.read_text(encoding="utf-8").splitlines()]
+    assert saved == ["first", "录制失败"]
+    assert _log_lines(log)[-1] == (f"Event log saved to {target}", None)
+    log.clear_action.trigger()
+    assert log.toPlainText() == ""
+
+
+def test_the_about_box_names_the_version_and_the_servers_api_page(qtbot: Any) -> None:
+    """Issue 28, item 14: Help → About says which cloudrec this is (the installed
+    version, pyproject's) and links the recording server's offline API page."""
+    import tomllib
+
+    from gui.dialogs.about import cloudrec_version, show_about
+
+    root = Path(__file__).resolve().parents[2]
+    expected = tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+    assert cloudrec_version() == expected
+    parent = QLabel()
+    qtbot.addWidget(parent)
+    box = show_about(parent, "/tmp/cloudrec.ini", "http://127.0.0.1:8480/")
+    assert f"<b>cloudrec {expected}</b>" in box.text()
+    assert '<a href="http://127.0.0.1:8480/docs">' in box.text()
+    box.close()
+
+
+def test_the_frequent_commands_have_shortcuts_and_release_has_none(window: Any) -> None:
+    """Issue 28, item 14: start, stop, play, copy, open folder, download, settings, about
+    and quit each have their own shortcut; release and cancel, which end the window's
+    hold on a recording, have none."""
+    acts = window.user_actions
+    keys = {
+        name: getattr(acts, name).shortcut().toString()
+        for name in (
+            "start",
+            "stop",
+            "play",
+            "copy",
+            "folder",
+            "download",
+            "settings",
+            "about",
+            "quit",
+        )
+    }
+    assert all(keys.values()) and len(set(keys.values())) == len(keys), keys
+    assert keys["start"] == "Ctrl+R" and keys["quit"] == "Ctrl+Q"
+    assert acts.release.shortcut().isEmpty() and acts.cancel.shortcut().isEmpty()

@@ -21,6 +21,7 @@ from keyring.backends import fail
 from PySide6.QtWidgets import QComboBox, QLineEdit
 
 from core.enums import StorageVendor
+from gui.forms.config_form import ERROR_STYLE
 from gui.forms.new_recording import NewRecordingPanel
 from gui.forms.storage_profiles import StorageProfiles
 from gui.keyring_store import SERVICE, KeyringStore, profile_entry
@@ -231,7 +232,20 @@ async def test_test_storage_reports_an_unreachable_server(window: Any) -> None:
         "Storage check failed: cannot connect to the recording server at "
         "http://127.0.0.1:9: ConnectError"
     )
+    assert window.profiles.status.styleSheet() == ERROR_STYLE  # a failure reads as one
     assert window.profiles.test_button.isEnabled()
+
+
+async def test_a_test_result_goes_when_the_storage_settings_change(window: Any) -> None:
+    """A result is of the settings tested (issue 28, item 7): once a field changes, the
+    line no longer says what it said about the old ones."""
+    profiles = window.profiles
+    await profiles.test()
+    assert profiles.status.text().startswith("Storage check failed")
+    bucket = window.panel.storage_form.widget("bucket")
+    assert isinstance(bucket, QLineEdit)
+    bucket.setText(bucket.text() + "x")
+    assert profiles.status.text() == "" and profiles.status.styleSheet() == ""
 
 
 async def test_a_saved_profiles_keys_are_in_the_form_after_a_restart(

@@ -352,3 +352,27 @@ async def test_the_windows_settings_dialog_saves_the_endpoints(
         "from-the-window",
         "",
     )
+
+
+@pytest.mark.parametrize(
+    ("persistent", "stored", "note", "placeholder"),
+    [
+        (True, True, "The token is kept in the OS keyring.", "unchanged"),
+        (True, False, "The token is kept in the OS keyring.", "not set"),
+        (
+            False,
+            False,
+            "No OS keyring is available: the token is kept only until the window closes.",
+            "not set",
+        ),
+    ],
+)
+def test_the_token_field_says_where_the_token_is_kept_and_whether_one_is(
+    qtbot: Any, persistent: bool, stored: bool, note: str, placeholder: str
+) -> None:
+    """Issue 28, item 8: the note follows the keyring the window found, and an empty
+    field reads "unchanged" only when a token was stored before."""
+    dialog = SettingsDialog("", ServerChoice(), keyring_persistent=persistent, token_stored=stored)
+    qtbot.addWidget(dialog)
+    assert dialog.token_note.text() == note
+    assert dialog.token.placeholderText() == placeholder
