@@ -5,10 +5,12 @@ Run: ``python bench/individual.py [--seconds 20] [--repeat 3]``. A cloudrec serv
 VP8 + Opus) in a child process, so their encoding is not counted. This process's CPU
 is measured while the channel only receives (baseline), then, alternately, while a
 mix recording (640x360@15 BEST_FIT, H.264 500 kbps, AAC 48 kbps, 4 s HLS slices) and
-an individual recording (each user's VP8 copied into WebM slices, Opus to AAC) run,
-each to a local folder. A recording's cost is its CPU over the baseline's; printed per
-user and recorded second (medians of ``--repeat`` runs), with the ratio. What was
-written is checked: the mix's playlist and each user's two playlists decode.
+individual recordings run, each to a local folder: ``streamMode`` ``default`` (each
+user's VP8 copied into WebM slices, Opus transcoded to AAC, as Agora's default) and
+``original`` (nothing transcoded: the Opus copied too). A recording's cost is its CPU
+over the baseline's; printed per user and recorded second (medians of ``--repeat``
+runs), with the ratios. What was written is checked: the mix's playlist and each
+user's two playlists decode.
 
 Target (issue 25): individual recording without transcoding <= 0.01 core per user.
 """
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import channel_with_bots, load, own_cpu_seconds
 
 from core.config import RecordingConfig, TranscodingConfig
-from core.enums import SANDBOX_APP_ID, MixedVideoLayout, RecordingMode
+from core.enums import SANDBOX_APP_ID, MixedVideoLayout, RecordingMode, StreamMode
 from core.media.playlist import track_playlist_name
 from core.media.recorder import Recorder
 from core.participants.analysis import playlist_slices
@@ -61,12 +63,19 @@ def _frames(playlist: Path) -> int:
     return count
 
 
-async def _record(registry: object, mode: RecordingMode, seconds: float, folder: Path) -> float:
+async def _record(
+    registry: object,
+    mode: RecordingMode,
+    seconds: float,
+    folder: Path,
+    stream_mode: StreamMode = StreamMode.DEFAULT,
+) -> float:
     """CPU seconds per wall second of this process while a recording in ``mode`` runs;
     checks what it wrote."""
     sid = f"{mode.path}{time.monotonic_ns()}"
     config = RecordingConfig(
         recording_mode=mode,
+        stream_mode=stream_mode,
         transcoding_config=TranscodingConfig(
             width=640, height=360, fps=FPS, bitrate=500, layout=MixedVideoLayout.BEST_FIT
         ),
@@ -98,15 +107,23 @@ async def _record(registry: object, mode: RecordingMode, seconds: float, folder:
     return cpu
 
 
-async def live(seconds: float, repeat: int, folder: Path) -> tuple[float, list[float], list[float]]:
+async def live(
+    seconds: float, repeat: int, folder: Path
+) -> tuple[float, list[float], list[float], list[float]]:
     mix: list[float] = []
     individual: list[float] = []
+    original: list[float] = []
     async with channel_with_bots(folder, CHANNEL, UIDS, (320, 240), FPS) as registry:
         baseline = await _cpu_over(seconds / 2)
         for _ in range(repeat):
             mix.append(await _record(registry, RecordingMode.MIX, seconds, folder))
             individual.append(await _record(registry, RecordingMode.INDIVIDUAL, seconds, folder))
-    return baseline, mix, individual
+            original.append(
+                await _record(
+                    registry, RecordingMode.INDIVIDUAL, seconds, folder, StreamMode.ORIGINAL
+                )
+            )
+    return baseline, mix, individual, original
 
 
 def main() -> None:
@@ -116,12 +133,13 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="cloudrec-bench-"))
     try:
-        baseline, mix, individual = asyncio.run(live(args.seconds, args.repeat, folder))
+        baseline, mix, individual, original = asyncio.run(live(args.seconds, args.repeat, folder))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     users = len(UIDS)
     mix_cost = statistics.median(m - baseline for m in mix)
     individual_cost = statistics.median(i - baseline for i in individual)
+    original_cost = statistics.median(o - baseline for o in original)
     print(f"4 users (320x240@15 VP8 + Opus), {args.seconds:.0f} s recordings; {load()}")
     print(f"live: channel receiving only  {baseline:.3f} CPU s / s")
     print(
@@ -130,11 +148,19 @@ def main() -> None:
         f"(runs {', '.join(f'{m - baseline:.3f}' for m in mix)})"
     )
     print(
-        f"individual (VP8 copied, Opus -> AAC)    {individual_cost:.4f} CPU s / s = "
+        f"individual default (VP8 copied, Opus -> AAC)  {individual_cost:.4f} CPU s / s = "
         f"{individual_cost / users:.4f} per user "
-        f"(runs {', '.join(f'{i - baseline:.3f}' for i in individual)}; target <= 0.01 per user)"
+        f"(runs {', '.join(f'{i - baseline:.3f}' for i in individual)})"
     )
-    print(f"ratio individual / mix: {individual_cost / mix_cost:.2f}")
+    print(
+        f"individual original (VP8 and Opus copied)    {original_cost:.4f} CPU s / s = "
+        f"{original_cost / users:.4f} per user "
+        f"(runs {', '.join(f'{o - baseline:.3f}' for o in original)}; target <= 0.01 per user)"
+    )
+    print(
+        f"ratio to mix: individual default {individual_cost / mix_cost:.2f}, "
+        f"individual original {original_cost / mix_cost:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from core.enums import (
     RecordingStreamType,
     RenderMode,
     StorageVendor,
+    StreamMode,
     VideoStreamType,
 )
 from core.errors import CloudRecordingError, ErrorCode, InvalidParameterError
@@ -52,6 +53,7 @@ __all__ = [
     "Region",
     "RenderMode",
     "StorageVendor",
+    "StreamMode",
     "TranscodingConfig",
     "UserBackground",
     "VideoStreamType",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any, Self, get_args
 
 from pydantic import (
@@ -36,6 +36,7 @@ from core.enums import (
     RecordingStreamType,
     RenderMode,
     StorageVendor,
+    StreamMode,
     VideoStreamType,
 )
 from core.errors import InvalidParameterError
@@ -112,7 +113,7 @@ class ConfigModel(BaseModel):
         if (
             isinstance(value, str)
             and isinstance(annotation, type)
-            and issubclass(annotation, IntEnum)
+            and issubclass(annotation, IntEnum | StrEnum)
         ):
             member = annotation.__members__.get(value.strip().upper().replace("-", "_"))
             if member is not None:
@@ -742,6 +743,16 @@ class RecordingConfig(ConfigModel):
             wire="mode",
         ),
     )
+    stream_mode: StreamMode = Field(
+        StreamMode.DEFAULT,
+        description="Individual mode's files: DEFAULT (audio transcoded to AAC, video as sent) or ORIGINAL (nothing transcoded: Opus audio as sent, in MPEG-TS); STANDARD is not built. Mix mode does not use it.",
+        json_schema_extra=_help(
+            "",
+            "单流录制的文件：default（默认），音频转码为 AAC，视频不转码；original，均不转码，音频按发送端的 Opus 写入 TS 文件；standard 暂不支持。合流录制不使用此参数。",
+            '"default", "standard" (refused in individual mode: not built) or "original"',
+            wire="streamMode",
+        ),
+    )
     recording_stream_types: RecordingStreamType = Field(
         RecordingStreamType.AUDIO_VIDEO,
         description="Media to record: AUDIO_VIDEO (default), AUDIO_ONLY or VIDEO_ONLY.",
@@ -984,6 +995,13 @@ class RecordingConfig(ConfigModel):
         # default there).
         if self.recording_mode is not RecordingMode.INDIVIDUAL:
             return self
+        if self.stream_mode is StreamMode.STANDARD:
+            raise InvalidParameterError(
+                "stream_mode",
+                str(self.stream_mode),
+                '"default" (audio transcoded to AAC, video as sent) or "original" (nothing '
+                'transcoded) in individual mode; "standard" is not built',
+            )
         if self.recording_file_config.mp4:
             raise InvalidParameterError(
                 "recording_file_config",

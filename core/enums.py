@@ -7,7 +7,7 @@ REST API uses on the wire, so ``int(member)`` is the wire value.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class RecordingStreamType(IntEnum):
@@ -40,6 +40,19 @@ class RecordingMode(IntEnum):
     def path(self) -> str:
         """The mode's name in Agora's REST paths: ``mix`` or ``individual``."""
         return self.name.lower()
+
+
+class StreamMode(StrEnum):
+    """How individual recording writes a user's media (Agora's ``recordingConfig.streamMode``,
+    a string on the wire; mix mode checks it and does not use it, as Agora's service)."""
+
+    DEFAULT = "default"
+    """Audio transcoded to AAC-LC (48 kHz, mono, 48 Kbps), video as sent."""
+    STANDARD = "standard"
+    """Agora's files per user made after the recording (not built: refused)."""
+    ORIGINAL = "original"
+    """Nothing transcoded: audio as sent (Opus in MPEG-TS, Agora's individual audio
+    non-transcoding recording), video as sent."""
 
 
 class DecryptionMode(IntEnum):

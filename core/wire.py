@@ -27,7 +27,7 @@ from core.config import (
     TranscodingConfig,
     UserBackground,
 )
-from core.enums import RecordingMode
+from core.enums import RecordingMode, StreamMode
 from core.errors import InvalidParameterError
 
 ENDPOINT_ALLOWED = "empty, or http(s)://host[:port] with a port from 1 to 65535"
@@ -96,6 +96,8 @@ def to_wire(config: ConfigModel, *, extensions: bool = True) -> dict[str, Any]:
         value = getattr(config, name)
         if value is None or (name in ("layout_config", "background_config") and not value):
             continue  # no layoutConfig beside a preset layout, as Agora asks
+        if name == "stream_mode" and value is StreamMode.DEFAULT:
+            continue  # Agora's default, unsent (as recordingFileConfig's)
         wire = _wire_name(model, name)
         if isinstance(config, CloudStorageConfig) and wire in _STORAGE_EXTENSION_PARAMS:
             if value:

@@ -13,7 +13,10 @@ user's video as it came and transcodes the audio; cloudrec does the same
 * **Audio is transcoded** from Opus to AAC-LC (48 kHz mono, 48 Kbps: Agora's profile
   for individual audio) in MPEG-TS slices, cut on the slice grid. It is continuous
   from the user's first audio frame: a gap (lost packets, a muted sender) is silence,
-  an overlap is trimmed, so the file's time is the output time.
+  an overlap is trimmed, so the file's time is the output time. With ``streamMode``
+  ``original`` nothing is transcoded: the Opus packets go into MPEG-TS slices as sent
+  (:class:`AudioCopyTrack`), as Agora's individual audio non-transcoding recording
+  writes them; the AAC encoder is most of a transcoded user's cost (docs/recorder.md).
 
 **Snapshots** (``snapshot_config``) are of each user, as Agora takes them in this mode:
 every ``capture_interval`` seconds of output a user's track asks for a keyframe and
@@ -317,6 +320,106 @@ class AudioTrack:
         return [dataclasses.replace(p, pts=p.pts + origin, dts=p.dts + origin) for p in packets]
 
 
+OPUS_RATE = 48_000
+"""Opus timestamps count 48 kHz samples whatever the coded bandwidth (RFC 7587)."""
+
+
+def opus_samples(packet: bytes) -> int:
+    """The 48 kHz samples an Opus packet holds, read from its TOC byte and frame count
+    (RFC 6716, section 3.1); 0 for a malformed packet or one over 120 ms."""
+    if not packet:
+        return 0
+    toc = packet[0]
+    config = toc >> 3
+    if config < 12:  # SILK: 10, 20, 40 or 60 ms frames
+        per_frame = (480, 960, 1920, 2880)[config % 4]
+    elif config < 16:  # hybrid: 10 or 20 ms
+        per_frame = (480, 960)[config % 2]
+    else:  # CELT: 2.5, 5, 10 or 20 ms
+        per_frame = (120, 240, 480, 960)[config % 4]
+    code = toc & 3
+    if code == 0:
+        frames = 1
+    elif code in (1, 2):
+        frames = 2
+    elif len(packet) < 2:
+        return 0
+    else:
+        frames = packet[1] & 0x3F
+    total = per_frame * frames
+    return total if 0 < total <= 5760 else 0
+
+
+class AudioCopyTrack:
+    """One user's audio as sent: its Opus packets copied into MPEG-TS slices, nothing
+    decoded or encoded (``streamMode`` ``original``, Agora's individual audio
+    non-transcoding recording).
+
+    Packets keep their place on the output timeline: jitter under a frame is absorbed
+    (each packet follows the one before), a gap stays a gap (a muted or silent sender
+    sends nothing to record, as Agora's non-transcoding recording records nothing for
+    silenced audio), and a packet that would overlap the one before by more than a
+    frame is dropped (an Opus packet cannot be trimmed)."""
+
+    def __init__(
+        self,
+        work_dir: Path,
+        slice_seconds: float,
+        name_for: NameFor,
+        on_slice: Callable[[ClosedSlice], None],
+    ) -> None:
+        spec = StreamSpec(audio=(OPUS_RATE, 2), audio_codec="opus")
+        self._segmenter = Segmenter(
+            work_dir,
+            spec,
+            slice_seconds,
+            lambda start: name_for(start, spec.suffix),
+            on_slice,
+            origin=None,
+        )
+        self._next: int | None = None  # the 48 kHz sample just after the last packet
+        self.gaps = 0
+        """Gaps left in the track (more than a frame of samples missing)."""
+        self.dropped = 0
+        """Packets not written: malformed, decoded audio, or overlapping."""
+
+    def push(self, frame: EncodedFrame | av.AudioFrame, time: float) -> None:
+        """An Opus packet captured at output ``time``."""
+        if time < 0:
+            return
+        if not isinstance(frame, EncodedFrame):  # an encoded subscription delivers packets
+            self.dropped += 1
+            return
+        samples = opus_samples(frame.data)
+        if samples == 0:
+            self.dropped += 1
+            return
+        pts = round(time * OPUS_RATE)
+        if self._next is not None:
+            if pts - self._next > _AUDIO_FRAME:
+                self.gaps += 1
+            elif self._next - pts > _AUDIO_FRAME:
+                self.dropped += 1
+                return
+            else:
+                pts = self._next
+        self._next = pts + samples
+        packet = EncodedPacket(
+            kind="audio",
+            data=frame.data,
+            pts=pts,
+            dts=pts,
+            duration=samples,
+            time_base=Fraction(1, OPUS_RATE),
+            keyframe=True,
+        )
+        self._segmenter.write([packet])
+
+    def close(self) -> None:
+        """Close the last slice."""
+        self._segmenter.close()
+
+
 class IndividualPipeline:
     """Every user's tracks of one individual recording (the recorder's worker thread).
 
@@ -353,8 +456,11 @@ class IndividualPipeline:
         snapshot_interval: float | None = None,
         on_snapshot: Callable[[Snapshot], None] = lambda snapshot: None,
         on_error: Callable[[str], None] = lambda message: None,
+        copy_audio: bool = False,
     ) -> None:
         self.work_dir = work_dir
+        self.copy_audio = copy_audio
+        """Audio as sent (Opus, ``streamMode`` ``original``) instead of AAC."""
         self.slice_seconds = slice_seconds
         self.tick_rate = tick_rate
         self.snapshot_interval = snapshot_interval
@@ -365,7 +471,7 @@ class IndividualPipeline:
         self._name_for = name_for
         self._on_slice = on_slice
         self._request_keyframe = request_keyframe
-        self._tracks: dict[tuple[int, str], VideoTrack | AudioTrack] = {}
+        self._tracks: dict[tuple[int, str], VideoTrack | AudioTrack | AudioCopyTrack] = {}
         self._ended: dict[tuple[int, str], float] = {}  # (uid, kind) -> output time it ended
         self._started: set[str] = set()  # playlists with a slice already
         self._slices = 0
@@ -393,7 +499,7 @@ class IndividualPipeline:
     def push_audio(self, uid: int, frame: EncodedFrame | av.AudioFrame, time: float) -> None:
         """``uid``'s audio frame captured at output ``time``."""
         track = self._track(uid, "audio", time)
-        if isinstance(track, AudioTrack):
+        if isinstance(track, AudioTrack | AudioCopyTrack):
             track.push(frame, time)
 
     def user_joined(self, uid: int, time: float) -> None:
@@ -422,7 +528,9 @@ class IndividualPipeline:
         for uid, kind in list(self._tracks):
             self._end(uid, kind, time)
 
-    def _track(self, uid: int, kind: str, time: float) -> VideoTrack | AudioTrack | None:
+    def _track(
+        self, uid: int, kind: str, time: float
+    ) -> VideoTrack | AudioTrack | AudioCopyTrack | None:
         key = (uid, kind)
         track = self._tracks.get(key)
         if track is not None:
@@ -447,6 +555,8 @@ class IndividualPipeline:
                                       self._on_error)  # fmt: skip
             track = VideoTrack(work, self.slice_seconds, name_for, closed,
                                lambda: self._request_keyframe(uid), shots)  # fmt: skip
+        elif self.copy_audio:
+            track = AudioCopyTrack(work, self.slice_seconds, name_for, closed)
         else:
             track = AudioTrack(work, self.slice_seconds, name_for, closed)
         self._tracks[key] = track

@@ -43,7 +43,14 @@ from core.channel.picture_size import vp8_keyframe_size
 from core.channel.roster import Role, UserJoined, UserLeft
 from core.channel.streams import EncodedFrame
 from core.config import RecordingConfig
-from core.enums import ChannelType, MixedVideoLayout, RecordingMode, RenderMode, VideoStreamType
+from core.enums import (
+    ChannelType,
+    MixedVideoLayout,
+    RecordingMode,
+    RenderMode,
+    StreamMode,
+    VideoStreamType,
+)
 from core.errors import CloudRecordingError, ErrorCode, InvalidOperationError
 from core.layout import LayoutSpec, Region
 from core.media.compositor import Backgrounds
@@ -608,6 +615,7 @@ class Recorder:
             on_error=lambda message: self._loop_call(
                 self._emit, RecorderFailure(ErrorCode.RECORDER_FAILED, message)
             ),
+            copy_audio=self.config.stream_mode is StreamMode.ORIGINAL,
         )
 
     async def stop(self) -> None:

@@ -114,6 +114,8 @@ class StreamSpec:
     audio: tuple[int, int] | None = None  # sample rate, channels
     video_codec: str = "h264"
     """``h264`` or ``vp8`` (a copied VP8 track: WebM slices only)."""
+    audio_codec: str = "aac"
+    """``aac`` or ``opus`` (a copied Opus track, individual mode's ``original``)."""
     format: str = "mpegts"
     """``mpegts`` (``.ts`` slices) or ``webm``."""
 
@@ -247,7 +249,7 @@ class Segmenter:
             self._streams["video"] = vs
         if spec.audio is not None:
             rate, _channels = spec.audio
-            stream = container.add_mux_stream("aac", rate=rate)
+            stream = container.add_mux_stream(spec.audio_codec, rate=rate)
             stream.time_base = _TS_TIME_BASE
             self._streams["audio"] = stream
         self._container = container

@@ -167,8 +167,9 @@ FIELDS: tuple[AgoraField, ...] = (
         START,
         HONOURED,
         'individual mode: "default" (each user\'s audio playlist, AAC, and video '
-        'playlist, as sent); "standard" and "original" are refused for now; in mix mode '
-        "it is checked and, as in Agora's service, not used",
+        'playlist, as sent) and "original" (nothing transcoded: the audio playlist holds '
+        'the Opus packets as sent, in MPEG-TS); "standard" is refused (not built); in mix '
+        "mode it is checked and, as in Agora's service, not used",
     ),
     AgoraField(
         "recordingConfig.privateParams",

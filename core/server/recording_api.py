@@ -417,7 +417,8 @@ def _check_mode(mode: str) -> RecordingMode:
 
 def _check_stream_mode(mode: RecordingMode, recording_config: dict[str, Any]) -> None:
     """``recordingConfig.streamMode``: one of Agora's three values; in individual mode
-    cloudrec writes ``default``'s files (each user's audio and video playlists)."""
+    cloudrec writes ``default``'s and ``original``'s files (each user's audio and video
+    playlists), not ``standard``'s."""
     value = recording_config.get("streamMode", "default")
     if value not in _STREAM_MODES:
         raise ApiError(
@@ -426,12 +427,13 @@ def _check_stream_mode(mode: RecordingMode, recording_config: dict[str, Any]) ->
             f"recordingConfig.streamMode: {value!r} is not allowed; one of "
             '"default", "standard" or "original"',
         )
-    if mode is RecordingMode.INDIVIDUAL and value != "default":
+    if mode is RecordingMode.INDIVIDUAL and value == "standard":
         raise ApiError(
             400,
             CODE_UNSUPPORTED,
             f'recordingConfig.streamMode: "{value}" is not supported by cloudrec yet; '
-            '"default" (each user\'s audio playlist, AAC, and video playlist, as sent)',
+            '"default" (each user\'s audio playlist, AAC, and video playlist, as sent) '
+            'or "original" (nothing transcoded: the audio as sent, Opus)',
         )
 
 

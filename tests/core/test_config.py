@@ -17,6 +17,7 @@ from core import (
     RecordingStreamType,
     RenderMode,
     StorageVendor,
+    StreamMode,
     TranscodingConfig,
     VideoStreamType,
 )
@@ -210,6 +211,26 @@ def test_wire_format_round_trips_with_agoras_names_and_numbers() -> None:
     assert storage_config_from_wire(body) == storage
     assert "extensionParams" not in to_wire(storage, extensions=False)
     assert "progressInterval" not in to_wire(recording, extensions=False)
+
+
+def test_stream_mode_travels_as_agoras_string_and_standard_is_refused() -> None:
+    """``streamMode`` is a string on Agora's wire; its default is not sent (Agora's
+    default); ``standard`` is refused in individual mode, naming what is allowed."""
+    from core import RecordingMode
+
+    original = RecordingConfig(recording_mode=RecordingMode.INDIVIDUAL, stream_mode="original")  # type: ignore[arg-type]
+    wire = to_wire(original, extensions=False)
+    assert wire["streamMode"] == "original"
+    assert recording_config_from_wire(wire, mode=RecordingMode.INDIVIDUAL) == original
+    assert RecordingConfig(stream_mode="ORIGINAL").stream_mode is StreamMode.ORIGINAL  # type: ignore[arg-type]
+    assert "streamMode" not in to_wire(RecordingConfig())
+    assert RecordingConfig(stream_mode=StreamMode.STANDARD).stream_mode is StreamMode.STANDARD
+    with pytest.raises(InvalidParameterError) as info:
+        RecordingConfig(recording_mode=RecordingMode.INDIVIDUAL, stream_mode=StreamMode.STANDARD)
+    assert info.value.field == "stream_mode" and '"original"' in info.value.message
+    with pytest.raises(InvalidParameterError) as info:
+        RecordingConfig(stream_mode="raw")  # type: ignore[arg-type]
+    assert info.value.field == "stream_mode" and '"default"' in info.value.message
 
 
 def test_a_custom_layout_travels_as_agoras_layout_config() -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from core.channel.streams import EncodedFrame
-from core.media.individual import AudioTrack, VideoTrack
+from core.media.individual import AudioCopyTrack, AudioTrack, VideoTrack, opus_samples
 from core.media.segmenter import PTS_OFFSET
 from core.media.slices import ClosedSlice
 from core.participants.synthetic import (
@@ -191,6 +191,84 @@ def test_audio_is_continuous_aac_with_gaps_as_silence(tmp_path: Path) -> None:
     assert level(2.15) < 0.01  # the gap is silence
     spectrum = np.abs(np.fft.rfft(audio[rate : 2 * rate] * np.hanning(rate)))
     assert abs(int(np.argmax(spectrum)) - 440) <= 2
+
+
+def opus_encoder(frame_ms: str = "20") -> av.AudioCodecContext:
+    """libopus as a WebRTC sender runs it: 48 kHz, ``frame_ms`` milliseconds a packet."""
+    encoder = av.CodecContext.create("libopus", "w")
+    encoder.sample_rate = AUDIO_SAMPLE_RATE  # type: ignore[attr-defined]
+    encoder.layout = "mono"  # type: ignore[attr-defined]
+    encoder.format = "s16"  # type: ignore[attr-defined]
+    encoder.time_base = Fraction(1, AUDIO_SAMPLE_RATE)
+    encoder.options = {"frame_duration": frame_ms}
+    return encoder  # type: ignore[return-value]
+
+
+def opus_packets(encoder: av.AudioCodecContext, seconds: float) -> list[tuple[bytes, int]]:
+    """A 440 Hz tone of ``seconds`` encoded: (packet, its first sample) in order."""
+    t = np.arange(round(seconds * AUDIO_SAMPLE_RATE)) / AUDIO_SAMPLE_RATE
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t) * 32767).astype(np.int16)
+    out = []
+    for k in range(0, len(tone) - 959, 960):
+        frame = av.AudioFrame.from_ndarray(tone[k : k + 960].reshape(1, -1), "s16", "mono")
+        frame.sample_rate = AUDIO_SAMPLE_RATE
+        frame.pts = k
+        out += [(bytes(p), int(p.pts or 0)) for p in encoder.encode(frame)]
+    return out
+
+
+@pytest.mark.parametrize("frame_ms", ["2.5", "5", "10", "20", "40", "60"])
+def test_opus_samples_are_read_from_the_packet_header(frame_ms: str) -> None:
+    """Every packet libopus makes at each frame duration a sender may use holds the
+    samples its header says: the packet durations the encoder reports."""
+    packets = opus_packets(opus_encoder(frame_ms), 0.6)
+    assert len(packets) >= 8
+    expected = round(float(frame_ms) * AUDIO_SAMPLE_RATE / 1000)
+    steps = {b[1] - a[1] for a, b in itertools.pairwise(packets)}
+    assert steps == {expected}
+    assert {opus_samples(data) for data, _ in packets} == {expected}
+    assert opus_samples(b"") == 0 and opus_samples(bytes([0x03])) == 0  # code 3, no count
+
+
+def test_original_audio_is_the_opus_as_sent_with_gaps_left(tmp_path: Path) -> None:
+    """``streamMode`` ``original``: 4 s of a 440 Hz tone sent as Opus from 10 s with
+    1 ms of jitter and 0.5 s lost at 2 s: MPEG-TS slices holding the very packets
+    (byte for byte, none dropped), each slice decoding alone, every packet at its
+    capture time within the jitter, the gap left a gap."""
+    sent = opus_packets(opus_encoder(), 4.0)
+    closed: list[ClosedSlice] = []
+    track = AudioCopyTrack(tmp_path, 2.0, lambda start, sfx: f"o_{start:.3f}{sfx}", closed.append)
+    kept: list[tuple[bytes, float]] = []
+    jitter = itertools.cycle([0.0, 0.001, -0.001])
+    for index, (data, _) in enumerate(sent):
+        # captured one 20 ms frame after another (libopus stamps its first packet with
+        # its pre-skip, before 0; an RTP sender's timestamps start at its first packet)
+        first = index * 960
+        at = START + first / AUDIO_SAMPLE_RATE
+        if 2.0 <= at - START < 2.5:
+            continue  # lost on the way
+        track.push(EncodedFrame(data, "OPUS", True, first, None), at + next(jitter))
+        kept.append((data, at))
+    track.close()
+
+    assert (track.gaps, track.dropped) == (1, 0)
+    assert all(c.name.endswith(".ts") for c in closed) and len(closed) == 2
+    assert closed[0].start == pytest.approx(START, abs=0.002)
+    stored: list[tuple[bytes, float]] = []
+    decoded = 0
+    for c in closed:
+        with av.open(str(c.path)) as container:
+            (stream,) = container.streams
+            assert stream.codec_context.name == "opus"
+            for packet in container.demux(stream):
+                if packet.size:
+                    stored.append((bytes(packet), float(packet.pts * packet.time_base)))
+        decoded += sum(f.samples for _, f in decode_slice(c.path))  # type: ignore[union-attr]
+    assert [d for d, _ in stored] == [d for d, _ in kept]
+    assert all(
+        abs(t - PTS_OFFSET - at) <= 0.0011 for (_, t), (_, at) in zip(stored, kept, strict=True)
+    )
+    assert decoded == 960 * len(kept)
 
 
 def test_a_slice_of_a_few_frames_is_still_read_as_mpeg_ts(tmp_path: Path) -> None:

@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 
 from core.config import RecordingConfig, SnapshotConfig, TranscodingConfig
-from core.enums import DecryptionMode, RecordingMode, VideoStreamType
+from core.enums import (
+    DecryptionMode,
+    RecordingMode,
+    RecordingStreamType,
+    StreamMode,
+    VideoStreamType,
+)
 from core.media.playlist import track_playlist_name, track_slice_name
 from core.media.recorder import RecorderFailure, RecorderStatus, SnapshotStored
 from core.media.segmenter import PTS_OFFSET
@@ -129,6 +135,36 @@ async def test_three_users_make_six_tracks(channel_server: object, tmp_path: Pat
         only_tone_of(samples, uid, [11, 12, 13])
     # not a single frame was decoded by the channel for the recording
     await asyncio.sleep(0)
+
+
+async def test_original_stream_mode_copies_each_users_opus(
+    channel_server: object, tmp_path: Path
+) -> None:
+    """Audio only with ``streamMode`` ``original`` (Agora's individual audio
+    non-transcoding recording): one playlist per user holding Opus in MPEG-TS, nothing
+    transcoded; each slice decodes alone, only its user's tone, from the start to the
+    stop within a slice."""
+    config = individual(stream_mode=StreamMode.ORIGINAL,
+                        recording_stream_types=RecordingStreamType.AUDIO_ONLY)  # fmt: skip
+    rec = Recording(channel_server, tmp_path, "opus", config, slice_seconds=SLICE)
+    async with bots_in(channel_server, "opus", [41, 42]):
+        await rec.recorder.start()
+        await wait_until(lambda: rec.output_time() >= 6.0, 15.0)
+        stopped = rec.output_time()
+        await rec.recorder.stop()
+    assert rec.recorder.status is RecorderStatus.STOPPED and not rec.of(RecorderFailure)
+    expected = sorted(track_playlist_name(SID, "opus", uid, "audio") for uid in (41, 42))
+    assert sorted(p.name for p in rec.out.glob("*.m3u8")) == expected
+    for uid in (41, 42):
+        playlist = rec.out / track_playlist_name(SID, "opus", uid, "audio")
+        for path, _ in playlist_slices(playlist):
+            with av.open(str(path)) as container:
+                assert container.streams[0].codec_context.name == "opus", path
+        audio = decode_track(playlist)
+        assert 0.0 <= audio[0][0] < 0.5, (uid, audio[0][0])
+        samples = np.concatenate([f.to_ndarray()[0] for _, f in audio])  # type: ignore[union-attr]
+        assert len(samples) / 48_000 == pytest.approx(stopped - audio[0][0], abs=0.3)
+        only_tone_of(samples, uid, [41, 42])
 
 
 async def test_lists_choose_the_tracks_and_a_rejoin_continues_the_playlist(
