@@ -333,7 +333,12 @@ class MainWindow(QMainWindow):
         """Ask about active recordings and end what must end; False when cancelled."""
         active = self.recordings.active()
         if active:
-            dialog = CloseDialog(len(active), self, demo_running=self.demo.process is not None)
+            dialog = CloseDialog(
+                len(active),
+                self,
+                demo_running=self.demo.process is not None,
+                can_keep=self.keyring.persistent is not False,
+            )
             await ask(dialog)
             if dialog.choice is CloseChoice.CANCEL:
                 return False

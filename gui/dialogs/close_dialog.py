@@ -17,8 +17,16 @@ class CloseDialog(QMessageBox):
     """Stop the recordings, keep them recording in the background, or cancel."""
 
     def __init__(
-        self, active: int, parent: QWidget | None = None, *, demo_running: bool = False
+        self,
+        active: int,
+        parent: QWidget | None = None,
+        *,
+        demo_running: bool = False,
+        can_keep: bool = True,
     ) -> None:
+        """``can_keep``: whether the next window can reattach to recordings kept running
+        (it needs the server's token from the OS keyring); without, only Stop and
+        Cancel are offered and the dialog says why (issue 28, item 2)."""
         super().__init__(parent)
         self.setObjectName("close_dialog")
         self.setIcon(QMessageBox.Icon.Question)
@@ -29,17 +37,22 @@ class CloseDialog(QMessageBox):
             if active == 1
             else self.tr("{0} recordings are still running.").format(active)
         )
-        question = (
-            self.tr(
+        if not can_keep:
+            question = self.tr(
+                "Closing the window stops the recordings. Keeping them recording in the "
+                "background needs an OS keyring, where the next window finds the "
+                "recording server's key, and this computer has none."
+            )
+        elif active == 1:
+            question = self.tr(
                 "Stop it now, or keep it recording and uploading in the background "
                 "(the window reattaches to it next time)?"
             )
-            if active == 1
-            else self.tr(
+        else:
+            question = self.tr(
                 "Stop them now, or keep them recording and uploading in the background "
                 "(the window reattaches to them next time)?"
             )
-        )
         if demo_running:  # the bots are the window's child process: they go with it
             question += " " + self.tr(
                 "The demo participants stop when the window closes, either way."
@@ -47,16 +60,18 @@ class CloseDialog(QMessageBox):
         self.setInformativeText(question)
         self.choice = CloseChoice.CANCEL
         stop = self.addButton(self.tr("Stop recordings"), QMessageBox.ButtonRole.DestructiveRole)
-        keep = self.addButton(
-            self.tr("Keep recording in background"), QMessageBox.ButtonRole.AcceptRole
-        )
-        cancel = self.addButton(QMessageBox.StandardButton.Cancel)
         stop.setObjectName("close_stop")
-        keep.setObjectName("close_background")
         stop.clicked.connect(lambda: self._set(CloseChoice.STOP))
-        keep.clicked.connect(lambda: self._set(CloseChoice.BACKGROUND))
+        cancel = self.addButton(QMessageBox.StandardButton.Cancel)
         cancel.clicked.connect(lambda: self._set(CloseChoice.CANCEL))
-        self.setDefaultButton(keep)
+        self.setDefaultButton(cancel)
+        if can_keep:
+            keep = self.addButton(
+                self.tr("Keep recording in background"), QMessageBox.ButtonRole.AcceptRole
+            )
+            keep.setObjectName("close_background")
+            keep.clicked.connect(lambda: self._set(CloseChoice.BACKGROUND))
+            self.setDefaultButton(keep)
 
     def _set(self, choice: CloseChoice) -> None:
         self.choice = choice

@@ -4,42 +4,47 @@
 <context>
     <name>CloseDialog</name>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="25"/>
+        <location filename="../../gui/dialogs/close_dialog.py" line="33"/>
         <source>Recordings are running</source>
         <translation>录制仍在进行</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="28"/>
+        <location filename="../../gui/dialogs/close_dialog.py" line="36"/>
         <source>A recording is still running.</source>
         <translation>有 1 个录制仍在进行。</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="30"/>
+        <location filename="../../gui/dialogs/close_dialog.py" line="38"/>
         <source>{0} recordings are still running.</source>
         <translation>有 {0} 个录制仍在进行。</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="34"/>
+        <location filename="../../gui/dialogs/close_dialog.py" line="42"/>
+        <source>Closing the window stops the recordings. Keeping them recording in the background needs an OS keyring, where the next window finds the recording server&apos;s key, and this computer has none.</source>
+        <translation>关闭窗口会停止这些录制。要让它们在后台继续录制，需要系统密钥环（下一个窗口从中取得录制服务器的密钥），而本机没有。</translation>
+    </message>
+    <message>
+        <location filename="../../gui/dialogs/close_dialog.py" line="48"/>
         <source>Stop it now, or keep it recording and uploading in the background (the window reattaches to it next time)?</source>
         <translation>现在停止它，还是让它在后台继续录制和上传（下次打开窗口时会重新连接）？</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="39"/>
+        <location filename="../../gui/dialogs/close_dialog.py" line="53"/>
         <source>Stop them now, or keep them recording and uploading in the background (the window reattaches to them next time)?</source>
         <translation>现在停止它们，还是让它们在后台继续录制和上传（下次启动窗口时会重新连接）？</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="45"/>
+        <location filename="../../gui/dialogs/close_dialog.py" line="58"/>
         <source>The demo participants stop when the window closes, either way.</source>
         <translation>无论如何，演示参与者都会随窗口关闭而停止。</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="49"/>
+        <location filename="../../gui/dialogs/close_dialog.py" line="62"/>
         <source>Stop recordings</source>
         <translation>停止录制</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/close_dialog.py" line="51"/>
+        <location filename="../../gui/dialogs/close_dialog.py" line="70"/>
         <source>Keep recording in background</source>
         <translation>在后台继续录制</translation>
     </message>
@@ -857,17 +862,17 @@
         <translation>事件日志</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="491"/>
+        <location filename="../../gui/main_window.py" line="496"/>
         <source>Download failed: {0}</source>
         <translation>下载失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="494"/>
+        <location filename="../../gui/main_window.py" line="499"/>
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="503"/>
+        <location filename="../../gui/main_window.py" line="508"/>
         <source>Downloaded {0} files ({1}) into {2}</source>
         <translation>已下载 {0} 个文件（{1}）到 {2}</translation>
     </message>
@@ -1053,8 +1058,8 @@
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="374"/>
-        <location filename="../../gui/main_window.py" line="541"/>
+        <location filename="../../gui/main_window.py" line="379"/>
+        <location filename="../../gui/main_window.py" line="546"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
@@ -1159,7 +1164,7 @@
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="573"/>
+        <location filename="../../gui/main_window.py" line="578"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>

@@ -264,6 +264,44 @@ async def test_close_can_stop_the_recordings(
     assert window.settings.embedded_server() is None
 
 
+async def test_without_a_keyring_close_does_not_offer_the_background(
+    qtbot: Any,
+    settings: Any,
+    recorder_factory: FakeRecorderFactory,
+    fake_server: FakeServer,
+) -> None:
+    """Issue 28, item 2: with no OS keyring the next window could not get the server's
+    token, so closing offers Stop and Cancel only and says why; Stop stops them."""
+    from keyring.backends import fail
+
+    from gui.keyring_store import KeyringStore
+    from gui.main_window import MainWindow
+
+    store = KeyringStore(fail.Keyring())
+    assert await store.probe() is False
+    window = MainWindow(
+        settings,
+        store,
+        recorder_factory=recorder_factory,
+        embedded_server=fake_server,  # type: ignore[arg-type]
+    )
+    window.connection.use("http://127.0.0.1:9", "test-token", owned=True)
+    try:
+        await _start(window)
+        task = window.on_close_requested()
+        await wait_until(lambda: window.findChild(CloseDialog, "close_dialog") is not None)
+        dialog = window.findChild(CloseDialog, "close_dialog")
+        assert dialog.findChild(QPushButton, "close_background") is None
+        assert "needs an OS keyring" in dialog.informativeText()
+        dialog.findChild(QPushButton, "close_stop").click()
+        await task
+        assert ("release", True) in recorder_factory.made[0].calls
+        assert fake_server.stopped and window.settings.embedded_server() is None
+    finally:
+        window.close_now()
+        window.deleteLater()
+
+
 async def test_close_can_be_cancelled(window: Any, recorder_factory: FakeRecorderFactory) -> None:
     await _start(window)
     task = window.on_close_requested()
