@@ -38,7 +38,7 @@ class WindowActions:
         self.release = action(
             translate("MainWindow", "&Release (keep recording in background)"), "act_release"
         )
-        self.cancel = action(translate("MainWindow", "Release and &cancel"), "act_cancel")
+        self.cancel = action(translate("MainWindow", "Release and ca&ncel"), "act_cancel")
         self.folder = action(translate("MainWindow", "Open &folder"), "act_folder", "Ctrl+Shift+O")
         self.play = action(translate("MainWindow", "&Play"), "act_play", "Ctrl+P")
         self.copy = action(

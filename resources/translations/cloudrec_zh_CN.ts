@@ -794,12 +794,12 @@
     <message>
         <location filename="../../gui/actions.py" line="39"/>
         <source>&amp;Release (keep recording in background)</source>
-        <translation>释放(&amp;R)（后台继续录制）</translation>
+        <translation>释放（后台继续录制）(&amp;R)</translation>
     </message>
     <message>
         <location filename="../../gui/actions.py" line="41"/>
-        <source>Release and &amp;cancel</source>
-        <translation>释放并取消(&amp;C)</translation>
+        <source>Release and ca&amp;ncel</source>
+        <translation>释放并取消(&amp;N)</translation>
     </message>
     <message>
         <location filename="../../gui/actions.py" line="42"/>

@@ -42,3 +42,41 @@ def test_moved_strings_are_translated(qtbot: Any, chinese: None) -> None:
     panel = PreviewPanel(4)
     qtbot.addWidget(panel)
     assert panel.preview.toolTip() == "录制端将合成的布局；★ 标记大流用户。"
+
+
+def _mnemonics(menu: Any) -> list[str]:
+    """The access key of each action of ``menu`` (the letter after a single '&')."""
+    import re
+
+    keys = []
+    for action in menu.actions():
+        found = re.search(r"&([^&])", action.text())
+        if found:
+            keys.append(found.group(1).lower())
+    return keys
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_each_menus_access_keys_are_its_own(qtbot: Any, qapp: Any, language: str) -> None:
+    """Issue 28, item 13: no two commands of a menu (nor two menus) share an access key,
+    in English and in Chinese, and the Chinese ones sit at the end of their text."""
+    from PySide6.QtWidgets import QMenuBar
+
+    translator = QTranslator()
+    if language != "en":
+        assert translator.load(f"cloudrec_{language}", str(paths.TRANSLATIONS_DIR))
+        QCoreApplication.installTranslator(translator)
+    try:
+        owner = QObject()
+        actions = WindowActions(owner)
+        bar = QMenuBar()
+        qtbot.addWidget(bar)
+        actions.fill_menu_bar(bar)
+        menus = [a.menu() for a in bar.actions() if a.menu() is not None]
+        for keys in [_mnemonics(bar), *(_mnemonics(m) for m in menus)]:
+            assert len(keys) == len(set(keys)), keys
+        if language != "en":
+            texts = [a.text() for m in menus for a in m.actions() if "&" in a.text()]
+            assert all(t.rstrip("…").endswith(")") for t in texts), texts
+    finally:
+        QCoreApplication.removeTranslator(translator)
