@@ -39,6 +39,36 @@ OK_STYLE = "color: #1e6b2e;"
 """A check that passed (dark green: 7:1 contrast on the default light background)."""
 
 
+class CheckedSpinBox(QSpinBox):
+    """A spin box that says when it did not take what was typed: QSpinBox puts back the
+    value it had when editing ends on a number outside its range, without a word
+    (issue 28, item 10: width 1 became 360)."""
+
+    refused = Signal(str)
+    """The number typed, which the box did not take."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._typed: str | None = None
+        self.lineEdit().textEdited.connect(self._edited)
+        self.editingFinished.connect(self._finished)
+
+    def _edited(self, text: str) -> None:
+        self._typed = text
+
+    def _finished(self) -> None:
+        typed, self._typed = self._typed, None
+        if typed is None:
+            return
+        number = typed.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
+        try:
+            taken = int(number) == self.value()
+        except ValueError:
+            taken = False
+        if not taken and number:
+            self.refused.emit(number)
+
+
 def help_tooltip(info: FieldHelp, chinese: bool) -> str:
     """The tooltip of a field: its help in the window's language and what is allowed."""
     text = (info.help_zh if chinese and info.help_zh else info.help_en) or ""
@@ -200,7 +230,7 @@ class ConfigForm(QWidget):
         elif kind == "bool":
             widget = QCheckBox()
         elif kind == "int":
-            spin = QSpinBox()
+            spin = CheckedSpinBox()
             spin.setRange(info.minimum if info.minimum is not None else 0, info.maximum or SPIN_MAX)
             spin.setSuffix(field_suffix(name))
             spin.setAccelerated(True)
@@ -218,6 +248,14 @@ class ConfigForm(QWidget):
             widget = edit
         widget.setObjectName(f"field_{name}")
         editor = FieldEditor(name, widget, kind, enum)
+        if isinstance(widget, CheckedSpinBox):
+            widget.refused.connect(
+                lambda typed, e=editor, w=widget: e.show_error(
+                    QCoreApplication.translate(
+                        "ConfigForm", "{0} is not allowed; {1} to {2}. Kept {3}."
+                    ).format(typed, w.minimum(), w.maximum(), w.value())
+                )
+            )
         editor.set_value(info.default)
         editor.connect(lambda *_: self.changed.emit())
         tooltip = help_tooltip(info, self.chinese)

@@ -52,19 +52,24 @@
 <context>
     <name>ConfigForm</name>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="45"/>
+        <location filename="../../gui/forms/config_form.py" line="75"/>
         <source>Allowed: {0}</source>
         <translation>允许的值：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="48"/>
+        <location filename="../../gui/forms/config_form.py" line="78"/>
         <source>(cloudrec extension)</source>
         <translation>（cloudrec 扩展）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="216"/>
+        <location filename="../../gui/forms/config_form.py" line="246"/>
         <source>everyone (or: 1, 2, #allstream#)</source>
         <translation>所有人（或：1, 2, #allstream#）</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/config_form.py" line="254"/>
+        <source>{0} is not allowed; {1} to {2}. Kept {3}.</source>
+        <translation>不允许 {0}；范围为 {1} 到 {2}。已保留 {3}。</translation>
     </message>
 </context>
 <context>

@@ -523,3 +523,29 @@ def test_individual_mode_turns_off_the_mix_only_choices(panel: NewRecordingPanel
     request = panel.request()
     assert request is not None and request.recording.recording_mode is RecordingMode.MIX
     assert changed == [True, False]
+
+
+def test_a_number_out_of_range_is_refused_in_words_not_silently(
+    panel: NewRecordingPanel,
+) -> None:
+    """Issue 28, item 10: typing width 1 (the range starts at 16) and pressing Enter
+    keeps the width it had, and says so under the field instead of nothing."""
+    from PySide6.QtTest import QTest
+
+    form = panel.transcoding_form
+    spin = form.widget("width")
+    assert isinstance(spin, QSpinBox)
+    before = spin.value()
+    edit = spin.lineEdit()
+    edit.selectAll()
+    QTest.keyClicks(edit, "1")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    assert spin.value() == before
+    assert form.error_text("width") == (
+        f"1 is not allowed; {spin.minimum()} to {spin.maximum()}. Kept {before}."
+    )
+    # a number it takes says nothing
+    edit.selectAll()
+    QTest.keyClicks(edit, "640")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    assert spin.value() == 640 and form.error_text("width") == ""
