@@ -35,6 +35,8 @@ from gui.forms.labels import field_label, field_suffix, member_label
 
 SPIN_MAX = 2**31 - 1
 ERROR_STYLE = "color: #b3261e;"
+HINT_STYLE = "color: #5f6368;"
+"""A field still to fill in that the operator has not reached yet (grey, not an error)."""
 OK_STYLE = "color: #1e6b2e;"
 """A check that passed (dark green: 7:1 contrast on the default light background)."""
 
@@ -69,6 +71,23 @@ class CheckedSpinBox(QSpinBox):
             self.refused.emit(number)
 
 
+_EMPTY = ("''", "()", "None", "<hidden, 0 characters>")
+
+
+def field_message(exc: InvalidParameterError) -> str:
+    """What to show under the field ``exc`` names (issue 28, item 9): the value and what
+    is allowed, without the model's field name, which the field's label says better
+    (``access_key: <hidden, 0 characters> is not allowed; a non-empty key`` becomes
+    ``Required: a non-empty key``)."""
+    if exc.shown in _EMPTY:
+        return QCoreApplication.translate("ConfigForm", "Required: {0}").format(exc.allowed)
+    if exc.shown.startswith(("<hidden", "{", "[")):  # a secret, or a whole sub-config
+        return QCoreApplication.translate("ConfigForm", "Not allowed: {0}").format(exc.allowed)
+    return QCoreApplication.translate("ConfigForm", "{0} is not allowed: {1}").format(
+        exc.shown, exc.allowed
+    )
+
+
 def help_tooltip(info: FieldHelp, chinese: bool) -> str:
     """The tooltip of a field: its help in the window's language and what is allowed."""
     text = (info.help_zh if chinese and info.help_zh else info.help_en) or ""
@@ -92,6 +111,14 @@ class FieldEditor:
         self.error.setStyleSheet(ERROR_STYLE)
         self.error.setWordWrap(True)
         self.error.setVisible(False)
+        self.touched = not isinstance(widget, QLineEdit)
+        """Whether the operator typed into it (an empty text field they have not reached
+        yet shows what it needs in grey, not as an error)."""
+        if isinstance(widget, QLineEdit):
+            widget.textEdited.connect(self._touch)
+
+    def _touch(self, _text: str) -> None:
+        self.touched = True
 
     def value(self) -> Any:
         w = self.widget
@@ -162,6 +189,8 @@ class FieldEditor:
     def show_error(self, message: str | None) -> None:
         self.error.setText(message or "")
         self.error.setVisible(bool(message))
+        waiting = isinstance(self.widget, QLineEdit) and not self.touched and not self.widget.text()
+        self.error.setStyleSheet(HINT_STYLE if waiting else ERROR_STYLE)
 
 
 def _kind(model: type[ConfigModel], name: str) -> tuple[str, type[IntEnum] | None]:
@@ -350,7 +379,7 @@ def validate(
                 break
             if name in errors:
                 break
-            errors[name] = exc.message
+            errors[name] = field_message(exc)
             trial[name] = fallbacks.get(name)
             continue
         return (None if errors else model), errors

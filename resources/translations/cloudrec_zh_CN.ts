@@ -52,22 +52,37 @@
 <context>
     <name>ConfigForm</name>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="75"/>
+        <location filename="../../gui/forms/config_form.py" line="83"/>
+        <source>Required: {0}</source>
+        <translation>必填：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/config_form.py" line="85"/>
+        <source>Not allowed: {0}</source>
+        <translation>不允许：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/config_form.py" line="86"/>
+        <source>{0} is not allowed: {1}</source>
+        <translation>不允许 {0}：{1}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/forms/config_form.py" line="94"/>
         <source>Allowed: {0}</source>
         <translation>允许的值：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="78"/>
+        <location filename="../../gui/forms/config_form.py" line="97"/>
         <source>(cloudrec extension)</source>
         <translation>（cloudrec 扩展）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="246"/>
+        <location filename="../../gui/forms/config_form.py" line="275"/>
         <source>everyone (or: 1, 2, #allstream#)</source>
         <translation>所有人（或：1, 2, #allstream#）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="254"/>
+        <location filename="../../gui/forms/config_form.py" line="283"/>
         <source>{0} is not allowed; {1} to {2}. Kept {3}.</source>
         <translation>不允许 {0}；范围为 {1} 到 {2}。已保留 {3}。</translation>
     </message>

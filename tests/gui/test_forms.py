@@ -23,7 +23,7 @@ from core.enums import (
 from core.errors import InvalidParameterError
 from core.regions import regions_of
 from core.validation import check_app_id, check_channel_name, check_uid
-from gui.forms.config_form import ConfigForm
+from gui.forms.config_form import ERROR_STYLE, HINT_STYLE, ConfigForm, field_message
 from gui.forms.new_recording import (
     RECORDING_FIELDS,
     STORAGE_FIELDS,
@@ -58,9 +58,10 @@ def _set(form: ConfigForm, name: str, value: Any) -> None:
 
 
 def _message(build: Callable[[], object]) -> str:
+    """What the form shows under the field for the model's error (no field name)."""
     with pytest.raises(InvalidParameterError) as info:
         build()
-    return info.value.message
+    return field_message(info.value)
 
 
 @pytest.mark.parametrize(
@@ -230,7 +231,9 @@ def test_invalid_identity_shows_its_message(
     panel.identity[field].setText(text)
     label = panel.identity_errors[field]
     assert not label.isHidden()
-    assert label.text() == _message(check)
+    with pytest.raises(InvalidParameterError) as info:
+        check()
+    assert label.text() == info.value.message
     assert not panel.start_button.isEnabled()
 
 
@@ -479,7 +482,7 @@ def test_the_snapshot_interval_asks_for_snapshots_and_is_kept_in_the_drafts(
     panel.revalidate()
     assert panel.recording is None and not panel.start_button.isEnabled()
     assert not panel.snapshot_error.isHidden()
-    assert panel.snapshot_error.text().startswith("snapshot_config: ")
+    assert panel.snapshot_error.text().startswith("Not allowed: no snapshot_config")
     assert "AUDIO_ONLY" in panel.snapshot_error.text()
     panel.snapshot_interval.setValue(0)  # off: an audio-only recording is fine again
     assert panel.recording is not None and panel.snapshot_error.isHidden()
@@ -549,3 +552,23 @@ def test_a_number_out_of_range_is_refused_in_words_not_silently(
     QTest.keyClicks(edit, "640")
     QTest.keyClick(edit, Qt.Key.Key_Return)
     assert spin.value() == 640 and form.error_text("width") == ""
+
+
+def test_a_field_not_reached_yet_says_what_it_needs_in_grey(panel: NewRecordingPanel) -> None:
+    """Issue 28, item 9: choosing S3 leaves bucket and keys empty; under each the form
+    says what it needs in its own words (no internal name, no "<hidden, 0 characters>")
+    in grey until the operator types there; an entry typed and erased is an error."""
+    _cloud(panel)
+    form = panel.storage_form
+    access = form.editors["access_key"]
+    assert form.error_text("access_key").startswith("Required: ")
+    assert "access_key" not in form.error_text("access_key")
+    assert "<hidden" not in form.error_text("access_key")
+    assert access.error.styleSheet() == HINT_STYLE
+    edit = form.widget("access_key")
+    assert isinstance(edit, QLineEdit)
+    edit.setText("a")
+    edit.textEdited.emit("a")  # as typing does (setText does not emit textEdited)
+    edit.setText("")
+    assert form.error_text("access_key").startswith("Required: ")
+    assert access.error.styleSheet() == ERROR_STYLE
