@@ -245,6 +245,24 @@ class VideoTrack:
             self._format = None
 
 
+def _track_segmenter(
+    work_dir: Path,
+    spec: StreamSpec,
+    slice_seconds: float,
+    name_for: NameFor,
+    on_slice: Callable[[ClosedSlice], None],
+) -> Segmenter:
+    """An audio track's slices: ``spec``'s container, on a grid from its first packet."""
+    return Segmenter(
+        work_dir,
+        spec,
+        slice_seconds,
+        lambda start: name_for(start, spec.suffix),
+        on_slice,
+        origin=None,
+    )
+
+
 class AudioTrack:
     """One user's audio, decoded and encoded to AAC, continuous from its first frame."""
 
@@ -258,14 +276,7 @@ class AudioTrack:
         self._encoder = AudioEncoder(AUDIO_PROFILE)
         self._rate = self._encoder.sample_rate
         spec = StreamSpec(audio=(self._rate, self._encoder.channels))
-        self._segmenter = Segmenter(
-            work_dir,
-            spec,
-            slice_seconds,
-            lambda start: name_for(start, spec.suffix),
-            on_slice,
-            origin=None,
-        )
+        self._segmenter = _track_segmenter(work_dir, spec, slice_seconds, name_for, on_slice)
         self._decoder: av.AudioCodecContext | None = None
         self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self._rate)
         self._origin: int | None = None  # output sample of the first sample
@@ -369,14 +380,7 @@ class AudioCopyTrack:
         on_slice: Callable[[ClosedSlice], None],
     ) -> None:
         spec = StreamSpec(audio=(OPUS_RATE, 2), audio_codec="opus")
-        self._segmenter = Segmenter(
-            work_dir,
-            spec,
-            slice_seconds,
-            lambda start: name_for(start, spec.suffix),
-            on_slice,
-            origin=None,
-        )
+        self._segmenter = _track_segmenter(work_dir, spec, slice_seconds, name_for, on_slice)
         self._next: int | None = None  # the 48 kHz sample just after the last packet
         self.gaps = 0
         """Gaps left in the track (more than a frame of samples missing)."""
