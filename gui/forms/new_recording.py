@@ -47,7 +47,7 @@ from core.enums import (
 from core.errors import InvalidParameterError
 from core.regions import regions_of
 from core.validation import check_app_id, check_channel_name, check_uid
-from gui.forms.config_form import ERROR_STYLE, ConfigForm, validate
+from gui.forms.config_form import ERROR_STYLE, ConfigForm, field_message, validate
 from gui.forms.labels import field_label
 from gui.widgets.layout_editor import LayoutEditor
 from gui.widgets.stream_list import StreamList
@@ -374,7 +374,7 @@ class NewRecordingPanel(QWidget):
             try:
                 check()
             except InvalidParameterError as exc:
-                identity_errors[name] = exc.message
+                identity_errors[name] = field_message(exc)
         for name, label in self.identity_errors.items():
             label.setText(identity_errors.get(name, ""))
             label.setVisible(name in identity_errors)
