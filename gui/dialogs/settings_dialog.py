@@ -77,6 +77,10 @@ class SettingsDialog(QDialog):
         (self.remote if server.remote else self.embedded).setChecked(True)
         self.url = QLineEdit(server.url)
         self.url.setPlaceholderText("https://recorder.example.com:8080")
+        # room for a whole URL of that length (issue 28, item 13: it showed "…ps://recor")
+        self.url.setMinimumWidth(
+            self.url.fontMetrics().horizontalAdvance("https://recorder.example.com:8080") + 24
+        )
         self.token = QLineEdit()
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         # what an empty field means (issue 28, item 8): the stored token, or none at all

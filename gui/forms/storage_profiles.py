@@ -253,8 +253,8 @@ class StorageProfiles(QWidget):
             self._set_busy(False)
 
     def _show_result(self, text: str, *, ok: bool) -> None:
-        self.status.setText(text)
         self.status.setStyleSheet(OK_STYLE if ok else ERROR_STYLE)
+        self.status.setText(text)
         self._tested = True
 
     def _forget_result(self) -> None:
