@@ -13,6 +13,9 @@ from PySide6.QtWidgets import QMenu, QMenuBar
 
 from gui.models.recordings import RecordingRow, RowState, can_download, local_path
 
+REMOVABLE = (RowState.UPLOADED, RowState.FAILED, RowState.RELEASED)
+"""Rows Remove from list takes away: recordings that write and store nothing more."""
+
 # The strings were written in the window; the catalogue keeps them in its context.
 translate = QCoreApplication.translate
 
@@ -45,6 +48,7 @@ class WindowActions:
             translate("MainWindow", "&Copy playlist location"), "act_copy", "Ctrl+Shift+C"
         )
         self.download = action(translate("MainWindow", "Do&wnload…"), "act_download", "Ctrl+D")
+        self.remove = action(translate("MainWindow", "Remove from &list"), "act_remove", "Del")
         self.demo = action(translate("MainWindow", "Start &demo participants…"), "act_demo")
         self.demo_stop = action(translate("MainWindow", "Stop demo participants"), "act_demo_stop")
         self.about = action(translate("MainWindow", "&About cloudrec"), "act_about", "F1")
@@ -57,6 +61,7 @@ class WindowActions:
             self.play,
             self.copy,
             self.download,
+            self.remove,
         )
         """The actions on the selected recording (toolbar and context menu)."""
 
@@ -97,3 +102,5 @@ class WindowActions:
         self.play.setEnabled(has_playlist)
         self.copy.setEnabled(has_playlist)
         self.download.setEnabled(can_download(row))
+        # a finished row this window holds no recorder for: its files stay where they are
+        self.remove.setEnabled(not attached and row is not None and row.state in REMOVABLE)

@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
             (acts.download, self.on_download),
             (acts.play, view.play),
             (acts.copy, view.copy_location),
+            (acts.remove, self.on_remove),
             (acts.demo, self.on_demo),
             (acts.demo_stop, lambda: spawn(self.demo.stop())),
             (acts.about, self.on_about),
@@ -417,6 +418,7 @@ class MainWindow(QMainWindow):
         elif dialog.action is RemedyAction.CANCEL_AND_RESTART:
             await self.recordings.release(rid, cancel=True)
             if request is not None:
+                self.recordings.forget(rid)  # the new attempt's row takes its place
                 await self.start_recording(request)
 
     @async_slot(str, int)
@@ -433,6 +435,14 @@ class MainWindow(QMainWindow):
         failure = await self.recordings.stop(row.recording_id)
         if failure is not None:
             await self.handle_error(row.recording_id, failure.code, failure.message)
+
+    def on_remove(self) -> None:
+        """Take the selected finished recording off the list (its files stay)."""
+        row = self.recordings_view.selected_row()
+        if row is not None and self.recordings.forget(row.recording_id):
+            self.log_event(
+                self.tr("Removed the recording of channel {0} from the list").format(row.channel)
+            )
 
     @async_slot()
     async def on_release(self) -> None:

@@ -308,6 +308,16 @@ class RecordingsController(QObject):
             )
         self.attachment_changed.emit()
 
+    def forget(self, rid: str) -> bool:
+        """Take a finished recording's row off the list (issue 28, item 12); its files
+        stay. False (nothing done) while the window holds its recorder."""
+        if rid in self._recorders:
+            return False
+        self._requests.pop(rid, None)
+        self.model.remove(rid)
+        self.attachment_changed.emit()
+        return True
+
     async def release_all(self) -> None:
         """Release every recorder without cancelling (on quit) and stop the ticker."""
         for rid in list(self._recorders):

@@ -787,92 +787,97 @@
         <translation>已将 {0} 个播放列表的位置复制到剪贴板。</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="33"/>
+        <location filename="../../gui/actions.py" line="36"/>
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="34"/>
+        <location filename="../../gui/actions.py" line="37"/>
         <source>Se&amp;rvers…</source>
         <translation>服务器(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="35"/>
+        <location filename="../../gui/actions.py" line="38"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="36"/>
+        <location filename="../../gui/actions.py" line="39"/>
         <source>&amp;Start recording</source>
         <translation>开始录制(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="37"/>
+        <location filename="../../gui/actions.py" line="40"/>
         <source>S&amp;top</source>
         <translation>停止(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="39"/>
+        <location filename="../../gui/actions.py" line="42"/>
         <source>&amp;Release (keep recording in background)</source>
         <translation>释放（后台继续录制）(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="41"/>
+        <location filename="../../gui/actions.py" line="44"/>
         <source>Release and ca&amp;ncel</source>
         <translation>释放并取消(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="42"/>
+        <location filename="../../gui/actions.py" line="45"/>
         <source>Open &amp;folder</source>
         <translation>打开文件夹(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="43"/>
+        <location filename="../../gui/actions.py" line="46"/>
         <source>&amp;Play</source>
         <translation>播放(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="45"/>
+        <location filename="../../gui/actions.py" line="48"/>
         <source>&amp;Copy playlist location</source>
         <translation>复制播放列表地址(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="47"/>
+        <location filename="../../gui/actions.py" line="50"/>
         <source>Do&amp;wnload…</source>
         <translation>下载(&amp;W)…</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="48"/>
+        <location filename="../../gui/actions.py" line="51"/>
+        <source>Remove from &amp;list</source>
+        <translation>从列表中移除(&amp;L)</translation>
+    </message>
+    <message>
+        <location filename="../../gui/actions.py" line="52"/>
         <source>Start &amp;demo participants…</source>
         <translation>启动演示参与者(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="49"/>
+        <location filename="../../gui/actions.py" line="53"/>
         <source>Stop demo participants</source>
         <translation>停止演示参与者</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="50"/>
+        <location filename="../../gui/actions.py" line="54"/>
         <source>&amp;About cloudrec</source>
         <translation>关于 cloudrec(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="65"/>
+        <location filename="../../gui/actions.py" line="70"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="70"/>
+        <location filename="../../gui/actions.py" line="75"/>
         <source>&amp;Recordings</source>
         <translation>录制(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="77"/>
+        <location filename="../../gui/actions.py" line="82"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../gui/actions.py" line="78"/>
+        <location filename="../../gui/actions.py" line="83"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
@@ -882,17 +887,22 @@
         <translation>事件日志</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="496"/>
+        <location filename="../../gui/main_window.py" line="444"/>
+        <source>Removed the recording of channel {0} from the list</source>
+        <translation>已将频道 {0} 的录制从列表中移除</translation>
+    </message>
+    <message>
+        <location filename="../../gui/main_window.py" line="506"/>
         <source>Download failed: {0}</source>
         <translation>下载失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="499"/>
+        <location filename="../../gui/main_window.py" line="509"/>
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="508"/>
+        <location filename="../../gui/main_window.py" line="518"/>
         <source>Downloaded {0} files ({1}) into {2}</source>
         <translation>已下载 {0} 个文件（{1}）到 {2}</translation>
     </message>
@@ -1022,12 +1032,12 @@
         <translation>已重新连接在后台录制的内置服务器 {0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="347"/>
+        <location filename="../../gui/recordings_controller.py" line="357"/>
         <source>Cannot list the server&apos;s recordings: {0}</source>
         <translation>无法列出服务器上的录制：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="379"/>
+        <location filename="../../gui/recordings_controller.py" line="389"/>
         <source>Reattached to the recording of channel {0}</source>
         <translation>已重新连接到频道 {0} 的录制</translation>
     </message>
@@ -1078,8 +1088,8 @@
         <translation>服务器无法自行停止：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="379"/>
-        <location filename="../../gui/main_window.py" line="546"/>
+        <location filename="../../gui/main_window.py" line="380"/>
+        <location filename="../../gui/main_window.py" line="556"/>
         <source>No recording server is available.</source>
         <translation>没有可用的录制服务器。</translation>
     </message>
@@ -1094,22 +1104,22 @@
         <translation>启动失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="398"/>
+        <location filename="../../gui/recordings_controller.py" line="408"/>
         <source>finished before this window started</source>
         <translation>在本窗口启动前已结束</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="607"/>
+        <location filename="../../gui/recordings_controller.py" line="617"/>
         <source>Fatal error in recording {0}: {1}</source>
         <translation>录制 {0} 发生严重错误：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="599"/>
+        <location filename="../../gui/recordings_controller.py" line="609"/>
         <source>Recorder failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的录制组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="601"/>
+        <location filename="../../gui/recordings_controller.py" line="611"/>
         <source>Uploader failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的上传组件异常：{1}：{2}</translation>
     </message>
@@ -1184,7 +1194,7 @@
         <translation>演示参与者已结束（代码 {0}）</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="578"/>
+        <location filename="../../gui/main_window.py" line="588"/>
         <source>Settings saved; a new server choice applies at the next start.</source>
         <translation>设置已保存；新的服务器选择在下次启动时生效。</translation>
     </message>
@@ -1675,32 +1685,32 @@
         <translation>远程服务器</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="83"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="87"/>
         <source>unchanged</source>
         <translation>不变</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="83"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="87"/>
         <source>not set</source>
         <translation>未设置</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="86"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="90"/>
         <source>URL</source>
         <translation>URL</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="87"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="91"/>
         <source>Token</source>
         <translation>Token</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="89"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="93"/>
         <source>The token is kept in the OS keyring.</source>
         <translation>Token 保存在系统密钥环中。</translation>
     </message>
     <message>
-        <location filename="../../gui/dialogs/settings_dialog.py" line="92"/>
+        <location filename="../../gui/dialogs/settings_dialog.py" line="96"/>
         <source>No OS keyring is available: the token is kept only until the window closes.</source>
         <translation>没有可用的系统密钥环：令牌仅保存到窗口关闭为止。</translation>
     </message>

@@ -148,13 +148,35 @@ async def test_fatal_error_dialog_restart_releases_with_cancel_and_starts_again(
     restart = dialog.findChild(QPushButton, "remedy_cancel_and_restart")
     assert restart is not None
     restart.click()
-    await wait_until(
-        lambda: len(recorder_factory.made) == 2 and window.recordings.model.rowCount() == 2
-    )
+    await wait_until(lambda: len(recorder_factory.made) == 2)
     assert ("release", True) in first.calls
     assert recorder_factory.made[1].calls[0][0] == "start"
     assert recorder_factory.made[1].calls[0][1:5] == first.calls[0][1:5]  # the same start
-    assert window.recordings.model.row(rid).state is RowState.FAILED  # type: ignore[union-attr]
+    # the new attempt's row takes the failed one's place (issue 28, item 12: each retry
+    # added a row)
+    assert window.recordings.model.row(rid) is None
+    assert window.recordings.model.rowCount() == 1
+
+
+async def test_a_finished_row_can_be_removed_from_the_list(
+    window: Any, recorder_factory: FakeRecorderFactory
+) -> None:
+    """Issue 28, item 12: Remove from list takes a failed (or uploaded, or released)
+    row away; it is not offered while the window holds the recording."""
+    rid = await _start(window)
+    window.recordings_view.table.selectRow(0)
+    acts = window.user_actions
+    assert not acts.remove.isEnabled()  # recording, attached
+    window.recordings.observer.on_recording_fatal_error(rid, ErrorCode.NO_USERS)
+    await wait_until(lambda: window.error_dialog is not None)
+    window.error_dialog.reject()  # closed without a remedy: the failed row stays
+    await wait_until(lambda: window.error_dialog is None)
+    await window.recordings.release(rid, cancel=False)
+    window.recordings_view.table.selectRow(0)
+    assert acts.remove.isEnabled()
+    acts.remove.trigger()
+    assert window.recordings.model.rowCount() == 0
+    assert _log_lines(window.event_log)[-1][0].startswith("Removed the recording of channel")
 
 
 async def test_fatal_error_dialog_release_keeps_the_cancel_flag_false(
