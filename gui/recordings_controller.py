@@ -376,6 +376,7 @@ class RecordingsController(QObject):
                     server=server,
                     playlist=item.get("fileList") or "",
                     files_at=item.get("location") or "",
+                    started_at=_monotonic_of(item.get("createdAt")),
                 )
             )
             try:
@@ -620,6 +621,14 @@ class RecordingsController(QObject):
             error=True,
         )
         self.fatal_error.emit(rid, code)
+
+
+def _monotonic_of(created_at: object) -> float | None:
+    """The ``time.monotonic()`` reading of a server's wall-clock time (seconds since the
+    epoch), for a row's duration; None when the server gave none."""
+    if not isinstance(created_at, int | float):
+        return None
+    return time.monotonic() - max(0.0, time.time() - float(created_at))
 
 
 def _final(state: RowState) -> bool:

@@ -37,8 +37,15 @@ class TableObserver(QObject):
         self._log(recording_id, self.tr("connecting"), state=RowState.CONNECTING)
 
     def on_recording_started(self, recording_id: str) -> None:
+        row = self.model.row(recording_id)
+        # a reattached recording keeps the start the server gave (issue 28, item 6: its
+        # duration began again from 0)
+        started = row.started_at if row is not None and row.started_at is not None else None
         self._log(
-            recording_id, self.tr("started"), state=RowState.RECORDING, started_at=time.monotonic()
+            recording_id,
+            self.tr("started"),
+            state=RowState.RECORDING,
+            started_at=started if started is not None else time.monotonic(),
         )
 
     def on_recording_stopped(self, recording_id: str) -> None:

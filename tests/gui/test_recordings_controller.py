@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -28,6 +29,7 @@ LISTED = [
         "uid": "7",
         "fileList": "s1_lobby.m3u8",
         "location": "/srv/rec/lobby",
+        "createdAt": time.time() - 600,  # started 10 minutes before the window came
     },
     {"sid": "s2", "cname": "done", "appId": "a", "resourceId": "r2", "uid": "8", "finished": True},
 ]
@@ -143,6 +145,10 @@ async def test_reattach_shows_the_servers_unfinished_recordings_and_the_finished
     )
     recorder = recorder_factory.made[0]
     assert recorder.calls == [("attach", "a", "r1", "s1", "lobby", 7)]
+    # its duration runs from the server's start, not from the reattach (issue 28, item 6)
+    lobby = controller.model.rows()[0]
+    lobby_seconds = lobby.duration()
+    assert 600 <= lobby_seconds < 660, lobby_seconds
     assert ("Reattached to the recording of channel lobby", False) in messages
     await controller.reattach()  # what is attached or shown already is not added twice
     assert len(recorder_factory.made) == 1 and len(controller.model.rows()) == 2
