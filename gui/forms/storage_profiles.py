@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QInputDialog,
@@ -236,6 +237,11 @@ class StorageProfiles(QWidget):
         if config is None:
             self.status.setText(self.tr("Fix the storage settings first."))
             return
+        # disabling the focused button sends the focus to the next widget (the preview's
+        # Sample users, issue 28, item 14): it comes back when the check is done
+        focused = QApplication.focusWidget()
+        if focused is not None and not self.isAncestorOf(focused):
+            focused = None
         self._set_busy(True)
         self._forget_result()
         self.status.setText(self.tr("Testing storage…"))
@@ -251,6 +257,8 @@ class StorageProfiles(QWidget):
             )
         finally:
             self._set_busy(False)
+            if focused is not None:
+                focused.setFocus()
 
     def _show_result(self, text: str, *, ok: bool) -> None:
         self.status.setStyleSheet(OK_STYLE if ok else ERROR_STYLE)

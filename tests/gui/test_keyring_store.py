@@ -236,6 +236,19 @@ async def test_test_storage_reports_an_unreachable_server(window: Any) -> None:
     assert window.profiles.test_button.isEnabled()
 
 
+async def test_test_storage_gives_the_focus_back_to_its_button(window: Any) -> None:
+    """Issue 28, item 14: the button is disabled while the check runs, which moved the
+    focus to the preview's Sample users; it comes back to the button."""
+    window.show()
+    window.activateWindow()
+    button = window.profiles.test_button
+    window.panel.tabs.setCurrentWidget(window.panel.storage_page)
+    button.setFocus()
+    await wait_until(button.hasFocus)
+    await window.profiles.test()
+    assert button.hasFocus()
+
+
 async def test_a_test_result_goes_when_the_storage_settings_change(window: Any) -> None:
     """A result is of the settings tested (issue 28, item 7): once a field changes, the
     line no longer says what it said about the old ones."""
