@@ -397,17 +397,17 @@
     <message>
         <location filename="../../gui/forms/labels.py" line="47"/>
         <source>Bucket</source>
-        <translation>Bucket</translation>
+        <translation>存储桶 (Bucket)</translation>
     </message>
     <message>
         <location filename="../../gui/forms/labels.py" line="48"/>
         <source>Access key</source>
-        <translation>Access key</translation>
+        <translation>访问密钥 (Access Key)</translation>
     </message>
     <message>
         <location filename="../../gui/forms/labels.py" line="49"/>
         <source>Secret key</source>
-        <translation>Secret key</translation>
+        <translation>私有密钥 (Secret Key)</translation>
     </message>
     <message>
         <location filename="../../gui/forms/labels.py" line="50"/>

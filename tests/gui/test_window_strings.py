@@ -80,3 +80,13 @@ def test_each_menus_access_keys_are_its_own(qtbot: Any, qapp: Any, language: str
             assert all(t.rstrip("…").endswith(")") for t in texts), texts
     finally:
         QCoreApplication.removeTranslator(translator)
+
+
+def test_the_storage_fields_are_named_in_chinese(chinese: None) -> None:
+    """Issue 28, item 9: the Storage tab's bucket and keys were labelled in English in
+    the Chinese window; Agora's terms stay beside the Chinese ones."""
+    from gui.forms.labels import field_label
+
+    assert field_label("bucket") == "存储桶 (Bucket)"
+    assert field_label("access_key") == "访问密钥 (Access Key)"
+    assert field_label("secret_key") == "私有密钥 (Secret Key)"
