@@ -17,9 +17,10 @@ run_packages=(
 )
 # Xvfb for screenshots, Chromium for the join-page tests, libatomic1 for the node
 # that Playwright's driver bundles, binutils (objdump) for PyInstaller's packaging
-# tests, systemd for systemd-analyze (the .deb's service unit is verified). A warm
-# machine has the last three; a fresh Debian 12 does not.
-test_packages=(xvfb xauth chromium desktop-file-utils libatomic1 binutils systemd)
+# tests, systemd for systemd-analyze (the .deb's service unit is verified), srt-tools
+# for an SRT listener (srt-live-transmit) the live streams are sent to. A warm machine
+# has libatomic1, binutils and systemd; a fresh Debian 12 does not.
+test_packages=(xvfb xauth chromium desktop-file-utils libatomic1 binutils systemd srt-tools)
 
 packages=("${run_packages[@]}")
 [ "$profile" = test ] && packages+=("${test_packages[@]}")

@@ -114,6 +114,20 @@ class StreamSpec:
     audio: tuple[int, int] | None
 
 
+SRT_LINGER = 5
+"""Seconds an SRT sender waits, when it closes, for what it has not sent yet: without,
+closing dropped what was queued (a 3 s burst reached srt-live-transmit as 6.6 of 72 KB;
+with it all of it), so a stop lost the stream's last moments."""
+
+
+def _lingering(url: str) -> str:
+    """``url`` with :data:`SRT_LINGER` unless it sets its own ``linger``."""
+    query = urlsplit(url).query
+    if any(part.split("=", 1)[0] == "linger" for part in query.split("&") if part):
+        return url
+    return f"{url}{'&' if query else '?'}linger={SRT_LINGER}"
+
+
 class _Connection:
     """One connection of a destination: a muxer writing to the URL (RTMP) or to an
     ``ffmpeg`` child that sends to it (SRT)."""
@@ -126,7 +140,7 @@ class _Connection:
             # copies the MPEG-TS muxed here to the SRT URL (no decoding)
             command = ["ffmpeg", "-v", "error", "-f", "mpegts", "-i", "pipe:0"]
             self._child = subprocess.Popen(
-                [*command, "-c", "copy", "-f", "mpegts", url],
+                [*command, "-c", "copy", "-f", "mpegts", _lingering(url)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
@@ -191,10 +205,12 @@ class _Connection:
                 except OSError:
                     pass
             try:
-                self._child.wait(timeout=CONNECT_TIMEOUT)
+                self._child.wait(timeout=CONNECT_TIMEOUT + SRT_LINGER)
             except subprocess.TimeoutExpired:
                 self._child.kill()
                 self._child.wait()
+            if self._child.stderr is not None:
+                self._child.stderr.close()
 
 
 class StreamDestination:
