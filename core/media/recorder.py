@@ -593,6 +593,12 @@ class Recorder:
         return [d.status for d in self.streams.destinations]
 
     @property
+    def stop_time(self) -> float | None:
+        """The output time the recording was cut at (frames captured from then on are
+        not recorded); None until it stops."""
+        return self._stop_at
+
+    @property
     def individual(self) -> bool:
         """Whether each user is recorded in files of their own (INDIVIDUAL mode)."""
         return self.config.recording_mode is RecordingMode.INDIVIDUAL

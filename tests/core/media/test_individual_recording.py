@@ -30,6 +30,10 @@ from tests.helpers import AAC_FRAME_SAMPLES, wait_until
 from tests.publishers import Publishers
 
 SLICE = 2.0
+WEBM_ROUNDING = 0.0005
+"""WebM keeps times in milliseconds: a VP8 frame read back is up to half a millisecond
+from its output time (a frame at 14.00297 s, before a stop at 14.002967 s, read 14.003:
+series 11, run 3)."""
 
 
 def individual(**fields: object) -> RecordingConfig:
@@ -94,8 +98,10 @@ async def test_three_users_make_six_tracks(channel_server: object, tmp_path: Pat
         joined = rec.output_time()
         await bots.join(13)
         await wait_until(lambda: rec.output_time() >= 14.0, 10.0)
-        stopped = rec.output_time()
         await rec.recorder.stop()
+    # the cut: a little after the test asked (the stop runs in its own task)
+    stopped = rec.recorder.stop_time
+    assert stopped is not None
     r = rec.recorder
     assert r.status is RecorderStatus.STOPPED and not rec.of(RecorderFailure)
     assert bots.skipped == 0
@@ -112,9 +118,9 @@ async def test_three_users_make_six_tracks(channel_server: object, tmp_path: Pat
         # a joiner with its first frame; a loaded run at be6acb7 started a user 1.6 s
         # late, its first keyframe dropped as captured before output time 0
         first_video = video[0][0]
-        assert start <= first_video < start + 0.5, (uid, start, first_video)
+        assert start - WEBM_ROUNDING <= first_video < start + 0.5, (uid, start, first_video)
         last_video = video[-1][0]
-        assert stopped - SLICE < last_video <= stopped, (uid, last_video, stopped)
+        assert stopped - SLICE < last_video <= stopped + WEBM_ROUNDING, (uid, last_video, stopped)
         times = [t for t, _ in video]
         assert all(b > a for a, b in itertools.pairwise(times))
         flashes = 0
