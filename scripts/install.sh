@@ -17,10 +17,13 @@ run_packages=(
 )
 # Xvfb for screenshots, Chromium for the join-page tests, libatomic1 for the node
 # that Playwright's driver bundles, binutils (objdump) for PyInstaller's packaging
-# tests, systemd for systemd-analyze (the .deb's service unit is verified), srt-tools
-# for an SRT listener (srt-live-transmit) the live streams are sent to. A warm machine
-# has libatomic1, binutils and systemd; a fresh Debian 12 does not.
-test_packages=(xvfb xauth chromium desktop-file-utils libatomic1 binutils systemd srt-tools)
+# tests, systemd for systemd-analyze (the .deb's service unit is verified), and the
+# servers live streams are sent to: srt-tools (srt-live-transmit, an SRT listener) and
+# nginx's RTMP module (the tests run their own nginx process; installing it starts no
+# service where no init runs). A warm machine has libatomic1, binutils and systemd; a
+# fresh Debian 12 does not.
+test_packages=(xvfb xauth chromium desktop-file-utils libatomic1 binutils systemd srt-tools
+  libnginx-mod-rtmp)
 
 packages=("${run_packages[@]}")
 [ "$profile" = test ] && packages+=("${test_packages[@]}")

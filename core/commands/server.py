@@ -384,9 +384,11 @@ def apply_config_file(args: argparse.Namespace) -> None:
         from_file = _PARSERS[0].parse_args(argv)
     except SystemExit:  # argparse printed which value is wrong
         raise CloudRecordingError(f"--config {args.config}: a value is not allowed") from None
-    for dest, value in vars(from_file).items():
-        if dest != "config" and getattr(args, dest) == _DEFAULTS[dest]:  # not on the command line
-            setattr(args, dest, value)
+    # the options only: the command's parser carries the CLI's own defaults too (its
+    # ``_module``), which the packaged unit's ``server --config`` tripped over
+    for dest, default in _DEFAULTS.items():
+        if dest != "config" and getattr(args, dest) == default:  # not on the command line
+            setattr(args, dest, getattr(from_file, dest))
 
 
 def run(args: argparse.Namespace) -> int:

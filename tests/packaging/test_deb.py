@@ -8,19 +8,23 @@ environment, no PYTHONPATH, PATH=/usr/bin:/bin, a fresh HOME, no display, no D-B
 
 from __future__ import annotations
 
+import asyncio
 import configparser
 import json
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -201,3 +205,141 @@ def test_layout_launcher_desktop_entry_and_icons(package: Package) -> None:
         png = (hicolor / f"{size}x{size}" / "apps" / "cloudrec.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         assert struct.unpack(">II", png[16:24]) == (size, size)
+
+
+def _unit(package: Package) -> dict[str, list[str]]:
+    """The [Service] settings of the packaged cloudrec-server.service (each key's values)."""
+    text = (package.root / "lib" / "systemd" / "system" / "cloudrec-server.service").read_text()
+    settings: dict[str, list[str]] = {}
+    section = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+        elif section == "[Service]" and "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            settings.setdefault(key, []).append(value)
+    return settings
+
+
+async def test_the_packaged_server_records_as_its_systemd_unit_runs_it(
+    package: Package, tmp_path: Path, s3_server: Any, s3_bucket: str
+) -> None:
+    """Issue 26: the unit's ExecStart from the extracted package, with what systemd
+    gives it: its user (nobody, when the test runs as root), its StateDirectory (0750)
+    as data and working folder, its UMask, the credentials of LoadCredential= in
+    $CREDENTIALS_DIRECTORY (the master key and the token, 0400), no D-Bus and so no
+    keyring, a clean environment. Only the listening address (an unused port, a ready
+    file) and the test's S3 endpoint are added on the command line. Real bots record to
+    the signature-checking S3 server through the SDK with the credential's token; every
+    slice is in the bucket and decodes, no file of the state folder holds the storage
+    key in plain text (the master key sealed it), and SIGTERM (the unit's KillSignal)
+    ends the server cleanly within its TimeoutStopSec."""
+    from core import (
+        CloudStorageConfig,
+        RecordingConfig,
+        StorageVendor,
+        TranscodingConfig,
+        create_cloud_recorder,
+    )
+    from core.enums import SANDBOX_APP_ID
+    from core.participants.bots import run_bots
+    from tests.helpers import CallbackLog, check_recording
+
+    unit = _unit(package)
+    program, *arguments = unit["ExecStart"][0].split()
+    assert program == "/opt/cloudrec/cloudrec"
+    state_name = unit["StateDirectory"][0]
+    state = tmp_path / "var-lib" / state_name  # /var/lib/<StateDirectory>
+    state.mkdir(parents=True, mode=int(unit["StateDirectoryMode"][0], 8))
+    credentials = tmp_path / "credentials"  # what systemd makes of LoadCredential=
+    credentials.mkdir(mode=0o700)
+    token = "unit-test-token-" + os.urandom(8).hex()
+    contents = {"cloudrec-master-key": os.urandom(32).hex(), "cloudrec-server-token": token}
+    for entry in unit["LoadCredential"]:
+        name, source = entry.split(":", 1)
+        assert source.startswith("/etc/cloudrec/"), source
+        (credentials / name).write_text(contents[name])
+        (credentials / name).chmod(0o400)
+    # /opt, /etc and /var/lib of the unit's command line, in the extracted package
+    mapped = {"/opt/cloudrec/": f"{package.root}/opt/cloudrec/",
+              "/etc/cloudrec/": f"{package.root}/etc/cloudrec/",
+              f"/var/lib/{state_name}": str(state)}  # fmt: skip
+    argv = [str(package.program)]
+    for argument in arguments:
+        for path, there in mapped.items():
+            argument = argument.replace(path, there)
+        argv.append(argument)
+    ready = tmp_path / "ready.json"
+    port = int(s3_server.endpoint.rsplit(":", 1)[1])
+    argv += ["--port", "0", "--ready-file", str(ready), "--allow-endpoint", f"127.0.0.1:{port}"]
+    as_root = os.geteuid() == 0
+    if as_root:  # the unit's own user: nobody stands in for the package's system user
+        for path in (state, credentials, *credentials.iterdir()):
+            os.chown(path, 65534, 65534)
+        ready.parent.chmod(0o777)  # the ready file (the harness's, not the unit's)
+        # pytest's temporary folders are root's alone: let nobody through to the
+        # package (execute only) and to the state folder
+        for place in (package.root, tmp_path):
+            for folder in (place, *place.parents):
+                if folder.is_relative_to(Path(tempfile.gettempdir())) and folder != Path(
+                    tempfile.gettempdir()
+                ):
+                    folder.chmod(folder.stat().st_mode | 0o001)
+
+    def become_the_units_user() -> None:
+        os.umask(int(unit["UMask"][0], 8))
+        if as_root:
+            os.setgid(65534)
+            os.setuid(65534)
+
+    env = {**_clean_env(tmp_path), "CREDENTIALS_DIRECTORY": str(credentials)}
+    log = tmp_path / "server.log"  # the journal's part
+    with log.open("wb") as journal:
+        server = await asyncio.create_subprocess_exec(
+            *argv, cwd=state, env=env, preexec_fn=become_the_units_user,
+            stdout=asyncio.subprocess.DEVNULL, stderr=journal,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.is_file() or not ready.read_text():
+            assert server.returncode is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the packaged server did not start"
+            await asyncio.sleep(0.1)
+        url = json.loads(ready.read_text())["url"]
+        storage = CloudStorageConfig(
+            vendor=StorageVendor.AMAZON_S3, region=0, bucket=s3_bucket,
+            access_key=s3_server.access_key, secret_key=s3_server.secret_key,
+            endpoint=s3_server.endpoint, file_name_prefix=("unit",),
+        )  # fmt: skip
+        config = RecordingConfig(
+            slice_duration=2,
+            transcoding_config=TranscodingConfig(width=320, height=240, fps=15, bitrate=300),
+        )
+        async with run_bots(url, channel="unit", uids=[71], size=(160, 120)):
+            recorder = create_cloud_recorder(CallbackLog(), server=url, token=token)
+            await recorder.start(SANDBOX_APP_ID, "unit", None, 970, config, storage)
+            await asyncio.sleep(6)
+            await recorder.stop()
+            sid = recorder.sid
+            await recorder.wait_finished(60)
+            await recorder.release()
+        for file in (p for p in state.rglob("*") if p.is_file()):
+            assert s3_server.secret_key.encode() not in file.read_bytes(), file
+        server.send_signal(getattr(signal, unit["KillSignal"][0]))
+        timeout = float(unit["TimeoutStopSec"][0])
+        assert await asyncio.wait_for(server.wait(), timeout) == 0, log.read_text()[-3000:]
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
+    folder = tmp_path / "down"
+    folder.mkdir()
+    playlist_key = f"unit/{sid}_unit.m3u8"
+    text = s3_server.get_object(s3_bucket, playlist_key).decode()
+    (folder / f"{sid}_unit.m3u8").write_text(text)
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            (folder / line).write_bytes(s3_server.get_object(s3_bucket, f"unit/{line}"))
+    media = check_recording(folder / f"{sid}_unit.m3u8", fps=15)
+    assert media.listed_seconds is not None and media.listed_seconds >= 4

@@ -62,3 +62,19 @@ def test_a_settings_file_with_an_unknown_option_names_the_allowed_ones(tmp_path:
     with pytest.raises(server.CloudRecordingError) as info:
         server.apply_config_file(args)
     assert "'data-folder' is no option" in info.value.message and "data-dir" in info.value.message
+
+
+def test_the_settings_file_is_read_through_the_cli_as_the_unit_runs_it() -> None:
+    """`cloudrec server --config FILE` as the unit's ExecStart gives it, through the
+    CLI's own parser (whose subcommand carries a default of its own): the packaged
+    server failed here with KeyError '_module' before its first start."""
+    from core import cli
+
+    exec_start = next(line for line in UNIT.read_text().splitlines()
+                      if line.startswith("ExecStart="))  # fmt: skip
+    argv = [a if a != "/etc/cloudrec/server.toml" else str(SETTINGS)
+            for a in exec_start.split()[1:]]  # fmt: skip
+    args = cli.build_parser("server").parse_args(argv)
+    server.apply_config_file(args)
+    assert (args.host, args.port, args.log_level) == ("127.0.0.1", 8480, "info")
+    assert args.data_dir == Path("/var/lib/cloudrec")

@@ -101,6 +101,69 @@ class Listener:
             self.process.communicate(timeout=10)
 
 
+NGINX_RTMP_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
+
+
+class NginxRtmp:
+    """nginx with its RTMP module (Debian's ``libnginx-mod-rtmp``), the RTMP server many
+    CDNs and self-hosted live setups run, on 127.0.0.1: application ``live`` takes any
+    stream key and records each publish into ``rec/<key>-<unix time>.flv``. One
+    process, no master, no daemon, its files in ``folder``; :meth:`stop` and
+    :meth:`start` take it away and bring it back on the same port."""
+
+    def __init__(self, folder: Path) -> None:
+        nginx = shutil.which("nginx", path="/usr/sbin:/usr/bin:/sbin:/bin")
+        require(nginx is not None and NGINX_RTMP_MODULE.is_file(),
+                "nginx's RTMP module is not installed (Debian's libnginx-mod-rtmp)")  # fmt: skip
+        assert nginx is not None
+        self.nginx = nginx
+        self.folder = folder
+        self.port = free_port()
+        (folder / "rec").mkdir(parents=True, exist_ok=True)
+        self.conf = folder / "nginx.conf"
+        self.conf.write_text(
+            f"load_module {NGINX_RTMP_MODULE};\n"
+            "daemon off;\nmaster_process off;\nworker_processes 1;\n"
+            f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\n"
+            "events { worker_connections 64; }\n"
+            "rtmp { server {\n"
+            f"  listen 127.0.0.1:{self.port};\n"
+            "  application live {\n    live on;\n    record all;\n"
+            f"    record_path {folder}/rec;\n    record_unique on;\n  }}\n"
+            "} }\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, key: str) -> str:
+        return f"rtmp://127.0.0.1:{self.port}/live/{key}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.nginx, "-p", str(self.folder), "-c", str(self.conf),
+             "-e", str(self.folder / "error.log")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            assert self.process.poll() is None, (self.folder / "error.log").read_text()
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                assert time.monotonic() < deadline, "nginx did not listen"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Gone at once, as a crashed or restarted server is (its records closed)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def recorded(self, key: str) -> list[Path]:
+        """The files of each publish of ``key``, oldest first."""
+        return sorted((self.folder / "rec").glob(f"{key}-*.flv"))
+
+
 async def push(destination: StreamDestination, seconds: float, realtime: bool) -> None:
     """Offer ``seconds`` of packets, at their own pace when ``realtime``."""
     start = time.monotonic()
@@ -110,9 +173,10 @@ async def push(destination: StreamDestination, seconds: float, realtime: bool) -
         destination.offer(packet)
 
 
-def check_received(path: Path, seconds: float) -> None:
+def check_received(path: Path, seconds: float, tone: int = TONE) -> None:
     """Every frame decodes; video a frame period apart from the first keyframe, white on
-    each second; audio continuous with the tone; each flash with its beep within 40 ms."""
+    each second; audio continuous with the ``tone``; each flash with its beep within
+    40 ms (the A/V offset)."""
     with av.open(str(path)) as container:
         video = [(float(f.time), f) for f in container.decode(video=0)]  # type: ignore[arg-type]
     with av.open(str(path)) as container:
@@ -127,7 +191,7 @@ def check_received(path: Path, seconds: float) -> None:
     samples = np.concatenate([s for _, s in sound]).astype(np.float64)
     start = sound[0][0]
     spectrum = np.abs(np.fft.rfft(samples[24_000:72_000] * np.hanning(48_000)))
-    assert abs(int(np.argmax(spectrum[:900])) - TONE) <= 2
+    assert abs(int(np.argmax(spectrum[:900])) - tone) <= 2
     # beep onsets: the 1 kHz energy rising, in 5 ms windows
     window = 240
     hop = [samples[k : k + window] for k in range(0, len(samples) - window, window)]

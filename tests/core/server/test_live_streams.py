@@ -5,6 +5,7 @@ is decoded; states in ``query`` and the notices, stream keys never shown."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,8 @@ import av
 import httpx
 import numpy as np
 
-from core.participants.synthetic import identify_uid, is_flash
-from tests.core.media.test_streaming import Listener, free_port
+from core.participants.synthetic import identify_uid, is_flash, tone_frequency
+from tests.core.media.test_streaming import Listener, NginxRtmp, check_received, free_port
 from tests.core.server.test_http_recording import acquire, local, read_events
 from tests.helpers import wait_until
 from tests.publishers import Publishers
@@ -40,9 +41,11 @@ def streams_of(query: httpx.Response) -> list[dict[str, Any]]:
     raise AssertionError(query.text)
 
 
-def check_mix(path: Path) -> None:
+def check_mix(path: Path, seconds: float = 1.0) -> None:
     """What a listener got decodes, every frame, and shows the user's colour (its only
-    tile, BEST_FIT) with its flash once a second."""
+    tile, BEST_FIT) with its flash once a second; at least ``seconds`` of it plays with
+    the user's tone, continuous, each flash with its beep within 40 ms."""
+    check_received(path, seconds, tone=tone_frequency(31))
     with av.open(str(path)) as container:
         frames = list(container.decode(video=0))
     assert len(frames) >= 15, len(frames)
@@ -133,8 +136,8 @@ async def test_streams_at_start_and_by_update(
     assert all("secret" not in str(n) for n in notices)
     listing = await http.get(f"{channel_server.url}/v1/cloudrec/recordings/{sid}")
     assert "secret" not in listing.text
-    check_mix(tmp_path / "first.flv")
-    check_mix(tmp_path / "second.flv")
+    check_mix(tmp_path / "first.flv", 4.0)
+    check_mix(tmp_path / "second.flv", 3.0)
 
 
 async def wait_until_async(read: Any, condition: Any, timeout: float) -> None:
@@ -203,25 +206,31 @@ async def test_the_sdk_starts_and_stops_a_stream(channel_server: Any, tmp_path: 
 async def test_a_destination_down_for_20_s_comes_back_and_the_recording_loses_nothing(
     channel_server: Any, http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    """The RTMP server goes away 3 s into the recording and comes back 20 s later: the
-    destination says it is retrying (with the error, no key), is live again within 10 s
-    of the server's return, and the recording itself has every frame (its playlist
-    decodes to exactly its listed length at 15 fps)."""
+    """Two destinations: nginx's RTMP module and an SRT listener (srt-live-transmit).
+    nginx goes away 3 s into the recording and comes back 20 s later: its destination
+    says it is retrying (with the error, no key), is live again within 10 s of nginx's
+    return, and what nginx recorded before and after decodes to the user's picture and
+    tone with every flash on its beep; the SRT destination stays live throughout and its
+    one stream decodes the same way over the whole recording; the recording itself has
+    every frame (its playlist decodes to exactly its listed length at 15 fps)."""
     from tests.helpers import check_recording
 
-    url = f"rtmp://127.0.0.1:{free_port()}/live/down-secret"
-    listener = Listener(url, tmp_path / "before.flv", "flv")
+    nginx = NginxRtmp(tmp_path / "nginx")
+    nginx.start()
+    url = nginx.url("down-secret")
+    srt_port = free_port(socket.SOCK_DGRAM)
+    srt_url = f"srt://127.0.0.1:{srt_port}?streamid=srt-secret"
+    srt = Listener(f"srt://:{srt_port}?mode=listener", tmp_path / "srt.ts", "mpegts")
     rid = await acquire(http, CNAME, UID)
     folder = tmp_path / "rec"
     start = body({
         "recordingConfig": {"transcodingConfig": {**SMALL, "mixedVideoLayout": 1},
                             "sliceDuration": 2},
         "storageConfig": local(folder),
-        "rtmpPublishConfig": outputs(url),
+        "rtmpPublishConfig": outputs(url, srt_url),
     })  # fmt: skip
-    again = None
     try:
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # the SRT listener binds its port
         async with Publishers(channel_server.url, CNAME, [31], size=(160, 120)):
             answer = await http.post(f"/resourceid/{rid}/mode/mix/start", json=start)
             assert answer.status_code == 200, answer.text
@@ -231,26 +240,32 @@ async def test_a_destination_down_for_20_s_comes_back_and_the_recording_loses_no
             async def states() -> list[dict[str, Any]]:
                 return streams_of(await http.get(f"{base}/query"))
 
-            await wait_until_async(states, lambda s: s[0]["state"] == "live", 10.0)
+            await wait_until_async(states, lambda s: [x["state"] for x in s] == ["live"] * 2, 10)
             await asyncio.sleep(3.0)
-            listener.stop()  # the server goes away
+            nginx.stop()  # the RTMP server goes away
             await wait_until_async(states, lambda s: s[0]["state"] == "retrying", 10.0)
             error = (await states())[0]["error"]
             assert error and "secret" not in error
-            await asyncio.sleep(20.0)  # the server is down for 20 s
-            again = Listener(url, tmp_path / "after.flv", "flv")
+            srt_states = []
+            for _ in range(20):  # nginx is down for 20 s; SRT goes on
+                await asyncio.sleep(1.0)
+                srt_states.append((await states())[1]["state"])
+            assert set(srt_states) == {"live"}, srt_states
+            nginx.start()
             back = time.monotonic()
             await wait_until_async(states, lambda s: s[0]["state"] == "live", 15.0)
             assert time.monotonic() - back < 10.0
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(3.0)
             stop = await http.post(f"{base}/stop", json=body({}))
             assert stop.status_code == 200, stop.text
-        again.wait()
+        srt.wait()
     finally:
-        listener.stop()
-        if again is not None:
-            again.stop()
-    check_mix(tmp_path / "after.flv")
+        nginx.stop()
+        srt.stop()
+    before, after = nginx.recorded("down-secret")  # one file for each publish
+    check_mix(before, 2.0)
+    check_mix(after, 2.0)
+    check_mix(tmp_path / "srt.ts", 25.0)  # one stream over the whole recording
     playlist = folder / f"{sid}_{CNAME}.m3u8"
     media = check_recording(playlist, fps=15)  # every frame of every slice, as listed
     assert media.video_frames >= 27 * 15, media.video_frames
