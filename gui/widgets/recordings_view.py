@@ -7,7 +7,7 @@ Recorder commands (stop, release) belong to the recordings controller.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from PySide6.QtCore import QCoreApplication, QPoint, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QPainter, QPaintEvent
@@ -47,8 +47,6 @@ class RecordingsView(QWidget):
         super().__init__(parent)
         self.model = model
         self.row_actions = tuple(row_actions)
-        self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
-        """Opens a URL with the system's application; False when none did."""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel(translate("MainWindow", "<b>Recordings</b>")))
@@ -83,6 +81,10 @@ class RecordingsView(QWidget):
         menu = QMenu(self)
         menu.addActions(list(self.row_actions))
         menu.popup(self.table.viewport().mapToGlobal(position))
+
+    def open_url(self, url: QUrl) -> bool:
+        """Open ``url`` with the system's application; False when none did."""
+        return bool(QDesktopServices.openUrl(url))
 
     def open_folder(self) -> None:
         """Show the folder of the selected row's local playlist."""
