@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import configparser
+import contextlib
 import json
 import os
 import re
@@ -231,11 +232,14 @@ async def test_the_packaged_server_records_as_its_systemd_unit_runs_it(
     $CREDENTIALS_DIRECTORY (the master key and the token, 0400), no D-Bus and so no
     keyring, a clean environment. Only the listening address (an unused port, a ready
     file) and the test's S3 endpoint are added on the command line. Real bots record to
-    the signature-checking S3 server through the SDK with the credential's token; every
-    slice is in the bucket and decodes, no file of the state folder holds the storage
-    key in plain text (the master key sealed it), and SIGTERM (the unit's KillSignal)
-    ends the server cleanly within its TimeoutStopSec."""
+    the signature-checking S3 server through the SDK with the credential's token;
+    ``systemctl stop`` (the unit's KillSignal) comes while it records: a clean exit
+    within TimeoutStopSec; no file of the state folder holds the storage key in plain
+    text; started again, the server uploads what the stop left backed up and ends the
+    playlist (the master key unsealed the keys); every slice in the bucket decodes and
+    the backup folder is empty."""
     from core import (
+        CloudRecordingError,
         CloudStorageConfig,
         RecordingConfig,
         StorageVendor,
@@ -295,47 +299,65 @@ async def test_the_packaged_server_records_as_its_systemd_unit_runs_it(
 
     env = {**_clean_env(tmp_path), "CREDENTIALS_DIRECTORY": str(credentials)}
     log = tmp_path / "server.log"  # the journal's part
-    with log.open("wb") as journal:
-        server = await asyncio.create_subprocess_exec(
-            *argv, cwd=state, env=env, preexec_fn=become_the_units_user,
-            stdout=asyncio.subprocess.DEVNULL, stderr=journal,
-        )  # fmt: skip
-    try:
+    stop_signal = getattr(signal, unit["KillSignal"][0])
+    timeout = float(unit["TimeoutStopSec"][0])
+
+    async def start_unit() -> tuple[asyncio.subprocess.Process, str]:
+        """The unit's process as systemd starts it; its URL once it listens."""
+        ready.unlink(missing_ok=True)
+        with log.open("ab") as journal:
+            process = await asyncio.create_subprocess_exec(
+                *argv, cwd=state, env=env, preexec_fn=become_the_units_user,
+                stdout=asyncio.subprocess.DEVNULL, stderr=journal,
+            )  # fmt: skip
         deadline = time.monotonic() + 60
         while not ready.is_file() or not ready.read_text():
-            assert server.returncode is None, log.read_text()[-3000:]
+            assert process.returncode is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, "the packaged server did not start"
             await asyncio.sleep(0.1)
-        url = json.loads(ready.read_text())["url"]
-        storage = CloudStorageConfig(
-            vendor=StorageVendor.AMAZON_S3, region=0, bucket=s3_bucket,
-            access_key=s3_server.access_key, secret_key=s3_server.secret_key,
-            endpoint=s3_server.endpoint, file_name_prefix=("unit",),
-        )  # fmt: skip
-        config = RecordingConfig(
-            slice_duration=2,
-            transcoding_config=TranscodingConfig(width=320, height=240, fps=15, bitrate=300),
-        )
+        return process, json.loads(ready.read_text())["url"]
+
+    storage = CloudStorageConfig(
+        vendor=StorageVendor.AMAZON_S3, region=0, bucket=s3_bucket,
+        access_key=s3_server.access_key, secret_key=s3_server.secret_key,
+        endpoint=s3_server.endpoint, file_name_prefix=("unit",),
+    )  # fmt: skip
+    config = RecordingConfig(
+        slice_duration=2,
+        transcoding_config=TranscodingConfig(width=320, height=240, fps=15, bitrate=300),
+    )
+    playlist_key = ""
+    server, url = await start_unit()
+    try:
         async with run_bots(url, channel="unit", uids=[71], size=(160, 120)):
             recorder = create_cloud_recorder(CallbackLog(), server=url, token=token)
             await recorder.start(SANDBOX_APP_ID, "unit", None, 970, config, storage)
-            await asyncio.sleep(6)
-            await recorder.stop()
             sid = recorder.sid
-            await recorder.wait_finished(60)
-            await recorder.release()
+            playlist_key = f"unit/{sid}_unit.m3u8"
+            await asyncio.sleep(6)
+            # systemctl stop while it records: the unit's KillSignal, a clean exit in time
+            server.send_signal(stop_signal)
+            assert await asyncio.wait_for(server.wait(), timeout) == 0, log.read_text()[-3000:]
+            with contextlib.suppress(CloudRecordingError):
+                await recorder.release()
         for file in (p for p in state.rglob("*") if p.is_file()):
             assert s3_server.secret_key.encode() not in file.read_bytes(), file
-        server.send_signal(getattr(signal, unit["KillSignal"][0]))
-        timeout = float(unit["TimeoutStopSec"][0])
+        # started again (the next boot): what the stop left backed up is uploaded and
+        # the playlist ended, with the storage keys the master key unsealed
+        server, url = await start_unit()
+        deadline = time.monotonic() + 60
+        while b"#EXT-X-ENDLIST" not in _object_or_empty(s3_server, s3_bucket, playlist_key):
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            await asyncio.sleep(0.5)
+        server.send_signal(stop_signal)
         assert await asyncio.wait_for(server.wait(), timeout) == 0, log.read_text()[-3000:]
     finally:
         if server.returncode is None:
             server.kill()
             await server.wait()
+    assert list((state / "backup" / str(sid)).iterdir()) == []
     folder = tmp_path / "down"
     folder.mkdir()
-    playlist_key = f"unit/{sid}_unit.m3u8"
     text = s3_server.get_object(s3_bucket, playlist_key).decode()
     (folder / f"{sid}_unit.m3u8").write_text(text)
     for line in text.splitlines():
@@ -343,3 +365,12 @@ async def test_the_packaged_server_records_as_its_systemd_unit_runs_it(
             (folder / line).write_bytes(s3_server.get_object(s3_bucket, f"unit/{line}"))
     media = check_recording(folder / f"{sid}_unit.m3u8", fps=15)
     assert media.listed_seconds is not None and media.listed_seconds >= 4
+
+
+def _object_or_empty(s3_server: Any, bucket: str, key: str) -> bytes:
+    from botocore.exceptions import ClientError
+
+    try:
+        return bytes(s3_server.get_object(bucket, key))
+    except ClientError:  # not there yet (NoSuchKey)
+        return b""
