@@ -1,5 +1,6 @@
 """Screenshots of the window's operator-facing messages (issue 28; docs/screenshots/):
-the remedy dialog of a wrong storage key, a channel name too long, a Test storage
+the remedy dialog of a wrong storage key, a channel name too long, the transcoding
+tab refusing 1920x1920 (units beside the spin boxes), a Test storage
 result and the same form after a change, and the Settings dialog on a computer
 without an OS keyring. ``--zh`` takes them in Chinese (``*-zh.png``).
 
@@ -27,7 +28,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 async def take(out: Path, suffix: str, chinese: bool) -> None:
     from keyring.backends import fail
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
+    from PySide6.QtWidgets import QApplication, QLineEdit, QSpinBox, QWidget
 
     from core.errors import ErrorCode
     from gui.dialogs.error_dialog import ErrorDialog
@@ -58,6 +59,18 @@ async def take(out: Path, suffix: str, chinese: bool) -> None:
         channel.setText("weekly-all-hands-meeting-of-the-engineering-and-design-teams-2026")
         save(window, "long-channel")
         channel.setText("demo")
+
+        # the transcoding tab: the units beside the spin boxes, and what a size above
+        # 1080p is told (in the window's language)
+        window.panel.tabs.setCurrentIndex(1)
+        width = window.panel.transcoding_form.widget("width")
+        height = window.panel.transcoding_form.widget("height")
+        assert isinstance(width, QSpinBox) and isinstance(height, QSpinBox)
+        width.setValue(1920)
+        height.setValue(1920)
+        save(window.panel, "transcoding-tab")
+        width.setValue(640)
+        height.setValue(360)
 
         # Test storage against a server that answers nothing, then a field changed
         window.panel.tabs.setCurrentIndex(2)

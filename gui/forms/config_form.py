@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from core.config import ConfigModel, FieldHelp
 from core.errors import InvalidParameterError
+from gui.forms.allowed_zh import allowed_text
 from gui.forms.labels import field_label, field_suffix, member_label
 
 SPIN_MAX = 2**31 - 1
@@ -74,24 +75,27 @@ class CheckedSpinBox(QSpinBox):
 _EMPTY = ("''", "()", "None", "<hidden, 0 characters>")
 
 
-def field_message(exc: InvalidParameterError) -> str:
+def field_message(exc: InvalidParameterError, *, chinese: bool = False) -> str:
     """What to show under the field ``exc`` names (issue 28, item 9): the value and what
     is allowed, without the model's field name, which the field's label says better
     (``access_key: <hidden, 0 characters> is not allowed; a non-empty key`` becomes
-    ``Required: a non-empty key``)."""
+    ``Required: a non-empty key``), in Chinese in the Chinese window."""
+    allowed = allowed_text(exc.allowed, chinese)
     if exc.shown in _EMPTY:
-        return QCoreApplication.translate("ConfigForm", "Required: {0}").format(exc.allowed)
+        return QCoreApplication.translate("ConfigForm", "Required: {0}").format(allowed)
     if exc.shown.startswith(("<hidden", "{", "[")):  # a secret, or a whole sub-config
-        return QCoreApplication.translate("ConfigForm", "Not allowed: {0}").format(exc.allowed)
+        return QCoreApplication.translate("ConfigForm", "Not allowed: {0}").format(allowed)
     return QCoreApplication.translate("ConfigForm", "{0} is not allowed: {1}").format(
-        exc.shown, exc.allowed
+        exc.shown, allowed
     )
 
 
 def help_tooltip(info: FieldHelp, chinese: bool) -> str:
     """The tooltip of a field: its help in the window's language and what is allowed."""
     text = (info.help_zh if chinese and info.help_zh else info.help_en) or ""
-    allowed = QCoreApplication.translate("ConfigForm", "Allowed: {0}").format(info.allowed)
+    allowed = QCoreApplication.translate("ConfigForm", "Allowed: {0}").format(
+        allowed_text(info.allowed, chinese)
+    )
     parts = [text, allowed] if info.allowed else [text]
     if info.extension:
         parts.append(QCoreApplication.translate("ConfigForm", "(cloudrec extension)"))
@@ -261,7 +265,6 @@ class ConfigForm(QWidget):
         elif kind == "int":
             spin = CheckedSpinBox()
             spin.setRange(info.minimum if info.minimum is not None else 0, info.maximum or SPIN_MAX)
-            spin.setSuffix(field_suffix(name))
             spin.setAccelerated(True)
             widget = spin
         else:
@@ -298,6 +301,15 @@ class ConfigForm(QWidget):
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(widget, 1)
+        unit = field_suffix(name).strip()
+        if unit:
+            # the unit beside the box, not its suffix: a Chinese unit drawn inside the
+            # box after the digits sits off their line (issue 28, item 13); a label is
+            # centred on the row like every other label
+            shown = QLabel(unit)
+            shown.setObjectName(f"unit_{name}")
+            shown.setBuddy(widget)
+            row.addWidget(shown)
         column.addLayout(row)
         column.addWidget(editor.error)
         self._fields_box[name] = row
@@ -356,6 +368,8 @@ def validate(
     build: Callable[[dict[str, Any]], Any],
     values: dict[str, Any],
     fallbacks: dict[str, Any],
+    *,
+    chinese: bool = False,
 ) -> tuple[Any | None, dict[str, str]]:
     """Construct a model from ``values``, collecting the error of every offending field.
 
@@ -375,11 +389,14 @@ def validate(
             parts = exc.field.split(".")
             name = next((p for p in reversed(parts) if p in trial), parts[-1])
             if name not in trial:
-                errors.setdefault("", exc.message)
+                errors.setdefault(
+                    "",
+                    f"{exc.field}：{field_message(exc, chinese=True)}" if chinese else exc.message,
+                )
                 break
             if name in errors:
                 break
-            errors[name] = field_message(exc)
+            errors[name] = field_message(exc, chinese=chinese)
             trial[name] = fallbacks.get(name)
             continue
         return (None if errors else model), errors

@@ -194,7 +194,7 @@ class NewRecordingPanel(QWidget):
         recording_layout.addWidget(self.mp4_check)
         recording_layout.addLayout(self._snapshot_row())
         streams_form = QFormLayout()
-        self.streams = StreamList()
+        self.streams = StreamList(chinese=chinese)
         """Live streams of the recording (``rtmpPublishConfig``; kept in the keyring)."""
         self.streams.changed.connect(self.revalidate)
         streams_form.addRow(self.tr("Live streams"), self.streams)
@@ -225,7 +225,7 @@ class NewRecordingPanel(QWidget):
         transcoding_layout = QVBoxLayout(self.transcoding_page)
         transcoding_layout.setContentsMargins(0, 0, 0, 0)
         transcoding_layout.addWidget(self.transcoding_form)
-        self.layout_editor = LayoutEditor()
+        self.layout_editor = LayoutEditor(chinese=chinese)
         """The custom layout's regions (shown while the layout is Custom regions)."""
         self.layout_editor.regions_changed.connect(lambda _regions: self.revalidate())
         transcoding_layout.addWidget(self.layout_editor, 1)
@@ -310,7 +310,6 @@ class NewRecordingPanel(QWidget):
         self.snapshot_interval.setObjectName("snapshot_interval")
         self.snapshot_interval.setRange(0, 3600)
         self.snapshot_interval.setSpecialValueText(self.tr("off"))
-        self.snapshot_interval.setSuffix(self.tr(" s"))
         self.snapshot_interval.setToolTip(
             self.tr(
                 "A JPEG snapshot of the composed picture every this many seconds (1 to "
@@ -328,7 +327,18 @@ class NewRecordingPanel(QWidget):
         column = QVBoxLayout(holder)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
-        column.addWidget(self.snapshot_interval)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.snapshot_interval, 1)
+        # the unit beside the box, as the config forms show theirs; none beside "off"
+        self.snapshot_unit = QLabel(self.tr(" s").strip())
+        self.snapshot_unit.setObjectName("unit_snapshot_interval")
+        self.snapshot_unit.setVisible(False)
+        self.snapshot_interval.valueChanged.connect(
+            lambda seconds: self.snapshot_unit.setVisible(seconds > 0)
+        )
+        row.addWidget(self.snapshot_unit)
+        column.addLayout(row)
         column.addWidget(self.snapshot_error)
         form.addRow(self.tr("Snapshot every"), holder)
         return form
@@ -374,7 +384,7 @@ class NewRecordingPanel(QWidget):
             try:
                 check()
             except InvalidParameterError as exc:
-                identity_errors[name] = field_message(exc)
+                identity_errors[name] = field_message(exc, chinese=self.chinese)
         for name, label in self.identity_errors.items():
             label.setText(identity_errors.get(name, ""))
             label.setVisible(name in identity_errors)
@@ -387,6 +397,7 @@ class NewRecordingPanel(QWidget):
             lambda v: TranscodingConfig(**v),
             t_values,
             {**_fallbacks(TranscodingConfig, TRANSCODING_FIELDS), "layout_config": []},
+            chinese=self.chinese,
         )
         self.transcoding_form.set_errors(t_errors)
         self.layout_editor.setVisible(custom)
@@ -411,6 +422,7 @@ class NewRecordingPanel(QWidget):
                 "snapshot_config": None,
                 "rtmp_publish_config": None,
             },
+            chinese=self.chinese,
         )
         self.recording_form.set_errors(r_errors)
         self.snapshot_error.setText(r_errors.get("snapshot_config", ""))
@@ -419,6 +431,7 @@ class NewRecordingPanel(QWidget):
             lambda v: CloudStorageConfig(**v),
             self.storage_form.values(),
             _fallbacks(CloudStorageConfig, STORAGE_FIELDS),
+            chinese=self.chinese,
         )
         self.storage_form.set_errors(s_errors)
 

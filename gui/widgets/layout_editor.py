@@ -34,7 +34,7 @@ from core.config import LayoutRegion
 from core.enums import MixedVideoLayout, RenderMode
 from core.errors import InvalidParameterError
 from core.layout import MAX_REGIONS, Region
-from gui.forms.config_form import ERROR_STYLE
+from gui.forms.config_form import ERROR_STYLE, field_message
 from gui.widgets.layout_preview import LayoutPreview
 
 GRID = 0.05
@@ -211,8 +211,9 @@ class LayoutEditor(QWidget):
     saved_changed = Signal(object)
     """The saved layouts changed: {name: [layoutConfig items]} (the window keeps them)."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, chinese: bool = False) -> None:
         super().__init__(parent)
+        self.chinese = chinese
         self.setObjectName("layout_editor")
         self.undo_stack = QUndoStack(self)
         self.saved: dict[str, list[dict[str, Any]]] = {}
@@ -407,7 +408,9 @@ class LayoutEditor(QWidget):
                    "alpha": self.alpha_spin.value(), "render_mode": self.mode_combo.currentData()}
             )  # fmt: skip
         except InvalidParameterError as exc:
-            self.show_error(exc.message)
+            self.show_error(
+                f"{exc.field}：{field_message(exc, chinese=True)}" if self.chinese else exc.message
+            )
             return
         self.show_error("")
         regions = list(self.regions)

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.stream_urls import MAX_DESTINATIONS, check_url, mask_url
+from core.stream_urls import MAX_DESTINATIONS, URL_ALLOWED, check_url, mask_url
+from gui.forms.allowed_zh import allowed_text
 from gui.forms.config_form import ERROR_STYLE
 
 
@@ -28,8 +29,9 @@ class StreamList(QWidget):
 
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, chinese: bool = False) -> None:
         super().__init__(parent)
+        self.chinese = chinese
         self._urls: list[str] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -90,7 +92,16 @@ class StreamList(QWidget):
         if not url:
             return
         try:
-            check_url(url)
+            try:
+                check_url(url)
+            except ValueError as exc:
+                if not self.chinese:
+                    raise
+                raise ValueError(
+                    self.tr("{0} is not a stream URL; {1}").format(
+                        mask_url(url), allowed_text(URL_ALLOWED, True)
+                    )
+                ) from exc
             if url in self._urls:
                 raise ValueError(self.tr("{0} is in the list already").format(mask_url(url)))
             if len(self._urls) >= MAX_DESTINATIONS:

@@ -52,37 +52,37 @@
 <context>
     <name>ConfigForm</name>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="83"/>
+        <location filename="../../gui/forms/config_form.py" line="85"/>
         <source>Required: {0}</source>
         <translation>必填：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="85"/>
+        <location filename="../../gui/forms/config_form.py" line="87"/>
         <source>Not allowed: {0}</source>
         <translation>不允许：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="86"/>
+        <location filename="../../gui/forms/config_form.py" line="88"/>
         <source>{0} is not allowed: {1}</source>
         <translation>不允许 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="94"/>
+        <location filename="../../gui/forms/config_form.py" line="96"/>
         <source>Allowed: {0}</source>
         <translation>允许的值：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="97"/>
+        <location filename="../../gui/forms/config_form.py" line="101"/>
         <source>(cloudrec extension)</source>
         <translation>（cloudrec 扩展）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="275"/>
+        <location filename="../../gui/forms/config_form.py" line="278"/>
         <source>everyone (or: 1, 2, #allstream#)</source>
         <translation>所有人（或：1, 2, #allstream#）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/config_form.py" line="283"/>
+        <location filename="../../gui/forms/config_form.py" line="286"/>
         <source>{0} is not allowed; {1} to {2}. Kept {3}.</source>
         <translation>不允许 {0}；范围为 {1} 到 {2}。已保留 {3}。</translation>
     </message>
@@ -582,138 +582,138 @@
 <context>
     <name>LayoutEditor</name>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="221"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="222"/>
         <source>&lt;b&gt;Regions&lt;/b&gt; (drag to move, the corner to resize)</source>
         <translation>&lt;b&gt;区域&lt;/b&gt;（拖动以移动，拖动角以调整大小）</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="228"/>
-        <location filename="../../gui/widgets/layout_editor.py" line="373"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="229"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="374"/>
         <source>Add region</source>
         <translation>添加区域</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="230"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="231"/>
         <source>Remove</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="232"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="233"/>
         <source>Undo</source>
         <translation>撤销</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="234"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="235"/>
         <source>Redo</source>
         <translation>重做</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="236"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="237"/>
         <source>Snap to grid</source>
         <translation>对齐网格</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="239"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="240"/>
         <source>Positions and sizes in steps of 5 % of the canvas</source>
         <translation>位置和大小以画布的 5% 为步长</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="254"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="255"/>
         <source>next user to join</source>
         <translation>下一个加入的用户</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="256"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="257"/>
         <source>The user shown here; empty: the next user no region names, in join order</source>
         <translation>此处显示的用户；留空：按加入顺序，下一个未被任何区域指定的用户</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="265"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="266"/>
         <source>Crop to fill</source>
         <translation>裁剪铺满</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="266"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="267"/>
         <source>Fit with bars</source>
         <translation>完整显示（加边）</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="267"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="268"/>
         <source>User</source>
         <translation>用户</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="269"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="270"/>
         <source>Alpha</source>
         <translation>透明度</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="271"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="272"/>
         <source>Picture</source>
         <translation>画面</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="280"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="281"/>
         <source>A name to save these regions under, or a saved layout to load</source>
         <translation>保存这些区域的名称，或要加载的已保存布局</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="282"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="283"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="284"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="285"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="286"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="287"/>
         <source>Layout</source>
         <translation>布局</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="293"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="294"/>
         <source>Apply to the selected recording</source>
         <translation>应用到所选录制</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="297"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="298"/>
         <source>Give the recording selected in the list these regions now (Agora&apos;s updateLayout)</source>
         <translation>立即将这些区域应用到列表中所选的录制（Agora 的 updateLayout）</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="300"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="301"/>
         <source>Apply as I edit</source>
         <translation>编辑时即应用</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="313"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="314"/>
         <source>Move region</source>
         <translation>移动区域</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="350"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="351"/>
         <source>Set regions</source>
         <translation>设置区域</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="380"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="381"/>
         <source>Remove region</source>
         <translation>删除区域</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="415"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="418"/>
         <source>Region settings</source>
         <translation>区域设置</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="447"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="450"/>
         <source>Give the layout a name to save it under.</source>
         <translation>请为布局命名后再保存。</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/layout_editor.py" line="465"/>
+        <location filename="../../gui/widgets/layout_editor.py" line="468"/>
         <source>Load {0}</source>
         <translation>加载 {0}</translation>
     </message>
@@ -762,27 +762,27 @@
         <translation>每个用户的音频（AAC）和视频（不转码：H.264 为 .ts，VP8 为 .webm）各有自己的播放列表，按 Agora 的规则命名：</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/recordings_view.py" line="54"/>
+        <location filename="../../gui/widgets/recordings_view.py" line="52"/>
         <source>&lt;b&gt;Recordings&lt;/b&gt;</source>
         <translation>&lt;b&gt;录制列表&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/recordings_view.py" line="93"/>
+        <location filename="../../gui/widgets/recordings_view.py" line="95"/>
         <source>No application on this computer opens the folder {0}.</source>
         <translation>本机没有可以打开文件夹 {0} 的应用程序。</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/recordings_view.py" line="109"/>
+        <location filename="../../gui/widgets/recordings_view.py" line="111"/>
         <source>No application on this computer opens {0}: play it in a player that plays HLS playlists, such as VLC or ffplay (Copy playlist location gives its address).</source>
         <translation>本机没有可以打开 {0} 的应用程序：请用支持 HLS 播放列表的播放器（如 VLC 或 ffplay）播放（“复制播放列表地址”可得到其地址）。</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/recordings_view.py" line="126"/>
+        <location filename="../../gui/widgets/recordings_view.py" line="128"/>
         <source>Copied to the clipboard: {0}</source>
         <translation>已复制到剪贴板：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/recordings_view.py" line="128"/>
+        <location filename="../../gui/widgets/recordings_view.py" line="130"/>
         <source>Copied the locations of {0} playlists to the clipboard.</source>
         <translation>已将 {0} 个播放列表的位置复制到剪贴板。</translation>
     </message>
@@ -1037,7 +1037,7 @@
         <translation>无法列出服务器上的录制：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="389"/>
+        <location filename="../../gui/recordings_controller.py" line="390"/>
         <source>Reattached to the recording of channel {0}</source>
         <translation>已重新连接到频道 {0} 的录制</translation>
     </message>
@@ -1104,22 +1104,22 @@
         <translation>启动失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="408"/>
+        <location filename="../../gui/recordings_controller.py" line="409"/>
         <source>finished before this window started</source>
         <translation>在本窗口启动前已结束</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="617"/>
+        <location filename="../../gui/recordings_controller.py" line="618"/>
         <source>Fatal error in recording {0}: {1}</source>
         <translation>录制 {0} 发生严重错误：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="609"/>
+        <location filename="../../gui/recordings_controller.py" line="610"/>
         <source>Recorder failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的录制组件异常：{1}：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/recordings_controller.py" line="611"/>
+        <location filename="../../gui/recordings_controller.py" line="612"/>
         <source>Uploader failure in {0}: {1}: {2}</source>
         <translation>录制 {0} 的上传组件异常：{1}：{2}</translation>
     </message>
@@ -1372,27 +1372,27 @@
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="313"/>
+        <location filename="../../gui/forms/new_recording.py" line="334"/>
         <source> s</source>
         <translation> 秒</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="316"/>
+        <location filename="../../gui/forms/new_recording.py" line="315"/>
         <source>A JPEG snapshot of the composed picture every this many seconds (1 to 3600), stored beside the playlist and shown in the list of recordings; off: none. Not for audio-only recordings (Agora&apos;s snapshotConfig)</source>
         <translation>每隔这么多秒对合成画面截图一次（JPEG，1 到 3600 秒），与播放列表存放在一起，并显示在录制列表中；关闭：不截图。纯音频录制不可截图（Agora 的 snapshotConfig）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="333"/>
+        <location filename="../../gui/forms/new_recording.py" line="343"/>
         <source>Snapshot every</source>
         <translation>截图间隔</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="457"/>
+        <location filename="../../gui/forms/new_recording.py" line="470"/>
         <source>Individual recording copies each user&apos;s video as sent: no layout</source>
         <translation>单流录制按原样保存每个用户的视频：没有合流布局</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/new_recording.py" line="536"/>
+        <location filename="../../gui/forms/new_recording.py" line="549"/>
         <source>recommended: {0} kbps</source>
         <translation>推荐：{0} Kbps</translation>
     </message>
@@ -1718,87 +1718,87 @@
 <context>
     <name>StorageProfiles</name>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="67"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="68"/>
         <source>Profile</source>
         <translation>配置</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="72"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="73"/>
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="74"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="75"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="76"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="77"/>
         <source>Test storage</source>
         <translation>测试存储</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="98"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="99"/>
         <source>(not saved)</source>
         <translation>（未保存）</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="120"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="121"/>
         <source>Save storage profile</source>
         <translation>保存存储配置</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="121"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="122"/>
         <source>Profile name:</source>
         <translation>配置名称：</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="139"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="140"/>
         <source>Delete profile</source>
         <translation>删除配置</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="141"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="142"/>
         <source>Delete the storage profile {0}? Its access key and secret key are removed from the keyring; recordings already made are not touched.</source>
         <translation>删除存储配置 {0}？其访问密钥和私有密钥将从密钥环中删除；已完成的录制不受影响。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="182"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="183"/>
         <source>Loaded profile {0}.</source>
         <translation>已载入配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="220"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="221"/>
         <source>Saved profile {0}.</source>
         <translation>已保存配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="231"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="232"/>
         <source>Deleted profile {0}.</source>
         <translation>已删除配置 {0}。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="237"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="238"/>
         <source>Fix the storage settings first.</source>
         <translation>请先修正存储设置。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="241"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="247"/>
         <source>Testing storage…</source>
         <translation>正在测试存储…</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="245"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="251"/>
         <source>Test storage is not available on this server.</source>
         <translation>此服务器不支持测试存储。</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="247"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="253"/>
         <source>Storage check failed: {0}</source>
         <translation>存储检查失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/forms/storage_profiles.py" line="250"/>
+        <location filename="../../gui/forms/storage_profiles.py" line="256"/>
         <source>Storage works: a test file was written and deleted.</source>
         <translation>存储可用：已写入并删除一个测试文件。</translation>
     </message>
@@ -1806,27 +1806,32 @@
 <context>
     <name>StreamList</name>
     <message>
-        <location filename="../../gui/widgets/stream_list.py" line="43"/>
+        <location filename="../../gui/widgets/stream_list.py" line="45"/>
         <source>A stream URL with its key: rtmp://host/app/key, rtmps://host/app/key or srt://host:port?streamid=…; kept in the keyring, shown masked</source>
         <translation>含推流密钥的推流地址：rtmp://主机/应用/密钥、rtmps://主机/应用/密钥 或 srt://主机:端口?streamid=…；保存在系统密钥环中，显示时隐藏密钥</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/stream_list.py" line="49"/>
+        <location filename="../../gui/widgets/stream_list.py" line="51"/>
         <source>Add</source>
         <translation>添加</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/stream_list.py" line="64"/>
+        <location filename="../../gui/widgets/stream_list.py" line="66"/>
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/stream_list.py" line="95"/>
+        <location filename="../../gui/widgets/stream_list.py" line="101"/>
+        <source>{0} is not a stream URL; {1}</source>
+        <translation>{0} 不是推流地址；应为 {1}</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/stream_list.py" line="106"/>
         <source>{0} is in the list already</source>
         <translation>{0} 已在列表中</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/stream_list.py" line="97"/>
+        <location filename="../../gui/widgets/stream_list.py" line="108"/>
         <source>at most {0} live streams</source>
         <translation>最多 {0} 路直播推流</translation>
     </message>
@@ -1839,52 +1844,52 @@
         <translation>正在连接</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="41"/>
+        <location filename="../../gui/models/observer.py" line="46"/>
         <source>started</source>
         <translation>已开始</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="49"/>
+        <location filename="../../gui/models/observer.py" line="56"/>
         <source>stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="54"/>
+        <location filename="../../gui/models/observer.py" line="61"/>
         <source>uploaded: {0}</source>
         <translation>已上传：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="63"/>
+        <location filename="../../gui/models/observer.py" line="70"/>
         <source>kept in the local backup, retrying: {0}</source>
         <translation>已保存在本地备份，重试上传中：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="74"/>
+        <location filename="../../gui/models/observer.py" line="81"/>
         <source>uploaded {0}%</source>
         <translation>已上传 {0}%</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="78"/>
+        <location filename="../../gui/models/observer.py" line="85"/>
         <source>snapshot stored: {0}</source>
         <translation>截图已存储：{0}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="82"/>
+        <location filename="../../gui/models/observer.py" line="89"/>
         <source>live stream {0}: {1}</source>
         <translation>直播推流 {0}：{1}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="91"/>
+        <location filename="../../gui/models/observer.py" line="98"/>
         <source>recorder: {0} ({1}): {2}</source>
         <translation>录制组件：{0}（{1}）：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="101"/>
+        <location filename="../../gui/models/observer.py" line="108"/>
         <source>uploader: {0} ({1}): {2}</source>
         <translation>上传组件：{0}（{1}）：{2}</translation>
     </message>
     <message>
-        <location filename="../../gui/models/observer.py" line="111"/>
+        <location filename="../../gui/models/observer.py" line="118"/>
         <source>fatal error: {0} ({1})</source>
         <translation>严重错误：{0}（{1}）</translation>
     </message>

@@ -23,6 +23,7 @@ from core.enums import (
 from core.errors import InvalidParameterError
 from core.regions import regions_of
 from core.validation import check_app_id, check_channel_name, check_uid
+from gui.forms.allowed_zh import allowed_in_chinese
 from gui.forms.config_form import ERROR_STYLE, HINT_STYLE, ConfigForm, field_message
 from gui.forms.new_recording import (
     RECORDING_FIELDS,
@@ -311,9 +312,11 @@ def test_tooltips_carry_the_help_in_the_window_language(qtbot: Any) -> None:
         info = TranscodingConfig.field_help(name)
         assert info.help_en and info.help_zh and info.allowed
         # the help in the window's language, then what is allowed (no translator loaded)
+        # (in Chinese from gui.forms.allowed_zh)
         allowed = f"Allowed: {info.allowed}"
         assert english.transcoding_form.widget(name).toolTip() == f"{info.help_en}\n\n{allowed}"
-        assert chinese.transcoding_form.widget(name).toolTip() == f"{info.help_zh}\n\n{allowed}"
+        allowed_zh = f"Allowed: {allowed_in_chinese(info.allowed)}"
+        assert chinese.transcoding_form.widget(name).toolTip() == f"{info.help_zh}\n\n{allowed_zh}"
     spin = english.recording_form.widget("max_idle_time")
     assert isinstance(spin, QSpinBox)
     help_ = RecordingConfig.field_help("max_idle_time")
